@@ -1,0 +1,62 @@
+/**
+ * Every error code Flick returns, with its HTTP status. Codes are a public contract:
+ * clients branch on them, docs/errors.md explains each one, and a test keeps the two
+ * in step. Never rename a code; add a new one.
+ */
+export const errorCodes = {
+  // ── the caller's fault: the message says how to fix it ──
+  /** The request is malformed in a way no more specific code covers. */
+  bad_request: 400,
+  /** The request body is not valid JSON. */
+  invalid_json: 400,
+  /** A field of the request, a flag or a setting has a wrong value; details name the field. */
+  validation_failed: 400,
+  /** The deployed code does not compile or its top level throws; the message gives file:line. */
+  invalid_bundle: 400,
+  /** The module has no default export with a `fetch` method. */
+  missing_fetch_handler: 400,
+  /** No token, or a token Flick does not know. */
+  unauthorized: 401,
+  /** A valid token that may not do this (another tenant's function, an admin-only route). */
+  forbidden: 403,
+  /** No such route. */
+  not_found: 404,
+  /** No function of that name (or not one the token may see). */
+  function_not_found: 404,
+  /** No version with that id for this function. */
+  version_not_found: 404,
+  /** No tenant of that name. */
+  tenant_not_found: 404,
+  /** The route exists, the method does not. */
+  method_not_allowed: 405,
+  /** The function name belongs to another tenant. */
+  name_taken: 409,
+  /** A tenant of that name exists already. */
+  tenant_exists: 409,
+  /** The body is larger than the documented limit; nothing ran. */
+  payload_too_large: 413,
+
+  // ── the platform's or the function's fault: logged with cause ──
+  /** Unexpected failure inside Flick; logged with its cause. */
+  internal: 500,
+  /** The function threw, rejected, or returned something that is not a Response. */
+  function_error: 502,
+  /** The function's instance ran out of its memory limit and was discarded. */
+  memory_limit: 502,
+  /** The instance was discarded because another request on it hit a limit. */
+  instance_terminated: 502,
+  /** The worker host process running the instance died; it is restarted. */
+  host_crashed: 502,
+  /** No worker host can take the instance right now. */
+  no_capacity: 503,
+  /** The node is shutting down or not ready yet. */
+  unavailable: 503,
+  /** The invocation ran past its timeout and was stopped. */
+  timeout: 504,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && Object.hasOwn(errorCodes, value);
+}

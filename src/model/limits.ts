@@ -1,0 +1,23 @@
+/**
+ * Defaults and bounds of function settings and request sizes. One place, so the API's
+ * validation, the docs (docs/limits.md) and the host agree.
+ */
+export const limits = {
+  memoryMiB: { default: 128, min: 16, max: 1024 },
+  timeoutMs: { default: 30_000, min: 100, max: 900_000 },
+  /** A function bundle (the JS after esbuild), in bytes. */
+  bundleMaxBytes: 10 * 1024 * 1024,
+  /** env vars + secrets per function, and the size of each value. */
+  envMaxEntries: 128,
+  envValueMaxBytes: 5 * 1024,
+  /** Request body a function may receive over /fn, in bytes. */
+  requestBodyMaxBytes: 100 * 1024 * 1024,
+  /** Admin API JSON bodies (a deploy carries the bundle), in bytes. */
+  apiBodyMaxBytes: 16 * 1024 * 1024,
+  /** One console line is cut beyond this many bytes. */
+  logLineMaxBytes: 16 * 1024,
+} as const;
+
+/** Function names: what Workers allows, so they are safe in URLs, subjects and file names. */
+export const functionNamePattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+export const tenantNamePattern = functionNamePattern;

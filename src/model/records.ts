@@ -1,0 +1,72 @@
+/**
+ * The shapes Flick persists and passes between components. Types only: no behaviour,
+ * no I/O, so every folder may import them.
+ */
+
+/** A tenant owns functions; tokens act for one tenant (or for the admin). */
+export interface TenantRecord {
+  name: string;
+  createdAtMs: number;
+}
+
+/** An API token. Only a SHA-256 of the secret is kept; the secret is shown once. */
+export interface TokenRecord {
+  /** Public handle of the token (`tok_…`), safe to print. */
+  id: string;
+  /** Hex SHA-256 of the whole token string. */
+  hash: string;
+  /** The tenant it acts for; `null` for the node's admin token. */
+  tenant: string | null;
+  createdAtMs: number;
+}
+
+/** What a deploy sets for a function; part of a version, so a settings change is a new version. */
+export interface FunctionSettings {
+  /** Isolate heap limit in MiB (V8 counts heap and array buffers). */
+  memoryMiB: number;
+  /** Wall-clock limit for one invocation, including `waitUntil` work, in ms. */
+  timeoutMs: number;
+  /** Plain variables, visible in `flick info`. */
+  env: Record<string, string>;
+  /** Names of secrets; their values are sealed in `VersionRecord.sealedSecrets`. */
+  secretNames: string[];
+  /** When true, `/fn/<name>` needs a token of the function's tenant. */
+  private: boolean;
+}
+
+/** An immutable, content-addressed deployment of a function. */
+export interface VersionRecord {
+  function: string;
+  /** First 16 hex chars of SHA-256 over the bundle and the settings (secrets included, sealed). */
+  id: string;
+  /** SHA-256 of the bundle text; the bundle is stored once per hash. */
+  bundleHash: string;
+  bundleBytes: number;
+  settings: FunctionSettings;
+  /** Secret values encrypted with the node's key (AES-256-GCM), base64; `null` when none. */
+  sealedSecrets: string | null;
+  createdAtMs: number;
+}
+
+/** A named function of one tenant and the version that serves its traffic. */
+export interface FunctionRecord {
+  name: string;
+  tenant: string;
+  liveVersion: string;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export type LogLevel = "debug" | "info" | "log" | "warn" | "error";
+
+/** One line a function printed (or the platform printed about one of its invocations). */
+export interface LogLine {
+  /** Monotonic id assigned by the store; the cursor for `logs -f`. */
+  id: number;
+  timeMs: number;
+  function: string;
+  tenant: string;
+  invocationId: string;
+  level: LogLevel;
+  message: string;
+}
