@@ -4,13 +4,22 @@
  * The bootstrap receives these as plain functions, captures them here and removes every
  * trace of them from the global scope before user code runs: user code reaches the host
  * only through the Web APIs built on top. Each op takes and returns copies (strings,
- * numbers, Uint8Array), never references to host objects.
+ * numbers, arrays of strings, Uint8Array), never references to host objects.
  */
 export interface HostOps {
   /** `length` cryptographically strong random bytes; `length` ≤ 65536 (Web Crypto's quota). */
   randomBytes(length: number): Uint8Array;
   /** UTS #46 ToASCII of a domain, as WHATWG URL's "domain to ASCII" wants; `null` when invalid. */
   domainToASCII(domain: string): string | null;
+  /** One console line of invocation `invocation` (0 = outside any invocation). */
+  log(invocation: number, level: string, message: string): void;
+  /** Asks the host to call the dispatcher's `fireTimer(timer)` after `delayMs`. */
+  timerStart(invocation: number, timer: number, delayMs: number): void;
+  timerClear(timer: number): void;
+  /** The handler's response, body buffered; headers flattened as name, value, name, value… */
+  respond(invocation: number, status: number, headers: string[], body: Uint8Array | null): void;
+  /** The handler threw or returned something that is not a Response. */
+  fail(invocation: number, message: string, stack: string): void;
 }
 
 let installed: HostOps | undefined;

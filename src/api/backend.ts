@@ -1,0 +1,30 @@
+/**
+ * What the admin API needs from the node. The node implements it; the API only parses,
+ * authenticates and renders, so it can be read (and tested) without the rest.
+ */
+import type { LogLine } from "../model/index.ts";
+import type { CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, TenantInfo, VersionInfo } from "./schemas.ts";
+
+export type Principal = { role: "admin" } | { role: "tenant"; tenant: string };
+
+export interface LogsQuery {
+  sinceMs?: number;
+  afterId?: number;
+  limit: number;
+}
+
+export interface ApiBackend {
+  /** The principal for an `Authorization` header value, or undefined when missing/unknown. */
+  authenticate(authorization: string | undefined): Promise<Principal | undefined>;
+  deploy(who: Principal, name: string, request: DeployRequest): Promise<DeployResponse>;
+  listFunctions(who: Principal): Promise<FunctionInfo[]>;
+  getFunction(who: Principal, name: string): Promise<FunctionInfo>;
+  removeFunction(who: Principal, name: string): Promise<void>;
+  listVersions(who: Principal, name: string): Promise<VersionInfo[]>;
+  rollback(who: Principal, name: string, to: string | undefined): Promise<FunctionInfo>;
+  readLogs(who: Principal, name: string, query: LogsQuery): Promise<LogLine[]>;
+  /** Calls `onLines` with every new line of the function until the returned function is called. */
+  followLogs(who: Principal, name: string, onLines: (lines: LogLine[]) => void): Promise<() => void>;
+  createTenant(who: Principal, name: string): Promise<CreateTenantResponse>;
+  listTenants(who: Principal): Promise<TenantInfo[]>;
+}

@@ -1,0 +1,130 @@
+/**
+ * The typed admin API client: what the CLI (and tests) use to talk to a node.
+ * A platform error comes back as the same FlickError the server threw.
+ */
+import { FlickError } from "../errors/index.ts";
+import type { LogLine } from "../model/index.ts";
+import { apiPrefix } from "./server.ts";
+import type {
+  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, TenantInfo, VersionInfo, WhoAmI,
+} from "./schemas.ts";
+
+export interface InvokeOptions {
+  method?: string;
+  /** Path after the function name, with query: "/users/1?x=2". */
+  path?: string;
+  headers?: [string, string][];
+  body?: Uint8Array | string;
+}
+
+export class FlickClient {
+  readonly baseUrl: string;
+  private readonly token: string | undefined;
+
+  constructor(baseUrl: string, token?: string) {
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.token = token;
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.token === undefined ? extra : { authorization: `Bearer ${this.token}`, ...extra };
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${apiPrefix}${path}`, {
+        method,
+        headers: this.headers(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (err) {
+      throw new FlickError("unavailable", `cannot reach Flick at ${this.baseUrl} (${(err as Error).cause ?? err}); is \`flick up\` running? Set FLICK_URL to point elsewhere.`);
+    }
+    const text = await res.text();
+    let data: unknown;
+    try {
+      data = text === "" ? {} : JSON.parse(text);
+    } catch {
+      throw new FlickError("internal", `${method} ${path}: the node answered ${res.status} with non-JSON: ${text.slice(0, 200)}`);
+    }
+    if (!res.ok) throw FlickError.fromData((data as { error?: unknown }).error);
+    return data as T;
+  }
+
+  whoami(): Promise<WhoAmI> {
+    return this.call("GET", "/whoami");
+  }
+  deploy(name: string, request: DeployRequest): Promise<DeployResponse> {
+    return this.call("PUT", `/functions/${encodeURIComponent(name)}`, request);
+  }
+  async listFunctions(): Promise<FunctionInfo[]> {
+    return (await this.call<{ functions: FunctionInfo[] }>("GET", "/functions")).functions;
+  }
+  getFunction(name: string): Promise<FunctionInfo> {
+    return this.call("GET", `/functions/${encodeURIComponent(name)}`);
+  }
+  async removeFunction(name: string): Promise<void> {
+    await this.call("DELETE", `/functions/${encodeURIComponent(name)}`);
+  }
+  async listVersions(name: string): Promise<VersionInfo[]> {
+    return (await this.call<{ versions: VersionInfo[] }>("GET", `/functions/${encodeURIComponent(name)}/versions`)).versions;
+  }
+  rollback(name: string, to?: string): Promise<FunctionInfo> {
+    return this.call("POST", `/functions/${encodeURIComponent(name)}/rollback`, to === undefined ? {} : { to });
+  }
+  async readLogs(name: string, query: { sinceMs?: number; afterId?: number; limit?: number } = {}): Promise<LogLine[]> {
+    const params = new URLSearchParams();
+    if (query.sinceMs !== undefined) params.set("since", String(query.sinceMs));
+    if (query.afterId !== undefined) params.set("after", String(query.afterId));
+    if (query.limit !== undefined) params.set("limit", String(query.limit));
+    return (await this.call<{ lines: LogLine[] }>("GET", `/functions/${encodeURIComponent(name)}/logs?${params}`)).lines;
+  }
+
+  /** Streams log lines (past ones matching `sinceMs`, then new ones) until `signal` aborts. */
+  async followLogs(name: string, onLine: (line: LogLine) => void, options: { sinceMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    const params = new URLSearchParams({ follow: "1" });
+    if (options.sinceMs !== undefined) params.set("since", String(options.sinceMs));
+    const res = await fetch(`${this.baseUrl}${apiPrefix}/functions/${encodeURIComponent(name)}/logs?${params}`, {
+      headers: this.headers(),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    if (!res.ok) throw FlickError.fromData(((await res.json()) as { error?: unknown }).error);
+    const decoder = new TextDecoder();
+    let buffered = "";
+    try {
+      for await (const chunk of res.body! as AsyncIterable<Uint8Array>) {
+        buffered += decoder.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = buffered.indexOf("\n")) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line !== "") onLine(JSON.parse(line) as LogLine);
+        }
+      }
+    } catch (err) {
+      if (options.signal?.aborted) return;
+      throw err;
+    }
+  }
+
+  createTenant(name: string): Promise<CreateTenantResponse> {
+    return this.call("POST", "/tenants", { name });
+  }
+  async listTenants(): Promise<TenantInfo[]> {
+    return (await this.call<{ tenants: TenantInfo[] }>("GET", "/tenants")).tenants;
+  }
+
+  /** Calls the function over /fn/<name>, with this client's token (needed for --private functions). */
+  invoke(name: string, options: InvokeOptions = {}): Promise<Response> {
+    const path = options.path === undefined || options.path === "" ? "" : options.path.startsWith("/") ? options.path : `/${options.path}`;
+    const headers = new Headers(options.headers);
+    if (this.token !== undefined && !headers.has("authorization")) headers.set("authorization", `Bearer ${this.token}`);
+    return fetch(`${this.baseUrl}/fn/${encodeURIComponent(name)}${path}`, {
+      method: options.method ?? (options.body === undefined ? "GET" : "POST"),
+      headers,
+      ...(options.body === undefined ? {} : { body: options.body }),
+      redirect: "manual",
+    });
+  }
+}

@@ -1,0 +1,4 @@
+export type { ApiBackend, LogsQuery, Principal } from "./backend.ts";
+export { FlickClient, type InvokeOptions } from "./client.ts";
+export * from "./schemas.ts";
+export { apiPrefix, createApiHandler, sendError, sendJson } from "./server.ts";

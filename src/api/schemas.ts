@@ -1,0 +1,103 @@
+/**
+ * The admin API's request and response shapes: zod schemas for what comes in (so a bad
+ * field is a 400 naming it), plain types for what goes out. The CLI's client uses the
+ * same types, so both sides agree at compile time.
+ */
+import * as z from "zod";
+import { functionNamePattern, limits, tenantNamePattern, type LogLine } from "../model/index.ts";
+
+const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const envMap = z
+  .record(
+    z.string().regex(envName, "names are letters, digits and _, not starting with a digit"),
+    z.string().max(limits.envValueMaxBytes, `values are at most ${limits.envValueMaxBytes} bytes`),
+  )
+  .refine((m) => Object.keys(m).length <= limits.envMaxEntries, `at most ${limits.envMaxEntries} entries`);
+
+export const functionName = z
+  .string()
+  .regex(functionNamePattern, "function names are 1-63 lowercase letters, digits and dashes, starting and ending with a letter or digit");
+export const tenantName = z
+  .string()
+  .regex(tenantNamePattern, "tenant names are 1-63 lowercase letters, digits and dashes, starting and ending with a letter or digit");
+
+export const deployRequest = z.strictObject({
+  code: z.string().min(1, "the bundle is empty").max(limits.bundleMaxBytes, `bundles are at most ${limits.bundleMaxBytes} bytes`),
+  /** Admin only: the tenant to deploy for (default `default`). */
+  tenant: tenantName.optional(),
+  memoryMiB: z.number().int().min(limits.memoryMiB.min).max(limits.memoryMiB.max).optional(),
+  timeoutMs: z.number().int().min(limits.timeoutMs.min).max(limits.timeoutMs.max).optional(),
+  env: envMap.optional(),
+  secrets: envMap.optional(),
+  private: z.boolean().optional(),
+});
+export type DeployRequest = z.infer<typeof deployRequest>;
+
+export const rollbackRequest = z.strictObject({ to: z.string().regex(/^[0-9a-f]{16}$/, "a version id is 16 hex digits").optional() });
+export type RollbackRequest = z.infer<typeof rollbackRequest>;
+
+export const createTenantRequest = z.strictObject({ name: tenantName });
+export type CreateTenantRequest = z.infer<typeof createTenantRequest>;
+
+export interface SettingsView {
+  memoryMiB: number;
+  timeoutMs: number;
+  env: Record<string, string>;
+  /** Names only; values are never returned. */
+  secretNames: string[];
+  private: boolean;
+}
+
+export interface FunctionInfo {
+  name: string;
+  tenant: string;
+  liveVersion: string;
+  /** Where the function answers, e.g. http://127.0.0.1:8080/fn/hello */
+  url: string;
+  settings: SettingsView;
+  createdAtMs: number;
+  updatedAtMs: number;
+  /** Warm instances right now. */
+  instances: number;
+}
+
+export interface DeployResponse {
+  function: FunctionInfo;
+  version: string;
+  /** False when the same code and settings were already live: nothing changed. */
+  changed: boolean;
+}
+
+export interface VersionInfo {
+  id: string;
+  createdAtMs: number;
+  bundleBytes: number;
+  live: boolean;
+  settings: SettingsView;
+}
+
+export interface TenantInfo {
+  name: string;
+  createdAtMs: number;
+}
+
+export interface CreateTenantResponse {
+  tenant: string;
+  /** Shown once; only its hash is stored. */
+  token: string;
+}
+
+export interface WhoAmI {
+  role: "admin" | "tenant";
+  tenant: string | null;
+}
+
+export type { LogLine };
+
+/** Turns a zod failure into one line per field: "memoryMiB: Too big: expected number to be <=1024". */
+export function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const where = issue.path.length === 0 ? "body" : issue.path.map(String).join(".");
+    return `${where}: ${issue.message}`;
+  });
+}

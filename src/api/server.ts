@@ -1,0 +1,166 @@
+/**
+ * The admin API over node:http: `/api/v1/…`, JSON in and out, `Authorization: Bearer`.
+ * Every failure is a FlickError rendered by the platform error contract.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type * as z from "zod";
+import { FlickError, asFlickError } from "../errors/index.ts";
+import { limits } from "../model/index.ts";
+import type { ApiBackend, Principal } from "./backend.ts";
+import { createTenantRequest, deployRequest, describeIssues, functionName, rollbackRequest } from "./schemas.ts";
+
+export const apiPrefix = "/api/v1";
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: unknown): void {
+  const error = asFlickError(err);
+  if (error.status >= 500 && error.code === "internal") process.emitWarning(`flick: internal error: ${String(error.cause ?? error)}`);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, error.status, { error: error.toData() }, { "x-flick-error": error.code });
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > limits.apiBodyMaxBytes) {
+    throw new FlickError("payload_too_large", `request body of ${declared} bytes is over the API limit of ${limits.apiBodyMaxBytes} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limits.apiBodyMaxBytes) {
+      throw new FlickError("payload_too_large", `request body is over the API limit of ${limits.apiBodyMaxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new FlickError("invalid_json", `the request body is not valid JSON (${(err as Error).message}); send a JSON object with content-type application/json`);
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = describeIssues(result.error);
+  throw new FlickError("validation_failed", `invalid request: ${problems.join("; ")}`, { details: { fields: problems } });
+}
+
+function nameParam(raw: string): string {
+  const name = decodeURIComponent(raw);
+  const result = functionName.safeParse(name);
+  if (!result.success) throw new FlickError("validation_failed", `invalid function name "${name}": ${describeIssues(result.error).join("; ")}`);
+  return name;
+}
+
+function intParam(url: URL, key: string): number | undefined {
+  const raw = url.searchParams.get(key);
+  if (raw === null || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new FlickError("validation_failed", `query parameter ${key}=${raw} must be a non-negative integer`);
+  return n;
+}
+
+type Handler = (ctx: { req: IncomingMessage; res: ServerResponse; url: URL; who: Principal; params: string[] }) => Promise<void>;
+
+export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
+  const routes: { method: string; pattern: RegExp; handler: Handler }[] = [];
+  const route = (method: string, pattern: RegExp, handler: Handler) => routes.push({ method, pattern, handler });
+
+  route("GET", /^\/whoami$/, async ({ res, who }) =>
+    sendJson(res, 200, { role: who.role, tenant: who.role === "tenant" ? who.tenant : null }),
+  );
+  route("GET", /^\/functions$/, async ({ res, who }) => sendJson(res, 200, { functions: await backend.listFunctions(who) }));
+  route("PUT", /^\/functions\/([^/]+)$/, async ({ req, res, who, params }) => {
+    const name = nameParam(params[0]!);
+    const body = parse(deployRequest, await readJson(req));
+    const result = await backend.deploy(who, name, body);
+    sendJson(res, result.changed ? 201 : 200, result);
+  });
+  route("GET", /^\/functions\/([^/]+)$/, async ({ res, who, params }) => sendJson(res, 200, await backend.getFunction(who, nameParam(params[0]!))));
+  route("DELETE", /^\/functions\/([^/]+)$/, async ({ res, who, params }) => {
+    await backend.removeFunction(who, nameParam(params[0]!));
+    sendJson(res, 200, { removed: true });
+  });
+  route("GET", /^\/functions\/([^/]+)\/versions$/, async ({ res, who, params }) =>
+    sendJson(res, 200, { versions: await backend.listVersions(who, nameParam(params[0]!)) }),
+  );
+  route("POST", /^\/functions\/([^/]+)\/rollback$/, async ({ req, res, who, params }) => {
+    const name = nameParam(params[0]!);
+    const body = parse(rollbackRequest, await readJson(req));
+    sendJson(res, 200, await backend.rollback(who, name, body.to));
+  });
+  route("GET", /^\/functions\/([^/]+)\/logs$/, async ({ req, res, url, who, params }) => {
+    const name = nameParam(params[0]!);
+    const query = { sinceMs: intParam(url, "since"), afterId: intParam(url, "after"), limit: Math.min(intParam(url, "limit") ?? 1000, 10_000) };
+    const lines = await backend.readLogs(who, name, {
+      limit: query.limit,
+      ...(query.sinceMs === undefined ? {} : { sinceMs: query.sinceMs }),
+      ...(query.afterId === undefined ? {} : { afterId: query.afterId }),
+    });
+    if (url.searchParams.get("follow") !== "1") {
+      sendJson(res, 200, { lines });
+      return;
+    }
+    // Follow: NDJSON, one line per log line, kept open until the client goes away.
+    res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+    let last = lines.at(-1)?.id ?? query.afterId ?? 0;
+    const write = (batch: typeof lines) => {
+      for (const line of batch) {
+        if (line.id <= last) continue;
+        last = line.id;
+        res.write(`${JSON.stringify(line)}\n`);
+      }
+    };
+    for (const line of lines) res.write(`${JSON.stringify(line)}\n`);
+    const stop = await backend.followLogs(who, name, write);
+    // Catch lines stored between the read above and the subscription.
+    write(await backend.readLogs(who, name, { afterId: last, limit: 10_000 }));
+    const keepAlive = setInterval(() => res.write("\n"), 15_000);
+    req.socket.once("close", () => {
+      clearInterval(keepAlive);
+      stop();
+    });
+  });
+  route("POST", /^\/tenants$/, async ({ req, res, who }) => {
+    const body = parse(createTenantRequest, await readJson(req));
+    sendJson(res, 201, await backend.createTenant(who, body.name));
+  });
+  route("GET", /^\/tenants$/, async ({ res, who }) => sendJson(res, 200, { tenants: await backend.listTenants(who) }));
+
+  return async (req, res, url) => {
+    try {
+      const path = url.pathname.slice(apiPrefix.length) || "/";
+      const matching = routes.filter((r) => r.pattern.test(path));
+      if (matching.length === 0) throw new FlickError("not_found", `no API route ${req.method} ${url.pathname}; see docs/api.md`);
+      const match = matching.find((r) => r.method === req.method);
+      if (match === undefined) {
+        throw new FlickError("method_not_allowed", `${req.method} is not allowed on ${url.pathname}; use ${matching.map((r) => r.method).join(" or ")}`);
+      }
+      const who = await backend.authenticate(req.headers.authorization);
+      if (who === undefined) {
+        throw new FlickError(
+          "unauthorized",
+          req.headers.authorization === undefined
+            ? "missing token: send `Authorization: Bearer <token>` (the admin token is in <data-dir>/admin.token; tenant tokens come from `flick tenants create`)"
+            : "unknown token: check FLICK_TOKEN or the token you were given",
+        );
+      }
+      const params = match.pattern.exec(path)!.slice(1);
+      await match.handler({ req, res, url, who, params });
+    } catch (err) {
+      sendError(res, err);
+    }
+  };
+}

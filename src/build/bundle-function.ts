@@ -1,0 +1,79 @@
+/**
+ * Bundles a function's entry with its npm dependencies into one ES module, the way it
+ * will run in an isolate: no Node built-ins, Workers/browser export conditions, imports
+ * resolved from the entry's own folder (its package.json and node_modules).
+ */
+import { builtinModules } from "node:module";
+import * as path from "node:path";
+import * as esbuild from "esbuild";
+import { FlickError } from "../errors/index.ts";
+
+export interface BundledFunction {
+  code: string;
+  /** Absolute paths of every source file in the bundle, for `flick dev` to watch. */
+  inputs: string[];
+  warnings: string[];
+}
+
+const nodeBuiltins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+
+const refuseNodeBuiltins: esbuild.Plugin = {
+  name: "flick-no-node-builtins",
+  setup(build) {
+    build.onResolve({ filter: /^[a-z:_/]+$/ }, (args) => {
+      if (!nodeBuiltins.has(args.path) && !args.path.startsWith("node:")) return undefined;
+      return {
+        errors: [
+          {
+            text: `"${args.path}" is a Node.js built-in module, and functions run in a V8 isolate without Node APIs. Use the Web API instead (fetch, crypto, URL, TextEncoder, streams) or a package that works in Workers/browsers.`,
+          },
+        ],
+      };
+    });
+  },
+};
+
+function formatMessage(m: esbuild.Message, cwd: string): string {
+  if (m.location === null) return m.text;
+  const file = path.relative(cwd, path.resolve(cwd, m.location.file)) || m.location.file;
+  return `${file}:${m.location.line}:${m.location.column + 1}: ${m.text}`;
+}
+
+/** Bundles `entry`; a syntax error or unresolvable import is a 400 `invalid_bundle` naming file:line. */
+export async function bundleFunction(entry: string, cwd = process.cwd()): Promise<BundledFunction> {
+  const absolute = path.resolve(cwd, entry);
+  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
+  try {
+    result = await esbuild.build({
+      entryPoints: [absolute],
+      absWorkingDir: path.dirname(absolute),
+      bundle: true,
+      write: false,
+      metafile: true,
+      format: "esm",
+      platform: "neutral",
+      target: "es2024",
+      mainFields: ["browser", "module", "main"],
+      conditions: ["workerd", "worker", "browser"],
+      resolveExtensions: [".ts", ".tsx", ".mts", ".js", ".mjs", ".jsx", ".json"],
+      logLevel: "silent",
+      legalComments: "none",
+      plugins: [refuseNodeBuiltins],
+    });
+  } catch (err) {
+    const failure = err as esbuild.BuildFailure;
+    if (!Array.isArray(failure.errors)) throw err;
+    const lines = failure.errors.map((m) => formatMessage(m, cwd));
+    throw new FlickError("invalid_bundle", `could not bundle ${path.relative(cwd, absolute) || entry}:\n${lines.join("\n")}`, {
+      details: { errors: lines },
+    });
+  }
+  const out = result.outputFiles[0];
+  if (out === undefined) throw new FlickError("invalid_bundle", `esbuild produced no output for ${entry}`);
+  const dir = path.dirname(absolute);
+  return {
+    code: out.text,
+    inputs: Object.keys(result.metafile.inputs).map((p) => path.resolve(dir, p)),
+    warnings: result.warnings.map((m) => formatMessage(m, cwd)),
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * The guest runtime (src/runtime/guest) as one script, built from its typed sources once
+ * per process and loaded into every isolate before user code.
+ */
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const bootstrap = fileURLToPath(new URL("../runtime/guest/bootstrap.ts", import.meta.url));
+let cached: Promise<string> | undefined;
+
+export function bundleRuntime(): Promise<string> {
+  cached ??= esbuild
+    .build({
+      entryPoints: [bootstrap],
+      bundle: true,
+      write: false,
+      format: "iife",
+      platform: "neutral",
+      target: "es2024",
+      logLevel: "silent",
+      legalComments: "none",
+    })
+    .then((r) => r.outputFiles[0]!.text);
+  return cached;
+}

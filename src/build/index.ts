@@ -1,0 +1,3 @@
+export { bundleFunction, type BundledFunction } from "./bundle-function.ts";
+export { bundleRuntime } from "./bundle-runtime.ts";
+export { bundleHash, versionId } from "./content-hash.ts";

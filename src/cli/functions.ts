@@ -1,0 +1,101 @@
+import { connectionHelp, connectionOptions, type Command } from "./command.ts";
+import { clientFor, resolveConnection } from "./config.ts";
+import { bytes, duration, table, time } from "./format.ts";
+import type { SettingsView } from "../api/index.ts";
+
+const jsonOption = { json: { type: "boolean" } } as const;
+const jsonHelp = "--json              print JSON instead of a table";
+
+function settingsLine(s: SettingsView): string {
+  return `${s.memoryMiB} MiB, ${duration(s.timeoutMs)}${s.private ? ", private" : ""}`;
+}
+
+export const ls: Command = {
+  name: "ls",
+  summary: "List the functions your token can see.",
+  usage: "ls [--json]",
+  optionHelp: [jsonHelp, ...connectionHelp],
+  examples: ["flick ls", "FLICK_TOKEN=flk_… flick ls --json"],
+  options: { ...connectionOptions, ...jsonOption },
+  positionals: { min: 0, max: 0 },
+  async run({ values }) {
+    const fns = await clientFor(resolveConnection(values as never)).listFunctions();
+    if (values["json"] === true) return void console.log(JSON.stringify(fns, null, 2));
+    if (fns.length === 0) return void console.log("No functions yet. Deploy one: flick deploy examples/hello.ts");
+    console.log(table(["NAME", "TENANT", "VERSION", "LIMITS", "UPDATED", "URL"], fns.map((f) => [f.name, f.tenant, f.liveVersion, settingsLine(f.settings), time(f.updatedAtMs), f.url])));
+  },
+};
+
+export const info: Command = {
+  name: "info",
+  summary: "Show a function's settings, live version and URL (secret values are never shown).",
+  usage: "info <name> [--json]",
+  optionHelp: [jsonHelp, ...connectionHelp],
+  examples: ["flick info hello"],
+  options: { ...connectionOptions, ...jsonOption },
+  positionals: { min: 1, max: 1 },
+  async run({ values, positionals }) {
+    const f = await clientFor(resolveConnection(values as never)).getFunction(positionals[0]!);
+    if (values["json"] === true) return void console.log(JSON.stringify(f, null, 2));
+    const env = Object.entries(f.settings.env);
+    console.log(
+      [
+        `name       ${f.name}`,
+        `tenant     ${f.tenant}`,
+        `url        ${f.url}`,
+        `version    ${f.liveVersion}`,
+        `memory     ${f.settings.memoryMiB} MiB`,
+        `timeout    ${duration(f.settings.timeoutMs)}`,
+        `access     ${f.settings.private ? "private (needs a token of its tenant)" : "public"}`,
+        `env        ${env.length === 0 ? "-" : env.map(([k, v]) => `${k}=${v}`).join(", ")}`,
+        `secrets    ${f.settings.secretNames.length === 0 ? "-" : f.settings.secretNames.map((k) => `${k}=••••`).join(", ")}`,
+        `instances  ${f.instances} warm`,
+        `created    ${time(f.createdAtMs)}`,
+        `updated    ${time(f.updatedAtMs)}`,
+      ].join("\n"),
+    );
+  },
+};
+
+export const versions: Command = {
+  name: "versions",
+  summary: "List a function's immutable versions, newest first; * marks the live one.",
+  usage: "versions <name> [--json]",
+  optionHelp: [jsonHelp, ...connectionHelp],
+  examples: ["flick versions hello"],
+  options: { ...connectionOptions, ...jsonOption },
+  positionals: { min: 1, max: 1 },
+  async run({ values, positionals }) {
+    const list = await clientFor(resolveConnection(values as never)).listVersions(positionals[0]!);
+    if (values["json"] === true) return void console.log(JSON.stringify(list, null, 2));
+    console.log(table(["", "VERSION", "CREATED", "SIZE", "LIMITS"], list.map((v) => [v.live ? "*" : "", v.id, time(v.createdAtMs), bytes(v.bundleBytes), settingsLine(v.settings)])));
+  },
+};
+
+export const rollback: Command = {
+  name: "rollback",
+  summary: "Move the live pointer to an earlier version (the previous one by default).",
+  usage: "rollback <name> [--to VERSION]",
+  optionHelp: ["--to VERSION        version id from `flick versions` (default: the one before the live one)", ...connectionHelp],
+  examples: ["flick rollback hello", "flick rollback hello --to 3f2a9c0d1e2b4a5c"],
+  options: { ...connectionOptions, to: { type: "string" } },
+  positionals: { min: 1, max: 1 },
+  async run({ values, positionals }) {
+    const f = await clientFor(resolveConnection(values as never)).rollback(positionals[0]!, values["to"] as string | undefined);
+    console.log(`${f.name}: live version is now ${f.liveVersion}`);
+  },
+};
+
+export const rm: Command = {
+  name: "rm",
+  summary: "Remove a function with all its versions and logs.",
+  usage: "rm <name>",
+  optionHelp: connectionHelp,
+  examples: ["flick rm hello"],
+  options: connectionOptions,
+  positionals: { min: 1, max: 1 },
+  async run({ values, positionals }) {
+    await clientFor(resolveConnection(values as never)).removeFunction(positionals[0]!);
+    console.log(`${positionals[0]}: removed`);
+  },
+};

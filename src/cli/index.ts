@@ -1,0 +1,1 @@
+export { main, commands } from "./main.ts";

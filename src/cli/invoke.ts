@@ -1,0 +1,43 @@
+import { readFileSync } from "node:fs";
+import { connectionHelp, connectionOptions, type Command } from "./command.ts";
+import { clientFor, resolveConnection } from "./config.ts";
+import { parseHeader } from "./parse.ts";
+
+export const invoke: Command = {
+  name: "invoke",
+  summary: "Call a function over HTTP and print the status, headers and body.",
+  usage: "invoke <name> [--method M] [--path /p] [--header k:v]… [--data @file|text]",
+  optionHelp: [
+    "--method M          HTTP method (default GET, or POST with --data)",
+    "--path /p           path and query after the function name, e.g. /users?id=1",
+    "--header k:v        a request header (repeatable)",
+    "--data @file|text   request body: text, or @path to send a file's bytes",
+    ...connectionHelp,
+  ],
+  examples: ["flick invoke hello", "flick invoke json-api --path /sum --data '{\"numbers\":[1,2]}' --header content-type:application/json", "flick invoke upload --data @photo.jpg"],
+  options: {
+    ...connectionOptions,
+    method: { type: "string" },
+    path: { type: "string" },
+    header: { type: "string", multiple: true },
+    data: { type: "string" },
+  },
+  positionals: { min: 1, max: 1 },
+  async run({ values, positionals }) {
+    const data = values["data"] as string | undefined;
+    const body = data === undefined ? undefined : data.startsWith("@") ? new Uint8Array(readFileSync(data.slice(1))) : data;
+    const response = await clientFor(resolveConnection(values as never)).invoke(positionals[0]!, {
+      ...(values["method"] === undefined ? {} : { method: (values["method"] as string).toUpperCase() }),
+      ...(values["path"] === undefined ? {} : { path: values["path"] as string }),
+      headers: ((values["header"] as string[] | undefined) ?? []).map(parseHeader),
+      ...(body === undefined ? {} : { body }),
+    });
+    console.log(`HTTP ${response.status} ${response.statusText}`);
+    for (const [k, v] of response.headers) console.log(`${k}: ${v}`);
+    console.log("");
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    process.stdout.write(bytes);
+    if (bytes.length > 0 && bytes[bytes.length - 1] !== 10) process.stdout.write("\n");
+    return response.status >= 500 && response.headers.has("x-flick-error") ? 1 : 0;
+  },
+};

@@ -1,0 +1,73 @@
+/**
+ * `flick`: parses the command line, runs one command, and turns errors into a message
+ * and an exit code (1 for errors, 2 for usage).
+ */
+import { parseArgs } from "node:util";
+import { FlickError } from "../errors/index.ts";
+import { helpOf, type Command } from "./command.ts";
+import { deploy, dev } from "./deploy.ts";
+import { info, ls, rm, rollback, versions } from "./functions.ts";
+import { invoke } from "./invoke.ts";
+import { logs } from "./logs.ts";
+import { tenants } from "./tenants.ts";
+import { up } from "./up.ts";
+
+export const commands: Command[] = [up, deploy, dev, invoke, ls, info, versions, rollback, rm, logs, tenants];
+
+function overview(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    "flick — run Web-standard functions in V8 isolates on your own machines.",
+    "",
+    "Usage: flick <command> [options]   (flick <command> --help for details)",
+    "",
+    "Commands:",
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    "Getting started:",
+    "  flick up --examples &            start a node on :8080 with the examples deployed",
+    "  flick deploy examples/hello.ts   deploy (or redeploy) a function",
+    "  curl localhost:8080/fn/hello     call it",
+    "",
+    "Config: flags, then FLICK_URL / FLICK_TOKEN, then the local data dir (./.flick).",
+    "",
+  ].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(overview());
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (command === undefined) {
+    process.stderr.write(`flick: unknown command "${name}"\n\n${overview()}`);
+    return 2;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    process.stderr.write(`flick ${name}: ${(err as Error).message}\n\n${helpOf(command)}`);
+    return 2;
+  }
+  if (parsed.values["help"] === true) {
+    process.stdout.write(helpOf(command));
+    return 0;
+  }
+  const { min, max } = command.positionals;
+  if (parsed.positionals.length < min || parsed.positionals.length > max) {
+    process.stderr.write(`flick ${name}: expected ${min === max ? min : `${min}-${max}`} argument(s), got ${parsed.positionals.length}\n\nUsage: flick ${command.usage}\n`);
+    return 2;
+  }
+  try {
+    return (await command.run({ values: parsed.values as never, positionals: parsed.positionals })) ?? 0;
+  } catch (err) {
+    if (err instanceof FlickError) {
+      process.stderr.write(`error: ${err.message}${err.code === "internal" ? "" : ` [${err.code}]`}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,1 @@
+export { Scheduler, schedulerDefaults, type Placement, type SchedulerOptions } from "./scheduler.ts";

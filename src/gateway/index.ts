@@ -1,0 +1,1 @@
+export { createGateway, functionPrefix, type GatewayBackend, type RouteTarget } from "./gateway.ts";

@@ -1,0 +1,314 @@
+/**
+ * One instance: an isolate holding one function version of one tenant, with the guest
+ * runtime loaded and the user's module bound. It runs any number of concurrent
+ * invocations, entering the isolate synchronously (applySync) with a timeout equal to
+ * the invocation's remaining time, which is how CPU loops — before or after an await —
+ * are cut at the deadline.
+ */
+import { randomBytes } from "node:crypto";
+import { domainToASCII } from "node:url";
+import ivm from "isolated-vm";
+import { FlickError, type ErrorCode, type ErrorData } from "../errors/index.ts";
+import { limits, type LogLevel } from "../model/index.ts";
+import type { InstanceSpec, Outcome, WireLogLine, WireRequest } from "./protocol.ts";
+
+/** The runtime bundle, and V8's code cache for it once the first isolate compiled it. */
+export interface RuntimeCode {
+  source: string;
+  cachedData?: ivm.ExternalCopy<ArrayBuffer>;
+}
+
+interface Pending {
+  deadline: number;
+  resolve: (outcome: Outcome, logs: WireLogLine[]) => void;
+  logs: WireLogLine[];
+  timers: Map<number, NodeJS.Timeout>;
+  wall: NodeJS.Timeout;
+}
+
+const levels = new Set<LogLevel>(["debug", "info", "log", "warn", "error"]);
+const moduleScope = 0;
+
+function cut(message: string): string {
+  return message.length > limits.logLineMaxBytes ? `${message.slice(0, limits.logLineMaxBytes)}… [line cut at ${limits.logLineMaxBytes} bytes]` : message;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class Instance {
+  readonly spec: InstanceSpec;
+  /** Called once when the instance stops existing for a reason of its own (limit hit). */
+  onGone: (reason: string) => void = () => {};
+  private readonly isolate: ivm.Isolate;
+  private readonly context: ivm.Context;
+  private readonly pending = new Map<number, Pending>();
+  private readonly timerOwner = new Map<number, number>();
+  private dispatchRef!: ivm.Reference<(...args: unknown[]) => void>;
+  private timerRef!: ivm.Reference<(timer: number, invocation: number) => void>;
+  private endRef!: ivm.Reference<(invocation: number) => void>;
+  private moduleLogs: WireLogLine[] = [];
+  private nextId = 1;
+  private disposing = false;
+
+  /**
+   * Creates the isolate, loads the runtime and the module, and checks it has a fetch
+   * handler. Throws a FlickError (`invalid_bundle`, `missing_fetch_handler`,
+   * `memory_limit`, `timeout`) with every trace of the isolate already released.
+   */
+  constructor(spec: InstanceSpec, code: string, runtime: RuntimeCode) {
+    this.spec = spec;
+    this.isolate = new ivm.Isolate({ memoryLimit: spec.memoryMiB });
+    try {
+      this.context = this.isolate.createContextSync();
+      this.boot(code, runtime);
+    } catch (err) {
+      const error = this.classify(err, "invalid_bundle");
+      this.dispose();
+      throw error;
+    }
+  }
+
+  get busy(): number {
+    return this.pending.size;
+  }
+
+  get disposed(): boolean {
+    return this.disposing || this.isolate.isDisposed;
+  }
+
+  /** Returns the module-scope logs collected while booting (to attach to the first invocation). */
+  takeModuleLogs(): WireLogLine[] {
+    const logs = this.moduleLogs;
+    this.moduleLogs = [];
+    return logs;
+  }
+
+  private boot(code: string, runtime: RuntimeCode): void {
+    const jail = this.context.global;
+    jail.setSync("globalThis", jail.derefInto());
+    this.context.evalSync("globalThis.__flickHost = {}");
+    const ops = jail.getSync("__flickHost", { reference: true }) as ivm.Reference<Record<string, unknown>>;
+    const callbacks: Record<string, (...args: never[]) => unknown> = {
+      randomBytes: (n: number) => {
+        if (!Number.isInteger(n) || n < 0 || n > 65536) throw new RangeError("randomBytes: length must be an integer in 0..65536");
+        return new Uint8Array(randomBytes(n));
+      },
+      domainToASCII: (domain: string) => {
+        if (typeof domain !== "string" || domain.length > 4096) return null;
+        const ascii = domainToASCII(domain);
+        return ascii === "" ? null : ascii;
+      },
+      log: (invocation: number, level: string, message: string) => this.log(invocation, level, message),
+      timerStart: (invocation: number, timer: number, delayMs: number) => this.timerStart(invocation, timer, delayMs),
+      timerClear: (timer: number) => this.timerClear(timer),
+      respond: (invocation: number, status: number, headers: string[], body: Uint8Array | null) =>
+        this.respond(invocation, status, headers, body),
+      fail: (invocation: number, message: string, stack: string) => this.fail(invocation, message, stack),
+    };
+    for (const [name, fn] of Object.entries(callbacks)) ops.setSync(name, new ivm.Callback(fn));
+    ops.release();
+
+    const script = this.isolate.compileScriptSync(runtime.source, {
+      filename: "flick:runtime.js",
+      ...(runtime.cachedData === undefined ? { produceCachedData: true } : { cachedData: runtime.cachedData }),
+    });
+    const produced = (script as ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
+    if (runtime.cachedData === undefined && produced !== undefined) runtime.cachedData = produced;
+    script.runSync(this.context, { timeout: 5000 });
+    script.release();
+
+    const dispatcher = jail.getSync("__flickDispatcher", { reference: true }) as ivm.Reference<Record<string, unknown>>;
+    jail.deleteSync("__flickDispatcher");
+    const init = dispatcher.getSync("init", { reference: true }) as ivm.Reference<(...args: unknown[]) => string>;
+    this.dispatchRef = dispatcher.getSync("dispatch", { reference: true }) as typeof this.dispatchRef;
+    this.timerRef = dispatcher.getSync("timer", { reference: true }) as typeof this.timerRef;
+    this.endRef = dispatcher.getSync("end", { reference: true }) as typeof this.endRef;
+    dispatcher.release();
+
+    const module = this.isolate.compileModuleSync(code, { filename: `${this.spec.function}.js` });
+    module.instantiateSync(this.context, (specifier) => {
+      throw new Error(`import "${specifier}" is not part of the bundle; functions are deployed as one bundled module (flick deploy bundles imports for you)`);
+    });
+    module.evaluateSync({ timeout: Math.min(this.spec.timeoutMs, 10_000) });
+    const problem = init.applySync(undefined, [module.namespace.derefInto(), this.spec.env], {
+      arguments: { copy: true },
+      timeout: 1000,
+    }) as string;
+    init.release();
+    if (problem !== "") throw new FlickError("missing_fetch_handler", `${this.spec.function}: ${problem}`);
+  }
+
+  /** Runs one request to completion; never rejects (failures are outcomes). */
+  invoke(request: WireRequest): Promise<{ outcome: Outcome; logs: WireLogLine[] }> {
+    if (this.disposed) {
+      return Promise.resolve({ outcome: { ok: false, error: { code: "instance_terminated", message: "the instance was stopped before the request started; retry" } }, logs: [] });
+    }
+    const id = this.nextId++;
+    const timeoutMs = this.spec.timeoutMs;
+    return new Promise((resolve) => {
+      const pending: Pending = {
+        deadline: Date.now() + timeoutMs,
+        resolve: (outcome, logs) => resolve({ outcome, logs }),
+        logs: this.takeModuleLogs(),
+        timers: new Map(),
+        wall: setTimeout(() => this.timeoutPending(id), timeoutMs),
+      };
+      this.pending.set(id, pending);
+      this.enter(id, (timeout) =>
+        this.dispatchRef.applySync(undefined, [id, request.method, request.url, request.headers, request.body], {
+          arguments: { copy: true },
+          timeout,
+        }),
+      );
+    });
+  }
+
+  /** Stops the instance; in-flight invocations end with `instance_terminated`. */
+  dispose(): void {
+    if (this.disposing) return;
+    this.disposing = true;
+    for (const id of [...this.pending.keys()]) {
+      this.settle(id, { ok: false, error: { code: "instance_terminated", message: "the instance was stopped while this request ran (another request on it hit a limit); retry" } });
+    }
+    try {
+      this.isolate.dispose();
+    } catch {}
+  }
+
+  // — entering the isolate —
+
+  private enter(invocation: number, run: (timeout: number) => void): void {
+    const pending = this.pending.get(invocation);
+    if (pending === undefined || this.disposed) return;
+    const remaining = pending.deadline - Date.now();
+    if (remaining <= 0) {
+      this.timeoutPending(invocation);
+      return;
+    }
+    try {
+      run(Math.max(1, Math.ceil(remaining)));
+    } catch (err) {
+      this.terminate(invocation, this.classify(err, "function_error"));
+    }
+  }
+
+  /** What an exception out of the isolate means. */
+  private classify(err: unknown, fallback: ErrorCode): FlickError {
+    if (err instanceof FlickError) return err;
+    const message = messageOf(err);
+    if ((this.isolate.isDisposed && !this.disposing) || /memory limit/i.test(message)) {
+      return new FlickError("memory_limit", `${this.spec.function} went over its memory limit of ${this.spec.memoryMiB} MiB; the instance was stopped. Use less memory or deploy with a larger --memory.`);
+    }
+    if (/timed out/i.test(message)) {
+      return new FlickError("timeout", `${this.spec.function} ran past its ${this.spec.timeoutMs} ms limit; the instance was stopped. Deploy with a larger --timeout if the work is legitimate.`);
+    }
+    return new FlickError(fallback, `${this.spec.function}: ${message}`);
+  }
+
+  /** The invocation hit a limit inside the isolate: answer it, stop everything else, free the isolate. */
+  private terminate(invocation: number, error: FlickError): void {
+    this.log(invocation, "error", error.message);
+    this.settle(invocation, { ok: false, error: error.toData() });
+    const reason = error.code;
+    this.dispose();
+    this.onGone(reason);
+  }
+
+  private timeoutPending(invocation: number): void {
+    if (!this.pending.has(invocation)) return;
+    const message = `${this.spec.function} did not respond within its ${this.spec.timeoutMs} ms limit. Deploy with a larger --timeout if the work is legitimate.`;
+    this.log(invocation, "error", message);
+    this.settle(invocation, { ok: false, error: { code: "timeout", message } });
+    // Outside any isolate entry here (a host timer fired), so telling the guest is safe.
+    if (!this.disposed) {
+      try {
+        this.endRef.applySync(undefined, [invocation], { timeout: 100 });
+      } catch {}
+    }
+  }
+
+  private settle(invocation: number, outcome: Outcome): void {
+    const pending = this.pending.get(invocation);
+    if (pending === undefined) return;
+    this.pending.delete(invocation);
+    clearTimeout(pending.wall);
+    for (const [timer, handle] of pending.timers) {
+      clearTimeout(handle);
+      this.timerOwner.delete(timer);
+    }
+    pending.resolve(outcome, pending.logs);
+  }
+
+  // — host ops (called synchronously from inside the isolate) —
+
+  private log(invocation: number, level: string, message: string): void {
+    if (typeof message !== "string") return;
+    const line: WireLogLine = [Date.now(), levels.has(level as LogLevel) ? (level as LogLevel) : "log", cut(message)];
+    if (invocation === moduleScope) this.moduleLogs.push(line);
+    else this.pending.get(invocation)?.logs.push(line);
+  }
+
+  private timerStart(invocation: number, timer: number, delayMs: number): void {
+    const pending = this.pending.get(invocation);
+    if (pending === undefined || !Number.isInteger(timer)) return;
+    const delay = Math.max(0, Math.min(Number(delayMs) || 0, 2 ** 31 - 1));
+    const handle = setTimeout(() => {
+      pending.timers.delete(timer);
+      this.timerOwner.delete(timer);
+      this.enter(invocation, (timeout) => this.timerRef.applySync(undefined, [timer, invocation], { timeout }));
+    }, delay);
+    pending.timers.set(timer, handle);
+    this.timerOwner.set(timer, invocation);
+  }
+
+  private timerClear(timer: number): void {
+    const invocation = this.timerOwner.get(timer);
+    if (invocation === undefined) return;
+    this.timerOwner.delete(timer);
+    const pending = this.pending.get(invocation);
+    const handle = pending?.timers.get(timer);
+    if (handle !== undefined) {
+      clearTimeout(handle);
+      pending!.timers.delete(timer);
+    }
+  }
+
+  private respond(invocation: number, status: number, headers: string[], body: Uint8Array | null): void {
+    if (!Number.isInteger(status) || !Array.isArray(headers) || (body !== null && !(body instanceof Uint8Array))) {
+      this.settle(invocation, { ok: false, error: { code: "function_error", message: "the runtime produced a malformed response" } });
+      return;
+    }
+    this.settle(invocation, { ok: true, response: { status, headers: headers.map(String), body } });
+  }
+
+  private fail(invocation: number, message: string, stack: string): void {
+    const text = String(message);
+    this.log(invocation, "error", stack !== "" ? String(stack) : text);
+    if (this.overMemory(text)) {
+      this.settle(invocation, { ok: false, error: this.classify(new Error("memory limit"), "memory_limit").toData() });
+      // Not from inside this call: the isolate must not be disposed while we are in it.
+      setImmediate(() => {
+        this.dispose();
+        this.onGone("memory_limit");
+      });
+      return;
+    }
+    const error: ErrorData = {
+      code: "function_error",
+      message: `${this.spec.function} threw: ${text.length > 2048 ? `${text.slice(0, 2048)}…` : text}`,
+    };
+    this.settle(invocation, { ok: false, error });
+  }
+
+  private overMemory(message: string): boolean {
+    if (/allocation failed|out of memory/i.test(message)) return true;
+    try {
+      const heap = this.isolate.getHeapStatisticsSync();
+      return heap.used_heap_size + heap.externally_allocated_size >= 0.9 * this.spec.memoryMiB * 1024 * 1024;
+    } catch {
+      return false;
+    }
+  }
+}

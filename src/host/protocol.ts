@@ -1,0 +1,52 @@
+/**
+ * Messages between the supervisor (primary process) and a worker host process, sent
+ * over the fork IPC channel with `serialization: "advanced"` (structured clone, so
+ * bodies travel as bytes).
+ */
+import type { ErrorData } from "../errors/index.ts";
+import type { LogLevel } from "../model/index.ts";
+
+/** Everything a host needs to create an instance of one function version. */
+export interface InstanceSpec {
+  /** Unique per instance (a version may have several). */
+  instance: string;
+  /** `<tenant>/<function>`, for log attribution and file names in stack traces. */
+  function: string;
+  versionId: string;
+  bundlePath: string;
+  memoryMiB: number;
+  timeoutMs: number;
+  /** name, value, name, value…: vars and opened secrets. */
+  env: string[];
+}
+
+export interface WireRequest {
+  method: string;
+  url: string;
+  /** name, value, name, value… */
+  headers: string[];
+  body: Uint8Array | null;
+}
+
+export interface WireResponse {
+  status: number;
+  headers: string[];
+  body: Uint8Array | null;
+}
+
+/** [time ms, level, message] */
+export type WireLogLine = [number, LogLevel, string];
+
+export type ToHost =
+  | { t: "invoke"; id: number; spec: InstanceSpec; request: WireRequest }
+  | { t: "validate"; id: number; code: string; filename: string }
+  | { t: "drop"; instance: string };
+
+export type Outcome = { ok: true; response: WireResponse } | { ok: false; error: ErrorData };
+
+export type FromHost =
+  | { t: "ready"; pid: number }
+  | { t: "done"; id: number; outcome: Outcome; logs: WireLogLine[]; cold: boolean }
+  | { t: "validated"; id: number; error: ErrorData | null }
+  /** The instance is gone (limit hit, crash): the supervisor forgets it. */
+  | { t: "gone"; instance: string; reason: string };

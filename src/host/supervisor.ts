@@ -1,0 +1,170 @@
+/**
+ * The supervisor, in the primary process: forks the worker hosts, restarts one that dies,
+ * and turns IPC messages into promises. It knows nothing of HTTP or of placement; the
+ * scheduler (control/) decides which host gets what.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { FlickError, type ErrorData } from "../errors/index.ts";
+import type { FromHost, InstanceSpec, Outcome, ToHost, WireLogLine, WireRequest } from "./protocol.ts";
+
+const entry = fileURLToPath(new URL("./worker-main.ts", import.meta.url));
+
+export interface InvokeResult {
+  outcome: Outcome;
+  logs: WireLogLine[];
+  cold: boolean;
+}
+
+interface Waiter {
+  resolve: (value: never) => void;
+}
+
+class HostProcess {
+  child: ChildProcess | undefined;
+  ready: Promise<void> = Promise.resolve();
+  readonly waiters = new Map<number, Waiter & { kind: "invoke" | "validate" }>();
+}
+
+export interface SupervisorOptions {
+  hosts: number;
+  /** An instance stopped on its own (limit hit) or with its host: forget it. */
+  onInstanceGone?: (instance: string, reason: string) => void;
+  /** A host process died; all its instances are gone. */
+  onHostDown?: (host: number) => void;
+}
+
+export class Supervisor {
+  private readonly hosts: HostProcess[];
+  private readonly options: SupervisorOptions;
+  private nextId = 1;
+  private stopping = false;
+
+  constructor(options: SupervisorOptions) {
+    this.options = options;
+    this.hosts = Array.from({ length: Math.max(1, options.hosts) }, () => new HostProcess());
+  }
+
+  get size(): number {
+    return this.hosts.length;
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.hosts.map((_, i) => this.spawn(i)));
+  }
+
+  private spawn(index: number): Promise<void> {
+    const host = this.hosts[index]!;
+    const child = fork(entry, [], {
+      execArgv: ["--no-node-snapshot"],
+      serialization: "advanced",
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    host.child = child;
+    host.ready = new Promise((resolve, reject) => {
+      const onMessage = (message: FromHost): void => {
+        if (message.t === "ready") {
+          child.off("exit", onEarlyExit);
+          resolve();
+        }
+      };
+      const onEarlyExit = (code: number | null): void => reject(new Error(`worker host ${index} exited during start (code ${code})`));
+      child.on("message", onMessage);
+      child.once("exit", onEarlyExit);
+    });
+    child.on("message", (message: FromHost) => this.onMessage(host, message));
+    child.on("exit", (code, signal) => this.onExit(index, child, code, signal));
+    return host.ready;
+  }
+
+  private onMessage(host: HostProcess, message: FromHost): void {
+    switch (message.t) {
+      case "done":
+      case "validated": {
+        const waiter = host.waiters.get(message.id);
+        if (waiter === undefined) return;
+        host.waiters.delete(message.id);
+        waiter.resolve(message as never);
+        break;
+      }
+      case "gone":
+        this.options.onInstanceGone?.(message.instance, message.reason);
+        break;
+    }
+  }
+
+  private onExit(index: number, child: ChildProcess, code: number | null, signal: string | null): void {
+    const host = this.hosts[index]!;
+    if (host.child !== child) return;
+    host.child = undefined;
+    const error: ErrorData = {
+      code: "host_crashed",
+      message: `the worker host running this request died (${signal ?? `exit code ${code}`}); it is being restarted, retry`,
+    };
+    for (const [id, waiter] of host.waiters) {
+      host.waiters.delete(id);
+      waiter.resolve(
+        (waiter.kind === "invoke"
+          ? { t: "done", id, outcome: { ok: false, error }, logs: [], cold: false }
+          : { t: "validated", id, error }) as never,
+      );
+    }
+    this.options.onHostDown?.(index);
+    if (this.stopping) return;
+    process.emitWarning(`flick: worker host ${index} died (${signal ?? code}); restarting`);
+    setTimeout(() => {
+      if (!this.stopping) this.spawn(index).catch((err: unknown) => process.emitWarning(`flick: worker host ${index} failed to restart: ${String(err)}`));
+    }, 50);
+  }
+
+  private async send<T>(index: number, kind: "invoke" | "validate", build: (id: number) => ToHost): Promise<T> {
+    const host = this.hosts[index]!;
+    await host.ready;
+    const child = host.child;
+    if (child === undefined || !child.connected) {
+      throw new FlickError("unavailable", `worker host ${index} is restarting; retry in a moment`);
+    }
+    const id = this.nextId++;
+    return new Promise<T>((resolve) => {
+      host.waiters.set(id, { kind, resolve: resolve as (value: never) => void });
+      child.send(build(id));
+    });
+  }
+
+  async invoke(index: number, spec: InstanceSpec, request: WireRequest): Promise<InvokeResult> {
+    const done = await this.send<Extract<FromHost, { t: "done" }>>(index, "invoke", (id) => ({ t: "invoke", id, spec, request }));
+    return { outcome: done.outcome, logs: done.logs, cold: done.cold };
+  }
+
+  /** Loads `code` in a throwaway isolate: null when it is a valid function module. */
+  async validate(code: string, filename: string): Promise<ErrorData | null> {
+    const index = this.nextId % this.hosts.length;
+    const done = await this.send<Extract<FromHost, { t: "validated" }>>(index, "validate", (id) => ({ t: "validate", id, code, filename }));
+    return done.error;
+  }
+
+  drop(index: number, instance: string): void {
+    const child = this.hosts[index]?.child;
+    if (child?.connected) child.send({ t: "drop", instance } satisfies ToHost);
+  }
+
+  /** PIDs of the live host processes (tests kill them to prove the restart). */
+  pids(): number[] {
+    return this.hosts.flatMap((h) => (h.child?.pid === undefined ? [] : [h.child.pid]));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(
+      this.hosts.map(
+        (h) =>
+          new Promise<void>((resolve) => {
+            const child = h.child;
+            if (child === undefined || child.exitCode !== null) return resolve();
+            child.once("exit", () => resolve());
+            child.kill("SIGTERM");
+          }),
+      ),
+    );
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Entry of a worker host process (forked by the supervisor). Holds the instances placed
+ * on this host and answers invoke/validate/drop messages. If V8 runs out of memory in a
+ * way isolated-vm cannot contain, this process dies and the supervisor starts another:
+ * the node and its other hosts keep serving.
+ */
+import { readFileSync } from "node:fs";
+import { bundleRuntime } from "../build/index.ts";
+import { FlickError } from "../errors/index.ts";
+import { limits } from "../model/index.ts";
+import { checkRuntime } from "./check-runtime.ts";
+import { Instance, type RuntimeCode } from "./instance.ts";
+import type { FromHost, InstanceSpec, ToHost } from "./protocol.ts";
+
+checkRuntime();
+const runtime: RuntimeCode = { source: await bundleRuntime() };
+const instances = new Map<string, Instance>();
+const send = (message: FromHost): void => {
+  process.send!(message);
+};
+
+function instanceFor(spec: InstanceSpec): { instance: Instance; cold: boolean } {
+  const existing = instances.get(spec.instance);
+  if (existing !== undefined && !existing.disposed) return { instance: existing, cold: false };
+  const instance = new Instance(spec, readFileSync(spec.bundlePath, "utf8"), runtime);
+  instance.onGone = (reason) => {
+    if (instances.get(spec.instance) === instance) instances.delete(spec.instance);
+    send({ t: "gone", instance: spec.instance, reason });
+  };
+  instances.set(spec.instance, instance);
+  return { instance, cold: true };
+}
+
+async function invoke(message: Extract<ToHost, { t: "invoke" }>): Promise<void> {
+  let placed: { instance: Instance; cold: boolean };
+  try {
+    placed = instanceFor(message.spec);
+  } catch (err) {
+    const error = err instanceof FlickError ? err : new FlickError("internal", String(err));
+    send({ t: "done", id: message.id, outcome: { ok: false, error: error.toData() }, logs: [[Date.now(), "error", error.message]], cold: true });
+    send({ t: "gone", instance: message.spec.instance, reason: error.code });
+    return;
+  }
+  const { outcome, logs } = await placed.instance.invoke(message.request);
+  send({ t: "done", id: message.id, outcome, logs, cold: placed.cold });
+}
+
+function validate(message: Extract<ToHost, { t: "validate" }>): void {
+  const spec: InstanceSpec = {
+    instance: `validate-${message.id}`,
+    function: message.filename.replace(/\.js$/, ""),
+    versionId: "",
+    bundlePath: "",
+    memoryMiB: limits.memoryMiB.max,
+    timeoutMs: 5000,
+    env: [],
+  };
+  try {
+    new Instance(spec, message.code, runtime).dispose();
+    send({ t: "validated", id: message.id, error: null });
+  } catch (err) {
+    const error = err instanceof FlickError ? err : new FlickError("invalid_bundle", String(err));
+    send({ t: "validated", id: message.id, error: error.toData() });
+  }
+}
+
+process.on("message", (message: ToHost) => {
+  switch (message.t) {
+    case "invoke":
+      void invoke(message);
+      break;
+    case "validate":
+      validate(message);
+      break;
+    case "drop": {
+      const instance = instances.get(message.instance);
+      instances.delete(message.instance);
+      instance?.dispose();
+      break;
+    }
+  }
+});
+process.on("disconnect", () => process.exit(0));
+send({ t: "ready", pid: process.pid });

@@ -1,0 +1,307 @@
+/**
+ * The node's services behind the admin API and the gateway: who may do what, deploys,
+ * versions, logs and invocations. It composes the store, the scheduler (control/) and
+ * the worker host supervisor; it keeps the live registry in memory so function traffic
+ * never waits on storage.
+ */
+import { EventEmitter } from "node:events";
+import type {
+  ApiBackend, CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, LogsQuery, Principal,
+  SettingsView, TenantInfo, VersionInfo,
+} from "../api/index.ts";
+import { bundleHash, versionId } from "../build/index.ts";
+import { Scheduler } from "../control/index.ts";
+import { FlickError } from "../errors/index.ts";
+import type { GatewayBackend, RouteTarget } from "../gateway/index.ts";
+import type { Outcome, Supervisor, WireRequest } from "../host/index.ts";
+import { limits, type FunctionRecord, type FunctionSettings, type LogLine, type VersionRecord } from "../model/index.ts";
+import type { NewLogLine, Store } from "../store/index.ts";
+import type { SecretBox } from "./secrets.ts";
+import { hashToken, mintToken } from "./tokens.ts";
+
+/** What the hot path needs about a live function, opened once per deploy. */
+interface LiveFunction {
+  target: RouteTarget;
+  record: FunctionRecord;
+  version: VersionRecord;
+  key: string;
+  bundlePath: string;
+  env: string[];
+}
+
+export const defaultTenant = "default";
+
+export class Platform implements ApiBackend, GatewayBackend {
+  publicUrl = "";
+  private readonly live = new Map<string, LiveFunction>();
+  private readonly logEvents = new EventEmitter();
+  private readonly store: Store;
+  private readonly supervisor: Supervisor;
+  private readonly scheduler: Scheduler;
+  private readonly secrets: SecretBox;
+
+  constructor(store: Store, supervisor: Supervisor, scheduler: Scheduler, secrets: SecretBox) {
+    this.store = store;
+    this.supervisor = supervisor;
+    this.scheduler = scheduler;
+    this.secrets = secrets;
+    this.logEvents.setMaxListeners(0);
+  }
+
+  /** Loads every live function into memory (at start). */
+  async load(): Promise<void> {
+    if ((await this.store.getTenant(defaultTenant)) === undefined) {
+      await this.store.createTenant({ name: defaultTenant, createdAtMs: Date.now() });
+    }
+    for (const fn of await this.store.listFunctions()) {
+      const version = await this.store.getVersion(fn.name, fn.liveVersion);
+      if (version !== undefined) this.setLive(fn, version);
+    }
+  }
+
+  private setLive(record: FunctionRecord, version: VersionRecord): void {
+    const env: string[] = [];
+    for (const [k, v] of Object.entries(version.settings.env)) env.push(k, v);
+    if (version.sealedSecrets !== null) for (const [k, v] of Object.entries(this.secrets.open(version.sealedSecrets))) env.push(k, v);
+    this.live.set(record.name, {
+      target: { name: record.name, tenant: record.tenant, private: version.settings.private },
+      record,
+      version,
+      key: `${record.tenant}/${record.name}@${version.id}`,
+      bundlePath: this.store.bundlePath(version.bundleHash),
+      env,
+    });
+  }
+
+  // — auth —
+
+  async authenticate(authorization: string | undefined): Promise<Principal | undefined> {
+    if (authorization === undefined) return undefined;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (match === null) return undefined;
+    const token = await this.store.tokenByHash(hashToken(match[1]!));
+    if (token === undefined) return undefined;
+    return token.tenant === null ? { role: "admin" } : { role: "tenant", tenant: token.tenant };
+  }
+
+  private static tenantOf(who: Principal): string | null {
+    return who.role === "admin" ? null : who.tenant;
+  }
+
+  /** The function, if `who` may see it: 404 when absent, 403 when it is another tenant's. */
+  private async owned(who: Principal, name: string): Promise<FunctionRecord> {
+    const fn = await this.store.getFunction(name);
+    if (fn === undefined) throw new FlickError("function_not_found", `no function named "${name}"; \`flick ls\` lists yours`);
+    if (who.role === "tenant" && fn.tenant !== who.tenant) {
+      throw new FlickError("forbidden", `function "${name}" belongs to another tenant; your token acts for tenant "${who.tenant}"`);
+    }
+    return fn;
+  }
+
+  // — functions —
+
+  private view(settings: FunctionSettings): SettingsView {
+    return { memoryMiB: settings.memoryMiB, timeoutMs: settings.timeoutMs, env: settings.env, secretNames: settings.secretNames, private: settings.private };
+  }
+
+  private info(fn: FunctionRecord, version: VersionRecord): FunctionInfo {
+    return {
+      name: fn.name,
+      tenant: fn.tenant,
+      liveVersion: fn.liveVersion,
+      url: `${this.publicUrl}/fn/${fn.name}`,
+      settings: this.view(version.settings),
+      createdAtMs: fn.createdAtMs,
+      updatedAtMs: fn.updatedAtMs,
+      instances: this.scheduler.instancesOf(`${fn.tenant}/${fn.name}@${fn.liveVersion}`).length,
+    };
+  }
+
+  async deploy(who: Principal, name: string, request: DeployRequest): Promise<DeployResponse> {
+    let tenant: string;
+    if (who.role === "admin") tenant = request.tenant ?? defaultTenant;
+    else {
+      if (request.tenant !== undefined && request.tenant !== who.tenant) {
+        throw new FlickError("forbidden", `your token acts for tenant "${who.tenant}"; it cannot deploy for "${request.tenant}"`);
+      }
+      tenant = who.tenant;
+    }
+    if ((await this.store.getTenant(tenant)) === undefined) {
+      throw new FlickError("tenant_not_found", `tenant "${tenant}" does not exist; create it with \`flick tenants create ${tenant}\``);
+    }
+    const existing = await this.store.getFunction(name);
+    if (existing !== undefined && existing.tenant !== tenant) {
+      throw new FlickError("name_taken", `the name "${name}" is taken by another tenant on this node; pick another name`);
+    }
+    const secrets = request.secrets ?? {};
+    const env = request.env ?? {};
+    const clash = Object.keys(secrets).find((k) => k in env);
+    if (clash !== undefined) throw new FlickError("validation_failed", `"${clash}" is both an env var and a secret; give it one role`);
+    const settings: FunctionSettings = {
+      memoryMiB: request.memoryMiB ?? limits.memoryMiB.default,
+      timeoutMs: request.timeoutMs ?? limits.timeoutMs.default,
+      env: Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))),
+      secretNames: Object.keys(secrets).sort(),
+      private: request.private ?? false,
+    };
+    const id = versionId(request.code, JSON.stringify(settings), settings.secretNames.length === 0 ? "" : this.secrets.digest(secrets));
+    if (existing !== undefined && existing.liveVersion === id) {
+      const version = (await this.store.getVersion(name, id))!;
+      return { function: this.info(existing, version), version: id, changed: false };
+    }
+    const problem = await this.supervisor.validate(request.code, `${tenant}/${name}.js`);
+    if (problem !== null) throw FlickError.fromData(problem);
+
+    const now = Date.now();
+    const hash = bundleHash(request.code);
+    await this.store.putBundle(hash, request.code);
+    const version: VersionRecord = (await this.store.getVersion(name, id)) ?? {
+      function: name,
+      id,
+      bundleHash: hash,
+      bundleBytes: Buffer.byteLength(request.code),
+      settings,
+      sealedSecrets: settings.secretNames.length === 0 ? null : this.secrets.seal(secrets),
+      createdAtMs: now,
+    };
+    const record: FunctionRecord = { name, tenant, liveVersion: id, createdAtMs: existing?.createdAtMs ?? now, updatedAtMs: now };
+    await this.store.deploy(record, version);
+    this.setLive(record, version);
+    return { function: this.info(record, version), version: id, changed: true };
+  }
+
+  async listFunctions(who: Principal): Promise<FunctionInfo[]> {
+    const tenant = Platform.tenantOf(who);
+    const fns = await this.store.listFunctions(tenant ?? undefined);
+    return fns.flatMap((fn) => {
+      const live = this.live.get(fn.name);
+      return live === undefined ? [] : [this.info(fn, live.version)];
+    });
+  }
+
+  async getFunction(who: Principal, name: string): Promise<FunctionInfo> {
+    const fn = await this.owned(who, name);
+    const version = await this.store.getVersion(name, fn.liveVersion);
+    if (version === undefined) throw new FlickError("internal", `function "${name}" points at a missing version ${fn.liveVersion}`);
+    return this.info(fn, version);
+  }
+
+  async removeFunction(who: Principal, name: string): Promise<void> {
+    const fn = await this.owned(who, name);
+    this.live.delete(name);
+    await this.store.removeFunction(name);
+    for (const { instance, host } of this.scheduler.evictVersions(`${fn.tenant}/${name}@`)) this.supervisor.drop(host, instance);
+  }
+
+  async listVersions(who: Principal, name: string): Promise<VersionInfo[]> {
+    const fn = await this.owned(who, name);
+    return (await this.store.listVersions(name)).map((v) => ({
+      id: v.id,
+      createdAtMs: v.createdAtMs,
+      bundleBytes: v.bundleBytes,
+      live: v.id === fn.liveVersion,
+      settings: this.view(v.settings),
+    }));
+  }
+
+  async rollback(who: Principal, name: string, to: string | undefined): Promise<FunctionInfo> {
+    const fn = await this.owned(who, name);
+    const versions = await this.store.listVersions(name);
+    let target: VersionRecord | undefined;
+    if (to !== undefined) {
+      target = versions.find((v) => v.id === to);
+      if (target === undefined) throw new FlickError("version_not_found", `function "${name}" has no version ${to}; \`flick versions ${name}\` lists them`);
+    } else {
+      const liveIndex = versions.findIndex((v) => v.id === fn.liveVersion);
+      target = versions[liveIndex + 1];
+      if (target === undefined) throw new FlickError("bad_request", `function "${name}" has no version older than the live one (${fn.liveVersion}) to roll back to`);
+    }
+    const now = Date.now();
+    await this.store.setLiveVersion(name, target.id, now);
+    const record: FunctionRecord = { ...fn, liveVersion: target.id, updatedAtMs: now };
+    this.setLive(record, target);
+    return this.info(record, target);
+  }
+
+  // — logs —
+
+  async readLogs(who: Principal, name: string, query: LogsQuery): Promise<LogLine[]> {
+    await this.owned(who, name);
+    return this.store.readLogs({ function: name, ...query });
+  }
+
+  async followLogs(who: Principal, name: string, onLines: (lines: LogLine[]) => void): Promise<() => void> {
+    await this.owned(who, name);
+    this.logEvents.on(name, onLines);
+    return () => this.logEvents.off(name, onLines);
+  }
+
+  private async appendLogs(lines: NewLogLine[]): Promise<void> {
+    const stored = await this.store.appendLogs(lines);
+    if (stored.length > 0 && this.logEvents.listenerCount(stored[0]!.function) > 0) this.logEvents.emit(stored[0]!.function, stored);
+  }
+
+  // — tenants —
+
+  async createTenant(who: Principal, name: string): Promise<CreateTenantResponse> {
+    if (who.role !== "admin") throw new FlickError("forbidden", "only the node's admin token can create tenants");
+    const now = Date.now();
+    await this.store.createTenant({ name, createdAtMs: now });
+    const { token, record } = mintToken(name, now);
+    await this.store.addToken(record);
+    return { tenant: name, token };
+  }
+
+  async listTenants(who: Principal): Promise<TenantInfo[]> {
+    if (who.role !== "admin") throw new FlickError("forbidden", "only the node's admin token can list tenants");
+    return this.store.listTenants();
+  }
+
+  // — function traffic —
+
+  resolve(name: string): RouteTarget | undefined {
+    return this.live.get(name)?.target;
+  }
+
+  async invoke(target: RouteTarget, request: WireRequest, invocationId: string): Promise<{ outcome: Outcome; cold: boolean }> {
+    const live = this.live.get(target.name);
+    if (live === undefined) {
+      return { outcome: { ok: false, error: { code: "function_not_found", message: `function "${target.name}" was removed` } }, cold: false };
+    }
+    const placement = this.scheduler.acquire(live.key, Date.now());
+    const settings = live.version.settings;
+    let result;
+    try {
+      result = await this.supervisor.invoke(
+        placement.host,
+        {
+          instance: placement.instance,
+          function: `${live.record.tenant}/${live.record.name}`,
+          versionId: live.version.id,
+          bundlePath: live.bundlePath,
+          memoryMiB: settings.memoryMiB,
+          timeoutMs: settings.timeoutMs,
+          env: live.env,
+        },
+        request,
+      );
+    } catch (err) {
+      this.scheduler.forget(placement.instance);
+      throw err;
+    } finally {
+      this.scheduler.release(placement.instance, Date.now());
+    }
+    if (result.logs.length > 0) {
+      // Stored before the response is written: a line the client saw the effect of is never lost.
+      await this.appendLogs(
+        result.logs.map(([timeMs, level, message]) => ({ timeMs, level, message, function: live.record.name, tenant: live.record.tenant, invocationId })),
+      );
+    }
+    return { outcome: result.outcome, cold: result.cold };
+  }
+
+  /** Scheduler keep-alive: stops instances idle past the TTL. */
+  tick(nowMs: number): void {
+    for (const { instance, host } of this.scheduler.tick(nowMs)) this.supervisor.drop(host, instance);
+  }
+}

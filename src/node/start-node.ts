@@ -1,0 +1,112 @@
+/**
+ * The composition root: one Flick node on the embedded default (SQLite store, worker
+ * host processes on this machine), serving function traffic, the admin API and health
+ * endpoints on one HTTP port.
+ */
+import { createServer, type Server } from "node:http";
+import { availableParallelism } from "node:os";
+import * as path from "node:path";
+import { apiPrefix, createApiHandler, sendError, sendJson } from "../api/index.ts";
+import { Scheduler, schedulerDefaults } from "../control/index.ts";
+import { FlickError } from "../errors/index.ts";
+import { createGateway, functionPrefix } from "../gateway/index.ts";
+import { Supervisor } from "../host/index.ts";
+import { SqliteStore } from "../store/index.ts";
+import { Platform } from "./platform.ts";
+import { SecretBox } from "./secrets.ts";
+import { ensureAdminToken } from "./tokens.ts";
+
+export interface NodeOptions {
+  dataDir: string;
+  /** 0 = any free port. */
+  port: number;
+  host?: string;
+  /** Worker host processes (default: the number of cores). */
+  hosts?: number;
+  concurrency?: number;
+  idleTtlMs?: number;
+}
+
+export interface RunningNode {
+  url: string;
+  port: number;
+  dataDir: string;
+  adminToken: string;
+  platform: Platform;
+  supervisor: Supervisor;
+  stop(): Promise<void>;
+}
+
+export async function startNode(options: NodeOptions): Promise<RunningNode> {
+  const dataDir = path.resolve(options.dataDir);
+  const hosts = options.hosts ?? availableParallelism();
+  const store = new SqliteStore(dataDir);
+  const adminToken = await ensureAdminToken(store, dataDir, Date.now());
+  const scheduler = new Scheduler({
+    hosts,
+    concurrency: options.concurrency ?? schedulerDefaults.concurrency,
+    idleTtlMs: options.idleTtlMs ?? schedulerDefaults.idleTtlMs,
+  });
+  const supervisor = new Supervisor({
+    hosts,
+    onInstanceGone: (instance) => scheduler.forget(instance),
+    onHostDown: (host) => scheduler.hostDown(host),
+  });
+  const platform = new Platform(store, supervisor, scheduler, new SecretBox(dataDir));
+  await Promise.all([platform.load(), supervisor.start()]);
+
+  const gateway = createGateway(platform);
+  const api = createApiHandler(platform);
+  const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://localhost");
+    } catch {
+      sendError(res, new FlickError("bad_request", `cannot parse the request target ${req.url}`));
+      return;
+    }
+    const p = url.pathname;
+    if (p.startsWith(functionPrefix)) void gateway(req, res, url);
+    else if (p === apiPrefix || p.startsWith(`${apiPrefix}/`)) void api(req, res, url);
+    else if (p === "/healthz") sendJson(res, 200, { ok: true });
+    else if (p === "/readyz") sendJson(res, 200, { ok: true, hosts: supervisor.pids().length });
+    else if (p === "/" && req.method === "GET") {
+      const text = "Flick is running.\nFunctions answer on /fn/<name>; the admin API is on /api/v1 (see `flick --help`).\n";
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text) });
+      res.end(text);
+    } else sendError(res, new FlickError("not_found", `nothing at ${p}; functions are under /fn/<name>, the API under ${apiPrefix}`));
+  });
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : options.port;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  platform.publicUrl = url;
+  const ticker = setInterval(() => platform.tick(Date.now()), 1000);
+  ticker.unref();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    dataDir,
+    adminToken,
+    platform,
+    supervisor,
+    stop() {
+      stopped ??= (async () => {
+        clearInterval(ticker);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await supervisor.stop();
+        await store.close();
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * Entry of the runtime bundle, run once in every new isolate before any user code.
+ *
+ * The host leaves its ops on `globalThis.__flickHost` (sync callbacks that copy their
+ * arguments); we capture them, delete the global, install the Web platform, and leave
+ * the dispatcher on `globalThis.__flickDispatcher` for the host to take a reference to
+ * and delete in turn. After this, nothing on the global scope leads to the host.
+ */
+import { createConsole } from "./console.ts";
+import { createCrypto } from "./crypto.ts";
+import * as dispatcher from "./dispatcher.ts";
+import { defineGlobals, installWebGlobals } from "./globals.ts";
+import { installHostOps, type HostOps } from "./host-ops.ts";
+import { timerGlobals } from "./timers.ts";
+
+const global = globalThis as typeof globalThis & { __flickHost?: HostOps; __flickDispatcher?: unknown };
+const ops = global.__flickHost;
+if (ops === undefined) throw new Error("runtime bootstrap: the host did not provide __flickHost");
+delete global.__flickHost;
+installHostOps(Object.freeze({ ...ops }));
+
+installWebGlobals(global);
+const { Crypto, crypto } = createCrypto();
+defineGlobals(global, { console: createConsole(), Crypto, crypto, ...timerGlobals });
+
+global.__flickDispatcher = Object.freeze({
+  init: dispatcher.init,
+  dispatch: dispatcher.dispatch,
+  timer: dispatcher.timer,
+  end: dispatcher.end,
+});

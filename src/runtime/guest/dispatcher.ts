@@ -1,0 +1,144 @@
+/**
+ * The handler dispatcher: the host's only way into user code. `init` binds the user's
+ * module and env once per instance; `dispatch` runs one request through `fetch`; the
+ * result leaves through the `respond`/`fail` host ops, possibly during a later entry
+ * (a timer firing), which is why nothing here returns the response.
+ */
+import { hostOps } from "./host-ops.ts";
+import { enterInvocation } from "./invocation-scope.ts";
+import { dropTimersOf, fireTimer } from "./timers.ts";
+import { createIncomingRequest, type Request } from "./web/request.ts";
+import { Response } from "./web/response.ts";
+import { ReadableStream } from "./web/readable-stream.ts";
+
+type FetchHandler = (request: Request, env: object, ctx: object) => unknown;
+
+let fetchHandler: FetchHandler | undefined;
+let handlerThis: object | undefined;
+let env: Readonly<Record<string, string>> = Object.freeze({});
+
+const responseArrayBuffer = Response.prototype.arrayBuffer;
+const responseStatus = Object.getOwnPropertyDescriptor(Response.prototype, "status")!.get!;
+const responseHeaders = Object.getOwnPropertyDescriptor(Response.prototype, "headers")!.get!;
+const responseBody = Object.getOwnPropertyDescriptor(Response.prototype, "body")!.get!;
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return Object.prototype.toString.call(value);
+  return typeof value;
+}
+
+/**
+ * Binds the module namespace and env. Returns "" when the module is a valid function,
+ * else a message saying what is missing (the host turns it into `missing_fetch_handler`).
+ */
+export function init(namespace: Record<string, unknown>, envPairs: string[]): string {
+  const mod = namespace["default"];
+  if (mod === undefined) {
+    return "the module has no default export; write `export default { async fetch(request, env, ctx) { … } }`";
+  }
+  if (typeof mod !== "object" || mod === null) {
+    return `the default export is ${describe(mod)}, not an object with a fetch method; write \`export default { fetch(request, env, ctx) { … } }\``;
+  }
+  const fetch = (mod as Record<string, unknown>)["fetch"];
+  if (typeof fetch !== "function") {
+    return "the default export has no fetch method; add `async fetch(request, env, ctx) { return new Response(\"…\") }`";
+  }
+  fetchHandler = fetch as FetchHandler;
+  handlerThis = mod;
+  const values: Record<string, string> = {};
+  for (let i = 0; i + 1 < envPairs.length; i += 2) values[envPairs[i]!] = envPairs[i + 1]!;
+  env = Object.freeze(values);
+  return "";
+}
+
+function errorParts(err: unknown): [string, string] {
+  if (err instanceof Error) {
+    let stack = "";
+    try {
+      stack = typeof err.stack === "string" ? err.stack : "";
+    } catch {}
+    return [`${err.name}: ${err.message}`, stack];
+  }
+  let text: string;
+  try {
+    text = `Uncaught ${typeof err === "string" ? JSON.stringify(err) : String(err)}`;
+  } catch {
+    text = "Uncaught non-Error value";
+  }
+  return [text, ""];
+}
+
+function bodyStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    type: "bytes",
+    start(controller: { enqueue(chunk: Uint8Array): void; close(): void }) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  } as never);
+}
+
+function finish(id: number, value: unknown): void {
+  if (!(value instanceof Response)) {
+    fail(id, new TypeError(`fetch() must return a Response (or a Promise of one), but it returned ${describe(value)}`));
+    return;
+  }
+  const status = Reflect.apply(responseStatus, value, []) as number;
+  const flat: string[] = [];
+  for (const [name, v] of Reflect.apply(responseHeaders, value, []) as Iterable<[string, string]>) flat.push(name, v);
+  if (Reflect.apply(responseBody, value, []) === null) {
+    hostOps().respond(id, status, flat, null);
+    return;
+  }
+  (Reflect.apply(responseArrayBuffer, value, []) as Promise<ArrayBuffer>).then(
+    (buffer) => hostOps().respond(id, status, flat, new Uint8Array(buffer)),
+    (err: unknown) => fail(id, err),
+  );
+}
+
+function fail(id: number, err: unknown): void {
+  const [message, stack] = errorParts(err);
+  hostOps().fail(id, message, stack);
+}
+
+/** Runs one request; the outcome arrives through `respond` or `fail`. */
+export function dispatch(id: number, method: string, url: string, headers: string[], body: Uint8Array | null): void {
+  const previous = enterInvocation(id);
+  try {
+    const pairs: [string, string][] = [];
+    for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([headers[i]!, headers[i + 1]!]);
+    const request = createIncomingRequest(method, url, pairs, body === null || body.length === 0 ? null : bodyStream(body));
+    const ctx = Object.freeze({
+      waitUntil(promise: unknown): void {
+        Promise.resolve(promise).catch((err: unknown) => hostOps().log(id, "error", `waitUntil: ${errorParts(err)[0]}`));
+      },
+      passThroughOnException(): void {},
+    });
+    let result: unknown;
+    try {
+      result = Reflect.apply(fetchHandler!, handlerThis, [request, env, ctx]);
+    } catch (err) {
+      fail(id, err);
+      return;
+    }
+    if (result instanceof Promise) result.then((value) => finish(id, value), (err: unknown) => fail(id, err));
+    else finish(id, result);
+  } finally {
+    enterInvocation(previous);
+  }
+}
+
+/** The host's timer for `timer` is due. An exception in the callback fails its invocation. */
+export function timer(id: number, invocation: number): void {
+  try {
+    fireTimer(id);
+  } catch (err) {
+    fail(invocation, err);
+  }
+}
+
+/** The invocation is over (answered, failed or timed out): forget what it left behind. */
+export function end(invocation: number): void {
+  dropTimersOf(invocation);
+}
