@@ -11,6 +11,7 @@ import { createCrypto } from "./crypto.ts";
 import * as dispatcher from "./dispatcher.ts";
 import { defineGlobals, installWebGlobals } from "./globals.ts";
 import { installHostOps, type HostOps } from "./host-ops.ts";
+import { queueMicrotask } from "./microtask.ts";
 import { timerGlobals } from "./timers.ts";
 
 const global = globalThis as typeof globalThis & { __flickHost?: HostOps; __flickDispatcher?: unknown };
@@ -21,7 +22,7 @@ installHostOps(Object.freeze({ ...ops }));
 
 installWebGlobals(global);
 const { Crypto, crypto } = createCrypto();
-defineGlobals(global, { console: createConsole(), Crypto, crypto, ...timerGlobals });
+defineGlobals(global, { console: createConsole(), Crypto, crypto, queueMicrotask, ...timerGlobals });
 
 global.__flickDispatcher = Object.freeze({
   init: dispatcher.init,

@@ -104,29 +104,25 @@ function fail(id: number, err: unknown): void {
 
 /** Runs one request; the outcome arrives through `respond` or `fail`. */
 export function dispatch(id: number, method: string, url: string, headers: string[], body: Uint8Array | null): void {
-  const previous = enterInvocation(id);
+  enterInvocation(id);
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([headers[i]!, headers[i + 1]!]);
+  const request = createIncomingRequest(method, url, pairs, body === null || body.length === 0 ? null : bodyStream(body));
+  const ctx = Object.freeze({
+    waitUntil(promise: unknown): void {
+      Promise.resolve(promise).catch((err: unknown) => hostOps().log(id, "error", `waitUntil: ${errorParts(err)[0]}`));
+    },
+    passThroughOnException(): void {},
+  });
+  let result: unknown;
   try {
-    const pairs: [string, string][] = [];
-    for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([headers[i]!, headers[i + 1]!]);
-    const request = createIncomingRequest(method, url, pairs, body === null || body.length === 0 ? null : bodyStream(body));
-    const ctx = Object.freeze({
-      waitUntil(promise: unknown): void {
-        Promise.resolve(promise).catch((err: unknown) => hostOps().log(id, "error", `waitUntil: ${errorParts(err)[0]}`));
-      },
-      passThroughOnException(): void {},
-    });
-    let result: unknown;
-    try {
-      result = Reflect.apply(fetchHandler!, handlerThis, [request, env, ctx]);
-    } catch (err) {
-      fail(id, err);
-      return;
-    }
-    if (result instanceof Promise) result.then((value) => finish(id, value), (err: unknown) => fail(id, err));
-    else finish(id, result);
-  } finally {
-    enterInvocation(previous);
+    result = Reflect.apply(fetchHandler!, handlerThis, [request, env, ctx]);
+  } catch (err) {
+    fail(id, err);
+    return;
   }
+  // Promise.resolve also adopts thenables that are not native promises.
+  Promise.resolve(result).then((value) => finish(id, value), (err: unknown) => fail(id, err));
 }
 
 /** The host's timer for `timer` is due. An exception in the callback fails its invocation. */

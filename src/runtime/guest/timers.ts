@@ -48,12 +48,8 @@ export function fireTimer(id: number): void {
   if (timer === undefined) return;
   if (timer.repeatMs === null) timers.delete(id);
   else hostOps().timerStart(timer.invocation, id, timer.repeatMs);
-  const previous = enterInvocation(timer.invocation);
-  try {
-    Reflect.apply(timer.callback, globalThis, timer.args);
-  } finally {
-    enterInvocation(previous);
-  }
+  enterInvocation(timer.invocation);
+  Reflect.apply(timer.callback, globalThis, timer.args);
 }
 
 /** Forgets the timers of a finished invocation (the host has already cancelled them). */

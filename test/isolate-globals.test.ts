@@ -1,0 +1,90 @@
+// What a function gets inside its isolate (issue: "Inside the isolate"), exercised by real code.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { deploySource } from "./support/functions.ts";
+import { startTestNode, type TestNode } from "./support/node-process.ts";
+
+let node: TestNode;
+
+before(async () => {
+  node = await startTestNode({ hosts: 1 });
+  await deploySource(
+    node.admin,
+    "globals",
+    `export default {
+      async fetch(request, env, ctx) {
+        const results = {};
+        const check = async (name, fn) => { try { results[name] = await fn(); } catch (e) { results[name] = "threw " + e; } };
+        await check("request", async () => [request instanceof Request, request.method, await request.text()]);
+        await check("response", async () => { const r = Response.json({ a: 1 }, { status: 201 }); return [r.status, r.headers.get("content-type"), await r.json()]; });
+        await check("headers", () => { const h = new Headers([["B", "2"], ["a", "1"]]); h.append("a", "3"); return [...h]; });
+        await check("url", () => { const u = new URL("../x?y=1#z", "https://example.com/a/b"); return [u.href, u.searchParams.get("y")]; });
+        await check("idna", () => new URL("https://bücher.example/").hostname);
+        await check("search-params", () => new URLSearchParams({ q: "a b", n: "é" }).toString());
+        await check("text-codec", () => new TextDecoder().decode(new TextEncoder().encode("héllo ✓")));
+        await check("uuid", () => /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(crypto.randomUUID()));
+        await check("random", () => { const a = crypto.getRandomValues(new Uint8Array(32)); return a.some((b) => b !== 0) && a.length; });
+        await check("random-quota", () => { try { crypto.getRandomValues(new Uint8Array(65537)); return "no error"; } catch (e) { return e.name; } });
+        await check("timeout", () => new Promise((resolve) => { const t0 = Date.now(); setTimeout(() => resolve(Date.now() - t0 >= 15), 20); }));
+        await check("clear-timeout", () => new Promise((resolve) => { const id = setTimeout(() => resolve("fired"), 5); clearTimeout(id); setTimeout(() => resolve("cleared"), 20); }));
+        await check("microtask", () => new Promise((resolve) => queueMicrotask(() => resolve("ran"))));
+        await check("env", () => [env.PLAIN, env.SECRET, Object.isFrozen(env)]);
+        await check("ctx", () => [typeof ctx.waitUntil, typeof ctx.passThroughOnException]);
+        await check("streams", async () => { const { readable, writable } = new TransformStream(); const w = writable.getWriter(); w.write(new TextEncoder().encode("streamed")); w.close(); return await new Response(readable).text(); });
+        await check("form-data", async () => { const f = new FormData(); f.append("k", "v"); const r = new Response(f); return (await r.formData()).get("k"); });
+        await check("blob", async () => await new Blob(["a", "b"]).text());
+        await check("base64", () => atob(btoa("hi")));
+        await check("host-hidden", () => ["__flickHost", "__flickDispatcher", "process", "require"].filter((k) => k in globalThis));
+        console.info("info line"); console.warn("warn line"); console.error("error line", { deep: { x: [1, 2] } });
+        return Response.json(results);
+      },
+    };`,
+    { env: { PLAIN: "plain-value" }, secrets: { SECRET: "secret-value" } },
+  );
+});
+after(() => node.kill());
+
+test("a function gets the Web APIs, timers, crypto randomness and env it was promised", async () => {
+  const res = await fetch(`${node.url}/fn/globals`, { method: "POST", body: "payload" });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), {
+    request: [true, "POST", "payload"],
+    response: [201, "application/json", { a: 1 }],
+    headers: [["a", "1, 3"], ["b", "2"]],
+    url: ["https://example.com/x?y=1#z", "1"],
+    idna: "xn--bcher-kva.example",
+    "search-params": "q=a+b&n=%C3%A9",
+    "text-codec": "héllo ✓",
+    uuid: true,
+    random: 32,
+    "random-quota": "QuotaExceededError",
+    timeout: true,
+    "clear-timeout": "cleared",
+    microtask: "ran",
+    env: ["plain-value", "secret-value", true],
+    ctx: ["function", "function"],
+    streams: "streamed",
+    "form-data": "v",
+    blob: "ab",
+    base64: "hi",
+    "host-hidden": [],
+  });
+});
+
+test("console lines reach the function's logs with their level and invocation id", async () => {
+  const res = await fetch(`${node.url}/fn/globals`);
+  const id = res.headers.get("x-flick-invocation-id");
+  await res.arrayBuffer();
+  const lines = (await node.admin.readLogs("globals")).filter((l) => l.invocationId === id);
+  assert.deepEqual(
+    lines.map((l) => [l.level, l.message]),
+    [["info", "info line"], ["warn", "warn line"], ["error", "error line { deep: { x: [ 1, 2 ] } }"]],
+  );
+});
+
+test("timers cannot be set at module scope, as in Workers", async () => {
+  await assert.rejects(
+    deploySource(node.admin, "early-timer", `setTimeout(() => {}, 1); export default { fetch: () => new Response("x") };`),
+    /setTimeout\(\) cannot be called at module scope/,
+  );
+});

@@ -1,0 +1,25 @@
+/** Runs the `flick` CLI as a user would, in a child process, and captures what it prints. */
+import { spawn } from "node:child_process";
+import { flickBin, repoRoot } from "./node-process.ts";
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function flick(args: string[], env: Record<string, string | undefined> = {}, cwd = repoRoot): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [flickBin, ...args], {
+      cwd,
+      env: { ...process.env, FLICK_URL: undefined, FLICK_TOKEN: undefined, FLICK_DATA_DIR: undefined, ...env } as NodeJS.ProcessEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.once("error", reject);
+    child.once("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}

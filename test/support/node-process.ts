@@ -1,0 +1,68 @@
+/**
+ * Starts a real Flick node the way a user does — `node bin/flick.ts up` in its own
+ * process, on 127.0.0.1 with an ephemeral port and a fresh data dir — and gives tests its
+ * URL, admin token and a way to kill it (gently or with SIGKILL).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { FlickClient } from "../../src/api/index.ts";
+
+export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+export const flickBin = path.join(repoRoot, "bin", "flick.ts");
+
+export interface TestNode {
+  url: string;
+  dataDir: string;
+  adminToken: string;
+  admin: FlickClient;
+  process: ChildProcess;
+  output(): string;
+  /** SIGTERM and wait (or SIGKILL with `kill("SIGKILL")`). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function tempDir(prefix = "flick-test-"): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export async function startTestNode(options: { dataDir?: string; args?: string[]; hosts?: number } = {}): Promise<TestNode> {
+  const dataDir = options.dataDir ?? tempDir();
+  const info = path.join(dataDir, "node.json");
+  rmSync(info, { force: true });
+  const child = spawn(
+    process.execPath,
+    [flickBin, "up", "--port", "0", "--data-dir", dataDir, "--hosts", String(options.hosts ?? 2), ...(options.args ?? [])],
+    { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const deadline = Date.now() + 30_000;
+  while (!output.includes("Press Ctrl-C to stop.")) {
+    if (child.exitCode !== null) throw new Error(`flick up exited (${child.exitCode}):\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`flick up did not start within 30 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  if (!existsSync(info)) throw new Error(`flick up started but wrote no ${info}`);
+  const url = (JSON.parse(readFileSync(info, "utf8")) as { url: string }).url;
+  const adminToken = readFileSync(path.join(dataDir, "admin.token"), "utf8").trim();
+  return {
+    url,
+    dataDir,
+    adminToken,
+    admin: new FlickClient(url, adminToken),
+    process: child,
+    output: () => output,
+    async kill(signal: NodeJS.Signals = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
