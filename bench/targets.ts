@@ -4,7 +4,7 @@
  * its npm package, and a bare node:http server as the floor of what Node can do.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -78,6 +78,27 @@ export async function startFlick(): Promise<Target & { client: FlickClient }> {
   return { name: "flick", url: `${url}/fn/hello`, version: JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")).version, child, client };
 }
 
+/**
+ * workerd from the npm registry, installed on first use into bench/.tools (gitignored)
+ * rather than as a devDependency: its package lists binaries for every platform, and a
+ * registry mirror without the other platforms' packages makes the lock file unusable
+ * for `npm ci`.
+ */
+export const workerdVersion = "1.20261117.1";
+
+async function workerdBinary(): Promise<string> {
+  const prefix = path.join(repoRoot, "bench", ".tools");
+  const bin = path.join(prefix, "node_modules", ".bin", "workerd");
+  if (existsSync(bin)) return bin;
+  console.error(`installing workerd@${workerdVersion} into ${path.relative(repoRoot, prefix)} (first run only)`);
+  await new Promise<void>((resolve, reject) => {
+    const npm = spawn("npm", ["install", "--prefix", prefix, "--no-save", "--no-audit", "--no-fund", `workerd@${workerdVersion}`], { stdio: "inherit" });
+    npm.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`npm install workerd failed (exit ${code})`))));
+    npm.once("error", reject);
+  });
+  return bin;
+}
+
 export async function startWorkerd(): Promise<Target> {
   const dir = mkdtempSync(path.join(tmpdir(), "flick-bench-workerd-"));
   writeFileSync(path.join(dir, "hello.js"), (await bundleFunction(helloEntry)).code);
@@ -97,7 +118,7 @@ export async function startWorkerd(): Promise<Target> {
       ``,
     ].join("\n"),
   );
-  const bin = path.join(repoRoot, "node_modules", ".bin", "workerd");
+  const bin = await workerdBinary();
   const version = await new Promise<string>((resolve) => {
     const v = spawn(bin, ["--version"], { stdio: ["ignore", "pipe", "ignore"] });
     let out = "";
