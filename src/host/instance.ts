@@ -46,7 +46,7 @@ export class Instance {
   private readonly pending = new Map<number, Pending>();
   private readonly timerOwner = new Map<number, number>();
   private dispatchRef!: ivm.Reference<(...args: unknown[]) => void>;
-  private timerRef!: ivm.Reference<(timer: number, invocation: number) => void>;
+  private timerRef!: ivm.Reference<(timer: number, invocation: number, nowMs: number) => void>;
   private endRef!: ivm.Reference<(invocation: number) => void>;
   private moduleLogs: WireLogLine[] = [];
   private nextId = 1;
@@ -157,7 +157,7 @@ export class Instance {
       };
       this.pending.set(id, pending);
       this.enter(id, (timeout) =>
-        this.dispatchRef.applySync(undefined, [id, request.method, request.url, request.headers, request.body], {
+        this.dispatchRef.applySync(undefined, [id, Date.now(), request.method, request.url, request.headers, request.body], {
           arguments: { copy: true },
           timeout,
         }),
@@ -257,7 +257,7 @@ export class Instance {
     const handle = setTimeout(() => {
       pending.timers.delete(timer);
       this.timerOwner.delete(timer);
-      this.enter(invocation, (timeout) => this.timerRef.applySync(undefined, [timer, invocation], { timeout }));
+      this.enter(invocation, (timeout) => this.timerRef.applySync(undefined, [timer, invocation, Date.now()], { timeout }));
     }, delay);
     pending.timers.set(timer, handle);
     this.timerOwner.set(timer, invocation);

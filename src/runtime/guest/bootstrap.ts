@@ -6,11 +6,14 @@
  * the dispatcher on `globalThis.__flickDispatcher` for the host to take a reference to
  * and delete in turn. After this, nothing on the global scope leads to the host.
  */
+import { clockGlobals, setClock } from "./clock.ts";
 import { createConsole } from "./console.ts";
 import { createCrypto } from "./crypto.ts";
 import * as dispatcher from "./dispatcher.ts";
 import { defineGlobals, installWebGlobals } from "./globals.ts";
 import { installHostOps, type HostOps } from "./host-ops.ts";
+import { lockdown } from "./lockdown.ts";
+import { navigatorGlobals } from "./navigator.ts";
 import { queueMicrotask } from "./microtask.ts";
 import { timerGlobals } from "./timers.ts";
 
@@ -20,9 +23,13 @@ if (ops === undefined) throw new Error("runtime bootstrap: the host did not prov
 delete global.__flickHost;
 installHostOps(Object.freeze({ ...ops }));
 
+// Boot time, so module-scope code sees a sensible clock before the first request.
+setClock(Date.now());
 installWebGlobals(global);
 const { Crypto, crypto } = createCrypto();
-defineGlobals(global, { console: createConsole(), Crypto, crypto, queueMicrotask, ...timerGlobals });
+defineGlobals(global, { console: createConsole(), Crypto, crypto, queueMicrotask, ...timerGlobals, ...clockGlobals(), ...navigatorGlobals() });
+
+lockdown(global);
 
 global.__flickDispatcher = Object.freeze({
   init: dispatcher.init,

@@ -5,6 +5,7 @@
  * (a timer firing), which is why nothing here returns the response.
  */
 import { hostOps } from "./host-ops.ts";
+import { setClock } from "./clock.ts";
 import { enterInvocation } from "./invocation-scope.ts";
 import { dropTimersOf, fireTimer } from "./timers.ts";
 import { createIncomingRequest, type Request } from "./web/request.ts";
@@ -103,7 +104,8 @@ function fail(id: number, err: unknown): void {
 }
 
 /** Runs one request; the outcome arrives through `respond` or `fail`. */
-export function dispatch(id: number, method: string, url: string, headers: string[], body: Uint8Array | null): void {
+export function dispatch(id: number, nowMs: number, method: string, url: string, headers: string[], body: Uint8Array | null): void {
+  setClock(nowMs);
   enterInvocation(id);
   const pairs: [string, string][] = [];
   for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([headers[i]!, headers[i + 1]!]);
@@ -126,7 +128,8 @@ export function dispatch(id: number, method: string, url: string, headers: strin
 }
 
 /** The host's timer for `timer` is due. An exception in the callback fails its invocation. */
-export function timer(id: number, invocation: number): void {
+export function timer(id: number, invocation: number, nowMs: number): void {
+  setClock(nowMs);
   try {
     fireTimer(id);
   } catch (err) {

@@ -7,6 +7,7 @@
  * PerformPromiseThen", not "call the current value of .then"), so the hot paths call the
  * originals captured here instead of looking them up at call time.
  */
+import { now } from "../clock.ts";
 
 const FunctionPrototypeCall = Function.prototype.call;
 
@@ -72,7 +73,8 @@ export const RegExpPrototypeExec = uncurryThis(RegExp.prototype.exec);
 
 export const JSONParse = JSON.parse;
 export const JSONStringify = JSON.stringify;
-export const DateNow = Date.now;
+/** The guest clock (frozen during synchronous execution), never the real one. */
+export const DateNow: () => number = now;
 
 export const PromiseCtor = Promise;
 export const PromisePrototypeThen = uncurryThis(Promise.prototype.then) as <T, R1 = T, R2 = never>(

@@ -1,0 +1,74 @@
+/**
+ * Removes what hostile code could use against the platform or other tenants, before any
+ * user code runs:
+ * - code generation from strings (`eval`, `Function` and its async/generator variants)
+ *   throws EvalError, as in Workers: every constructor path leads to a refusing stub;
+ * - WebAssembly cannot compile bytes made at run time (deploy-time modules only);
+ * - no shared memory: no SharedArrayBuffer, no Atomics.wait, no shared Wasm memory.
+ */
+const message = "Code generation from strings is disallowed in Flick functions (as in Workers); ship the code in the bundle instead.";
+
+/** A plain function (so `new` reaches it too) that refuses, named like what it replaces. */
+function refusing(name: string): (...args: unknown[]) => never {
+  const stub = function (): never {
+    throw new EvalError(message);
+  };
+  Object.defineProperty(stub, "name", { value: name });
+  return stub;
+}
+
+function lockConstructor(prototype: object, name: string, refuse = refusing): (...args: unknown[]) => never {
+  const stub = refuse(name);
+  Object.defineProperty(stub, "prototype", { value: prototype, writable: false, enumerable: false, configurable: false });
+  Object.defineProperty(prototype, "constructor", { value: stub, writable: false, enumerable: false, configurable: false });
+  return stub;
+}
+
+export function lockdown(global: typeof globalThis): void {
+  const define = (target: object, key: PropertyKey, value: unknown) =>
+    Object.defineProperty(target, key, { value, writable: false, enumerable: false, configurable: false });
+
+  define(global, "eval", refusing("eval"));
+  define(global, "Function", lockConstructor(Function.prototype, "Function"));
+  lockConstructor(Object.getPrototypeOf(async function () {}) as object, "AsyncFunction");
+  lockConstructor(Object.getPrototypeOf(function* () {}) as object, "GeneratorFunction");
+  lockConstructor(Object.getPrototypeOf(async function* () {}) as object, "AsyncGeneratorFunction");
+
+  const wasm = (global as { WebAssembly?: Record<string, unknown> }).WebAssembly;
+  if (wasm !== undefined) {
+    const refuseWasm = (name: string) => {
+      const stub = function (): never {
+        throw new (wasm["CompileError"] as ErrorConstructor)(
+          "WebAssembly.compile of bytes made at run time is disallowed in Flick functions; ship the .wasm module with the deploy.",
+        );
+      };
+      Object.defineProperty(stub, "name", { value: name });
+      return stub;
+    };
+    for (const name of ["compile", "instantiate", "compileStreaming", "instantiateStreaming"]) {
+      if (name in wasm) define(wasm, name, refuseWasm(name));
+    }
+    const Module = wasm["Module"] as { prototype: object } | undefined;
+    if (Module !== undefined) define(wasm, "Module", lockConstructor(Module.prototype, "Module", refuseWasm));
+    const Memory = wasm["Memory"] as (new (d: { shared?: boolean }) => object) & { prototype: object };
+    if (Memory !== undefined) {
+      const SafeMemory = function Memory(this: unknown, descriptor: { shared?: boolean }) {
+        if (new.target === undefined) throw new TypeError("WebAssembly.Memory must be invoked with 'new'");
+        if (descriptor !== null && typeof descriptor === "object" && descriptor.shared) {
+          throw new TypeError("shared WebAssembly memory is disallowed in Flick functions (no shared memory between threads)");
+        }
+        return Reflect.construct(Memory, [descriptor], new.target) as object;
+      };
+      Object.defineProperty(SafeMemory, "prototype", { value: Memory.prototype, writable: false, enumerable: false, configurable: false });
+      Object.defineProperty(Memory.prototype, "constructor", { value: SafeMemory, writable: true, enumerable: false, configurable: true });
+      define(wasm, "Memory", SafeMemory);
+    }
+  }
+
+  delete (global as { SharedArrayBuffer?: unknown }).SharedArrayBuffer;
+  const atomics = (global as unknown as { Atomics?: Record<string, unknown> }).Atomics;
+  if (atomics !== undefined) {
+    delete atomics["wait"];
+    delete atomics["waitAsync"];
+  }
+}
