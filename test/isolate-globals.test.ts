@@ -34,6 +34,11 @@ before(async () => {
         await check("form-data", async () => { const f = new FormData(); f.append("k", "v"); const r = new Response(f); return (await r.formData()).get("k"); });
         await check("blob", async () => await new Blob(["a", "b"]).text());
         await check("base64", () => atob(btoa("hi")));
+        await check("abort", () => { const c = new AbortController(); const seen = []; c.signal.addEventListener("abort", (e) => seen.push(e.type)); c.abort("r"); return [c.signal.aborted, c.signal.reason, seen[0], AbortSignal.any([c.signal]).aborted]; });
+        await check("abort-timeout", () => new Promise((resolve) => { const s = AbortSignal.timeout(10); s.onabort = () => resolve(s.reason.name); }));
+        await check("global-events", () => { const seen = []; const onError = (e) => { seen.push(e.message); e.preventDefault(); }; addEventListener("error", onError); reportError(new TypeError("reported")); removeEventListener("error", onError); return [seen, globalThis instanceof EventTarget, typeof dispatchEvent]; });
+        await check("custom-event", () => { const t = new EventTarget(); let d; t.addEventListener("x", (e) => { d = e.detail; }); t.dispatchEvent(new CustomEvent("x", { detail: 7 })); return d; });
+        await check("request-signal", () => { const c = new AbortController(); const r = new Request("https://a.example/", { signal: c.signal }); c.abort(); return [request.signal.aborted, r.signal.aborted]; });
         await check("host-hidden", () => ["__flickHost", "__flickDispatcher", "process", "require"].filter((k) => k in globalThis));
         console.info("info line"); console.warn("warn line"); console.error("error line", { deep: { x: [1, 2] } });
         return Response.json(results);
@@ -67,6 +72,11 @@ test("a function gets the Web APIs, timers, crypto randomness and env it was pro
     "form-data": "v",
     blob: "ab",
     base64: "hi",
+    abort: [true, "r", "abort", true],
+    "abort-timeout": "TimeoutError",
+    "global-events": [["TypeError: reported"], false, "function"],
+    "custom-event": 7,
+    "request-signal": [false, true],
     "host-hidden": [],
   });
 });

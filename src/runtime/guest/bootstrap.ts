@@ -11,7 +11,9 @@ import { createConsole } from "./console.ts";
 import { createCrypto } from "./crypto.ts";
 import * as dispatcher from "./dispatcher.ts";
 import { defineGlobals, installWebGlobals } from "./globals.ts";
-import { installHostOps, type HostOps } from "./host-ops.ts";
+import { hostOps, installHostOps, type HostOps } from "./host-ops.ts";
+import { currentInvocation } from "./invocation-scope.ts";
+import { setAbortTimer } from "./web/abort.ts";
 import { lockdown } from "./lockdown.ts";
 import { navigatorGlobals } from "./navigator.ts";
 import { queueMicrotask } from "./microtask.ts";
@@ -25,7 +27,11 @@ installHostOps(Object.freeze({ ...ops }));
 
 // Boot time, so module-scope code sees a sensible clock before the first request.
 setClock(Date.now());
-installWebGlobals(global);
+installWebGlobals(global, (error) => {
+  const text = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : `Uncaught ${String(error)}`;
+  hostOps().log(currentInvocation(), "error", text);
+});
+setAbortTimer((callback, ms) => void timerGlobals.setTimeout(callback, ms));
 const { Crypto, crypto } = createCrypto();
 defineGlobals(global, { console: createConsole(), Crypto, crypto, queueMicrotask, ...timerGlobals, ...clockGlobals(), ...navigatorGlobals() });
 

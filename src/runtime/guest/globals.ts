@@ -2,9 +2,12 @@
  * Puts the Web platform on the guest's global object, with the property attributes
  * WebIDL gives interface objects and operations (writable, configurable, not enumerable).
  */
+import { AbortController, AbortSignal } from "./web/abort.ts";
 import { atob, btoa } from "./web/base64.ts";
 import { Blob } from "./web/blob.ts";
 import { DOMException } from "./web/dom-exception.ts";
+import { CustomEvent, ErrorEvent, Event, PromiseRejectionEvent } from "./web/event.ts";
+import { EventTarget, dispatch, makeEventTarget, setExceptionReporter } from "./web/event-target.ts";
 import { File } from "./web/file.ts";
 import { FormData } from "./web/form-data.ts";
 import { Headers } from "./web/headers.ts";
@@ -27,7 +30,14 @@ import { WritableStreamDefaultWriter } from "./web/writable-stream-default-write
 import { WritableStream } from "./web/writable-stream.ts";
 
 const interfaces: Record<string, unknown> = {
+  AbortController,
+  AbortSignal,
   Blob,
+  CustomEvent,
+  ErrorEvent,
+  Event,
+  EventTarget,
+  PromiseRejectionEvent,
   ByteLengthQueuingStrategy,
   CountQueuingStrategy,
   DOMException,
@@ -62,7 +72,35 @@ export function defineGlobals(target: object, values: Record<string, unknown>): 
   }
 }
 
-export function installWebGlobals(global: typeof globalThis): void {
+/**
+ * HTML "report the exception": an `error` event on the global scope; unless a listener
+ * cancels it, the error goes to the function's logs through `log`.
+ */
+export function createReportError(global: object, log: (error: unknown) => void): (error: unknown) => void {
+  return function reportError(error: unknown): void {
+    let message = "";
+    try {
+      message = error instanceof Error ? `${error.name}: ${error.message}` : `Uncaught ${String(error)}`;
+    } catch {
+      message = "Uncaught exception";
+    }
+    const event = new ErrorEvent("error", { message, error, cancelable: true });
+    if (dispatch(global, event, true)) log(error);
+  };
+}
+
+export function installWebGlobals(global: typeof globalThis, log: (error: unknown) => void): void {
   defineGlobals(global, interfaces);
   defineGlobals(global, { self: global });
+  // The global scope is an EventTarget (`addEventListener("error", …)` and friends).
+  makeEventTarget(global, true);
+  const proto = EventTarget.prototype as unknown as Record<string, unknown>;
+  defineGlobals(global, {
+    addEventListener: proto["addEventListener"],
+    removeEventListener: proto["removeEventListener"],
+    dispatchEvent: proto["dispatchEvent"],
+  });
+  const reportError = createReportError(global, log);
+  setExceptionReporter(reportError);
+  defineGlobals(global, { reportError });
 }

@@ -1,10 +1,9 @@
 /**
  * queueMicrotask (HTML §8.7): V8 has the microtask queue but not this global. An
- * exception in the callback is reported — logged as an error of the invocation that
- * queued it — and does not reject anything, as in browsers.
+ * exception in the callback is reported (an `error` event on the global scope, then the
+ * function's logs) and does not reject anything, as in browsers.
  */
-import { hostOps } from "./host-ops.ts";
-import { currentInvocation } from "./invocation-scope.ts";
+import { reportException } from "./web/event-target.ts";
 
 const resolved = Promise.resolve();
 const then = Promise.prototype.then;
@@ -18,8 +17,7 @@ export function queueMicrotask(callback: unknown): void {
       try {
         Reflect.apply(callback, undefined, []);
       } catch (err) {
-        const text = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : `Uncaught ${String(err)}`;
-        hostOps().log(currentInvocation(), "error", text);
+        reportException(err);
       }
     },
   ]);
