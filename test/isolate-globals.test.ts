@@ -39,6 +39,8 @@ before(async () => {
         await check("global-events", () => { const seen = []; const onError = (e) => { seen.push(e.message); e.preventDefault(); }; addEventListener("error", onError); reportError(new TypeError("reported")); removeEventListener("error", onError); return [seen, globalThis instanceof EventTarget, typeof dispatchEvent]; });
         await check("custom-event", () => { const t = new EventTarget(); let d; t.addEventListener("x", (e) => { d = e.detail; }); t.dispatchEvent(new CustomEvent("x", { detail: 7 })); return d; });
         await check("request-signal", () => { const c = new AbortController(); const r = new Request("https://a.example/", { signal: c.signal }); c.abort(); return [request.signal.aborted, r.signal.aborted]; });
+        await check("structured-clone", () => { const a = { d: new Date(5), m: new Map([[1, { x: 1 }]]) }; a.self = a; const b = structuredClone(a); return [b !== a, b.self === b, b.d.getTime(), b.m.get(1).x]; });
+        await check("text-streams", async () => new Response(new Response("héllo").body.pipeThrough(new TextDecoderStream()).pipeThrough(new TextEncoderStream())).text());
         await check("host-hidden", () => ["__flickHost", "__flickDispatcher", "process", "require"].filter((k) => k in globalThis));
         console.info("info line"); console.warn("warn line"); console.error("error line", { deep: { x: [1, 2] } });
         return Response.json(results);
@@ -77,6 +79,8 @@ test("a function gets the Web APIs, timers, crypto randomness and env it was pro
     "global-events": [["TypeError: reported"], false, "function"],
     "custom-event": 7,
     "request-signal": [false, true],
+    "structured-clone": [true, true, 5, 1],
+    "text-streams": "héllo",
     "host-hidden": [],
   });
 });

@@ -20,6 +20,8 @@ import { ReadableStreamDefaultReader } from "./web/readable-stream-default-reade
 import { ReadableStream } from "./web/readable-stream.ts";
 import { Request } from "./web/request.ts";
 import { Response } from "./web/response.ts";
+import { structuredClone } from "./web/structured-clone.ts";
+import { TextDecoderStream, TextEncoderStream } from "./web/text-encoding-streams.ts";
 import { TextDecoder, TextEncoder } from "./web/text-encoding.ts";
 import { TransformStreamDefaultController } from "./web/transform-stream-default-controller.ts";
 import { TransformStream } from "./web/transform-stream.ts";
@@ -53,7 +55,9 @@ const interfaces: Record<string, unknown> = {
   Request,
   Response,
   TextDecoder,
+  TextDecoderStream,
   TextEncoder,
+  TextEncoderStream,
   TransformStream,
   TransformStreamDefaultController,
   URL,
@@ -63,6 +67,7 @@ const interfaces: Record<string, unknown> = {
   WritableStreamDefaultWriter,
   atob,
   btoa,
+  structuredClone,
 };
 
 /** Defines `values` on `target` the way WebIDL defines members of the global scope. */
