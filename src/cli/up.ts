@@ -16,6 +16,8 @@ export const up: Command = {
     "--hosts N           worker host processes (default: number of cores)",
     "--concurrency N     requests one instance serves at once before another starts (default 16)",
     "--idle-ttl DUR      stop an instance idle this long (default 10m)",
+    "--egress-allow LIST let functions fetch these addresses, CIDR ranges or host names,",
+    "                    comma-separated (default: loopback, private and metadata ranges are denied)",
     "--examples          deploy the functions in examples/ once started",
   ],
   examples: ["flick up", "flick up --port 0 --data-dir /tmp/flick --examples"],
@@ -27,6 +29,7 @@ export const up: Command = {
     concurrency: { type: "string" },
     "idle-ttl": { type: "string" },
     examples: { type: "boolean" },
+    "egress-allow": { type: "string", multiple: true },
   },
   positionals: { min: 0, max: 0 },
   async run({ values }) {
@@ -38,6 +41,7 @@ export const up: Command = {
       ...(values["hosts"] === undefined ? {} : { hosts: parseInteger(values["hosts"] as string, "--hosts") }),
       ...(values["concurrency"] === undefined ? {} : { concurrency: parseInteger(values["concurrency"] as string, "--concurrency") }),
       ...(values["idle-ttl"] === undefined ? {} : { idleTtlMs: parseDuration(values["idle-ttl"] as string, "--idle-ttl") }),
+      egressAllow: ((values["egress-allow"] as string[] | undefined) ?? []).flatMap((v) => v.split(",")).filter((v) => v.trim() !== ""),
     });
     const info = path.join(dataDir, nodeFile);
     writeFileSync(info, `${JSON.stringify({ url: node.url, pid: process.pid })}\n`);

@@ -10,6 +10,8 @@ import { domainToASCII } from "node:url";
 import ivm from "isolated-vm";
 import { FlickError, type ErrorCode, type ErrorData } from "../errors/index.ts";
 import { limits, type LogLevel } from "../model/index.ts";
+import type { EgressPolicy } from "./egress-policy.ts";
+import { OutboundError, outboundFetch, type OutboundRequest } from "./outbound-fetch.ts";
 import type { InstanceSpec, Outcome, WireLogLine, WireRequest } from "./protocol.ts";
 
 /** The runtime bundle, and V8's code cache for it once the first isolate compiled it. */
@@ -18,8 +20,24 @@ export interface RuntimeCode {
   cachedData?: ivm.ExternalCopy<ArrayBuffer>;
 }
 
+/** Per-invocation limits on outbound fetch (docs/limits.md). */
+export const fetchLimits = {
+  subrequests: 50,
+  connections: 6,
+  maxResponseBytes: 32 * 1024 * 1024,
+  maxUrlLength: 16 * 1024,
+  maxHeaderEntries: 512,
+} as const;
+
 interface Pending {
   deadline: number;
+  subrequests: number;
+  activeFetches: number;
+  /** Fetches waiting for one of the `connections` slots. */
+  queuedFetches: (() => void)[];
+  /** Aborts every outbound fetch of the invocation when it ends. */
+  fetches: AbortController;
+  fetchOps: Map<number, AbortController>;
   resolve: (outcome: Outcome, logs: WireLogLine[]) => void;
   logs: WireLogLine[];
   timers: Map<number, NodeJS.Timeout>;
@@ -48,6 +66,8 @@ export class Instance {
   private dispatchRef!: ivm.Reference<(...args: unknown[]) => void>;
   private timerRef!: ivm.Reference<(timer: number, invocation: number, nowMs: number) => void>;
   private endRef!: ivm.Reference<(invocation: number) => void>;
+  private fetchedRef!: ivm.Reference<(...args: unknown[]) => void>;
+  private readonly egress: EgressPolicy;
   private moduleLogs: WireLogLine[] = [];
   private nextId = 1;
   private disposing = false;
@@ -57,8 +77,9 @@ export class Instance {
    * handler. Throws a FlickError (`invalid_bundle`, `missing_fetch_handler`,
    * `memory_limit`, `timeout`) with every trace of the isolate already released.
    */
-  constructor(spec: InstanceSpec, code: string, runtime: RuntimeCode) {
+  constructor(spec: InstanceSpec, code: string, runtime: RuntimeCode, egress: EgressPolicy) {
     this.spec = spec;
+    this.egress = egress;
     this.isolate = new ivm.Isolate({ memoryLimit: spec.memoryMiB });
     try {
       this.context = this.isolate.createContextSync();
@@ -106,6 +127,9 @@ export class Instance {
       respond: (invocation: number, status: number, headers: string[], body: Uint8Array | null) =>
         this.respond(invocation, status, headers, body),
       fail: (invocation: number, message: string, stack: string) => this.fail(invocation, message, stack),
+      fetchStart: (invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string) =>
+        this.fetchStart(invocation, op, method, url, headers, body, redirect),
+      fetchAbort: (op: number) => this.fetchAbort(op),
     };
     for (const [name, fn] of Object.entries(callbacks)) ops.setSync(name, new ivm.Callback(fn));
     ops.release();
@@ -125,6 +149,7 @@ export class Instance {
     this.dispatchRef = dispatcher.getSync("dispatch", { reference: true }) as typeof this.dispatchRef;
     this.timerRef = dispatcher.getSync("timer", { reference: true }) as typeof this.timerRef;
     this.endRef = dispatcher.getSync("end", { reference: true }) as typeof this.endRef;
+    this.fetchedRef = dispatcher.getSync("fetched", { reference: true }) as typeof this.fetchedRef;
     dispatcher.release();
 
     const module = this.isolate.compileModuleSync(code, { filename: `${this.spec.function}.js` });
@@ -150,6 +175,11 @@ export class Instance {
     return new Promise((resolve) => {
       const pending: Pending = {
         deadline: Date.now() + timeoutMs,
+        subrequests: 0,
+        activeFetches: 0,
+        queuedFetches: [],
+        fetches: new AbortController(),
+        fetchOps: new Map(),
         resolve: (outcome, logs) => resolve({ outcome, logs }),
         logs: this.takeModuleLogs(),
         timers: new Map(),
@@ -234,6 +264,8 @@ export class Instance {
     if (pending === undefined) return;
     this.pending.delete(invocation);
     clearTimeout(pending.wall);
+    pending.fetches.abort();
+    pending.queuedFetches.length = 0;
     for (const [timer, handle] of pending.timers) {
       clearTimeout(handle);
       this.timerOwner.delete(timer);
@@ -242,6 +274,61 @@ export class Instance {
   }
 
   // — host ops (called synchronously from inside the isolate) —
+
+  private fetchStart(invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string): void {
+    const pending = this.pending.get(invocation);
+    if (pending === undefined) throw new Error("fetch() after the request ended: outbound requests belong to a request that is still running");
+    if (
+      typeof method !== "string" || typeof url !== "string" || !Array.isArray(headers) || headers.some((h) => typeof h !== "string") ||
+      (body !== null && !(body instanceof Uint8Array)) || (redirect !== "follow" && redirect !== "manual" && redirect !== "error")
+    ) {
+      throw new TypeError("fetch(): malformed request");
+    }
+    if (url.length > fetchLimits.maxUrlLength) throw new TypeError(`fetch(): the URL is longer than ${fetchLimits.maxUrlLength} characters`);
+    if (headers.length > fetchLimits.maxHeaderEntries * 2) throw new TypeError(`fetch(): more than ${fetchLimits.maxHeaderEntries} headers`);
+    if (body !== null && body.byteLength > limits.requestBodyMaxBytes) throw new TypeError(`fetch(): the body is over ${limits.requestBodyMaxBytes} bytes`);
+    if (pending.subrequests >= fetchLimits.subrequests) {
+      throw new Error(`too many subrequests: one request may make at most ${fetchLimits.subrequests} fetch() calls`);
+    }
+    pending.subrequests++;
+    const controller = new AbortController();
+    pending.fetchOps.set(op, controller);
+    const onEnd = () => controller.abort();
+    pending.fetches.signal.addEventListener("abort", onEnd, { once: true });
+    const request: OutboundRequest = { method, url, headers, body, redirect };
+    const run = () => {
+      pending.activeFetches++;
+      const started = Date.now();
+      outboundFetch(request, this.egress, { timeoutMs: Math.max(1, pending.deadline - started), maxResponseBytes: fetchLimits.maxResponseBytes }, controller.signal)
+        .then(
+          (response) => {
+            this.log(invocation, "info", `fetch ${method} ${url} → ${response.status} (${Date.now() - started} ms)`);
+            return [response.status, response.statusText, response.headers, response.body, response.urlList, "", ""] as const;
+          },
+          (err: unknown) => {
+            const error = err instanceof OutboundError ? err : new OutboundError(`fetch to ${url} failed: ${String(err)}`);
+            this.log(invocation, error.message.startsWith("egress_denied") ? "warn" : "info", `fetch ${method} ${url} → ${error.message}`);
+            return [0, "", [], null, [], error.errorName, error.message] as const;
+          },
+        )
+        .then((result) => {
+          pending.activeFetches--;
+          pending.fetchOps.delete(op);
+          pending.fetches.signal.removeEventListener("abort", onEnd);
+          pending.queuedFetches.shift()?.();
+          if (controller.signal.aborted) return;
+          this.enter(invocation, (timeout) =>
+            this.fetchedRef.applySync(undefined, [op, Date.now(), ...result], { arguments: { copy: true }, timeout }),
+          );
+        });
+    };
+    if (pending.activeFetches < fetchLimits.connections) run();
+    else pending.queuedFetches.push(run);
+  }
+
+  private fetchAbort(op: number): void {
+    for (const pending of this.pending.values()) pending.fetchOps.get(op)?.abort();
+  }
 
   private log(invocation: number, level: string, message: string): void {
     if (typeof message !== "string") return;

@@ -28,6 +28,8 @@ class HostProcess {
 
 export interface SupervisorOptions {
   hosts: number;
+  /** Addresses, CIDR ranges or host names outbound fetch may reach despite the default deny rules. */
+  egressAllow?: readonly string[];
   /** An instance stopped on its own (limit hit) or with its host: forget it. */
   onInstanceGone?: (instance: string, reason: string) => void;
   /** A host process died; all its instances are gone. */
@@ -59,6 +61,7 @@ export class Supervisor {
       execArgv: ["--no-node-snapshot"],
       serialization: "advanced",
       stdio: ["ignore", "inherit", "inherit", "ipc"],
+      env: { ...process.env, FLICK_EGRESS_ALLOW: (this.options.egressAllow ?? []).join(",") },
     });
     host.child = child;
     host.ready = new Promise((resolve, reject) => {

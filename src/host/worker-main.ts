@@ -9,11 +9,14 @@ import { bundleRuntime } from "../build/index.ts";
 import { FlickError } from "../errors/index.ts";
 import { limits } from "../model/index.ts";
 import { checkRuntime } from "./check-runtime.ts";
+import { EgressPolicy } from "./egress-policy.ts";
 import { Instance, type RuntimeCode } from "./instance.ts";
 import type { FromHost, InstanceSpec, ToHost } from "./protocol.ts";
 
 checkRuntime();
 const runtime: RuntimeCode = { source: await bundleRuntime() };
+// `flick up --egress-allow a,b` reaches hosts through the environment the supervisor sets.
+const egress = new EgressPolicy((process.env["FLICK_EGRESS_ALLOW"] ?? "").split(",").filter((e) => e.trim() !== ""));
 const instances = new Map<string, Instance>();
 const send = (message: FromHost): void => {
   process.send!(message);
@@ -22,7 +25,7 @@ const send = (message: FromHost): void => {
 function instanceFor(spec: InstanceSpec): { instance: Instance; cold: boolean } {
   const existing = instances.get(spec.instance);
   if (existing !== undefined && !existing.disposed) return { instance: existing, cold: false };
-  const instance = new Instance(spec, readFileSync(spec.bundlePath, "utf8"), runtime);
+  const instance = new Instance(spec, readFileSync(spec.bundlePath, "utf8"), runtime, egress);
   instance.onGone = (reason) => {
     if (instances.get(spec.instance) === instance) instances.delete(spec.instance);
     send({ t: "gone", instance: spec.instance, reason });
@@ -56,7 +59,7 @@ function validate(message: Extract<ToHost, { t: "validate" }>): void {
     env: [],
   };
   try {
-    new Instance(spec, message.code, runtime).dispose();
+    new Instance(spec, message.code, runtime, egress).dispose();
     send({ t: "validated", id: message.id, error: null });
   } catch (err) {
     const error = err instanceof FlickError ? err : new FlickError("invalid_bundle", String(err));

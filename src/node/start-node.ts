@@ -10,7 +10,7 @@ import { apiPrefix, createApiHandler, sendError, sendJson } from "../api/index.t
 import { Scheduler, schedulerDefaults } from "../control/index.ts";
 import { FlickError } from "../errors/index.ts";
 import { createGateway, functionPrefix } from "../gateway/index.ts";
-import { Supervisor } from "../host/index.ts";
+import { EgressPolicy, Supervisor } from "../host/index.ts";
 import { SqliteStore } from "../store/index.ts";
 import { Platform } from "./platform.ts";
 import { SecretBox } from "./secrets.ts";
@@ -25,6 +25,8 @@ export interface NodeOptions {
   hosts?: number;
   concurrency?: number;
   idleTtlMs?: number;
+  /** Addresses, CIDR ranges or host names functions may fetch despite the default egress rules. */
+  egressAllow?: string[];
 }
 
 export interface RunningNode {
@@ -39,6 +41,8 @@ export interface RunningNode {
 
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const dataDir = path.resolve(options.dataDir);
+  // Fail at start, in the primary, on a malformed allow rule (hosts would die on it).
+  new EgressPolicy(options.egressAllow ?? []);
   const hosts = options.hosts ?? availableParallelism();
   const store = new SqliteStore(dataDir);
   const adminToken = await ensureAdminToken(store, dataDir, Date.now());
@@ -49,6 +53,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
   const supervisor = new Supervisor({
     hosts,
+    egressAllow: options.egressAllow ?? [],
     onInstanceGone: (instance) => scheduler.forget(instance),
     onHostDown: (host) => scheduler.hostDown(host),
   });

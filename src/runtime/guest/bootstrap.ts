@@ -9,6 +9,7 @@
 import { clockGlobals, setClock } from "./clock.ts";
 import { createConsole } from "./console.ts";
 import { createCrypto } from "./crypto.ts";
+import { fetch } from "./fetch.ts";
 import * as dispatcher from "./dispatcher.ts";
 import { defineGlobals, installWebGlobals } from "./globals.ts";
 import { hostOps, installHostOps, type HostOps } from "./host-ops.ts";
@@ -33,7 +34,7 @@ installWebGlobals(global, (error) => {
 });
 setAbortTimer((callback, ms) => void timerGlobals.setTimeout(callback, ms));
 const { Crypto, crypto } = createCrypto();
-defineGlobals(global, { console: createConsole(), Crypto, crypto, queueMicrotask, ...timerGlobals, ...clockGlobals(), ...navigatorGlobals() });
+defineGlobals(global, { console: createConsole(), Crypto, crypto, fetch, queueMicrotask, ...timerGlobals, ...clockGlobals(), ...navigatorGlobals() });
 
 lockdown(global);
 
@@ -42,4 +43,5 @@ global.__flickDispatcher = Object.freeze({
   dispatch: dispatcher.dispatch,
   timer: dispatcher.timer,
   end: dispatcher.end,
+  fetched: dispatcher.fetched,
 });

@@ -6,6 +6,7 @@
  */
 import { hostOps } from "./host-ops.ts";
 import { setClock } from "./clock.ts";
+import { fetched as settleFetch } from "./fetch.ts";
 import { enterInvocation } from "./invocation-scope.ts";
 import { dropTimersOf, fireTimer } from "./timers.ts";
 import { createIncomingRequest, type Request } from "./web/request.ts";
@@ -135,6 +136,12 @@ export function timer(id: number, invocation: number, nowMs: number): void {
   } catch (err) {
     fail(invocation, err);
   }
+}
+
+/** The host finished an outbound fetch (see fetch.ts). */
+export function fetched(op: number, nowMs: number, ...rest: Parameters<typeof settleFetch> extends [number, ...infer R] ? R : never): void {
+  setClock(nowMs);
+  settleFetch(op, ...rest);
 }
 
 /** The invocation is over (answered, failed or timed out): forget what it left behind. */

@@ -20,6 +20,13 @@ export interface HostOps {
   respond(invocation: number, status: number, headers: string[], body: Uint8Array | null): void;
   /** The handler threw or returned something that is not a Response. */
   fail(invocation: number, message: string, stack: string): void;
+  /**
+   * Starts an outbound HTTP request for `invocation`; the host answers later through the
+   * dispatcher's `fetched(op, …)`. Throws (synchronously) when a per-invocation limit is hit.
+   */
+  fetchStart(invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string): void;
+  /** The guest no longer wants op's answer (its signal aborted). */
+  fetchAbort(op: number): void;
 }
 
 let installed: HostOps | undefined;

@@ -291,4 +291,21 @@ function createResponse(state: ResponseState, list: HeaderList, guard: HeadersGu
   return new Response(kInternal as never, { state, headers: headersFromList(list, guard) } as never);
 }
 
+/**
+ * The Response `fetch()` resolves with: a response record from the network (any status,
+ * including 1xx-less codes the constructor refuses), its URL list, immutable headers.
+ */
+export function createFetchedResponse(
+  status: number,
+  statusText: string,
+  headers: [string, string][],
+  body: Uint8Array<ArrayBuffer> | null,
+  urlList: string[],
+): Response {
+  const list = new HeaderList();
+  for (let i = 0; i < headers.length; i++) list.append(headers[i]![0], headers[i]![1]);
+  const inner = body === null || isNullBodyStatus(status) ? null : new InnerBody(null, body, false, body, body.length);
+  return createResponse({ type: "basic", status, statusText, body: inner, urlList }, list, "immutable");
+}
+
 export { isResponse };

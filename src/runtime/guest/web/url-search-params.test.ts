@@ -13,6 +13,8 @@ installHostOps({
   timerClear: () => {},
   respond: () => {},
   fail: () => {},
+  fetchStart: () => {},
+  fetchAbort: () => {},
   randomBytes: (n) => new Uint8Array(randomBytes(n)),
   domainToASCII: (domain) => {
     const ascii = domainToASCII(domain);

@@ -15,6 +15,8 @@ installHostOps({
   timerClear: () => {},
   respond: () => {},
   fail: () => {},
+  fetchStart: () => {},
+  fetchAbort: () => {},
   randomBytes: (n) => new Uint8Array(randomBytes(n)),
   domainToASCII: (domain) => {
     hostCalls++;

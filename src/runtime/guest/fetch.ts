@@ -1,0 +1,86 @@
+/**
+ * Outbound `fetch()`: the request is built and checked here (Fetch's Request constructor),
+ * its body read, and the rest happens in the host — egress policy, DNS, the connection,
+ * redirects, per-invocation limits — through the `fetchStart` host op. The answer comes
+ * back later as a dispatcher entry (`fetched`), which settles the promise.
+ */
+import { hostOps } from "./host-ops.ts";
+import { currentInvocation } from "./invocation-scope.ts";
+import { addAbortAlgorithm } from "./web/abort.ts";
+import { newDOMException } from "./web/dom-exception.ts";
+import { Request } from "./web/request.ts";
+import { createFetchedResponse, type Response } from "./web/response.ts";
+
+interface Pending {
+  resolve(response: Response): void;
+  reject(error: unknown): void;
+  url: string;
+}
+
+const pending = new Map<number, Pending>();
+let nextOp = 1;
+const requestArrayBuffer = Request.prototype.arrayBuffer;
+
+export function fetch(input: unknown, init?: unknown): Promise<Response> {
+  return new Promise<Response>((resolve, reject) => {
+    const invocation = currentInvocation();
+    if (invocation === 0) {
+      throw new Error("fetch() cannot be called at module scope: outbound requests belong to a request. Call it inside fetch().");
+    }
+    const request = new Request(input as never, init as never);
+    const signal = request.signal;
+    if (signal.aborted) throw signal.reason;
+    const flat: string[] = [];
+    for (const [name, value] of request.headers) flat.push(name, value);
+    const method = request.method;
+    const url = request.url;
+    const redirect = request.redirect;
+    const start = (body: Uint8Array | null) => {
+      if (signal.aborted) return reject(signal.reason);
+      const op = nextOp++;
+      pending.set(op, { resolve, reject, url });
+      addAbortAlgorithm(signal, () => {
+        if (pending.delete(op)) {
+          hostOps().fetchAbort(op);
+          reject(signal.reason);
+        }
+      });
+      try {
+        hostOps().fetchStart(invocation, op, method, url, flat, body, redirect);
+      } catch (err) {
+        pending.delete(op);
+        reject(err);
+      }
+    };
+    if (request.body === null) start(null);
+    else {
+      (Reflect.apply(requestArrayBuffer, request, []) as Promise<ArrayBuffer>).then(
+        (buffer) => start(new Uint8Array(buffer)),
+        reject,
+      );
+    }
+  });
+}
+
+/** The host's answer to op: a response, or an error (name and message) to reject with. */
+export function fetched(
+  op: number,
+  status: number,
+  statusText: string,
+  headers: string[],
+  body: Uint8Array<ArrayBuffer> | null,
+  urlList: string[],
+  errorName: string,
+  errorMessage: string,
+): void {
+  const p = pending.get(op);
+  if (p === undefined) return;
+  pending.delete(op);
+  if (errorName !== "") {
+    p.reject(errorName === "TimeoutError" || errorName === "AbortError" ? newDOMException(errorMessage, errorName) : new TypeError(errorMessage));
+    return;
+  }
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([headers[i]!, headers[i + 1]!]);
+  p.resolve(createFetchedResponse(status, statusText, pairs, body, urlList));
+}
