@@ -9,7 +9,8 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { FlickError, asFlickError } from "../errors/index.ts";
 import { limits } from "../model/index.ts";
-import type { Outcome, WireRequest } from "../host/index.ts";
+import type { ErrorData } from "../errors/index.ts";
+import type { WireRequest } from "../host/index.ts";
 
 export const functionPrefix = "/fn/";
 
@@ -25,7 +26,14 @@ export interface GatewayBackend {
   resolve(name: string): RouteTarget | undefined;
   /** Who a token acts for, undefined when unknown. */
   authenticate(authorization: string): Promise<{ role: "admin" } | { role: "tenant"; tenant: string } | undefined>;
-  invoke(target: RouteTarget, request: WireRequest, invocationId: string): Promise<{ outcome: Outcome; cold: boolean }>;
+  /** Runs the request; the response is written to `writer` as it comes; settles when the invocation is over. */
+  invoke(target: RouteTarget, request: WireRequest, invocationId: string, writer: ResponseWriter): Promise<{ error: ErrorData | null }>;
+}
+
+/** How a function's response reaches the client: the head (whole body when `end`), then chunks. */
+export interface ResponseWriter {
+  head(status: number, headers: string[], body: Uint8Array | null, end: boolean, cold: boolean): void;
+  chunk(bytes: Uint8Array, end: boolean): void;
 }
 
 // Connection-level headers belong to each hop, not to the function (RFC 9110 §7.6.1).
@@ -102,25 +110,34 @@ export function createGateway(backend: GatewayBackend): (req: IncomingMessage, r
       const body = await readBody(req);
       const host = req.headers.host ?? "localhost";
       const request: WireRequest = { method: req.method ?? "GET", url: `http://${host}${rest}${url.search}`, headers, body };
-      const { outcome, cold } = await backend.invoke(target, request, invocationId);
-      if (!outcome.ok) {
-        fail(res, FlickError.fromData(outcome.error), invocationId);
-        return;
+      const head = req.method === "HEAD";
+      const writer: ResponseWriter = {
+        head(status, headers, body, end, cold) {
+          const out: string[] = [];
+          for (let i = 0; i + 1 < headers.length; i += 2) {
+            const lower = headers[i]!.toLowerCase();
+            if (hopByHop.has(lower) || lower === "content-length") continue;
+            out.push(headers[i]!, headers[i + 1]!);
+          }
+          // A null-body status (RFC 9110: 1xx, 204, 304) carries no Content-Length and no body.
+          const nullBody = status < 200 || status === 204 || status === 304;
+          if (end && !nullBody) out.push("content-length", String(body?.byteLength ?? 0));
+          out.push("x-flick-invocation-id", invocationId, "x-flick-cold-start", cold ? "1" : "0");
+          res.writeHead(status, out);
+          if (end) res.end(body === null || nullBody || head ? undefined : body);
+          else res.flushHeaders();
+        },
+        chunk(bytes, end) {
+          if (bytes.byteLength > 0 && !head) res.write(bytes);
+          if (end) res.end();
+        },
+      };
+      const { error } = await backend.invoke(target, request, invocationId, writer);
+      if (error !== null) {
+        // Before the head: the error contract. After it: all we can do is cut the stream.
+        if (!res.headersSent) fail(res, FlickError.fromData(error), invocationId);
+        else if (!res.writableEnded) res.destroy();
       }
-      const response = outcome.response;
-      const out: string[] = [];
-      for (let i = 0; i + 1 < response.headers.length; i += 2) {
-        const lower = response.headers[i]!.toLowerCase();
-        if (hopByHop.has(lower) || lower === "content-length") continue;
-        out.push(response.headers[i]!, response.headers[i + 1]!);
-      }
-      const bytes = response.body;
-      // A null-body status (RFC 9110: 1xx, 204, 304) carries no Content-Length.
-      const nullBody = response.status < 200 || response.status === 204 || response.status === 304;
-      if (!nullBody) out.push("content-length", String(bytes?.byteLength ?? 0));
-      out.push("x-flick-invocation-id", invocationId, "x-flick-cold-start", cold ? "1" : "0");
-      res.writeHead(response.status, out);
-      res.end(bytes === null || nullBody || req.method === "HEAD" ? undefined : bytes);
     } catch (err) {
       fail(res, err, invocationId);
     }

@@ -1,1 +1,1 @@
-export { createGateway, functionPrefix, type GatewayBackend, type RouteTarget } from "./gateway.ts";
+export { createGateway, functionPrefix, type GatewayBackend, type ResponseWriter, type RouteTarget } from "./gateway.ts";

@@ -12,7 +12,7 @@ import { FlickError, type ErrorCode, type ErrorData } from "../errors/index.ts";
 import { limits, type LogLevel } from "../model/index.ts";
 import type { EgressPolicy } from "./egress-policy.ts";
 import { OutboundError, outboundFetch, type OutboundRequest } from "./outbound-fetch.ts";
-import type { InstanceSpec, Outcome, WireLogLine, WireRequest } from "./protocol.ts";
+import type { InstanceSpec, InvocationEnd, ResponseSink, WireLogLine, WireRequest } from "./protocol.ts";
 
 /** The runtime bundle, and V8's code cache for it once the first isolate compiled it. */
 export interface RuntimeCode {
@@ -38,7 +38,10 @@ interface Pending {
   /** Aborts every outbound fetch of the invocation when it ends. */
   fetches: AbortController;
   fetchOps: Map<number, AbortController>;
-  resolve: (outcome: Outcome, logs: WireLogLine[]) => void;
+  resolve: (end: InvocationEnd) => void;
+  sink: ResponseSink;
+  headSent: boolean;
+  bodyEnded: boolean;
   logs: WireLogLine[];
   timers: Map<number, NodeJS.Timeout>;
   wall: NodeJS.Timeout;
@@ -124,8 +127,10 @@ export class Instance {
       log: (invocation: number, level: string, message: string) => this.log(invocation, level, message),
       timerStart: (invocation: number, timer: number, delayMs: number) => this.timerStart(invocation, timer, delayMs),
       timerClear: (timer: number) => this.timerClear(timer),
-      respond: (invocation: number, status: number, headers: string[], body: Uint8Array | null) =>
-        this.respond(invocation, status, headers, body),
+      respond: (invocation: number, status: number, headers: string[], body: Uint8Array | null, end: boolean) =>
+        this.respond(invocation, status, headers, body, end),
+      chunk: (invocation: number, bytes: Uint8Array, end: boolean) => this.chunk(invocation, bytes, end),
+      complete: (invocation: number) => this.complete(invocation),
       fail: (invocation: number, message: string, stack: string) => this.fail(invocation, message, stack),
       fetchStart: (invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string) =>
         this.fetchStart(invocation, op, method, url, headers, body, redirect),
@@ -165,10 +170,14 @@ export class Instance {
     if (problem !== "") throw new FlickError("missing_fetch_handler", `${this.spec.function}: ${problem}`);
   }
 
-  /** Runs one request to completion; never rejects (failures are outcomes). */
-  invoke(request: WireRequest): Promise<{ outcome: Outcome; logs: WireLogLine[] }> {
+  /**
+   * Runs one request: the response goes to `sink` as the handler produces it; the promise
+   * settles when the invocation is over (response done and waitUntil work settled, or a
+   * failure). Never rejects: failures are an `error`.
+   */
+  invoke(request: WireRequest, sink: ResponseSink): Promise<InvocationEnd> {
     if (this.disposed) {
-      return Promise.resolve({ outcome: { ok: false, error: { code: "instance_terminated", message: "the instance was stopped before the request started; retry" } }, logs: [] });
+      return Promise.resolve({ error: { code: "instance_terminated", message: "the instance was stopped before the request started; retry" }, logs: [] });
     }
     const id = this.nextId++;
     const timeoutMs = this.spec.timeoutMs;
@@ -180,7 +189,10 @@ export class Instance {
         queuedFetches: [],
         fetches: new AbortController(),
         fetchOps: new Map(),
-        resolve: (outcome, logs) => resolve({ outcome, logs }),
+        resolve,
+        sink,
+        headSent: false,
+        bodyEnded: false,
         logs: this.takeModuleLogs(),
         timers: new Map(),
         wall: setTimeout(() => this.timeoutPending(id), timeoutMs),
@@ -200,7 +212,7 @@ export class Instance {
     if (this.disposing) return;
     this.disposing = true;
     for (const id of [...this.pending.keys()]) {
-      this.settle(id, { ok: false, error: { code: "instance_terminated", message: "the instance was stopped while this request ran (another request on it hit a limit); retry" } });
+      this.settle(id, { code: "instance_terminated", message: "the instance was stopped while this request ran (another request on it hit a limit); retry" });
     }
     try {
       this.isolate.dispose();
@@ -240,7 +252,7 @@ export class Instance {
   /** The invocation hit a limit inside the isolate: answer it, stop everything else, free the isolate. */
   private terminate(invocation: number, error: FlickError): void {
     this.log(invocation, "error", error.message);
-    this.settle(invocation, { ok: false, error: error.toData() });
+    this.settle(invocation, error.toData());
     const reason = error.code;
     this.dispose();
     this.onGone(reason);
@@ -248,9 +260,12 @@ export class Instance {
 
   private timeoutPending(invocation: number): void {
     if (!this.pending.has(invocation)) return;
-    const message = `${this.spec.function} did not respond within its ${this.spec.timeoutMs} ms limit. Deploy with a larger --timeout if the work is legitimate.`;
+    const pending = this.pending.get(invocation)!;
+    const message = pending.bodyEnded
+      ? `${this.spec.function}: work after the response (ctx.waitUntil) ran past the ${this.spec.timeoutMs} ms limit and was cancelled.`
+      : `${this.spec.function} did not respond within its ${this.spec.timeoutMs} ms limit. Deploy with a larger --timeout if the work is legitimate.`;
     this.log(invocation, "error", message);
-    this.settle(invocation, { ok: false, error: { code: "timeout", message } });
+    this.settle(invocation, { code: "timeout", message });
     // Outside any isolate entry here (a host timer fired), so telling the guest is safe.
     if (!this.disposed) {
       try {
@@ -259,7 +274,8 @@ export class Instance {
     }
   }
 
-  private settle(invocation: number, outcome: Outcome): void {
+  /** Ends an invocation: `error` null when it completed. */
+  private settle(invocation: number, error: ErrorData | null): void {
     const pending = this.pending.get(invocation);
     if (pending === undefined) return;
     this.pending.delete(invocation);
@@ -270,7 +286,7 @@ export class Instance {
       clearTimeout(handle);
       this.timerOwner.delete(timer);
     }
-    pending.resolve(outcome, pending.logs);
+    pending.resolve({ error, logs: pending.logs });
   }
 
   // — host ops (called synchronously from inside the isolate) —
@@ -362,19 +378,35 @@ export class Instance {
     }
   }
 
-  private respond(invocation: number, status: number, headers: string[], body: Uint8Array | null): void {
+  private respond(invocation: number, status: number, headers: string[], body: Uint8Array | null, end: boolean): void {
+    const pending = this.pending.get(invocation);
+    if (pending === undefined || pending.headSent) return;
     if (!Number.isInteger(status) || !Array.isArray(headers) || (body !== null && !(body instanceof Uint8Array))) {
-      this.settle(invocation, { ok: false, error: { code: "function_error", message: "the runtime produced a malformed response" } });
+      this.settle(invocation, { code: "function_error", message: "the runtime produced a malformed response" });
       return;
     }
-    this.settle(invocation, { ok: true, response: { status, headers: headers.map(String), body } });
+    pending.headSent = true;
+    pending.bodyEnded = end === true;
+    // At the end of the body, the log lines so far travel with it: stored before the client sees the end.
+    pending.sink.head(status, headers.map(String), body, pending.bodyEnded, pending.bodyEnded ? pending.logs.splice(0) : []);
+  }
+
+  private chunk(invocation: number, bytes: Uint8Array, end: boolean): void {
+    const pending = this.pending.get(invocation);
+    if (pending === undefined || !pending.headSent || pending.bodyEnded || !(bytes instanceof Uint8Array)) return;
+    pending.bodyEnded = end === true;
+    pending.sink.chunk(bytes, pending.bodyEnded, pending.bodyEnded ? pending.logs.splice(0) : []);
+  }
+
+  private complete(invocation: number): void {
+    this.settle(invocation, null);
   }
 
   private fail(invocation: number, message: string, stack: string): void {
     const text = String(message);
     this.log(invocation, "error", stack !== "" ? String(stack) : text);
     if (this.overMemory(text)) {
-      this.settle(invocation, { ok: false, error: this.classify(new Error("memory limit"), "memory_limit").toData() });
+      this.settle(invocation, this.classify(new Error("memory limit"), "memory_limit").toData());
       // Not from inside this call: the isolate must not be disposed while we are in it.
       setImmediate(() => {
         this.dispose();
@@ -386,7 +418,7 @@ export class Instance {
       code: "function_error",
       message: `${this.spec.function} threw: ${text.length > 2048 ? `${text.slice(0, 2048)}…` : text}`,
     };
-    this.settle(invocation, { ok: false, error });
+    this.settle(invocation, error);
   }
 
   private overMemory(message: string): boolean {

@@ -28,12 +28,6 @@ export interface WireRequest {
   body: Uint8Array | null;
 }
 
-export interface WireResponse {
-  status: number;
-  headers: string[];
-  body: Uint8Array | null;
-}
-
 /** [time ms, level, message] */
 export type WireLogLine = [number, LogLevel, string];
 
@@ -42,11 +36,23 @@ export type ToHost =
   | { t: "validate"; id: number; code: string; filename: string }
   | { t: "drop"; instance: string };
 
-export type Outcome = { ok: true; response: WireResponse } | { ok: false; error: ErrorData };
+/** How a response reaches the primary: the head (with the whole body when `end`), then chunks. */
+export interface ResponseSink {
+  head(status: number, headers: string[], body: Uint8Array | null, end: boolean, logs: WireLogLine[]): void;
+  chunk(bytes: Uint8Array, end: boolean, logs: WireLogLine[]): void;
+}
+
+/** The end of an invocation: null error when it completed; its remaining log lines. */
+export interface InvocationEnd {
+  error: ErrorData | null;
+  logs: WireLogLine[];
+}
 
 export type FromHost =
   | { t: "ready"; pid: number }
-  | { t: "done"; id: number; outcome: Outcome; logs: WireLogLine[]; cold: boolean }
+  | { t: "head"; id: number; status: number; headers: string[]; body: Uint8Array | null; end: boolean; logs: WireLogLine[]; cold: boolean }
+  | { t: "chunk"; id: number; bytes: Uint8Array; end: boolean; logs: WireLogLine[] }
+  | { t: "done"; id: number; error: ErrorData | null; logs: WireLogLine[]; cold: boolean }
   | { t: "validated"; id: number; error: ErrorData | null }
   /** The instance is gone (limit hit, crash): the supervisor forgets it. */
   | { t: "gone"; instance: string; reason: string };

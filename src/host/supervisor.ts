@@ -6,18 +6,23 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { FlickError, type ErrorData } from "../errors/index.ts";
-import type { FromHost, InstanceSpec, Outcome, ToHost, WireLogLine, WireRequest } from "./protocol.ts";
+import type { FromHost, InstanceSpec, InvocationEnd, ToHost, WireLogLine, WireRequest } from "./protocol.ts";
 
 const entry = fileURLToPath(new URL("./worker-main.ts", import.meta.url));
 
-export interface InvokeResult {
-  outcome: Outcome;
-  logs: WireLogLine[];
+export interface InvokeResult extends InvocationEnd {
   cold: boolean;
+}
+
+/** Where a streamed response goes in the primary; logs come with the end of the body. */
+export interface InvokeSink {
+  head(status: number, headers: string[], body: Uint8Array | null, end: boolean, logs: WireLogLine[], cold: boolean): void;
+  chunk(bytes: Uint8Array, end: boolean, logs: WireLogLine[]): void;
 }
 
 interface Waiter {
   resolve: (value: never) => void;
+  sink?: InvokeSink;
 }
 
 class HostProcess {
@@ -82,6 +87,12 @@ export class Supervisor {
 
   private onMessage(host: HostProcess, message: FromHost): void {
     switch (message.t) {
+      case "head":
+        host.waiters.get(message.id)?.sink?.head(message.status, message.headers, message.body, message.end, message.logs, message.cold);
+        break;
+      case "chunk":
+        host.waiters.get(message.id)?.sink?.chunk(message.bytes, message.end, message.logs);
+        break;
       case "done":
       case "validated": {
         const waiter = host.waiters.get(message.id);
@@ -108,7 +119,7 @@ export class Supervisor {
       host.waiters.delete(id);
       waiter.resolve(
         (waiter.kind === "invoke"
-          ? { t: "done", id, outcome: { ok: false, error }, logs: [], cold: false }
+          ? { t: "done", id, error, logs: [], cold: false }
           : { t: "validated", id, error }) as never,
       );
     }
@@ -120,7 +131,7 @@ export class Supervisor {
     }, 50);
   }
 
-  private async send<T>(index: number, kind: "invoke" | "validate", build: (id: number) => ToHost): Promise<T> {
+  private async send<T>(index: number, kind: "invoke" | "validate", build: (id: number) => ToHost, sink?: InvokeSink): Promise<T> {
     const host = this.hosts[index]!;
     await host.ready;
     const child = host.child;
@@ -129,14 +140,15 @@ export class Supervisor {
     }
     const id = this.nextId++;
     return new Promise<T>((resolve) => {
-      host.waiters.set(id, { kind, resolve: resolve as (value: never) => void });
+      host.waiters.set(id, { kind, resolve: resolve as (value: never) => void, ...(sink === undefined ? {} : { sink }) });
       child.send(build(id));
     });
   }
 
-  async invoke(index: number, spec: InstanceSpec, request: WireRequest): Promise<InvokeResult> {
-    const done = await this.send<Extract<FromHost, { t: "done" }>>(index, "invoke", (id) => ({ t: "invoke", id, spec, request }));
-    return { outcome: done.outcome, logs: done.logs, cold: done.cold };
+  /** Runs a request on a host; the response streams to `sink`, the promise settles when the invocation is over. */
+  async invoke(index: number, spec: InstanceSpec, request: WireRequest, sink: InvokeSink): Promise<InvokeResult> {
+    const done = await this.send<Extract<FromHost, { t: "done" }>>(index, "invoke", (id) => ({ t: "invoke", id, spec, request }), sink);
+    return { error: done.error, logs: done.logs, cold: done.cold };
   }
 
   /** Loads `code` in a throwaway isolate: null when it is a valid function module. */

@@ -40,12 +40,17 @@ async function invoke(message: Extract<ToHost, { t: "invoke" }>): Promise<void> 
     placed = instanceFor(message.spec);
   } catch (err) {
     const error = err instanceof FlickError ? err : new FlickError("internal", String(err));
-    send({ t: "done", id: message.id, outcome: { ok: false, error: error.toData() }, logs: [[Date.now(), "error", error.message]], cold: true });
+    send({ t: "done", id: message.id, error: error.toData(), logs: [[Date.now(), "error", error.message]], cold: true });
     send({ t: "gone", instance: message.spec.instance, reason: error.code });
     return;
   }
-  const { outcome, logs } = await placed.instance.invoke(message.request);
-  send({ t: "done", id: message.id, outcome, logs, cold: placed.cold });
+  const id = message.id;
+  const cold = placed.cold;
+  const { error, logs } = await placed.instance.invoke(message.request, {
+    head: (status, headers, body, end, logs) => send({ t: "head", id, status, headers, body, end, logs, cold }),
+    chunk: (bytes, end, logs) => send({ t: "chunk", id, bytes, end, logs }),
+  });
+  send({ t: "done", id, error, logs, cold });
 }
 
 function validate(message: Extract<ToHost, { t: "validate" }>): void {

@@ -12,8 +12,9 @@ import type {
 import { bundleHash, versionId } from "../build/index.ts";
 import { Scheduler } from "../control/index.ts";
 import { FlickError } from "../errors/index.ts";
-import type { GatewayBackend, RouteTarget } from "../gateway/index.ts";
-import type { Outcome, Supervisor, WireRequest } from "../host/index.ts";
+import type { ErrorData } from "../errors/index.ts";
+import type { GatewayBackend, ResponseWriter, RouteTarget } from "../gateway/index.ts";
+import type { Supervisor, WireLogLine, WireRequest } from "../host/index.ts";
 import { limits, type FunctionRecord, type FunctionSettings, type LogLine, type VersionRecord } from "../model/index.ts";
 import type { NewLogLine, Store } from "../store/index.ts";
 import type { SecretBox } from "./secrets.ts";
@@ -263,11 +264,17 @@ export class Platform implements ApiBackend, GatewayBackend {
     return this.live.get(name)?.target;
   }
 
-  async invoke(target: RouteTarget, request: WireRequest, invocationId: string): Promise<{ outcome: Outcome; cold: boolean }> {
+  async invoke(target: RouteTarget, request: WireRequest, invocationId: string, writer: ResponseWriter): Promise<{ error: ErrorData | null }> {
     const live = this.live.get(target.name);
-    if (live === undefined) {
-      return { outcome: { ok: false, error: { code: "function_not_found", message: `function "${target.name}" was removed` } }, cold: false };
-    }
+    if (live === undefined) return { error: { code: "function_not_found", message: `function "${target.name}" was removed` } };
+    const store = (logs: WireLogLine[]) =>
+      this.appendLogs(logs.map(([timeMs, level, message]) => ({ timeMs, level, message, function: live.record.name, tenant: live.record.tenant, invocationId })));
+    // Sink events are applied in order; log lines that come with the end of the body are
+    // stored before the client sees that end, so a line whose effect was seen is never lost.
+    let chain: Promise<void> = Promise.resolve();
+    const then = (step: () => Promise<void> | void) => {
+      chain = chain.then(step).catch((err: unknown) => process.emitWarning(`flick: writing a response failed: ${String(err)}`));
+    };
     const placement = this.scheduler.acquire(live.key, Date.now());
     const settings = live.version.settings;
     let result;
@@ -284,6 +291,18 @@ export class Platform implements ApiBackend, GatewayBackend {
           env: live.env,
         },
         request,
+        {
+          head: (status, headers, body, end, logs, cold) =>
+            then(async () => {
+              if (logs.length > 0) await store(logs);
+              writer.head(status, headers, body, end, cold);
+            }),
+          chunk: (bytes, end, logs) =>
+            then(async () => {
+              if (logs.length > 0) await store(logs);
+              writer.chunk(bytes, end);
+            }),
+        },
       );
     } catch (err) {
       this.scheduler.forget(placement.instance);
@@ -291,13 +310,9 @@ export class Platform implements ApiBackend, GatewayBackend {
     } finally {
       this.scheduler.release(placement.instance, Date.now());
     }
-    if (result.logs.length > 0) {
-      // Stored before the response is written: a line the client saw the effect of is never lost.
-      await this.appendLogs(
-        result.logs.map(([timeMs, level, message]) => ({ timeMs, level, message, function: live.record.name, tenant: live.record.tenant, invocationId })),
-      );
-    }
-    return { outcome: result.outcome, cold: result.cold };
+    await chain;
+    if (result.logs.length > 0) await store(result.logs);
+    return { error: result.error };
   }
 
   /** Scheduler keep-alive: stops instances idle past the TTL. */

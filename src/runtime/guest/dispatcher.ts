@@ -10,7 +10,7 @@ import { fetched as settleFetch } from "./fetch.ts";
 import { enterInvocation } from "./invocation-scope.ts";
 import { dropTimersOf, fireTimer } from "./timers.ts";
 import { createIncomingRequest, type Request } from "./web/request.ts";
-import { Response } from "./web/response.ts";
+import { Response, takeBufferedBody } from "./web/response.ts";
 import { ReadableStream } from "./web/readable-stream.ts";
 
 type FetchHandler = (request: Request, env: object, ctx: object) => unknown;
@@ -19,7 +19,7 @@ let fetchHandler: FetchHandler | undefined;
 let handlerThis: object | undefined;
 let env: Readonly<Record<string, string>> = Object.freeze({});
 
-const responseArrayBuffer = Response.prototype.arrayBuffer;
+const getReader = ReadableStream.prototype.getReader;
 const responseStatus = Object.getOwnPropertyDescriptor(Response.prototype, "status")!.get!;
 const responseHeaders = Object.getOwnPropertyDescriptor(Response.prototype, "headers")!.get!;
 const responseBody = Object.getOwnPropertyDescriptor(Response.prototype, "body")!.get!;
@@ -81,6 +81,20 @@ function bodyStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
   } as never);
 }
 
+/** What an invocation still waits for before it is complete. */
+interface InvocationState {
+  waitUntil: number;
+  responded: boolean;
+}
+const invocations = new Map<number, InvocationState>();
+
+function maybeComplete(id: number): void {
+  const state = invocations.get(id);
+  if (state === undefined || !state.responded || state.waitUntil > 0) return;
+  invocations.delete(id);
+  hostOps().complete(id);
+}
+
 function finish(id: number, value: unknown): void {
   if (!(value instanceof Response)) {
     fail(id, new TypeError(`fetch() must return a Response (or a Promise of one), but it returned ${describe(value)}`));
@@ -89,17 +103,50 @@ function finish(id: number, value: unknown): void {
   const status = Reflect.apply(responseStatus, value, []) as number;
   const flat: string[] = [];
   for (const [name, v] of Reflect.apply(responseHeaders, value, []) as Iterable<[string, string]>) flat.push(name, v);
-  if (Reflect.apply(responseBody, value, []) === null) {
-    hostOps().respond(id, status, flat, null);
+  const buffered = takeBufferedBody(value);
+  if (buffered !== undefined) {
+    hostOps().respond(id, status, flat, buffered, true);
+    responded(id);
     return;
   }
-  (Reflect.apply(responseArrayBuffer, value, []) as Promise<ArrayBuffer>).then(
-    (buffer) => hostOps().respond(id, status, flat, new Uint8Array(buffer)),
-    (err: unknown) => fail(id, err),
-  );
+  // A streamed body: chunks go to the host as the handler produces them.
+  const stream = Reflect.apply(responseBody, value, []) as ReadableStream<unknown>;
+  let reader: { read(): Promise<{ done: boolean; value: unknown }> };
+  try {
+    reader = Reflect.apply(getReader, stream, []) as typeof reader;
+  } catch (err) {
+    fail(id, err);
+    return;
+  }
+  hostOps().respond(id, status, flat, null, false);
+  const pump = (): void => {
+    reader.read().then(({ done, value: chunk }) => {
+      if (!invocations.has(id)) return;
+      if (done) {
+        hostOps().chunk(id, new Uint8Array(0), true);
+        responded(id);
+        return;
+      }
+      if (!(chunk instanceof Uint8Array)) {
+        fail(id, new TypeError(`response body chunks must be Uint8Array, got ${describe(chunk)}`));
+        return;
+      }
+      hostOps().chunk(id, chunk, false);
+      pump();
+    }, (err: unknown) => fail(id, err));
+  };
+  pump();
+}
+
+function responded(id: number): void {
+  const state = invocations.get(id);
+  if (state === undefined) return;
+  state.responded = true;
+  maybeComplete(id);
 }
 
 function fail(id: number, err: unknown): void {
+  invocations.delete(id);
   const [message, stack] = errorParts(err);
   hostOps().fail(id, message, stack);
 }
@@ -111,9 +158,18 @@ export function dispatch(id: number, nowMs: number, method: string, url: string,
   const pairs: [string, string][] = [];
   for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([headers[i]!, headers[i + 1]!]);
   const request = createIncomingRequest(method, url, pairs, body === null || body.length === 0 ? null : bodyStream(body));
+  const state: InvocationState = { waitUntil: 0, responded: false };
+  invocations.set(id, state);
   const ctx = Object.freeze({
+    /** Keeps the invocation (not the response) open until `promise` settles, within the timeout. */
     waitUntil(promise: unknown): void {
-      Promise.resolve(promise).catch((err: unknown) => hostOps().log(id, "error", `waitUntil: ${errorParts(err)[0]}`));
+      state.waitUntil++;
+      Promise.resolve(promise)
+        .catch((err: unknown) => hostOps().log(id, "error", `waitUntil: ${errorParts(err)[0]}`))
+        .finally(() => {
+          state.waitUntil--;
+          maybeComplete(id);
+        });
     },
     passThroughOnException(): void {},
   });
@@ -146,5 +202,6 @@ export function fetched(op: number, nowMs: number, ...rest: Parameters<typeof se
 
 /** The invocation is over (answered, failed or timed out): forget what it left behind. */
 export function end(invocation: number): void {
+  invocations.delete(invocation);
   dropTimersOf(invocation);
 }

@@ -16,9 +16,16 @@ export interface HostOps {
   /** Asks the host to call the dispatcher's `fireTimer(timer)` after `delayMs`. */
   timerStart(invocation: number, timer: number, delayMs: number): void;
   timerClear(timer: number): void;
-  /** The handler's response, body buffered; headers flattened as name, value, name, value… */
-  respond(invocation: number, status: number, headers: string[], body: Uint8Array | null): void;
-  /** The handler threw or returned something that is not a Response. */
+  /**
+   * The response head; headers flattened as name, value, name, value… With `end`, `body`
+   * is the whole body (or null for none); without, chunks follow through `chunk`.
+   */
+  respond(invocation: number, status: number, headers: string[], body: Uint8Array | null, end: boolean): void;
+  /** One chunk of a streamed response body; `end` on the last (which may be empty). */
+  chunk(invocation: number, bytes: Uint8Array, end: boolean): void;
+  /** The invocation is over: its response is complete and its waitUntil promises settled. */
+  complete(invocation: number): void;
+  /** The handler threw, returned something that is not a Response, or its body stream failed. */
   fail(invocation: number, message: string, stack: string): void;
   /**
    * Starts an outbound HTTP request for `invocation`; the host answers later through the

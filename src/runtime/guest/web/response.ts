@@ -38,6 +38,7 @@ import {
 import { JSONStringify, StringPrototypeCharCodeAt } from "./intrinsics.ts";
 import { promiseRejectedWith } from "./promise-helpers.ts";
 import type { ReadableStream } from "./readable-stream.ts";
+import { utf8Encode } from "./utf8.ts";
 
 export type ResponseType = "basic" | "cors" | "default" | "error" | "opaque" | "opaqueredirect";
 
@@ -66,6 +67,7 @@ interface ConvertedResponseInit {
 
 const kInternal = Symbol("internal");
 let hasSlots!: (v: object) => boolean;
+let stateOfResponse!: (r: Response) => ResponseState;
 
 function isResponse(value: unknown): value is Response {
   return typeof value === "object" && value !== null && hasSlots(value);
@@ -131,6 +133,7 @@ export class Response {
 
   static {
     hasSlots = (v) => #state in v;
+    stateOfResponse = (r) => r.#state;
   }
 
   constructor(body: BodyInit | null | undefined = null, init: ResponseInit | undefined = undefined) {
@@ -289,6 +292,22 @@ defineInterface(Response, "Response");
 /** "Create a Response object" from a response record, a header list and a guard. */
 function createResponse(state: ResponseState, list: HeaderList, guard: HeadersGuard): Response {
   return new Response(kInternal as never, { state, headers: headersFromList(list, guard) } as never);
+}
+
+/**
+ * For the dispatcher: a handler's response body in one piece when it was given as bytes
+ * or text and nobody made a stream of it yet (the common case: no stream machinery on the
+ * hot path). `null` for no body, `undefined` when the body must be streamed. Marks it used.
+ */
+export function takeBufferedBody(response: Response): Uint8Array | null | undefined {
+  const body = stateOfResponse(response).body;
+  if (body === null) return null;
+  if (body.stream !== null || body.consumed) return undefined;
+  const pending = body.pending;
+  body.pending = null;
+  body.consumed = true;
+  if (pending === null) return new Uint8Array(0);
+  return typeof pending === "string" ? utf8Encode(pending) : pending;
 }
 
 /**

@@ -15,6 +15,8 @@ installHostOps({
   fail: () => {},
   fetchStart: () => {},
   fetchAbort: () => {},
+  chunk: () => {},
+  complete: () => {},
   randomBytes: (n) => new Uint8Array(randomBytes(n)),
   domainToASCII: (domain) => {
     const ascii = domainToASCII(domain);

@@ -17,6 +17,8 @@ installHostOps({
   fail: () => {},
   fetchStart: () => {},
   fetchAbort: () => {},
+  chunk: () => {},
+  complete: () => {},
   randomBytes: (n) => new Uint8Array(randomBytes(n)),
   domainToASCII: (domain) => {
     hostCalls++;

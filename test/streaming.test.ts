@@ -1,0 +1,119 @@
+// Streamed response bodies, ctx.waitUntil, and work that must not outlive its invocation.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { startTestNode, type TestNode } from "./support/node-process.ts";
+
+let node: TestNode;
+
+before(async () => {
+  node = await startTestNode({ hosts: 1 });
+  await node.admin.deploy("stream", {
+    timeoutMs: 5000,
+    code: `
+      let release;
+      let gate = new Promise((r) => (release = r));
+      export default { async fetch(request, env, ctx) {
+        const path = new URL(request.url).pathname;
+        if (path === "/release") { release(); gate = new Promise((r) => (release = r)); return new Response("released"); }
+        if (path === "/gated") {
+          const wait = gate;
+          const enc = new TextEncoder();
+          return new Response(new ReadableStream({
+            async start(controller) {
+              controller.enqueue(enc.encode("first;"));
+              await wait;
+              controller.enqueue(enc.encode("second;"));
+              controller.close();
+            },
+          }), { headers: { "content-type": "text/plain" } });
+        }
+        if (path === "/bad-chunk") {
+          return new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("ok;")); c.enqueue("not bytes"); c.close(); } }));
+        }
+        if (path === "/wait-until") {
+          ctx.waitUntil(new Promise((r) => setTimeout(r, 100)).then(() => console.log("after the response")));
+          return new Response("answered");
+        }
+        if (path === "/wait-forever") {
+          ctx.waitUntil(new Promise(() => {}));
+          return new Response("answered");
+        }
+        if (path === "/stray-timer") {
+          setTimeout(() => console.log("stray timer fired"), 50);
+          return new Response("answered");
+        }
+        if (path === "/read-body") {
+          const reader = request.body.getReader();
+          let bytes = 0, chunks = 0;
+          for (;;) { const { done, value } = await reader.read(); if (done) break; bytes += value.length; chunks++; }
+          return Response.json({ bytes, chunks: chunks > 0, bodyUsed: request.bodyUsed });
+        }
+        return new Response("?", { status: 404 });
+      } };`,
+  });
+});
+after(() => node.kill());
+
+test("a streamed response reaches the client chunk by chunk: the first chunk arrives before the handler finishes", async () => {
+  const res = await fetch(`${node.url}/fn/stream/gated`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-length"), null, "chunked, not buffered");
+  assert.ok(res.headers.get("x-flick-invocation-id"));
+  const reader = res.body!.getReader();
+  const first = await reader.read();
+  // The handler cannot finish until /release runs, and we have not called it yet.
+  assert.equal(new TextDecoder().decode(first.value), "first;");
+  assert.equal(await (await fetch(`${node.url}/fn/stream/release`)).text(), "released");
+  let rest = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    rest += new TextDecoder().decode(value);
+  }
+  assert.equal(rest, "second;");
+});
+
+test("a body chunk that is not bytes cuts the stream and logs the error", async () => {
+  const res = await fetch(`${node.url}/fn/stream/bad-chunk`);
+  assert.equal(res.status, 200);
+  await assert.rejects(res.text());
+  const lines = await node.admin.readLogs("stream");
+  assert.ok(lines.some((l) => l.level === "error" && /chunks must be Uint8Array/.test(l.message)));
+});
+
+test("a request body can be read incrementally with a reader", async () => {
+  const body = new Uint8Array(300_000).fill(7);
+  const res = await fetch(`${node.url}/fn/stream/read-body`, { method: "POST", body });
+  assert.deepEqual(await res.json(), { bytes: 300_000, chunks: true, bodyUsed: true });
+});
+
+test("ctx.waitUntil keeps the invocation working after the response", async () => {
+  const res = await fetch(`${node.url}/fn/stream/wait-until`);
+  const id = res.headers.get("x-flick-invocation-id");
+  assert.equal(await res.text(), "answered");
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const lines = (await node.admin.readLogs("stream")).filter((l) => l.invocationId === id);
+    if (lines.some((l) => l.message === "after the response")) break;
+    assert.ok(Date.now() < deadline, "the waitUntil work never logged");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+});
+
+test("waitUntil work is bounded by the timeout, and timers never outlive their invocation", async () => {
+  const forever = await fetch(`${node.url}/fn/stream/wait-forever`);
+  const foreverId = forever.headers.get("x-flick-invocation-id");
+  assert.equal(await forever.text(), "answered");
+  const stray = await fetch(`${node.url}/fn/stream/stray-timer`);
+  const strayId = stray.headers.get("x-flick-invocation-id");
+  assert.equal(await stray.text(), "answered");
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const lines = (await node.admin.readLogs("stream")).filter((l) => l.invocationId === foreverId);
+    if (lines.some((l) => /waitUntil\) ran past the 5000 ms limit and was cancelled/.test(l.message))) break;
+    assert.ok(Date.now() < deadline, "the waitUntil work was not cut at the timeout");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const strayLines = (await node.admin.readLogs("stream")).filter((l) => l.invocationId === strayId);
+  assert.deepEqual(strayLines.map((l) => l.message), [], "a timer set without waitUntil died with its invocation");
+});
