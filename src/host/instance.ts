@@ -10,6 +10,7 @@ import { domainToASCII } from "node:url";
 import ivm from "isolated-vm";
 import { FlickError, type ErrorCode, type ErrorData } from "../errors/index.ts";
 import { limits, type LogLevel } from "../model/index.ts";
+import { cryptoOps } from "./crypto-ops.ts";
 import type { EgressPolicy } from "./egress-policy.ts";
 import { OutboundError, outboundFetch, type OutboundRequest } from "./outbound-fetch.ts";
 import type { InstanceSpec, InvocationEnd, ResponseSink, WireLogLine, WireRequest } from "./protocol.ts";
@@ -135,6 +136,11 @@ export class Instance {
       fetchStart: (invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string) =>
         this.fetchStart(invocation, op, method, url, headers, body, redirect),
       fetchAbort: (op: number) => this.fetchAbort(op),
+      crypto: (name: string, ...args: unknown[]) => {
+        const op = Object.hasOwn(cryptoOps, name) ? (cryptoOps as Record<string, (...a: unknown[]) => unknown>)[name] : undefined;
+        if (op === undefined) throw new Error(`NotSupportedError: no crypto operation ${String(name)}`);
+        return op(...args);
+      },
     };
     for (const [name, fn] of Object.entries(callbacks)) ops.setSync(name, new ivm.Callback(fn));
     ops.release();

@@ -33,8 +33,7 @@ installWebGlobals(global, (error) => {
   hostOps().log(currentInvocation(), "error", text);
 });
 setAbortTimer((callback, ms) => void timerGlobals.setTimeout(callback, ms));
-const { Crypto, crypto } = createCrypto();
-defineGlobals(global, { console: createConsole(), Crypto, crypto, fetch, queueMicrotask, ...timerGlobals, ...clockGlobals(), ...navigatorGlobals() });
+defineGlobals(global, { console: createConsole(), ...createCrypto(), fetch, queueMicrotask, ...timerGlobals, ...clockGlobals(), ...navigatorGlobals() });
 
 lockdown(global);
 

@@ -1,9 +1,10 @@
 /**
- * The part of Web Crypto functions get today: `getRandomValues` and `randomUUID`.
- * Randomness comes from the host's CSPRNG (V8's Math.random is not cryptographic).
+ * `crypto`: `getRandomValues` and `randomUUID` from the host's CSPRNG (V8's Math.random
+ * is not cryptographic), and `subtle` (subtle-crypto.ts).
  */
 import { hostOps } from "./host-ops.ts";
 import { newDOMException } from "./web/dom-exception.ts";
+import { CryptoKey, SubtleCrypto, createSubtle } from "./subtle-crypto.ts";
 
 const integerArrayNames = new Set([
   "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array",
@@ -46,13 +47,21 @@ class Crypto {
     throw new TypeError("Illegal constructor");
   }
 }
+const subtle = createSubtle();
 Object.defineProperties(Crypto.prototype, {
+  subtle: {
+    get(): SubtleCrypto {
+      return subtle;
+    },
+    enumerable: true,
+    configurable: true,
+  },
   getRandomValues: { value: getRandomValues, writable: true, configurable: true, enumerable: true },
   randomUUID: { value: randomUUID, writable: true, configurable: true, enumerable: true },
   [Symbol.toStringTag]: { value: "Crypto", configurable: true },
 });
 
-export function createCrypto(): { Crypto: typeof Crypto; crypto: Crypto } {
+export function createCrypto(): Record<string, unknown> {
   const crypto = Object.create(Crypto.prototype) as Crypto;
-  return { Crypto, crypto };
+  return { Crypto, crypto, CryptoKey, SubtleCrypto };
 }

@@ -34,6 +34,12 @@ export interface HostOps {
   fetchStart(invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string): void;
   /** The guest no longer wants op's answer (its signal aborted). */
   fetchAbort(op: number): void;
+  /**
+   * A Web Crypto primitive run by the host (node:crypto): digest, hmacSign, hmacVerify,
+   * aesGcm, generateKeyPair, checkJwk, sign, verify, pbkdf2, hkdf. Throws an Error whose
+   * message starts with the DOMException name to report.
+   */
+  crypto(name: string, ...args: unknown[]): unknown;
 }
 
 let installed: HostOps | undefined;

@@ -17,6 +17,7 @@ installHostOps({
   fetchAbort: () => {},
   chunk: () => {},
   complete: () => {},
+  crypto: () => undefined,
   randomBytes: (n) => new Uint8Array(randomBytes(n)),
   domainToASCII: (domain) => {
     const ascii = domainToASCII(domain);

@@ -19,6 +19,7 @@ installHostOps({
   fetchAbort: () => {},
   chunk: () => {},
   complete: () => {},
+  crypto: () => undefined,
   randomBytes: (n) => new Uint8Array(randomBytes(n)),
   domainToASCII: (domain) => {
     hostCalls++;
