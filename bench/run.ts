@@ -3,6 +3,7 @@
  * 1. Warm hello world over 64 connections for 10 s (wrk): Flick, workerd and a bare
  *    node:http server, each started fresh and measured alone; ratios against Flick.
  * 2. Flick cold starts: the first request to each of N freshly deployed functions.
+ * 3. Inside a host: isolate creation with the runtime, heap after boot, runtime cost per request.
  * Prints a table and writes bench/results/<timestamp>.json and latest.json.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -10,6 +11,7 @@ import { cpus, totalmem } from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { bundleFunction } from "../src/build/index.ts";
+import { measureIsolateCosts } from "./isolate-costs.ts";
 import { repoRoot, startFlick, startNodeHttp, startWorkerd, stopTarget, type Target } from "./targets.ts";
 import { loadTest, type LoadResult } from "./wrk.ts";
 
@@ -69,6 +71,7 @@ for (const start of [startFlick, startWorkerd, startNodeHttp]) {
   console.error(`measured ${target.name}: ${result.requestsPerSec.toFixed(0)} req/s`);
 }
 const cold = await coldStarts();
+const isolate = await measureIsolateCosts();
 
 const flick = warm.find((w) => w.system === "flick")!.result;
 const ratio = (system: string) => flick.requestsPerSec / warm.find((w) => w.system === system)!.result.requestsPerSec;
@@ -85,6 +88,11 @@ console.log(`\nFlick / workerd   = ${fmt(ratio("workerd"))}× requests/s`);
 console.log(`Flick / node:http = ${fmt(ratio("node:http"))}× requests/s`);
 console.log(`\nFlick cold start at the HTTP client, first request to each of ${cold.functions} functions:`);
 console.log(`p50 ${fmt(cold.p50Ms)} ms, p99 ${fmt(cold.p99Ms)} ms, max ${fmt(cold.maxMs)} ms`);
+console.log(`\nInside a worker host (median of 200; runtime bundle ${(isolate.runtimeBytes / 1024).toFixed(0)} KiB, V8 code cache on):`);
+console.log(`blank isolate + context          ${fmt(isolate.blankIsolateMs, 3)} ms`);
+console.log(`isolate with runtime + module    ${fmt(isolate.isolateWithRuntimeMs, 3)} ms   (target ≤ 2 ms)`);
+console.log(`heap after boot                  ${fmt(isolate.heapAfterBootMiB)} MiB  (target ≤ 2 MiB)`);
+console.log(`warm request through the runtime ${fmt(isolate.warmRequestUs, 1)} µs; bare isolate call ${fmt(isolate.bareCallUs, 1)} µs; runtime cost ${fmt(isolate.runtimeCostPerRequestUs, 1)} µs`);
 
 const report = {
   date: new Date().toISOString(),
@@ -93,6 +101,7 @@ const report = {
   warm: warm.map(({ system, version, result }) => ({ system, version, ...result })),
   ratios: { flickOverWorkerd: ratio("workerd"), flickOverNodeHttp: ratio("node:http") },
   coldStart: cold,
+  isolate,
 };
 const dir = path.join(repoRoot, "bench", "results");
 mkdirSync(dir, { recursive: true });

@@ -1,0 +1,95 @@
+/**
+ * Costs inside one worker host, measured with the real Instance class in this process:
+ * creating an isolate with the runtime loaded (V8 code cache on, as the host does), its
+ * heap right after boot, and the runtime's cost per warm request (Request in, Response
+ * out through the dispatcher) against a bare isolate call that does no Web API work.
+ */
+import { writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import ivm from "isolated-vm";
+import { bundleFunction, bundleRuntime } from "../src/build/index.ts";
+import { EgressPolicy } from "../src/host/egress-policy.ts";
+import { Instance, type RuntimeCode } from "../src/host/instance.ts";
+import type { ResponseSink } from "../src/host/protocol.ts";
+
+function median(values: number[]): number {
+  const sorted = values.slice().sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+export interface IsolateCosts {
+  runtimeBytes: number;
+  blankIsolateMs: number;
+  isolateWithRuntimeMs: number;
+  heapAfterBootMiB: number;
+  warmRequestUs: number;
+  bareCallUs: number;
+  runtimeCostPerRequestUs: number;
+}
+
+export async function measureIsolateCosts(samples = 200, requests = 20_000): Promise<IsolateCosts> {
+  const runtime: RuntimeCode = { source: await bundleRuntime() };
+  const dir = mkdtempSync(path.join(tmpdir(), "flick-bench-iso-"));
+  const hello = (await bundleFunction(path.join(path.dirname(new URL(import.meta.url).pathname), "..", "examples", "hello.ts"))).code;
+  writeFileSync(path.join(dir, "hello.js"), hello);
+  const egress = new EgressPolicy();
+  const spec = (i: number) => ({ instance: `bench#${i}`, function: "bench/hello", versionId: "v", bundlePath: "", memoryMiB: 128, timeoutMs: 30_000, env: [] });
+
+  // A blank isolate and context, no runtime: the floor.
+  const blank: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t = performance.now();
+    const isolate = new ivm.Isolate({ memoryLimit: 128 });
+    isolate.createContextSync();
+    blank.push(performance.now() - t);
+    isolate.dispose();
+  }
+
+  // With the runtime and a module loaded (the first one produces the code cache).
+  new Instance(spec(-1), hello, runtime, egress).dispose();
+  const boot: number[] = [];
+  const heaps: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t = performance.now();
+    const instance = new Instance(spec(i), hello, runtime, egress);
+    boot.push(performance.now() - t);
+    const heap = (instance as unknown as { isolate: ivm.Isolate }).isolate.getHeapStatisticsSync();
+    heaps.push((heap.used_heap_size + heap.externally_allocated_size) / 2 ** 20);
+    instance.dispose();
+  }
+
+  // Warm requests through the dispatcher, sequentially.
+  const instance = new Instance(spec(0), hello, runtime, egress);
+  const sink: ResponseSink = { head() {}, chunk() {} };
+  const request = { method: "GET", url: "http://localhost/", headers: ["accept", "*/*", "user-agent", "bench"], body: null };
+  for (let i = 0; i < 2000; i++) await instance.invoke(request, sink);
+  let t = performance.now();
+  for (let i = 0; i < requests; i++) await instance.invoke(request, sink);
+  const warmRequestUs = ((performance.now() - t) * 1000) / requests;
+  instance.dispose();
+
+  // A bare call into an isolate that returns a string: what is not the runtime's cost.
+  const bare = new ivm.Isolate({ memoryLimit: 128 });
+  const context = bare.createContextSync();
+  context.evalSync("globalThis.f = (id, m, u, h) => 'Hello from Flick!\\n'");
+  const f = context.global.getSync("f", { reference: true }) as ivm.Reference<(...a: unknown[]) => string>;
+  for (let i = 0; i < 2000; i++) f.applySync(undefined, [i, "GET", "http://localhost/", request.headers], { arguments: { copy: true }, timeout: 1000 });
+  t = performance.now();
+  for (let i = 0; i < requests; i++) {
+    f.applySync(undefined, [i, "GET", "http://localhost/", request.headers], { arguments: { copy: true }, timeout: 1000 });
+    await Promise.resolve();
+  }
+  const bareCallUs = ((performance.now() - t) * 1000) / requests;
+  bare.dispose();
+
+  return {
+    runtimeBytes: Buffer.byteLength(runtime.source),
+    blankIsolateMs: median(blank),
+    isolateWithRuntimeMs: median(boot),
+    heapAfterBootMiB: median(heaps),
+    warmRequestUs,
+    bareCallUs,
+    runtimeCostPerRequestUs: warmRequestUs - bareCallUs,
+  };
+}
