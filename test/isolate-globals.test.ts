@@ -41,6 +41,7 @@ before(async () => {
         await check("request-signal", () => { const c = new AbortController(); const r = new Request("https://a.example/", { signal: c.signal }); c.abort(); return [request.signal.aborted, r.signal.aborted]; });
         await check("structured-clone", () => { const a = { d: new Date(5), m: new Map([[1, { x: 1 }]]) }; a.self = a; const b = structuredClone(a); return [b !== a, b.self === b, b.d.getTime(), b.m.get(1).x]; });
         await check("text-streams", async () => new Response(new Response("héllo").body.pipeThrough(new TextDecoderStream()).pipeThrough(new TextEncoderStream())).text());
+        await check("message-channel", () => new Promise((resolve) => { const { port1, port2 } = new MessageChannel(); port2.onmessage = (e) => resolve([e.data, e instanceof MessageEvent]); port1.postMessage({ hi: 1 }); }));
         await check("host-hidden", () => ["__flickHost", "__flickDispatcher", "process", "require"].filter((k) => k in globalThis));
         console.info("info line"); console.warn("warn line"); console.error("error line", { deep: { x: [1, 2] } });
         return Response.json(results);
@@ -81,6 +82,7 @@ test("a function gets the Web APIs, timers, crypto randomness and env it was pro
     "request-signal": [false, true],
     "structured-clone": [true, true, 5, 1],
     "text-streams": "héllo",
+    "message-channel": [{ hi: 1 }, true],
     "host-hidden": [],
   });
 });

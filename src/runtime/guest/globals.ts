@@ -10,6 +10,7 @@ import { CustomEvent, ErrorEvent, Event, PromiseRejectionEvent } from "./web/eve
 import { EventTarget, dispatch, makeEventTarget, setExceptionReporter } from "./web/event-target.ts";
 import { File } from "./web/file.ts";
 import { FormData } from "./web/form-data.ts";
+import { MessageChannel, MessageEvent, MessagePort } from "./web/message-channel.ts";
 import { Headers } from "./web/headers.ts";
 import { ByteLengthQueuingStrategy, CountQueuingStrategy } from "./web/queuing-strategies.ts";
 import { ReadableByteStreamController } from "./web/readable-byte-stream-controller.ts";
@@ -46,6 +47,9 @@ const interfaces: Record<string, unknown> = {
   File,
   FormData,
   Headers,
+  MessageChannel,
+  MessageEvent,
+  MessagePort,
   ReadableByteStreamController,
   ReadableStream,
   ReadableStreamBYOBReader,
