@@ -10,6 +10,7 @@ import { domainToASCII } from "node:url";
 import ivm from "isolated-vm";
 import { FlickError, type ErrorCode, type ErrorData } from "../errors/index.ts";
 import { limits, type LogLevel } from "../model/index.ts";
+import { compressionLimits, ZlibStream } from "./compression-ops.ts";
 import { cryptoOps } from "./crypto-ops.ts";
 import type { EgressPolicy } from "./egress-policy.ts";
 import { OutboundError, outboundFetch, type OutboundRequest } from "./outbound-fetch.ts";
@@ -39,6 +40,7 @@ interface Pending {
   /** Aborts every outbound fetch of the invocation when it ends. */
   fetches: AbortController;
   fetchOps: Map<number, AbortController>;
+  zlib: Map<number, ZlibStream>;
   resolve: (end: InvocationEnd) => void;
   sink: ResponseSink;
   headSent: boolean;
@@ -71,6 +73,7 @@ export class Instance {
   private timerRef!: ivm.Reference<(timer: number, invocation: number, nowMs: number) => void>;
   private endRef!: ivm.Reference<(invocation: number) => void>;
   private fetchedRef!: ivm.Reference<(...args: unknown[]) => void>;
+  private zlibDoneRef!: ivm.Reference<(...args: unknown[]) => void>;
   private readonly egress: EgressPolicy;
   private moduleLogs: WireLogLine[] = [];
   private nextId = 1;
@@ -136,6 +139,8 @@ export class Instance {
       fetchStart: (invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string) =>
         this.fetchStart(invocation, op, method, url, headers, body, redirect),
       fetchAbort: (op: number) => this.fetchAbort(op),
+      zlibOpen: (invocation: number, stream: number, format: string, compress: boolean) => this.zlibOpen(invocation, stream, format, compress),
+      zlibWrite: (invocation: number, stream: number, op: number, bytes: Uint8Array, final: boolean) => this.zlibWrite(invocation, stream, op, bytes, final),
       crypto: (name: string, ...args: unknown[]) => {
         const op = Object.hasOwn(cryptoOps, name) ? (cryptoOps as Record<string, (...a: unknown[]) => unknown>)[name] : undefined;
         if (op === undefined) throw new Error(`NotSupportedError: no crypto operation ${String(name)}`);
@@ -161,6 +166,7 @@ export class Instance {
     this.timerRef = dispatcher.getSync("timer", { reference: true }) as typeof this.timerRef;
     this.endRef = dispatcher.getSync("end", { reference: true }) as typeof this.endRef;
     this.fetchedRef = dispatcher.getSync("fetched", { reference: true }) as typeof this.fetchedRef;
+    this.zlibDoneRef = dispatcher.getSync("zlibDone", { reference: true }) as typeof this.zlibDoneRef;
     dispatcher.release();
 
     const module = this.isolate.compileModuleSync(code, { filename: `${this.spec.function}.js` });
@@ -195,6 +201,7 @@ export class Instance {
         queuedFetches: [],
         fetches: new AbortController(),
         fetchOps: new Map(),
+        zlib: new Map(),
         resolve,
         sink,
         headSent: false,
@@ -288,6 +295,7 @@ export class Instance {
     clearTimeout(pending.wall);
     pending.fetches.abort();
     pending.queuedFetches.length = 0;
+    for (const stream of pending.zlib.values()) stream.destroy();
     for (const [timer, handle] of pending.timers) {
       clearTimeout(handle);
       this.timerOwner.delete(timer);
@@ -346,6 +354,30 @@ export class Instance {
     };
     if (pending.activeFetches < fetchLimits.connections) run();
     else pending.queuedFetches.push(run);
+  }
+
+  private zlibOpen(invocation: number, stream: number, format: string, compress: boolean): void {
+    const pending = this.pending.get(invocation);
+    if (pending === undefined) throw new Error("compression streams belong to a request that is still running");
+    if (pending.zlib.size >= compressionLimits.streamsPerInvocation) {
+      throw new Error(`too many compression streams: at most ${compressionLimits.streamsPerInvocation} per request`);
+    }
+    pending.zlib.set(stream, new ZlibStream(String(format), compress === true));
+  }
+
+  private zlibWrite(invocation: number, stream: number, op: number, bytes: Uint8Array, final: boolean): void {
+    const pending = this.pending.get(invocation);
+    const zlib = pending?.zlib.get(stream);
+    if (pending === undefined || zlib === undefined) throw new Error("unknown compression stream");
+    if (!(bytes instanceof Uint8Array) || bytes.byteLength > limits.requestBodyMaxBytes) throw new TypeError("compression chunks must be bytes");
+    zlib.write(bytes, final === true).then(
+      (output) => [output, ""] as const,
+      (err: unknown) => [null, `${err instanceof Error ? err.message : String(err)}`] as const,
+    ).then(([output, error]) => {
+      if (final || error !== "") pending.zlib.delete(stream);
+      if (!this.pending.has(invocation)) return;
+      this.enter(invocation, (timeout) => this.zlibDoneRef.applySync(undefined, [op, Date.now(), output, error], { arguments: { copy: true }, timeout }));
+    });
   }
 
   private fetchAbort(op: number): void {

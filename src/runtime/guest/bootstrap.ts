@@ -7,6 +7,7 @@
  * and delete in turn. After this, nothing on the global scope leads to the host.
  */
 import { clockGlobals, setClock } from "./clock.ts";
+import { CompressionStream, DecompressionStream } from "./compression-streams.ts";
 import { createConsole } from "./console.ts";
 import { createCrypto } from "./crypto.ts";
 import { fetch } from "./fetch.ts";
@@ -33,7 +34,7 @@ installWebGlobals(global, (error) => {
   hostOps().log(currentInvocation(), "error", text);
 });
 setAbortTimer((callback, ms) => void timerGlobals.setTimeout(callback, ms));
-defineGlobals(global, { console: createConsole(), ...createCrypto(), fetch, queueMicrotask, ...timerGlobals, ...clockGlobals(), ...navigatorGlobals() });
+defineGlobals(global, { console: createConsole(), ...createCrypto(), fetch, CompressionStream, DecompressionStream, queueMicrotask, ...timerGlobals, ...clockGlobals(), ...navigatorGlobals() });
 
 lockdown(global);
 
@@ -43,4 +44,5 @@ global.__flickDispatcher = Object.freeze({
   timer: dispatcher.timer,
   end: dispatcher.end,
   fetched: dispatcher.fetched,
+  zlibDone: dispatcher.zlibDone,
 });

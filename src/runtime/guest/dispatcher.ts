@@ -6,6 +6,7 @@
  */
 import { hostOps } from "./host-ops.ts";
 import { setClock } from "./clock.ts";
+import { zlibDone as settleZlib } from "./compression-streams.ts";
 import { fetched as settleFetch } from "./fetch.ts";
 import { enterInvocation } from "./invocation-scope.ts";
 import { dropTimersOf, fireTimer } from "./timers.ts";
@@ -198,6 +199,12 @@ export function timer(id: number, invocation: number, nowMs: number): void {
 export function fetched(op: number, nowMs: number, ...rest: Parameters<typeof settleFetch> extends [number, ...infer R] ? R : never): void {
   setClock(nowMs);
   settleFetch(op, ...rest);
+}
+
+/** The host finished a zlib write (see compression-streams.ts). */
+export function zlibDone(op: number, nowMs: number, output: Uint8Array | null, error: string): void {
+  setClock(nowMs);
+  settleZlib(op, output, error);
 }
 
 /** The invocation is over (answered, failed or timed out): forget what it left behind. */

@@ -34,6 +34,10 @@ export interface HostOps {
   fetchStart(invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string): void;
   /** The guest no longer wants op's answer (its signal aborted). */
   fetchAbort(op: number): void;
+  /** Opens zlib stream `stream` for `invocation` ("gzip", "deflate" or "deflate-raw"). */
+  zlibOpen(invocation: number, stream: number, format: string, compress: boolean): void;
+  /** Feeds a chunk (or the end, with `final`); the output comes back as the dispatcher's `zlibDone(op, …)`. */
+  zlibWrite(invocation: number, stream: number, op: number, bytes: Uint8Array, final: boolean): void;
   /**
    * A Web Crypto primitive run by the host (node:crypto): digest, hmacSign, hmacVerify,
    * aesGcm, generateKeyPair, checkJwk, sign, verify, pbkdf2, hkdf. Throws an Error whose

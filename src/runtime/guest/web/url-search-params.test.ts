@@ -18,6 +18,8 @@ installHostOps({
   chunk: () => {},
   complete: () => {},
   crypto: () => undefined,
+  zlibOpen: () => {},
+  zlibWrite: () => {},
   randomBytes: (n) => new Uint8Array(randomBytes(n)),
   domainToASCII: (domain) => {
     const ascii = domainToASCII(domain);
