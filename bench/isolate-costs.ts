@@ -34,7 +34,7 @@ export async function measureIsolateCosts(samples = 200, requests = 20_000): Pro
   const hello = (await bundleFunction(path.join(path.dirname(new URL(import.meta.url).pathname), "..", "examples", "hello.ts"))).code;
   writeFileSync(path.join(dir, "hello.js"), hello);
   const egress = new EgressPolicy();
-  const spec = (i: number) => ({ instance: `bench#${i}`, function: "bench/hello", versionId: "v", bundlePath: "", memoryMiB: 128, timeoutMs: 30_000, env: [] });
+  const spec = (i: number) => ({ instance: `bench#${i}`, function: "bench/hello", versionId: "v", bundlePath: "", memoryMiB: 128, timeoutMs: 30_000, env: [], wasm: {} });
 
   // A blank isolate and context, no runtime: the floor.
   const blank: number[] = [];

@@ -30,6 +30,10 @@ export const deployRequest = z.strictObject({
   env: envMap.optional(),
   secrets: envMap.optional(),
   private: z.boolean().optional(),
+  /** WebAssembly modules the code imports: SHA-256 (hex) → bytes in base64. */
+  wasm: z
+    .record(z.string().regex(/^[0-9a-f]{64}$/, "keys are the modules' SHA-256 in hex"), z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "values are base64"))
+    .optional(),
 });
 export type DeployRequest = z.infer<typeof deployRequest>;
 

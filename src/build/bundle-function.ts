@@ -3,13 +3,17 @@
  * will run in an isolate: no Node built-ins, Workers/browser export conditions, imports
  * resolved from the entry's own folder (its package.json and node_modules).
  */
+import { readFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import * as path from "node:path";
 import * as esbuild from "esbuild";
 import { FlickError } from "../errors/index.ts";
+import { bundleHash } from "./content-hash.ts";
 
 export interface BundledFunction {
   code: string;
+  /** WebAssembly modules the code imports, by SHA-256 (hex); shipped with the deploy. */
+  wasm: Record<string, Uint8Array>;
   /** Absolute paths of every source file in the bundle, for `flick dev` to watch. */
   inputs: string[];
   warnings: string[];
@@ -39,9 +43,32 @@ function formatMessage(m: esbuild.Message, cwd: string): string {
   return `${file}:${m.location.line}:${m.location.column + 1}: ${m.text}`;
 }
 
+/**
+ * `import mod from "./x.wasm"` (as in Workers) becomes a WebAssembly.Module: the import
+ * is replaced by a lookup of the module's hash, and its bytes travel beside the bundle.
+ */
+function wasmModules(found: Record<string, Uint8Array>): esbuild.Plugin {
+  return {
+    name: "flick-wasm-modules",
+    setup(build) {
+      build.onResolve({ filter: /\.wasm(\?module)?$/ }, (args) => ({
+        path: path.resolve(args.resolveDir, args.path.replace(/\?module$/, "")),
+        namespace: "flick-wasm",
+      }));
+      build.onLoad({ filter: /.*/, namespace: "flick-wasm" }, async (args) => {
+        const bytes = new Uint8Array(await readFile(args.path));
+        const hash = bundleHash(bytes);
+        found[hash] = bytes;
+        return { contents: `export default globalThis[Symbol.for("flick.wasm")](${JSON.stringify(hash)});`, loader: "js" };
+      });
+    },
+  };
+}
+
 /** Bundles `entry`; a syntax error or unresolvable import is a 400 `invalid_bundle` naming file:line. */
 export async function bundleFunction(entry: string, cwd = process.cwd()): Promise<BundledFunction> {
   const absolute = path.resolve(cwd, entry);
+  const wasm: Record<string, Uint8Array> = {};
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
     result = await esbuild.build({
@@ -58,7 +85,7 @@ export async function bundleFunction(entry: string, cwd = process.cwd()): Promis
       resolveExtensions: [".ts", ".tsx", ".mts", ".js", ".mjs", ".jsx", ".json"],
       logLevel: "silent",
       legalComments: "none",
-      plugins: [refuseNodeBuiltins],
+      plugins: [refuseNodeBuiltins, wasmModules(wasm)],
     });
   } catch (err) {
     const failure = err as esbuild.BuildFailure;
@@ -73,7 +100,8 @@ export async function bundleFunction(entry: string, cwd = process.cwd()): Promis
   const dir = path.dirname(absolute);
   return {
     code: out.text,
-    inputs: Object.keys(result.metafile.inputs).map((p) => path.resolve(dir, p)),
+    wasm,
+    inputs: Object.keys(result.metafile.inputs).filter((p) => !p.startsWith("flick-wasm:")).map((p) => path.resolve(dir, p)),
     warnings: result.warnings.map((m) => formatMessage(m, cwd)),
   };
 }

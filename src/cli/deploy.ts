@@ -31,8 +31,9 @@ const deployHelp = [
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-function requestFrom(values: Values, code: string): DeployRequest {
+function requestFrom(values: Values, code: string, wasm: Record<string, Uint8Array>): DeployRequest {
   const request: DeployRequest = { code };
+  if (Object.keys(wasm).length > 0) request.wasm = Object.fromEntries(Object.entries(wasm).map(([h, b]) => [h, Buffer.from(b).toString("base64")]));
   if (values["memory"] !== undefined) request.memoryMiB = parseInteger(values["memory"] as string, "--memory");
   if (values["timeout"] !== undefined) request.timeoutMs = parseDuration(values["timeout"] as string, "--timeout");
   if (values["env"] !== undefined) request.env = Object.fromEntries((values["env"] as string[]).map((e) => parsePair(e, "--env")));
@@ -45,7 +46,7 @@ function requestFrom(values: Values, code: string): DeployRequest {
 async function deployOnce(client: FlickClient, entry: string, name: string, values: Values): Promise<void> {
   const bundle = await bundleFunction(entry);
   for (const warning of bundle.warnings) console.error(`warning: ${warning}`);
-  const result = await client.deploy(name, requestFrom(values, bundle.code));
+  const result = await client.deploy(name, requestFrom(values, bundle.code, bundle.wasm));
   const what = result.changed ? "deployed" : "unchanged (this exact version is already live)";
   console.log(`${name}: ${what}`);
   console.log(`  version  ${result.version} (${bytes(Buffer.byteLength(bundle.code))} bundled)`);

@@ -75,6 +75,7 @@ export class Instance {
   private fetchedRef!: ivm.Reference<(...args: unknown[]) => void>;
   private zlibDoneRef!: ivm.Reference<(...args: unknown[]) => void>;
   private readonly egress: EgressPolicy;
+  private readonly wasm: (hash: string) => Uint8Array | null;
   private moduleLogs: WireLogLine[] = [];
   private nextId = 1;
   private disposing = false;
@@ -84,9 +85,10 @@ export class Instance {
    * handler. Throws a FlickError (`invalid_bundle`, `missing_fetch_handler`,
    * `memory_limit`, `timeout`) with every trace of the isolate already released.
    */
-  constructor(spec: InstanceSpec, code: string, runtime: RuntimeCode, egress: EgressPolicy) {
+  constructor(spec: InstanceSpec, code: string, runtime: RuntimeCode, egress: EgressPolicy, wasm: (hash: string) => Uint8Array | null = () => null) {
     this.spec = spec;
     this.egress = egress;
+    this.wasm = wasm;
     this.isolate = new ivm.Isolate({ memoryLimit: spec.memoryMiB });
     try {
       this.context = this.isolate.createContextSync();
@@ -139,6 +141,7 @@ export class Instance {
       fetchStart: (invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string) =>
         this.fetchStart(invocation, op, method, url, headers, body, redirect),
       fetchAbort: (op: number) => this.fetchAbort(op),
+      wasmModule: (hash: string) => (typeof hash === "string" && /^[0-9a-f]{64}$/.test(hash) ? this.wasm(hash) : null),
       zlibOpen: (invocation: number, stream: number, format: string, compress: boolean) => this.zlibOpen(invocation, stream, format, compress),
       zlibWrite: (invocation: number, stream: number, op: number, bytes: Uint8Array, final: boolean) => this.zlibWrite(invocation, stream, op, bytes, final),
       crypto: (name: string, ...args: unknown[]) => {

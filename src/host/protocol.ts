@@ -18,6 +18,8 @@ export interface InstanceSpec {
   timeoutMs: number;
   /** name, value, name, value…: vars and opened secrets. */
   env: string[];
+  /** WebAssembly modules shipped with the version: SHA-256 → file. */
+  wasm: Record<string, string>;
 }
 
 export interface WireRequest {
@@ -33,7 +35,7 @@ export type WireLogLine = [number, LogLevel, string];
 
 export type ToHost =
   | { t: "invoke"; id: number; spec: InstanceSpec; request: WireRequest }
-  | { t: "validate"; id: number; code: string; filename: string }
+  | { t: "validate"; id: number; code: string; filename: string; wasm: Record<string, Uint8Array> }
   | { t: "drop"; instance: string };
 
 /** How a response reaches the primary: the head (with the whole body when `end`), then chunks. */

@@ -152,9 +152,9 @@ export class Supervisor {
   }
 
   /** Loads `code` in a throwaway isolate: null when it is a valid function module. */
-  async validate(code: string, filename: string): Promise<ErrorData | null> {
+  async validate(code: string, filename: string, wasm: Record<string, Uint8Array> = {}): Promise<ErrorData | null> {
     const index = this.nextId % this.hosts.length;
-    const done = await this.send<Extract<FromHost, { t: "validated" }>>(index, "validate", (id) => ({ t: "validate", id, code, filename }));
+    const done = await this.send<Extract<FromHost, { t: "validated" }>>(index, "validate", (id) => ({ t: "validate", id, code, filename, wasm }));
     return done.error;
   }
 

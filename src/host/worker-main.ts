@@ -25,7 +25,11 @@ const send = (message: FromHost): void => {
 function instanceFor(spec: InstanceSpec): { instance: Instance; cold: boolean } {
   const existing = instances.get(spec.instance);
   if (existing !== undefined && !existing.disposed) return { instance: existing, cold: false };
-  const instance = new Instance(spec, readFileSync(spec.bundlePath, "utf8"), runtime, egress);
+  const wasm = (hash: string) => {
+    const file = spec.wasm[hash];
+    return file === undefined ? null : new Uint8Array(readFileSync(file));
+  };
+  const instance = new Instance(spec, readFileSync(spec.bundlePath, "utf8"), runtime, egress, wasm);
   instance.onGone = (reason) => {
     if (instances.get(spec.instance) === instance) instances.delete(spec.instance);
     send({ t: "gone", instance: spec.instance, reason });
@@ -62,9 +66,10 @@ function validate(message: Extract<ToHost, { t: "validate" }>): void {
     memoryMiB: limits.memoryMiB.max,
     timeoutMs: 5000,
     env: [],
+    wasm: {},
   };
   try {
-    new Instance(spec, message.code, runtime, egress).dispose();
+    new Instance(spec, message.code, runtime, egress, (hash) => message.wasm[hash] ?? null).dispose();
     send({ t: "validated", id: message.id, error: null });
   } catch (err) {
     const error = err instanceof FlickError ? err : new FlickError("invalid_bundle", String(err));

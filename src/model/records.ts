@@ -45,6 +45,8 @@ export interface VersionRecord {
   settings: FunctionSettings;
   /** Secret values encrypted with the node's key (AES-256-GCM), base64; `null` when none. */
   sealedSecrets: string | null;
+  /** SHA-256 of the WebAssembly modules shipped with the bundle (stored beside it). */
+  wasm: string[];
   createdAtMs: number;
 }
 

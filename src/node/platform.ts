@@ -28,6 +28,7 @@ interface LiveFunction {
   key: string;
   bundlePath: string;
   env: string[];
+  wasm: Record<string, string>;
 }
 
 export const defaultTenant = "default";
@@ -71,6 +72,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       key: `${record.tenant}/${record.name}@${version.id}`,
       bundlePath: this.store.bundlePath(version.bundleHash),
       env,
+      wasm: Object.fromEntries(version.wasm.map((hash) => [hash, this.store.wasmPath(hash)])),
     });
   }
 
@@ -150,12 +152,24 @@ export class Platform implements ApiBackend, GatewayBackend {
       const version = (await this.store.getVersion(name, id))!;
       return { function: this.info(existing, version), version: id, changed: false };
     }
-    const problem = await this.supervisor.validate(request.code, `${tenant}/${name}.js`);
+    const wasm: Record<string, Uint8Array> = {};
+    let wasmBytes = 0;
+    for (const [hash, base64] of Object.entries(request.wasm ?? {})) {
+      const bytes = new Uint8Array(Buffer.from(base64, "base64"));
+      if (bundleHash(bytes) !== hash) throw new FlickError("validation_failed", `wasm.${hash}: the bytes do not hash to their key; send each module under its SHA-256`);
+      wasm[hash] = bytes;
+      wasmBytes += bytes.byteLength;
+    }
+    if (Buffer.byteLength(request.code) + wasmBytes > limits.bundleMaxBytes) {
+      throw new FlickError("validation_failed", `code and wasm: the bundle is ${Buffer.byteLength(request.code) + wasmBytes} bytes, over the ${limits.bundleMaxBytes}-byte limit`);
+    }
+    const problem = await this.supervisor.validate(request.code, `${tenant}/${name}.js`, wasm);
     if (problem !== null) throw FlickError.fromData(problem);
 
     const now = Date.now();
     const hash = bundleHash(request.code);
     await this.store.putBundle(hash, request.code);
+    for (const [wasmHash, bytes] of Object.entries(wasm)) await this.store.putWasm(wasmHash, bytes);
     const version: VersionRecord = (await this.store.getVersion(name, id)) ?? {
       function: name,
       id,
@@ -164,6 +178,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       settings,
       sealedSecrets: settings.secretNames.length === 0 ? null : this.secrets.seal(secrets),
       createdAtMs: now,
+      wasm: Object.keys(wasm).sort(),
     };
     const record: FunctionRecord = { name, tenant, liveVersion: id, createdAtMs: existing?.createdAtMs ?? now, updatedAtMs: now };
     await this.store.deploy(record, version);
@@ -289,6 +304,7 @@ export class Platform implements ApiBackend, GatewayBackend {
           memoryMiB: settings.memoryMiB,
           timeoutMs: settings.timeoutMs,
           env: live.env,
+          wasm: live.wasm,
         },
         request,
         {

@@ -12,7 +12,7 @@ import { logRetention } from "./store.ts";
 const dir = () => mkdtempSync(path.join(tmpdir(), "flick-store-"));
 const settings = { memoryMiB: 128, timeoutMs: 30_000, env: { A: "1" }, secretNames: ["S"], private: false };
 const version = (fn: string, id: string, createdAtMs: number): VersionRecord => ({
-  function: fn, id, bundleHash: "a".repeat(64), bundleBytes: 10, settings, sealedSecrets: "sealed", createdAtMs,
+  function: fn, id, bundleHash: "a".repeat(64), bundleBytes: 10, settings, sealedSecrets: "sealed", createdAtMs, wasm: ["c".repeat(64)],
 });
 const record = (name: string, live: string): FunctionRecord => ({ name, tenant: "t", liveVersion: live, createdAtMs: 1, updatedAtMs: 2 });
 
@@ -33,6 +33,7 @@ test("functions, versions, tokens and tenants survive closing and reopening the 
   assert.equal((await again.getFunction("f"))?.liveVersion, "v1");
   assert.deepEqual((await again.listVersions("f")).map((v) => v.id), ["v2", "v1"]);
   assert.deepEqual((await again.getVersion("f", "v2"))?.settings, settings);
+  assert.deepEqual((await again.getVersion("f", "v2"))?.wasm, ["c".repeat(64)]);
   await again.removeFunction("f");
   assert.equal(await again.getFunction("f"), undefined);
   assert.deepEqual(await again.listVersions("f"), []);

@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS functions (
   created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS versions (
   function TEXT NOT NULL, id TEXT NOT NULL, bundle_hash TEXT NOT NULL, bundle_bytes INTEGER NOT NULL,
-  settings TEXT NOT NULL, sealed_secrets TEXT, created_at INTEGER NOT NULL,
+  settings TEXT NOT NULL, sealed_secrets TEXT, created_at INTEGER NOT NULL, wasm TEXT NOT NULL DEFAULT '[]',
   PRIMARY KEY (function, id));
 CREATE TABLE IF NOT EXISTS logs (
   id INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL, function TEXT NOT NULL,
@@ -49,6 +49,7 @@ function versionOf(row: Row): VersionRecord {
     settings: JSON.parse(row["settings"] as string) as VersionRecord["settings"],
     sealedSecrets: (row["sealed_secrets"] as string | null) ?? null,
     createdAtMs: Number(row["created_at"]),
+    wasm: JSON.parse((row["wasm"] as string | undefined) ?? "[]") as string[],
   };
 }
 
@@ -77,6 +78,9 @@ export class SqliteStore implements Store {
     this.db = new DatabaseSync(path.join(dataDir, "flick.db"));
     this.db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;");
     this.db.exec(schema);
+    // Data dirs from before Wasm support lack the column.
+    const columns = (this.db.prepare("PRAGMA table_info(versions)").all() as Row[]).map((c) => c["name"]);
+    if (!columns.includes("wasm")) this.db.exec("ALTER TABLE versions ADD COLUMN wasm TEXT NOT NULL DEFAULT '[]'");
     const prepare = (sql: string) => this.db.prepare(sql);
     this.q = {
       insertTenant: prepare("INSERT INTO tenants (name, created_at) VALUES (?, ?)"),
@@ -89,8 +93,8 @@ export class SqliteStore implements Store {
          ON CONFLICT(name) DO UPDATE SET live_version = excluded.live_version, updated_at = excluded.updated_at`,
       ),
       insertVersion: prepare(
-        `INSERT OR IGNORE INTO versions (function, id, bundle_hash, bundle_bytes, settings, sealed_secrets, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO versions (function, id, bundle_hash, bundle_bytes, settings, sealed_secrets, created_at, wasm)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       setLive: prepare("UPDATE functions SET live_version = ?, updated_at = ? WHERE name = ?"),
       getFunction: prepare("SELECT * FROM functions WHERE name = ?"),
@@ -158,8 +162,19 @@ export class SqliteStore implements Store {
     return path.join(this.bundleDir, `${hash}.js`);
   }
 
+  wasmPath(hash: string): string {
+    return this.bundlePath(hash).replace(/\.js$/, ".wasm");
+  }
+
+  async putWasm(hash: string, bytes: Uint8Array): Promise<string> {
+    return this.writeOnce(this.wasmPath(hash), bytes);
+  }
+
   async putBundle(hash: string, code: string): Promise<string> {
-    const file = this.bundlePath(hash);
+    return this.writeOnce(this.bundlePath(hash), code);
+  }
+
+  private writeOnce(file: string, code: string | Uint8Array): string {
     if (existsSync(file)) return file;
     // Write, fsync, rename: a bundle is either absent or complete, never torn.
     const tmp = `${file}.${process.pid}.tmp`;
@@ -178,7 +193,7 @@ export class SqliteStore implements Store {
     this.transaction(() => {
       this.q["insertVersion"]!.run(
         version.function, version.id, version.bundleHash, version.bundleBytes,
-        JSON.stringify(version.settings), version.sealedSecrets, version.createdAtMs,
+        JSON.stringify(version.settings), version.sealedSecrets, version.createdAtMs, JSON.stringify(version.wasm),
       );
       this.q["upsertFunction"]!.run(fn.name, fn.tenant, fn.liveVersion, fn.createdAtMs, fn.updatedAtMs);
     });

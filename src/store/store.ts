@@ -33,6 +33,9 @@ export interface Store {
   /** Stores a bundle under its content hash (durably) and returns where a host reads it. */
   putBundle(hash: string, code: string): Promise<string>;
   bundlePath(hash: string): string;
+  /** Stores a WebAssembly module under its content hash and returns its path. */
+  putWasm(hash: string, bytes: Uint8Array): Promise<string>;
+  wasmPath(hash: string): string;
 
   /** Stores the version (if new) and points the function at it, in one transaction. */
   deploy(fn: FunctionRecord, version: VersionRecord): Promise<void>;

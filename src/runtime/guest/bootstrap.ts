@@ -18,6 +18,7 @@ import { currentInvocation } from "./invocation-scope.ts";
 import { setAbortTimer } from "./web/abort.ts";
 import { lockdown } from "./lockdown.ts";
 import { navigatorGlobals } from "./navigator.ts";
+import { shippedWasmModule, wasmModuleKey } from "./wasm-modules.ts";
 import { queueMicrotask } from "./microtask.ts";
 import { timerGlobals } from "./timers.ts";
 
@@ -37,6 +38,7 @@ setAbortTimer((callback, ms) => void timerGlobals.setTimeout(callback, ms));
 defineGlobals(global, { console: createConsole(), ...createCrypto(), fetch, CompressionStream, DecompressionStream, queueMicrotask, ...timerGlobals, ...clockGlobals(), ...navigatorGlobals() });
 
 lockdown(global);
+Object.defineProperty(global, wasmModuleKey, { value: shippedWasmModule, writable: false, enumerable: false, configurable: false });
 
 global.__flickDispatcher = Object.freeze({
   init: dispatcher.init,

@@ -34,6 +34,8 @@ export interface HostOps {
   fetchStart(invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string): void;
   /** The guest no longer wants op's answer (its signal aborted). */
   fetchAbort(op: number): void;
+  /** The bytes of a Wasm module shipped with this version (by SHA-256), or null. */
+  wasmModule(hash: string): Uint8Array | null;
   /** Opens zlib stream `stream` for `invocation` ("gzip", "deflate" or "deflate-raw"). */
   zlibOpen(invocation: number, stream: number, format: string, compress: boolean): void;
   /** Feeds a chunk (or the end, with `final`); the output comes back as the dispatcher's `zlibDone(op, …)`. */

@@ -24,6 +24,15 @@ function lockConstructor(prototype: object, name: string, refuse = refusing): (.
   return stub;
 }
 
+/** The real WebAssembly.Module, kept for modules shipped with the deploy (never user bytes). */
+let compileShipped: ((bytes: Uint8Array) => object) | undefined;
+
+/** Compiles Wasm bytes the host vouches for (a deploy-time module); see wasm-modules.ts. */
+export function compileShippedModule(bytes: Uint8Array): object {
+  if (compileShipped === undefined) throw new Error("WebAssembly is not available");
+  return compileShipped(bytes);
+}
+
 export function lockdown(global: typeof globalThis): void {
   const define = (target: object, key: PropertyKey, value: unknown) =>
     Object.defineProperty(target, key, { value, writable: false, enumerable: false, configurable: false });
@@ -45,10 +54,28 @@ export function lockdown(global: typeof globalThis): void {
       Object.defineProperty(stub, "name", { value: name });
       return stub;
     };
-    for (const name of ["compile", "instantiate", "compileStreaming", "instantiateStreaming"]) {
+    const Module = wasm["Module"] as ({ prototype: object } & (new (bytes: Uint8Array) => object)) | undefined;
+    if (Module !== undefined) compileShipped = (bytes) => new Module(bytes);
+    for (const name of ["compile", "compileStreaming", "instantiateStreaming"]) {
       if (name in wasm) define(wasm, name, refuseWasm(name));
     }
-    const Module = wasm["Module"] as { prototype: object } | undefined;
+    // instantiate(module, imports) with a deploy-time Module stays; instantiate(bytes) is refused.
+    const instantiate = wasm["instantiate"] as ((source: unknown, imports?: unknown) => Promise<unknown>) | undefined;
+    if (instantiate !== undefined && Module !== undefined) {
+      const refuse = refuseWasm("instantiate");
+      const safeInstantiate = function instantiateModule(source: unknown, imports?: unknown): Promise<unknown> {
+        if (!(source instanceof Module)) {
+          try {
+            refuse();
+          } catch (err) {
+            return Promise.reject(err);
+          }
+        }
+        return Reflect.apply(instantiate, wasm, [source, imports]) as Promise<unknown>;
+      };
+      Object.defineProperty(safeInstantiate, "name", { value: "instantiate" });
+      define(wasm, "instantiate", safeInstantiate);
+    }
     if (Module !== undefined) define(wasm, "Module", lockConstructor(Module.prototype, "Module", refuseWasm));
     const Memory = wasm["Memory"] as (new (d: { shared?: boolean }) => object) & { prototype: object };
     if (Memory !== undefined) {

@@ -19,6 +19,7 @@ installHostOps({
   complete: () => {},
   crypto: () => undefined,
   zlibOpen: () => {},
+  wasmModule: () => null,
   zlibWrite: () => {},
   randomBytes: (n) => new Uint8Array(randomBytes(n)),
   domainToASCII: (domain) => {

@@ -21,6 +21,7 @@ installHostOps({
   complete: () => {},
   crypto: () => undefined,
   zlibOpen: () => {},
+  wasmModule: () => null,
   zlibWrite: () => {},
   randomBytes: (n) => new Uint8Array(randomBytes(n)),
   domainToASCII: (domain) => {
