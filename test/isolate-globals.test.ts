@@ -42,6 +42,7 @@ before(async () => {
         await check("structured-clone", () => { const a = { d: new Date(5), m: new Map([[1, { x: 1 }]]) }; a.self = a; const b = structuredClone(a); return [b !== a, b.self === b, b.d.getTime(), b.m.get(1).x]; });
         await check("text-streams", async () => new Response(new Response("héllo").body.pipeThrough(new TextDecoderStream()).pipeThrough(new TextEncoderStream())).text());
         await check("message-channel", () => new Promise((resolve) => { const { port1, port2 } = new MessageChannel(); port2.onmessage = (e) => resolve([e.data, e instanceof MessageEvent]); port1.postMessage({ hi: 1 }); }));
+        await check("url-pattern", () => new URLPattern({ pathname: "/users/:id" }).exec(new URL("/users/7", request.url).href).pathname.groups);
         await check("host-hidden", () => ["__flickHost", "__flickDispatcher", "process", "require"].filter((k) => k in globalThis));
         console.info("info line"); console.warn("warn line"); console.error("error line", { deep: { x: [1, 2] } });
         return Response.json(results);
@@ -83,6 +84,7 @@ test("a function gets the Web APIs, timers, crypto randomness and env it was pro
     "structured-clone": [true, true, 5, 1],
     "text-streams": "héllo",
     "message-channel": [{ hi: 1 }, true],
+    "url-pattern": { id: "7" },
     "host-hidden": [],
   });
 });

@@ -26,6 +26,7 @@ import { TextDecoderStream, TextEncoderStream } from "./web/text-encoding-stream
 import { TextDecoder, TextEncoder } from "./web/text-encoding.ts";
 import { TransformStreamDefaultController } from "./web/transform-stream-default-controller.ts";
 import { TransformStream } from "./web/transform-stream.ts";
+import { URLPattern } from "./web/url-pattern.ts";
 import { URLSearchParams } from "./web/url-search-params.ts";
 import { URL } from "./web/url.ts";
 import { WritableStreamDefaultController } from "./web/writable-stream-default-controller.ts";
@@ -65,6 +66,7 @@ const interfaces: Record<string, unknown> = {
   TransformStream,
   TransformStreamDefaultController,
   URL,
+  URLPattern,
   URLSearchParams,
   WritableStream,
   WritableStreamDefaultController,
