@@ -37,10 +37,10 @@ interface Pending {
   activeFetches: number;
   /** Fetches waiting for one of the `connections` slots. */
   queuedFetches: (() => void)[];
-  /** Aborts every outbound fetch of the invocation when it ends. */
-  fetches: AbortController;
+  /** Aborts every outbound fetch of the invocation when it ends (made on first fetch: not on the hot path). */
+  fetches: AbortController | undefined;
   fetchOps: Map<number, AbortController>;
-  zlib: Map<number, ZlibStream>;
+  zlib: Map<number, ZlibStream> | undefined;
   resolve: (end: InvocationEnd) => void;
   sink: ResponseSink;
   headSent: boolean;
@@ -50,6 +50,8 @@ interface Pending {
   wall: NodeJS.Timeout;
 }
 
+/** Shared empty map for invocations that never fetch (most of them). */
+const noFetches: Map<number, AbortController> = new Map();
 const levels = new Set<LogLevel>(["debug", "info", "log", "warn", "error"]);
 const moduleScope = 0;
 
@@ -202,9 +204,9 @@ export class Instance {
         subrequests: 0,
         activeFetches: 0,
         queuedFetches: [],
-        fetches: new AbortController(),
-        fetchOps: new Map(),
-        zlib: new Map(),
+        fetches: undefined,
+        fetchOps: noFetches,
+        zlib: undefined,
         resolve,
         sink,
         headSent: false,
@@ -296,9 +298,9 @@ export class Instance {
     if (pending === undefined) return;
     this.pending.delete(invocation);
     clearTimeout(pending.wall);
-    pending.fetches.abort();
+    pending.fetches?.abort();
     pending.queuedFetches.length = 0;
-    for (const stream of pending.zlib.values()) stream.destroy();
+    if (pending.zlib !== undefined) for (const stream of pending.zlib.values()) stream.destroy();
     for (const [timer, handle] of pending.timers) {
       clearTimeout(handle);
       this.timerOwner.delete(timer);
@@ -325,9 +327,12 @@ export class Instance {
     }
     pending.subrequests++;
     const controller = new AbortController();
+    if (pending.fetchOps === noFetches) pending.fetchOps = new Map();
     pending.fetchOps.set(op, controller);
     const onEnd = () => controller.abort();
-    pending.fetches.signal.addEventListener("abort", onEnd, { once: true });
+    pending.fetches ??= new AbortController();
+    const invocationSignal = pending.fetches.signal;
+    invocationSignal.addEventListener("abort", onEnd, { once: true });
     const request: OutboundRequest = { method, url, headers, body, redirect };
     const run = () => {
       pending.activeFetches++;
@@ -347,7 +352,7 @@ export class Instance {
         .then((result) => {
           pending.activeFetches--;
           pending.fetchOps.delete(op);
-          pending.fetches.signal.removeEventListener("abort", onEnd);
+          invocationSignal.removeEventListener("abort", onEnd);
           pending.queuedFetches.shift()?.();
           if (controller.signal.aborted) return;
           this.enter(invocation, (timeout) =>
@@ -362,6 +367,7 @@ export class Instance {
   private zlibOpen(invocation: number, stream: number, format: string, compress: boolean): void {
     const pending = this.pending.get(invocation);
     if (pending === undefined) throw new Error("compression streams belong to a request that is still running");
+    pending.zlib ??= new Map();
     if (pending.zlib.size >= compressionLimits.streamsPerInvocation) {
       throw new Error(`too many compression streams: at most ${compressionLimits.streamsPerInvocation} per request`);
     }
@@ -370,14 +376,14 @@ export class Instance {
 
   private zlibWrite(invocation: number, stream: number, op: number, bytes: Uint8Array, final: boolean): void {
     const pending = this.pending.get(invocation);
-    const zlib = pending?.zlib.get(stream);
+    const zlib = pending?.zlib?.get(stream);
     if (pending === undefined || zlib === undefined) throw new Error("unknown compression stream");
     if (!(bytes instanceof Uint8Array) || bytes.byteLength > limits.requestBodyMaxBytes) throw new TypeError("compression chunks must be bytes");
     zlib.write(bytes, final === true).then(
       (output) => [output, ""] as const,
       (err: unknown) => [null, `${err instanceof Error ? err.message : String(err)}`] as const,
     ).then(([output, error]) => {
-      if (final || error !== "") pending.zlib.delete(stream);
+      if (final || error !== "") pending.zlib?.delete(stream);
       if (!this.pending.has(invocation)) return;
       this.enter(invocation, (timeout) => this.zlibDoneRef.applySync(undefined, [op, Date.now(), output, error], { arguments: { copy: true }, timeout }));
     });

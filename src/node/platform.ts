@@ -286,9 +286,16 @@ export class Platform implements ApiBackend, GatewayBackend {
       this.appendLogs(logs.map(([timeMs, level, message]) => ({ timeMs, level, message, function: live.record.name, tenant: live.record.tenant, invocationId })));
     // Sink events are applied in order; log lines that come with the end of the body are
     // stored before the client sees that end, so a line whose effect was seen is never lost.
-    let chain: Promise<void> = Promise.resolve();
-    const then = (step: () => Promise<void> | void) => {
-      chain = chain.then(step).catch((err: unknown) => process.emitWarning(`flick: writing a response failed: ${String(err)}`));
+    // Without log lines to store first (the common case), events go straight to the writer.
+    let chain: Promise<void> | undefined;
+    const then = (logs: WireLogLine[], write: () => void) => {
+      if (chain === undefined && logs.length === 0) return write();
+      chain = (chain ?? Promise.resolve())
+        .then(async () => {
+          if (logs.length > 0) await store(logs);
+          write();
+        })
+        .catch((err: unknown) => process.emitWarning(`flick: writing a response failed: ${String(err)}`));
     };
     const placement = this.scheduler.acquire(live.key, Date.now());
     const settings = live.version.settings;
@@ -308,16 +315,8 @@ export class Platform implements ApiBackend, GatewayBackend {
         },
         request,
         {
-          head: (status, headers, body, end, logs, cold) =>
-            then(async () => {
-              if (logs.length > 0) await store(logs);
-              writer.head(status, headers, body, end, cold);
-            }),
-          chunk: (bytes, end, logs) =>
-            then(async () => {
-              if (logs.length > 0) await store(logs);
-              writer.chunk(bytes, end);
-            }),
+          head: (status, headers, body, end, logs, cold) => then(logs, () => writer.head(status, headers, body, end, cold)),
+          chunk: (bytes, end, logs) => then(logs, () => writer.chunk(bytes, end)),
         },
       );
     } catch (err) {
@@ -326,7 +325,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     } finally {
       this.scheduler.release(placement.instance, Date.now());
     }
-    await chain;
+    if (chain !== undefined) await chain;
     if (result.logs.length > 0) await store(result.logs);
     return { error: result.error };
   }
