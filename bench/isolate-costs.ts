@@ -10,7 +10,7 @@ import * as path from "node:path";
 import ivm from "isolated-vm";
 import { bundleFunction, bundleRuntime } from "../src/build/index.ts";
 import { EgressPolicy } from "../src/host/egress-policy.ts";
-import { Instance, type RuntimeCode } from "../src/host/instance.ts";
+import { Instance, makeRuntimeSnapshot, type RuntimeCode } from "../src/host/instance.ts";
 import type { ResponseSink } from "../src/host/protocol.ts";
 
 function median(values: number[]): number {
@@ -20,6 +20,8 @@ function median(values: number[]): number {
 
 export interface IsolateCosts {
   runtimeBytes: number;
+  /** "snapshot" or "code cache": how the runtime gets into a new isolate. */
+  runtimeLoading: string;
   blankIsolateMs: number;
   isolateWithRuntimeMs: number;
   heapAfterBootMiB: number;
@@ -29,7 +31,10 @@ export interface IsolateCosts {
 }
 
 export async function measureIsolateCosts(samples = 200, requests = 20_000): Promise<IsolateCosts> {
-  const runtime: RuntimeCode = { source: await bundleRuntime() };
+  const source = await bundleRuntime();
+  // As the worker host does: a startup snapshot with the runtime evaluated, when V8 makes one.
+  const snapshot = makeRuntimeSnapshot(source);
+  const runtime: RuntimeCode = snapshot === undefined ? { source } : { source, snapshot };
   const dir = mkdtempSync(path.join(tmpdir(), "flick-bench-iso-"));
   const hello = (await bundleFunction(path.join(path.dirname(new URL(import.meta.url).pathname), "..", "examples", "hello.ts"))).code;
   writeFileSync(path.join(dir, "hello.js"), hello);
@@ -85,6 +90,7 @@ export async function measureIsolateCosts(samples = 200, requests = 20_000): Pro
 
   return {
     runtimeBytes: Buffer.byteLength(runtime.source),
+    runtimeLoading: snapshot === undefined ? "code cache" : "startup snapshot",
     blankIsolateMs: median(blank),
     isolateWithRuntimeMs: median(boot),
     heapAfterBootMiB: median(heaps),

@@ -88,7 +88,7 @@ console.log(`\nFlick / workerd   = ${fmt(ratio("workerd"))}× requests/s`);
 console.log(`Flick / node:http = ${fmt(ratio("node:http"))}× requests/s`);
 console.log(`\nFlick cold start at the HTTP client, first request to each of ${cold.functions} functions:`);
 console.log(`p50 ${fmt(cold.p50Ms)} ms, p99 ${fmt(cold.p99Ms)} ms, max ${fmt(cold.maxMs)} ms`);
-console.log(`\nInside a worker host (median of 200; runtime bundle ${(isolate.runtimeBytes / 1024).toFixed(0)} KiB, V8 code cache on):`);
+console.log(`\nInside a worker host (median of 200; runtime bundle ${(isolate.runtimeBytes / 1024).toFixed(0)} KiB, loaded from a V8 ${isolate.runtimeLoading}):`);
 console.log(`blank isolate + context          ${fmt(isolate.blankIsolateMs, 3)} ms`);
 console.log(`isolate with runtime + module    ${fmt(isolate.isolateWithRuntimeMs, 3)} ms   (target ≤ 2 ms)`);
 console.log(`heap after boot                  ${fmt(isolate.heapAfterBootMiB)} MiB  (target ≤ 2 MiB)`);

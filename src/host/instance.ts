@@ -16,10 +16,24 @@ import type { EgressPolicy } from "./egress-policy.ts";
 import { OutboundError, outboundFetch, type OutboundRequest } from "./outbound-fetch.ts";
 import type { InstanceSpec, InvocationEnd, ResponseSink, WireLogLine, WireRequest } from "./protocol.ts";
 
-/** The runtime bundle, and V8's code cache for it once the first isolate compiled it. */
+/**
+ * The runtime bundle, and how isolates get it fast: a V8 startup snapshot with the
+ * runtime already evaluated (when V8 could make one), else V8's code cache for it, made
+ * by the first isolate that compiled it. Both come from this process only.
+ */
 export interface RuntimeCode {
   source: string;
   cachedData?: ivm.ExternalCopy<ArrayBuffer>;
+  snapshot?: ivm.ExternalCopy<ArrayBuffer>;
+}
+
+/** Evaluates the runtime once into a startup snapshot; undefined when V8 cannot. */
+export function makeRuntimeSnapshot(source: string): ivm.ExternalCopy<ArrayBuffer> | undefined {
+  try {
+    return ivm.Isolate.createSnapshot([{ code: source, filename: "flick:runtime.js" }]);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Per-invocation limits on outbound fetch (docs/limits.md). */
@@ -91,7 +105,9 @@ export class Instance {
     this.spec = spec;
     this.egress = egress;
     this.wasm = wasm;
-    this.isolate = new ivm.Isolate({ memoryLimit: spec.memoryMiB });
+    this.isolate = new ivm.Isolate(
+      runtime.snapshot === undefined ? { memoryLimit: spec.memoryMiB } : { memoryLimit: spec.memoryMiB, snapshot: runtime.snapshot },
+    );
     try {
       this.context = this.isolate.createContextSync();
       this.boot(code, runtime);
@@ -119,7 +135,16 @@ export class Instance {
 
   private boot(code: string, runtime: RuntimeCode): void {
     const jail = this.context.global;
-    jail.setSync("globalThis", jail.derefInto());
+    if (runtime.snapshot === undefined) {
+      const script = this.isolate.compileScriptSync(runtime.source, {
+        filename: "flick:runtime.js",
+        ...(runtime.cachedData === undefined ? { produceCachedData: true } : { cachedData: runtime.cachedData }),
+      });
+      const produced = (script as ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
+      if (runtime.cachedData === undefined && produced !== undefined) runtime.cachedData = produced;
+      script.runSync(this.context, { timeout: 5000 });
+      script.release();
+    }
     this.context.evalSync("globalThis.__flickHost = {}");
     const ops = jail.getSync("__flickHost", { reference: true }) as ivm.Reference<Record<string, unknown>>;
     const callbacks: Record<string, (...args: never[]) => unknown> = {
@@ -155,17 +180,12 @@ export class Instance {
     for (const [name, fn] of Object.entries(callbacks)) ops.setSync(name, new ivm.Callback(fn));
     ops.release();
 
-    const script = this.isolate.compileScriptSync(runtime.source, {
-      filename: "flick:runtime.js",
-      ...(runtime.cachedData === undefined ? { produceCachedData: true } : { cachedData: runtime.cachedData }),
-    });
-    const produced = (script as ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
-    if (runtime.cachedData === undefined && produced !== undefined) runtime.cachedData = produced;
-    script.runSync(this.context, { timeout: 5000 });
-    script.release();
 
     const dispatcher = jail.getSync("__flickDispatcher", { reference: true }) as ivm.Reference<Record<string, unknown>>;
     jail.deleteSync("__flickDispatcher");
+    const connect = dispatcher.getSync("connect", { reference: true }) as ivm.Reference<(nowMs: number) => void>;
+    connect.applySync(undefined, [Date.now()], { timeout: 1000 });
+    connect.release();
     const init = dispatcher.getSync("init", { reference: true }) as ivm.Reference<(...args: unknown[]) => string>;
     this.dispatchRef = dispatcher.getSync("dispatch", { reference: true }) as typeof this.dispatchRef;
     this.timerRef = dispatcher.getSync("timer", { reference: true }) as typeof this.timerRef;

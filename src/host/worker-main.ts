@@ -10,11 +10,14 @@ import { FlickError } from "../errors/index.ts";
 import { limits } from "../model/index.ts";
 import { checkRuntime } from "./check-runtime.ts";
 import { EgressPolicy } from "./egress-policy.ts";
-import { Instance, type RuntimeCode } from "./instance.ts";
+import { Instance, makeRuntimeSnapshot, type RuntimeCode } from "./instance.ts";
 import type { FromHost, InstanceSpec, ToHost } from "./protocol.ts";
 
 checkRuntime();
-const runtime: RuntimeCode = { source: await bundleRuntime() };
+const source = await bundleRuntime();
+// The runtime evaluated once into a V8 startup snapshot, so a new isolate starts with it.
+const snapshot = process.env["FLICK_NO_SNAPSHOT"] === "1" ? undefined : makeRuntimeSnapshot(source);
+const runtime: RuntimeCode = snapshot === undefined ? { source } : { source, snapshot };
 // `flick up --egress-allow a,b` reaches hosts through the environment the supervisor sets.
 const egress = new EgressPolicy((process.env["FLICK_EGRESS_ALLOW"] ?? "").split(",").filter((e) => e.trim() !== ""));
 const instances = new Map<string, Instance>();

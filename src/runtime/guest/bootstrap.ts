@@ -6,7 +6,7 @@
  * the dispatcher on `globalThis.__flickDispatcher` for the host to take a reference to
  * and delete in turn. After this, nothing on the global scope leads to the host.
  */
-import { clockGlobals, setClock } from "./clock.ts";
+import { clockGlobals, resetClock, setClock } from "./clock.ts";
 import { CompressionStream, DecompressionStream } from "./compression-streams.ts";
 import { createConsole } from "./console.ts";
 import { createCrypto } from "./crypto.ts";
@@ -16,19 +16,15 @@ import { defineGlobals, installWebGlobals } from "./globals.ts";
 import { hostOps, installHostOps, type HostOps } from "./host-ops.ts";
 import { currentInvocation } from "./invocation-scope.ts";
 import { setAbortTimer } from "./web/abort.ts";
-import { lockdown } from "./lockdown.ts";
+import { lockdown, lockdownContextFeatures } from "./lockdown.ts";
 import { navigatorGlobals } from "./navigator.ts";
 import { shippedWasmModule, wasmModuleKey } from "./wasm-modules.ts";
 import { queueMicrotask } from "./microtask.ts";
 import { timerGlobals } from "./timers.ts";
 
 const global = globalThis as typeof globalThis & { __flickHost?: HostOps; __flickDispatcher?: unknown };
-const ops = global.__flickHost;
-if (ops === undefined) throw new Error("runtime bootstrap: the host did not provide __flickHost");
-delete global.__flickHost;
-installHostOps(Object.freeze({ ...ops }));
 
-// Boot time, so module-scope code sees a sensible clock before the first request.
+// A clock for the install steps; connect() sets the isolate's own.
 setClock(Date.now());
 installWebGlobals(global, (error) => {
   const text = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : `Uncaught ${String(error)}`;
@@ -38,9 +34,25 @@ setAbortTimer((callback, ms) => void timerGlobals.setTimeout(callback, ms));
 defineGlobals(global, { console: createConsole(), ...createCrypto(), fetch, CompressionStream, DecompressionStream, queueMicrotask, ...timerGlobals, ...clockGlobals(), ...navigatorGlobals() });
 
 lockdown(global);
+lockdownContextFeatures(global);
 Object.defineProperty(global, wasmModuleKey, { value: shippedWasmModule, writable: false, enumerable: false, configurable: false });
 
+/**
+ * Connects this isolate to its host: takes the ops the host left on `__flickHost` and
+ * removes them from the global scope. Separate from the rest of the bootstrap so that
+ * everything above can live in a V8 startup snapshot shared by all isolates.
+ */
+function connect(nowMs: number): void {
+  const ops = global.__flickHost;
+  if (ops === undefined) throw new Error("runtime bootstrap: the host did not provide __flickHost");
+  delete global.__flickHost;
+  installHostOps(Object.freeze({ ...ops }));
+  lockdownContextFeatures(global);
+  resetClock(nowMs);
+}
+
 global.__flickDispatcher = Object.freeze({
+  connect,
   init: dispatcher.init,
   dispatch: dispatcher.dispatch,
   timer: dispatcher.timer,

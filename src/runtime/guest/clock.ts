@@ -18,6 +18,12 @@ const OriginalDate = Date;
 const originalNow = Date.now;
 
 /** The guest clock; before the bootstrap sets it (unit tests under Node) the real one. */
+/** At connect: this isolate's time origin and clock (a snapshot was made earlier). */
+export function resetClock(nowMs: number): void {
+  clock = nowMs;
+  timeOrigin = nowMs;
+}
+
 export function now(): number {
   return clock === 0 ? originalNow() : clock;
 }

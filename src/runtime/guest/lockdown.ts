@@ -42,9 +42,19 @@ export function lockdown(global: typeof globalThis): void {
   lockConstructor(Object.getPrototypeOf(async function () {}) as object, "AsyncFunction");
   lockConstructor(Object.getPrototypeOf(function* () {}) as object, "GeneratorFunction");
   lockConstructor(Object.getPrototypeOf(async function* () {}) as object, "AsyncGeneratorFunction");
+}
 
+/**
+ * The part of the lockdown for globals V8 installs when a context is created rather than
+ * keeping them in a startup snapshot (WebAssembly, SharedArrayBuffer, Atomics.wait): run
+ * again on every isolate made from a snapshot. Idempotent.
+ */
+export function lockdownContextFeatures(global: typeof globalThis): void {
+  const define = (target: object, key: PropertyKey, value: unknown) =>
+    Object.defineProperty(target, key, { value, writable: false, enumerable: false, configurable: false });
   const wasm = (global as { WebAssembly?: Record<string, unknown> }).WebAssembly;
-  if (wasm !== undefined) {
+  const locked = wasm !== undefined && Object.getOwnPropertyDescriptor(wasm, "compile")?.configurable === false;
+  if (wasm !== undefined && !locked) {
     const refuseWasm = (name: string) => {
       const stub = function (): never {
         throw new (wasm["CompileError"] as ErrorConstructor)(
