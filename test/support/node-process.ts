@@ -28,14 +28,14 @@ export function tempDir(prefix = "flick-test-"): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
-export async function startTestNode(options: { dataDir?: string; args?: string[]; hosts?: number } = {}): Promise<TestNode> {
+export async function startTestNode(options: { dataDir?: string; args?: string[]; hosts?: number; env?: Record<string, string> } = {}): Promise<TestNode> {
   const dataDir = options.dataDir ?? tempDir();
   const info = path.join(dataDir, "node.json");
   rmSync(info, { force: true });
   const child = spawn(
     process.execPath,
     [flickBin, "up", "--port", "0", "--data-dir", dataDir, "--hosts", String(options.hosts ?? 2), ...(options.args ?? [])],
-    { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } },
   );
   let output = "";
   child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
