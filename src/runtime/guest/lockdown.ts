@@ -66,8 +66,19 @@ export function lockdownContextFeatures(global: typeof globalThis): void {
     };
     const Module = wasm["Module"] as ({ prototype: object } & (new (bytes: Uint8Array) => object)) | undefined;
     if (Module !== undefined) compileShipped = (bytes) => new Module(bytes);
+    // The promise-returning entry points refuse with a rejected promise, as they fail.
     for (const name of ["compile", "compileStreaming", "instantiateStreaming"]) {
-      if (name in wasm) define(wasm, name, refuseWasm(name));
+      if (!(name in wasm)) continue;
+      const refuse = refuseWasm(name);
+      const rejecting = function (): Promise<never> {
+        try {
+          return refuse();
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      };
+      Object.defineProperty(rejecting, "name", { value: name });
+      define(wasm, name, rejecting);
     }
     // instantiate(module, imports) with a deploy-time Module stays; instantiate(bytes) is refused.
     const instantiate = wasm["instantiate"] as ((source: unknown, imports?: unknown) => Promise<unknown>) | undefined;
