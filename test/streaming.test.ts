@@ -27,6 +27,17 @@ before(async () => {
             },
           }), { headers: { "content-type": "text/plain" } });
         }
+        if (path === "/firehose") {
+          const chunk = new Uint8Array(64 * 1024).fill(120);
+          return new Response(new ReadableStream({
+            pull(controller) {
+              if (globalThis.produced >= 4000) return controller.close();
+              globalThis.produced = (globalThis.produced ?? 0) + 1;
+              controller.enqueue(chunk);
+            },
+          }));
+        }
+        if (path === "/produced") return new Response(String(globalThis.produced ?? 0));
         if (path === "/bad-chunk") {
           return new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("ok;")); c.enqueue("not bytes"); c.close(); } }));
         }
@@ -71,6 +82,23 @@ test("a streamed response reaches the client chunk by chunk: the first chunk arr
     rest += new TextDecoder().decode(value);
   }
   assert.equal(rest, "second;");
+});
+
+test("a streamed body waits for a slow client instead of piling up in the node", async () => {
+  const res = await fetch(`${node.url}/fn/stream/firehose`);
+  const reader = res.body!.getReader();
+  await reader.read();
+  await new Promise((r) => setTimeout(r, 1000));
+  const produced = Number(await (await fetch(`${node.url}/fn/stream/produced`)).text());
+  // 4,000 chunks of 64 KiB = 250 MiB if nothing held the producer back.
+  assert.ok(produced < 1000, `the function produced ${produced} chunks while the client read one`);
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+  }
+  assert.ok(total > 200 * 1024 * 1024, `the whole body still arrives (${total} bytes)`);
 });
 
 test("a body chunk that is not bytes cuts the stream and logs the error", async () => {

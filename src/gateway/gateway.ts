@@ -33,7 +33,8 @@ export interface GatewayBackend {
 /** How a function's response reaches the client: the head (whole body when `end`), then chunks. */
 export interface ResponseWriter {
   head(status: number, headers: string[], body: Uint8Array | null, end: boolean, cold: boolean): void;
-  chunk(bytes: Uint8Array, end: boolean): void;
+  /** `written` runs once the client took the bytes (socket flushed): the flow-control credit. */
+  chunk(bytes: Uint8Array, end: boolean, written: () => void): void;
 }
 
 // Connection-level headers belong to each hop, not to the function (RFC 9110 §7.6.1).
@@ -127,8 +128,9 @@ export function createGateway(backend: GatewayBackend): (req: IncomingMessage, r
           if (end) res.end(body === null || nullBody || head ? undefined : body);
           else res.flushHeaders();
         },
-        chunk(bytes, end) {
-          if (bytes.byteLength > 0 && !head) res.write(bytes);
+        chunk(bytes, end, written) {
+          if (bytes.byteLength > 0 && !head && !res.destroyed) res.write(bytes, () => written());
+          else written();
           if (end) res.end();
         },
       };

@@ -14,7 +14,7 @@ import { compressionLimits, ZlibStream } from "./compression-ops.ts";
 import { cryptoOps } from "./crypto-ops.ts";
 import type { EgressPolicy } from "./egress-policy.ts";
 import { OutboundError, outboundFetch, type OutboundRequest } from "./outbound-fetch.ts";
-import type { InstanceSpec, InvocationEnd, ResponseSink, WireLogLine, WireRequest } from "./protocol.ts";
+import { streamHighWaterBytes, type InstanceSpec, type InvocationEnd, type ResponseSink, type WireLogLine, type WireRequest } from "./protocol.ts";
 
 /**
  * The runtime bundle, and how isolates get it fast: a V8 startup snapshot with the
@@ -59,6 +59,9 @@ interface Pending {
   sink: ResponseSink;
   headSent: boolean;
   bodyEnded: boolean;
+  /** Streamed body bytes the client has not taken yet; the guest pauses above the high-water mark. */
+  unacked: number;
+  paused: boolean;
   logs: WireLogLine[];
   timers: Map<number, NodeJS.Timeout>;
   wall: NodeJS.Timeout;
@@ -90,6 +93,7 @@ export class Instance {
   private endRef!: ivm.Reference<(invocation: number) => void>;
   private fetchedRef!: ivm.Reference<(...args: unknown[]) => void>;
   private zlibDoneRef!: ivm.Reference<(...args: unknown[]) => void>;
+  private resumeRef!: ivm.Reference<(invocation: number, nowMs: number) => void>;
   private readonly egress: EgressPolicy;
   private readonly wasm: (hash: string) => Uint8Array | null;
   private moduleLogs: WireLogLine[] = [];
@@ -192,6 +196,7 @@ export class Instance {
     this.endRef = dispatcher.getSync("end", { reference: true }) as typeof this.endRef;
     this.fetchedRef = dispatcher.getSync("fetched", { reference: true }) as typeof this.fetchedRef;
     this.zlibDoneRef = dispatcher.getSync("zlibDone", { reference: true }) as typeof this.zlibDoneRef;
+    this.resumeRef = dispatcher.getSync("resume", { reference: true }) as typeof this.resumeRef;
     dispatcher.release();
 
     const module = this.isolate.compileModuleSync(code, { filename: `${this.spec.function}.js` });
@@ -212,7 +217,7 @@ export class Instance {
    * settles when the invocation is over (response done and waitUntil work settled, or a
    * failure). Never rejects: failures are an `error`.
    */
-  invoke(request: WireRequest, sink: ResponseSink): Promise<InvocationEnd> {
+  invoke(request: WireRequest, sink: ResponseSink, onCredit?: (credit: (bytes: number) => void) => void): Promise<InvocationEnd> {
     if (this.disposed) {
       return Promise.resolve({ error: { code: "instance_terminated", message: "the instance was stopped before the request started; retry" }, logs: [] });
     }
@@ -231,11 +236,14 @@ export class Instance {
         sink,
         headSent: false,
         bodyEnded: false,
+        unacked: 0,
+        paused: false,
         logs: this.takeModuleLogs(),
         timers: new Map(),
         wall: setTimeout(() => this.timeoutPending(id), timeoutMs),
       };
       this.pending.set(id, pending);
+      onCredit?.((bytes) => this.credit(id, bytes));
       this.enter(id, (timeout) =>
         this.dispatchRef.applySync(undefined, [id, Date.now(), request.method, request.url, request.headers, request.body], {
           arguments: { copy: true },
@@ -458,11 +466,26 @@ export class Instance {
     pending.sink.head(status, headers.map(String), body, pending.bodyEnded, pending.bodyEnded ? pending.logs.splice(0) : []);
   }
 
-  private chunk(invocation: number, bytes: Uint8Array, end: boolean): void {
+  /** Returns whether the guest may send the next chunk now; if not, it waits for `resume`. */
+  private chunk(invocation: number, bytes: Uint8Array, end: boolean): boolean {
     const pending = this.pending.get(invocation);
-    if (pending === undefined || !pending.headSent || pending.bodyEnded || !(bytes instanceof Uint8Array)) return;
+    if (pending === undefined || !pending.headSent || pending.bodyEnded || !(bytes instanceof Uint8Array)) return true;
     pending.bodyEnded = end === true;
+    pending.unacked += bytes.byteLength;
     pending.sink.chunk(bytes, pending.bodyEnded, pending.bodyEnded ? pending.logs.splice(0) : []);
+    if (pending.unacked < streamHighWaterBytes) return true;
+    pending.paused = true;
+    return false;
+  }
+
+  /** The client took `bytes`: below half the high-water mark, a paused body resumes. */
+  private credit(invocation: number, bytes: number): void {
+    const pending = this.pending.get(invocation);
+    if (pending === undefined) return;
+    pending.unacked = Math.max(0, pending.unacked - bytes);
+    if (!pending.paused || pending.unacked >= streamHighWaterBytes / 2) return;
+    pending.paused = false;
+    this.enter(invocation, (timeout) => this.resumeRef.applySync(undefined, [invocation, Date.now()], { timeout }));
   }
 
   private complete(invocation: number): void {

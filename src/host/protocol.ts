@@ -36,13 +36,18 @@ export type WireLogLine = [number, LogLevel, string];
 export type ToHost =
   | { t: "invoke"; id: number; spec: InstanceSpec; request: WireRequest }
   | { t: "validate"; id: number; code: string; filename: string; wasm: Record<string, Uint8Array> }
-  | { t: "drop"; instance: string };
+  | { t: "drop"; instance: string }
+  /** The client took `bytes` of invocation `id`'s streamed body: room for more. */
+  | { t: "credit"; id: number; bytes: number };
 
 /** How a response reaches the primary: the head (with the whole body when `end`), then chunks. */
 export interface ResponseSink {
   head(status: number, headers: string[], body: Uint8Array | null, end: boolean, logs: WireLogLine[]): void;
   chunk(bytes: Uint8Array, end: boolean, logs: WireLogLine[]): void;
 }
+
+/** Flow control of streamed bodies: the guest pauses above this many bytes not yet taken by the client. */
+export const streamHighWaterBytes = 1024 * 1024;
 
 /** The end of an invocation: null error when it completed; its remaining log lines. */
 export interface InvocationEnd {

@@ -17,7 +17,8 @@ export interface InvokeResult extends InvocationEnd {
 /** Where a streamed response goes in the primary; logs come with the end of the body. */
 export interface InvokeSink {
   head(status: number, headers: string[], body: Uint8Array | null, end: boolean, logs: WireLogLine[], cold: boolean): void;
-  chunk(bytes: Uint8Array, end: boolean, logs: WireLogLine[]): void;
+  /** Call `written` when the bytes left the node: it returns flow-control credit to the host. */
+  chunk(bytes: Uint8Array, end: boolean, logs: WireLogLine[], written: () => void): void;
 }
 
 interface Waiter {
@@ -90,9 +91,13 @@ export class Supervisor {
       case "head":
         host.waiters.get(message.id)?.sink?.head(message.status, message.headers, message.body, message.end, message.logs, message.cold);
         break;
-      case "chunk":
-        host.waiters.get(message.id)?.sink?.chunk(message.bytes, message.end, message.logs);
+      case "chunk": {
+        const { id, bytes } = message;
+        host.waiters.get(id)?.sink?.chunk(bytes, message.end, message.logs, () => {
+          if (host.child?.connected) host.child.send({ t: "credit", id, bytes: bytes.byteLength } satisfies ToHost);
+        });
         break;
+      }
       case "done":
       case "validated": {
         const waiter = host.waiters.get(message.id);

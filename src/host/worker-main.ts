@@ -21,6 +21,8 @@ const runtime: RuntimeCode = snapshot === undefined ? { source } : { source, sna
 // `flick up --egress-allow a,b` reaches hosts through the environment the supervisor sets.
 const egress = new EgressPolicy((process.env["FLICK_EGRESS_ALLOW"] ?? "").split(",").filter((e) => e.trim() !== ""));
 const instances = new Map<string, Instance>();
+/** Message id → [instance, its invocation number], for flow-control credit of streamed bodies. */
+const streaming = new Map<number, (bytes: number) => void>();
 const send = (message: FromHost): void => {
   process.send!(message);
 };
@@ -53,10 +55,15 @@ async function invoke(message: Extract<ToHost, { t: "invoke" }>): Promise<void> 
   }
   const id = message.id;
   const cold = placed.cold;
-  const { error, logs } = await placed.instance.invoke(message.request, {
-    head: (status, headers, body, end, logs) => send({ t: "head", id, status, headers, body, end, logs, cold }),
-    chunk: (bytes, end, logs) => send({ t: "chunk", id, bytes, end, logs }),
-  });
+  const { error, logs } = await placed.instance.invoke(
+    message.request,
+    {
+      head: (status, headers, body, end, logs) => send({ t: "head", id, status, headers, body, end, logs, cold }),
+      chunk: (bytes, end, logs) => send({ t: "chunk", id, bytes, end, logs }),
+    },
+    (credit) => streaming.set(id, credit),
+  );
+  streaming.delete(id);
   send({ t: "done", id, error, logs, cold });
 }
 
@@ -87,6 +94,9 @@ process.on("message", (message: ToHost) => {
       break;
     case "validate":
       validate(message);
+      break;
+    case "credit":
+      streaming.get(message.id)?.(message.bytes);
       break;
     case "drop": {
       const instance = instances.get(message.instance);

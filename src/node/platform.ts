@@ -316,7 +316,7 @@ export class Platform implements ApiBackend, GatewayBackend {
         request,
         {
           head: (status, headers, body, end, logs, cold) => then(logs, () => writer.head(status, headers, body, end, cold)),
-          chunk: (bytes, end, logs) => then(logs, () => writer.chunk(bytes, end)),
+          chunk: (bytes, end, logs, written) => then(logs, () => writer.chunk(bytes, end, written)),
         },
       );
     } catch (err) {

@@ -59,4 +59,5 @@ global.__flickDispatcher = Object.freeze({
   end: dispatcher.end,
   fetched: dispatcher.fetched,
   zlibDone: dispatcher.zlibDone,
+  resume: dispatcher.resume,
 });

@@ -88,6 +88,8 @@ interface InvocationState {
   responded: boolean;
 }
 const invocations = new Map<number, InvocationState>();
+/** Streamed bodies waiting for the client to catch up (flow control), by invocation. */
+const paused = new Map<number, () => void>();
 
 function maybeComplete(id: number): void {
   const state = invocations.get(id);
@@ -132,8 +134,8 @@ function finish(id: number, value: unknown): void {
         fail(id, new TypeError(`response body chunks must be Uint8Array, got ${describe(chunk)}`));
         return;
       }
-      hostOps().chunk(id, chunk, false);
-      pump();
+      if (hostOps().chunk(id, chunk, false)) pump();
+      else paused.set(id, pump);
     }, (err: unknown) => fail(id, err));
   };
   pump();
@@ -148,6 +150,7 @@ function responded(id: number): void {
 
 function fail(id: number, err: unknown): void {
   invocations.delete(id);
+  paused.delete(id);
   const [message, stack] = errorParts(err);
   hostOps().fail(id, message, stack);
 }
@@ -201,6 +204,14 @@ export function fetched(op: number, nowMs: number, ...rest: Parameters<typeof se
   settleFetch(op, ...rest);
 }
 
+/** The client caught up with a paused streamed body: read on. */
+export function resume(invocation: number, nowMs: number): void {
+  setClock(nowMs);
+  const pump = paused.get(invocation);
+  paused.delete(invocation);
+  pump?.();
+}
+
 /** The host finished a zlib write (see compression-streams.ts). */
 export function zlibDone(op: number, nowMs: number, output: Uint8Array | null, error: string): void {
   setClock(nowMs);
@@ -210,5 +221,6 @@ export function zlibDone(op: number, nowMs: number, output: Uint8Array | null, e
 /** The invocation is over (answered, failed or timed out): forget what it left behind. */
 export function end(invocation: number): void {
   invocations.delete(invocation);
+  paused.delete(invocation);
   dropTimersOf(invocation);
 }

@@ -21,8 +21,11 @@ export interface HostOps {
    * is the whole body (or null for none); without, chunks follow through `chunk`.
    */
   respond(invocation: number, status: number, headers: string[], body: Uint8Array | null, end: boolean): void;
-  /** One chunk of a streamed response body; `end` on the last (which may be empty). */
-  chunk(invocation: number, bytes: Uint8Array, end: boolean): void;
+  /**
+   * One chunk of a streamed response body; `end` on the last (which may be empty). Returns
+   * false when the client is behind: send nothing more until the dispatcher's `resume`.
+   */
+  chunk(invocation: number, bytes: Uint8Array, end: boolean): boolean;
   /** The invocation is over: its response is complete and its waitUntil promises settled. */
   complete(invocation: number): void;
   /** The handler threw, returned something that is not a Response, or its body stream failed. */

@@ -9,7 +9,7 @@ import { URLPattern } from "./url-pattern.ts";
 installHostOps({
   randomBytes: (n) => new Uint8Array(randomBytes(n)),
   domainToASCII: (d) => domainToASCII(d) || null,
-  log: () => {}, timerStart: () => {}, timerClear: () => {}, respond: () => {}, chunk: () => {}, complete: () => {}, fail: () => {},
+  log: () => {}, timerStart: () => {}, timerClear: () => {}, respond: () => {}, chunk: () => true, complete: () => {}, fail: () => {},
   fetchStart: () => {}, fetchAbort: () => {}, crypto: () => undefined, zlibOpen: () => {}, zlibWrite: () => {}, wasmModule: () => null,
 });
 

@@ -15,7 +15,7 @@ installHostOps({
   fail: () => {},
   fetchStart: () => {},
   fetchAbort: () => {},
-  chunk: () => {},
+  chunk: () => true,
   complete: () => {},
   crypto: () => undefined,
   zlibOpen: () => {},

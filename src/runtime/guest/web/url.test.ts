@@ -17,7 +17,7 @@ installHostOps({
   fail: () => {},
   fetchStart: () => {},
   fetchAbort: () => {},
-  chunk: () => {},
+  chunk: () => true,
   complete: () => {},
   crypto: () => undefined,
   zlibOpen: () => {},
