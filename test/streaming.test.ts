@@ -53,6 +53,10 @@ before(async () => {
           setTimeout(() => console.log("stray timer fired"), 50);
           return new Response("answered");
         }
+        if (path === "/first-chunk") {
+          const { value } = await request.body.getReader().read();
+          return new Response("first " + (value.length > 0));
+        }
         if (path === "/read-body") {
           const reader = request.body.getReader();
           let bytes = 0, chunks = 0;
@@ -113,6 +117,22 @@ test("a request body can be read incrementally with a reader", async () => {
   const body = new Uint8Array(300_000).fill(7);
   const res = await fetch(`${node.url}/fn/stream/read-body`, { method: "POST", body });
   assert.deepEqual(await res.json(), { bytes: 300_000, chunks: true, bodyUsed: true });
+});
+
+test("a large request body reaches the handler while it is still arriving", async () => {
+  const { request } = await import("node:http");
+  const half = Buffer.alloc(400 * 1024, 1);
+  const answer = await new Promise<string>((resolve, reject) => {
+    const req = request(`${node.url}/fn/stream/first-chunk`, { method: "POST", headers: { "content-length": String(half.length * 2) } }, (res) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d.toString()));
+      res.on("end", () => resolve(text));
+    });
+    req.on("error", reject);
+    // Only the first half is sent until the answer is in: a node that buffered the whole body would never answer.
+    req.write(half);
+  });
+  assert.equal(answer, "first true");
 });
 
 test("ctx.waitUntil keeps the invocation working after the response", async () => {

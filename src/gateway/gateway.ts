@@ -13,6 +13,8 @@ import type { ErrorData } from "../errors/index.ts";
 import type { WireRequest } from "../host/index.ts";
 
 export const functionPrefix = "/fn/";
+/** Request bodies larger than this (with a Content-Length) stream into the function. */
+export const streamedBodyMinBytes = 256 * 1024;
 
 /** What the gateway needs to know about a function to route to it. */
 export interface RouteTarget {
@@ -27,7 +29,7 @@ export interface GatewayBackend {
   /** Who a token acts for, undefined when unknown. */
   authenticate(authorization: string): Promise<{ role: "admin" } | { role: "tenant"; tenant: string } | undefined>;
   /** Runs the request; the response is written to `writer` as it comes; settles when the invocation is over. */
-  invoke(target: RouteTarget, request: WireRequest, invocationId: string, writer: ResponseWriter): Promise<{ error: ErrorData | null }>;
+  invoke(target: RouteTarget, request: WireRequest, invocationId: string, writer: ResponseWriter, body?: AsyncIterable<Uint8Array>): Promise<{ error: ErrorData | null }>;
 }
 
 /** How a function's response reaches the client: the head (whole body when `end`), then chunks. */
@@ -108,7 +110,12 @@ export function createGateway(backend: GatewayBackend): (req: IncomingMessage, r
         if (target.private && lower === "authorization") continue;
         headers.push(raw[i]!, raw[i + 1]!);
       }
-      const body = await readBody(req);
+      // A large body of declared length streams to the function as it arrives (the limit is
+      // already checked); smaller ones, and chunked ones (whose size is only known at the
+      // end, and over the limit must be refused before anything runs), are read first.
+      const declared = Number(req.headers["content-length"] ?? -1);
+      const streamBody = declared > streamedBodyMinBytes && declared <= limits.requestBodyMaxBytes;
+      const body = streamBody ? null : await readBody(req);
       const host = req.headers.host ?? "localhost";
       const request: WireRequest = { method: req.method ?? "GET", url: `http://${host}${rest}${url.search}`, headers, body };
       const head = req.method === "HEAD";
@@ -134,7 +141,7 @@ export function createGateway(backend: GatewayBackend): (req: IncomingMessage, r
           if (end) res.end();
         },
       };
-      const { error } = await backend.invoke(target, request, invocationId, writer);
+      const { error } = await backend.invoke(target, request, invocationId, writer, streamBody ? (req as AsyncIterable<Uint8Array>) : undefined);
       if (error !== null) {
         // Before the head: the error contract. After it: all we can do is cut the stream.
         if (!res.headersSent) fail(res, FlickError.fromData(error), invocationId);

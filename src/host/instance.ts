@@ -14,7 +14,7 @@ import { compressionLimits, ZlibStream } from "./compression-ops.ts";
 import { cryptoOps } from "./crypto-ops.ts";
 import type { EgressPolicy } from "./egress-policy.ts";
 import { OutboundError, outboundFetch, type OutboundRequest } from "./outbound-fetch.ts";
-import { streamHighWaterBytes, type InstanceSpec, type InvocationEnd, type ResponseSink, type WireLogLine, type WireRequest } from "./protocol.ts";
+import { streamHighWaterBytes, type InstanceSpec, type InvocationControl, type InvocationEnd, type ResponseSink, type WireLogLine, type WireRequest } from "./protocol.ts";
 
 /**
  * The runtime bundle, and how isolates get it fast: a V8 startup snapshot with the
@@ -94,6 +94,7 @@ export class Instance {
   private fetchedRef!: ivm.Reference<(...args: unknown[]) => void>;
   private zlibDoneRef!: ivm.Reference<(...args: unknown[]) => void>;
   private resumeRef!: ivm.Reference<(invocation: number, nowMs: number) => void>;
+  private bodyRef!: ivm.Reference<(...args: unknown[]) => void>;
   private readonly egress: EgressPolicy;
   private readonly wasm: (hash: string) => Uint8Array | null;
   private moduleLogs: WireLogLine[] = [];
@@ -197,6 +198,7 @@ export class Instance {
     this.fetchedRef = dispatcher.getSync("fetched", { reference: true }) as typeof this.fetchedRef;
     this.zlibDoneRef = dispatcher.getSync("zlibDone", { reference: true }) as typeof this.zlibDoneRef;
     this.resumeRef = dispatcher.getSync("resume", { reference: true }) as typeof this.resumeRef;
+    this.bodyRef = dispatcher.getSync("body", { reference: true }) as typeof this.bodyRef;
     dispatcher.release();
 
     const module = this.isolate.compileModuleSync(code, { filename: `${this.spec.function}.js` });
@@ -217,7 +219,7 @@ export class Instance {
    * settles when the invocation is over (response done and waitUntil work settled, or a
    * failure). Never rejects: failures are an `error`.
    */
-  invoke(request: WireRequest, sink: ResponseSink, onCredit?: (credit: (bytes: number) => void) => void): Promise<InvocationEnd> {
+  invoke(request: WireRequest, sink: ResponseSink, onStart?: (control: InvocationControl) => void): Promise<InvocationEnd> {
     if (this.disposed) {
       return Promise.resolve({ error: { code: "instance_terminated", message: "the instance was stopped before the request started; retry" }, logs: [] });
     }
@@ -243,9 +245,12 @@ export class Instance {
         wall: setTimeout(() => this.timeoutPending(id), timeoutMs),
       };
       this.pending.set(id, pending);
-      onCredit?.((bytes) => this.credit(id, bytes));
+      onStart?.({
+        credit: (bytes) => this.credit(id, bytes),
+        body: (bytes, end, error) => this.enter(id, (timeout) => this.bodyRef.applySync(undefined, [id, bytes, end, error ?? ""], { arguments: { copy: true }, timeout })),
+      });
       this.enter(id, (timeout) =>
-        this.dispatchRef.applySync(undefined, [id, Date.now(), request.method, request.url, request.headers, request.body], {
+        this.dispatchRef.applySync(undefined, [id, Date.now(), request.method, request.url, request.headers, request.body, request.streamed === true], {
           arguments: { copy: true },
           timeout,
         }),

@@ -27,7 +27,9 @@ export interface WireRequest {
   url: string;
   /** name, value, name, value… */
   headers: string[];
+  /** The whole body, or null: none, or (with `streamed`) it follows in `body` messages. */
   body: Uint8Array | null;
+  streamed?: boolean;
 }
 
 /** [time ms, level, message] */
@@ -38,12 +40,20 @@ export type ToHost =
   | { t: "validate"; id: number; code: string; filename: string; wasm: Record<string, Uint8Array> }
   | { t: "drop"; instance: string }
   /** The client took `bytes` of invocation `id`'s streamed body: room for more. */
-  | { t: "credit"; id: number; bytes: number };
+  | { t: "credit"; id: number; bytes: number }
+  /** A piece of a streamed request body of invocation `id`; `end` on the last; `error` if the client went away. */
+  | { t: "body"; id: number; bytes: Uint8Array; end: boolean; error?: string };
 
 /** How a response reaches the primary: the head (with the whole body when `end`), then chunks. */
 export interface ResponseSink {
   head(status: number, headers: string[], body: Uint8Array | null, end: boolean, logs: WireLogLine[]): void;
   chunk(bytes: Uint8Array, end: boolean, logs: WireLogLine[]): void;
+}
+
+/** Control of a running invocation from outside: flow-control credit, request body pieces. */
+export interface InvocationControl {
+  credit(bytes: number): void;
+  body(bytes: Uint8Array, end: boolean, error?: string): void;
 }
 
 /** Flow control of streamed bodies: the guest pauses above this many bytes not yet taken by the client. */

@@ -151,9 +151,35 @@ export class Supervisor {
   }
 
   /** Runs a request on a host; the response streams to `sink`, the promise settles when the invocation is over. */
-  async invoke(index: number, spec: InstanceSpec, request: WireRequest, sink: InvokeSink): Promise<InvokeResult> {
-    const done = await this.send<Extract<FromHost, { t: "done" }>>(index, "invoke", (id) => ({ t: "invoke", id, spec, request }), sink);
-    return { error: done.error, logs: done.logs, cold: done.cold };
+  async invoke(index: number, spec: InstanceSpec, request: WireRequest, sink: InvokeSink, body?: AsyncIterable<Uint8Array>): Promise<InvokeResult> {
+    let messageId = 0;
+    const done = this.send<Extract<FromHost, { t: "done" }>>(
+      index,
+      "invoke",
+      (id) => {
+        messageId = id;
+        return { t: "invoke", id, spec, request: body === undefined ? request : { ...request, body: null, streamed: true } };
+      },
+      sink,
+    );
+    if (body !== undefined) void this.pumpBody(index, () => messageId, body);
+    const result = await done;
+    return { error: result.error, logs: result.logs, cold: result.cold };
+  }
+
+  /** Sends a streamed request body to the host as it arrives from the client. */
+  private async pumpBody(index: number, id: () => number, body: AsyncIterable<Uint8Array>): Promise<void> {
+    const host = this.hosts[index]!;
+    await host.ready;
+    const send = (message: ToHost) => {
+      if (host.child?.connected) host.child.send(message);
+    };
+    try {
+      for await (const bytes of body) send({ t: "body", id: id(), bytes, end: false });
+      send({ t: "body", id: id(), bytes: new Uint8Array(0), end: true });
+    } catch (err) {
+      send({ t: "body", id: id(), bytes: new Uint8Array(0), end: true, error: (err as Error).message ?? String(err) });
+    }
   }
 
   /** Loads `code` in a throwaway isolate: null when it is a valid function module. */

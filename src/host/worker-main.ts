@@ -11,7 +11,7 @@ import { limits } from "../model/index.ts";
 import { checkRuntime } from "./check-runtime.ts";
 import { EgressPolicy } from "./egress-policy.ts";
 import { Instance, makeRuntimeSnapshot, type RuntimeCode } from "./instance.ts";
-import type { FromHost, InstanceSpec, ToHost } from "./protocol.ts";
+import type { FromHost, InstanceSpec, InvocationControl, ToHost } from "./protocol.ts";
 
 checkRuntime();
 const source = await bundleRuntime();
@@ -22,7 +22,7 @@ const runtime: RuntimeCode = snapshot === undefined ? { source } : { source, sna
 const egress = new EgressPolicy((process.env["FLICK_EGRESS_ALLOW"] ?? "").split(",").filter((e) => e.trim() !== ""));
 const instances = new Map<string, Instance>();
 /** Message id → [instance, its invocation number], for flow-control credit of streamed bodies. */
-const streaming = new Map<number, (bytes: number) => void>();
+const streaming = new Map<number, InvocationControl>();
 const send = (message: FromHost): void => {
   process.send!(message);
 };
@@ -61,7 +61,7 @@ async function invoke(message: Extract<ToHost, { t: "invoke" }>): Promise<void> 
       head: (status, headers, body, end, logs) => send({ t: "head", id, status, headers, body, end, logs, cold }),
       chunk: (bytes, end, logs) => send({ t: "chunk", id, bytes, end, logs }),
     },
-    (credit) => streaming.set(id, credit),
+    (control) => streaming.set(id, control),
   );
   streaming.delete(id);
   send({ t: "done", id, error, logs, cold });
@@ -96,7 +96,10 @@ process.on("message", (message: ToHost) => {
       validate(message);
       break;
     case "credit":
-      streaming.get(message.id)?.(message.bytes);
+      streaming.get(message.id)?.credit(message.bytes);
+      break;
+    case "body":
+      streaming.get(message.id)?.body(message.bytes, message.end, message.error);
       break;
     case "drop": {
       const instance = instances.get(message.instance);

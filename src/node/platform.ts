@@ -279,7 +279,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     return this.live.get(name)?.target;
   }
 
-  async invoke(target: RouteTarget, request: WireRequest, invocationId: string, writer: ResponseWriter): Promise<{ error: ErrorData | null }> {
+  async invoke(target: RouteTarget, request: WireRequest, invocationId: string, writer: ResponseWriter, body?: AsyncIterable<Uint8Array>): Promise<{ error: ErrorData | null }> {
     const live = this.live.get(target.name);
     if (live === undefined) return { error: { code: "function_not_found", message: `function "${target.name}" was removed` } };
     const store = (logs: WireLogLine[]) =>
@@ -318,6 +318,7 @@ export class Platform implements ApiBackend, GatewayBackend {
           head: (status, headers, body, end, logs, cold) => then(logs, () => writer.head(status, headers, body, end, cold)),
           chunk: (bytes, end, logs, written) => then(logs, () => writer.chunk(bytes, end, written)),
         },
+        body,
       );
     } catch (err) {
       this.scheduler.forget(placement.instance);

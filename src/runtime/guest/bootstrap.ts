@@ -60,4 +60,5 @@ global.__flickDispatcher = Object.freeze({
   fetched: dispatcher.fetched,
   zlibDone: dispatcher.zlibDone,
   resume: dispatcher.resume,
+  body: dispatcher.body,
 });

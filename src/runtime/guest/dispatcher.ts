@@ -72,6 +72,43 @@ function errorParts(err: unknown): [string, string] {
   return [text, ""];
 }
 
+interface BodyController {
+  enqueue(chunk: Uint8Array): void;
+  close(): void;
+  error(e: unknown): void;
+}
+/** Request bodies still arriving from the client, by invocation. */
+const incoming = new Map<number, BodyController>();
+
+/** A request body the host streams in piece by piece (see `body`). */
+function incomingBodyStream(id: number): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    type: "bytes",
+    start(controller: BodyController) {
+      incoming.set(id, controller);
+    },
+  } as never);
+}
+
+/** A piece of invocation's request body arrived (`end` on the last; `error` if the client went away). */
+export function body(invocation: number, bytes: Uint8Array, end: boolean, error: string): void {
+  const controller = incoming.get(invocation);
+  if (controller === undefined) return;
+  try {
+    if (bytes.byteLength > 0) controller.enqueue(bytes);
+    if (error !== "") {
+      incoming.delete(invocation);
+      controller.error(new TypeError(`the request body was cut off: ${error}`));
+    } else if (end) {
+      incoming.delete(invocation);
+      controller.close();
+    }
+  } catch {
+    // The handler cancelled the body; nothing wants the rest.
+    incoming.delete(invocation);
+  }
+}
+
 function bodyStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     type: "bytes",
@@ -95,6 +132,7 @@ function maybeComplete(id: number): void {
   const state = invocations.get(id);
   if (state === undefined || !state.responded || state.waitUntil > 0) return;
   invocations.delete(id);
+  incoming.delete(id);
   hostOps().complete(id);
 }
 
@@ -151,17 +189,19 @@ function responded(id: number): void {
 function fail(id: number, err: unknown): void {
   invocations.delete(id);
   paused.delete(id);
+  incoming.delete(id);
   const [message, stack] = errorParts(err);
   hostOps().fail(id, message, stack);
 }
 
 /** Runs one request; the outcome arrives through `respond` or `fail`. */
-export function dispatch(id: number, nowMs: number, method: string, url: string, headers: string[], body: Uint8Array | null): void {
+export function dispatch(id: number, nowMs: number, method: string, url: string, headers: string[], body: Uint8Array | null, streamed: boolean): void {
   setClock(nowMs);
   enterInvocation(id);
   const pairs: [string, string][] = [];
   for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([headers[i]!, headers[i + 1]!]);
-  const request = createIncomingRequest(method, url, pairs, body === null || body.length === 0 ? null : bodyStream(body));
+  const stream = streamed ? incomingBodyStream(id) : body === null || body.length === 0 ? null : bodyStream(body);
+  const request = createIncomingRequest(method, url, pairs, stream);
   const state: InvocationState = { waitUntil: 0, responded: false };
   invocations.set(id, state);
   const ctx = Object.freeze({
@@ -222,5 +262,6 @@ export function zlibDone(op: number, nowMs: number, output: Uint8Array | null, e
 export function end(invocation: number): void {
   invocations.delete(invocation);
   paused.delete(invocation);
+  incoming.delete(invocation);
   dropTimersOf(invocation);
 }
