@@ -6,6 +6,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { FlickError, type ErrorData } from "../errors/index.ts";
+import { MessageBatch } from "./message-batch.ts";
 import type { FromHost, InstanceSpec, InvocationEnd, ToHost, WireLogLine, WireRequest } from "./protocol.ts";
 
 const entry = fileURLToPath(new URL("./worker-main.ts", import.meta.url));
@@ -28,6 +29,11 @@ interface Waiter {
 
 class HostProcess {
   child: ChildProcess | undefined;
+  /** Messages to the current child, one write per event-loop turn. */
+  batch: MessageBatch<ToHost> | undefined;
+  send(message: ToHost): void {
+    this.batch?.send(message);
+  }
   ready: Promise<void> = Promise.resolve();
   readonly waiters = new Map<number, Waiter & { kind: "invoke" | "validate" }>();
 }
@@ -70,9 +76,12 @@ export class Supervisor {
       env: { ...process.env, FLICK_EGRESS_ALLOW: (this.options.egressAllow ?? []).join(",") },
     });
     host.child = child;
+    host.batch = new MessageBatch<ToHost>((messages) => {
+      if (child.connected) child.send(messages);
+    });
     host.ready = new Promise((resolve, reject) => {
-      const onMessage = (message: FromHost): void => {
-        if (message.t === "ready") {
+      const onMessage = (messages: FromHost[]): void => {
+        if (messages.some((m) => m.t === "ready")) {
           child.off("exit", onEarlyExit);
           resolve();
         }
@@ -81,7 +90,9 @@ export class Supervisor {
       child.on("message", onMessage);
       child.once("exit", onEarlyExit);
     });
-    child.on("message", (message: FromHost) => this.onMessage(host, message));
+    child.on("message", (messages: FromHost[]) => {
+      for (const message of messages) this.onMessage(host, message);
+    });
     child.on("exit", (code, signal) => this.onExit(index, child, code, signal));
     return host.ready;
   }
@@ -94,7 +105,7 @@ export class Supervisor {
       case "chunk": {
         const { id, bytes } = message;
         host.waiters.get(id)?.sink?.chunk(bytes, message.end, message.logs, () => {
-          if (host.child?.connected) host.child.send({ t: "credit", id, bytes: bytes.byteLength } satisfies ToHost);
+          host.send({ t: "credit", id, bytes: bytes.byteLength });
         });
         break;
       }
@@ -116,6 +127,8 @@ export class Supervisor {
     const host = this.hosts[index]!;
     if (host.child !== child) return;
     host.child = undefined;
+    host.batch?.clear();
+    host.batch = undefined;
     const error: ErrorData = {
       code: "host_crashed",
       message: `the worker host running this request died (${signal ?? `exit code ${code}`}); it is being restarted, retry`,
@@ -146,7 +159,7 @@ export class Supervisor {
     const id = this.nextId++;
     return new Promise<T>((resolve) => {
       host.waiters.set(id, { kind, resolve: resolve as (value: never) => void, ...(sink === undefined ? {} : { sink }) });
-      child.send(build(id));
+      host.send(build(id));
     });
   }
 
@@ -171,9 +184,7 @@ export class Supervisor {
   private async pumpBody(index: number, id: () => number, body: AsyncIterable<Uint8Array>): Promise<void> {
     const host = this.hosts[index]!;
     await host.ready;
-    const send = (message: ToHost) => {
-      if (host.child?.connected) host.child.send(message);
-    };
+    const send = (message: ToHost) => host.send(message);
     try {
       for await (const bytes of body) send({ t: "body", id: id(), bytes, end: false });
       send({ t: "body", id: id(), bytes: new Uint8Array(0), end: true });
@@ -190,8 +201,7 @@ export class Supervisor {
   }
 
   drop(index: number, instance: string): void {
-    const child = this.hosts[index]?.child;
-    if (child?.connected) child.send({ t: "drop", instance } satisfies ToHost);
+    this.hosts[index]?.send({ t: "drop", instance });
   }
 
   /** PIDs of the live host processes (tests kill them to prove the restart). */

@@ -11,6 +11,7 @@ import { limits } from "../model/index.ts";
 import { checkRuntime } from "./check-runtime.ts";
 import { EgressPolicy } from "./egress-policy.ts";
 import { Instance, makeRuntimeSnapshot, type RuntimeCode } from "./instance.ts";
+import { MessageBatch } from "./message-batch.ts";
 import type { FromHost, InstanceSpec, InvocationControl, ToHost } from "./protocol.ts";
 
 checkRuntime();
@@ -23,9 +24,8 @@ const egress = new EgressPolicy((process.env["FLICK_EGRESS_ALLOW"] ?? "").split(
 const instances = new Map<string, Instance>();
 /** Message id → [instance, its invocation number], for flow-control credit of streamed bodies. */
 const streaming = new Map<number, InvocationControl>();
-const send = (message: FromHost): void => {
-  process.send!(message);
-};
+const batch = new MessageBatch<FromHost>((messages) => process.send!(messages));
+const send = (message: FromHost): void => batch.send(message);
 
 function instanceFor(spec: InstanceSpec): { instance: Instance; cold: boolean } {
   const existing = instances.get(spec.instance);
@@ -87,7 +87,11 @@ function validate(message: Extract<ToHost, { t: "validate" }>): void {
   }
 }
 
-process.on("message", (message: ToHost) => {
+process.on("message", (messages: ToHost[]) => {
+  for (const message of messages) handle(message);
+});
+
+function handle(message: ToHost): void {
   switch (message.t) {
     case "invoke":
       void invoke(message);
@@ -108,6 +112,6 @@ process.on("message", (message: ToHost) => {
       break;
     }
   }
-});
+}
 process.on("disconnect", () => process.exit(0));
 send({ t: "ready", pid: process.pid });
