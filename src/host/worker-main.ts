@@ -114,4 +114,5 @@ function handle(message: ToHost): void {
   }
 }
 process.on("disconnect", () => process.exit(0));
+process.on("SIGTERM", () => process.exit(0));
 send({ t: "ready", pid: process.pid });
