@@ -53,10 +53,71 @@ export interface HostOps {
 
 let installed: HostOps | undefined;
 
+// Sizes checked in the guest, before anything is copied to the host (which would double
+// a giant argument in host memory before the host could refuse it).
+const maxBytes = 100 * 1024 * 1024;
+const maxCryptoBytes = 64 * 1024 * 1024;
+const maxText = 64 * 1024;
+const maxStrings = 2048;
+
+function isInt(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v);
+}
+function bytesOk(v: unknown, max: number): v is Uint8Array {
+  return v instanceof Uint8Array && v.byteLength <= max;
+}
+function stringsOk(v: unknown): v is string[] {
+  if (!Array.isArray(v) || v.length > maxStrings) return false;
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== "string" || (v[i] as string).length > maxText) return false;
+  return true;
+}
+function refuse(op: string): never {
+  throw new TypeError(`${op}: an argument has the wrong type or size`);
+}
+
+/**
+ * Frozen shims over the raw host callbacks: each checks the types and sizes of its
+ * arguments in the guest and passes plain copies only, so no guest object reaches the host.
+ */
+function shim(raw: HostOps): HostOps {
+  const shimmed: HostOps = {
+    randomBytes: (n) => (isInt(n) && n >= 0 && n <= 65536 ? raw.randomBytes(n) : refuse("randomBytes")),
+    domainToASCII: (d) => (typeof d === "string" && d.length <= 4096 ? raw.domainToASCII(d) : null),
+    log: (inv, level, message) => raw.log(inv, String(level), String(message).slice(0, maxText)),
+    timerStart: (inv, timer, delay) => (isInt(inv) && isInt(timer) && typeof delay === "number" ? raw.timerStart(inv, timer, delay) : refuse("timer")),
+    timerClear: (timer) => (isInt(timer) ? raw.timerClear(timer) : undefined),
+    respond: (inv, status, headers, body, end) =>
+      isInt(inv) && isInt(status) && stringsOk(headers) && (body === null || bytesOk(body, Number.MAX_SAFE_INTEGER))
+        ? raw.respond(inv, status, headers, body, end === true)
+        : refuse("respond"),
+    chunk: (inv, bytes, end) => (isInt(inv) && bytes instanceof Uint8Array ? raw.chunk(inv, bytes, end === true) : refuse("chunk")),
+    complete: (inv) => raw.complete(inv),
+    fail: (inv, message, stack) => raw.fail(inv, String(message).slice(0, maxText), String(stack).slice(0, maxText)),
+    fetchStart: (inv, op, method, url, headers, body, redirect) =>
+      isInt(inv) && isInt(op) && typeof method === "string" && typeof url === "string" && url.length <= 16 * 1024 && stringsOk(headers) &&
+      (body === null || bytesOk(body, maxBytes)) && typeof redirect === "string"
+        ? raw.fetchStart(inv, op, method, url, headers, body, redirect)
+        : refuse("fetch"),
+    fetchAbort: (op) => (isInt(op) ? raw.fetchAbort(op) : undefined),
+    wasmModule: (hash) => (typeof hash === "string" && hash.length === 64 ? raw.wasmModule(hash) : null),
+    zlibOpen: (inv, stream, format, compress) => (isInt(inv) && isInt(stream) && typeof format === "string" ? raw.zlibOpen(inv, stream, format, compress === true) : refuse("compression")),
+    zlibWrite: (inv, stream, op, bytes, final) =>
+      isInt(inv) && isInt(stream) && isInt(op) && bytesOk(bytes, maxBytes) ? raw.zlibWrite(inv, stream, op, bytes, final === true) : refuse("compression"),
+    crypto: (name, ...args) => {
+      for (const a of args) {
+        const ok = a === null || typeof a === "boolean" || typeof a === "number" || (typeof a === "string" && a.length <= 16 * 1024) || bytesOk(a, maxCryptoBytes);
+        if (!ok) refuse(`crypto.${String(name)}`);
+      }
+      return raw.crypto(String(name), ...args);
+    },
+  };
+  return Object.freeze(shimmed);
+}
+
 /** Called once by the bootstrap; a second call is a bug in the bootstrap. */
 export function installHostOps(ops: HostOps): void {
   if (installed !== undefined) throw new Error("host ops are already installed");
-  installed = ops;
+  installed = shim(ops);
 }
 
 /** The installed ops; throws when called before the bootstrap ran (a runtime bug, never user error). */
