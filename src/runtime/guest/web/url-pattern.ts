@@ -551,7 +551,7 @@ function initFromDictionary(value: unknown, context: string): Init {
   return init;
 }
 
-function matchInput(pattern: object, input: unknown, baseURL: unknown): Record<Component, string> | null {
+function matchInput(input: unknown, baseURL: unknown): Record<Component, string> | null {
   let values: Init;
   if (typeof input === "string" || !isObject(input)) {
     const text = toUSVString(input ?? "");
@@ -576,7 +576,6 @@ function matchInput(pattern: object, input: unknown, baseURL: unknown): Record<C
       return null;
     }
   }
-  void pattern;
   return values as Record<Component, string>;
 }
 
@@ -640,7 +639,7 @@ export class URLPattern {
   exec(input: unknown = {}, baseURL?: unknown): URLPatternResult | null {
     const compiled = compiledOf.get(this);
     if (compiled === undefined) throw illegalInvocation();
-    const values = matchInput(this, input, baseURL);
+    const values = matchInput(input, baseURL);
     if (values === null) return null;
     const result: Record<string, unknown> = { inputs: baseURL === undefined ? [input] : [input, baseURL] };
     for (const c of components) {
