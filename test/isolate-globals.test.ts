@@ -43,6 +43,7 @@ before(async () => {
         await check("text-streams", async () => new Response(new Response("héllo").body.pipeThrough(new TextDecoderStream()).pipeThrough(new TextEncoderStream())).text());
         await check("message-channel", () => new Promise((resolve) => { const { port1, port2 } = new MessageChannel(); port2.onmessage = (e) => resolve([e.data, e instanceof MessageEvent]); port1.postMessage({ hi: 1 }); }));
         await check("url-pattern", () => new URLPattern({ pathname: "/users/:id" }).exec(new URL("/users/7", request.url).href).pathname.groups);
+        await check("self", () => [self === globalThis, globalThis.self === self]);
         await check("host-hidden", () => ["__flickHost", "__flickDispatcher", "process", "require"].filter((k) => k in globalThis));
         console.info("info line"); console.warn("warn line"); console.error("error line", { deep: { x: [1, 2] } });
         return Response.json(results);
@@ -85,6 +86,7 @@ test("a function gets the Web APIs, timers, crypto randomness and env it was pro
     "text-streams": "héllo",
     "message-channel": [{ hi: 1 }, true],
     "url-pattern": { id: "7" },
+    self: [true, true],
     "host-hidden": [],
   });
 });

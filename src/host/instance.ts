@@ -95,9 +95,11 @@ export class Instance {
   private zlibDoneRef!: ivm.Reference<(...args: unknown[]) => void>;
   private resumeRef!: ivm.Reference<(invocation: number, nowMs: number) => void>;
   private bodyRef!: ivm.Reference<(...args: unknown[]) => void>;
+  private rejectionRef!: ivm.Reference<(...args: unknown[]) => void>;
   private readonly egress: EgressPolicy;
   private readonly wasm: (hash: string) => Uint8Array | null;
   private moduleLogs: WireLogLine[] = [];
+  private justSettled: { invocation: number; logs: WireLogLine[] } | undefined;
   private nextId = 1;
   private disposing = false;
 
@@ -199,6 +201,7 @@ export class Instance {
     this.zlibDoneRef = dispatcher.getSync("zlibDone", { reference: true }) as typeof this.zlibDoneRef;
     this.resumeRef = dispatcher.getSync("resume", { reference: true }) as typeof this.resumeRef;
     this.bodyRef = dispatcher.getSync("body", { reference: true }) as typeof this.bodyRef;
+    this.rejectionRef = dispatcher.getSync("unhandledRejection", { reference: true }) as typeof this.rejectionRef;
     dispatcher.release();
 
     const module = this.isolate.compileModuleSync(code, { filename: `${this.spec.function}.js` });
@@ -280,10 +283,31 @@ export class Instance {
       this.timeoutPending(invocation);
       return;
     }
+    this.justSettled = undefined;
     try {
       run(Math.max(1, Math.ceil(remaining)));
     } catch (err) {
-      this.terminate(invocation, this.classify(err, "function_error"));
+      const error = this.classify(err, "function_error");
+      if (error.code === "function_error" && !this.disposed) this.unhandledRejection(invocation, err);
+      else this.terminate(invocation, error);
+    }
+  }
+
+  /**
+   * isolated-vm throws the first promise rejection nobody handled during an entry out of
+   * that entry (the runtime's own entry points catch everything else). The isolate is fine:
+   * the guest fires `unhandledrejection` and, unless a listener cancels it, logs it — as a
+   * browser or Workers would; the request goes on.
+   */
+  private unhandledRejection(invocation: number, reason: unknown): void {
+    try {
+      this.rejectionRef.applySync(undefined, [invocation, reason instanceof Error ? reason : String(reason)], {
+        arguments: { copy: true },
+        timeout: 100,
+      });
+    } catch {
+      const text = reason instanceof Error ? (reason.stack ?? `${reason.name}: ${reason.message}`) : String(reason);
+      this.log(invocation, "error", `Uncaught (in promise) ${text}`);
     }
   }
 
@@ -339,6 +363,9 @@ export class Instance {
       this.timerOwner.delete(timer);
     }
     pending.resolve({ error, logs: pending.logs });
+    // Lines printed later in the same isolate entry (an unhandled rejection surfaces at its
+    // end) still join this invocation's logs, which are sent only after the entry.
+    this.justSettled = { invocation, logs: pending.logs };
   }
 
   // — host ops (called synchronously from inside the isolate) —
@@ -430,7 +457,7 @@ export class Instance {
     if (typeof message !== "string") return;
     const line: WireLogLine = [Date.now(), levels.has(level as LogLevel) ? (level as LogLevel) : "log", cut(message)];
     if (invocation === moduleScope) this.moduleLogs.push(line);
-    else this.pending.get(invocation)?.logs.push(line);
+    else (this.pending.get(invocation)?.logs ?? (this.justSettled?.invocation === invocation ? this.justSettled.logs : undefined))?.push(line);
   }
 
   private timerStart(invocation: number, timer: number, delayMs: number): void {

@@ -12,7 +12,7 @@ import { createConsole } from "./console.ts";
 import { createCrypto } from "./crypto.ts";
 import { fetch } from "./fetch.ts";
 import * as dispatcher from "./dispatcher.ts";
-import { defineGlobals, installWebGlobals } from "./globals.ts";
+import { bindGlobalIdentity, defineGlobals, installWebGlobals } from "./globals.ts";
 import { hostOps, installHostOps, type HostOps } from "./host-ops.ts";
 import { currentInvocation } from "./invocation-scope.ts";
 import { setAbortTimer } from "./web/abort.ts";
@@ -43,11 +43,14 @@ Object.defineProperty(global, wasmModuleKey, { value: shippedWasmModule, writabl
  * everything above can live in a V8 startup snapshot shared by all isolates.
  */
 function connect(nowMs: number): void {
-  const ops = global.__flickHost;
+  // globalThis, not the `global` captured above: a context made from a snapshot has its own proxy.
+  const current = globalThis as typeof global;
+  const ops = current.__flickHost;
   if (ops === undefined) throw new Error("runtime bootstrap: the host did not provide __flickHost");
-  delete global.__flickHost;
+  delete current.__flickHost;
   installHostOps(Object.freeze({ ...ops }));
-  lockdownContextFeatures(global);
+  bindGlobalIdentity(globalThis);
+  lockdownContextFeatures(globalThis);
   resetClock(nowMs);
 }
 
@@ -61,4 +64,5 @@ global.__flickDispatcher = Object.freeze({
   zlibDone: dispatcher.zlibDone,
   resume: dispatcher.resume,
   body: dispatcher.body,
+  unhandledRejection: dispatcher.unhandledRejection,
 });

@@ -7,6 +7,8 @@
 import { hostOps } from "./host-ops.ts";
 import { setClock } from "./clock.ts";
 import { zlibDone as settleZlib } from "./compression-streams.ts";
+import { PromiseRejectionEvent } from "./web/event.ts";
+import { dispatch as dispatchEvent } from "./web/event-target.ts";
 import { fetched as settleFetch } from "./fetch.ts";
 import { enterInvocation } from "./invocation-scope.ts";
 import { dropTimersOf, fireTimer } from "./timers.ts";
@@ -250,6 +252,22 @@ export function resume(invocation: number, nowMs: number): void {
   const pump = paused.get(invocation);
   paused.delete(invocation);
   pump?.();
+}
+
+/**
+ * A promise rejection nobody handled surfaced at the end of the last entry (the host
+ * hands over a copy of the reason). Fires `unhandledrejection` on the global scope; if
+ * no listener cancels it, the function's logs get "Uncaught (in promise) …".
+ */
+export function unhandledRejection(invocation: number, reason: unknown): void {
+  enterInvocation(invocation);
+  const promise = Promise.reject(reason);
+  promise.catch(() => {});
+  const event = new PromiseRejectionEvent("unhandledrejection", { promise, reason, cancelable: true });
+  if (dispatchEvent(globalThis, event, true)) {
+    const text = reason instanceof Error ? (reason.stack ?? `${reason.name}: ${reason.message}`) : String(reason);
+    hostOps().log(invocation, "error", `Uncaught (in promise) ${text}`);
+  }
 }
 
 /** The host finished a zlib write (see compression-streams.ts). */

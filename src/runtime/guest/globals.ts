@@ -7,7 +7,7 @@ import { atob, btoa } from "./web/base64.ts";
 import { Blob } from "./web/blob.ts";
 import { DOMException } from "./web/dom-exception.ts";
 import { CustomEvent, ErrorEvent, Event, PromiseRejectionEvent } from "./web/event.ts";
-import { EventTarget, dispatch, makeEventTarget, setExceptionReporter } from "./web/event-target.ts";
+import { EventTarget, dispatch, globalEventTarget, makeEventTarget, setExceptionReporter } from "./web/event-target.ts";
 import { File } from "./web/file.ts";
 import { FormData } from "./web/form-data.ts";
 import { MessageChannel, MessageEvent, MessagePort } from "./web/message-channel.ts";
@@ -87,8 +87,10 @@ export function defineGlobals(target: object, values: Record<string, unknown>): 
  * HTML "report the exception": an `error` event on the global scope; unless a listener
  * cancels it, the error goes to the function's logs through `log`.
  */
-export function createReportError(global: object, log: (error: unknown) => void): (error: unknown) => void {
+export function createReportError(log: (error: unknown) => void): (error: unknown) => void {
   return function reportError(error: unknown): void {
+    const global = globalEventTarget();
+    if (global === undefined) return log(error);
     let message = "";
     try {
       message = error instanceof Error ? `${error.name}: ${error.message}` : `Uncaught ${String(error)}`;
@@ -98,6 +100,15 @@ export function createReportError(global: object, log: (error: unknown) => void)
     const event = new ErrorEvent("error", { message, error, cancelable: true });
     if (dispatch(global, event, true)) log(error);
   };
+}
+
+/**
+ * What refers to the global object itself must be set again in every context made from a
+ * startup snapshot: the deserialized context has its own global proxy.
+ */
+export function bindGlobalIdentity(global: typeof globalThis): void {
+  defineGlobals(global, { self: global });
+  makeEventTarget(global, true);
 }
 
 export function installWebGlobals(global: typeof globalThis, log: (error: unknown) => void): void {
@@ -111,7 +122,7 @@ export function installWebGlobals(global: typeof globalThis, log: (error: unknow
     removeEventListener: proto["removeEventListener"],
     dispatchEvent: proto["dispatchEvent"],
   });
-  const reportError = createReportError(global, log);
+  const reportError = createReportError(log);
   setExceptionReporter(reportError);
   defineGlobals(global, { reportError });
 }

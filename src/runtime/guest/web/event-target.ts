@@ -56,6 +56,11 @@ export function makeEventTarget(target: object, isGlobal = false): void {
   if (isGlobal) globalTarget = target;
 }
 
+/** The global scope as an event target (the one of the current context). */
+export function globalEventTarget(): object | undefined {
+  return globalTarget;
+}
+
 function receiver(self: unknown): object {
   return self === undefined || self === null ? (globalTarget ?? {}) : (self as object);
 }
