@@ -190,6 +190,9 @@ test("bad deploys exit 1 naming the field, the rule or file:line, and store noth
   const noFetch = await cli("deploy", path.join(dir, "no-fetch.ts"));
   assert.equal(noFetch.code, 1);
   assert.match(noFetch.stderr, /no fetch method.*\[missing_fetch_handler\]/s);
+  const missing = await cli("deploy", path.join(dir, "not-there.ts"));
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /not-there\.ts does not exist/);
   const listed = JSON.parse((await cli("ls", "--json")).stdout) as { name: string }[];
   assert.deepEqual(listed.filter((f) => ["ok", "broken", "uses-fs", "no-fetch"].includes(f.name)), []);
 });
@@ -210,6 +213,9 @@ test("invoke passes method, path, query, headers and body, and prints status, he
   assert.match(out.stdout, /^x-mirror: 1$/m);
   assert.match(out.stdout, /^x-flick-invocation-id: [0-9a-f-]{36}$/m);
   assert.match(out.stdout, /\n\nPUT \/x\/y\?z=1 b hello\n$/);
+  const unknown = await cli("invoke", "no-such-function");
+  assert.equal(unknown.code, 1, "a platform error fails the command");
+  assert.match(unknown.stdout, /^HTTP 404/);
   const bytes = randomBytes(4096);
   const file = path.join(dir, "payload.bin");
   writeFileSync(file, bytes);

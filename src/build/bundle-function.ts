@@ -3,6 +3,7 @@
  * will run in an isolate: no Node built-ins, Workers/browser export conditions, imports
  * resolved from the entry's own folder (its package.json and node_modules).
  */
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import * as path from "node:path";
@@ -68,6 +69,9 @@ function wasmModules(found: Record<string, Uint8Array>): esbuild.Plugin {
 /** Bundles `entry`; a syntax error or unresolvable import is a 400 `invalid_bundle` naming file:line. */
 export async function bundleFunction(entry: string, cwd = process.cwd()): Promise<BundledFunction> {
   const absolute = path.resolve(cwd, entry);
+  if (!existsSync(absolute)) {
+    throw new FlickError("bad_request", `the entry ${entry} does not exist (looked for ${absolute}); pass the path of your function's .ts or .js file`);
+  }
   const wasm: Record<string, Uint8Array> = {};
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {

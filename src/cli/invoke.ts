@@ -38,6 +38,7 @@ export const invoke: Command = {
     const bytes = new Uint8Array(await response.arrayBuffer());
     process.stdout.write(bytes);
     if (bytes.length > 0 && bytes[bytes.length - 1] !== 10) process.stdout.write("\n");
-    return response.status >= 500 && response.headers.has("x-flick-error") ? 1 : 0;
+    // A platform error (not the function's own answer) is a failed command.
+    return response.headers.has("x-flick-error") ? 1 : 0;
   },
 };
