@@ -105,6 +105,22 @@ test("a streamed body waits for a slow client instead of piling up in the node",
   assert.ok(total > 200 * 1024 * 1024, `the whole body still arrives (${total} bytes)`);
 });
 
+test("a client that leaves mid-stream stops the invocation at once, not at its timeout", async () => {
+  const controller = new AbortController();
+  const res = await fetch(`${node.url}/fn/stream/gated`, { signal: controller.signal });
+  const id = res.headers.get("x-flick-invocation-id");
+  await res.body!.getReader().read();
+  controller.abort();
+  const deadline = Date.now() + 3000; // the function's timeout is 5 s
+  for (;;) {
+    const lines = (await node.admin.readLogs("stream")).filter((l) => l.invocationId === id);
+    if (lines.some((l) => l.message === "the client disconnected; the invocation was stopped")) break;
+    assert.ok(Date.now() < deadline, "the invocation kept running after its client left");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await (await fetch(`${node.url}/fn/stream/release`)).text();
+});
+
 test("a body chunk that is not bytes cuts the stream and logs the error", async () => {
   const res = await fetch(`${node.url}/fn/stream/bad-chunk`);
   assert.equal(res.status, 200);

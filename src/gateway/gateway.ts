@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { FlickError, asFlickError } from "../errors/index.ts";
 import { limits } from "../model/index.ts";
 import type { ErrorData } from "../errors/index.ts";
-import type { WireRequest } from "../host/index.ts";
+import type { ClientGone, WireRequest } from "../host/index.ts";
 
 export const functionPrefix = "/fn/";
 /** Request bodies larger than this (with a Content-Length) stream into the function. */
@@ -29,7 +29,14 @@ export interface GatewayBackend {
   /** Who a token acts for, undefined when unknown. */
   authenticate(authorization: string): Promise<{ role: "admin" } | { role: "tenant"; tenant: string } | undefined>;
   /** Runs the request; the response is written to `writer` as it comes; settles when the invocation is over. */
-  invoke(target: RouteTarget, request: WireRequest, invocationId: string, writer: ResponseWriter, body?: AsyncIterable<Uint8Array>): Promise<{ error: ErrorData | null }>;
+  invoke(
+    target: RouteTarget,
+    request: WireRequest,
+    invocationId: string,
+    writer: ResponseWriter,
+    body?: AsyncIterable<Uint8Array>,
+    clientGone?: ClientGone,
+  ): Promise<{ error: ErrorData | null }>;
 }
 
 /** How a function's response reaches the client: the head (whole body when `end`), then chunks. */
@@ -141,7 +148,14 @@ export function createGateway(backend: GatewayBackend): (req: IncomingMessage, r
           if (end) res.end();
         },
       };
-      const { error } = await backend.invoke(target, request, invocationId, writer, streamBody ? (req as AsyncIterable<Uint8Array>) : undefined);
+      // A client that leaves before the response is complete stops the invocation.
+      const gone: ClientGone = {};
+      const onClose = () => {
+        if (!res.writableFinished) gone.cancel?.();
+      };
+      res.once("close", onClose);
+      const { error } = await backend.invoke(target, request, invocationId, writer, streamBody ? (req as AsyncIterable<Uint8Array>) : undefined, gone);
+      res.off("close", onClose);
       if (error !== null) {
         // Before the head: the error contract. After it: all we can do is cut the stream.
         if (!res.headersSent) fail(res, FlickError.fromData(error), invocationId);

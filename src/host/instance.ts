@@ -251,6 +251,7 @@ export class Instance {
       onStart?.({
         credit: (bytes) => this.credit(id, bytes),
         body: (bytes, end, error) => this.enter(id, (timeout) => this.bodyRef.applySync(undefined, [id, bytes, end, error ?? ""], { arguments: { copy: true }, timeout })),
+        cancel: () => this.cancel(id),
       });
       this.enter(id, (timeout) =>
         this.dispatchRef.applySync(undefined, [id, Date.now(), request.method, request.url, request.headers, request.body, request.streamed === true], {
@@ -331,6 +332,18 @@ export class Instance {
     const reason = error.code;
     this.dispose();
     this.onGone(reason);
+  }
+
+  /** The client went away: the invocation stops (its timers, fetches and streams with it). */
+  private cancel(invocation: number): void {
+    if (!this.pending.has(invocation)) return;
+    this.log(invocation, "info", "the client disconnected; the invocation was stopped");
+    this.settle(invocation, null);
+    if (!this.disposed) {
+      try {
+        this.endRef.applySync(undefined, [invocation], { timeout: 100 });
+      } catch {}
+    }
   }
 
   private timeoutPending(invocation: number): void {

@@ -42,7 +42,9 @@ export type ToHost =
   /** The client took `bytes` of invocation `id`'s streamed body: room for more. */
   | { t: "credit"; id: number; bytes: number }
   /** A piece of a streamed request body of invocation `id`; `end` on the last; `error` if the client went away. */
-  | { t: "body"; id: number; bytes: Uint8Array; end: boolean; error?: string };
+  | { t: "body"; id: number; bytes: Uint8Array; end: boolean; error?: string }
+  /** The client of invocation `id` went away: stop it. */
+  | { t: "cancel"; id: number };
 
 /** How a response reaches the primary: the head (with the whole body when `end`), then chunks. */
 export interface ResponseSink {
@@ -54,6 +56,7 @@ export interface ResponseSink {
 export interface InvocationControl {
   credit(bytes: number): void;
   body(bytes: Uint8Array, end: boolean, error?: string): void;
+  cancel(): void;
 }
 
 /** Flow control of streamed bodies: the guest pauses above this many bytes not yet taken by the client. */
@@ -73,3 +76,11 @@ export type FromHost =
   | { t: "validated"; id: number; error: ErrorData | null }
   /** The instance is gone (limit hit, crash): the supervisor forgets it. */
   | { t: "gone"; instance: string; reason: string };
+
+/**
+ * Set by whoever runs an invocation: called when its client goes away. A plain object
+ * rather than an AbortSignal, since one is made per request on the hot path.
+ */
+export interface ClientGone {
+  cancel?: () => void;
+}

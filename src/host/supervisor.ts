@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { FlickError, type ErrorData } from "../errors/index.ts";
 import { MessageBatch } from "./message-batch.ts";
-import type { FromHost, InstanceSpec, InvocationEnd, ToHost, WireLogLine, WireRequest } from "./protocol.ts";
+import type { ClientGone, FromHost, InstanceSpec, InvocationEnd, ToHost, WireLogLine, WireRequest } from "./protocol.ts";
 
 const entry = fileURLToPath(new URL("./worker-main.ts", import.meta.url));
 
@@ -164,7 +164,14 @@ export class Supervisor {
   }
 
   /** Runs a request on a host; the response streams to `sink`, the promise settles when the invocation is over. */
-  async invoke(index: number, spec: InstanceSpec, request: WireRequest, sink: InvokeSink, body?: AsyncIterable<Uint8Array>): Promise<InvokeResult> {
+  async invoke(
+    index: number,
+    spec: InstanceSpec,
+    request: WireRequest,
+    sink: InvokeSink,
+    body?: AsyncIterable<Uint8Array>,
+    clientGone?: ClientGone,
+  ): Promise<InvokeResult> {
     let messageId = 0;
     const done = this.send<Extract<FromHost, { t: "done" }>>(
       index,
@@ -176,7 +183,13 @@ export class Supervisor {
       sink,
     );
     if (body !== undefined) void this.pumpBody(index, () => messageId, body);
+    if (clientGone !== undefined) {
+      clientGone.cancel = () => {
+        if (messageId !== 0) this.hosts[index]?.send({ t: "cancel", id: messageId });
+      };
+    }
     const result = await done;
+    if (clientGone !== undefined) clientGone.cancel = undefined;
     return { error: result.error, logs: result.logs, cold: result.cold };
   }
 

@@ -105,6 +105,9 @@ function handle(message: ToHost): void {
     case "body":
       streaming.get(message.id)?.body(message.bytes, message.end, message.error);
       break;
+    case "cancel":
+      streaming.get(message.id)?.cancel();
+      break;
     case "drop": {
       const instance = instances.get(message.instance);
       instances.delete(message.instance);

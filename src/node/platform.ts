@@ -14,7 +14,7 @@ import { Scheduler } from "../control/index.ts";
 import { FlickError } from "../errors/index.ts";
 import type { ErrorData } from "../errors/index.ts";
 import type { GatewayBackend, ResponseWriter, RouteTarget } from "../gateway/index.ts";
-import type { Supervisor, WireLogLine, WireRequest } from "../host/index.ts";
+import type { ClientGone, Supervisor, WireLogLine, WireRequest } from "../host/index.ts";
 import { limits, type FunctionRecord, type FunctionSettings, type LogLine, type VersionRecord } from "../model/index.ts";
 import type { NewLogLine, Store } from "../store/index.ts";
 import type { SecretBox } from "./secrets.ts";
@@ -279,7 +279,14 @@ export class Platform implements ApiBackend, GatewayBackend {
     return this.live.get(name)?.target;
   }
 
-  async invoke(target: RouteTarget, request: WireRequest, invocationId: string, writer: ResponseWriter, body?: AsyncIterable<Uint8Array>): Promise<{ error: ErrorData | null }> {
+  async invoke(
+    target: RouteTarget,
+    request: WireRequest,
+    invocationId: string,
+    writer: ResponseWriter,
+    body?: AsyncIterable<Uint8Array>,
+    clientGone?: ClientGone,
+  ): Promise<{ error: ErrorData | null }> {
     const live = this.live.get(target.name);
     if (live === undefined) return { error: { code: "function_not_found", message: `function "${target.name}" was removed` } };
     const store = (logs: WireLogLine[]) =>
@@ -319,6 +326,7 @@ export class Platform implements ApiBackend, GatewayBackend {
           chunk: (bytes, end, logs, written) => then(logs, () => writer.chunk(bytes, end, written)),
         },
         body,
+        clientGone,
       );
     } catch (err) {
       this.scheduler.forget(placement.instance);
