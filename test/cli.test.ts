@@ -1,285 +1,823 @@
-// The `flick` CLI, run as a user runs it: a child process talking to a real node.
+// The `flick` CLI exactly as a user runs it: `node bin/flick.ts …` in a child process,
+// talking over real HTTP to one real node (`flick up`) shared by every test in this file.
+// Each test deploys its own functions (distinct names), so tests do not depend on each other.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
-import { commands } from "../src/cli/index.ts";
-import { flick } from "./support/cli.ts";
-import { flickBin, repoRoot, startTestNode, tempDir, type TestNode } from "./support/node-process.ts";
+import { flick, type CliResult } from "./support/cli.ts";
+import { flickBin, startTestNode, tempDir, type TestNode } from "./support/node-process.ts";
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/** Every command `flick --help` must list, in the order users see them. */
+const allCommands = ["up", "deploy", "dev", "invoke", "ls", "info", "versions", "rollback", "rm", "logs", "tenants"];
 
 let node: TestNode;
-/** The CLI as the user on the node's machine runs it: it finds the node through the data dir. */
-const cli = (...args: string[]) => flick([...args, "--data-dir", node.dataDir]);
+/** An empty working directory: no ./.flick here, so only flags and env can find the node. */
+let elsewhere: string;
+/** Long-running CLI processes (logs -f, dev) to clean up if a test fails midway. */
+const running = new Set<ChildProcess>();
 
-/** A function folder with its own package.json and node_modules, as a user's project. */
-function project(files: Record<string, string>): string {
-  const dir = tempDir("flick-cli-project-");
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    writeFileSync(path.join(dir, name), text);
-  }
-  return dir;
+/** The CLI as the operator on the node's machine runs it: the node is found through --data-dir. */
+function cli(...args: string[]): Promise<CliResult> {
+  return flick([...args, "--data-dir", node.dataDir], {}, elsewhere);
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+/** The CLI with FLICK_URL / FLICK_TOKEN set, as on another machine or as a tenant. */
+function cliWithToken(token: string, ...args: string[]): Promise<CliResult> {
+  return flick(args, { FLICK_URL: node.url, FLICK_TOKEN: token }, elsewhere);
+}
+
+/** Writes a function project (path → contents) into a fresh temp folder and returns the folder. */
+function project(files: Record<string, string | Uint8Array>, folderName?: string): string {
+  const root = folderName === undefined ? tempDir("flick-cli-") : path.join(tempDir("flick-cli-"), folderName);
+  for (const [file, contents] of Object.entries(files)) {
+    const full = path.join(root, file);
+    mkdirSync(path.dirname(full), { recursive: true });
+    writeFileSync(full, contents);
+  }
+  return root;
+}
+
+/** A one-file function whose fetch returns `body` (a JS expression) as text. */
+function answering(expression: string): string {
+  return `export default { fetch: (request: Request, env: Record<string, string>) => new Response(${expression}) };\n`;
+}
+
+/** Runs `flick deploy`, asserts it worked, and returns what it printed: name, version and URL. */
+async function deployOk(entry: string, ...flags: string[]): Promise<{ name: string; version: string; url: string; stdout: string }> {
+  const result = await cli("deploy", entry, ...flags);
+  assert.equal(result.code, 0, `flick deploy ${entry} failed:\n${result.stderr}`);
+  const match = /^(\S+): deployed\n {2}version {2}([0-9a-f]{16}) \(.+ bundled\)\n {2}url {6}(\S+)$/m.exec(result.stdout);
+  assert.ok(match, `unexpected deploy output:\n${result.stdout}`);
+  return { name: match[1]!, version: match[2]!, url: match[3]!, stdout: result.stdout };
+}
+
+/** GET /fn/<name><rest> and the response body as text. */
+async function call(name: string, rest = ""): Promise<{ status: number; body: string; invocationId: string | null }> {
+  const res = await fetch(`${node.url}/fn/${name}${rest}`);
+  return { status: res.status, body: await res.text(), invocationId: res.headers.get("x-flick-invocation-id") };
+}
+
+/** The rows of `flick versions <name>`: id, and whether it is marked live with `*`. */
+async function versionRows(name: string): Promise<{ id: string; live: boolean }[]> {
+  const result = await cli("versions", name);
+  assert.equal(result.code, 0, result.stderr);
+  const [header, ...rows] = result.stdout.trimEnd().split("\n");
+  assert.match(header!, /VERSION/);
+  return rows.map((row) => {
+    const id = /\b[0-9a-f]{16}\b/.exec(row);
+    assert.ok(id, `no version id in row ${JSON.stringify(row)}`);
+    return { id: id[0], live: row.startsWith("*") };
+  });
+}
+
+/** Polls `probe` until it returns something other than undefined (every 50 ms, at most `timeoutMs`). */
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-function spawnCli(args: string[]): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [flickBin, ...args, "--data-dir", node.dataDir], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-  return { child, output: () => output };
+interface LiveCli {
+  stdout(): string;
+  stderr(): string;
+  /** Waits until stdout contains `text`. */
+  printed(text: string): Promise<void>;
+  /** Ctrl-C, as a user stops it; resolves with the exit code. */
+  interrupt(): Promise<number | null>;
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGINT");
-  await exited;
+/** Starts a long-running CLI command (logs -f, dev) with child_process.spawn, reading its output as it comes. */
+function spawnCli(...args: string[]): LiveCli {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env["FLICK_URL"];
+  delete env["FLICK_TOKEN"];
+  delete env["FLICK_DATA_DIR"];
+  const child = spawn(process.execPath, [flickBin, ...args, "--data-dir", node.dataDir], { cwd: elsewhere, env, stdio: ["ignore", "pipe", "pipe"] });
+  running.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => {
+    running.delete(child);
+    resolve(code);
+  }));
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    printed: (text) =>
+      until(`flick ${args.join(" ")} to print ${JSON.stringify(text)} (stdout so far:\n${stdout}\nstderr:\n${stderr})`, () => {
+        if (child.exitCode !== null) throw new Error(`flick ${args.join(" ")} exited ${child.exitCode}:\n${stdout}\n${stderr}`);
+        return stdout.includes(text) ? true : undefined;
+      }).then(() => undefined),
+    interrupt: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGINT");
+      return exited;
+    },
+  };
 }
 
-const text = async (url: string) => (await fetch(url)).text();
+/** Runs the CLI capturing stdout as raw bytes (for binary bodies printed by `flick invoke`). */
+function cliBytes(...args: string[]): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env["FLICK_URL"];
+  delete env["FLICK_TOKEN"];
+  delete env["FLICK_DATA_DIR"];
+  const child = spawn(process.execPath, [flickBin, ...args, "--data-dir", node.dataDir], { cwd: elsewhere, env, stdio: ["ignore", "pipe", "pipe"] });
+  const out: Buffer[] = [];
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => out.push(d));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout: Buffer.concat(out), stderr }));
+  });
+}
+
+/** A TCP port on 127.0.0.1 with nothing listening (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const full = path.join(dir, entry);
+    return statSync(full).isDirectory() ? filesUnder(full) : [full];
+  });
+}
+
+/** Names of the functions `flick ls --json` shows for the given runner. */
+async function listedNames(run: (...args: string[]) => Promise<CliResult> = cli): Promise<string[]> {
+  const result = await run("ls", "--json");
+  assert.equal(result.code, 0, result.stderr);
+  return (JSON.parse(result.stdout) as { name: string }[]).map((f) => f.name);
+}
+
+// ---------------------------------------------------------------------------------------
+// One node for the whole file
+// ---------------------------------------------------------------------------------------
 
 before(async () => {
   node = await startTestNode();
+  elsewhere = tempDir("flick-cli-cwd-");
 });
-after(() => node.kill());
 
-test("--help works for flick and every command, with usage and examples", async () => {
-  const top = await flick(["--help"]);
-  assert.equal(top.code, 0);
-  for (const c of commands) assert.match(top.stdout, new RegExp(`\\n  ${c.name} `));
-  for (const c of commands) {
-    const help = await flick([c.name, "--help"]);
-    assert.equal(help.code, 0, c.name);
-    assert.match(help.stdout, new RegExp(`Usage: flick ${c.name}`));
-    assert.match(help.stdout, /Examples:\n  flick /);
+after(async () => {
+  for (const child of running) child.kill("SIGKILL");
+  await node?.kill();
+});
+
+// ---------------------------------------------------------------------------------------
+// Help and usage errors
+// ---------------------------------------------------------------------------------------
+
+test("flick --help exits 0 and lists every command with usage and getting-started examples", async () => {
+  for (const spelling of ["--help", "-h", "help"]) {
+    const result = await flick([spelling], {}, elsewhere);
+    assert.equal(result.code, 0, spelling);
+    assert.match(result.stdout, /Usage: flick <command>/);
+    assert.match(result.stdout, /Getting started:\n( {2}flick .+\n)+/);
+    const listed = [...result.stdout.split("Commands:\n")[1]!.split("\n\n")[0]!.matchAll(/^ {2}(\S+)/gm)].map((m) => m[1]);
+    assert.deepEqual(listed, allCommands);
   }
 });
 
-test("unknown commands, bad flags and missing arguments exit 2 with a message", async () => {
-  const unknown = await flick(["deploi"]);
-  assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /unknown command "deploi"/);
-  const badFlag = await flick(["ls", "--colour"]);
-  assert.equal(badFlag.code, 2);
-  assert.match(badFlag.stderr, /Unknown option '--colour'/);
-  const missing = await flick(["info"]);
-  assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /expected 1 argument/);
+test("flick with no command prints the overview and exits 2", async () => {
+  const result = await flick([], {}, elsewhere);
+  assert.equal(result.code, 2);
+  assert.match(result.stdout, /Usage: flick <command>/);
 });
 
-test("config comes from the data dir, from FLICK_URL/FLICK_TOKEN, and a missing node says to run flick up", async () => {
-  assert.equal((await cli("ls")).code, 0);
-  const viaEnv = await flick(["ls", "--json"], { FLICK_URL: node.url, FLICK_TOKEN: node.adminToken }, tempDir());
+test("flick <command> --help exits 0 with usage, options and examples for every command", async () => {
+  for (const name of allCommands) {
+    for (const flag of ["--help", "-h"]) {
+      const result = await flick([name, flag], {}, elsewhere);
+      assert.equal(result.code, 0, `flick ${name} ${flag}: ${result.stderr}`);
+      assert.equal(result.stderr, "");
+      assert.match(result.stdout, new RegExp(`^Usage: flick ${name}\\b`, "m"), name);
+      assert.match(result.stdout, /^Options:\n/m, name);
+      assert.match(result.stdout, /^Examples:\n( {2}.*\bflick \S+.*\n)+/m, name);
+    }
+  }
+});
+
+test("an unknown command exits 2 naming it and showing the command list", async () => {
+  const result = await flick(["deplyo", "app.ts"], {}, elsewhere);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /unknown command "deplyo"/);
+  assert.match(result.stderr, /Commands:/);
+  assert.equal(result.stdout, "");
+});
+
+test("an unknown flag, a flag without its value or a wrong argument count exits 2 with a message and the usage", async () => {
+  const badFlag = await flick(["deploy", "app.ts", "--memroy", "256"], {}, elsewhere);
+  assert.equal(badFlag.code, 2);
+  assert.match(badFlag.stderr, /flick deploy: Unknown option '--memroy'/);
+  assert.match(badFlag.stderr, /Usage: flick deploy/);
+
+  const noValue = await flick(["logs", "app", "--since"], {}, elsewhere);
+  assert.equal(noValue.code, 2);
+  assert.match(noValue.stderr, /--since/);
+  assert.match(noValue.stderr, /Usage: flick logs/);
+
+  const missing = await flick(["info"], {}, elsewhere);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /flick info: expected 1 argument\(s\), got 0/);
+
+  const extra = await flick(["ls", "surplus"], {}, elsewhere);
+  assert.equal(extra.code, 2);
+  assert.match(extra.stderr, /flick ls: expected 0 argument\(s\), got 1/);
+
+  const badAction = await flick(["tenants", "frobnicate", "--data-dir", node.dataDir], {}, elsewhere);
+  assert.equal(badAction.code, 2);
+  assert.match(badAction.stderr, /usage: flick tenants create <name> \| flick tenants ls/);
+});
+
+// ---------------------------------------------------------------------------------------
+// Where the CLI finds the node
+// ---------------------------------------------------------------------------------------
+
+test("config: --data-dir alone gives the URL (node.json) and the admin token (admin.token)", async () => {
+  const fn = await deployOk(path.join(project({ "config-probe.ts": answering(`"probe"`) }), "config-probe.ts"));
+  const viaFlag = await flick(["ls", "--json", "--data-dir", node.dataDir], {}, elsewhere);
+  assert.equal(viaFlag.code, 0, viaFlag.stderr);
+  assert.ok((JSON.parse(viaFlag.stdout) as { name: string }[]).some((f) => f.name === fn.name));
+
+  const viaEnv = await flick(["info", fn.name], { FLICK_DATA_DIR: node.dataDir }, elsewhere);
+  assert.equal(viaEnv.code, 0, viaEnv.stderr);
+  assert.match(viaEnv.stdout, new RegExp(`^url +${node.url}/fn/${fn.name}$`, "m"));
+});
+
+test("config: FLICK_URL and FLICK_TOKEN work from any directory, and flags win over them", async () => {
+  const viaEnv = await flick(["ls", "--json"], { FLICK_URL: node.url, FLICK_TOKEN: node.adminToken }, elsewhere);
   assert.equal(viaEnv.code, 0, viaEnv.stderr);
   assert.ok(Array.isArray(JSON.parse(viaEnv.stdout)));
-  const nowhere = await flick(["ls"], {}, tempDir());
-  assert.equal(nowhere.code, 1);
-  assert.match(nowhere.stderr, /flick up/);
-  const badToken = await flick(["ls"], { FLICK_URL: node.url, FLICK_TOKEN: "flk_wrong" }, tempDir());
-  assert.equal(badToken.code, 1);
-  assert.match(badToken.stderr, /unknown token/);
+
+  const dead = `http://127.0.0.1:${await closedPort()}`;
+  const flagsWin = await flick(["ls", "--url", node.url, "--token", node.adminToken], { FLICK_URL: dead, FLICK_TOKEN: "flk_not-a-token" }, elsewhere);
+  assert.equal(flagsWin.code, 0, flagsWin.stderr);
 });
 
-test("deploy bundles a TypeScript entry with an npm package resolved from its own folder", async () => {
-  const dir = project({
-    "package.json": JSON.stringify({ name: "greeter", type: "module", dependencies: { "greeting-lib": "1.0.0" } }),
-    "node_modules/greeting-lib/package.json": JSON.stringify({ name: "greeting-lib", version: "1.0.0", type: "module", exports: { ".": { workerd: "./worker.js", default: "./index.js" } } }),
-    "node_modules/greeting-lib/worker.js": `export const greet = (name) => "Hello, " + name + " (worker build)";`,
-    "node_modules/greeting-lib/index.js": `export const greet = (name) => "Hello, " + name;`,
-    "src/greeter.ts": `import { greet } from "greeting-lib";\ninterface Env { WHO: string }\nexport default { fetch(_req: Request, env: Env): Response { return new Response(greet(env.WHO)); } };\n`,
-  });
-  const deployed = await cli("deploy", path.join(dir, "src/greeter.ts"), "--env", "WHO=Ada");
-  assert.equal(deployed.code, 0, deployed.stderr);
-  assert.match(deployed.stdout, /greeter: deployed/);
-  assert.match(deployed.stdout, /version {2}[0-9a-f]{16}/);
-  assert.match(deployed.stdout, new RegExp(`url {6}${node.url}/fn/greeter`));
-  assert.equal(await text(`${node.url}/fn/greeter`), "Hello, Ada (worker build)");
-  const named = await cli("deploy", path.join(dir, "src/greeter.ts"), "--name", "greeter-two", "--env", "WHO=Bob");
-  assert.equal(named.code, 0, named.stderr);
-  assert.equal(await text(`${node.url}/fn/greeter-two`), "Hello, Bob (worker build)");
+test("config: a wrong or missing token exits 1 saying what is wrong with it", async () => {
+  const wrong = await flick(["ls"], { FLICK_URL: node.url, FLICK_TOKEN: "flk_not-a-token" }, elsewhere);
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /unknown token.*\[unauthorized\]/);
+
+  const none = await flick(["ls"], { FLICK_URL: node.url }, elsewhere);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /missing token.*\[unauthorized\]/);
 });
 
-test("redeploy of the same code is a no-op; versions, rollback and rm work as a user expects", async () => {
-  const dir = project({ "app.ts": `export default { fetch: () => new Response("v1") };` });
-  const entry = path.join(dir, "app.ts");
-  const first = await cli("deploy", entry);
-  assert.equal(first.code, 0, first.stderr);
-  const v1 = /version {2}([0-9a-f]{16})/.exec(first.stdout)![1]!;
+test("config: with no node anywhere, a command exits 1 and says to run flick up", async () => {
+  const nothing = await flick(["ls"], {}, elsewhere);
+  assert.equal(nothing.code, 1);
+  assert.match(nothing.stderr, /no Flick node found/);
+  assert.match(nothing.stderr, /flick up/);
+  assert.equal(nothing.stdout, "");
+
+  const down = await flick(["ls"], { FLICK_URL: `http://127.0.0.1:${await closedPort()}`, FLICK_TOKEN: "flk_x" }, elsewhere);
+  assert.equal(down.code, 1);
+  assert.match(down.stderr, /cannot reach Flick at http:\/\/127\.0\.0\.1:\d+/);
+  assert.match(down.stderr, /flick up/);
+});
+
+// ---------------------------------------------------------------------------------------
+// Deploying
+// ---------------------------------------------------------------------------------------
+
+/**
+ * A TypeScript function that imports `greeting-lib`, an ESM package installed only in the
+ * function's own node_modules (built at test time: the repo's .gitignore drops node_modules/).
+ * The package's "node" export condition must not be picked: functions run in an isolate.
+ */
+function npmProject(): string {
+  return project(
+    {
+      "package.json": JSON.stringify({ name: "cli-npm", private: true, type: "module", dependencies: { "greeting-lib": "^1.0.0" } }),
+      "node_modules/greeting-lib/package.json": JSON.stringify({
+        name: "greeting-lib",
+        version: "1.0.0",
+        type: "module",
+        exports: { ".": { node: "./node.js", default: "./index.js" } },
+      }),
+      "node_modules/greeting-lib/index.js": `export function greet(who) {\n  return \`Hello, \${who}!\`;\n}\n`,
+      "node_modules/greeting-lib/node.js": `export function greet(who) {\n  return "wrong build (node) for " + who;\n}\n`,
+      "index.ts": [
+        `import { greet } from "greeting-lib";`,
+        ``,
+        `export default {`,
+        `  fetch(request: Request): Response {`,
+        `    const who: string = new URL(request.url).searchParams.get("who") ?? "world";`,
+        `    return new Response(greet(who));`,
+        `  },`,
+        `};`,
+        ``,
+      ].join("\n"),
+    },
+    "cli-npm",
+  );
+}
+
+test("deploy bundles a TypeScript entry with an npm package from its own folder; an index.ts is named after its folder", async () => {
+  const dir = npmProject();
+  const deployed = await deployOk(path.join(dir, "index.ts"));
+  assert.equal(deployed.name, "cli-npm");
+  assert.equal(deployed.url, `${node.url}/fn/cli-npm`);
+  const res = await fetch(`${deployed.url}?who=Ada`);
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), "Hello, Ada!");
+});
+
+test("deploy --name chooses the function's name", async () => {
+  const dir = npmProject();
+  const deployed = await deployOk(path.join(dir, "index.ts"), "--name", "greeter-named");
+  assert.equal(deployed.name, "greeter-named");
+  assert.equal(deployed.url, `${node.url}/fn/greeter-named`);
+  assert.equal((await call("greeter-named", "?who=Bob")).body, "Hello, Bob!");
+});
+
+test("deploy names a function after its file: 'My Handler.ts' becomes my-handler", async () => {
+  const dir = project({ "My Handler.ts": answering(`"handled"`) });
+  const deployed = await deployOk(path.join(dir, "My Handler.ts"));
+  assert.equal(deployed.name, "my-handler");
+  assert.equal((await call("my-handler")).body, "handled");
+});
+
+// Regression: an entry given without a folder part (`flick deploy index.ts` or `./index.ts`
+// run inside the project) used to be named "index-ts" / "fn" instead of after the folder.
+test("deploy index.ts run inside the function's folder names it after the folder", async () => {
+  const dir = npmProject();
+  for (const entry of ["index.ts", "./index.ts"]) {
+    const result = await flick(["deploy", entry, "--data-dir", node.dataDir], {}, dir);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^cli-npm: (deployed|unchanged)/m, `flick deploy ${entry} inside cli-npm/ printed:\n${result.stdout}`);
+  }
+});
+
+test("redeploying identical code prints unchanged and keeps a single version", async () => {
+  const entry = path.join(project({ "same-code.ts": answering(`"same"`) }), "same-code.ts");
+  const first = await deployOk(entry);
   const again = await cli("deploy", entry);
-  assert.match(again.stdout, /app: unchanged/);
-  assert.equal((await cli("versions", "app")).stdout.trim().split("\n").length, 2, "header + one version");
-
-  writeFileSync(entry, `export default { fetch: () => new Response("v2") };`);
-  const second = await cli("deploy", entry);
-  const v2 = /version {2}([0-9a-f]{16})/.exec(second.stdout)![1]!;
-  assert.notEqual(v2, v1);
-  assert.equal(await text(`${node.url}/fn/app`), "v2");
-  const versions = (await cli("versions", "app")).stdout;
-  assert.match(versions, new RegExp(`^\\*\\s+${v2}`, "m"));
-  assert.match(versions, new RegExp(`^\\s+${v1}`, "m"));
-
-  const back = await cli("rollback", "app");
-  assert.equal(back.code, 0, back.stderr);
-  assert.match(back.stdout, new RegExp(`live version is now ${v1}`));
-  assert.equal(await text(`${node.url}/fn/app`), "v1");
-  assert.equal((await cli("rollback", "app", "--to", v2)).code, 0);
-  assert.equal(await text(`${node.url}/fn/app`), "v2");
-  const unknown = await cli("rollback", "app", "--to", "0123456789abcdef");
-  assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /no version 0123456789abcdef/);
-
-  assert.equal((await cli("rm", "app")).code, 0);
-  assert.equal((await fetch(`${node.url}/fn/app`)).status, 404);
-  const gone = await cli("info", "app");
-  assert.equal(gone.code, 1);
-  assert.match(gone.stderr, /no function named "app"/);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /^same-code: unchanged/m);
+  assert.match(again.stdout, new RegExp(`version {2}${first.version}`));
+  assert.deepEqual(await versionRows("same-code"), [{ id: first.version, live: true }]);
 });
 
-test("ls and info show settings and secret names, never secret values; the function sees the secret", async () => {
-  const dir = project({ "vault.ts": `export default { fetch: (_r: Request, env: { API_KEY: string; MODE: string }) => new Response(env.API_KEY + "/" + env.MODE) };` });
-  const deployed = await cli("deploy", path.join(dir, "vault.ts"), "--memory", "256", "--timeout", "5s", "--env", "MODE=prod", "--secret", "API_KEY=s3cr3t-value");
-  assert.equal(deployed.code, 0, deployed.stderr);
-  assert.equal(await text(`${node.url}/fn/vault`), "s3cr3t-value/prod");
-  const outputs = await Promise.all([cli("info", "vault"), cli("info", "vault", "--json"), cli("ls"), cli("ls", "--json"), cli("versions", "vault", "--json")]);
+test("a changed deploy adds a second version, serves it, and flick versions marks it live with *", async () => {
+  const dir = project({ "two-versions.ts": answering(`"one"`) });
+  const entry = path.join(dir, "two-versions.ts");
+  const v1 = await deployOk(entry);
+  assert.equal((await call("two-versions")).body, "one");
+  writeFileSync(entry, answering(`"two"`));
+  const v2 = await deployOk(entry);
+  assert.notEqual(v2.version, v1.version);
+  assert.equal((await call("two-versions")).body, "two");
+  assert.deepEqual(await versionRows("two-versions"), [
+    { id: v2.version, live: true },
+    { id: v1.version, live: false },
+  ]);
+});
+
+test("flick rollback makes the previous version live, --to picks any version, and an unknown id fails", async () => {
+  const entry = path.join(project({ "rolling.ts": answering(`"old"`) }), "rolling.ts");
+  const old = await deployOk(entry);
+  writeFileSync(entry, answering(`"new"`));
+  const latest = await deployOk(entry);
+  assert.equal((await call("rolling")).body, "new");
+
+  const back = await cli("rollback", "rolling");
+  assert.equal(back.code, 0, back.stderr);
+  assert.equal(back.stdout, `rolling: live version is now ${old.version}\n`);
+  assert.equal((await call("rolling")).body, "old");
+  assert.deepEqual((await versionRows("rolling")).map((v) => v.live), [false, true]);
+
+  const forward = await cli("rollback", "rolling", "--to", latest.version);
+  assert.equal(forward.code, 0, forward.stderr);
+  assert.match(forward.stdout, new RegExp(`live version is now ${latest.version}`));
+  assert.equal((await call("rolling")).body, "new");
+
+  const unknown = await cli("rollback", "rolling", "--to", "0123456789abcdef");
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /0123456789abcdef/);
+  assert.equal((await call("rolling")).body, "new");
+});
+
+test("flick rm removes the function: /fn/<name> answers 404 and info and versions exit 1", async () => {
+  const fn = await deployOk(path.join(project({ "doomed.ts": answering(`"alive"`) }), "doomed.ts"));
+  assert.equal((await call(fn.name)).body, "alive");
+  const removed = await cli("rm", fn.name);
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.equal(removed.stdout, "doomed: removed\n");
+  assert.equal((await call(fn.name)).status, 404);
+  const info = await cli("info", fn.name);
+  assert.equal(info.code, 1);
+  assert.match(info.stderr, /no function named "doomed"/);
+  assert.equal((await cli("versions", fn.name)).code, 1);
+  assert.ok(!(await listedNames()).includes(fn.name));
+});
+
+// ---------------------------------------------------------------------------------------
+// Settings and secrets
+// ---------------------------------------------------------------------------------------
+
+const secretValue = "s3cr3t-value";
+let vault: Promise<{ name: string; version: string; stdout: string }> | undefined;
+
+/** Deploys `vault` once: --memory 256 --timeout 5s --env A=1 --secret API_KEY=…; it answers env.API_KEY and env.A. */
+function deployVault(): Promise<{ name: string; version: string; stdout: string }> {
+  vault ??= deployOk(
+    path.join(project({ "vault.ts": answering(`"key=" + env.API_KEY + " a=" + env.A`) }), "vault.ts"),
+    "--memory", "256", "--timeout", "5s", "--env", "A=1", "--secret", `API_KEY=${secretValue}`,
+  );
+  return vault;
+}
+
+test("flick ls lists each function with tenant, live version, limits and URL", async () => {
+  const fn = await deployVault();
+  const result = await cli("ls");
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^NAME +TENANT +VERSION +LIMITS +UPDATED +URL$/m);
+  assert.match(result.stdout, new RegExp(`^vault +default +${fn.version} +256 MiB, 5s +\\S+ \\S+ +${node.url}/fn/vault$`, "m"));
+  const json = JSON.parse((await cli("ls", "--json")).stdout) as { name: string; liveVersion: string; settings: { memoryMiB: number } }[];
+  const entry = json.find((f) => f.name === "vault");
+  assert.equal(entry?.liveVersion, fn.version);
+  assert.equal(entry?.settings.memoryMiB, 256);
+});
+
+test("--memory 256 --timeout 5s --env A=1 are shown by flick info, with secret names only", async () => {
+  await deployVault();
+  const result = await cli("info", "vault");
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^memory +256 MiB$/m);
+  assert.match(result.stdout, /^timeout +5s$/m);
+  assert.match(result.stdout, /^env +A=1$/m);
+  assert.match(result.stdout, /^secrets +API_KEY=••••$/m);
+  const json = JSON.parse((await cli("info", "vault", "--json")).stdout) as { settings: { memoryMiB: number; timeoutMs: number; env: object; secretNames: string[] } };
+  assert.deepEqual(
+    { memoryMiB: json.settings.memoryMiB, timeoutMs: json.settings.timeoutMs, env: json.settings.env, secretNames: json.settings.secretNames },
+    { memoryMiB: 256, timeoutMs: 5000, env: { A: "1" }, secretNames: ["API_KEY"] },
+  );
+});
+
+test("the function sees its secret as env.API_KEY", async () => {
+  await deployVault();
+  assert.equal((await call("vault")).body, `key=${secretValue} a=1`);
+});
+
+test("a secret value never appears in CLI output, node output or the data dir", async () => {
+  const deployed = await deployVault();
+  assert.ok(!deployed.stdout.includes(secretValue), "flick deploy printed the secret");
+  const outputs = await Promise.all([
+    cli("info", "vault"), cli("info", "vault", "--json"),
+    cli("ls"), cli("ls", "--json"),
+    cli("versions", "vault"), cli("versions", "vault", "--json"),
+    cli("logs", "vault"),
+  ]);
   for (const out of outputs) {
     assert.equal(out.code, 0, out.stderr);
-    assert.equal(out.stdout.includes("s3cr3t-value"), false, "a secret value was printed");
+    assert.ok(!out.stdout.includes(secretValue) && !out.stderr.includes(secretValue), `a secret value was printed:\n${out.stdout}`);
   }
-  const info = outputs[0]!.stdout;
-  assert.match(info, /memory {5}256 MiB/);
-  assert.match(info, /timeout {4}5s/);
-  assert.match(info, /env {8}MODE=prod/);
-  assert.match(info, /secrets {4}API_KEY=••••/);
-  assert.match(outputs[2]!.stdout, /^vault\s+default\s+[0-9a-f]{16}\s+256 MiB, 5s/m);
+  assert.ok(!node.output().includes(secretValue), "the node printed the secret");
+  for (const file of filesUnder(node.dataDir)) {
+    assert.ok(!readFileSync(file).includes(secretValue), `${file} holds the secret in plain text`);
+  }
 });
 
-test("bad deploys exit 1 naming the field, the rule or file:line, and store nothing", async () => {
-  const dir = project({
-    "ok.ts": `export default { fetch: () => new Response("ok") };`,
-    "broken.ts": `export default {\n  fetch() {\n    return new Response("x";\n  },\n};\n`,
-    "uses-fs.ts": `import { readFileSync } from "node:fs";\nexport default { fetch: () => new Response(readFileSync("/etc/passwd")) };\n`,
-    "no-fetch.ts": `export default { hello() {} };`,
-  });
-  const memory = await cli("deploy", path.join(dir, "ok.ts"), "--memory", "5000");
-  assert.equal(memory.code, 1);
-  assert.match(memory.stderr, /memoryMiB/);
-  const name = await cli("deploy", path.join(dir, "ok.ts"), "--name", "Bad_Name");
-  assert.equal(name.code, 1);
-  assert.match(name.stderr, /lowercase letters, digits and dashes/);
-  const timeout = await cli("deploy", path.join(dir, "ok.ts"), "--timeout", "soon");
-  assert.equal(timeout.code, 1);
-  assert.match(timeout.stderr, /--timeout soon: expected a duration/);
-  const syntax = await cli("deploy", path.join(dir, "broken.ts"));
-  assert.equal(syntax.code, 1);
-  assert.match(syntax.stderr, /broken\.ts:3:\d+: /);
-  const fs = await cli("deploy", path.join(dir, "uses-fs.ts"));
-  assert.equal(fs.code, 1);
-  assert.match(fs.stderr, /uses-fs\.ts:1:\d+: "node:fs" is a Node\.js built-in module/);
-  const noFetch = await cli("deploy", path.join(dir, "no-fetch.ts"));
-  assert.equal(noFetch.code, 1);
-  assert.match(noFetch.stderr, /no fetch method.*\[missing_fetch_handler\]/s);
-  const missing = await cli("deploy", path.join(dir, "not-there.ts"));
-  assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /not-there\.ts does not exist/);
-  const listed = JSON.parse((await cli("ls", "--json")).stdout) as { name: string }[];
-  assert.deepEqual(listed.filter((f) => ["ok", "broken", "uses-fs", "no-fetch"].includes(f.name)), []);
+// ---------------------------------------------------------------------------------------
+// Deploys that must fail (exit 1, a precise message, nothing stored)
+// ---------------------------------------------------------------------------------------
+
+test("deploy --memory 5000 exits 1 naming memoryMiB and its bound", async () => {
+  const entry = path.join(project({ "too-big.ts": answering(`"x"`) }), "too-big.ts");
+  const result = await cli("deploy", entry, "--memory", "5000");
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /memoryMiB: .*1024/);
+  assert.ok(!(await listedNames()).includes("too-big"));
 });
 
-test("invoke passes method, path, query, headers and body, and prints status, headers and body", async () => {
-  const dir = project({
-    "mirror.ts": `export default { async fetch(req: Request) {
-      const url = new URL(req.url);
-      const body = new Uint8Array(await req.arrayBuffer());
-      let sum = 0; for (const b of body) sum += b;
-      return new Response(body.length > 100 ? "bytes=" + body.length + " sum=" + sum : req.method + " " + url.pathname + url.search + " " + req.headers.get("x-a") + " " + new TextDecoder().decode(body), { status: 201, headers: { "x-mirror": "1" } });
-    } };`,
-  });
-  assert.equal((await cli("deploy", path.join(dir, "mirror.ts"))).code, 0);
-  const out = await cli("invoke", "mirror", "--method", "PUT", "--path", "/x/y?z=1", "--header", "x-a: b", "--data", "hello");
-  assert.equal(out.code, 0, out.stderr);
-  assert.match(out.stdout, /^HTTP 201 Created\n/);
-  assert.match(out.stdout, /^x-mirror: 1$/m);
-  assert.match(out.stdout, /^x-flick-invocation-id: [0-9a-f-]{36}$/m);
-  assert.match(out.stdout, /\n\nPUT \/x\/y\?z=1 b hello\n$/);
-  const unknown = await cli("invoke", "no-such-function");
-  assert.equal(unknown.code, 1, "a platform error fails the command");
-  assert.match(unknown.stdout, /^HTTP 404/);
-  const bytes = randomBytes(4096);
-  const file = path.join(dir, "payload.bin");
+test("deploy --timeout with a value that is not a duration exits 1 showing the expected form", async () => {
+  const entry = path.join(project({ "slow.ts": answering(`"x"`) }), "slow.ts");
+  const result = await cli("deploy", entry, "--timeout", "soon");
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /--timeout soon: expected a duration like 30s/);
+});
+
+test("deploy --env without = exits 1 asking for NAME=value", async () => {
+  const entry = path.join(project({ "env-typo.ts": answering(`"x"`) }), "env-typo.ts");
+  const result = await cli("deploy", entry, "--env", "MODE");
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /--env MODE: expected NAME=value/);
+});
+
+test("deploy --name Bad_Name exits 1 stating the naming rule", async () => {
+  const entry = path.join(project({ "ok.ts": answering(`"ok"`) }), "ok.ts");
+  const result = await cli("deploy", entry, "--name", "Bad_Name");
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /invalid function name "Bad_Name"/);
+  assert.match(result.stderr, /lowercase letters, digits and dashes/);
+});
+
+test("deploying a file with a syntax error exits 1 with file:line:col", async () => {
+  const dir = project({ "broken.ts": `export default {\n  fetch() {\n    return new Response("x";\n  },\n};\n` });
+  const result = await cli("deploy", path.join(dir, "broken.ts"));
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /broken\.ts:3:\d+: Expected "\)" but found ";"/);
+  assert.match(result.stderr, /\[invalid_bundle\]/);
+  assert.ok(!(await listedNames()).includes("broken"));
+});
+
+// Regression: esbuild reports locations relative to the entry's folder; they used to be read
+// as relative to the CLI's cwd, so `flick deploy src/index.ts` from the project root
+// reported "index.ts:3:…", a path that does not exist from where the user stands.
+test("a syntax error's location is a path relative to the directory flick deploy ran in", async () => {
+  const dir = project({ "src/index.ts": `export default {\n  fetch() {\n    return new Response("x";\n  },\n};\n` }, "syntax-project");
+  const result = await flick(["deploy", "src/index.ts", "--data-dir", node.dataDir], {}, dir);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /^src\/index\.ts:3:\d+: /m, result.stderr);
+});
+
+test("deploying a file that imports node:fs exits 1 explaining Node built-ins are not available", async () => {
+  const dir = project({ "uses-fs.ts": `import { readFileSync } from "node:fs";\nexport default { fetch: () => new Response(readFileSync("/etc/hostname")) };\n` });
+  const result = await cli("deploy", path.join(dir, "uses-fs.ts"));
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /uses-fs\.ts:1:\d+: "node:fs" is a Node\.js built-in module/);
+  assert.ok(!(await listedNames()).includes("uses-fs"));
+});
+
+test("deploying a module without a default fetch exits 1 with missing_fetch_handler", async () => {
+  const dir = project({ "no-fetch.ts": `export default { hello() { return "hi"; } };\n` });
+  const result = await cli("deploy", path.join(dir, "no-fetch.ts"));
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /no fetch method/);
+  assert.match(result.stderr, /\[missing_fetch_handler\]/);
+  assert.ok(!(await listedNames()).includes("no-fetch"));
+});
+
+// ---------------------------------------------------------------------------------------
+// flick invoke
+// ---------------------------------------------------------------------------------------
+
+/** `mirror`: /echo returns the body as sent; /status/N answers N; anything else describes the request as JSON. */
+const mirrorSource = `
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const body = new Uint8Array(await request.arrayBuffer());
+    if (url.pathname === "/echo") {
+      return new Response(body, { headers: { "content-type": "application/octet-stream", "x-method": request.method } });
+    }
+    if (url.pathname.startsWith("/status/")) return new Response("own answer", { status: Number(url.pathname.slice(8)) });
+    return Response.json(
+      { method: request.method, path: url.pathname, query: url.search, header: request.headers.get("x-a"), body: new TextDecoder().decode(body) },
+      { headers: { "x-mirror": "yes" } },
+    );
+  },
+};
+`;
+let mirror: Promise<unknown> | undefined;
+const deployMirror = () => (mirror ??= deployOk(path.join(project({ "mirror.ts": mirrorSource }), "mirror.ts")));
+
+/** Splits `flick invoke` output into status line, header lines and body. */
+function invokeOutput(stdout: string): { status: string; headers: Map<string, string>; body: string } {
+  const gap = stdout.indexOf("\n\n");
+  assert.ok(gap > 0, `no blank line between headers and body:\n${stdout}`);
+  const [status, ...headerLines] = stdout.slice(0, gap).split("\n");
+  const headers = new Map(headerLines.map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 2)] as const));
+  return { status: status!, headers, body: stdout.slice(gap + 2) };
+}
+
+test("flick invoke passes method, path, query, headers and body, and prints status, headers and body", async () => {
+  await deployMirror();
+  const result = await cli("invoke", "mirror", "--method", "PUT", "--path", "/x/y?z=1", "--header", "x-a: b", "--data", "hello");
+  assert.equal(result.code, 0, result.stderr);
+  const out = invokeOutput(result.stdout);
+  assert.equal(out.status, "HTTP 200 OK");
+  assert.equal(out.headers.get("x-mirror"), "yes");
+  assert.equal(out.headers.get("content-type"), "application/json");
+  assert.match(out.headers.get("x-flick-invocation-id") ?? "", /^[0-9a-f-]{36}$/);
+  assert.deepEqual(JSON.parse(out.body), { method: "PUT", path: "/x/y", query: "?z=1", header: "b", body: "hello" });
+  assert.ok(out.body.endsWith("\n"), "the body is followed by a newline");
+});
+
+test("flick invoke without --data sends a GET with no body", async () => {
+  await deployMirror();
+  const result = await cli("invoke", "mirror", "--header", "x-a:tight");
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(JSON.parse(invokeOutput(result.stdout).body), { method: "GET", path: "/", query: "", header: "tight", body: "" });
+});
+
+test("flick invoke --data @file POSTs the file's bytes unchanged and prints binary answers as-is", async () => {
+  await deployMirror();
+  const bytes = randomBytes(20_000);
+  bytes[bytes.length - 1] = 0xff; // not a newline, so invoke adds one after the body
+  const file = path.join(tempDir("flick-cli-data-"), "payload.bin");
   writeFileSync(file, bytes);
-  const binary = await cli("invoke", "mirror", "--data", `@${file}`);
-  assert.match(binary.stdout, new RegExp(`bytes=4096 sum=${bytes.reduce((a, b) => a + b, 0)}`));
+  const result = await cliBytes("invoke", "mirror", "--path", "/echo", "--data", `@${file}`);
+  assert.equal(result.code, 0, result.stderr);
+  const gap = result.stdout.indexOf("\n\n");
+  const head = result.stdout.subarray(0, gap).toString();
+  assert.match(head, /^HTTP 200 OK\n/);
+  assert.match(head, /^x-method: POST$/m);
+  assert.match(head, new RegExp(`^content-length: ${bytes.length}$`, "m"));
+  const body = result.stdout.subarray(gap + 2);
+  assert.equal(body.length, bytes.length + 1);
+  assert.ok(body.subarray(0, bytes.length).equals(bytes), "the echoed bytes differ from the file");
+  assert.equal(body[bytes.length], 0x0a);
 });
 
-test("logs print console lines with time, level and invocation id; --since filters; -f follows", async () => {
-  const dir = project({ "chatty.ts": `export default { fetch(req: Request) { const n = new URL(req.url).searchParams.get("n"); console.log("log", n); console.warn("warn", n); console.error("error", n); return new Response("ok"); } };` });
-  assert.equal((await cli("deploy", path.join(dir, "chatty.ts"))).code, 0);
-  const res = await fetch(`${node.url}/fn/chatty?n=1`);
-  const id = res.headers.get("x-flick-invocation-id")!;
-  await res.text();
-  const logs = await cli("logs", "chatty");
-  assert.equal(logs.code, 0, logs.stderr);
-  const lines = logs.stdout.trim().split("\n");
-  assert.equal(lines.length, 3);
-  for (const [i, level] of ["log", "warn", "error"].entries()) {
-    assert.match(lines[i]!, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z  ${level}\\s+${id.slice(0, 8)}  ${level} 1$`));
-  }
+test("flick invoke exits 0 on the function's own error status and 1 on a platform error", async () => {
+  await deployMirror();
+  const own = await cli("invoke", "mirror", "--path", "/status/418");
+  assert.equal(own.code, 0, own.stderr);
+  assert.match(own.stdout, /^HTTP 418 /);
+  assert.match(own.stdout, /\n\nown answer\n$/);
+
+  const platform = await cli("invoke", "no-such-function");
+  assert.equal(platform.code, 1);
+  assert.match(platform.stdout, /^HTTP 404 Not Found\n/);
+  assert.match(platform.stdout, /^x-flick-error: function_not_found$/m);
+});
+
+// Regression: a missing @file used to escape as a raw ENOENT stack trace.
+test("flick invoke --data @missing-file exits 1 with a message, not a stack trace", async () => {
+  await deployMirror();
+  const missing = path.join(elsewhere, "does-not-exist.bin");
+  const result = await cli("invoke", "mirror", "--data", `@${missing}`);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /^error: .*does-not-exist\.bin/m);
+  assert.doesNotMatch(result.stderr, /\n {4}at /, "printed a stack trace");
+});
+
+// ---------------------------------------------------------------------------------------
+// flick logs
+// ---------------------------------------------------------------------------------------
+
+/** `chatty` logs one line per console level, tagged with ?n=. */
+const chattySource = `
+export default {
+  fetch(request: Request): Response {
+    const n = new URL(request.url).searchParams.get("n");
+    console.log("info line", n);
+    console.warn("warn line", n);
+    console.error("error line", n);
+    return new Response("logged " + n);
+  },
+};
+`;
+let chatty: Promise<unknown> | undefined;
+const deployChatty = () => (chatty ??= deployOk(path.join(project({ "chatty.ts": chattySource }), "chatty.ts")));
+
+/** Parses `flick logs` lines: "<ISO time>  <level>  <id8>  <message>". */
+function logLines(stdout: string): { time: string; level: string; id: string; message: string }[] {
+  return stdout.split("\n").filter((l) => l !== "").map((line) => {
+    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) {2}(log|info|debug|warn|error) *  ([0-9a-f]{8}) {2}(.*)$/.exec(line);
+    assert.ok(m, `unexpected log line ${JSON.stringify(line)}`);
+    return { time: m[1]!, level: m[2]!, id: m[3]!, message: m[4]! };
+  });
+}
+
+test("flick logs shows console.log/warn/error lines with time, level and the invocation id", async () => {
+  await deployChatty();
+  const hit = await call("chatty", "?n=first");
+  assert.equal(hit.body, "logged first");
+  const id8 = hit.invocationId!.slice(0, 8);
+  const result = await cli("logs", "chatty");
+  assert.equal(result.code, 0, result.stderr);
+  const mine = logLines(result.stdout).filter((l) => l.id === id8);
+  assert.deepEqual(mine.map((l) => [l.level, l.message]), [
+    ["log", "info line first"],
+    ["warn", "warn line first"],
+    ["error", "error line first"],
+  ]);
+  for (const line of mine) assert.ok(Math.abs(Date.parse(line.time) - Date.now()) < 60_000, `odd time ${line.time}`);
+});
+
+test("flick logs --since 1s leaves out lines older than a second", async () => {
+  await deployChatty();
+  await call("chatty", "?n=older");
   await new Promise((r) => setTimeout(r, 1500));
-  await (await fetch(`${node.url}/fn/chatty?n=2`)).text();
+  await call("chatty", "?n=newer");
   const recent = await cli("logs", "chatty", "--since", "1s");
-  assert.deepEqual(recent.stdout.trim().split("\n").map((l) => l.split("  ").at(-1)), ["log 2", "warn 2", "error 2"]);
+  assert.equal(recent.code, 0, recent.stderr);
+  const messages = logLines(recent.stdout).map((l) => l.message);
+  assert.deepEqual(messages, ["info line newer", "warn line newer", "error line newer"]);
+  const all = logLines((await cli("logs", "chatty")).stdout).map((l) => l.message);
+  assert.ok(all.includes("info line older") && all.includes("info line newer"));
+});
 
-  const follower = spawnCli(["logs", "chatty", "-f", "--since", "1s"]);
+test("flick logs -f prints lines logged after it started, and stops on Ctrl-C", async () => {
+  await deployChatty();
+  await call("chatty", "?n=before-follow");
+  const follow = spawnCli("logs", "chatty", "-f");
   try {
-    await until("the follower to print old lines", () => (follower.output().includes("error 2") ? true : undefined));
-    await (await fetch(`${node.url}/fn/chatty?n=3`)).text();
-    await until("a live line", () => (follower.output().includes("error 3") ? true : undefined));
+    await follow.printed("error line before-follow"); // the stream is open
+    const hit = await call("chatty", "?n=while-following");
+    await follow.printed("error line while-following");
+    const live = logLines(follow.stdout()).filter((l) => l.message.endsWith("while-following"));
+    assert.deepEqual(live.map((l) => l.level), ["log", "warn", "error"]);
+    assert.ok(live.every((l) => l.id === hit.invocationId!.slice(0, 8)));
   } finally {
-    await stop(follower.child);
+    assert.equal(await follow.interrupt(), 0, follow.stderr());
   }
 });
 
-test("dev deploys, redeploys on save and prints the function's logs", async () => {
-  const dir = project({ "live.ts": `export default { fetch() { console.log("served v1"); return new Response("v1"); } };` });
-  const entry = path.join(dir, "live.ts");
-  const dev = spawnCli(["dev", entry]);
+// ---------------------------------------------------------------------------------------
+// flick dev
+// ---------------------------------------------------------------------------------------
+
+test("flick dev deploys, redeploys when the file changes, prints the function's logs, and stops on Ctrl-C", async () => {
+  const dir = project({ "dev-app.ts": `export default { fetch() { console.log("dev says v1"); return new Response("v1"); } };\n` });
+  const entry = path.join(dir, "dev-app.ts");
+  const dev = spawnCli("dev", entry);
   try {
-    await until("dev to deploy", () => (dev.output().includes(`${node.url}/fn/live`) && dev.output().includes("watching") ? true : undefined));
-    assert.equal(await text(`${node.url}/fn/live`), "v1");
-    await until("the log line in dev's output", () => (dev.output().includes("served v1") ? true : undefined));
-    writeFileSync(entry, `export default { fetch() { console.log("served v2"); return new Response("v2"); } };`);
-    await until("the redeploy", async () => ((await text(`${node.url}/fn/live`)) === "v2" ? true : undefined));
-    await until("the new log line", () => (dev.output().includes("served v2") ? true : undefined));
+    await dev.printed(`${node.url}/fn/dev-app`);
+    await dev.printed("watching");
+    assert.equal((await call("dev-app")).body, "v1");
+    await dev.printed("dev says v1");
+
+    writeFileSync(entry, `export default { fetch() { console.log("dev says v2"); return new Response("v2"); } };\n`);
+    await until("the dev server to serve v2", async () => ((await call("dev-app")).body === "v2" ? true : undefined));
+    await dev.printed("dev says v2");
+    assert.match(dev.stdout(), /^dev-app: deployed\n(.*\n)*dev-app: deployed$/m);
   } finally {
-    await stop(dev.child);
+    assert.equal(await dev.interrupt(), 0, dev.stderr());
   }
 });
 
-test("tenants create prints a token that deploys and lists only that tenant's functions", async () => {
-  const created = await cli("tenants", "create", "acme");
-  assert.equal(created.code, 0, created.stderr);
-  const token = /^(flk_\S+)$/m.exec(created.stdout)![1]!;
-  const dir = project({ "acme-app.ts": `export default { fetch: () => new Response("acme") };` });
-  const asAcme = (...args: string[]) => flick(args, { FLICK_URL: node.url, FLICK_TOKEN: token }, tempDir());
-  const deployed = await asAcme("deploy", path.join(dir, "acme-app.ts"));
+// ---------------------------------------------------------------------------------------
+// Tenants
+// ---------------------------------------------------------------------------------------
+
+let acmeToken: Promise<string> | undefined;
+
+/** `flick tenants create acme` once; returns the token it printed. */
+function createAcme(): Promise<string> {
+  acmeToken ??= (async () => {
+    const created = await cli("tenants", "create", "acme");
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /tenant acme created/);
+    const token = /^(flk_[A-Za-z0-9_-]+)$/m.exec(created.stdout);
+    assert.ok(token, `no token in:\n${created.stdout}`);
+    return token[1]!;
+  })();
+  return acmeToken;
+}
+
+test("flick tenants create prints a flk_ token, and flick tenants ls lists the tenant", async () => {
+  const token = await createAcme();
+  assert.match(token, /^flk_/);
+  const list = await cli("tenants", "ls");
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /^acme +\d{4}-/m);
+  const again = await cli("tenants", "create", "acme");
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already exists/);
+});
+
+test("with a tenant's token, flick deploy works and flick ls shows only that tenant's functions", async () => {
+  const token = await createAcme();
+  await deployOk(path.join(project({ "admin-only.ts": answering(`"admin"`) }), "admin-only.ts"));
+  const entry = path.join(project({ "acme-app.ts": answering(`"acme here"`) }), "acme-app.ts");
+  const deployed = await cliWithToken(token, "deploy", entry);
   assert.equal(deployed.code, 0, deployed.stderr);
-  const listed = JSON.parse((await asAcme("ls", "--json")).stdout) as { name: string; tenant: string }[];
-  assert.deepEqual(listed.map((f) => [f.name, f.tenant]), [["acme-app", "acme"]]);
-  const forbidden = await asAcme("tenants", "ls");
-  assert.equal(forbidden.code, 1);
-  assert.match(forbidden.stderr, /only the node's admin token/);
-  const tenants = await cli("tenants", "ls");
-  assert.match(tenants.stdout, /^acme\s/m);
+  assert.match(deployed.stdout, /^acme-app: deployed$/m);
+  assert.equal((await call("acme-app")).body, "acme here");
+
+  const asAcme = (...args: string[]) => cliWithToken(token, ...args);
+  const json = JSON.parse((await asAcme("ls", "--json")).stdout) as { name: string; tenant: string }[];
+  assert.deepEqual(json.map((f) => [f.name, f.tenant]), [["acme-app", "acme"]]);
+  const table = await asAcme("ls");
+  assert.equal(table.code, 0, table.stderr);
+  assert.deepEqual(table.stdout.trimEnd().split("\n").slice(1).map((row) => row.split(/ +/).slice(0, 2)), [["acme-app", "acme"]]);
+
+  const adminView = await listedNames();
+  assert.ok(adminView.includes("acme-app") && adminView.includes("admin-only"), "the admin sees every tenant's functions");
+  const notTheirs = await asAcme("info", "admin-only");
+  assert.equal(notTheirs.code, 1);
+});
+
+test("flick tenants ls with a tenant's token exits 1 forbidden", async () => {
+  const token = await createAcme();
+  const result = await cliWithToken(token, "tenants", "ls");
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /\[forbidden\]/);
+  assert.equal(result.stdout, "");
 });

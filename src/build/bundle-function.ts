@@ -38,9 +38,10 @@ const refuseNodeBuiltins: esbuild.Plugin = {
   },
 };
 
-function formatMessage(m: esbuild.Message, cwd: string): string {
+/** "file:line:col: text", the file relative to where the command ran (esbuild reports it relative to the entry's folder). */
+function formatMessage(m: esbuild.Message, cwd: string, buildDir: string): string {
   if (m.location === null) return m.text;
-  const file = path.relative(cwd, path.resolve(cwd, m.location.file)) || m.location.file;
+  const file = path.relative(cwd, path.resolve(buildDir, m.location.file)) || m.location.file;
   return `${file}:${m.location.line}:${m.location.column + 1}: ${m.text}`;
 }
 
@@ -94,7 +95,7 @@ export async function bundleFunction(entry: string, cwd = process.cwd()): Promis
   } catch (err) {
     const failure = err as esbuild.BuildFailure;
     if (!Array.isArray(failure.errors)) throw err;
-    const lines = failure.errors.map((m) => formatMessage(m, cwd));
+    const lines = failure.errors.map((m) => formatMessage(m, cwd, path.dirname(absolute)));
     throw new FlickError("invalid_bundle", `could not bundle ${path.relative(cwd, absolute) || entry}:\n${lines.join("\n")}`, {
       details: { errors: lines },
     });
@@ -106,6 +107,6 @@ export async function bundleFunction(entry: string, cwd = process.cwd()): Promis
     code: out.text,
     wasm,
     inputs: Object.keys(result.metafile.inputs).filter((p) => !p.startsWith("flick-wasm:")).map((p) => path.resolve(dir, p)),
-    warnings: result.warnings.map((m) => formatMessage(m, cwd)),
+    warnings: result.warnings.map((m) => formatMessage(m, cwd, dir)),
   };
 }

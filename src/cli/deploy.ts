@@ -67,7 +67,7 @@ export const deploy: Command = {
   async run({ values, positionals }) {
     const entry = positionals[0]!;
     const client = clientFor(resolveConnection(values as never));
-    await deployOnce(client, entry, (values["name"] as string | undefined) ?? nameFromEntry(entry), values);
+    await deployOnce(client, entry, (values["name"] as string | undefined) ?? nameFromEntry(path.resolve(entry)), values);
   },
 };
 
@@ -81,7 +81,7 @@ export const dev: Command = {
   positionals: { min: 1, max: 1 },
   async run({ values, positionals }) {
     const entry = positionals[0]!;
-    const name = (values["name"] as string | undefined) ?? nameFromEntry(entry);
+    const name = (values["name"] as string | undefined) ?? nameFromEntry(path.resolve(entry));
     const client = clientFor(resolveConnection(values as never));
     const redeploy = async () => {
       try {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { FlickError } from "../errors/index.ts";
 import { connectionHelp, connectionOptions, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
 import { parseHeader } from "./parse.ts";
@@ -25,7 +26,14 @@ export const invoke: Command = {
   positionals: { min: 1, max: 1 },
   async run({ values, positionals }) {
     const data = values["data"] as string | undefined;
-    const body = data === undefined ? undefined : data.startsWith("@") ? new Uint8Array(readFileSync(data.slice(1))) : data;
+    let body: Uint8Array | string | undefined = data;
+    if (data?.startsWith("@")) {
+      try {
+        body = new Uint8Array(readFileSync(data.slice(1)));
+      } catch (err) {
+        throw new FlickError("bad_request", `--data ${data}: cannot read ${data.slice(1)} (${(err as NodeJS.ErrnoException).code ?? String(err)}); give an existing file after @`);
+      }
+    }
     const response = await clientFor(resolveConnection(values as never)).invoke(positionals[0]!, {
       ...(values["method"] === undefined ? {} : { method: (values["method"] as string).toUpperCase() }),
       ...(values["path"] === undefined ? {} : { path: values["path"] as string }),
