@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
@@ -23,6 +23,14 @@ let node: TestNode;
 let elsewhere: string;
 /** Long-running CLI processes (logs -f, dev) to clean up if a test fails midway. */
 const running = new Set<ChildProcess>();
+/** Temp folders this file made (projects, payloads, the cwd), removed at the end. */
+const scratch: string[] = [];
+
+function scratchDir(prefix: string): string {
+  const dir = tempDir(prefix);
+  scratch.push(dir);
+  return dir;
+}
 
 /** The CLI as the operator on the node's machine runs it: the node is found through --data-dir. */
 function cli(...args: string[]): Promise<CliResult> {
@@ -36,7 +44,7 @@ function cliWithToken(token: string, ...args: string[]): Promise<CliResult> {
 
 /** Writes a function project (path → contents) into a fresh temp folder and returns the folder. */
 function project(files: Record<string, string | Uint8Array>, folderName?: string): string {
-  const root = folderName === undefined ? tempDir("flick-cli-") : path.join(tempDir("flick-cli-"), folderName);
+  const root = folderName === undefined ? scratchDir("flick-cli-") : path.join(scratchDir("flick-cli-"), folderName);
   for (const [file, contents] of Object.entries(files)) {
     const full = path.join(root, file);
     mkdirSync(path.dirname(full), { recursive: true });
@@ -176,12 +184,14 @@ async function listedNames(run: (...args: string[]) => Promise<CliResult> = cli)
 
 before(async () => {
   node = await startTestNode();
-  elsewhere = tempDir("flick-cli-cwd-");
+  elsewhere = scratchDir("flick-cli-cwd-");
 });
 
 after(async () => {
   for (const child of running) child.kill("SIGKILL");
   await node?.kill();
+  if (node !== undefined) scratch.push(node.dataDir);
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 
 // ---------------------------------------------------------------------------------------
@@ -628,7 +638,7 @@ test("flick invoke --data @file POSTs the file's bytes unchanged and prints bina
   await deployMirror();
   const bytes = randomBytes(20_000);
   bytes[bytes.length - 1] = 0xff; // not a newline, so invoke adds one after the body
-  const file = path.join(tempDir("flick-cli-data-"), "payload.bin");
+  const file = path.join(scratchDir("flick-cli-data-"), "payload.bin");
   writeFileSync(file, bytes);
   const result = await cliBytes("invoke", "mirror", "--path", "/echo", "--data", `@${file}`);
   assert.equal(result.code, 0, result.stderr);

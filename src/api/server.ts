@@ -60,7 +60,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 function nameParam(raw: string): string {
   const name = decodeURIComponent(raw);
   const result = functionName.safeParse(name);
-  if (!result.success) throw new FlickError("validation_failed", `invalid function name "${name}": ${describeIssues(result.error).join("; ")}`);
+  if (!result.success) throw new FlickError("validation_failed", `invalid function name "${name}": ${result.error.issues.map((i) => i.message).join("; ")}`);
   return name;
 }
 

@@ -1,7 +1,7 @@
 import { connectionHelp, connectionOptions, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
 import { logLine } from "./format.ts";
-import { parseDuration } from "./parse.ts";
+import { parseDuration, parseInteger } from "./parse.ts";
 
 export const logs: Command = {
   name: "logs",
@@ -28,7 +28,7 @@ export const logs: Command = {
     }
     const lines = await client.readLogs(name, {
       ...(sinceMs === undefined ? {} : { sinceMs }),
-      limit: values["limit"] === undefined ? 1000 : Number(values["limit"]),
+      limit: values["limit"] === undefined ? 1000 : Math.max(1, parseInteger(values["limit"] as string, "--limit")),
     });
     for (const line of lines) console.log(logLine(line));
   },
