@@ -4,8 +4,6 @@
  * heap right after boot, and the runtime's cost per warm request (Request in, Response
  * out through the dispatcher) against a bare isolate call that does no Web API work.
  */
-import { writeFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import * as path from "node:path";
 import ivm from "isolated-vm";
 import { bundleFunction, bundleRuntime } from "../src/build/index.ts";
@@ -35,9 +33,7 @@ export async function measureIsolateCosts(samples = 200, requests = 20_000): Pro
   // As the worker host does: a startup snapshot with the runtime evaluated, when V8 makes one.
   const snapshot = makeRuntimeSnapshot(source);
   const runtime: RuntimeCode = snapshot === undefined ? { source } : { source, snapshot };
-  const dir = mkdtempSync(path.join(tmpdir(), "flick-bench-iso-"));
   const hello = (await bundleFunction(path.join(path.dirname(new URL(import.meta.url).pathname), "..", "examples", "hello.ts"))).code;
-  writeFileSync(path.join(dir, "hello.js"), hello);
   const egress = new EgressPolicy();
   const spec = (i: number) => ({ instance: `bench#${i}`, function: "bench/hello", versionId: "v", bundlePath: "", memoryMiB: 128, timeoutMs: 30_000, env: [], wasm: {} });
 

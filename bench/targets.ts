@@ -1,25 +1,36 @@
 /**
  * The systems the benchmark compares, each started as its own process on 127.0.0.1 and
- * serving the same handler (examples/hello.ts): Flick as a user starts it, workerd from
- * its npm package, and a bare node:http server as the floor of what Node can do.
+ * answering with the same body: Flick as a user starts it, workerd (from the npm registry)
+ * running the same bundled examples/hello.ts, and a bare node:http server as the floor
+ * of what Node itself can do on this machine.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { FlickClient } from "../src/api/index.ts";
 import { bundleFunction } from "../src/build/index.ts";
+import { exited, outputOf, spawnChild, stopChild } from "./children.ts";
 
 export const repoRoot = fileURLToPath(new URL("../", import.meta.url));
 const helloEntry = path.join(repoRoot, "examples", "hello.ts");
+/** What examples/hello.ts answers; every target must answer exactly this. */
+export const helloBody = "Hello from Flick!\n";
 
 export interface Target {
   name: string;
   url: string;
   version: string;
   child: ChildProcess;
+  /** A temp dir of its own (data dir, config), removed when it stops. */
+  dir?: string;
+}
+
+export async function stopTarget(target: Pick<Target, "child" | "dir">): Promise<void> {
+  await stopChild(target.child);
+  if (target.dir !== undefined) rmSync(target.dir, { recursive: true, force: true });
 }
 
 function freePort(): Promise<number> {
@@ -33,103 +44,114 @@ function freePort(): Promise<number> {
   });
 }
 
-function waitFor(child: ChildProcess, pattern: RegExp, what: string, timeoutMs = 30_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => reject(new Error(`${what} did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      const m = pattern.exec(output);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(m[1] ?? output);
-      }
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`${what} exited (${code}):\n${output}`)));
-  });
-}
-
-async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void> {
+/** Resolves with the first capture group of `pattern` once the child prints it. */
+async function waitForOutput(child: ChildProcess, pattern: RegExp, what: string, timeoutMs = 30_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try {
-      const res = await fetch(url);
-      await res.arrayBuffer();
-      if (res.ok) return;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+    const m = pattern.exec(outputOf(child));
+    if (m !== null) return m[1] ?? m[0];
+    if (exited(child)) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${outputOf(child)}`);
+    if (Date.now() > deadline) throw new Error(`${what} did not start within ${timeoutMs} ms:\n${outputOf(child)}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
-export async function startFlick(): Promise<Target & { client: FlickClient }> {
+/**
+ * Waits until the URL answers 200, checks the body is the hello text (so every system is
+ * measured doing the same thing), then sends a few more requests to warm it.
+ */
+async function waitUntilServing(child: ChildProcess, what: string, url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(url).catch(() => undefined); // not listening yet
+    const body = await res?.text();
+    if (res?.ok === true) {
+      if (body !== helloBody) throw new Error(`${what} answered ${JSON.stringify(body)}, expected ${JSON.stringify(helloBody)}`);
+      break;
+    }
+    if (exited(child)) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}):\n${outputOf(child)}`);
+    if (Date.now() > deadline) throw new Error(`${what}: ${url} did not answer 200 within ${timeoutMs} ms:\n${outputOf(child)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  for (let i = 0; i < 20; i++) await (await fetch(url)).arrayBuffer();
+}
+
+/** Runs the rest of a start-up; if it fails, the already spawned child is stopped. */
+async function startedOrStopped<T>(spawned: Pick<Target, "child" | "dir">, rest: () => Promise<T>): Promise<T> {
+  try {
+    return await rest();
+  } catch (err) {
+    await stopTarget(spawned);
+    throw err;
+  }
+}
+
+export async function startFlick(): Promise<Target & { client: FlickClient; baseUrl: string }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "flick-bench-"));
-  const child = spawn(process.execPath, [path.join(repoRoot, "bin", "flick.ts"), "up", "--port", "0", "--data-dir", dataDir], {
-    cwd: repoRoot,
-    stdio: ["ignore", "pipe", "pipe"],
+  const child = spawnChild(process.execPath, [path.join(repoRoot, "bin", "flick.ts"), "up", "--port", "0", "--data-dir", dataDir], { cwd: repoRoot });
+  return startedOrStopped({ child, dir: dataDir }, async () => {
+    await waitForOutput(child, /Press Ctrl-C to stop\./, "flick up");
+    const { url } = JSON.parse(readFileSync(path.join(dataDir, "node.json"), "utf8")) as { url: string };
+    const client = new FlickClient(url, readFileSync(path.join(dataDir, "admin.token"), "utf8").trim());
+    const { code } = await bundleFunction(helloEntry);
+    await client.deploy("hello", { code });
+    await waitUntilServing(child, "flick", `${url}/fn/hello`);
+    const { version } = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version: string };
+    return { name: "flick", url: `${url}/fn/hello`, baseUrl: url, version, child, dir: dataDir, client };
   });
-  await waitFor(child, /Press Ctrl-C to stop\./, "flick up");
-  const { url } = JSON.parse(readFileSync(path.join(dataDir, "node.json"), "utf8")) as { url: string };
-  const client = new FlickClient(url, readFileSync(path.join(dataDir, "admin.token"), "utf8").trim());
-  await client.deploy("hello", { code: (await bundleFunction(helloEntry)).code });
-  await waitForHttp(`${url}/fn/hello`);
-  return { name: "flick", url: `${url}/fn/hello`, version: JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")).version, child, client };
 }
 
 /**
- * workerd from the npm registry, installed on first use into bench/.tools (gitignored)
- * rather than as a devDependency: its package lists binaries for every platform, and a
- * registry mirror without the other platforms' packages makes the lock file unusable
- * for `npm ci`.
+ * workerd from the npm registry, installed by the bench on first use into bench/.tools
+ * (gitignored) instead of as a devDependency: it is 138 MB that `npm install` would give
+ * every user and every CI run for a tool only the benchmark needs. Pinned: the registry
+ * here lacks some platforms' builds of newer releases.
  */
-export const workerdVersion = "1.20261117.1";
+const workerdPackage = "workerd@1.20261023.1";
+const toolsDir = path.join(repoRoot, "bench", ".tools");
+const workerdBin = path.join(toolsDir, "node_modules", ".bin", "workerd");
 
-async function workerdBinary(): Promise<string> {
-  const prefix = path.join(repoRoot, "bench", ".tools");
-  const bin = path.join(prefix, "node_modules", ".bin", "workerd");
-  if (existsSync(bin)) return bin;
-  console.error(`installing workerd@${workerdVersion} into ${path.relative(repoRoot, prefix)} (first run only)`);
-  await new Promise<void>((resolve, reject) => {
-    const npm = spawn("npm", ["install", "--prefix", prefix, "--no-save", "--no-audit", "--no-fund", `workerd@${workerdVersion}`], { stdio: "inherit" });
-    npm.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`npm install workerd failed (exit ${code})`))));
-    npm.once("error", reject);
-  });
-  return bin;
+/** `workerd --version`, installing workerd first if needed. */
+export function workerdVersion(): string {
+  if (!existsSync(workerdBin)) {
+    console.error(`installing ${workerdPackage} into ${path.relative(repoRoot, toolsDir)} (first run only)`);
+    try {
+      execFileSync("npm", ["install", "--prefix", toolsDir, "--no-save", "--no-audit", "--no-fund", workerdPackage], { stdio: "inherit" });
+    } catch (err) {
+      throw new Error(`could not install ${workerdPackage} from the npm registry (${(err as Error).message})`);
+    }
+  }
+  return execFileSync(workerdBin, ["--version"], { encoding: "utf8" }).trim();
 }
 
 export async function startWorkerd(): Promise<Target> {
+  const version = workerdVersion();
   const dir = mkdtempSync(path.join(tmpdir(), "flick-bench-workerd-"));
+  // The same esbuild output Flick deploys: an ES module with `export default { fetch }`.
   writeFileSync(path.join(dir, "hello.js"), (await bundleFunction(helloEntry)).code);
   const port = await freePort();
   writeFileSync(
     path.join(dir, "config.capnp"),
-    [
-      `using Workerd = import "/workerd/workerd.capnp";`,
-      `const config :Workerd.Config = (`,
-      `  services = [ (name = "main", worker = .hello) ],`,
-      `  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],`,
-      `);`,
-      `const hello :Workerd.Worker = (`,
-      `  modules = [ (name = "hello.js", esModule = embed "hello.js") ],`,
-      `  compatibilityDate = "2024-09-23",`,
-      `);`,
-      ``,
-    ].join("\n"),
+    `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [ (name = "main", worker = .hello) ],
+  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
+);
+
+const hello :Workerd.Worker = (
+  modules = [ (name = "hello.js", esModule = embed "hello.js") ],
+  compatibilityDate = "2024-09-23",
+);
+`,
   );
-  const bin = await workerdBinary();
-  const version = await new Promise<string>((resolve) => {
-    const v = spawn(bin, ["--version"], { stdio: ["ignore", "pipe", "ignore"] });
-    let out = "";
-    v.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    v.once("exit", () => resolve(out.trim()));
-    v.once("error", () => resolve("not installed"));
-  });
-  const child = spawn(bin, ["serve", path.join(dir, "config.capnp")], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawnChild(workerdBin, ["serve", path.join(dir, "config.capnp")], { cwd: dir });
   const url = `http://127.0.0.1:${port}/`;
-  await waitForHttp(url);
-  return { name: "workerd", url, version, child };
+  return startedOrStopped({ child, dir }, async () => {
+    // workerd prints nothing when it is ready: poll it.
+    await waitUntilServing(child, "workerd", url);
+    return { name: "workerd", url, version, child, dir };
+  });
 }
 
 export async function startNodeHttp(): Promise<Target> {
@@ -137,19 +159,13 @@ export async function startNodeHttp(): Promise<Target> {
     const http = require("node:http");
     http.createServer((req, res) => {
       res.writeHead(200, { "content-type": "text/plain;charset=UTF-8" });
-      res.end("Hello from Flick!\\n");
+      res.end(${JSON.stringify(helloBody)});
     }).listen(0, "127.0.0.1", function () { console.log("port " + this.address().port); });`;
-  const child = spawn(process.execPath, ["-e", source], { stdio: ["ignore", "pipe", "pipe"] });
-  const port = await waitFor(child, /port (\d+)/, "node:http");
-  return { name: "node:http", url: `http://127.0.0.1:${port}/`, version: process.version, child };
-}
-
-export async function stopTarget(target: Target | undefined): Promise<void> {
-  const child = target?.child;
-  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(timer);
+  const child = spawnChild(process.execPath, ["-e", source]);
+  return startedOrStopped({ child }, async () => {
+    const port = await waitForOutput(child, /port (\d+)/, "node:http");
+    const url = `http://127.0.0.1:${port}/`;
+    await waitUntilServing(child, "node:http", url);
+    return { name: "node:http", url, version: process.version, child };
+  });
 }

@@ -1,15 +1,19 @@
 /** Runs wrk against a URL and reads its report: requests/s, latency percentiles, errors. */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
+import { execFileSync } from "node:child_process";
+import { outputOf, spawnChild, stopChild } from "./children.ts";
 
-const run = promisify(execFile);
+const missing = "install wrk: apt-get install wrk";
 
 export interface LoadResult {
   requestsPerSec: number;
   p50Ms: number;
+  p75Ms: number;
+  p90Ms: number;
   p99Ms: number;
   requests: number;
-  /** Non-2xx/3xx answers plus socket errors. */
+  non2xx: number;
+  socketErrors: number;
+  /** non2xx + socketErrors: anything but a clean answer. */
   errors: number;
 }
 
@@ -19,11 +23,24 @@ export interface LoadOptions {
   threads: number;
 }
 
+/** Fails before anything is started when wrk is not there. */
+export function wrkVersion(): string {
+  try {
+    // `wrk -v` prints its version and exits 1, so read the output of the failed call too.
+    return execFileSync("wrk", ["-v"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stdout?: string };
+    if (e.code === "ENOENT") throw new Error(missing);
+    return /wrk [^\s]+/.exec(e.stdout ?? "")?.[0] ?? "wrk";
+  }
+}
+
 function toMs(value: string, unit: string): number {
   const n = Number(value);
   return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : unit === "m" ? n * 60_000 : n;
 }
 
+/** Reads wrk's text report (with --latency, which adds the 50/75/90/99% distribution). */
 export function parseWrk(output: string): LoadResult {
   const latency = (p: string) => {
     const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, "m").exec(output);
@@ -36,15 +53,35 @@ export function parseWrk(output: string): LoadResult {
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   const socketErrors = socket === null ? 0 : socket.slice(1).reduce((a, b) => a + Number(b), 0);
-  return { requestsPerSec: Number(rps[1]), p50Ms: latency("50"), p99Ms: latency("99"), requests: Number(total[1]), errors: non2xx + socketErrors };
+  return {
+    requestsPerSec: Number(rps[1]),
+    p50Ms: latency("50"),
+    p75Ms: latency("75"),
+    p90Ms: latency("90"),
+    p99Ms: latency("99"),
+    requests: Number(total[1]),
+    non2xx,
+    socketErrors,
+    errors: non2xx + socketErrors,
+  };
 }
 
 export async function loadTest(url: string, options: LoadOptions): Promise<LoadResult> {
+  const args = [`-t${options.threads}`, `-c${options.connections}`, `-d${options.durationS}s`, "--latency", url];
+  // A tracked child rather than execFile, so an interrupted run stops wrk as well.
+  const wrk = spawnChild("wrk", args);
+  let stdout = "";
+  wrk.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  // A backstop: wrk stops by itself after -d, plus its 2 s socket timeout.
+  const timer = setTimeout(() => void stopChild(wrk), (options.durationS + 30) * 1000);
   try {
-    const { stdout } = await run("wrk", [`-t${options.threads}`, `-c${options.connections}`, `-d${options.durationS}s`, "--latency", url], { maxBuffer: 1 << 20 });
+    const code = await new Promise<number | null>((resolve, reject) => {
+      wrk.once("error", (err: NodeJS.ErrnoException) => reject(err.code === "ENOENT" ? new Error(missing) : err));
+      wrk.once("close", resolve);
+    });
+    if (code !== 0) throw new Error(`wrk ${args.join(" ")} exited (${code}):\n${outputOf(wrk)}`);
     return parseWrk(stdout);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new Error("wrk is not installed; install it with `apt-get install wrk`");
-    throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
