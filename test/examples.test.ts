@@ -51,3 +51,19 @@ test("starting again with --examples changes nothing (identical redeploys are no
     await again.kill();
   }
 });
+
+test("flick up on a port already in use says so and exits 1", async () => {
+  const { createServer } = await import("node:net");
+  const { flick } = await import("./support/cli.ts");
+  const { tempDir } = await import("./support/node-process.ts");
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+  const port = (blocker.address() as { port: number }).port;
+  try {
+    const result = await flick(["up", "--port", String(port), "--data-dir", tempDir(), "--hosts", "1"]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use.*--port 0`));
+  } finally {
+    blocker.close();
+  }
+});

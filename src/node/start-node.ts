@@ -82,10 +82,22 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     } else sendError(res, new FlickError("not_found", `nothing at ${p}; functions are under /fn/<name>, the API under ${apiPrefix}`));
   });
   const host = options.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port, host, () => resolve());
+    });
+  } catch (err) {
+    await supervisor.stop();
+    await store.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new FlickError(
+      "unavailable",
+      code === "EADDRINUSE"
+        ? `port ${options.port} on ${host} is already in use (another flick up?); stop it or pass --port 0 for any free port`
+        : `cannot listen on ${host}:${options.port} (${code ?? String(err)})`,
+    );
+  }
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : options.port;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
