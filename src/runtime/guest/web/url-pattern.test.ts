@@ -1,17 +1,10 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { test } from "node:test";
-import { domainToASCII } from "node:url";
-import { installHostOps } from "../host-ops.ts";
+import { installTestHostOps } from "../../../../test/support/guest-host-ops.ts";
 import { URLPattern } from "./url-pattern.ts";
 
 // URL parsing needs the host's IDNA; nothing else here touches host ops.
-installHostOps({
-  randomBytes: (n) => new Uint8Array(randomBytes(n)),
-  domainToASCII: (d) => domainToASCII(d) || null,
-  log: () => {}, timerStart: () => {}, timerClear: () => {}, respond: () => {}, chunk: () => true, complete: () => {}, fail: () => {},
-  fetchStart: () => {}, fetchAbort: () => {}, crypto: () => undefined, zlibOpen: () => {}, zlibWrite: () => {}, wasmModule: () => null,
-});
+installTestHostOps();
 
 test("named groups in the pathname, with defaults of * everywhere else", () => {
   const p = new URLPattern({ pathname: "/books/:id" });

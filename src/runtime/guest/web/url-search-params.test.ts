@@ -1,32 +1,10 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { domainToASCII } from "node:url";
-import { installHostOps } from "../host-ops.ts";
+import { installTestHostOps } from "../../../../test/support/guest-host-ops.ts";
 import { URLSearchParams, isURLSearchParams, serializeURLSearchParams, urlSearchParamsEntries } from "./url-search-params.ts";
 import { parseFormURLEncodedBytes } from "./form-urlencoded.ts";
 
-installHostOps({
-  // Not used by these tests; URL parsing needs only domainToASCII.
-  log: () => {},
-  timerStart: () => {},
-  timerClear: () => {},
-  respond: () => {},
-  fail: () => {},
-  fetchStart: () => {},
-  fetchAbort: () => {},
-  chunk: () => true,
-  complete: () => {},
-  crypto: () => undefined,
-  zlibOpen: () => {},
-  wasmModule: () => null,
-  zlibWrite: () => {},
-  randomBytes: (n) => new Uint8Array(randomBytes(n)),
-  domainToASCII: (domain) => {
-    const ascii = domainToASCII(domain);
-    return ascii === "" ? null : ascii;
-  },
-});
+installTestHostOps();
 
 const NodeURLSearchParams = globalThis.URLSearchParams;
 

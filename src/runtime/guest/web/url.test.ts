@@ -1,35 +1,11 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { domainToASCII } from "node:url";
-import { installHostOps } from "../host-ops.ts";
+import { hostCalls, installTestHostOps } from "../../../../test/support/guest-host-ops.ts";
 import { URL, parseURL, serializeURL, urlRecordOf } from "./url.ts";
 import { URLSearchParams } from "./url-search-params.ts";
 
-// Exactly what the host provides: Node's UTS #46 ToASCII, with "" meaning failure.
-let hostCalls = 0;
-installHostOps({
-  // Not used by these tests; URL parsing needs only domainToASCII.
-  log: () => {},
-  timerStart: () => {},
-  timerClear: () => {},
-  respond: () => {},
-  fail: () => {},
-  fetchStart: () => {},
-  fetchAbort: () => {},
-  chunk: () => true,
-  complete: () => {},
-  crypto: () => undefined,
-  zlibOpen: () => {},
-  wasmModule: () => null,
-  zlibWrite: () => {},
-  randomBytes: (n) => new Uint8Array(randomBytes(n)),
-  domainToASCII: (domain) => {
-    hostCalls++;
-    const ascii = domainToASCII(domain);
-    return ascii === "" ? null : ascii;
-  },
-});
+installTestHostOps();
 
 /** Node's own URL (Ada, spec-compliant): the reference for the differential tests. */
 const NodeURL = globalThis.URL;
@@ -769,26 +745,26 @@ describe("URL and its searchParams stay in sync", () => {
 
 describe("hosts", () => {
   test("pure-ASCII hosts are handled without calling the host", () => {
-    const before = hostCalls;
+    const before = hostCalls.domainToASCII;
     new URL("https://API.Example.COM/x");
     new URL("http://xn--fa-hia.de/");
     new URL("http://0x7f.1/");
     new URL("http://[::1]/");
     new URL("sc://ñ/");
-    assert.equal(hostCalls, before);
+    assert.equal(hostCalls.domainToASCII, before);
   });
 
   test("a non-ASCII domain goes through the host's domainToASCII once", () => {
-    const before = hostCalls;
+    const before = hostCalls.domainToASCII;
     assert.equal(new URL("https://bücher.example/").host, "xn--bcher-kva.example");
-    assert.equal(hostCalls, before + 1);
+    assert.equal(hostCalls.domainToASCII, before + 1);
   });
 
   test("a non-ASCII domain with a forbidden code point fails without a host call", () => {
-    const before = hostCalls;
+    const before = hostCalls.domainToASCII;
     assert.equal(URL.canParse("https://bü%25cher/"), false);
     assert.equal(URL.canParse("https://bü cher/"), false);
-    assert.equal(hostCalls, before);
+    assert.equal(hostCalls.domainToASCII, before);
   });
 
   test("IPv4 numbers in every radix serialize to dotted decimal", () => {
