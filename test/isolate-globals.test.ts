@@ -108,3 +108,56 @@ test("timers cannot be set at module scope, as in Workers", async () => {
     /setTimeout\(\) cannot be called at module scope/,
   );
 });
+
+test("console is a WebIDL namespace; labels are converted with ToString; performance is an EventTarget; timeouts wrap as a WebIDL long", async () => {
+  await deploySource(
+    node.admin,
+    "details",
+    `const early = crypto.subtle.digest("SHA-256", new Uint8Array(1)).then(() => "resolved", (e) => e.name + ": " + e.message);
+    export default {
+      async fetch() {
+        const proto = Object.getPrototypeOf(console);
+        const label = { toString: () => "converted" };
+        console.count(label); console.count(label); console.countReset(label); console.count(label);
+        console.countReset("never-counted");
+        console.time(label); console.time(label);
+        let threw = "no";
+        try { console.time({ toString() { throw new Error("bad label"); } }); } catch (e) { threw = e.message; }
+        const t0 = performance.now();
+        const wrapped = await new Promise((resolve) => { setTimeout(() => resolve("2**32 fired first"), 2 ** 32); setTimeout(() => resolve("100 ms fired first"), 100); });
+        return Response.json({
+          tag: Object.prototype.toString.call(console),
+          protoEmpty: Object.getOwnPropertyNames(proto).length === 0 && Object.getPrototypeOf(proto) === Object.prototype,
+          enumerable: Object.getOwnPropertyDescriptor(console, "log").enumerable,
+          lengths: [console.assert.length, console.dir.length],
+          threw,
+          performance: [performance instanceof EventTarget, typeof performance.addEventListener, t0 > 0, new Event("x").timeStamp > 0],
+          isSecureContext,
+          wrapped,
+          early: await early,
+        });
+      },
+    };`,
+  );
+  const res = await fetch(`${node.url}/fn/details`);
+  const id = res.headers.get("x-flick-invocation-id");
+  assert.deepEqual(await res.json(), {
+    tag: "[object console]",
+    protoEmpty: true,
+    enumerable: true,
+    lengths: [0, 0],
+    threw: "bad label",
+    performance: [true, "function", true, true],
+    isSecureContext: true,
+    wrapped: "2**32 fired first",
+    early: "TypeError: Failed to execute 'digest' on 'SubtleCrypto': crypto.subtle works during a request; call it inside fetch() or another handler, not at module scope.",
+  });
+  const lines = (await node.admin.readLogs("details")).filter((l) => l.invocationId === id).map((l) => [l.level, l.message]);
+  assert.deepEqual(lines, [
+    ["info", "converted: 1"],
+    ["info", "converted: 2"],
+    ["info", "converted: 1"],
+    ["warn", "Count for 'never-counted' does not exist"],
+    ["warn", "Timer 'converted' already exists"],
+  ]);
+});

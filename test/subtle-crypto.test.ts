@@ -129,3 +129,66 @@ test("errors have the types the spec gives", () => {
   });
   assert.deepEqual(r["types"], ["function", "function", "[object SubtleCrypto]", true]);
 });
+
+test("every algorithm Node's Web Crypto has works in a function, and its keys and outputs interoperate with Node", async () => {
+  await node.admin.deploy("subtle-more", {
+    code: `
+      const enc = new TextEncoder();
+      const b64 = (b) => btoa(String.fromCharCode(...new Uint8Array(b)));
+      export default { async fetch() {
+        const s = crypto.subtle;
+        const out = {};
+        const rsa = await s.generateKey({ name: "RSA-PSS", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, true, ["sign", "verify"]);
+        out.rsaPss = { spki: b64(await s.exportKey("spki", rsa.publicKey)), sig: b64(await s.sign({ name: "RSA-PSS", saltLength: 32 }, rsa.privateKey, enc.encode("m"))),
+          exponent: [...rsa.publicKey.algorithm.publicExponent], modulusLength: rsa.publicKey.algorithm.modulusLength };
+        const p384 = await s.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, ["sign", "verify"]);
+        out.p384 = { pkcs8: b64(await s.exportKey("pkcs8", p384.privateKey)), spki: b64(await s.exportKey("spki", p384.publicKey)) };
+        const a = await s.generateKey({ name: "ECDH", namedCurve: "P-256" }, false, ["deriveBits"]);
+        const b = await s.generateKey({ name: "ECDH", namedCurve: "P-256" }, false, ["deriveBits"]);
+        const ab = await s.deriveBits({ name: "ECDH", public: b.publicKey }, a.privateKey, 256);
+        const ba = await s.deriveBits({ name: "ECDH", public: a.publicKey }, b.privateKey, 256);
+        out.ecdhAgrees = b64(ab) === b64(ba);
+        const x = await s.generateKey({ name: "X25519" }, false, ["deriveKey"]);
+        const y = await s.generateKey({ name: "X25519" }, false, ["deriveKey"]);
+        const kx = await s.deriveKey({ name: "X25519", public: y.publicKey }, x.privateKey, { name: "AES-GCM", length: 256 }, true, ["encrypt"]);
+        const ky = await s.deriveKey({ name: "X25519", public: x.publicKey }, y.privateKey, { name: "AES-GCM", length: 256 }, true, ["encrypt"]);
+        out.x25519Agrees = b64(await s.exportKey("raw", kx)) === b64(await s.exportKey("raw", ky));
+        const aesRaw = new Uint8Array(16).fill(3);
+        const cbc = await s.importKey("raw", aesRaw, "AES-CBC", false, ["encrypt"]);
+        out.cbc = b64(await s.encrypt({ name: "AES-CBC", iv: new Uint8Array(16) }, cbc, enc.encode("sixteen byte msg")));
+        const ctr = await s.importKey("raw", aesRaw, "AES-CTR", false, ["encrypt"]);
+        out.ctr = b64(await s.encrypt({ name: "AES-CTR", counter: new Uint8Array(16), length: 64 }, ctr, enc.encode("counter mode")));
+        const kek = await s.importKey("raw", aesRaw, "AES-KW", false, ["wrapKey", "unwrapKey"]);
+        const hmac = await s.generateKey({ name: "HMAC", hash: "SHA-256", length: 256 }, true, ["sign"]);
+        const wrapped = await s.wrapKey("raw", hmac, kek, "AES-KW");
+        const unwrapped = await s.unwrapKey("raw", wrapped, kek, "AES-KW", { name: "HMAC", hash: "SHA-256" }, true, ["sign"]);
+        out.wrapRoundTrip = b64(await s.exportKey("raw", unwrapped)) === b64(await s.exportKey("raw", hmac));
+        out.nonExtractable = await s.exportKey("raw", cbc).then(() => "exported", (e) => e.name);
+        out.badCurve = await s.generateKey({ name: "ECDSA", namedCurve: "P-999" }, true, ["sign"]).then(() => "made", (e) => e.name);
+        out.notAKey = await s.sign("HMAC", { type: "secret" }, enc.encode("m")).then(() => "signed", (e) => e.name);
+        return Response.json(out);
+      } };`,
+  });
+  const res = await fetch(`${node.url}/fn/subtle-more`);
+  assert.equal(res.status, 200, await res.clone().text());
+  const m = (await res.json()) as Record<string, Record<string, unknown> & unknown>;
+  const s = webcrypto.subtle;
+  const b = (x: unknown) => Buffer.from(String(x), "base64");
+  const pss = m["rsaPss"] as Record<string, unknown>;
+  const rsaPublic = await s.importKey("spki", b(pss["spki"]), { name: "RSA-PSS", hash: "SHA-256" }, false, ["verify"]);
+  assert.equal(await s.verify({ name: "RSA-PSS", saltLength: 32 }, rsaPublic, b(pss["sig"]), new TextEncoder().encode("m")), true);
+  assert.deepEqual([pss["exponent"], pss["modulusLength"]], [[1, 0, 1], 2048]);
+  const p384 = m["p384"] as Record<string, unknown>;
+  const priv = await s.importKey("pkcs8", b(p384["pkcs8"]), { name: "ECDSA", namedCurve: "P-384" }, false, ["sign"]);
+  const pub = await s.importKey("spki", b(p384["spki"]), { name: "ECDSA", namedCurve: "P-384" }, false, ["verify"]);
+  const sig = await s.sign({ name: "ECDSA", hash: "SHA-384" }, priv, new Uint8Array([1]));
+  assert.equal(await s.verify({ name: "ECDSA", hash: "SHA-384" }, pub, sig, new Uint8Array([1])), true, "P-384 keys exported as pkcs8/spki work in Node");
+  const key = await s.importKey("raw", new Uint8Array(16).fill(3), "AES-CBC", false, ["encrypt"]);
+  assert.equal(Buffer.from(await s.encrypt({ name: "AES-CBC", iv: new Uint8Array(16) }, key, new TextEncoder().encode("sixteen byte msg"))).toString("base64"), m["cbc"]);
+  const ctr = await s.importKey("raw", new Uint8Array(16).fill(3), "AES-CTR", false, ["encrypt"]);
+  assert.equal(Buffer.from(await s.encrypt({ name: "AES-CTR", counter: new Uint8Array(16), length: 64 }, ctr, new TextEncoder().encode("counter mode"))).toString("base64"), m["ctr"]);
+  assert.equal(m["ecdhAgrees"], true);
+  assert.equal(m["x25519Agrees"], true);
+  assert.equal(m["wrapRoundTrip"], true);
+  assert.deepEqual([m["nonExtractable"], m["badCurve"], m["notAKey"]], ["InvalidAccessError", "NotSupportedError", "TypeError"]);
+});

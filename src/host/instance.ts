@@ -11,7 +11,7 @@ import ivm from "isolated-vm";
 import { FlickError, type ErrorCode, type ErrorData } from "../errors/index.ts";
 import { limits, type LogLevel } from "../model/index.ts";
 import { compressionLimits, ZlibStream } from "./compression-ops.ts";
-import { cryptoOps } from "./crypto-ops.ts";
+import { runSubtle, SubtleError } from "./web-crypto-ops.ts";
 import type { EgressPolicy } from "./egress-policy.ts";
 import { OutboundError, outboundFetch, type OutboundRequest } from "./outbound-fetch.ts";
 import { streamHighWaterBytes, type InstanceSpec, type InvocationControl, type InvocationEnd, type ResponseSink, type WireLogLine, type WireRequest } from "./protocol.ts";
@@ -37,7 +37,7 @@ export const snapshotWarmup = `
   globalThis.__flickHost = {
     randomBytes: (n) => new Uint8Array(n), domainToASCII: (d) => d, log: noop, timerStart: noop, timerClear: noop,
     respond: noop, chunk: () => true, complete: noop, fail: noop, fetchStart: noop, fetchAbort: noop,
-    crypto: noop, zlibOpen: noop, zlibWrite: noop, wasmModule: () => null,
+    subtle: noop, zlibOpen: noop, zlibWrite: noop, wasmModule: () => null,
   };
   const d = __flickDispatcher;
   d.connect(Date.now());
@@ -83,6 +83,9 @@ interface Pending {
   fetches: AbortController | undefined;
   fetchOps: Map<number, AbortController>;
   zlib: Map<number, ZlibStream> | undefined;
+  /** crypto.subtle calls running, and those waiting for one of the `subtleSlots`. */
+  subtleRunning: number;
+  subtleQueue: (() => void)[];
   resolve: (end: InvocationEnd) => void;
   sink: ResponseSink;
   headSent: boolean;
@@ -99,6 +102,17 @@ interface Pending {
 const noFetches: Map<number, AbortController> = new Map();
 const levels = new Set<LogLevel>(["debug", "info", "log", "warn", "error"]);
 const moduleScope = 0;
+
+/**
+ * The time handed to the guest at each entry: Unix ms with a fractional part, so the
+ * guest's performance.now() has sub-millisecond resolution across I/O (Date.now() floors
+ * it). The guest clock stands still between entries either way.
+ */
+function guestClock(): number {
+  return performance.timeOrigin + performance.now();
+}
+/** crypto.subtle calls one invocation runs at once (the rest wait their turn). */
+const subtleSlots = 4;
 
 function cut(message: string): string {
   return message.length > limits.logLineMaxBytes ? `${message.slice(0, limits.logLineMaxBytes)}… [line cut at ${limits.logLineMaxBytes} bytes]` : message;
@@ -121,6 +135,7 @@ export class Instance {
   private endRef!: ivm.Reference<(invocation: number) => void>;
   private fetchedRef!: ivm.Reference<(...args: unknown[]) => void>;
   private zlibDoneRef!: ivm.Reference<(...args: unknown[]) => void>;
+  private subtleDoneRef!: ivm.Reference<(...args: unknown[]) => void>;
   private resumeRef!: ivm.Reference<(invocation: number, nowMs: number) => void>;
   private bodyRef!: ivm.Reference<(...args: unknown[]) => void>;
   private rejectionRef!: ivm.Reference<(...args: unknown[]) => void>;
@@ -206,11 +221,7 @@ export class Instance {
       wasmModule: (hash: string) => (typeof hash === "string" && /^[0-9a-f]{64}$/.test(hash) ? this.wasm(hash) : null),
       zlibOpen: (invocation: number, stream: number, format: string, compress: boolean) => this.zlibOpen(invocation, stream, format, compress),
       zlibWrite: (invocation: number, stream: number, op: number, bytes: Uint8Array, final: boolean) => this.zlibWrite(invocation, stream, op, bytes, final),
-      crypto: (name: string, ...args: unknown[]) => {
-        const op = Object.hasOwn(cryptoOps, name) ? (cryptoOps as Record<string, (...a: unknown[]) => unknown>)[name] : undefined;
-        if (op === undefined) throw new Error(`NotSupportedError: no crypto operation ${String(name)}`);
-        return op(...args);
-      },
+      subtle: (invocation: number, op: number, method: string, json: string, buffers: Uint8Array[]) => this.subtle(invocation, op, method, json, buffers),
     };
     for (const [name, fn] of Object.entries(callbacks)) ops.setSync(name, new ivm.Callback(fn));
     ops.release();
@@ -219,7 +230,7 @@ export class Instance {
     const dispatcher = jail.getSync("__flickDispatcher", { reference: true }) as ivm.Reference<Record<string, unknown>>;
     jail.deleteSync("__flickDispatcher");
     const connect = dispatcher.getSync("connect", { reference: true }) as ivm.Reference<(nowMs: number) => void>;
-    connect.applySync(undefined, [Date.now()], { timeout: 1000 });
+    connect.applySync(undefined, [guestClock()], { timeout: 1000 });
     connect.release();
     const init = dispatcher.getSync("init", { reference: true }) as ivm.Reference<(...args: unknown[]) => string>;
     this.dispatchRef = dispatcher.getSync("dispatch", { reference: true }) as typeof this.dispatchRef;
@@ -227,6 +238,7 @@ export class Instance {
     this.endRef = dispatcher.getSync("end", { reference: true }) as typeof this.endRef;
     this.fetchedRef = dispatcher.getSync("fetched", { reference: true }) as typeof this.fetchedRef;
     this.zlibDoneRef = dispatcher.getSync("zlibDone", { reference: true }) as typeof this.zlibDoneRef;
+    this.subtleDoneRef = dispatcher.getSync("subtleDone", { reference: true }) as typeof this.subtleDoneRef;
     this.resumeRef = dispatcher.getSync("resume", { reference: true }) as typeof this.resumeRef;
     this.bodyRef = dispatcher.getSync("body", { reference: true }) as typeof this.bodyRef;
     this.rejectionRef = dispatcher.getSync("unhandledRejection", { reference: true }) as typeof this.rejectionRef;
@@ -265,6 +277,8 @@ export class Instance {
         fetches: undefined,
         fetchOps: noFetches,
         zlib: undefined,
+        subtleRunning: 0,
+        subtleQueue: [],
         resolve,
         sink,
         headSent: false,
@@ -282,7 +296,7 @@ export class Instance {
         cancel: () => this.cancel(id),
       });
       this.enter(id, (timeout) =>
-        this.dispatchRef.applySync(undefined, [id, Date.now(), request.method, request.url, request.headers, request.body, request.streamed === true], {
+        this.dispatchRef.applySync(undefined, [id, guestClock(), request.method, request.url, request.headers, request.body, request.streamed === true], {
           arguments: { copy: true },
           timeout,
         }),
@@ -457,7 +471,7 @@ export class Instance {
           pending.queuedFetches.shift()?.();
           if (controller.signal.aborted) return;
           this.enter(invocation, (timeout) =>
-            this.fetchedRef.applySync(undefined, [op, Date.now(), ...result], { arguments: { copy: true }, timeout }),
+            this.fetchedRef.applySync(undefined, [op, guestClock(), ...result], { arguments: { copy: true }, timeout }),
           );
         });
     };
@@ -486,8 +500,36 @@ export class Instance {
     ).then(([output, error]) => {
       if (final || error !== "") pending.zlib?.delete(stream);
       if (!this.pending.has(invocation)) return;
-      this.enter(invocation, (timeout) => this.zlibDoneRef.applySync(undefined, [op, Date.now(), output, error], { arguments: { copy: true }, timeout }));
+      this.enter(invocation, (timeout) => this.zlibDoneRef.applySync(undefined, [op, guestClock(), output, error], { arguments: { copy: true }, timeout }));
     });
+  }
+
+  /**
+   * One crypto.subtle call (web-crypto-ops.ts). Node runs the heavy ones on its shared
+   * thread pool, so an invocation gets a few at a time and queues the rest.
+   */
+  private subtle(invocation: number, op: number, method: string, json: string, buffers: Uint8Array[]): void {
+    const pending = this.pending.get(invocation);
+    if (pending === undefined) throw new Error("crypto.subtle works during a request: call it inside fetch() (or a handler), not at module scope");
+    if (typeof json !== "string" || !Array.isArray(buffers) || !buffers.every((b) => b instanceof Uint8Array)) throw new TypeError("malformed crypto call");
+    const run = () => {
+      pending.subtleRunning++;
+      runSubtle(String(method), json, buffers)
+        .then(
+          (result) => ["", result.json, result.buffers] as const,
+          (err: unknown) => [err instanceof SubtleError ? `${err.errorName}: ${err.message}` : `OperationError: ${String(err)}`, "", []] as const,
+        )
+        .then(([error, resultJson, resultBuffers]) => {
+          pending.subtleRunning--;
+          pending.subtleQueue.shift()?.();
+          if (!this.pending.has(invocation)) return;
+          this.enter(invocation, (timeout) =>
+            this.subtleDoneRef.applySync(undefined, [op, guestClock(), error, resultJson, resultBuffers], { arguments: { copy: true }, timeout }),
+          );
+        });
+    };
+    if (pending.subtleRunning < subtleSlots) run();
+    else pending.subtleQueue.push(run);
   }
 
   private fetchAbort(op: number): void {
@@ -508,7 +550,7 @@ export class Instance {
     const handle = setTimeout(() => {
       pending.timers.delete(timer);
       this.timerOwner.delete(timer);
-      this.enter(invocation, (timeout) => this.timerRef.applySync(undefined, [timer, invocation, Date.now()], { timeout }));
+      this.enter(invocation, (timeout) => this.timerRef.applySync(undefined, [timer, invocation, guestClock()], { timeout }));
     }, delay);
     pending.timers.set(timer, handle);
     this.timerOwner.set(timer, invocation);
@@ -558,7 +600,7 @@ export class Instance {
     pending.unacked = Math.max(0, pending.unacked - bytes);
     if (!pending.paused || pending.unacked >= streamHighWaterBytes / 2) return;
     pending.paused = false;
-    this.enter(invocation, (timeout) => this.resumeRef.applySync(undefined, [invocation, Date.now()], { timeout }));
+    this.enter(invocation, (timeout) => this.resumeRef.applySync(undefined, [invocation, guestClock()], { timeout }));
   }
 
   private complete(invocation: number): void {

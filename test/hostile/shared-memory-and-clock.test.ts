@@ -19,6 +19,7 @@ before(async () => {
       const d2 = Date.now(), p2 = performance.now();
       let sharedMemory;
       try { new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }); sharedMemory = "ALLOWED"; } catch (e) { sharedMemory = e.message; }
+      const plainMemory = new WebAssembly.Memory({ initial: 1 });
       return Response.json({
         frozen: [d1 - d0, p1 - p0, n1 - n0],
         advanced: [d2 - d1 >= 25, p2 - p1 >= 25],
@@ -26,6 +27,7 @@ before(async () => {
         dateString: typeof Date(), dateParse: Date.parse("2020-01-02T00:00:00Z"), explicit: new Date(0).toISOString(),
         sab: typeof SharedArrayBuffer, atomicsWait: typeof Atomics.wait, atomicsWaitAsync: typeof Atomics.waitAsync, atomicsAdd: typeof Atomics.add,
         sharedMemory, x: x > 0,
+        plainMemory: [plainMemory.buffer.byteLength, plainMemory instanceof WebAssembly.Memory, plainMemory.constructor === WebAssembly.Memory],
       });
     } };`,
   );
@@ -49,4 +51,5 @@ test("no SharedArrayBuffer, no Atomics.wait, no shared WebAssembly memory", asyn
   assert.equal(r["atomicsWaitAsync"], "undefined");
   assert.equal(r["atomicsAdd"], "function", "plain Atomics on ordinary buffers stay");
   assert.match(String(r["sharedMemory"]), /shared WebAssembly memory is disallowed/);
+  assert.deepEqual(r["plainMemory"], [65536, true, true], "unshared memory is still made by the guarded constructor");
 });

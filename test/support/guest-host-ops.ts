@@ -30,6 +30,6 @@ export function installTestHostOps(): void {
     wasmModule: () => null,
     zlibOpen: () => {},
     zlibWrite: () => {},
-    crypto: () => undefined,
+    subtle: () => undefined,
   });
 }

@@ -16,6 +16,7 @@ import { bindGlobalIdentity, defineGlobals, installWebGlobals } from "./globals.
 import { hostOps, installHostOps, type HostOps } from "./host-ops.ts";
 import { currentInvocation } from "./invocation-scope.ts";
 import { setAbortTimer } from "./web/abort.ts";
+import { EventTarget, makeEventTarget } from "./web/event-target.ts";
 import { lockdown, lockdownContextFeatures } from "./lockdown.ts";
 import { navigatorGlobals } from "./navigator.ts";
 import { shippedWasmModule, wasmModuleKey } from "./wasm-modules.ts";
@@ -31,7 +32,7 @@ installWebGlobals(global, (error) => {
   hostOps().log(currentInvocation(), "error", text);
 });
 setAbortTimer((callback, ms) => void timerGlobals.setTimeout(callback, ms));
-defineGlobals(global, { console: createConsole(), ...createCrypto(), fetch, CompressionStream, DecompressionStream, queueMicrotask, ...timerGlobals, ...clockGlobals(), ...navigatorGlobals() });
+defineGlobals(global, { console: createConsole(), ...createCrypto(), fetch, CompressionStream, DecompressionStream, queueMicrotask, ...timerGlobals, ...clockGlobals({ EventTarget, makeEventTarget }), ...navigatorGlobals() });
 
 lockdown(global);
 lockdownContextFeatures(global);
@@ -62,6 +63,7 @@ global.__flickDispatcher = Object.freeze({
   end: dispatcher.end,
   fetched: dispatcher.fetched,
   zlibDone: dispatcher.zlibDone,
+  subtleDone: dispatcher.subtleDone,
   resume: dispatcher.resume,
   body: dispatcher.body,
   unhandledRejection: dispatcher.unhandledRejection,

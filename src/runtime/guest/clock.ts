@@ -24,8 +24,14 @@ export function resetClock(nowMs: number): void {
   timeOrigin = nowMs;
 }
 
+/** Date.now() as the guest sees it: whole milliseconds of the frozen clock. */
 export function now(): number {
-  return clock === 0 ? originalNow() : clock;
+  return clock === 0 ? originalNow() : Math.floor(clock);
+}
+
+/** performance.now(): ms since this isolate's time origin (what Event.timeStamp uses too). */
+export function performanceNow(): number {
+  return clock === 0 ? 0 : clock - timeOrigin;
 }
 
 /** `Date` with the frozen clock for "now"; every other use is the original. */
@@ -42,7 +48,7 @@ function createDate(): DateConstructor {
   }
   Object.defineProperty(FlickDate, "now", {
     value: function now(): number {
-      return clock;
+      return Math.floor(clock);
     },
     writable: true,
     enumerable: false,
@@ -59,7 +65,7 @@ class Performance {
 Object.defineProperties(Performance.prototype, {
   now: {
     value: function now(): number {
-      return clock - timeOrigin;
+      return performanceNow();
     },
     writable: true,
     enumerable: true,
@@ -83,6 +89,14 @@ Object.defineProperties(Performance.prototype, {
   [Symbol.toStringTag]: { value: "Performance", configurable: true },
 });
 
-export function clockGlobals(): Record<string, unknown> {
-  return { Date: createDate(), Performance, performance: Object.create(Performance.prototype) as Performance };
+/**
+ * HR-Time's `interface Performance : EventTarget`. EventTarget is passed in: this module is
+ * below the Web layer (intrinsics.ts reads the clock), so it must not import it.
+ */
+export function clockGlobals(eventTarget: { EventTarget: { prototype: object }; makeEventTarget(target: object): void }): Record<string, unknown> {
+  Object.setPrototypeOf(Performance, eventTarget.EventTarget);
+  Object.setPrototypeOf(Performance.prototype, eventTarget.EventTarget.prototype);
+  const performance = Object.create(Performance.prototype) as Performance;
+  eventTarget.makeEventTarget(performance);
+  return { Date: createDate(), Performance, performance };
 }

@@ -29,20 +29,25 @@ export function createConsole(): object {
     warn: line("warn"),
     error: line("error"),
     trace: line("debug"),
-    dir: (value: unknown) => log(value),
+    // Lengths as WebIDL gives them: every argument of dir() and assert() is optional.
+    dir: (...args: unknown[]) => log(args[0]),
     dirxml: log,
     table: log,
-    assert(condition?: unknown, ...args: unknown[]): void {
+    assert(...all: unknown[]): void {
+      const [condition, ...args] = all;
       if (condition) return;
       emit("error", args.length === 0 ? ["Assertion failed"] : ["Assertion failed:", ...args]);
     },
-    count(label = "default"): void {
-      const n = (counts.get(label) ?? 0) + 1;
-      counts.set(label, n);
-      log(`${label}: ${n}`);
+    count(label: unknown = "default"): void {
+      const key = labelOf(label);
+      const n = (counts.get(key) ?? 0) + 1;
+      counts.set(key, n);
+      emit("info", [`${key}: ${n}`]);
     },
-    countReset(label = "default"): void {
-      counts.delete(label);
+    countReset(label: unknown = "default"): void {
+      const key = labelOf(label);
+      if (counts.has(key)) counts.set(key, 0);
+      else emit("warn", [`Count for '${key}' does not exist`]);
     },
     group(...args: unknown[]): void {
       if (args.length > 0) log(...args);
@@ -54,22 +59,40 @@ export function createConsole(): object {
     groupEnd(): void {
       groupIndent = groupIndent.slice(2);
     },
-    time(label = "default"): void {
-      timers.set(label, Date.now());
+    time(label: unknown = "default"): void {
+      const key = labelOf(label);
+      if (timers.has(key)) emit("warn", [`Timer '${key}' already exists`]);
+      else timers.set(key, Date.now());
     },
-    timeLog(label = "default", ...args: unknown[]): void {
-      const start = timers.get(label);
-      if (start === undefined) emit("warn", [`Timer '${label}' does not exist`]);
-      else log(`${label}: ${Date.now() - start}ms`, ...args);
+    timeLog(label: unknown = "default", ...args: unknown[]): void {
+      const key = labelOf(label);
+      const start = timers.get(key);
+      if (start === undefined) emit("warn", [`Timer '${key}' does not exist`]);
+      else emit("info", [`${key}: ${Date.now() - start}ms`, ...args]);
     },
-    timeEnd(label = "default"): void {
-      consoleObject.timeLog(label);
-      timers.delete(label);
+    timeEnd(label: unknown = "default"): void {
+      const key = labelOf(label);
+      const start = timers.get(key);
+      if (start === undefined) return emit("warn", [`Timer '${key}' does not exist`]);
+      timers.delete(key);
+      emit("info", [`${key}: ${Date.now() - start}ms`]);
     },
     clear(): void {},
     profile(): void {},
     profileEnd(): void {},
     timeStamp(): void {},
   };
-  return consoleObject;
+  // A WebIDL namespace: its methods are enumerable own properties, its [[Prototype]] an
+  // empty object over %Object.prototype%, its @@toStringTag "console".
+  const namespace = Object.create(Object.create(Object.prototype) as object) as Record<PropertyKey, unknown>;
+  for (const [name, fn] of Object.entries(consoleObject)) {
+    Object.defineProperty(namespace, name, { value: fn, writable: true, enumerable: true, configurable: true });
+  }
+  Object.defineProperty(namespace, Symbol.toStringTag, { value: "console", writable: false, enumerable: false, configurable: true });
+  return namespace;
+}
+
+/** A label is a DOMString: converted with ToString, whose errors reach the caller. */
+function labelOf(label: unknown): string {
+  return `${label as string}`;
 }

@@ -7,6 +7,7 @@
 import { hostOps } from "./host-ops.ts";
 import { setClock } from "./clock.ts";
 import { zlibDone as settleZlib } from "./compression-streams.ts";
+import { subtleDone as settleSubtle } from "./subtle-crypto.ts";
 import { PromiseRejectionEvent } from "./web/event.ts";
 import { dispatch as dispatchEvent } from "./web/event-target.ts";
 import { fetched as settleFetch } from "./fetch.ts";
@@ -274,6 +275,12 @@ export function unhandledRejection(invocation: number, reason: unknown): void {
 export function zlibDone(op: number, nowMs: number, output: Uint8Array | null, error: string): void {
   setClock(nowMs);
   settleZlib(op, output, error);
+}
+
+/** The host finished a crypto.subtle call (see subtle-crypto.ts). */
+export function subtleDone(op: number, nowMs: number, error: string, json: string, buffers: Uint8Array[]): void {
+  setClock(nowMs);
+  settleSubtle(op, error, json, buffers);
 }
 
 /** The invocation is over (answered, failed or timed out): forget what it left behind. */

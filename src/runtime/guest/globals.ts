@@ -125,4 +125,7 @@ export function installWebGlobals(global: typeof globalThis, log: (error: unknow
   const reportError = createReportError(log);
   setExceptionReporter(reportError);
   defineGlobals(global, { reportError });
+  // A function is served over the platform's own origin, like a Worker: a secure context
+  // (Web Crypto's `crypto.subtle` exists only in one).
+  Object.defineProperty(global, "isSecureContext", { get: () => true, enumerable: true, configurable: true });
 }

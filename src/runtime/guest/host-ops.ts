@@ -44,11 +44,10 @@ export interface HostOps {
   /** Feeds a chunk (or the end, with `final`); the output comes back as the dispatcher's `zlibDone(op, …)`. */
   zlibWrite(invocation: number, stream: number, op: number, bytes: Uint8Array, final: boolean): void;
   /**
-   * A Web Crypto primitive run by the host (node:crypto): digest, hmacSign, hmacVerify,
-   * aesGcm, generateKeyPair, checkJwk, sign, verify, pbkdf2, hkdf. Throws an Error whose
-   * message starts with the DOMException name to report.
+   * Starts a crypto.subtle call (`method`'s arguments as JSON text plus byte buffers, see
+   * subtle-crypto.ts); the host answers through the dispatcher's `subtleDone(op, …)`.
    */
-  crypto(name: string, ...args: unknown[]): unknown;
+  subtle(invocation: number, op: number, method: string, json: string, buffers: Uint8Array[]): void;
 }
 
 let installed: HostOps | undefined;
@@ -57,6 +56,7 @@ let installed: HostOps | undefined;
 // a giant argument in host memory before the host could refuse it).
 const maxBytes = 100 * 1024 * 1024;
 const maxCryptoBytes = 64 * 1024 * 1024;
+const maxCryptoJson = 256 * 1024;
 const maxText = 64 * 1024;
 const maxStrings = 2048;
 
@@ -103,12 +103,16 @@ function shim(raw: HostOps): HostOps {
     zlibOpen: (inv, stream, format, compress) => (isInt(inv) && isInt(stream) && typeof format === "string" ? raw.zlibOpen(inv, stream, format, compress === true) : refuse("compression")),
     zlibWrite: (inv, stream, op, bytes, final) =>
       isInt(inv) && isInt(stream) && isInt(op) && bytesOk(bytes, maxBytes) ? raw.zlibWrite(inv, stream, op, bytes, final === true) : refuse("compression"),
-    crypto: (name, ...args) => {
-      for (const a of args) {
-        const ok = a === null || typeof a === "boolean" || typeof a === "number" || (typeof a === "string" && a.length <= 16 * 1024) || bytesOk(a, maxCryptoBytes);
-        if (!ok) refuse(`crypto.${String(name)}`);
+    subtle: (inv, op, method, json, buffers) => {
+      if (!isInt(inv) || !isInt(op) || typeof method !== "string" || typeof json !== "string" || json.length > maxCryptoJson) refuse("crypto.subtle");
+      if (!Array.isArray(buffers) || buffers.length > 64) refuse("crypto.subtle");
+      let total = 0;
+      for (let i = 0; i < buffers.length; i++) {
+        if (!bytesOk(buffers[i], maxCryptoBytes)) refuse("crypto.subtle");
+        total += buffers[i]!.byteLength;
       }
-      return raw.crypto(String(name), ...args);
+      if (total > maxCryptoBytes) refuse("crypto.subtle");
+      return raw.subtle(inv, op, method, json, buffers);
     },
   };
   return Object.freeze(shimmed);

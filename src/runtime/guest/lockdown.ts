@@ -98,17 +98,18 @@ export function lockdownContextFeatures(global: typeof globalThis): void {
       define(wasm, "instantiate", safeInstantiate);
     }
     if (Module !== undefined) define(wasm, "Module", lockConstructor(Module.prototype, "Module", refuseWasm));
-    const Memory = wasm["Memory"] as (new (d: { shared?: boolean }) => object) & { prototype: object };
-    if (Memory !== undefined) {
+    // Not named `Memory`: the wrapper's own name would shadow it inside the wrapper.
+    const NativeMemory = wasm["Memory"] as (new (d: { shared?: boolean }) => object) & { prototype: object };
+    if (NativeMemory !== undefined) {
       const SafeMemory = function Memory(this: unknown, descriptor: { shared?: boolean }) {
         if (new.target === undefined) throw new TypeError("WebAssembly.Memory must be invoked with 'new'");
         if (descriptor !== null && typeof descriptor === "object" && descriptor.shared) {
           throw new TypeError("shared WebAssembly memory is disallowed in Flick functions (no shared memory between threads)");
         }
-        return Reflect.construct(Memory, [descriptor], new.target) as object;
+        return Reflect.construct(NativeMemory, [descriptor], new.target) as object;
       };
-      Object.defineProperty(SafeMemory, "prototype", { value: Memory.prototype, writable: false, enumerable: false, configurable: false });
-      Object.defineProperty(Memory.prototype, "constructor", { value: SafeMemory, writable: true, enumerable: false, configurable: true });
+      Object.defineProperty(SafeMemory, "prototype", { value: NativeMemory.prototype, writable: false, enumerable: false, configurable: false });
+      Object.defineProperty(NativeMemory.prototype, "constructor", { value: SafeMemory, writable: true, enumerable: false, configurable: true });
       define(wasm, "Memory", SafeMemory);
     }
   }

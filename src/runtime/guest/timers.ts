@@ -17,9 +17,10 @@ interface Timer {
 const timers = new Map<number, Timer>();
 let nextId = 1;
 
+/** HTML's timeout argument is a WebIDL `long`: ToInt32 (so 2**32 wraps to 0), negatives become 0. */
 function delayOf(ms: unknown): number {
-  const n = Number(ms);
-  return Number.isFinite(n) && n > 0 ? Math.min(Math.trunc(n), 2 ** 31 - 1) : 0;
+  const n = Number(ms) | 0;
+  return n > 0 ? n : 0;
 }
 
 function start(callback: unknown, ms: unknown, args: unknown[], repeat: boolean, api: string): number {

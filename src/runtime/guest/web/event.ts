@@ -3,7 +3,7 @@
  * ErrorEvent, PromiseRejectionEvent. Internal state lives in a WeakMap keyed by the event
  * so user code cannot forge or reach it; EventTarget (event-target.ts) drives dispatch.
  */
-import { now } from "../clock.ts";
+import { performanceNow } from "../clock.ts";
 import { ObjectDefineProperty, WeakMapCtor } from "./intrinsics.ts";
 import {
   constructContext, defineInterface, dictGet, illegalInvocation, requireArgs, toBoolean, toDictionary, toStringES,
@@ -28,7 +28,6 @@ export interface EventState {
 }
 
 const states = new WeakMapCtor<object, EventState>();
-const timeOrigin = now();
 
 /** The internal state of an event; throws "Illegal invocation" for anything else. */
 export function eventState(event: unknown): EventState {
@@ -75,7 +74,7 @@ export class Event {
       bubbles: toBoolean(dictGet(init, "bubbles")),
       cancelable: toBoolean(dictGet(init, "cancelable")),
       composed: toBoolean(dictGet(init, "composed")),
-      timeStamp: now() - timeOrigin,
+      timeStamp: performanceNow(),
       isTrusted: false,
       stopPropagation: false,
       stopImmediatePropagation: false,

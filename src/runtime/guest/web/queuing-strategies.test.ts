@@ -19,3 +19,9 @@ test("the highWaterMark member is required and converted to a number", () => {
   assert.equal(new CountQueuingStrategy({ highWaterMark: "5" as never }).highWaterMark, 5);
   assert.throws(() => Object.getOwnPropertyDescriptor(CountQueuingStrategy.prototype, "highWaterMark")!.get!.call({}), TypeError);
 });
+
+test("the size functions have the spec's lengths: 1 for byte length, 0 for count", () => {
+  assert.equal(new ByteLengthQueuingStrategy({ highWaterMark: 1 }).size.length, 1);
+  assert.equal(new CountQueuingStrategy({ highWaterMark: 1 }).size.length, 0);
+  assert.equal(new CountQueuingStrategy({ highWaterMark: 1 }).size.name, "size");
+});

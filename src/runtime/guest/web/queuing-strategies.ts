@@ -70,14 +70,16 @@ export function extractSizeAlgorithm(strategy: ConvertedStrategy): QueuingStrate
 // §7.2.1 / §7.3.1: one size function per realm, shared by every instance, so
 // `new ByteLengthQueuingStrategy(a).size === new ByteLengthQueuingStrategy(b).size`.
 // Arrow functions: like built-in functions they are not constructors.
+// Their lengths are the spec's: 1 for the byte-length size (it reads its chunk), 0 for
+// the count size (CreateBuiltinFunction(steps, 0, "size")).
 const byteLengthSizeFunction = (chunk: unknown): number => (chunk as { byteLength: number }).byteLength;
-ObjectNameAndLength(byteLengthSizeFunction);
+nameAndLength(byteLengthSizeFunction, 1);
 const countSizeFunction = (_chunk: unknown): number => 1;
-ObjectNameAndLength(countSizeFunction);
+nameAndLength(countSizeFunction, 0);
 
-function ObjectNameAndLength(fn: (chunk: unknown) => number): void {
+function nameAndLength(fn: (chunk: unknown) => number, length: number): void {
   Object.defineProperty(fn, "name", { value: "size", configurable: true });
-  Object.defineProperty(fn, "length", { value: 1, configurable: true });
+  Object.defineProperty(fn, "length", { value: length, configurable: true });
 }
 
 function readInit(init: unknown, iface: string): number {

@@ -121,6 +121,8 @@ function return_(this: unknown, value: unknown = undefined): Promise<IteratorRes
 
 ObjectDefineProperty(next, "name", { value: "next" });
 ObjectDefineProperty(return_, "name", { value: "return" });
+// WebIDL's asynchronous iterator return(): SetFunctionLength(F, 1), though its argument is optional.
+ObjectDefineProperty(return_, "length", { value: 1 });
 ObjectDefineProperty(ReadableStreamAsyncIteratorPrototype, "next", { value: next, writable: true, enumerable: true, configurable: true });
 ObjectDefineProperty(ReadableStreamAsyncIteratorPrototype, "return", { value: return_, writable: true, enumerable: true, configurable: true });
 ObjectDefineProperty(ReadableStreamAsyncIteratorPrototype, SymbolToStringTag, {

@@ -6,7 +6,7 @@
  * against: a read/write loop gated on the writer's ready promise, and watchers on both
  * ends' closed promises that start the shutdown.
  */
-import { isObject } from "./idl.ts";
+import { isAbortSignal } from "./abort.ts";
 import { ReflectApply } from "./intrinsics.ts";
 import {
   newDeferred,
@@ -46,12 +46,7 @@ export interface AbortSignalLike {
 
 /** Structural stand-in for the WebIDL AbortSignal conversion. */
 export function toAbortSignalLike(value: unknown, context: string): AbortSignalLike {
-  if (
-    !isObject(value) ||
-    typeof (value as AbortSignalLike).addEventListener !== "function" ||
-    typeof (value as AbortSignalLike).removeEventListener !== "function" ||
-    !("aborted" in value)
-  ) {
+  if (!isAbortSignal(value)) {
     throw new TypeError(`${context}: Failed to read the 'signal' property from 'StreamPipeOptions': The provided value is not of type 'AbortSignal'.`);
   }
   return value as AbortSignalLike;
@@ -102,7 +97,9 @@ export function readableStreamPipeTo(
       const d = newDeferred<boolean>();
       readableStreamDefaultReaderRead(reader, {
         chunkSteps: (chunk) => {
-          currentWrite = uponPromise(writerWrite(writer, chunk), undefined, () => {});
+          // The write starts a microtask later, never inside the enqueue() that delivered
+          // the chunk (as when reading through the reader's promises).
+          currentWrite = uponPromise(promiseResolvedWith(undefined), () => uponPromise(writerWrite(writer, chunk), undefined, () => {}));
           d.resolve(false);
         },
         closeSteps: () => d.resolve(true),

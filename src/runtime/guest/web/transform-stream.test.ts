@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { AbortController } from "./abort.ts";
 import { ReadableStream } from "./readable-stream.ts";
 import { TransformStream } from "./transform-stream.ts";
 import { TransformStreamDefaultController } from "./transform-stream-default-controller.ts";
@@ -207,9 +208,24 @@ test("pipeTo honours an already-aborted signal", async () => {
   let aborted: unknown;
   const rs = new ReadableStream({ cancel: (r) => void (cancelled = r) });
   const ws = new WritableStream({ abort: (r) => void (aborted = r) });
-  const signal = { aborted: true, reason: "stop", addEventListener() {}, removeEventListener() {} };
-  await assert.rejects(rs.pipeTo(ws, { signal }), (e) => e === "stop");
+  const controller = new AbortController();
+  controller.abort("stop");
+  await assert.rejects(rs.pipeTo(ws, { signal: controller.signal as never }), (e) => e === "stop");
   assert.equal(cancelled, "stop");
   assert.equal(aborted, "stop");
   await assert.rejects(new ReadableStream().pipeTo(new WritableStream(), { signal: {} as never }), TypeError);
+  // Only a real AbortSignal will do: a look-alike is a TypeError (a rejection, not a throw).
+  const lookAlike = { aborted: true, reason: "stop", addEventListener() {}, removeEventListener() {} };
+  await assert.rejects(new ReadableStream().pipeTo(new WritableStream(), { signal: lookAlike as never }), TypeError);
+});
+
+test("pipeTo never writes inside the enqueue() that delivered the chunk", async () => {
+  let controller!: { enqueue(chunk: string): void };
+  let wrote = false;
+  void new ReadableStream<string>({ start: (c) => void (controller = c) }, { highWaterMark: 0 }).pipeTo(new WritableStream({ write: () => void (wrote = true) }));
+  await Promise.resolve();
+  controller.enqueue("a");
+  assert.equal(wrote, false);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(wrote, true);
 });

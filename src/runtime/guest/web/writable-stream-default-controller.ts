@@ -2,56 +2,14 @@
  * WritableStreamDefaultController (Streams §5.4).
  */
 import { defineInterface, illegalInvocation } from "./idl.ts";
-import { ObjectDefineProperty, ObjectFreeze } from "./intrinsics.ts";
-import { addAbortAlgorithm, controllerError, type AbortState, type WritableControllerSlots } from "./writable-stream-ops.ts";
+import type { AbortSignal } from "./abort.ts";
+import { abortSignalOf, controllerError, type WritableControllerSlots } from "./writable-stream-ops.ts";
 
 const kInternal = Symbol("internal");
 let hasSlots!: (v: object) => boolean;
 
-/**
- * What `controller.signal` returns until the runtime has AbortSignal: the same `aborted`
- * and `reason`, and `addEventListener("abort", fn)` for the one event it fires.
- * TODO: return a real AbortSignal once the runtime implements AbortController/EventTarget.
- */
-export interface StreamAbortSignal {
-  readonly aborted: boolean;
-  readonly reason: unknown;
-  addEventListener(type: string, listener: () => void): void;
-  removeEventListener(type: string, listener: () => void): void;
-  throwIfAborted(): void;
-}
-
-function makeSignal(state: AbortState): StreamAbortSignal {
-  const listeners: (() => void)[] = [];
-  addAbortAlgorithm(state, () => {
-    for (let i = 0; i < listeners.length; i++) listeners[i]!();
-  });
-  const signal: StreamAbortSignal = {
-    get aborted() {
-      return state.aborted;
-    },
-    get reason() {
-      return state.reason;
-    },
-    addEventListener(type, listener) {
-      if (type === "abort" && typeof listener === "function" && !state.aborted) listeners.push(listener);
-    },
-    removeEventListener(type, listener) {
-      if (type !== "abort") return;
-      const i = listeners.indexOf(listener);
-      if (i >= 0) listeners.splice(i, 1);
-    },
-    throwIfAborted() {
-      if (state.aborted) throw state.reason;
-    },
-  };
-  ObjectDefineProperty(signal, Symbol.toStringTag, { value: "AbortSignal" });
-  return ObjectFreeze(signal);
-}
-
 export class WritableStreamDefaultController {
   #slots: WritableControllerSlots;
-  #signal: StreamAbortSignal | undefined;
 
   static {
     hasSlots = (v) => #slots in v;
@@ -62,9 +20,9 @@ export class WritableStreamDefaultController {
     this.#slots = slots!;
   }
 
-  get signal(): StreamAbortSignal {
+  get signal(): AbortSignal {
     if (!isController(this)) throw illegalInvocation();
-    return (this.#signal ??= makeSignal(this.#slots.abortState));
+    return abortSignalOf(this.#slots.abortState);
   }
 
   error(e: unknown = undefined): void {

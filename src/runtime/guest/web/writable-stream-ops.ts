@@ -2,6 +2,8 @@
  * WritableStream internal slots and abstract operations (Streams §5.5–§5.7): the stream,
  * its default writer and its default controller.
  */
+import { createAbortSignal, signalAbort as signalAbortSignal, type AbortSignal } from "./abort.ts";
+import { newDOMException } from "./dom-exception.ts";
 import { ReflectApply } from "./intrinsics.ts";
 import {
   newDeferred,
@@ -50,13 +52,13 @@ export interface WriterSlots {
 }
 
 /**
- * The controller's abort signal state. The spec uses an AbortController; until the
- * runtime has AbortSignal this keeps the same information and runs the same algorithms.
+ * The controller's [[abortController]]. Its AbortSignal is made when `controller.signal`
+ * is first read (most streams never read it); until then the state is kept here.
  */
 export interface AbortState {
   aborted: boolean;
   reason: unknown;
-  algorithms: (() => void)[];
+  signal: AbortSignal | undefined;
 }
 
 /** §5.4.2 WritableStreamDefaultController internal slots. */
@@ -105,10 +107,21 @@ export function isWritableStreamLocked(stream: WritableStreamSlots): boolean {
 function signalAbort(state: AbortState, reason: unknown): void {
   if (state.aborted) return;
   state.aborted = true;
-  state.reason = reason;
-  const algorithms = state.algorithms;
-  state.algorithms = [];
-  for (let i = 0; i < algorithms.length; i++) algorithms[i]!();
+  if (state.signal !== undefined) {
+    signalAbortSignal(state.signal, reason);
+    state.reason = state.signal.reason;
+  } else {
+    state.reason = reason === undefined ? newDOMException("signal is aborted without reason", "AbortError") : reason;
+  }
+}
+
+/** The controller's AbortSignal, made on first use (already aborted if the stream was). */
+export function abortSignalOf(state: AbortState): AbortSignal {
+  if (state.signal === undefined) {
+    state.signal = createAbortSignal();
+    if (state.aborted) signalAbortSignal(state.signal, state.reason);
+  }
+  return state.signal;
 }
 
 /** WritableStreamAbort. */
@@ -412,7 +425,7 @@ export function setUpWritableController(
     stream,
     queue: new SimpleQueue(),
     queueTotalSize: 0,
-    abortState: { aborted: false, reason: undefined, algorithms: [] },
+    abortState: { aborted: false, reason: undefined, signal: undefined },
     started: false,
     strategyHWM: highWaterMark,
     strategySizeAlgorithm: sizeAlgorithm,
@@ -599,7 +612,3 @@ function controllerWrite(controller: WritableControllerSlots, chunk: unknown, ch
   controllerAdvanceQueueIfNeeded(controller);
 }
 
-/** Register an algorithm to run when the controller's signal is aborted (used by the signal placeholder). */
-export function addAbortAlgorithm(state: AbortState, algorithm: () => void): void {
-  if (!state.aborted) state.algorithms.push(algorithm);
-}

@@ -180,3 +180,27 @@ test("closing an errored stream rejects, closing a closed one rejects with TypeE
   await tick();
   await assert.rejects(ws2.close(), TypeError);
 });
+
+test("controller.signal is a real AbortSignal; abort() without a reason gives it an AbortError", async () => {
+  const { AbortSignal } = await import("./abort.ts");
+  let controller!: WritableStreamDefaultController;
+  const ws = new WritableStream({ start: (c) => void (controller = c), write: () => new Promise(() => {}) });
+  const signal = controller.signal;
+  assert.ok(signal instanceof AbortSignal);
+  assert.equal(controller.signal, signal, "the same object every time");
+  assert.equal(signal.aborted, false);
+  const writer = ws.getWriter();
+  void writer.write("x").catch(() => {});
+  await tick();
+  let heard = 0;
+  signal.addEventListener("abort", () => heard++);
+  void writer.abort();
+  assert.equal(signal.aborted, true, "signalled synchronously");
+  assert.equal(heard, 1);
+  assert.equal((signal.reason as Error).name, "AbortError");
+  const reason = new Error("why");
+  let late!: WritableStreamDefaultController;
+  const ws2 = new WritableStream({ start: (c) => void (late = c) });
+  await ws2.abort(reason);
+  assert.equal(late.signal.reason, reason, "a signal made after the abort carries its reason");
+});
