@@ -4,15 +4,18 @@
  * through `deliver`. Output waiting for the guest is capped, so a decompression bomb
  * errors the stream instead of filling the host's memory.
  */
-import { createDeflate, createDeflateRaw, createGunzip, createGzip, createInflate, createInflateRaw, type Gzip } from "node:zlib";
+import {
+  createBrotliCompress, createBrotliDecompress, createDeflate, createDeflateRaw, createGunzip, createGzip, createInflate, createInflateRaw, type Gzip,
+} from "node:zlib";
 
 export const compressionLimits = { streamsPerInvocation: 16, pendingOutputBytes: 64 * 1024 * 1024 } as const;
 
-type Format = "gzip" | "deflate" | "deflate-raw";
+type Format = "gzip" | "deflate" | "deflate-raw" | "brotli";
 const makers: Record<Format, [() => Gzip, () => Gzip]> = {
   gzip: [createGzip as () => Gzip, createGunzip as () => Gzip],
   deflate: [createDeflate as () => Gzip, createInflate as () => Gzip],
   "deflate-raw": [createDeflateRaw as () => Gzip, createInflateRaw as () => Gzip],
+  brotli: [createBrotliCompress as unknown as () => Gzip, createBrotliDecompress as unknown as () => Gzip],
 };
 
 export class ZlibStream {
@@ -22,10 +25,14 @@ export class ZlibStream {
   private failure: Error | undefined;
   private ended = false;
   private readonly endWaiters: (() => void)[] = [];
+  private readonly compress: boolean;
+  /** Input bytes handed to zlib; a decompressor that ended having consumed fewer saw junk after the data. */
+  private input = 0;
 
   constructor(format: string, compress: boolean) {
     const maker = Object.hasOwn(makers, format) ? makers[format as Format] : undefined;
-    if (maker === undefined) throw new TypeError(`TypeError: unsupported compression format "${format}" (gzip, deflate and deflate-raw are)`);
+    if (maker === undefined) throw new TypeError(`TypeError: unsupported compression format "${format}" (gzip, deflate, deflate-raw and brotli are)`);
+    this.compress = compress;
     this.stream = (compress ? maker[0] : maker[1])();
     this.stream.on("data", (chunk: Buffer) => {
       this.size += chunk.length;
@@ -51,22 +58,29 @@ export class ZlibStream {
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   }
 
-  /** Writes a chunk (or ends the stream when `final`) and settles with what came out. */
-  write(bytes: Uint8Array, final: boolean): Promise<Uint8Array> {
-    return new Promise((resolve, reject) => {
+  /**
+   * Writes a chunk (or ends the stream when `final`) and settles with what came out and,
+   * when the stream failed, why: output made before a failure still reaches the reader.
+   */
+  write(bytes: Uint8Array, final: boolean): Promise<{ output: Uint8Array; error: Error | undefined }> {
+    return new Promise((resolve) => {
       let settled = false;
       const settle = () => {
         if (settled) return;
         settled = true;
         const i = this.endWaiters.indexOf(settle);
         if (i >= 0) this.endWaiters.splice(i, 1);
-        if (this.failure !== undefined) reject(this.failure);
-        else resolve(this.take());
+        this.checkTrailing();
+        resolve({ output: this.take(), error: this.failure });
       };
       if (this.failure !== undefined) return settle();
       // An error may end the stream without calling the write callback: settle on either.
       this.endWaiters.push(settle);
       if (!final) {
+        // Compression Streams: input after the end of the compressed data is an error.
+        if (this.ended && !this.compress && bytes.byteLength > 0) this.failure = new Error("there is data after the end of the compressed stream");
+        if (this.failure !== undefined) return settle();
+        this.input += bytes.byteLength;
         this.stream.write(bytes, (err) => {
           if (err && this.failure === undefined) this.failure = err;
           settle();
@@ -76,6 +90,12 @@ export class ZlibStream {
       if (this.ended) return settle();
       this.stream.end(bytes.byteLength > 0 ? bytes : undefined);
     });
+  }
+
+  private checkTrailing(): void {
+    if (!this.compress && this.ended && this.failure === undefined && this.stream.bytesWritten < this.input) {
+      this.failure = new Error("there is data after the end of the compressed stream");
+    }
   }
 
   destroy(): void {

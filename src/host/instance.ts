@@ -37,7 +37,7 @@ export const snapshotWarmup = `
   globalThis.__flickHost = {
     randomBytes: (n) => new Uint8Array(n), domainToASCII: (d) => d, log: noop, timerStart: noop, timerClear: noop,
     respond: noop, chunk: () => true, complete: noop, fail: noop, fetchStart: noop, fetchAbort: noop,
-    subtle: noop, zlibOpen: noop, zlibWrite: noop, wasmModule: () => null,
+    subtle: noop, zlibOpen: noop, zlibWrite: noop, zlibClose: noop, wasmModule: () => null,
   };
   const d = __flickDispatcher;
   d.connect(Date.now());
@@ -221,6 +221,7 @@ export class Instance {
       wasmModule: (hash: string) => (typeof hash === "string" && /^[0-9a-f]{64}$/.test(hash) ? this.wasm(hash) : null),
       zlibOpen: (invocation: number, stream: number, format: string, compress: boolean) => this.zlibOpen(invocation, stream, format, compress),
       zlibWrite: (invocation: number, stream: number, op: number, bytes: Uint8Array, final: boolean) => this.zlibWrite(invocation, stream, op, bytes, final),
+      zlibClose: (invocation: number, stream: number) => this.zlibClose(invocation, stream),
       subtle: (invocation: number, op: number, method: string, json: string, buffers: Uint8Array[]) => this.subtle(invocation, op, method, json, buffers),
     };
     for (const [name, fn] of Object.entries(callbacks)) ops.setSync(name, new ivm.Callback(fn));
@@ -494,14 +495,19 @@ export class Instance {
     const zlib = pending?.zlib?.get(stream);
     if (pending === undefined || zlib === undefined) throw new Error("unknown compression stream");
     if (!(bytes instanceof Uint8Array) || bytes.byteLength > limits.requestBodyMaxBytes) throw new TypeError("compression chunks must be bytes");
-    zlib.write(bytes, final === true).then(
-      (output) => [output, ""] as const,
-      (err: unknown) => [null, `${err instanceof Error ? err.message : String(err)}`] as const,
-    ).then(([output, error]) => {
-      if (final || error !== "") pending.zlib?.delete(stream);
+    zlib.write(bytes, final === true).then(({ output, error }) => {
+      if (final || error !== undefined) pending.zlib?.delete(stream);
       if (!this.pending.has(invocation)) return;
-      this.enter(invocation, (timeout) => this.zlibDoneRef.applySync(undefined, [op, guestClock(), output, error], { arguments: { copy: true }, timeout }));
+      const message = error === undefined ? "" : error.message;
+      this.enter(invocation, (timeout) => this.zlibDoneRef.applySync(undefined, [op, guestClock(), output, message], { arguments: { copy: true }, timeout }));
     });
+  }
+
+  /** The guest is done with a compression stream (it errored or was cancelled): free its slot. */
+  private zlibClose(invocation: number, stream: number): void {
+    const zlib = this.pending.get(invocation)?.zlib;
+    zlib?.get(stream)?.destroy();
+    zlib?.delete(stream);
   }
 
   /**

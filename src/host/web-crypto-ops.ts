@@ -60,9 +60,17 @@ async function rebuildKey(wire: Record<string, unknown>): Promise<NodeKey> {
   if ((format !== "raw" && format !== "pkcs8" && format !== "spki") || !(wire["data"] instanceof Uint8Array) || !Array.isArray(wire["usages"])) {
     throw new SubtleError("TypeError", "malformed CryptoKey");
   }
+  const rebuild = (f: string) =>
+    webcrypto.subtle.importKey(f as "raw", wire["data"] as Uint8Array, wire["algorithm"] as webcrypto.AlgorithmIdentifier, wire["extractable"] === true, wire["usages"] as webcrypto.KeyUsage[]);
   try {
-    return await webcrypto.subtle.importKey(format, wire["data"], wire["algorithm"] as webcrypto.AlgorithmIdentifier, wire["extractable"] === true, wire["usages"] as webcrypto.KeyUsage[]);
+    return await rebuild(format);
   } catch (err) {
+    // The newer algorithms (ChaCha20-Poly1305, KMAC, AES-OCB) take secret bytes as "raw-secret".
+    if (format === "raw") {
+      try {
+        return await rebuild("raw-secret");
+      } catch {}
+    }
     throw new SubtleError("DataError", `the key could not be rebuilt (${(err as Error).message})`);
   }
 }

@@ -31,5 +31,6 @@ export function installTestHostOps(): void {
     zlibOpen: () => {},
     zlibWrite: () => {},
     subtle: () => undefined,
+    zlibClose: () => undefined,
   });
 }

@@ -10,8 +10,8 @@ import type { ReadableStream } from "./web/readable-stream.ts";
 import { TransformStream } from "./web/transform-stream.ts";
 import type { WritableStream } from "./web/writable-stream.ts";
 
-const formats = ["gzip", "deflate", "deflate-raw"];
-const waiting = new Map<number, { resolve(output: Uint8Array | null): void; reject(error: unknown): void }>();
+const formats = ["gzip", "deflate", "deflate-raw", "brotli"];
+const waiting = new Map<number, { deliver(output: Uint8Array | null): void; resolve(): void; reject(error: unknown): void }>();
 let nextStream = 1;
 let nextOp = 1;
 
@@ -20,8 +20,10 @@ export function zlibDone(op: number, output: Uint8Array | null, error: string): 
   const w = waiting.get(op);
   if (w === undefined) return;
   waiting.delete(op);
+  // Output made before a failure is enqueued first, as a transform that enqueues and throws.
+  w.deliver(output);
   if (error !== "") w.reject(new TypeError(`${error}`));
-  else w.resolve(output);
+  else w.resolve();
 }
 
 interface Controller {
@@ -35,16 +37,33 @@ function create(self: object, iface: string, format: unknown, compress: boolean,
   const invocation = currentInvocation();
   if (invocation === 0) throw new Error(`${iface} cannot be created at module scope: it works for a request. Create it inside fetch().`);
   const stream = nextStream++;
-  hostOps().zlibOpen(invocation, stream, f, compress);
+  // The host stream is opened on the first write and freed when the stream ends, errors or
+  // is cancelled: only streams in use count against the per-request limit.
+  let state: "new" | "open" | "done" = "new";
+  const close = () => {
+    if (state === "open") hostOps().zlibClose(invocation, stream);
+    state = "done";
+  };
   const write = (bytes: Uint8Array, final: boolean, controller: Controller) =>
     new Promise<void>((resolve, reject) => {
+      if (state === "done") return reject(new TypeError(`${iface}: the stream is closed`));
+      if (state === "new") {
+        hostOps().zlibOpen(invocation, stream, f, compress);
+        state = "open";
+      }
       const op = nextOp++;
       waiting.set(op, {
-        resolve(output) {
+        deliver(output) {
           if (output !== null && output.byteLength > 0) controller.enqueue(output);
+        },
+        resolve() {
+          if (final) state = "done";
           resolve();
         },
-        reject,
+        reject(error) {
+          state = "done"; // the host already dropped it
+          reject(error);
+        },
       });
       hostOps().zlibWrite(invocation, stream, op, bytes, final);
     });
@@ -53,11 +72,17 @@ function create(self: object, iface: string, format: unknown, compress: boolean,
       let bytes: Uint8Array;
       if (chunk instanceof ArrayBuffer) bytes = new Uint8Array(chunk);
       else if (ArrayBuffer.isView(chunk)) bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      else throw new TypeError(`${iface}: chunks must be an ArrayBuffer or ArrayBufferView`);
+      else {
+        close();
+        throw new TypeError(`${iface}: chunks must be an ArrayBuffer or ArrayBufferView`);
+      }
       return write(bytes, false, controller);
     },
     flush(controller: Controller) {
       return write(new Uint8Array(0), true, controller);
+    },
+    cancel() {
+      close();
     },
   });
   pairs.set(self, { readable: transform.readable as ReadableStream, writable: transform.writable as WritableStream });

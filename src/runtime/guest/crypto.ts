@@ -3,7 +3,7 @@
  * is not cryptographic), and `subtle` (subtle-crypto.ts).
  */
 import { hostOps } from "./host-ops.ts";
-import { newDOMException } from "./web/dom-exception.ts";
+import { QuotaExceededError, newDOMException } from "./web/dom-exception.ts";
 import { CryptoKey, SubtleCrypto, createSubtle } from "./subtle-crypto.ts";
 
 const integerArrayNames = new Set([
@@ -23,9 +23,8 @@ function getRandomValues<T extends ArrayBufferView | null>(array: T): T {
   }
   const view = array as unknown as ArrayBufferView;
   if (view.byteLength > QUOTA) {
-    throw newDOMException(
+    throw new QuotaExceededError(
       `Failed to execute 'getRandomValues' on 'Crypto': The ArrayBufferView's byte length (${view.byteLength}) exceeds the number of bytes of entropy available via this API (${QUOTA}).`,
-      "QuotaExceededError",
     );
   }
   const bytes = hostOps().randomBytes(view.byteLength);

@@ -5,7 +5,7 @@
 import { AbortController, AbortSignal } from "./web/abort.ts";
 import { atob, btoa } from "./web/base64.ts";
 import { Blob } from "./web/blob.ts";
-import { DOMException } from "./web/dom-exception.ts";
+import { DOMException, QuotaExceededError } from "./web/dom-exception.ts";
 import { CustomEvent, ErrorEvent, Event, PromiseRejectionEvent } from "./web/event.ts";
 import { EventTarget, dispatch, globalEventTarget, makeEventTarget, setExceptionReporter } from "./web/event-target.ts";
 import { File } from "./web/file.ts";
@@ -45,6 +45,7 @@ const interfaces: Record<string, unknown> = {
   ByteLengthQueuingStrategy,
   CountQueuingStrategy,
   DOMException,
+  QuotaExceededError,
   File,
   FormData,
   Headers,

@@ -43,6 +43,8 @@ export interface HostOps {
   zlibOpen(invocation: number, stream: number, format: string, compress: boolean): void;
   /** Feeds a chunk (or the end, with `final`); the output comes back as the dispatcher's `zlibDone(op, …)`. */
   zlibWrite(invocation: number, stream: number, op: number, bytes: Uint8Array, final: boolean): void;
+  /** Frees stream `stream` (it errored or was cancelled in the guest). */
+  zlibClose(invocation: number, stream: number): void;
   /**
    * Starts a crypto.subtle call (`method`'s arguments as JSON text plus byte buffers, see
    * subtle-crypto.ts); the host answers through the dispatcher's `subtleDone(op, …)`.
@@ -103,6 +105,7 @@ function shim(raw: HostOps): HostOps {
     zlibOpen: (inv, stream, format, compress) => (isInt(inv) && isInt(stream) && typeof format === "string" ? raw.zlibOpen(inv, stream, format, compress === true) : refuse("compression")),
     zlibWrite: (inv, stream, op, bytes, final) =>
       isInt(inv) && isInt(stream) && isInt(op) && bytesOk(bytes, maxBytes) ? raw.zlibWrite(inv, stream, op, bytes, final === true) : refuse("compression"),
+    zlibClose: (inv, stream) => (isInt(inv) && isInt(stream) ? raw.zlibClose(inv, stream) : undefined),
     subtle: (inv, op, method, json, buffers) => {
       if (!isInt(inv) || !isInt(op) || typeof method !== "string" || typeof json !== "string" || json.length > maxCryptoJson) refuse("crypto.subtle");
       if (!Array.isArray(buffers) || buffers.length > 64) refuse("crypto.subtle");

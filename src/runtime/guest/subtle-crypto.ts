@@ -12,6 +12,7 @@ import { hostOps } from "./host-ops.ts";
 import { currentInvocation } from "./invocation-scope.ts";
 import { newDOMException } from "./web/dom-exception.ts";
 import { defineInterface, isBufferSource, isObject, methodContext, requireArgs, toStringES } from "./web/idl.ts";
+import { registerSerializable } from "./web/structured-clone.ts";
 
 type KeyType = "secret" | "public" | "private";
 
@@ -58,6 +59,15 @@ export class CryptoKey {
 }
 defineInterface(CryptoKey, "CryptoKey");
 
+// CryptoKey is [Serializable]: structuredClone gives a new key with the same slots.
+registerSerializable((value) => {
+  const s = slots.get(value);
+  if (s === undefined) return undefined;
+  const key = new CryptoKey(kCreate);
+  slots.set(key, { type: s.type, extractable: s.extractable, algorithm: s.algorithm, usages: s.usages, format: s.format, data: s.data });
+  return key;
+});
+
 function copyTree(v: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v as object)) {
@@ -88,9 +98,16 @@ class WireWriter {
     this.context = context;
   }
 
+  /** WebIDL "get a copy of the bytes held by the buffer source": a detached buffer holds none. */
   bytes(value: unknown, what: string): { $bytes: number } {
     if (!isBufferSource(value)) throw new TypeError(`${this.context}: ${what} is not of type '(ArrayBuffer or ArrayBufferView)'.`);
-    const copy = value instanceof ArrayBuffer ? new Uint8Array(value.slice(0)) : new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) as ArrayBuffer);
+    const buffer = (value instanceof ArrayBuffer ? value : value.buffer) as ArrayBuffer & { detached?: boolean };
+    const copy =
+      buffer.detached === true
+        ? new Uint8Array(0)
+        : value instanceof ArrayBuffer
+          ? new Uint8Array(value.slice(0))
+          : new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) as ArrayBuffer);
     this.buffers.push(copy);
     return { $bytes: this.buffers.length - 1 };
   }
@@ -227,6 +244,10 @@ function call(method: string, argCount: number, required: number, build: (w: Wir
   }
 }
 
+/**
+ * Each method normalises its algorithm before it copies its buffers (as the spec orders
+ * the steps): a buffer changed or transferred by a getter on the algorithm is seen changed.
+ */
 export class SubtleCrypto {
   constructor(key?: unknown) {
     if (key !== kCreate) throw new TypeError("Illegal constructor");
@@ -251,9 +272,11 @@ export class SubtleCrypto {
   }
   importKey(format: unknown, keyData: unknown, algorithm: unknown, extractable: unknown, keyUsages: unknown): Promise<unknown> {
     return call("importKey", arguments.length, 5, (w) => {
+      // The spec normalises the algorithm before it copies the key data.
       const f = toStringES(format);
+      const alg = w.algorithm(algorithm);
       const data = f === "jwk" ? w.jwk(keyData) : w.bytes(keyData, "keyData");
-      return [f, data, w.algorithm(algorithm), Boolean(extractable), w.usages(keyUsages)];
+      return [f, data, alg, Boolean(extractable), w.usages(keyUsages)];
     });
   }
   exportKey(format: unknown, key: unknown): Promise<unknown> {
@@ -271,10 +294,12 @@ export class SubtleCrypto {
   unwrapKey(
     format: unknown, wrappedKey: unknown, unwrappingKey: unknown, unwrapAlgorithm: unknown, unwrappedKeyAlgorithm: unknown, extractable: unknown, keyUsages: unknown,
   ): Promise<unknown> {
-    return call("unwrapKey", arguments.length, 7, (w) => [
-      toStringES(format), w.bytes(wrappedKey, "wrappedKey"), w.key(unwrappingKey), w.algorithm(unwrapAlgorithm), w.algorithm(unwrappedKeyAlgorithm),
-      Boolean(extractable), w.usages(keyUsages),
-    ]);
+    return call("unwrapKey", arguments.length, 7, (w) => {
+      const f = toStringES(format);
+      const unwrapAlg = w.algorithm(unwrapAlgorithm);
+      const keyAlg = w.algorithm(unwrappedKeyAlgorithm);
+      return [f, w.bytes(wrappedKey, "wrappedKey"), w.key(unwrappingKey), unwrapAlg, keyAlg, Boolean(extractable), w.usages(keyUsages)];
+    });
   }
 }
 defineInterface(SubtleCrypto, "SubtleCrypto");

@@ -321,3 +321,10 @@ describe("custom inspectors for runtime classes", () => {
     assert.equal(inspect({ a: { b: { c: new Thing() } } }), "{ a: { b: { c: [Thing] } } }");
   });
 });
+
+test("huge arrays and typed arrays print their first items without listing a million keys", () => {
+  const arr = new Array(1_000_000).fill("x");
+  (arr as unknown as Record<string, number>)["extra"] = 1;
+  assert.match(formatLogArgs([arr]), /^\[\n? *'x', 'x',[\s\S]*\.\.\. 999900 more items\n?\]$/);
+  assert.match(formatLogArgs([new Uint8Array(1_000_000)]), /^Uint8Array\(1000000\) \[[\s\S]*\.\.\. 999900 more items\n?\]$/);
+});

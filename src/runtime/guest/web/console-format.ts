@@ -498,7 +498,7 @@ function prefixFor(name: string | null, tag: unknown, fallback: string, size = "
 function formatRaw(ctx: Context, value: object, recurseTimes: number): string {
   const name = constructorName(value);
   const tag = dataProperty(value, SymbolToStringTag);
-  let keys: (string | symbol)[] = ownEnumerableKeys(value);
+  let keys: (string | symbol)[] = isHugeIndexed(value) ? [] : ownEnumerableKeys(value);
   let output: string[];
   let braces: [string, string] = ["{", "}"];
   let base = "";
@@ -693,6 +693,16 @@ function formatProperty(ctx: Context, obj: object, key: string | symbol, recurse
   }
   return `${formatKey(key)}: ${valueString}`;
 }
+
+/**
+ * An array or typed array so long that listing its own keys (one string per index) would
+ * cost more memory than the function has: its extra named properties are not shown.
+ */
+function isHugeIndexed(value: object): boolean {
+  if (ArrayIsArray(value)) return (value as unknown[]).length > HUGE_INDEXED;
+  return typedArrayName(value) !== undefined && typedArrayLength(value as ArrayBufferView) > HUGE_INDEXED;
+}
+const HUGE_INDEXED = 100_000;
 
 /** Own enumerable keys, strings then symbols, read with descriptors (never Get). */
 function ownEnumerableKeys(obj: object): (string | symbol)[] {

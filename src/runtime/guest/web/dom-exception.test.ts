@@ -92,3 +92,16 @@ describe("the DOMException interface object", () => {
     assert.equal(error.extra, 1);
   });
 });
+
+test("QuotaExceededError is a DOMException subclass with quota and requested", async () => {
+  const { QuotaExceededError } = await import("./dom-exception.ts");
+  const e = new QuotaExceededError("too much", { quota: 10, requested: 12 });
+  assert.ok(e instanceof DOMException);
+  assert.ok(e instanceof Error);
+  assert.deepEqual([e.name, e.code, e.message, e.quota, e.requested], ["QuotaExceededError", 22, "too much", 10, 12]);
+  const bare = new QuotaExceededError();
+  assert.deepEqual([bare.quota, bare.requested, Object.prototype.toString.call(bare)], [null, null, "[object QuotaExceededError]"]);
+  assert.throws(() => new QuotaExceededError("x", { quota: -1 }), RangeError);
+  assert.throws(() => new QuotaExceededError("x", { quota: 5, requested: 4 }), RangeError);
+  assert.throws(() => new QuotaExceededError("x", { quota: Number.NaN }), TypeError);
+});

@@ -189,3 +189,53 @@ ObjectDefineProperty(DOMException.prototype, SymbolToStringTag, {
 export function newDOMException(message: string, name: string): DOMException {
   return new DOMException(message, name);
 }
+
+/**
+ * QuotaExceededError (WebIDL, 2025): a DOMException subclass named "QuotaExceededError"
+ * (legacy code 22) that can say how much was asked for and what the limit is.
+ */
+const quotaSlots = new WeakMapCtor<object, { quota: number | null; requested: number | null }>();
+
+function optionalDouble(dict: Record<string, unknown>, key: string): number | null {
+  const v = dict[key];
+  if (v === undefined) return null;
+  const n = +(v as number);
+  if (!Number.isFinite(n)) throw new TypeError(`Failed to construct 'QuotaExceededError': ${key} is not a finite number.`);
+  if (n < 0) throw new RangeError(`Failed to construct 'QuotaExceededError': ${key} must not be negative.`);
+  return n;
+}
+
+export class QuotaExceededError extends DOMException {
+  constructor(message: unknown = undefined, options: unknown = undefined) {
+    super(message, { name: "QuotaExceededError" });
+    let quota: number | null = null;
+    let requested: number | null = null;
+    if (options !== undefined && options !== null) {
+      if (!isObject(options)) throw new TypeError("Failed to construct 'QuotaExceededError': options is not an object.");
+      quota = optionalDouble(options as Record<string, unknown>, "quota");
+      requested = optionalDouble(options as Record<string, unknown>, "requested");
+      if (quota !== null && requested !== null && requested < quota) {
+        throw new RangeError("Failed to construct 'QuotaExceededError': requested is less than quota.");
+      }
+    }
+    quotaSlots.set(this, { quota, requested });
+  }
+
+  get quota(): number | null {
+    const s = quotaSlots.get(this);
+    if (s === undefined) throw illegalInvocation();
+    return s.quota;
+  }
+
+  get requested(): number | null {
+    const s = quotaSlots.get(this);
+    if (s === undefined) throw illegalInvocation();
+    return s.requested;
+  }
+}
+for (const key of ["quota", "requested"]) {
+  const desc = ObjectGetOwnPropertyDescriptor(QuotaExceededError.prototype, key)!;
+  desc.enumerable = true;
+  ObjectDefineProperty(QuotaExceededError.prototype, key, desc);
+}
+ObjectDefineProperty(QuotaExceededError.prototype, SymbolToStringTag, { value: "QuotaExceededError", writable: false, enumerable: false, configurable: true });

@@ -59,6 +59,15 @@ export function structuredClone<T>(value: T, options?: { transfer?: unknown[] })
   return result;
 }
 
+/**
+ * Serializable platform objects defined above the Web layer (CryptoKey): `clone` returns
+ * a copy, or undefined when the value is not one of its objects.
+ */
+const serializables: ((value: object) => object | undefined)[] = [];
+export function registerSerializable(clone: (value: object) => object | undefined): void {
+  serializables.push(clone);
+}
+
 function copy(value: unknown, memory: Map<object, unknown>): unknown {
   if (typeof value === "symbol") fail("Symbol()");
   if (typeof value === "function") fail(`function ${value.name || "(anonymous)"}`);
@@ -74,6 +83,10 @@ function copy(value: unknown, memory: Map<object, unknown>): unknown {
   if (isFile(value)) return remember(createFile(blobBytes(value), value.type, value.name, value.lastModified));
   if (isBlob(value)) return remember(createBlob(blobBytes(value), value.type));
   if (isDOMException(value)) return remember(newDOMException(value.message, value.name));
+  for (const clone of serializables) {
+    const cloned = clone(value);
+    if (cloned !== undefined) return remember(cloned);
+  }
   for (const [brand, name] of notCloneable) if (brand(value)) fail(name);
   switch (tag) {
     case "Boolean":

@@ -75,7 +75,7 @@ const FILE_SLASH_STATE = 15;
 const FILE_HOST_STATE = 16;
 export const PATH_START_STATE = 17;
 const PATH_STATE = 18;
-const OPAQUE_PATH_STATE = 19;
+export const OPAQUE_PATH_STATE = 19;
 export const QUERY_STATE = 20;
 export const FRAGMENT_STATE = 21;
 

@@ -5,7 +5,7 @@
  * Spec structure kept: tokenizer (§1.2), parser (§1.3), regexp and pattern-string
  * generation (§1.4), constructor string parser (§2.2), URLPatternInit processing (§3).
  */
-import { isSpecialScheme, parseURL } from "./url-parser.ts";
+import { FRAGMENT_STATE, HOSTNAME_STATE, OPAQUE_PATH_STATE, PORT_STATE, QUERY_STATE, URLRecord, basicURLParse, isSpecialScheme, parseURL, toScalarValueString } from "./url-parser.ts";
 import { URL } from "./url.ts";
 import { defineInterface, dictGet, illegalInvocation, isObject, toDictionary, toUSVString } from "./idl.ts";
 
@@ -262,8 +262,12 @@ const components = ["protocol", "username", "password", "hostname", "port", "pat
 type Component = (typeof components)[number];
 type Init = Partial<Record<Component | "baseURL", string>>;
 
-function dummy(protocol = "fake"): URL {
-  return new URL(`${protocol}://dummy.invalid/`);
+/** The spec's "create a dummy URL": https://dummy.invalid/, parsed. */
+function dummyRecord(): URLRecord {
+  return parseURL("https://dummy.invalid/")!;
+}
+function dummy(): URL {
+  return new URL("https://dummy.invalid/");
 }
 
 function canonicalProtocol(value: string): string {
@@ -284,12 +288,26 @@ function canonicalPassword(value: string): string {
   u.password = value;
   return u.password;
 }
+/** The basic URL parser in hostname state over a dummy URL: "bad#x" is "bad", "a\nb" is "ab". */
 function canonicalHostname(value: string): string {
   if (value === "") return value;
-  if (/[\s#%/:<>?@[\\\]^|]/.test(value)) throw new TypeError(`Invalid hostname "${value}"`);
-  const parsed = parseURL(`https://${value}/`);
-  if (parsed === null || parsed.host === null) throw new TypeError(`Invalid hostname "${value}"`);
-  return parsed.host;
+  const url = dummyRecord();
+  if (basicURLParse(toScalarValueString(value), null, url, HOSTNAME_STATE) === null) throw new TypeError(`Invalid hostname "${value}"`);
+  return url.host ?? "";
+}
+/** The basic URL parser in port state; the scheme (when given) makes its default port "". */
+function canonicalPort(value: string, protocol?: string): string {
+  if (value === "") return value;
+  const url = dummyRecord();
+  url.scheme = protocol ?? "";
+  if (basicURLParse(toScalarValueString(value), null, url, PORT_STATE) === null) throw new TypeError(`Invalid port "${value}"`);
+  return url.port === null ? "" : String(url.port);
+}
+/** "hostname pattern is an IPv6 address": the whole pattern decides which encoder its parts get. */
+function hostnameIsIPv6(pattern: string): boolean {
+  const cps = [...pattern];
+  if (cps.length < 2) return false;
+  return cps[0] === "[" || ((cps[0] === "{" || cps[0] === "\\") && cps[1] === "[");
 }
 function canonicalIPv6(value: string): string {
   let result = "";
@@ -299,37 +317,34 @@ function canonicalIPv6(value: string): string {
   }
   return result;
 }
-function canonicalPort(value: string, protocol?: string): string {
-  if (value === "") return value;
-  if (!/^[0-9]+$/.test(value) || Number(value) > 65535) throw new TypeError(`Invalid port "${value}"`);
-  const u = dummy(protocol !== undefined && protocol !== "" ? protocol : "fake");
-  u.port = value;
-  return u.port;
-}
 function canonicalPathname(value: string): string {
   if (value === "") return value;
   const leadingSlash = value.startsWith("/");
-  const u = dummy("https");
+  const u = dummy();
   u.pathname = leadingSlash ? value : `/-${value}`;
   return leadingSlash ? u.pathname : u.pathname.slice(2);
 }
 function canonicalOpaquePathname(value: string): string {
   if (value === "") return value;
-  const parsed = parseURL(`fake:${value}`);
-  if (parsed === null) throw new TypeError(`Invalid pathname "${value}"`);
-  return parsed.path;
+  const url = dummyRecord();
+  url.path = "";
+  url.opaquePath = true;
+  if (basicURLParse(toScalarValueString(value), null, url, OPAQUE_PATH_STATE) === null) throw new TypeError(`Invalid pathname "${value}"`);
+  return url.path;
 }
 function canonicalSearch(value: string): string {
   if (value === "") return value;
-  const u = dummy();
-  u.search = value;
-  return u.search.slice(1);
+  const url = dummyRecord();
+  url.query = "";
+  basicURLParse(toScalarValueString(value), null, url, QUERY_STATE);
+  return url.query ?? "";
 }
 function canonicalHash(value: string): string {
   if (value === "") return value;
-  const u = dummy();
-  u.hash = value;
-  return u.hash.slice(1);
+  const url = dummyRecord();
+  url.fragment = "";
+  basicURLParse(toScalarValueString(value), null, url, FRAGMENT_STATE);
+  return url.fragment ?? "";
 }
 
 const defaultPorts: Record<string, string> = { http: "80", https: "443", ws: "80", wss: "443", ftp: "21" };
@@ -370,7 +385,7 @@ function processInit(init: Init, type: "pattern" | "url", defaults: Init): Init 
       const slash = basePath.lastIndexOf("/");
       if (slash >= 0) p = basePath.slice(0, slash + 1) + p;
     }
-    result.pathname = isPattern ? p : isSpecialScheme(result.protocol ?? "") || result.protocol === undefined ? canonicalPathname(p) : canonicalOpaquePathname(p);
+    result.pathname = isPattern ? p : isSpecialScheme(result.protocol ?? "") || (result.protocol ?? "") === "" ? canonicalPathname(p) : canonicalOpaquePathname(p);
   }
   if (init.search !== undefined) {
     const v = init.search.replace(/^\?/, "");
@@ -432,6 +447,14 @@ function parseConstructorString(input: string): Init {
   const isGroupOpen = (i: number) => get(i).type === "open";
   const isGroupClose = (i: number) => get(i).type === "close";
   const isPatternChar = isNonSpecialChar;
+  // "is a search prefix": a `?` is a modifier after a name, regexp, group or `*`, else the query.
+  const isSearchPrefix = (i: number) => {
+    if (isNonSpecialChar(i, "?")) return true;
+    if (get(i).value !== "?") return false;
+    if (i - 1 < 0) return true;
+    const previous = get(i - 1).type;
+    return previous !== "name" && previous !== "regexp" && previous !== "close" && previous !== "asterisk";
+  };
   while (tokenIndex < tokens.length) {
     increment = 1;
     const token = get(tokenIndex);
@@ -439,7 +462,7 @@ function parseConstructorString(input: string): Init {
       if (state === "init") {
         rewind();
         if (isPatternChar(tokenIndex, "#")) changeState("hash", 1);
-        else if (isPatternChar(tokenIndex, "?")) changeState("search", 1);
+        else if (isSearchPrefix(tokenIndex)) changeState("search", 1);
         else changeState("pathname", 0);
         tokenIndex += increment;
         continue;
@@ -492,7 +515,7 @@ function parseConstructorString(input: string): Init {
       case "authority":
         if (isPatternChar(tokenIndex, "@")) {
           rewindAndSet("username");
-        } else if (isPatternChar(tokenIndex, "/") || isPatternChar(tokenIndex, "?") || isPatternChar(tokenIndex, "#")) {
+        } else if (isPatternChar(tokenIndex, "/") || isSearchPrefix(tokenIndex) || isPatternChar(tokenIndex, "#")) {
           rewindAndSet("hostname");
         }
         break;
@@ -508,16 +531,16 @@ function parseConstructorString(input: string): Init {
         else if (isPatternChar(tokenIndex, "]")) ipv6Depth--;
         else if (isPatternChar(tokenIndex, ":") && ipv6Depth === 0) changeState("port", 1);
         else if (isPatternChar(tokenIndex, "/")) changeState("pathname", 0);
-        else if (isPatternChar(tokenIndex, "?")) changeState("search", 1);
+        else if (isSearchPrefix(tokenIndex)) changeState("search", 1);
         else if (isPatternChar(tokenIndex, "#")) changeState("hash", 1);
         break;
       case "port":
         if (isPatternChar(tokenIndex, "/")) changeState("pathname", 0);
-        else if (isPatternChar(tokenIndex, "?")) changeState("search", 1);
+        else if (isSearchPrefix(tokenIndex)) changeState("search", 1);
         else if (isPatternChar(tokenIndex, "#")) changeState("hash", 1);
         break;
       case "pathname":
-        if (isPatternChar(tokenIndex, "?")) changeState("search", 1);
+        if (isSearchPrefix(tokenIndex)) changeState("search", 1);
         else if (isPatternChar(tokenIndex, "#")) changeState("hash", 1);
         break;
       case "search":
@@ -526,7 +549,8 @@ function parseConstructorString(input: string): Init {
     }
     tokenIndex += increment;
   }
-  if (result.hostname === undefined && result.protocol !== undefined && protocolMatchesSpecial && state !== "init") result.hostname ??= "";
+  // A pattern that names a host but no port means the default port, not any port.
+  if (result.hostname !== undefined && result.port === undefined) result.port = "";
   return result;
 }
 
@@ -620,8 +644,8 @@ export class URLPattern {
         c === "protocol" ? canonicalProtocol
         : c === "username" ? canonicalUsername
         : c === "password" ? canonicalPassword
-        : c === "hostname" ? (v: string) => (v.startsWith("[") ? canonicalIPv6(v) : canonicalHostname(v))
-        : c === "port" ? (v: string) => canonicalPort(v, processed.protocol)
+        : c === "hostname" ? (hostnameIsIPv6(processed.hostname!) ? canonicalIPv6 : canonicalHostname)
+        : c === "port" ? (v: string) => canonicalPort(v)
         : c === "pathname" ? (special ? canonicalPathname : canonicalOpaquePathname)
         : c === "search" ? canonicalSearch
         : canonicalHash;
