@@ -62,7 +62,7 @@ export async function measureIsolateCosts(samples = 200, requests = 20_000): Pro
 
   // Warm requests through the dispatcher, sequentially.
   const instance = new Instance(spec(0), hello, runtime, egress);
-  const sink: ResponseSink = { head() {}, chunk() {} };
+  const sink: ResponseSink = { head() {}, chunk() {}, bodyCredit() {} };
   const request = { method: "GET", url: "http://localhost/", headers: ["accept", "*/*", "user-agent", "bench"], body: null };
   for (let i = 0; i < 2000; i++) await instance.invoke(request, sink);
   let t = performance.now();

@@ -65,6 +65,11 @@ before(async () => {
      } };`,
     { timeoutMs },
   );
+  await deploySource(
+    node.admin,
+    "swallow",
+    `export default { fetch: async (request) => { let n = 0; for await (const c of request.body) n += c.length; return new Response(String(n)); } };`,
+  );
   await deploySource(node.admin, "counter", `let n = 0; export default { fetch: () => { console.log("ran"); return new Response(String(++n)); } };`);
 });
 after(() => node.kill());
@@ -131,8 +136,7 @@ test("a declared body over the limit is 413 before the function runs", async () 
   assert.equal((await node.admin.readLogs("counter")).length, before, "the function did not run");
 });
 
-test("a streamed body that grows over the limit is 413 and the function never runs", async () => {
-  const before = (await node.admin.readLogs("counter")).length;
+test("a chunked body that grows over the limit while the function reads it is 413", async () => {
   const chunk = new Uint8Array(1024 * 1024);
   let sent = 0;
   const body = new ReadableStream<Uint8Array>({
@@ -142,10 +146,9 @@ test("a streamed body that grows over the limit is 413 and the function never ru
       controller.enqueue(chunk);
     },
   });
-  const res = await fetch(`${node.url}/fn/counter`, { method: "POST", body, duplex: "half" } as RequestInit).catch((err: unknown) => err);
+  const res = await fetch(`${node.url}/fn/swallow`, { method: "POST", body, duplex: "half" } as RequestInit).catch((err: unknown) => err);
   if (res instanceof Response) await expectError(res, 413, "payload_too_large");
   else assert.ok(res instanceof Error, "the server may also cut the upload off once it answered");
-  assert.equal((await node.admin.readLogs("counter")).length, before, "the function did not run");
 });
 
 test("deploying a syntax error is 400 invalid_bundle naming file:line, and nothing is stored", async () => {

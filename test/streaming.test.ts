@@ -57,6 +57,14 @@ before(async () => {
           const { value } = await request.body.getReader().read();
           return new Response("first " + (value.length > 0));
         }
+        if (path === "/slow-reader") {
+          // Reads nothing for a while, then everything: the client must not get far ahead.
+          await new Promise((r) => setTimeout(r, 1000));
+          let bytes = 0;
+          const reader = request.body.getReader();
+          for (;;) { const { done, value } = await reader.read(); if (done) break; bytes += value.length; }
+          return new Response(String(bytes));
+        }
         if (path === "/read-body") {
           const reader = request.body.getReader();
           let bytes = 0, chunks = 0;
@@ -149,6 +157,43 @@ test("a large request body reaches the handler while it is still arriving", asyn
     req.write(half);
   });
   assert.equal(answer, "first true");
+});
+
+test("a chunked request body (no Content-Length) streams too: the handler answers before the client finished", async () => {
+  const { request } = await import("node:http");
+  const part = Buffer.alloc(400 * 1024, 2);
+  const answer = await new Promise<string>((resolve, reject) => {
+    const req = request(`${node.url}/fn/stream/first-chunk`, { method: "POST", headers: { "transfer-encoding": "chunked" } }, (res) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d.toString()));
+      res.on("end", () => resolve(text));
+    });
+    req.on("error", reject);
+    req.write(part); // and nothing more until the answer is in
+  });
+  assert.equal(answer, "first true");
+});
+
+test("a request body is read from the client no faster than the handler reads it (back-pressure)", async () => {
+  const total = 64 * 1024 * 1024;
+  const chunk = new Uint8Array(256 * 1024).fill(3);
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulled >= total) return controller.close();
+      pulled += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  const response = fetch(`${node.url}/fn/stream/slow-reader`, { method: "POST", body, duplex: "half" } as RequestInit);
+  await new Promise((r) => setTimeout(r, 700));
+  const pulledWhileHandlerWaited = pulled;
+  const res = await response;
+  assert.equal(await res.text(), String(total), "every byte arrives in the end");
+  assert.ok(
+    pulledWhileHandlerWaited < 24 * 1024 * 1024,
+    `the client got ${pulledWhileHandlerWaited} bytes out while the handler read nothing: only the window and socket buffers should fill`,
+  );
 });
 
 test("ctx.waitUntil keeps the invocation working after the response", async () => {

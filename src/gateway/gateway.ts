@@ -67,23 +67,65 @@ function fail(res: ServerResponse, err: unknown, invocationId?: string): void {
   res.end(text);
 }
 
-async function readBody(req: IncomingMessage): Promise<Uint8Array | null> {
+/**
+ * How a request body reaches the function: `whole` (or null for none) when it is small
+ * enough to read first, else `stream`: what was read so far followed by the rest as it
+ * arrives. A body of declared length over the limit is refused before anything runs; a
+ * chunked one is counted as it streams, and `overflowed` says it went over.
+ */
+interface IncomingBody {
+  whole: Uint8Array | null;
+  stream: AsyncIterable<Uint8Array> | undefined;
+  overflowed(): boolean;
+}
+
+async function takeBody(req: IncomingMessage, onOverflow: () => void): Promise<IncomingBody> {
   const max = limits.requestBodyMaxBytes;
-  const declared = req.headers["content-length"];
-  if (declared !== undefined && Number(declared) > max) {
-    throw new FlickError("payload_too_large", `request body of ${declared} bytes is over the limit of ${max} bytes for function requests`);
+  const declaredHeader = req.headers["content-length"];
+  const declared = declaredHeader === undefined ? -1 : Number(declaredHeader);
+  if (declared > max) {
+    throw new FlickError("payload_too_large", `request body of ${declaredHeader} bytes is over the limit of ${max} bytes for function requests`);
   }
-  if (declared === "0" || (declared === undefined && req.headers["transfer-encoding"] === undefined)) return null;
+  const none: IncomingBody = { whole: null, stream: undefined, overflowed: () => false };
+  if (declared === 0 || (declared < 0 && req.headers["transfer-encoding"] === undefined)) return none;
+  // A large body of declared length streams as it arrives (the limit is already checked).
+  if (declared > streamedBodyMinBytes) return { whole: null, stream: req as AsyncIterable<Uint8Array>, overflowed: () => false };
+  // Otherwise read up to the streaming threshold: a body that ends within it is passed
+  // whole (the common, fast case); a longer chunked one streams from there on.
+  const iterator = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) throw new FlickError("payload_too_large", `request body is over the limit of ${max} bytes for function requests`);
-    chunks.push(chunk);
+  let ended = false;
+  while (size <= streamedBodyMinBytes) {
+    const next = await iterator.next();
+    if (next.done === true) {
+      ended = true;
+      break;
+    }
+    chunks.push(next.value);
+    size += next.value.length;
   }
-  if (size === 0) return null;
-  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-  return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  if (ended) {
+    if (size === 0) return none;
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    return { whole: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), stream: undefined, overflowed: () => false };
+  }
+  let overflowed = false;
+  async function* rest(): AsyncGenerator<Uint8Array> {
+    let total = 0;
+    const count = (chunk: Buffer): Buffer => {
+      total += chunk.length;
+      if (total > max) {
+        overflowed = true;
+        onOverflow();
+        throw new Error(`the request body is over the limit of ${max} bytes for function requests`);
+      }
+      return chunk;
+    };
+    for (const chunk of chunks) yield count(chunk);
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield count(next.value);
+  }
+  return { whole: null, stream: rest(), overflowed: () => overflowed };
 }
 
 export function createGateway(backend: GatewayBackend): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
@@ -117,14 +159,12 @@ export function createGateway(backend: GatewayBackend): (req: IncomingMessage, r
         if (target.private && lower === "authorization") continue;
         headers.push(raw[i]!, raw[i + 1]!);
       }
-      // A large body of declared length streams to the function as it arrives (the limit is
-      // already checked); smaller ones, and chunked ones (whose size is only known at the
-      // end, and over the limit must be refused before anything runs), are read first.
-      const declared = Number(req.headers["content-length"] ?? -1);
-      const streamBody = declared > streamedBodyMinBytes && declared <= limits.requestBodyMaxBytes;
-      const body = streamBody ? null : await readBody(req);
+      // A client that leaves before the response is complete stops the invocation; so does
+      // a chunked body that goes over the limit while it streams.
+      const gone: ClientGone = {};
+      const body = await takeBody(req, () => gone.cancel?.());
       const host = req.headers.host ?? "localhost";
-      const request: WireRequest = { method: req.method ?? "GET", url: `http://${host}${rest}${url.search}`, headers, body };
+      const request: WireRequest = { method: req.method ?? "GET", url: `http://${host}${rest}${url.search}`, headers, body: body.whole };
       const head = req.method === "HEAD";
       const writer: ResponseWriter = {
         head(status, headers, body, end, cold) {
@@ -148,14 +188,15 @@ export function createGateway(backend: GatewayBackend): (req: IncomingMessage, r
           if (end) res.end();
         },
       };
-      // A client that leaves before the response is complete stops the invocation.
-      const gone: ClientGone = {};
       const onClose = () => {
         if (!res.writableFinished) gone.cancel?.();
       };
       res.once("close", onClose);
-      const { error } = await backend.invoke(target, request, invocationId, writer, streamBody ? (req as AsyncIterable<Uint8Array>) : undefined, gone);
+      const { error } = await backend.invoke(target, request, invocationId, writer, body.stream, gone);
       res.off("close", onClose);
+      if (body.overflowed() && !res.headersSent) {
+        throw new FlickError("payload_too_large", `request body is over the limit of ${limits.requestBodyMaxBytes} bytes for function requests`);
+      }
       if (error !== null) {
         // Before the head: the error contract. After it: all we can do is cut the stream.
         if (!res.headersSent) fail(res, FlickError.fromData(error), invocationId);

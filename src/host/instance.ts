@@ -37,7 +37,7 @@ export const snapshotWarmup = `
   globalThis.__flickHost = {
     randomBytes: (n) => new Uint8Array(n), domainToASCII: (d) => d, log: noop, timerStart: noop, timerClear: noop,
     respond: noop, chunk: () => true, complete: noop, fail: noop, fetchStart: noop, fetchAbort: noop,
-    subtle: noop, zlibOpen: noop, zlibWrite: noop, zlibClose: noop, wasmModule: () => null,
+    subtle: noop, zlibOpen: noop, zlibWrite: noop, zlibClose: noop, bodyCredit: noop, wasmModule: () => null,
   };
   const d = __flickDispatcher;
   d.connect(Date.now());
@@ -222,6 +222,9 @@ export class Instance {
       zlibOpen: (invocation: number, stream: number, format: string, compress: boolean) => this.zlibOpen(invocation, stream, format, compress),
       zlibWrite: (invocation: number, stream: number, op: number, bytes: Uint8Array, final: boolean) => this.zlibWrite(invocation, stream, op, bytes, final),
       zlibClose: (invocation: number, stream: number) => this.zlibClose(invocation, stream),
+      bodyCredit: (invocation: number, bytes: number) => {
+        if (Number.isSafeInteger(bytes) && bytes > 0) this.pending.get(invocation)?.sink.bodyCredit(bytes);
+      },
       subtle: (invocation: number, op: number, method: string, json: string, buffers: Uint8Array[]) => this.subtle(invocation, op, method, json, buffers),
     };
     for (const [name, fn] of Object.entries(callbacks)) ops.setSync(name, new ivm.Callback(fn));

@@ -50,6 +50,8 @@ export type ToHost =
 export interface ResponseSink {
   head(status: number, headers: string[], body: Uint8Array | null, end: boolean, logs: WireLogLine[]): void;
   chunk(bytes: Uint8Array, end: boolean, logs: WireLogLine[]): void;
+  /** The function read `bytes` more of its streamed request body: the primary may send more. */
+  bodyCredit(bytes: number): void;
 }
 
 /** Control of a running invocation from outside: flow-control credit, request body pieces. */
@@ -59,7 +61,11 @@ export interface InvocationControl {
   cancel(): void;
 }
 
-/** Flow control of streamed bodies: the guest pauses above this many bytes not yet taken by the client. */
+/**
+ * Flow control of streamed bodies, both ways: the guest pauses above this many response
+ * bytes not yet taken by the client, and the primary stops reading a request body when
+ * this many bytes are on their way to a function that has not read them.
+ */
 export const streamHighWaterBytes = 1024 * 1024;
 
 /** The end of an invocation: null error when it completed; its remaining log lines. */
@@ -72,6 +78,8 @@ export type FromHost =
   | { t: "ready"; pid: number }
   | { t: "head"; id: number; status: number; headers: string[]; body: Uint8Array | null; end: boolean; logs: WireLogLine[]; cold: boolean }
   | { t: "chunk"; id: number; bytes: Uint8Array; end: boolean; logs: WireLogLine[] }
+  /** Invocation `id`'s function read `bytes` of its streamed request body. */
+  | { t: "bodyCredit"; id: number; bytes: number }
   | { t: "done"; id: number; error: ErrorData | null; logs: WireLogLine[]; cold: boolean }
   | { t: "validated"; id: number; error: ErrorData | null }
   /** The instance is gone (limit hit, crash): the supervisor forgets it. */

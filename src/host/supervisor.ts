@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { FlickError, type ErrorData } from "../errors/index.ts";
 import { MessageBatch } from "./message-batch.ts";
-import type { ClientGone, FromHost, InstanceSpec, InvocationEnd, ToHost, WireLogLine, WireRequest } from "./protocol.ts";
+import { streamHighWaterBytes, type ClientGone, type FromHost, type InstanceSpec, type InvocationEnd, type ToHost, type WireLogLine, type WireRequest } from "./protocol.ts";
 
 const entry = fileURLToPath(new URL("./worker-main.ts", import.meta.url));
 
@@ -52,6 +52,8 @@ export class Supervisor {
   private readonly hosts: HostProcess[];
   private readonly options: SupervisorOptions;
   private nextId = 1;
+  /** Streamed request bodies being sent, by invocation message id: told when the function read on. */
+  private readonly bodyPumps = new Map<number, (bytes: number) => void>();
   private stopping = false;
 
   constructor(options: SupervisorOptions) {
@@ -109,6 +111,9 @@ export class Supervisor {
         });
         break;
       }
+      case "bodyCredit":
+        this.bodyPumps.get(message.id)?.(message.bytes);
+        break;
       case "done":
       case "validated": {
         const waiter = host.waiters.get(message.id);
@@ -182,27 +187,49 @@ export class Supervisor {
       },
       sink,
     );
-    if (body !== undefined) void this.pumpBody(index, () => messageId, body);
+    let finished = false;
+    if (body !== undefined) void this.pumpBody(index, () => messageId, body, () => finished);
     if (clientGone !== undefined) {
       clientGone.cancel = () => {
         if (messageId !== 0) this.hosts[index]?.send({ t: "cancel", id: messageId });
       };
     }
     const result = await done;
+    finished = true;
+    this.bodyPumps.get(messageId)?.(0);
     if (clientGone !== undefined) clientGone.cancel = undefined;
     return { error: result.error, logs: result.logs, cold: result.cold };
   }
 
-  /** Sends a streamed request body to the host as it arrives from the client. */
-  private async pumpBody(index: number, id: () => number, body: AsyncIterable<Uint8Array>): Promise<void> {
+  /**
+   * Sends a streamed request body to the host as it arrives from the client, at most
+   * `streamHighWaterBytes` ahead of what the function has read: above that it stops
+   * reading the client (TCP back-pressure) until the host reports the function read on.
+   */
+  private async pumpBody(index: number, id: () => number, body: AsyncIterable<Uint8Array>, finished: () => boolean): Promise<void> {
     const host = this.hosts[index]!;
     await host.ready;
     const send = (message: ToHost) => host.send(message);
+    let unread = 0;
+    let wake: (() => void) | undefined;
+    const key = id();
+    this.bodyPumps.set(key, (bytes) => {
+      unread -= bytes;
+      if (unread <= streamHighWaterBytes || finished()) wake?.();
+    });
     try {
-      for await (const bytes of body) send({ t: "body", id: id(), bytes, end: false });
-      send({ t: "body", id: id(), bytes: new Uint8Array(0), end: true });
+      for await (const bytes of body) {
+        if (finished()) return;
+        send({ t: "body", id: key, bytes, end: false });
+        unread += bytes.byteLength;
+        while (unread > streamHighWaterBytes && !finished()) await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+      send({ t: "body", id: key, bytes: new Uint8Array(0), end: true });
     } catch (err) {
-      send({ t: "body", id: id(), bytes: new Uint8Array(0), end: true, error: (err as Error).message ?? String(err) });
+      send({ t: "body", id: key, bytes: new Uint8Array(0), end: true, error: (err as Error).message ?? String(err) });
+    } finally {
+      this.bodyPumps.delete(key);
     }
   }
 

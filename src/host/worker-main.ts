@@ -60,6 +60,7 @@ async function invoke(message: Extract<ToHost, { t: "invoke" }>): Promise<void> 
     {
       head: (status, headers, body, end, logs) => send({ t: "head", id, status, headers, body, end, logs, cold }),
       chunk: (bytes, end, logs) => send({ t: "chunk", id, bytes, end, logs }),
+      bodyCredit: (bytes) => send({ t: "bodyCredit", id, bytes }),
     },
     (control) => streaming.set(id, control),
   );

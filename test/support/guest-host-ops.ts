@@ -32,5 +32,6 @@ export function installTestHostOps(): void {
     zlibWrite: () => {},
     subtle: () => undefined,
     zlibClose: () => undefined,
+    bodyCredit: () => undefined,
   });
 }

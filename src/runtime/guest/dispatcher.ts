@@ -80,15 +80,34 @@ interface BodyController {
   close(): void;
   error(e: unknown): void;
 }
-/** Request bodies still arriving from the client, by invocation. */
+/** Request bodies still arriving from the client, by invocation, with what was handed over and read. */
 const incoming = new Map<number, BodyController>();
+const bodyFlow = new Map<number, { delivered: number; credited: number }>();
 
-/** A request body the host streams in piece by piece (see `body`). */
+/**
+ * A request body the host streams in piece by piece (see `body`). When the handler has
+ * read all that arrived (pull: a read is waiting on an empty queue), the host is told how
+ * much it took, so the client is read no further ahead of the handler than the window.
+ */
 function incomingBodyStream(id: number): ReadableStream<Uint8Array> {
+  const flow = { delivered: 0, credited: 0 };
+  bodyFlow.set(id, flow);
   return new ReadableStream<Uint8Array>({
     type: "bytes",
     start(controller: BodyController) {
       incoming.set(id, controller);
+    },
+    pull(controller: BodyController & { desiredSize: number | null }) {
+      const queued = Math.max(0, -(controller.desiredSize ?? 0));
+      const read = flow.delivered - queued;
+      if (read > flow.credited) {
+        hostOps().bodyCredit(id, read - flow.credited);
+        flow.credited = read;
+      }
+    },
+    cancel() {
+      incoming.delete(id);
+      bodyFlow.delete(id);
     },
   } as never);
 }
@@ -97,6 +116,8 @@ function incomingBodyStream(id: number): ReadableStream<Uint8Array> {
 export function body(invocation: number, bytes: Uint8Array, end: boolean, error: string): void {
   const controller = incoming.get(invocation);
   if (controller === undefined) return;
+  const flow = bodyFlow.get(invocation);
+  if (flow !== undefined) flow.delivered += bytes.byteLength;
   try {
     if (bytes.byteLength > 0) controller.enqueue(bytes);
     if (error !== "") {
@@ -288,5 +309,6 @@ export function end(invocation: number): void {
   invocations.delete(invocation);
   paused.delete(invocation);
   incoming.delete(invocation);
+  bodyFlow.delete(invocation);
   dropTimersOf(invocation);
 }

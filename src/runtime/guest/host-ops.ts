@@ -45,6 +45,8 @@ export interface HostOps {
   zlibWrite(invocation: number, stream: number, op: number, bytes: Uint8Array, final: boolean): void;
   /** Frees stream `stream` (it errored or was cancelled in the guest). */
   zlibClose(invocation: number, stream: number): void;
+  /** The handler read `bytes` more of its streamed request body: the host may send more. */
+  bodyCredit(invocation: number, bytes: number): void;
   /**
    * Starts a crypto.subtle call (`method`'s arguments as JSON text plus byte buffers, see
    * subtle-crypto.ts); the host answers through the dispatcher's `subtleDone(op, …)`.
@@ -106,6 +108,7 @@ function shim(raw: HostOps): HostOps {
     zlibWrite: (inv, stream, op, bytes, final) =>
       isInt(inv) && isInt(stream) && isInt(op) && bytesOk(bytes, maxBytes) ? raw.zlibWrite(inv, stream, op, bytes, final === true) : refuse("compression"),
     zlibClose: (inv, stream) => (isInt(inv) && isInt(stream) ? raw.zlibClose(inv, stream) : undefined),
+    bodyCredit: (inv, bytes) => (isInt(inv) && isInt(bytes) && bytes > 0 ? raw.bodyCredit(inv, bytes) : undefined),
     subtle: (inv, op, method, json, buffers) => {
       if (!isInt(inv) || !isInt(op) || typeof method !== "string" || typeof json !== "string" || json.length > maxCryptoJson) refuse("crypto.subtle");
       if (!Array.isArray(buffers) || buffers.length > 64) refuse("crypto.subtle");
