@@ -11,6 +11,7 @@ import ivm from "isolated-vm";
 import { FlickError, type ErrorCode, type ErrorData } from "../errors/index.ts";
 import { limits, type LogLevel } from "../model/index.ts";
 import { compressionLimits, ZlibStream } from "./compression-ops.ts";
+import type { CodeCache } from "./code-cache.ts";
 import { runSubtle, SubtleError } from "./web-crypto-ops.ts";
 import type { EgressPolicy } from "./egress-policy.ts";
 import { OutboundError, outboundFetch, type OutboundRequest } from "./outbound-fetch.ts";
@@ -141,6 +142,7 @@ export class Instance {
   private rejectionRef!: ivm.Reference<(...args: unknown[]) => void>;
   private readonly egress: EgressPolicy;
   private readonly wasm: (hash: string) => Uint8Array | null;
+  private readonly codeCache: CodeCache | undefined;
   private moduleLogs: WireLogLine[] = [];
   private justSettled: { invocation: number; logs: WireLogLine[] } | undefined;
   private nextId = 1;
@@ -151,8 +153,16 @@ export class Instance {
    * handler. Throws a FlickError (`invalid_bundle`, `missing_fetch_handler`,
    * `memory_limit`, `timeout`) with every trace of the isolate already released.
    */
-  constructor(spec: InstanceSpec, code: string, runtime: RuntimeCode, egress: EgressPolicy, wasm: (hash: string) => Uint8Array | null = () => null) {
+  constructor(
+    spec: InstanceSpec,
+    code: string,
+    runtime: RuntimeCode,
+    egress: EgressPolicy,
+    wasm: (hash: string) => Uint8Array | null = () => null,
+    codeCache?: CodeCache,
+  ) {
     this.spec = spec;
+    this.codeCache = codeCache;
     this.egress = egress;
     this.wasm = wasm;
     this.isolate = new ivm.Isolate(
@@ -248,7 +258,14 @@ export class Instance {
     this.rejectionRef = dispatcher.getSync("unhandledRejection", { reference: true }) as typeof this.rejectionRef;
     dispatcher.release();
 
-    const module = this.isolate.compileModuleSync(code, { filename: `${this.spec.function}.js` });
+    // The version's code cache, when this node made one (and proves it); else produce it.
+    const cached = this.codeCache?.load(this.spec.bundlePath, code);
+    const module = this.isolate.compileModuleSync(code, {
+      filename: `${this.spec.function}.js`,
+      ...(cached !== undefined ? { cachedData: cached } : this.codeCache !== undefined ? { produceCachedData: true } : {}),
+    });
+    const produced = (module as ivm.Module & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
+    if (cached === undefined && produced !== undefined) this.codeCache?.store(this.spec.bundlePath, code, produced);
     module.instantiateSync(this.context, (specifier) => {
       throw new Error(`import "${specifier}" is not part of the bundle; functions are deployed as one bundled module (flick deploy bundles imports for you)`);
     });

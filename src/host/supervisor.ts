@@ -46,6 +46,8 @@ export interface SupervisorOptions {
   onInstanceGone?: (instance: string, reason: string) => void;
   /** A host process died; all its instances are gone. */
   onHostDown?: (host: number) => void;
+  /** Seals the V8 code cache hosts keep beside bundles (code-cache.ts); none without it. */
+  codeCacheKey?: Buffer;
 }
 
 export class Supervisor {
@@ -75,7 +77,11 @@ export class Supervisor {
       execArgv: ["--no-node-snapshot"],
       serialization: "advanced",
       stdio: ["ignore", "inherit", "inherit", "ipc"],
-      env: { ...process.env, FLICK_EGRESS_ALLOW: (this.options.egressAllow ?? []).join(",") },
+      env: {
+        ...process.env,
+        FLICK_EGRESS_ALLOW: (this.options.egressAllow ?? []).join(","),
+        FLICK_CODE_CACHE_KEY: this.options.codeCacheKey?.toString("hex") ?? "",
+      },
     });
     host.child = child;
     host.batch = new MessageBatch<ToHost>((messages) => {

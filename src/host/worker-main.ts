@@ -9,6 +9,7 @@ import { bundleRuntime } from "../build/index.ts";
 import { FlickError } from "../errors/index.ts";
 import { limits } from "../model/index.ts";
 import { checkRuntime } from "./check-runtime.ts";
+import { CodeCache } from "./code-cache.ts";
 import { EgressPolicy } from "./egress-policy.ts";
 import { Instance, makeRuntimeSnapshot, type RuntimeCode } from "./instance.ts";
 import { MessageBatch } from "./message-batch.ts";
@@ -21,6 +22,10 @@ const snapshot = process.env["FLICK_NO_SNAPSHOT"] === "1" ? undefined : makeRunt
 const runtime: RuntimeCode = snapshot === undefined ? { source } : { source, snapshot };
 // `flick up --egress-allow a,b` reaches hosts through the environment the supervisor sets.
 const egress = new EgressPolicy((process.env["FLICK_EGRESS_ALLOW"] ?? "").split(",").filter((e) => e.trim() !== ""));
+// The node's code cache key: without one (a host started by hand) there is no code cache.
+const codeCacheKey = process.env["FLICK_CODE_CACHE_KEY"];
+const codeCache = codeCacheKey === undefined || codeCacheKey === "" ? undefined : new CodeCache(Buffer.from(codeCacheKey, "hex"));
+delete process.env["FLICK_CODE_CACHE_KEY"];
 const instances = new Map<string, Instance>();
 /** Message id → [instance, its invocation number], for flow-control credit of streamed bodies. */
 const streaming = new Map<number, InvocationControl>();
@@ -34,7 +39,7 @@ function instanceFor(spec: InstanceSpec): { instance: Instance; cold: boolean } 
     const file = spec.wasm[hash];
     return file === undefined ? null : new Uint8Array(readFileSync(file));
   };
-  const instance = new Instance(spec, readFileSync(spec.bundlePath, "utf8"), runtime, egress, wasm);
+  const instance = new Instance(spec, readFileSync(spec.bundlePath, "utf8"), runtime, egress, wasm, codeCache);
   instance.onGone = (reason) => {
     if (instances.get(spec.instance) === instance) instances.delete(spec.instance);
     send({ t: "gone", instance: spec.instance, reason });

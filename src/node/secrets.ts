@@ -24,6 +24,11 @@ export class SecretBox {
     return JSON.stringify(Object.keys(values).sort().map((k) => [k, values[k]]));
   }
 
+  /** A key for another purpose, derived from this one (so the data dir keeps one secret). */
+  deriveKey(purpose: string): Buffer {
+    return createHmac("sha256", this.key).update(`flick key: ${purpose}`).digest();
+  }
+
   digest(values: Record<string, string>): string {
     return createHmac("sha256", this.key).update(SecretBox.canonical(values)).digest("hex");
   }

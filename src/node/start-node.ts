@@ -51,13 +51,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     concurrency: options.concurrency ?? schedulerDefaults.concurrency,
     idleTtlMs: options.idleTtlMs ?? schedulerDefaults.idleTtlMs,
   });
+  const secrets = new SecretBox(dataDir);
   const supervisor = new Supervisor({
     hosts,
     egressAllow: options.egressAllow ?? [],
+    codeCacheKey: secrets.deriveKey("v8 code cache"),
     onInstanceGone: (instance) => scheduler.forget(instance),
     onHostDown: (host) => scheduler.hostDown(host),
   });
-  const platform = new Platform(store, supervisor, scheduler, new SecretBox(dataDir));
+  const platform = new Platform(store, supervisor, scheduler, secrets);
   await Promise.all([platform.load(), supervisor.start()]);
 
   const gateway = createGateway(platform);
