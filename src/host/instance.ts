@@ -11,7 +11,6 @@ import ivm from "isolated-vm";
 import { FlickError, type ErrorCode, type ErrorData } from "../errors/index.ts";
 import { limits, type LogLevel } from "../model/index.ts";
 import { compressionLimits, ZlibStream } from "./compression-ops.ts";
-import type { CodeCache } from "./code-cache.ts";
 import { runSubtle, SubtleError } from "./web-crypto-ops.ts";
 import type { EgressPolicy } from "./egress-policy.ts";
 import { OutboundError, outboundFetch, type OutboundRequest } from "./outbound-fetch.ts";
@@ -26,6 +25,8 @@ export interface RuntimeCode {
   source: string;
   cachedData?: ivm.ExternalCopy<ArrayBuffer>;
   snapshot?: ivm.ExternalCopy<ArrayBuffer>;
+  /** Told once when an isolate produced the code cache (the host keeps it on disk). */
+  onCachedData?: (data: ivm.ExternalCopy<ArrayBuffer>) => void;
 }
 
 /**
@@ -142,7 +143,6 @@ export class Instance {
   private rejectionRef!: ivm.Reference<(...args: unknown[]) => void>;
   private readonly egress: EgressPolicy;
   private readonly wasm: (hash: string) => Uint8Array | null;
-  private readonly codeCache: CodeCache | undefined;
   private moduleLogs: WireLogLine[] = [];
   private justSettled: { invocation: number; logs: WireLogLine[] } | undefined;
   private nextId = 1;
@@ -153,16 +153,8 @@ export class Instance {
    * handler. Throws a FlickError (`invalid_bundle`, `missing_fetch_handler`,
    * `memory_limit`, `timeout`) with every trace of the isolate already released.
    */
-  constructor(
-    spec: InstanceSpec,
-    code: string,
-    runtime: RuntimeCode,
-    egress: EgressPolicy,
-    wasm: (hash: string) => Uint8Array | null = () => null,
-    codeCache?: CodeCache,
-  ) {
+  constructor(spec: InstanceSpec, code: string, runtime: RuntimeCode, egress: EgressPolicy, wasm: (hash: string) => Uint8Array | null = () => null) {
     this.spec = spec;
-    this.codeCache = codeCache;
     this.egress = egress;
     this.wasm = wasm;
     this.isolate = new ivm.Isolate(
@@ -201,7 +193,10 @@ export class Instance {
         ...(runtime.cachedData === undefined ? { produceCachedData: true } : { cachedData: runtime.cachedData }),
       });
       const produced = (script as ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
-      if (runtime.cachedData === undefined && produced !== undefined) runtime.cachedData = produced;
+      if (runtime.cachedData === undefined && produced !== undefined) {
+        runtime.cachedData = produced;
+        runtime.onCachedData?.(produced);
+      }
       script.runSync(this.context, { timeout: 5000 });
       script.release();
     }
@@ -258,14 +253,7 @@ export class Instance {
     this.rejectionRef = dispatcher.getSync("unhandledRejection", { reference: true }) as typeof this.rejectionRef;
     dispatcher.release();
 
-    // The version's code cache, when this node made one (and proves it); else produce it.
-    const cached = this.codeCache?.load(this.spec.bundlePath, code);
-    const module = this.isolate.compileModuleSync(code, {
-      filename: `${this.spec.function}.js`,
-      ...(cached !== undefined ? { cachedData: cached } : this.codeCache !== undefined ? { produceCachedData: true } : {}),
-    });
-    const produced = (module as ivm.Module & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
-    if (cached === undefined && produced !== undefined) this.codeCache?.store(this.spec.bundlePath, code, produced);
+    const module = this.isolate.compileModuleSync(code, { filename: `${this.spec.function}.js` });
     module.instantiateSync(this.context, (specifier) => {
       throw new Error(`import "${specifier}" is not part of the bundle; functions are deployed as one bundled module (flick deploy bundles imports for you)`);
     });

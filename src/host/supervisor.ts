@@ -46,8 +46,10 @@ export interface SupervisorOptions {
   onInstanceGone?: (instance: string, reason: string) => void;
   /** A host process died; all its instances are gone. */
   onHostDown?: (host: number) => void;
-  /** Seals the V8 code cache hosts keep beside bundles (code-cache.ts); none without it. */
+  /** Seals the V8 code cache hosts keep on disk (code-cache.ts); none without it. */
   codeCacheKey?: Buffer;
+  /** Where hosts keep the runtime's code cache (`<path>.v8cache`), used when V8 has no snapshot. */
+  runtimeCachePath?: string;
 }
 
 export class Supervisor {
@@ -81,6 +83,7 @@ export class Supervisor {
         ...process.env,
         FLICK_EGRESS_ALLOW: (this.options.egressAllow ?? []).join(","),
         FLICK_CODE_CACHE_KEY: this.options.codeCacheKey?.toString("hex") ?? "",
+        FLICK_RUNTIME_CACHE: this.options.runtimeCachePath ?? "",
       },
     });
     host.child = child;

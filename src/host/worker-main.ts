@@ -19,13 +19,25 @@ checkRuntime();
 const source = await bundleRuntime();
 // The runtime evaluated once into a V8 startup snapshot, so a new isolate starts with it.
 const snapshot = process.env["FLICK_NO_SNAPSHOT"] === "1" ? undefined : makeRuntimeSnapshot(source);
-const runtime: RuntimeCode = snapshot === undefined ? { source } : { source, snapshot };
+const codeCacheKey = process.env["FLICK_CODE_CACHE_KEY"];
+delete process.env["FLICK_CODE_CACHE_KEY"];
+const runtime: RuntimeCode = snapshot === undefined ? runtimeWithCodeCache() : { source, snapshot };
 // `flick up --egress-allow a,b` reaches hosts through the environment the supervisor sets.
 const egress = new EgressPolicy((process.env["FLICK_EGRESS_ALLOW"] ?? "").split(",").filter((e) => e.trim() !== ""));
-// The node's code cache key: without one (a host started by hand) there is no code cache.
-const codeCacheKey = process.env["FLICK_CODE_CACHE_KEY"];
-const codeCache = codeCacheKey === undefined || codeCacheKey === "" ? undefined : new CodeCache(Buffer.from(codeCacheKey, "hex"));
-delete process.env["FLICK_CODE_CACHE_KEY"];
+
+/**
+ * Without a snapshot, isolates compile the runtime script with V8's code cache: the one
+ * kept in the data dir when this node made it (code-cache.ts checks its seal), else the
+ * first isolate makes it and it is kept for the next host start.
+ */
+function runtimeWithCodeCache(): RuntimeCode {
+  const key = codeCacheKey;
+  const file = process.env["FLICK_RUNTIME_CACHE"];
+  if (key === undefined || key === "" || file === undefined || file === "") return { source };
+  const cache = new CodeCache(Buffer.from(key, "hex"));
+  const cachedData = cache.load(file, source);
+  return cachedData !== undefined ? { source, cachedData } : { source, onCachedData: (data) => cache.store(file, source, data) };
+}
 const instances = new Map<string, Instance>();
 /** Message id → [instance, its invocation number], for flow-control credit of streamed bodies. */
 const streaming = new Map<number, InvocationControl>();
@@ -39,7 +51,7 @@ function instanceFor(spec: InstanceSpec): { instance: Instance; cold: boolean } 
     const file = spec.wasm[hash];
     return file === undefined ? null : new Uint8Array(readFileSync(file));
   };
-  const instance = new Instance(spec, readFileSync(spec.bundlePath, "utf8"), runtime, egress, wasm, codeCache);
+  const instance = new Instance(spec, readFileSync(spec.bundlePath, "utf8"), runtime, egress, wasm);
   instance.onGone = (reason) => {
     if (instances.get(spec.instance) === instance) instances.delete(spec.instance);
     send({ t: "gone", instance: spec.instance, reason });

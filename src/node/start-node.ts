@@ -56,6 +56,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     hosts,
     egressAllow: options.egressAllow ?? [],
     codeCacheKey: secrets.deriveKey("v8 code cache"),
+    runtimeCachePath: path.join(dataDir, "runtime"),
     onInstanceGone: (instance) => scheduler.forget(instance),
     onHostDown: (host) => scheduler.hostDown(host),
   });

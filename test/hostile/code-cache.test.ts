@@ -1,29 +1,27 @@
 // Threat: compiled code smuggled in as V8 code cache. Cache bytes come only from the
 // platform (no API takes them) and are authenticated (HMAC under a node key) before V8
 // sees them; a planted or altered cache file is refused, reported and rebuilt.
+//
+// The cache on disk is the runtime's, used when hosts run without a startup snapshot
+// (FLICK_NO_SNAPSHOT=1 here). V8 accepts a script's cache for any source of the same
+// length, so a planted cache could replace the runtime every function runs on.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, test } from "node:test";
 import ivm from "isolated-vm";
+import { bundleRuntime } from "../../src/build/index.ts";
 import { CodeCache } from "../../src/host/code-cache.ts";
 import { startTestNode, tempDir, type TestNode } from "../support/node-process.ts";
 
-const legit = "globalThis.who = 'legit!'; export default { fetch: () => new Response(globalThis.who) };";
-const evil = "globalThis.who = 'pwned!'; export default { fetch: () => new Response(globalThis.who) };";
+const noSnapshot = { FLICK_NO_SNAPSHOT: "1" };
+const probe = `export default { fetch: () => new Response(navigator.userAgent) };`;
 
 let node: TestNode | undefined;
 after(() => node?.kill());
 
-function cacheFiles(dataDir: string): string[] {
-  const dir = path.join(dataDir, "bundles");
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".v8cache"))
-    .map((f) => path.join(dir, f));
-}
-
 async function waitFor<T>(get: () => T | undefined, what: string): Promise<T> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 400; i++) {
     const v = get();
     if (v !== undefined) return v;
     await new Promise((r) => setTimeout(r, 25));
@@ -31,12 +29,20 @@ async function waitFor<T>(get: () => T | undefined, what: string): Promise<T> {
   throw new Error(`timed out waiting for ${what}`);
 }
 
+function readIfThere(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
 test("the deploy API takes no code cache from a user", async () => {
   node = await startTestNode({ hosts: 1 });
   const res = await fetch(`${node.url}/api/v1/functions/f`, {
     method: "PUT",
     headers: { authorization: `Bearer ${node.adminToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ code: legit, codeCache: "AAAA" }),
+    body: JSON.stringify({ code: probe, codeCache: "AAAA" }),
   });
   assert.equal(res.status, 400);
   assert.match(await res.text(), /codeCache/);
@@ -44,53 +50,59 @@ test("the deploy API takes no code cache from a user", async () => {
   node = undefined;
 });
 
-test("a planted code cache file (V8 bytes for other code, forged MAC) is refused, reported and rebuilt", async () => {
+test("a planted runtime code cache (V8 bytes for other code, forged MAC) is refused, reported and rebuilt", async () => {
   const dataDir = tempDir();
-  node = await startTestNode({ dataDir, hosts: 1 });
-  await node.admin.deploy("who", { code: legit });
-  assert.equal(await (await fetch(`${node.url}/fn/who`)).text(), "legit!");
-  const file = await waitFor(() => cacheFiles(dataDir)[0], "the platform's code cache file");
-  const made = readFileSync(file);
-  assert.equal(made.subarray(0, 6).toString(), "FLKCC1", "the platform wrote a sealed cache beside the bundle");
+  const cacheFile = path.join(dataDir, "runtime.v8cache");
+  node = await startTestNode({ dataDir, hosts: 1, env: noSnapshot });
+  await node.admin.deploy("probe", { code: probe });
+  const genuine = await (await fetch(`${node.url}/fn/probe`)).text();
+  const made = await waitFor(() => readIfThere(cacheFile), "the platform's runtime code cache");
+  assert.equal(made.subarray(0, 6).toString(), "FLKCC2", "the platform sealed the cache it wrote");
   await node.kill();
 
-  // The attacker: real V8 cache data for a same-length module that says something else,
-  // under the right magic and a MAC made without the node's key.
+  // The attacker's runtime: the real one with the user agent changed, same length, and
+  // V8's code cache for it under the real header and a MAC made without the node's key.
+  const source = await bundleRuntime();
+  const evilSource = source.replace(genuine, "X".repeat(genuine.length));
+  assert.notEqual(evilSource, source);
   const isolate = new ivm.Isolate();
-  const compiled = isolate.compileModuleSync(evil, { filename: "default/who.js", produceCachedData: true }) as ivm.Module & { cachedData?: ivm.ExternalCopy<ArrayBuffer> };
-  const evilBytes = Buffer.from(compiled.cachedData!.copy());
+  const script = isolate.compileScriptSync(evilSource, { filename: "flick:runtime.js", produceCachedData: true }) as ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer> };
+  const evilBytes = Buffer.from(script.cachedData!.copy());
   isolate.dispose();
-  const planted = Buffer.concat([made.subarray(0, 8), Buffer.alloc(32, 0x41), evilBytes]);
-  writeFileSync(file, planted);
+  const planted = Buffer.concat([made.subarray(0, 40), Buffer.alloc(32, 0x41), evilBytes]);
+  writeFileSync(cacheFile, planted);
 
-  node = await startTestNode({ dataDir, hosts: 1 });
-  assert.equal(await (await fetch(`${node.url}/fn/who`)).text(), "legit!");
+  node = await startTestNode({ dataDir, hosts: 1, env: noSnapshot });
+  assert.equal(await (await fetch(`${node.url}/fn/probe`)).text(), genuine, "the functions run on the genuine runtime");
   await waitFor(() => (node!.output().includes("failed authentication") ? true : undefined), "the warning about the refused cache");
   const rebuilt = await waitFor(() => {
-    const now = readFileSync(file);
-    return now.equals(planted) ? undefined : now;
+    const now = readIfThere(cacheFile);
+    return now === undefined || now.equals(planted) ? undefined : now;
   }, "the cache to be rebuilt");
-  assert.equal(rebuilt.subarray(0, 6).toString(), "FLKCC1");
+  assert.equal(rebuilt.subarray(0, 6).toString(), "FLKCC2");
 });
 
 test("CodeCache accepts only what it sealed, for exactly that source", () => {
   const dir = tempDir();
-  const bundle = path.join(dir, "b.js");
-  writeFileSync(bundle, legit);
+  const file = path.join(dir, "code");
+  const source = "globalThis.who = 'legit!';";
   const key = Buffer.alloc(32, 7);
   const isolate = new ivm.Isolate();
-  const compiled = isolate.compileModuleSync(legit, { produceCachedData: true }) as ivm.Module & { cachedData?: ivm.ExternalCopy<ArrayBuffer> };
-  new CodeCache(key).store(bundle, legit, compiled.cachedData!);
+  const script = isolate.compileScriptSync(source, { produceCachedData: true }) as ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer> };
+  new CodeCache(key).store(file, source, script.cachedData!);
   isolate.dispose();
 
-  assert.ok(new CodeCache(key).load(bundle, legit) !== undefined, "its own seal opens");
+  assert.ok(new CodeCache(key).load(file, source) !== undefined, "its own seal opens");
   const otherSource = new CodeCache(key);
-  assert.equal(otherSource.load(bundle, evil), undefined, "the same file does not vouch for other code");
-  assert.equal(otherSource.rejected, 1);
+  assert.equal(otherSource.load(file, "globalThis.who = 'other!';"), undefined, "a cache for other source is not used (stale, rebuilt quietly)");
+  assert.equal(otherSource.rejected, 0);
   const otherKey = new CodeCache(Buffer.alloc(32, 8));
-  assert.equal(otherKey.load(bundle, legit), undefined, "another node's key does not open it");
-  const flipped = readFileSync(`${bundle}.v8cache`);
+  assert.equal(otherKey.load(file, source), undefined, "another node's key does not open it");
+  assert.equal(otherKey.rejected, 1);
+  const flipped = readFileSync(`${file}.v8cache`);
   flipped[flipped.length - 1] = flipped[flipped.length - 1]! ^ 1;
-  writeFileSync(`${bundle}.v8cache`, flipped);
-  assert.equal(new CodeCache(key).load(bundle, legit), undefined, "one flipped bit is refused");
+  writeFileSync(`${file}.v8cache`, flipped);
+  const tampered = new CodeCache(key);
+  assert.equal(tampered.load(file, source), undefined, "one flipped bit is refused");
+  assert.equal(tampered.rejected, 1);
 });
