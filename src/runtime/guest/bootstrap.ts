@@ -11,6 +11,7 @@ import { CompressionStream, DecompressionStream } from "./compression-streams.ts
 import { createConsole } from "./console.ts";
 import { createCrypto } from "./crypto.ts";
 import { fetch } from "./fetch.ts";
+import { FetchEvent } from "./service-worker.ts";
 import * as dispatcher from "./dispatcher.ts";
 import { bindGlobalIdentity, defineGlobals, installWebGlobals } from "./globals.ts";
 import { hostOps, installHostOps, type HostOps } from "./host-ops.ts";
@@ -32,7 +33,7 @@ installWebGlobals(global, (error) => {
   hostOps().log(currentInvocation(), "error", text);
 });
 setAbortTimer((callback, ms) => void timerGlobals.setTimeout(callback, ms));
-defineGlobals(global, { console: createConsole(), ...createCrypto(), fetch, CompressionStream, DecompressionStream, queueMicrotask, ...timerGlobals, ...clockGlobals({ EventTarget, makeEventTarget }), ...navigatorGlobals() });
+defineGlobals(global, { console: createConsole(), ...createCrypto(), fetch, FetchEvent, CompressionStream, DecompressionStream, queueMicrotask, ...timerGlobals, ...clockGlobals({ EventTarget, makeEventTarget }), ...navigatorGlobals() });
 
 lockdown(global);
 lockdownContextFeatures(global);

@@ -7,6 +7,7 @@
 import { hostOps } from "./host-ops.ts";
 import { setClock } from "./clock.ts";
 import { zlibDone as settleZlib } from "./compression-streams.ts";
+import { functionHandler, serviceWorkerHandler, type FetchHandler } from "./service-worker.ts";
 import { subtleDone as settleSubtle } from "./subtle-crypto.ts";
 import { PromiseRejectionEvent } from "./web/event.ts";
 import { dispatch as dispatchEvent } from "./web/event-target.ts";
@@ -17,7 +18,6 @@ import { createIncomingRequest, type Request } from "./web/request.ts";
 import { Response, takeBufferedBody } from "./web/response.ts";
 import { ReadableStream } from "./web/readable-stream.ts";
 
-type FetchHandler = (request: Request, env: object, ctx: object) => unknown;
 
 let fetchHandler: FetchHandler | undefined;
 let handlerThis: object | undefined;
@@ -39,23 +39,39 @@ function describe(value: unknown): string {
  * else a message saying what is missing (the host turns it into `missing_fetch_handler`).
  */
 export function init(namespace: Record<string, unknown>, envPairs: string[]): string {
+  const values: Record<string, string> = {};
+  for (let i = 0; i + 1 < envPairs.length; i += 2) values[envPairs[i]!] = envPairs[i + 1]!;
+  env = Object.freeze(values);
   const mod = namespace["default"];
+  // `export default { fetch }` (Workers modules), the documented form.
+  if (typeof mod === "object" && mod !== null && typeof (mod as Record<string, unknown>)["fetch"] === "function") {
+    fetchHandler = (mod as Record<string, unknown>)["fetch"] as FetchHandler;
+    handlerThis = mod;
+    return "";
+  }
+  // `export default function handler(request, context)` (Vercel Edge, Next.js routes).
+  if (typeof mod === "function") {
+    fetchHandler = functionHandler(mod as (request: unknown, context: unknown) => unknown);
+    handlerThis = undefined;
+    return "";
+  }
+  // `addEventListener("fetch", …)` (Workers' service-worker syntax): bindings are globals.
+  const listener = mod === undefined ? serviceWorkerHandler(globalThis) : undefined;
+  if (listener !== undefined) {
+    for (const [name, value] of Object.entries(values)) {
+      Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+    }
+    fetchHandler = listener;
+    handlerThis = undefined;
+    return "";
+  }
   if (mod === undefined) {
-    return "the module has no default export; write `export default { async fetch(request, env, ctx) { … } }`";
+    return "the module has no default export and no \"fetch\" listener; write `export default { async fetch(request, env, ctx) { … } }`";
   }
   if (typeof mod !== "object" || mod === null) {
     return `the default export is ${describe(mod)}, not an object with a fetch method; write \`export default { fetch(request, env, ctx) { … } }\``;
   }
-  const fetch = (mod as Record<string, unknown>)["fetch"];
-  if (typeof fetch !== "function") {
-    return "the default export has no fetch method; add `async fetch(request, env, ctx) { return new Response(\"…\") }`";
-  }
-  fetchHandler = fetch as FetchHandler;
-  handlerThis = mod;
-  const values: Record<string, string> = {};
-  for (let i = 0; i + 1 < envPairs.length; i += 2) values[envPairs[i]!] = envPairs[i + 1]!;
-  env = Object.freeze(values);
-  return "";
+  return "the default export has no fetch method; add `async fetch(request, env, ctx) { return new Response(\"…\") }`";
 }
 
 function errorParts(err: unknown): [string, string] {

@@ -56,6 +56,14 @@ export function makeEventTarget(target: object, isGlobal = false): void {
   if (isGlobal) globalTarget = target;
 }
 
+/** Whether `target` has a live listener for `type` (the runtime asks for the global "fetch"). */
+export function hasListeners(target: object, type: string): boolean {
+  const list = listeners.get(target);
+  if (list === undefined) return false;
+  for (let i = 0; i < list.length; i++) if (list[i]!.type === type && !list[i]!.removed) return true;
+  return false;
+}
+
 /** The global scope as an event target (the one of the current context). */
 export function globalEventTarget(): object | undefined {
   return globalTarget;
