@@ -83,6 +83,8 @@ export interface VersionInfo {
 export interface TenantInfo {
   name: string;
   createdAtMs: number;
+  /** Requests in flight the tenant may have; null: the node's default. */
+  concurrency?: number | null;
 }
 
 export interface CreateTenantResponse {

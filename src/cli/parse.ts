@@ -17,6 +17,17 @@ export function parsePair(text: string, flag: string): [string, string] {
   return [text.slice(0, eq), text.slice(eq + 1)];
 }
 
+/** "zone=a,disk=ssd" into { zone: "a", disk: "ssd" }. */
+export function parseLabels(text: string, flag: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const part of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+    const [key, value] = parsePair(part, flag);
+    if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw new FlickError("bad_request", `${flag} ${text}: label names are letters, digits, ".", "-" and "_"`);
+    labels[key] = value;
+  }
+  return labels;
+}
+
 /** "name: value" or "name:value" into [name, value]. */
 export function parseHeader(text: string): [string, string] {
   const colon = text.indexOf(":");

@@ -1,9 +1,10 @@
 import { rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { deployExamples, startNode } from "../node/index.ts";
+import { deployExamples, placementPolicies, startNode, type PlacementPolicy } from "../node/index.ts";
 import { connectionOptions, type Command } from "./command.ts";
 import { defaultDataDir, nodeFile } from "./config.ts";
-import { parseDuration, parseInteger } from "./parse.ts";
+import { parseDuration, parseInteger, parseLabels } from "./parse.ts";
+import { FlickError } from "../errors/index.ts";
 
 export const up: Command = {
   name: "up",
@@ -18,6 +19,14 @@ export const up: Command = {
     "--idle-ttl DUR      stop an instance idle this long (default 10m)",
     "--egress-allow LIST let functions fetch these addresses, CIDR ranges or host names,",
     "                    comma-separated (default: loopback, private and metadata ranges are denied)",
+    "--host-memory MIB   memory each worker host may fill with instances (default: 3/4 of RAM / hosts)",
+    "--host-slots N      isolates one worker host holds at most (default 10000)",
+    "--labels K=V,…      this node's labels; functions may pin to or avoid them (flick scale)",
+    "--placement P       best-fit (default), spread or load-aware",
+    "--keep-alive P      fixed (the idle TTL, default) or hybrid (pre-warm from each function's idle times)",
+    "--tenant-concurrency N  requests in flight per tenant (default 1000; per tenant: flick tenants set)",
+    "--tenant-anti-affinity  a worker host serves one tenant at a time",
+    "--queue-wait DUR    how long a request over a limit waits for a slot before its 429 (default 0)",
     "--examples          deploy the functions in examples/ once started",
   ],
   examples: ["flick up", "flick up --port 0 --data-dir /tmp/flick --examples"],
@@ -30,6 +39,14 @@ export const up: Command = {
     "idle-ttl": { type: "string" },
     examples: { type: "boolean" },
     "egress-allow": { type: "string", multiple: true },
+    "host-memory": { type: "string" },
+    "host-slots": { type: "string" },
+    labels: { type: "string" },
+    placement: { type: "string" },
+    "keep-alive": { type: "string" },
+    "tenant-concurrency": { type: "string" },
+    "tenant-anti-affinity": { type: "boolean" },
+    "queue-wait": { type: "string" },
   },
   positionals: { min: 0, max: 0 },
   async run({ values }) {
@@ -42,6 +59,7 @@ export const up: Command = {
       ...(values["concurrency"] === undefined ? {} : { concurrency: parseInteger(values["concurrency"] as string, "--concurrency") }),
       ...(values["idle-ttl"] === undefined ? {} : { idleTtlMs: parseDuration(values["idle-ttl"] as string, "--idle-ttl") }),
       egressAllow: ((values["egress-allow"] as string[] | undefined) ?? []).flatMap((v) => v.split(",")).filter((v) => v.trim() !== ""),
+      ...schedulingOptions(values),
     });
     const info = path.join(dataDir, nodeFile);
     writeFileSync(info, `${JSON.stringify({ url: node.url, pid: process.pid })}\n`);
@@ -64,3 +82,25 @@ export const up: Command = {
     rmSync(info, { force: true });
   },
 };
+
+/** `flick up`'s scheduler flags, checked (a bad value is a clear error before anything starts). */
+function schedulingOptions(values: Record<string, unknown>): Parameters<typeof startNode>[0] extends infer O ? Partial<O> : never {
+  const out: Record<string, unknown> = {};
+  if (values["host-memory"] !== undefined) out["hostMemoryMiB"] = parseInteger(values["host-memory"] as string, "--host-memory");
+  if (values["host-slots"] !== undefined) out["hostSlots"] = parseInteger(values["host-slots"] as string, "--host-slots");
+  if (values["labels"] !== undefined) out["labels"] = parseLabels(values["labels"] as string, "--labels");
+  if (values["placement"] !== undefined) {
+    const p = values["placement"] as string;
+    if (!placementPolicies.includes(p as PlacementPolicy)) throw new FlickError("validation_failed", `--placement: "${p}" is not one of ${placementPolicies.join(", ")}`);
+    out["placement"] = p;
+  }
+  if (values["keep-alive"] !== undefined) {
+    const k = values["keep-alive"] as string;
+    if (k !== "fixed" && k !== "hybrid") throw new FlickError("validation_failed", `--keep-alive: "${k}" is not fixed or hybrid`);
+    out["keepAlive"] = k;
+  }
+  if (values["tenant-concurrency"] !== undefined) out["tenantConcurrency"] = parseInteger(values["tenant-concurrency"] as string, "--tenant-concurrency");
+  if (values["tenant-anti-affinity"] === true) out["tenantAntiAffinity"] = true;
+  if (values["queue-wait"] !== undefined) out["queueWaitMs"] = parseDuration(values["queue-wait"] as string, "--queue-wait");
+  return out as never;
+}

@@ -1,1 +1,12 @@
-export { Scheduler, schedulerDefaults, type Placement, type SchedulerOptions } from "./scheduler.ts";
+export { IdleTimeHistogram, keepAliveDefaults, keepAliveWindows, type KeepAliveSpec, type KeepAliveWindows } from "./keep-alive.ts";
+export { placementPolicies, type HostSpec, type Labels, type PlacementPolicy } from "./placement.ts";
+export {
+  Scheduler,
+  schedulerDefaults,
+  type Acquired,
+  type FunctionPolicy,
+  type InstanceRef,
+  type SchedulerOptions,
+  type ThrottleReason,
+  type TickResult,
+} from "./scheduler.ts";

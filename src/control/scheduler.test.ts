@@ -1,54 +1,251 @@
+// The scheduler's policies with a virtual clock: placement, constraints, limits, keep-alive,
+// pre-warm and reclamation. Every `now` below is a number of milliseconds we choose.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Scheduler } from "./scheduler.ts";
+import { IdleTimeHistogram, keepAliveWindows } from "./keep-alive.ts";
+import type { HostSpec, PlacementPolicy } from "./placement.ts";
+import { Scheduler, type FunctionPolicy, type SchedulerOptions } from "./scheduler.ts";
 
-const options = { hosts: 2, concurrency: 2, idleTtlMs: 1000 };
+const MIN = 60_000;
 
-test("reuses a warm instance until its slots are full, then places another on the emptier host", () => {
-  const s = new Scheduler(options);
-  const a = s.acquire("t/f@1", 0);
+function host(memoryMiB = 1024, slots = 100, labels: Record<string, string> = {}): HostSpec {
+  return { memoryMiB, slots, labels };
+}
+
+function scheduler(over: Partial<SchedulerOptions> = {}): Scheduler {
+  return new Scheduler({
+    hosts: [host(), host()],
+    concurrency: 2,
+    placement: "best-fit",
+    keepAlive: { policy: "fixed", ttlMs: 1000 },
+    tenantConcurrency: 1000,
+    tenantAntiAffinity: false,
+    ...over,
+  });
+}
+
+function fn(name: string, over: Partial<FunctionPolicy> = {}): FunctionPolicy {
+  const [tenant] = name.split("/");
+  return { fn: name, tenant: tenant!, key: `${name}@v1`, ...over };
+}
+
+function ok(r: ReturnType<Scheduler["acquire"]>) {
+  assert.ok(r.ok, `expected a slot, got ${r.ok ? "" : `${r.reason}: ${r.message}`}`);
+  return r;
+}
+
+test("reuses a warm instance until its slots are full, then starts another", () => {
+  const s = scheduler();
+  s.configure(fn("t/f"));
+  const a = ok(s.acquire("t/f", "t/f@v1", 0));
   assert.equal(a.cold, true);
-  const b = s.acquire("t/f@1", 1);
+  const b = ok(s.acquire("t/f", "t/f@v1", 1));
   assert.deepEqual([b.cold, b.instance], [false, a.instance]);
-  const c = s.acquire("t/f@1", 2);
+  const c = ok(s.acquire("t/f", "t/f@v1", 2));
   assert.equal(c.cold, true);
-  assert.notEqual(c.host, a.host);
+  assert.notEqual(c.instance, a.instance);
   s.release(a.instance, 3);
-  assert.equal(s.acquire("t/f@1", 4).instance, a.instance);
+  assert.equal(ok(s.acquire("t/f", "t/f@v1", 4)).instance, a.instance, "the freed slot is used before a new instance");
 });
 
-test("versions never share an instance", () => {
-  const s = new Scheduler(options);
-  assert.notEqual(s.acquire("t/f@1", 0).instance, s.acquire("t/f@2", 0).instance);
-  assert.notEqual(s.acquire("a/f@1", 0).instance, s.acquire("b/f@1", 0).instance);
+test("versions and tenants never share an instance", () => {
+  const s = scheduler();
+  s.configure(fn("t/f"));
+  s.configure(fn("u/f"));
+  const v1 = ok(s.acquire("t/f", "t/f@v1", 0)).instance;
+  assert.notEqual(ok(s.acquire("t/f", "t/f@v2", 0)).instance, v1);
+  assert.notEqual(ok(s.acquire("u/f", "u/f@v1", 0)).instance, v1);
 });
 
-test("idle instances expire after the TTL, busy ones never", () => {
-  const s = new Scheduler(options);
-  const idle = s.acquire("t/idle@1", 0);
-  const busy = s.acquire("t/busy@1", 0);
+function placeMany(policy: PlacementPolicy, count: number): number[] {
+  const s = scheduler({ placement: policy, hosts: [host(), host(), host()], concurrency: 1 });
+  s.configure(fn("t/f", { expectedMiB: 10 }));
+  const hosts: number[] = [];
+  for (let i = 0; i < count; i++) hosts.push(ok(s.acquire("t/f", "t/f@v1", i)).host);
+  return hosts;
+}
+
+test("best-fit packs instances onto the fullest host that has room", () => {
+  assert.deepEqual(placeMany("best-fit", 4), [0, 0, 0, 0]);
+});
+
+test("spread puts each new instance on the host with the fewest", () => {
+  assert.deepEqual(placeMany("spread", 4), [0, 1, 2, 0]);
+});
+
+test("load-aware follows requests in flight, memory and instances per slot", () => {
+  const s = scheduler({ placement: "load-aware", hosts: [host(), host()], concurrency: 100 });
+  s.configure(fn("t/busy", { expectedMiB: 10 }));
+  s.configure(fn("t/next", { expectedMiB: 10 }));
+  const busy = ok(s.acquire("t/busy", "t/busy@v1", 0));
+  for (let i = 0; i < 50; i++) ok(s.acquire("t/busy", "t/busy@v1", 0));
+  assert.notEqual(ok(s.acquire("t/next", "t/next@v1", 1)).host, busy.host, "the host with 51 requests in flight is avoided");
+});
+
+test("best-fit respects memory and slot capacity", () => {
+  const s = scheduler({ hosts: [host(100, 2), host(100, 2)], concurrency: 1 });
+  s.configure(fn("t/f", { expectedMiB: 40 }));
+  const hosts = [0, 1, 2, 3].map((i) => ok(s.acquire("t/f", "t/f@v1", i)).host);
+  assert.deepEqual(hosts, [0, 0, 1, 1], "two 40 MiB instances fill a 100 MiB, 2-slot host");
+});
+
+test("labels pin or keep a function away; an impossible constraint is no_capacity", () => {
+  const s = scheduler({ hosts: [host(1024, 100, { zone: "a" }), host(1024, 100, { zone: "b" })], concurrency: 1 });
+  s.configure(fn("t/pinned", { pin: { zone: "b" } }));
+  s.configure(fn("t/avoider", { avoid: { zone: "a" } }));
+  s.configure(fn("t/nowhere", { pin: { zone: "c" } }));
+  assert.equal(ok(s.acquire("t/pinned", "t/pinned@v1", 0)).host, 1);
+  assert.equal(ok(s.acquire("t/avoider", "t/avoider@v1", 0)).host, 1);
+  const r = s.acquire("t/nowhere", "t/nowhere@v1", 0);
+  assert.equal(r.ok, false);
+  assert.equal(r.ok ? "" : r.reason, "no_capacity");
+});
+
+test("tenant anti-affinity: a host serves one tenant at a time", () => {
+  const s = scheduler({ tenantAntiAffinity: true, concurrency: 1 });
+  s.configure(fn("a/f"));
+  s.configure(fn("b/f"));
+  s.configure(fn("c/f"));
+  const a = ok(s.acquire("a/f", "a/f@v1", 0));
+  const b = ok(s.acquire("b/f", "b/f@v1", 0));
+  assert.notEqual(a.host, b.host);
+  assert.equal(ok(s.acquire("a/f", "a/f@v1", 0)).host, a.host, "a tenant's own instances share its host");
+  const c = s.acquire("c/f", "c/f@v1", 0);
+  assert.deepEqual(c.ok ? "placed" : c.reason, "no_capacity", "a third tenant has no host of its own");
+});
+
+test("throttling: tenant concurrency, then max instances, each with its reason and a Retry-After", () => {
+  const s = scheduler({ concurrency: 1, tenantConcurrency: 3 });
+  s.configure(fn("t/capped", { maxInstances: 2 }));
+  s.configure(fn("t/other"));
+  ok(s.acquire("t/capped", "t/capped@v1", 0));
+  ok(s.acquire("t/capped", "t/capped@v1", 0));
+  const capped = s.acquire("t/capped", "t/capped@v1", 0);
+  assert.deepEqual(capped.ok ? "" : [capped.reason, capped.retryAfterMs > 0], ["function_limit", true]);
+  ok(s.acquire("t/other", "t/other@v1", 0));
+  const tenant = s.acquire("t/other", "t/other@v1", 0);
+  assert.deepEqual(tenant.ok ? "" : tenant.reason, "tenant_limit");
+  s.setTenantLimit("t", 10);
+  ok(s.acquire("t/other", "t/other@v1", 0));
+});
+
+test("the kill switch (max instances 0) stops every instance, busy ones too, and refuses requests", () => {
+  const s = scheduler();
+  s.configure(fn("t/f"));
+  const a = ok(s.acquire("t/f", "t/f@v1", 0));
+  const stopped = s.configure(fn("t/f", { maxInstances: 0 }));
+  assert.deepEqual(stopped.map((r) => r.instance), [a.instance]);
+  const r = s.acquire("t/f", "t/f@v1", 1);
+  assert.deepEqual(r.ok ? "" : r.reason, "function_limit");
+  s.configure(fn("t/f"));
+  ok(s.acquire("t/f", "t/f@v1", 2));
+});
+
+test("fixed TTL: idle instances stop after it, busy ones never", () => {
+  const s = scheduler();
+  s.configure(fn("t/idle"));
+  s.configure(fn("t/busy"));
+  const idle = ok(s.acquire("t/idle", "t/idle@v1", 0));
+  ok(s.acquire("t/busy", "t/busy@v1", 0));
   s.release(idle.instance, 100);
-  assert.deepEqual(s.tick(1099), []);
-  assert.deepEqual(s.tick(1100), [{ instance: idle.instance, host: idle.host }]);
-  assert.deepEqual(s.tick(10_000), []);
-  assert.equal(s.instancesOf("t/busy@1")[0]?.instance, busy.instance);
-  assert.equal(s.acquire("t/idle@1", 2000).cold, true);
+  assert.deepEqual(s.tick(1099).stop, []);
+  assert.deepEqual(s.tick(1100).stop.map((r) => r.instance), [idle.instance]);
+  assert.deepEqual(s.tick(100_000).stop, [], "the busy one stays");
+  assert.equal(ok(s.acquire("t/idle", "t/idle@v1", 100_001)).cold, true, "scaled to zero: the next request is cold");
 });
 
-test("a dead host's instances are placed again on the next request", () => {
-  const s = new Scheduler(options);
-  const a = s.acquire("t/f@1", 0);
+test("provisioned concurrency: K instances warm always, spill-over on demand", () => {
+  const s = scheduler({ concurrency: 1 });
+  s.configure(fn("t/f", { minInstances: 2 }));
+  const first = s.tick(0);
+  assert.equal(first.warm.length, 2);
+  assert.deepEqual(s.tick(10 * MIN).stop, [], "provisioned instances never expire");
+  const a = ok(s.acquire("t/f", "t/f@v1", 10 * MIN));
+  const b = ok(s.acquire("t/f", "t/f@v1", 10 * MIN));
+  assert.deepEqual([a.cold, b.cold], [false, false]);
+  const spill = ok(s.acquire("t/f", "t/f@v1", 10 * MIN));
+  assert.equal(spill.cold, true);
+  for (const r of [a, b, spill]) s.release(r.instance, 10 * MIN);
+  const later = s.tick(20 * MIN);
+  assert.deepEqual(later.stop.map((r) => r.instance), [spill.instance], "only the on-demand one expires");
+});
+
+test("a new version's deploy stops the old version's idle instances; busy ones finish first", () => {
+  const s = scheduler();
+  s.configure(fn("t/f"));
+  const old = ok(s.acquire("t/f", "t/f@v1", 0));
+  assert.deepEqual(s.configure(fn("t/f", { key: "t/f@v2" })), [], "busy: kept until it finishes");
+  s.release(old.instance, 1);
+  assert.deepEqual(s.tick(2).stop.map((r) => r.instance), [old.instance]);
+});
+
+test("reclamation: a host over its memory capacity loses idle instances, least recently used first", () => {
+  const s = scheduler({ hosts: [host(100)], concurrency: 1, keepAlive: { policy: "fixed", ttlMs: 10 * MIN } });
+  for (const name of ["t/a", "t/b", "t/c"]) s.configure(fn(name, { expectedMiB: 10 }));
+  const a = ok(s.acquire("t/a", "t/a@v1", 0));
+  const b = ok(s.acquire("t/b", "t/b@v1", 0));
+  const c = ok(s.acquire("t/c", "t/c@v1", 0));
+  s.release(b.instance, 5);
+  s.release(a.instance, 10);
+  // The host measures real use: c grew; now 110 MiB on a 100 MiB host.
+  s.reportMemory(c.instance, 90);
+  const { stop } = s.tick(20);
+  assert.deepEqual(stop.map((r) => r.instance), [b.instance], "b was idle longest; c is busy");
+});
+
+test("placement evicts idle instances LRU when no host has room", () => {
+  const s = scheduler({ hosts: [host(1024, 2)], concurrency: 1, keepAlive: { policy: "fixed", ttlMs: 10 * MIN } });
+  for (const name of ["t/a", "t/b", "t/c"]) s.configure(fn(name));
+  const a = ok(s.acquire("t/a", "t/a@v1", 0));
+  const b = ok(s.acquire("t/b", "t/b@v1", 1));
+  s.release(a.instance, 2);
+  s.release(b.instance, 3);
+  const c = ok(s.acquire("t/c", "t/c@v1", 4));
+  assert.deepEqual(c.evicted.map((r) => r.instance), [a.instance]);
+});
+
+test("a host that dies loses its instances; they are placed again on the next request", () => {
+  const s = scheduler({ placement: "spread" });
+  s.configure(fn("t/f"));
+  const a = ok(s.acquire("t/f", "t/f@v1", 0));
   s.hostDown(a.host);
-  const again = s.acquire("t/f@1", 1);
-  assert.equal(again.cold, true);
-  assert.notEqual(again.instance, a.instance);
+  const b = ok(s.acquire("t/f", "t/f@v1", 1));
+  assert.equal(b.cold, true);
+  assert.notEqual(b.host, a.host);
+  s.hostUp(a.host);
 });
 
-test("evictVersions drops every instance of a function", () => {
-  const s = new Scheduler(options);
-  s.acquire("t/f@1", 0);
-  s.acquire("t/f@2", 0);
-  s.acquire("t/g@1", 0);
-  assert.equal(s.evictVersions("t/f@").length, 2);
-  assert.equal(s.instancesOf("t/g@1").length, 1);
+test("hybrid: a function called every 30 minutes is unloaded after each call and pre-warmed before the next", () => {
+  const s = scheduler({ keepAlive: { policy: "hybrid", fallbackTtlMs: 10 * MIN } });
+  s.configure(fn("t/cron"));
+  let now = 0;
+  let cold = 0;
+  for (let i = 0; i < 30; i++) {
+    const r = ok(s.acquire("t/cron", "t/cron@v1", now));
+    if (r.cold) cold++;
+    s.release(r.instance, now + 100);
+    // The platform ticks every second; jump in minutes to the next call.
+    for (let t = now + 1000; t < now + 30 * MIN; t += MIN) s.tick(t);
+    now += 30 * MIN;
+  }
+  const windows = s.keepAliveOf("t/cron")!;
+  assert.ok(windows.prewarmMs >= 20 * MIN && windows.prewarmMs < 30 * MIN, `pre-warm window ${windows.prewarmMs / MIN} min`);
+  assert.ok(cold <= 11, `${cold} of 30 calls were cold: after the first ten (the fallback TTL learns nothing), pre-warming catches them`);
+});
+
+test("hybrid with too few samples falls back to the fixed TTL", () => {
+  const h = new IdleTimeHistogram();
+  for (let i = 0; i < 5; i++) h.record(30 * MIN);
+  assert.deepEqual(keepAliveWindows({ policy: "hybrid", fallbackTtlMs: 7 }, h), { prewarmMs: 0, keepAliveMs: 7 });
+  const mostlyLong = new IdleTimeHistogram();
+  for (let i = 0; i < 20; i++) mostlyLong.record(i < 15 ? 10 * 60 * MIN : MIN);
+  assert.deepEqual(keepAliveWindows({ policy: "hybrid", fallbackTtlMs: 7 }, mostlyLong), { prewarmMs: 0, keepAliveMs: 7 }, "idle times beyond 4 h");
+});
+
+test("hybrid windows come from the head and tail percentiles with a 10% margin", () => {
+  const h = new IdleTimeHistogram();
+  for (let i = 0; i < 100; i++) h.record((10 + (i % 5)) * MIN + 1000); // 10–14 minutes
+  const w = keepAliveWindows({ policy: "hybrid", fallbackTtlMs: 0 }, h);
+  assert.equal(w.prewarmMs, 9 * MIN, "5th percentile bin (10 min) less 10%");
+  assert.equal(w.prewarmMs + w.keepAliveMs, Math.ceil(15 * MIN * 1.1), "99th percentile bin end (15 min) plus 10%");
 });

@@ -35,6 +35,12 @@ export const errorCodes = {
   tenant_exists: 409,
   /** The body is larger than the documented limit; nothing ran. */
   payload_too_large: 413,
+  /** The function runs its maximum instances, all busy (or is stopped: max instances 0); retry after `Retry-After`. */
+  function_limit: 429,
+  /** The tenant has as many requests in flight as its concurrency limit; retry after `Retry-After`. */
+  tenant_limit: 429,
+  /** No worker host can take another instance now (capacity, constraints); retry after `Retry-After`. */
+  no_capacity: 429,
 
   // ── the platform's or the function's fault: logged with cause ──
   /** Unexpected failure inside Flick; logged with its cause. */
@@ -47,8 +53,6 @@ export const errorCodes = {
   instance_terminated: 502,
   /** The worker host process running the instance died; it is restarted. */
   host_crashed: 502,
-  /** No worker host can take the instance right now. */
-  no_capacity: 503,
   /** The node is shutting down or not ready yet. */
   unavailable: 503,
   /** The invocation ran past its timeout and was stopped. */

@@ -63,6 +63,8 @@ function fail(res: ServerResponse, err: unknown, invocationId?: string): void {
   };
   if (invocationId !== undefined) headers["x-flick-invocation-id"] = invocationId;
   if (error.code === "payload_too_large") headers["connection"] = "close";
+  const retryAfter = error.details?.["retryAfterSeconds"];
+  if (typeof retryAfter === "number") headers["retry-after"] = String(retryAfter);
   res.writeHead(error.status, headers);
   res.end(text);
 }

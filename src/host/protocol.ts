@@ -39,6 +39,8 @@ export type ToHost =
   | { t: "invoke"; id: number; spec: InstanceSpec; request: WireRequest }
   | { t: "validate"; id: number; code: string; filename: string; wasm: Record<string, Uint8Array> }
   | { t: "drop"; instance: string }
+  /** Start an instance now, without a request (provisioned or pre-warmed). */
+  | { t: "warm"; spec: InstanceSpec }
   /** The client took `bytes` of invocation `id`'s streamed body: room for more. */
   | { t: "credit"; id: number; bytes: number }
   /** A piece of a streamed request body of invocation `id`; `end` on the last; `error` if the client went away. */

@@ -46,6 +46,8 @@ export interface SupervisorOptions {
   onInstanceGone?: (instance: string, reason: string) => void;
   /** A host process died; all its instances are gone. */
   onHostDown?: (host: number) => void;
+  /** A host process is (again) ready for instances. */
+  onHostUp?: (host: number) => void;
   /** Seals the V8 code cache hosts keep on disk (code-cache.ts); none without it. */
   codeCacheKey?: Buffer;
   /** Where hosts keep the runtime's code cache (`<path>.v8cache`), used when V8 has no snapshot. */
@@ -95,6 +97,7 @@ export class Supervisor {
         if (messages.some((m) => m.t === "ready")) {
           child.off("exit", onEarlyExit);
           resolve();
+          this.options.onHostUp?.(index);
         }
       };
       const onEarlyExit = (code: number | null): void => reject(new Error(`worker host ${index} exited during start (code ${code})`));
@@ -247,6 +250,11 @@ export class Supervisor {
     const index = this.nextId % this.hosts.length;
     const done = await this.send<Extract<FromHost, { t: "validated" }>>(index, "validate", (id) => ({ t: "validate", id, code, filename, wasm }));
     return done.error;
+  }
+
+  /** Has a host start an instance ahead of its requests (the scheduler placed it there). */
+  warm(index: number, spec: InstanceSpec): void {
+    this.hosts[index]?.send({ t: "warm", spec });
   }
 
   drop(index: number, instance: string): void {

@@ -126,6 +126,14 @@ function handle(message: ToHost): void {
     case "cancel":
       streaming.get(message.id)?.cancel();
       break;
+    case "warm":
+      try {
+        instanceFor(message.spec);
+      } catch (err) {
+        const error = err instanceof FlickError ? err : new FlickError("internal", String(err));
+        send({ t: "gone", instance: message.spec.instance, reason: error.code });
+      }
+      break;
     case "drop": {
       const instance = instances.get(message.instance);
       instances.delete(message.instance);

@@ -7,6 +7,8 @@
 export interface TenantRecord {
   name: string;
   createdAtMs: number;
+  /** Requests in flight the tenant may have; null: the node's default. */
+  concurrency?: number | null;
 }
 
 /** An API token. Only a SHA-256 of the secret is kept; the secret is shown once. */
@@ -57,7 +59,25 @@ export interface FunctionRecord {
   liveVersion: string;
   createdAtMs: number;
   updatedAtMs: number;
+  /** How the scheduler runs it (`flick scale`); absent: the node's defaults. */
+  scale?: ScaleSettings;
 }
+
+/** Per-function scheduling: provisioned and capped instances, placement and keep-alive overrides. */
+export interface ScaleSettings {
+  /** Instances kept warm always (provisioned concurrency). */
+  minInstances: number;
+  /** A cap on instances; 0 stops all execution (the kill switch); null: no cap. */
+  maxInstances: number | null;
+  /** Only hosts with these labels (`zone=a`). */
+  pin: Record<string, string>;
+  /** No host with these labels. */
+  avoid: Record<string, string>;
+  /** Overrides the node's keep-alive policy; null: the node's. */
+  keepAlive: { policy: "fixed"; ttlMs: number } | { policy: "hybrid" } | null;
+}
+
+export const defaultScale: ScaleSettings = { minInstances: 0, maxInstances: null, pin: {}, avoid: {}, keepAlive: null };
 
 export type LogLevel = "debug" | "info" | "log" | "warn" | "error";
 

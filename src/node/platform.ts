@@ -10,12 +10,12 @@ import type {
   SettingsView, TenantInfo, VersionInfo,
 } from "../api/index.ts";
 import { bundleHash, versionId } from "../build/index.ts";
-import { Scheduler } from "../control/index.ts";
+import { Scheduler, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
 import { FlickError } from "../errors/index.ts";
 import type { ErrorData } from "../errors/index.ts";
 import type { GatewayBackend, ResponseWriter, RouteTarget } from "../gateway/index.ts";
-import type { ClientGone, Supervisor, WireLogLine, WireRequest } from "../host/index.ts";
-import { limits, type FunctionRecord, type FunctionSettings, type LogLine, type VersionRecord } from "../model/index.ts";
+import type { ClientGone, InstanceSpec, Supervisor, WireLogLine, WireRequest } from "../host/index.ts";
+import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type LogLine, type ScaleSettings, type VersionRecord } from "../model/index.ts";
 import type { NewLogLine, Store } from "../store/index.ts";
 import type { SecretBox } from "./secrets.ts";
 import { hashToken, mintToken } from "./tokens.ts";
@@ -33,8 +33,20 @@ interface LiveFunction {
 
 export const defaultTenant = "default";
 
+export interface PlatformOptions {
+  /** How long a request over a limit waits for a slot before its 429 (default 0). */
+  queueWaitMs: number;
+  /** The node's fixed keep-alive TTL, also the hybrid policy's fallback. */
+  idleTtlMs: number;
+  /** A tenant's requests in flight unless `flick tenants set` says otherwise. */
+  tenantConcurrency: number;
+}
+
 export class Platform implements ApiBackend, GatewayBackend {
   publicUrl = "";
+  private readonly options: PlatformOptions;
+  /** Requests waiting for a slot (queue wait), woken when any slot frees. */
+  private slotWaiters: (() => void)[] = [];
   private readonly live = new Map<string, LiveFunction>();
   private readonly logEvents = new EventEmitter();
   private readonly store: Store;
@@ -42,7 +54,8 @@ export class Platform implements ApiBackend, GatewayBackend {
   private readonly scheduler: Scheduler;
   private readonly secrets: SecretBox;
 
-  constructor(store: Store, supervisor: Supervisor, scheduler: Scheduler, secrets: SecretBox) {
+  constructor(store: Store, supervisor: Supervisor, scheduler: Scheduler, secrets: SecretBox, options: PlatformOptions = { queueWaitMs: 0, idleTtlMs: 10 * 60 * 1000, tenantConcurrency: 1000 }) {
+    this.options = options;
     this.store = store;
     this.supervisor = supervisor;
     this.scheduler = scheduler;
@@ -55,6 +68,9 @@ export class Platform implements ApiBackend, GatewayBackend {
     if ((await this.store.getTenant(defaultTenant)) === undefined) {
       await this.store.createTenant({ name: defaultTenant, createdAtMs: Date.now() });
     }
+    for (const tenant of await this.store.listTenants()) {
+      if (tenant.concurrency !== null && tenant.concurrency !== undefined) this.scheduler.setTenantLimit(tenant.name, tenant.concurrency);
+    }
     for (const fn of await this.store.listFunctions()) {
       const version = await this.store.getVersion(fn.name, fn.liveVersion);
       if (version !== undefined) this.setLive(fn, version);
@@ -62,6 +78,7 @@ export class Platform implements ApiBackend, GatewayBackend {
   }
 
   private setLive(record: FunctionRecord, version: VersionRecord): void {
+    this.drop(this.scheduler.configure(this.policyOf(record, version)));
     const env: string[] = [];
     for (const [k, v] of Object.entries(version.settings.env)) env.push(k, v);
     if (version.sealedSecrets !== null) for (const [k, v] of Object.entries(this.secrets.open(version.sealedSecrets))) env.push(k, v);
@@ -74,6 +91,29 @@ export class Platform implements ApiBackend, GatewayBackend {
       env,
       wasm: Object.fromEntries(version.wasm.map((hash) => [hash, this.store.wasmPath(hash)])),
     });
+  }
+
+  /** How the scheduler should run a function, from its record (`flick scale`) and version. */
+  private policyOf(record: FunctionRecord, version: VersionRecord): FunctionPolicy {
+    const scale = record.scale ?? defaultScale;
+    const keepAlive: KeepAliveSpec | undefined =
+      scale.keepAlive === null ? undefined
+      : scale.keepAlive.policy === "fixed" ? { policy: "fixed", ttlMs: scale.keepAlive.ttlMs }
+      : { policy: "hybrid", fallbackTtlMs: this.options.idleTtlMs };
+    return {
+      fn: `${record.tenant}/${record.name}`,
+      tenant: record.tenant,
+      key: `${record.tenant}/${record.name}@${version.id}`,
+      minInstances: scale.minInstances,
+      ...(scale.maxInstances === null ? {} : { maxInstances: scale.maxInstances }),
+      ...(Object.keys(scale.pin).length > 0 ? { pin: scale.pin } : {}),
+      ...(Object.keys(scale.avoid).length > 0 ? { avoid: scale.avoid } : {}),
+      ...(keepAlive === undefined ? {} : { keepAlive }),
+    };
+  }
+
+  private drop(refs: readonly InstanceRef[]): void {
+    for (const { instance, host } of refs) this.supervisor.drop(host, instance);
   }
 
   // — auth —
@@ -116,7 +156,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       settings: this.view(version.settings),
       createdAtMs: fn.createdAtMs,
       updatedAtMs: fn.updatedAtMs,
-      instances: this.scheduler.instancesOf(`${fn.tenant}/${fn.name}@${fn.liveVersion}`).length,
+      instances: this.scheduler.instancesOf(`${fn.tenant}/${fn.name}`).length,
     };
   }
 
@@ -206,7 +246,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     const fn = await this.owned(who, name);
     this.live.delete(name);
     await this.store.removeFunction(name);
-    for (const { instance, host } of this.scheduler.evictVersions(`${fn.tenant}/${name}@`)) this.supervisor.drop(host, instance);
+    this.drop(this.scheduler.remove(`${fn.tenant}/${name}`));
   }
 
   async listVersions(who: Principal, name: string): Promise<VersionInfo[]> {
@@ -304,22 +344,12 @@ export class Platform implements ApiBackend, GatewayBackend {
         })
         .catch((err: unknown) => process.emitWarning(`flick: writing a response failed: ${String(err)}`));
     };
-    const placement = this.scheduler.acquire(live.key, Date.now());
-    const settings = live.version.settings;
+    const placement = await this.slot(live);
     let result;
     try {
       result = await this.supervisor.invoke(
         placement.host,
-        {
-          instance: placement.instance,
-          function: `${live.record.tenant}/${live.record.name}`,
-          versionId: live.version.id,
-          bundlePath: live.bundlePath,
-          memoryMiB: settings.memoryMiB,
-          timeoutMs: settings.timeoutMs,
-          env: live.env,
-          wasm: live.wasm,
-        },
+        this.specOf(live, placement.instance),
         request,
         {
           head: (status, headers, body, end, logs, cold) => then(logs, () => writer.head(status, headers, body, end, cold)),
@@ -333,14 +363,91 @@ export class Platform implements ApiBackend, GatewayBackend {
       throw err;
     } finally {
       this.scheduler.release(placement.instance, Date.now());
+      this.wakeSlotWaiters();
     }
     if (chain !== undefined) await chain;
     if (result.logs.length > 0) await store(result.logs);
     return { error: result.error };
   }
 
-  /** Scheduler keep-alive: stops instances idle past the TTL. */
+  /**
+   * A slot for one request, or the 429 that says why not. Over a limit, the request may
+   * wait up to the node's queue wait for a slot to free (never longer: no hangs).
+   */
+  private async slot(live: LiveFunction): Promise<{ instance: string; host: number; cold: boolean }> {
+    const fn = `${live.record.tenant}/${live.record.name}`;
+    const deadline = Date.now() + this.options.queueWaitMs;
+    for (;;) {
+      const got = this.scheduler.acquire(fn, live.key, Date.now());
+      this.drop(got.evicted);
+      if (got.ok) return got;
+      const wait = deadline - Date.now();
+      if (wait <= 0) {
+        throw new FlickError(got.reason, `${got.message}; retry in ${Math.ceil(got.retryAfterMs / 1000)} s`, {
+          details: { retryAfterSeconds: Math.ceil(got.retryAfterMs / 1000) },
+        });
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, wait);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.slotWaiters.push(done);
+      });
+    }
+  }
+
+  private wakeSlotWaiters(): void {
+    if (this.slotWaiters.length === 0) return;
+    const waiters = this.slotWaiters;
+    this.slotWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Scheduler time: stops instances idle past their keep-alive, starts provisioned and pre-warmed ones. */
   tick(nowMs: number): void {
-    for (const { instance, host } of this.scheduler.tick(nowMs)) this.supervisor.drop(host, instance);
+    const { stop, warm } = this.scheduler.tick(nowMs);
+    this.drop(stop);
+    for (const w of warm) {
+      const live = [...this.live.values()].find((l) => l.key === w.key);
+      if (live !== undefined) this.supervisor.warm(w.host, this.specOf(live, w.instance));
+    }
+  }
+
+  private specOf(live: LiveFunction, instance: string): InstanceSpec {
+    return {
+      instance,
+      function: `${live.record.tenant}/${live.record.name}`,
+      versionId: live.version.id,
+      bundlePath: live.bundlePath,
+      memoryMiB: live.version.settings.memoryMiB,
+      timeoutMs: live.version.settings.timeoutMs,
+      env: live.env,
+      wasm: live.wasm,
+    };
+  }
+
+  // — scaling —
+
+  async scale(who: Principal, name: string, change: Partial<ScaleSettings>): Promise<FunctionInfo> {
+    const fn = await this.owned(who, name);
+    const scale: ScaleSettings = { ...defaultScale, ...fn.scale, ...change };
+    const now = Date.now();
+    await this.store.setScale(name, scale, now);
+    const record: FunctionRecord = { ...fn, scale, updatedAtMs: now };
+    const version = (await this.store.getVersion(name, fn.liveVersion))!;
+    this.setLive(record, version);
+    this.tick(now);
+    return this.info(record, version);
+  }
+
+  async setTenantConcurrency(who: Principal, tenant: string, concurrency: number | null): Promise<TenantInfo> {
+    if (who.role !== "admin") throw new FlickError("forbidden", "only the node's admin token can change a tenant's limits");
+    const record = await this.store.getTenant(tenant);
+    if (record === undefined) throw new FlickError("tenant_not_found", `tenant "${tenant}" does not exist; \`flick tenants\` lists them`);
+    await this.store.setTenantConcurrency(tenant, concurrency);
+    this.scheduler.setTenantLimit(tenant, concurrency ?? this.options.tenantConcurrency);
+    return { ...record, concurrency };
   }
 }

@@ -4,10 +4,10 @@
  * endpoints on one HTTP port.
  */
 import { createServer, type Server } from "node:http";
-import { availableParallelism } from "node:os";
+import { availableParallelism, totalmem } from "node:os";
 import * as path from "node:path";
 import { apiPrefix, createApiHandler, sendError, sendJson } from "../api/index.ts";
-import { Scheduler, schedulerDefaults } from "../control/index.ts";
+import { Scheduler, schedulerDefaults, type PlacementPolicy } from "../control/index.ts";
 import { FlickError } from "../errors/index.ts";
 import { createGateway, functionPrefix } from "../gateway/index.ts";
 import { EgressPolicy, Supervisor } from "../host/index.ts";
@@ -27,6 +27,21 @@ export interface NodeOptions {
   idleTtlMs?: number;
   /** Addresses, CIDR ranges or host names functions may fetch despite the default egress rules. */
   egressAllow?: string[];
+  /** Memory each worker host may fill with instances, MiB (default: 3/4 of RAM shared by the hosts). */
+  hostMemoryMiB?: number;
+  /** Isolates one worker host holds at most (default 10,000). */
+  hostSlots?: number;
+  /** This node's labels (`zone=a`): functions may pin to or avoid them. */
+  labels?: Record<string, string>;
+  placement?: PlacementPolicy;
+  /** `fixed` (the idle TTL) or `hybrid` (histogram pre-warm and keep-alive). */
+  keepAlive?: "fixed" | "hybrid";
+  /** A tenant's requests in flight (default 1000). */
+  tenantConcurrency?: number;
+  /** A host serves one tenant at a time. */
+  tenantAntiAffinity?: boolean;
+  /** How long a request over a limit may wait for a slot before its 429 (default 0). */
+  queueWaitMs?: number;
 }
 
 export interface RunningNode {
@@ -46,10 +61,16 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const hosts = options.hosts ?? availableParallelism();
   const store = new SqliteStore(dataDir);
   const adminToken = await ensureAdminToken(store, dataDir, Date.now());
+  const idleTtlMs = options.idleTtlMs ?? schedulerDefaults.idleTtlMs;
+  const tenantConcurrency = options.tenantConcurrency ?? schedulerDefaults.tenantConcurrency;
+  const hostMemoryMiB = options.hostMemoryMiB ?? Math.floor((totalmem() / 2 ** 20) * 0.75 / hosts);
   const scheduler = new Scheduler({
-    hosts,
+    hosts: Array.from({ length: hosts }, () => ({ memoryMiB: hostMemoryMiB, slots: options.hostSlots ?? 10_000, labels: options.labels ?? {} })),
     concurrency: options.concurrency ?? schedulerDefaults.concurrency,
-    idleTtlMs: options.idleTtlMs ?? schedulerDefaults.idleTtlMs,
+    placement: options.placement ?? "best-fit",
+    keepAlive: options.keepAlive === "hybrid" ? { policy: "hybrid", fallbackTtlMs: idleTtlMs } : { policy: "fixed", ttlMs: idleTtlMs },
+    tenantConcurrency,
+    tenantAntiAffinity: options.tenantAntiAffinity ?? false,
   });
   const secrets = new SecretBox(dataDir);
   const supervisor = new Supervisor({
@@ -59,8 +80,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     runtimeCachePath: path.join(dataDir, "runtime"),
     onInstanceGone: (instance) => scheduler.forget(instance),
     onHostDown: (host) => scheduler.hostDown(host),
+    onHostUp: (host) => scheduler.hostUp(host),
   });
-  const platform = new Platform(store, supervisor, scheduler, secrets);
+  const platform = new Platform(store, supervisor, scheduler, secrets, { queueWaitMs: options.queueWaitMs ?? 0, idleTtlMs, tenantConcurrency });
   await Promise.all([platform.load(), supervisor.start()]);
 
   const gateway = createGateway(platform);

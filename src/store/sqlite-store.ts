@@ -7,7 +7,7 @@ import { mkdirSync, openSync, fsyncSync, closeSync, writeFileSync, renameSync, e
 import * as path from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { FlickError } from "../errors/index.ts";
-import type { FunctionRecord, LogLevel, LogLine, TenantRecord, TokenRecord, VersionRecord } from "../model/index.ts";
+import type { FunctionRecord, LogLevel, LogLine, ScaleSettings, TenantRecord, TokenRecord, VersionRecord } from "../model/index.ts";
 import { logRetention, type LogQuery, type NewLogLine, type Store } from "./store.ts";
 
 const schema = `
@@ -31,13 +31,19 @@ CREATE INDEX IF NOT EXISTS logs_by_time ON logs (time_ms);
 type Row = Record<string, unknown>;
 
 function functionOf(row: Row): FunctionRecord {
-  return {
+  const fn: FunctionRecord = {
     name: row["name"] as string,
     tenant: row["tenant"] as string,
     liveVersion: row["live_version"] as string,
     createdAtMs: Number(row["created_at"]),
     updatedAtMs: Number(row["updated_at"]),
   };
+  if (typeof row["scale"] === "string") fn.scale = JSON.parse(row["scale"]) as ScaleSettings;
+  return fn;
+}
+
+function tenantOf(row: Row): TenantRecord {
+  return { name: row["name"] as string, createdAtMs: Number(row["created_at"]), concurrency: row["concurrency"] === null || row["concurrency"] === undefined ? null : Number(row["concurrency"]) };
 }
 
 function versionOf(row: Row): VersionRecord {
@@ -81,6 +87,11 @@ export class SqliteStore implements Store {
     // Data dirs from before Wasm support lack the column.
     const columns = (this.db.prepare("PRAGMA table_info(versions)").all() as Row[]).map((c) => c["name"]);
     if (!columns.includes("wasm")) this.db.exec("ALTER TABLE versions ADD COLUMN wasm TEXT NOT NULL DEFAULT '[]'");
+    // …and before scheduling settings.
+    const fnColumns = (this.db.prepare("PRAGMA table_info(functions)").all() as Row[]).map((c) => c["name"]);
+    if (!fnColumns.includes("scale")) this.db.exec("ALTER TABLE functions ADD COLUMN scale TEXT");
+    const tenantColumns = (this.db.prepare("PRAGMA table_info(tenants)").all() as Row[]).map((c) => c["name"]);
+    if (!tenantColumns.includes("concurrency")) this.db.exec("ALTER TABLE tenants ADD COLUMN concurrency INTEGER");
     const prepare = (sql: string) => this.db.prepare(sql);
     this.q = {
       insertTenant: prepare("INSERT INTO tenants (name, created_at) VALUES (?, ?)"),
@@ -97,6 +108,8 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       setLive: prepare("UPDATE functions SET live_version = ?, updated_at = ? WHERE name = ?"),
+      setScale: prepare("UPDATE functions SET scale = ?, updated_at = ? WHERE name = ?"),
+      setTenantConcurrency: prepare("UPDATE tenants SET concurrency = ? WHERE name = ?"),
       getFunction: prepare("SELECT * FROM functions WHERE name = ?"),
       listFunctions: prepare("SELECT * FROM functions ORDER BY name"),
       listFunctionsOf: prepare("SELECT * FROM functions WHERE tenant = ? ORDER BY name"),
@@ -140,11 +153,15 @@ export class SqliteStore implements Store {
 
   async getTenant(name: string): Promise<TenantRecord | undefined> {
     const row = this.q["getTenant"]!.get(name) as Row | undefined;
-    return row === undefined ? undefined : { name: row["name"] as string, createdAtMs: Number(row["created_at"]) };
+    return row === undefined ? undefined : tenantOf(row);
   }
 
   async listTenants(): Promise<TenantRecord[]> {
-    return (this.q["listTenants"]!.all() as Row[]).map((row) => ({ name: row["name"] as string, createdAtMs: Number(row["created_at"]) }));
+    return (this.q["listTenants"]!.all() as Row[]).map(tenantOf);
+  }
+
+  async setTenantConcurrency(name: string, concurrency: number | null): Promise<void> {
+    this.q["setTenantConcurrency"]!.run(concurrency, name);
   }
 
   async addToken(token: TokenRecord): Promise<void> {
@@ -201,6 +218,10 @@ export class SqliteStore implements Store {
 
   async setLiveVersion(name: string, versionId: string, nowMs: number): Promise<void> {
     this.q["setLive"]!.run(versionId, nowMs, name);
+  }
+
+  async setScale(name: string, scale: ScaleSettings, nowMs: number): Promise<void> {
+    this.q["setScale"]!.run(JSON.stringify(scale), nowMs, name);
   }
 
   async getFunction(name: string): Promise<FunctionRecord | undefined> {

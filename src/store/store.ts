@@ -3,7 +3,7 @@
  * one (NATS JetStream, later) are interchangeable. Methods are async because a clustered
  * store talks to the network; callers on the hot path keep their own caches.
  */
-import type { FunctionRecord, LogLevel, LogLine, TenantRecord, TokenRecord, VersionRecord } from "../model/index.ts";
+import type { FunctionRecord, LogLevel, LogLine, ScaleSettings, TenantRecord, TokenRecord, VersionRecord } from "../model/index.ts";
 
 export interface LogQuery {
   function: string;
@@ -26,6 +26,8 @@ export interface Store {
   createTenant(tenant: TenantRecord): Promise<void>;
   getTenant(name: string): Promise<TenantRecord | undefined>;
   listTenants(): Promise<TenantRecord[]>;
+  /** The tenant's limit of requests in flight; null: the node's default. */
+  setTenantConcurrency(name: string, concurrency: number | null): Promise<void>;
 
   addToken(token: TokenRecord): Promise<void>;
   tokenByHash(hash: string): Promise<TokenRecord | undefined>;
@@ -40,6 +42,8 @@ export interface Store {
   /** Stores the version (if new) and points the function at it, in one transaction. */
   deploy(fn: FunctionRecord, version: VersionRecord): Promise<void>;
   setLiveVersion(name: string, versionId: string, nowMs: number): Promise<void>;
+  /** Stores how the scheduler runs the function (`flick scale`). */
+  setScale(name: string, scale: ScaleSettings, nowMs: number): Promise<void>;
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   listFunctions(tenant?: string): Promise<FunctionRecord[]>;
   getVersion(fn: string, id: string): Promise<VersionRecord | undefined>;

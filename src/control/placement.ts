@@ -1,0 +1,120 @@
+/**
+ * Which host a new instance goes to. Three policies, selectable per node:
+ *
+ * - `best-fit` (default): the eligible host with the least memory left after placing it —
+ *   bin packing, so whole hosts stay free for big functions and idle hosts can be drained.
+ * - `spread`: the eligible host with the fewest instances (then the most memory left) —
+ *   least-loaded, for even latency.
+ * - `load-aware`: the lowest score of requests in flight per slot, memory used and
+ *   instances per slot, equally weighted — placement that follows live load.
+ *
+ * Constraints come first and are hard: a function may pin to labels (`zone=a`: only hosts
+ * with that label value) or avoid them; with tenant anti-affinity on, a host serves one
+ * tenant at a time; a host must be up, have a free isolate slot and the memory.
+ *
+ * Host state lives in typed arrays so a scan of 10,000 hosts stays in microseconds.
+ */
+
+export type PlacementPolicy = "best-fit" | "spread" | "load-aware";
+export const placementPolicies: readonly PlacementPolicy[] = ["best-fit", "spread", "load-aware"];
+
+export type Labels = Readonly<Record<string, string>>;
+
+export interface HostSpec {
+  /** Memory the host may fill with instances, MiB. */
+  memoryMiB: number;
+  /** Isolates the host may hold at once. */
+  slots: number;
+  labels: Labels;
+}
+
+/** What a new instance needs from its host. */
+export interface InstanceDemand {
+  tenant: string;
+  /** The memory it is expected to use, MiB (not its limit: idle isolates use a few MiB). */
+  memoryMiB: number;
+  pin?: Labels;
+  avoid?: Labels;
+}
+
+export class HostTable {
+  readonly size: number;
+  readonly capacityMiB: Float64Array;
+  readonly usedMiB: Float64Array;
+  readonly instances: Int32Array;
+  readonly slots: Int32Array;
+  readonly inFlight: Int32Array;
+  readonly up: Uint8Array;
+  readonly labels: Labels[];
+  /** Instances per tenant on each host (for anti-affinity); a host with none has no entry. */
+  readonly tenants: Map<string, number>[];
+
+  constructor(specs: readonly HostSpec[]) {
+    this.size = specs.length;
+    this.capacityMiB = Float64Array.from(specs, (s) => s.memoryMiB);
+    this.usedMiB = new Float64Array(specs.length);
+    this.instances = new Int32Array(specs.length);
+    this.slots = Int32Array.from(specs, (s) => s.slots);
+    this.inFlight = new Int32Array(specs.length);
+    this.up = new Uint8Array(specs.length).fill(1);
+    this.labels = specs.map((s) => s.labels);
+    this.tenants = specs.map(() => new Map());
+  }
+
+  /** Hard constraints other than room: up, labels, anti-affinity. */
+  allowed(host: number, demand: InstanceDemand, antiAffinity: boolean): boolean {
+    if (this.up[host] === 0) return false;
+    const labels = this.labels[host]!;
+    if (demand.pin !== undefined) for (const key in demand.pin) if (labels[key] !== demand.pin[key]) return false;
+    if (demand.avoid !== undefined) for (const key in demand.avoid) if (labels[key] === demand.avoid[key]) return false;
+    if (antiAffinity) {
+      const tenants = this.tenants[host]!;
+      if (tenants.size > 1 || (tenants.size === 1 && !tenants.has(demand.tenant))) return false;
+    }
+    return true;
+  }
+
+  fits(host: number, memoryMiB: number): boolean {
+    return this.instances[host]! < this.slots[host]! && this.usedMiB[host]! + memoryMiB <= this.capacityMiB[host]!;
+  }
+
+  /** The host for a new instance under `policy`, or -1 when no host may take it now. */
+  choose(demand: InstanceDemand, policy: PlacementPolicy, antiAffinity: boolean): number {
+    let best = -1;
+    let bestScore = Infinity;
+    const mem = demand.memoryMiB;
+    for (let h = 0; h < this.size; h++) {
+      if (this.instances[h]! >= this.slots[h]!) continue;
+      const left = this.capacityMiB[h]! - this.usedMiB[h]! - mem;
+      if (left < 0) continue;
+      let score: number;
+      if (policy === "best-fit") score = left;
+      else if (policy === "spread") score = this.instances[h]! * 1e9 - left;
+      else {
+        const slots = this.slots[h]!;
+        score = this.inFlight[h]! / slots + (this.usedMiB[h]! + mem) / this.capacityMiB[h]! + (this.instances[h]! + 1) / slots;
+      }
+      if (score < bestScore && this.allowed(h, demand, antiAffinity)) {
+        best = h;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  add(host: number, tenant: string, memoryMiB: number): void {
+    this.instances[host]!++;
+    this.usedMiB[host]! += memoryMiB;
+    const t = this.tenants[host]!;
+    t.set(tenant, (t.get(tenant) ?? 0) + 1);
+  }
+
+  remove(host: number, tenant: string, memoryMiB: number): void {
+    this.instances[host]!--;
+    this.usedMiB[host] = Math.max(0, this.usedMiB[host]! - memoryMiB);
+    const t = this.tenants[host]!;
+    const n = (t.get(tenant) ?? 1) - 1;
+    if (n <= 0) t.delete(tenant);
+    else t.set(tenant, n);
+  }
+}
