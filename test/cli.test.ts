@@ -16,7 +16,7 @@ import { flickBin, startTestNode, tempDir, type TestNode } from "./support/node-
 // ---------------------------------------------------------------------------------------
 
 /** Every command `flick --help` must list, in the order users see them. */
-const allCommands = ["up", "deploy", "dev", "invoke", "ls", "info", "versions", "rollback", "rm", "logs", "tenants"];
+const allCommands = ["up", "deploy", "dev", "invoke", "ls", "info", "versions", "rollback", "scale", "rm", "logs", "tenants"];
 
 let node: TestNode;
 /** An empty working directory: no ./.flick here, so only flags and env can find the node. */
@@ -257,7 +257,7 @@ test("an unknown flag, a flag without its value or a wrong argument count exits 
 
   const badAction = await flick(["tenants", "frobnicate", "--data-dir", node.dataDir], {}, elsewhere);
   assert.equal(badAction.code, 2);
-  assert.match(badAction.stderr, /usage: flick tenants create <name> \| flick tenants ls/);
+  assert.match(badAction.stderr, /usage: flick tenants create <name> \| flick tenants ls \| flick tenants set/);
 });
 
 // ---------------------------------------------------------------------------------------
@@ -796,7 +796,7 @@ test("flick tenants create prints a flk_ token, and flick tenants ls lists the t
   assert.match(token, /^flk_/);
   const list = await cli("tenants", "ls");
   assert.equal(list.code, 0, list.stderr);
-  assert.match(list.stdout, /^acme +\d{4}-/m);
+  assert.match(list.stdout, /^acme +default +\d{4}-/m);
   const again = await cli("tenants", "create", "acme");
   assert.equal(again.code, 1);
   assert.match(again.stderr, /already exists/);
@@ -830,4 +830,36 @@ test("flick tenants ls with a tenant's token exits 1 forbidden", async () => {
   assert.equal(result.code, 1);
   assert.match(result.stderr, /\[forbidden\]/);
   assert.equal(result.stdout, "");
+});
+
+test("flick scale sets provisioned and maximum instances and keep-alive; flick info shows them with traffic stats", async () => {
+  const { name } = await deployOk(path.join(project({ "scaled.ts": answering('"scaled"') }), "scaled.ts"));
+  const set = await cli("scale", name, "--min-instances", "1", "--max-instances", "3", "--keep-alive", "fixed:5m", "--pin", "zone=a");
+  assert.equal(set.code, 0, set.stderr);
+  assert.match(set.stdout, /min 1, max 3, pin zone=a, keep-alive fixed 300s/);
+  const back = await cli("scale", name, "--min-instances", "0", "--max-instances", "none", "--pin", "", "--keep-alive", "node");
+  assert.match(back.stdout, /min 0, max none, keep-alive node/);
+  await call(name);
+  const info = await cli("info", name);
+  assert.match(info.stdout, /scale {6}min 0, max none, keep-alive node/);
+  assert.match(info.stdout, /traffic {4}1 invocations, 1 cold starts, 0 throttled/);
+  assert.match(info.stdout, /latency {4}p50 [\d.]+ ms, p99 [\d.]+ ms/);
+  const bad = await cli("scale", name, "--keep-alive", "sometimes");
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--keep-alive sometimes: expected fixed:<duration>/);
+  const negative = await cli("scale", name, "--max-instances=-1");
+  assert.equal(negative.code, 1);
+  assert.match(negative.stderr, /maxInstances/);
+});
+
+test("flick tenants set <name> --concurrency sets a tenant's limit; ls shows it; default restores the node's", async () => {
+  await cli("tenants", "create", "limited");
+  const set = await cli("tenants", "set", "limited", "--concurrency", "5");
+  assert.equal(set.code, 0, set.stderr);
+  assert.match(set.stdout, /tenant limited: concurrency 5/);
+  assert.match((await cli("tenants", "ls")).stdout, /limited\s+5/);
+  assert.match((await cli("tenants", "set", "limited", "--concurrency", "default")).stdout, /concurrency default/);
+  const unknown = await cli("tenants", "set", "nobody", "--concurrency", "5");
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /tenant "nobody" does not exist/);
 });

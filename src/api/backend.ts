@@ -3,7 +3,7 @@
  * authenticates and renders, so it can be read (and tested) without the rest.
  */
 import type { LogLine } from "../model/index.ts";
-import type { CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, TenantInfo, VersionInfo } from "./schemas.ts";
+import type { CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, ScaleRequest, TenantInfo, VersionInfo } from "./schemas.ts";
 
 export type Principal = { role: "admin" } | { role: "tenant"; tenant: string };
 
@@ -27,4 +27,8 @@ export interface ApiBackend {
   followLogs(who: Principal, name: string, onLines: (lines: LogLine[]) => void): Promise<() => void>;
   createTenant(who: Principal, name: string): Promise<CreateTenantResponse>;
   listTenants(who: Principal): Promise<TenantInfo[]>;
+  /** `flick scale`: provisioned and capped instances, placement constraints, keep-alive. */
+  scale(who: Principal, name: string, change: ScaleRequest): Promise<FunctionInfo>;
+  /** Admin only: a tenant's limit of requests in flight (null: the node's default). */
+  setTenantConcurrency(who: Principal, tenant: string, concurrency: number | null): Promise<TenantInfo>;
 }

@@ -6,7 +6,7 @@ import { FlickError } from "../errors/index.ts";
 import type { LogLine } from "../model/index.ts";
 import { apiPrefix } from "./server.ts";
 import type {
-  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, TenantInfo, VersionInfo, WhoAmI,
+  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, ScaleRequest, TenantInfo, VersionInfo, WhoAmI,
 } from "./schemas.ts";
 
 export interface InvokeOptions {
@@ -113,6 +113,13 @@ export class FlickClient {
   }
   async listTenants(): Promise<TenantInfo[]> {
     return (await this.call<{ tenants: TenantInfo[] }>("GET", "/tenants")).tenants;
+  }
+  setTenantConcurrency(name: string, concurrency: number | null): Promise<TenantInfo> {
+    return this.call("PATCH", `/tenants/${encodeURIComponent(name)}`, { concurrency });
+  }
+
+  scale(name: string, change: ScaleRequest): Promise<FunctionInfo> {
+    return this.call("POST", `/functions/${encodeURIComponent(name)}/scale`, change);
   }
 
   /** Calls the function over /fn/<name>, with this client's token (needed for --private functions). */

@@ -4,7 +4,7 @@
  * same types, so both sides agree at compile time.
  */
 import * as z from "zod";
-import { functionNamePattern, limits, tenantNamePattern, type LogLine } from "../model/index.ts";
+import { functionNamePattern, limits, tenantNamePattern, type LogLine, type ScaleSettings } from "../model/index.ts";
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const envMap = z
@@ -63,7 +63,44 @@ export interface FunctionInfo {
   updatedAtMs: number;
   /** Warm instances right now. */
   instances: number;
+  /** How the scheduler runs it (`flick scale`). */
+  scale: ScaleSettings;
+  /** What it did lately (this node, since it started; latencies over the last 5 minutes). */
+  stats: FunctionStats;
 }
+
+export interface FunctionStats {
+  warm: number;
+  busy: number;
+  provisioned: number;
+  invocations: number;
+  coldStarts: number;
+  throttled: number;
+  /** Latency at the node, ms, over `windowMs` (null without requests in it). */
+  p50Ms: number | null;
+  p99Ms: number | null;
+  windowMs: number;
+  /** The keep-alive windows the node's policy gives it now. */
+  keepAlive: { prewarmMs: number; keepAliveMs: number; samples: number } | null;
+}
+
+const labelMap = z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "label names are letters, digits, ., - and _"), z.string().max(256));
+
+export const scaleRequest = z.strictObject({
+  minInstances: z.number().int().min(0).max(1000).optional(),
+  maxInstances: z.number().int().min(0).max(100_000).nullable().optional(),
+  pin: labelMap.optional(),
+  avoid: labelMap.optional(),
+  keepAlive: z
+    .union([z.strictObject({ policy: z.literal("fixed"), ttlMs: z.number().int().min(0).max(7 * 24 * 3600 * 1000) }), z.strictObject({ policy: z.literal("hybrid") })])
+    .nullable()
+    .optional(),
+});
+export type ScaleRequest = z.infer<typeof scaleRequest>;
+
+export const tenantUpdateRequest = z.strictObject({
+  concurrency: z.number().int().min(1).max(1_000_000).nullable(),
+});
 
 export interface DeployResponse {
   function: FunctionInfo;

@@ -7,7 +7,7 @@ import type * as z from "zod";
 import { FlickError, asFlickError } from "../errors/index.ts";
 import { limits } from "../model/index.ts";
 import type { ApiBackend, Principal } from "./backend.ts";
-import { createTenantRequest, deployRequest, describeIssues, functionName, rollbackRequest } from "./schemas.ts";
+import { createTenantRequest, deployRequest, describeIssues, functionName, rollbackRequest, scaleRequest, tenantUpdateRequest } from "./schemas.ts";
 
 export const apiPrefix = "/api/v1";
 
@@ -138,6 +138,15 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
     sendJson(res, 201, await backend.createTenant(who, body.name));
   });
   route("GET", /^\/tenants$/, async ({ res, who }) => sendJson(res, 200, { tenants: await backend.listTenants(who) }));
+  route("PATCH", /^\/tenants\/([^/]+)$/, async ({ req, res, who, params }) => {
+    const body = parse(tenantUpdateRequest, await readJson(req));
+    sendJson(res, 200, await backend.setTenantConcurrency(who, decodeURIComponent(params[0]!), body.concurrency));
+  });
+  route("POST", /^\/functions\/([^/]+)\/scale$/, async ({ req, res, who, params }) => {
+    const name = nameParam(params[0]!);
+    const body = parse(scaleRequest, await readJson(req));
+    sendJson(res, 200, await backend.scale(who, name, body));
+  });
 
   return async (req, res, url) => {
     try {

@@ -1,3 +1,4 @@
+import type { FunctionInfo } from "../api/index.ts";
 import { connectionHelp, connectionOptions, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
 import { bytes, duration, table, time } from "./format.ts";
@@ -49,13 +50,33 @@ export const info: Command = {
         `access     ${f.settings.private ? "private (needs a token of its tenant)" : "public"}`,
         `env        ${env.length === 0 ? "-" : env.map(([k, v]) => `${k}=${v}`).join(", ")}`,
         `secrets    ${f.settings.secretNames.length === 0 ? "-" : f.settings.secretNames.map((k) => `${k}=••••`).join(", ")}`,
-        `instances  ${f.instances} warm`,
+        `scale      ${scaleLine(f.scale)}`,
+        `instances  ${f.stats.warm} warm (${f.stats.busy} busy, ${f.stats.provisioned} provisioned)`,
+        `traffic    ${f.stats.invocations} invocations, ${f.stats.coldStarts} cold starts, ${f.stats.throttled} throttled (429)`,
+        `latency    ${f.stats.p50Ms === null ? "-" : `p50 ${f.stats.p50Ms} ms, p99 ${f.stats.p99Ms} ms`} (last ${duration(f.stats.windowMs)})`,
+        `keep-alive ${f.stats.keepAlive === null ? "-" : keepAliveLine(f.stats.keepAlive)}`,
         `created    ${time(f.createdAtMs)}`,
         `updated    ${time(f.updatedAtMs)}`,
       ].join("\n"),
     );
   },
 };
+
+/** "min 2, max none, pin zone=a, keep-alive node" for info and scale. */
+export function scaleLine(scale: FunctionInfo["scale"]): string {
+  const labels = (l: Record<string, string>) => Object.entries(l).map(([k, v]) => `${k}=${v}`).join(",");
+  const parts = [`min ${scale.minInstances}`, `max ${scale.maxInstances === null ? "none" : scale.maxInstances === 0 ? "0 (stopped)" : scale.maxInstances}`];
+  if (Object.keys(scale.pin).length > 0) parts.push(`pin ${labels(scale.pin)}`);
+  if (Object.keys(scale.avoid).length > 0) parts.push(`avoid ${labels(scale.avoid)}`);
+  parts.push(`keep-alive ${scale.keepAlive === null ? "node" : scale.keepAlive.policy === "fixed" ? `fixed ${duration(scale.keepAlive.ttlMs)}` : "hybrid"}`);
+  return parts.join(", ");
+}
+
+function keepAliveLine(k: { prewarmMs: number; keepAliveMs: number; samples: number }): string {
+  return k.prewarmMs > 0
+    ? `unloaded after each call, pre-warmed after ${duration(k.prewarmMs)}, kept ${duration(k.keepAliveMs)} (${k.samples} idle times seen)`
+    : `kept ${duration(k.keepAliveMs)} after the last request (${k.samples} idle times seen)`;
+}
 
 export const versions: Command = {
   name: "versions",

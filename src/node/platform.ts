@@ -6,8 +6,8 @@
  */
 import { EventEmitter } from "node:events";
 import type {
-  ApiBackend, CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, LogsQuery, Principal,
-  SettingsView, TenantInfo, VersionInfo,
+  ApiBackend, CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, FunctionStats, LogsQuery, Principal,
+  ScaleRequest, SettingsView, TenantInfo, VersionInfo,
 } from "../api/index.ts";
 import { bundleHash, versionId } from "../build/index.ts";
 import { Scheduler, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
@@ -33,6 +33,19 @@ interface LiveFunction {
 
 export const defaultTenant = "default";
 
+/** `flick info` latencies: the last 1,024 requests per function within the last 5 minutes. */
+const statsSamples = 1024;
+const statsWindowMs = 5 * 60 * 1000;
+
+interface Stats {
+  invocations: number;
+  coldStarts: number;
+  throttled: number;
+  latencies: Float64Array;
+  times: Float64Array;
+  next: number;
+}
+
 export interface PlatformOptions {
   /** How long a request over a limit waits for a slot before its 429 (default 0). */
   queueWaitMs: number;
@@ -48,6 +61,7 @@ export class Platform implements ApiBackend, GatewayBackend {
   /** Requests waiting for a slot (queue wait), woken when any slot frees. */
   private slotWaiters: (() => void)[] = [];
   private readonly live = new Map<string, LiveFunction>();
+  private readonly stats = new Map<string, Stats>();
   private readonly logEvents = new EventEmitter();
   private readonly store: Store;
   private readonly supervisor: Supervisor;
@@ -157,7 +171,47 @@ export class Platform implements ApiBackend, GatewayBackend {
       createdAtMs: fn.createdAtMs,
       updatedAtMs: fn.updatedAtMs,
       instances: this.scheduler.instancesOf(`${fn.tenant}/${fn.name}`).length,
+      scale: fn.scale ?? defaultScale,
+      stats: this.statsOf(`${fn.tenant}/${fn.name}`),
     };
+  }
+
+  private statsOf(fn: string): FunctionStats {
+    const instances = this.scheduler.instancesOf(fn);
+    const stats = this.stats.get(fn);
+    const now = Date.now();
+    const recent: number[] = [];
+    if (stats !== undefined) for (let i = 0; i < stats.latencies.length; i++) if (now - stats.times[i]! <= statsWindowMs) recent.push(stats.latencies[i]!);
+    recent.sort((a, b) => a - b);
+    const pick = (p: number) => (recent.length === 0 ? null : Math.round(recent[Math.min(recent.length - 1, Math.ceil(p * recent.length) - 1)]! * 100) / 100);
+    return {
+      warm: instances.length,
+      busy: instances.filter((i) => i.inFlight > 0).length,
+      provisioned: instances.filter((i) => i.provisioned).length,
+      invocations: stats?.invocations ?? 0,
+      coldStarts: stats?.coldStarts ?? 0,
+      throttled: stats?.throttled ?? 0,
+      p50Ms: pick(0.5),
+      p99Ms: pick(0.99),
+      windowMs: statsWindowMs,
+      keepAlive: this.scheduler.keepAliveOf(fn) ?? null,
+    };
+  }
+
+  private record(fn: string, what: { latencyMs?: number; cold?: boolean; throttled?: boolean }): void {
+    let stats = this.stats.get(fn);
+    if (stats === undefined) {
+      stats = { invocations: 0, coldStarts: 0, throttled: 0, latencies: new Float64Array(statsSamples), times: new Float64Array(statsSamples), next: 0 };
+      this.stats.set(fn, stats);
+    }
+    if (what.throttled === true) stats.throttled++;
+    if (what.latencyMs !== undefined) {
+      stats.invocations++;
+      if (what.cold === true) stats.coldStarts++;
+      stats.latencies[stats.next] = what.latencyMs;
+      stats.times[stats.next] = Date.now();
+      stats.next = (stats.next + 1) % statsSamples;
+    }
   }
 
   async deploy(who: Principal, name: string, request: DeployRequest): Promise<DeployResponse> {
@@ -344,7 +398,15 @@ export class Platform implements ApiBackend, GatewayBackend {
         })
         .catch((err: unknown) => process.emitWarning(`flick: writing a response failed: ${String(err)}`));
     };
-    const placement = await this.slot(live);
+    const fnKey = `${live.record.tenant}/${live.record.name}`;
+    const started = performance.now();
+    let placement;
+    try {
+      placement = await this.slot(live);
+    } catch (err) {
+      this.record(fnKey, { throttled: true });
+      throw err;
+    }
     let result;
     try {
       result = await this.supervisor.invoke(
@@ -365,6 +427,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       this.scheduler.release(placement.instance, Date.now());
       this.wakeSlotWaiters();
     }
+    this.record(fnKey, { latencyMs: performance.now() - started, cold: result.cold });
     if (chain !== undefined) await chain;
     if (result.logs.length > 0) await store(result.logs);
     return { error: result.error };
@@ -430,7 +493,7 @@ export class Platform implements ApiBackend, GatewayBackend {
 
   // — scaling —
 
-  async scale(who: Principal, name: string, change: Partial<ScaleSettings>): Promise<FunctionInfo> {
+  async scale(who: Principal, name: string, change: ScaleRequest): Promise<FunctionInfo> {
     const fn = await this.owned(who, name);
     const scale: ScaleSettings = { ...defaultScale, ...fn.scale, ...change };
     const now = Date.now();
