@@ -125,7 +125,8 @@ function messageOf(err: unknown): string {
 }
 
 export class Instance {
-  readonly spec: InstanceSpec;
+  /** The function this instance runs; a pooled blank instance has a placeholder until `adopt`. */
+  spec: InstanceSpec;
   /** Called once when the instance stops existing for a reason of its own (limit hit). */
   onGone: (reason: string) => void = () => {};
   private readonly isolate: ivm.Isolate;
@@ -142,7 +143,8 @@ export class Instance {
   private bodyRef!: ivm.Reference<(...args: unknown[]) => void>;
   private rejectionRef!: ivm.Reference<(...args: unknown[]) => void>;
   private readonly egress: EgressPolicy;
-  private readonly wasm: (hash: string) => Uint8Array | null;
+  private wasm: (hash: string) => Uint8Array | null;
+  private initRef: ivm.Reference<(...args: unknown[]) => string> | undefined;
   private moduleLogs: WireLogLine[] = [];
   private justSettled: { invocation: number; logs: WireLogLine[] } | undefined;
   private nextId = 1;
@@ -153,7 +155,7 @@ export class Instance {
    * handler. Throws a FlickError (`invalid_bundle`, `missing_fetch_handler`,
    * `memory_limit`, `timeout`) with every trace of the isolate already released.
    */
-  constructor(spec: InstanceSpec, code: string, runtime: RuntimeCode, egress: EgressPolicy, wasm: (hash: string) => Uint8Array | null = () => null) {
+  constructor(spec: InstanceSpec, code: string | null, runtime: RuntimeCode, egress: EgressPolicy, wasm: (hash: string) => Uint8Array | null = () => null) {
     this.spec = spec;
     this.egress = egress;
     this.wasm = wasm;
@@ -162,7 +164,31 @@ export class Instance {
     );
     try {
       this.context = this.isolate.createContextSync();
-      this.boot(code, runtime);
+      this.prepare(runtime);
+      if (code !== null) this.load(code);
+    } catch (err) {
+      const error = this.classify(err, "invalid_bundle");
+      this.dispose();
+      throw error;
+    }
+  }
+
+  /**
+   * A blank instance: isolate, context and runtime ready, no function yet (isolate-pool.ts
+   * keeps some, so a cold start skips the 3–4 ms of making one). Its memory limit is fixed.
+   */
+  static blank(memoryMiB: number, runtime: RuntimeCode, egress: EgressPolicy): Instance {
+    const placeholder: InstanceSpec = { instance: "", function: "(pool)", versionId: "", bundlePath: "", memoryMiB, timeoutMs: 30_000, env: [], wasm: {} };
+    return new Instance(placeholder, null, runtime, egress);
+  }
+
+  /** Gives a blank instance its function; throws (disposed) as the constructor would. */
+  adopt(spec: InstanceSpec, code: string, wasm: (hash: string) => Uint8Array | null): void {
+    if (spec.memoryMiB !== this.spec.memoryMiB) throw new Error(`a ${this.spec.memoryMiB} MiB blank instance cannot run a ${spec.memoryMiB} MiB function`);
+    this.spec = spec;
+    this.wasm = wasm;
+    try {
+      this.load(code);
     } catch (err) {
       const error = this.classify(err, "invalid_bundle");
       this.dispose();
@@ -185,7 +211,8 @@ export class Instance {
     return logs;
   }
 
-  private boot(code: string, runtime: RuntimeCode): void {
+  /** Runtime in, host ops connected, dispatcher entries taken: everything but the function. */
+  private prepare(runtime: RuntimeCode): void {
     const jail = this.context.global;
     if (runtime.snapshot === undefined) {
       const script = this.isolate.compileScriptSync(runtime.source, {
@@ -241,7 +268,7 @@ export class Instance {
     const connect = dispatcher.getSync("connect", { reference: true }) as ivm.Reference<(nowMs: number) => void>;
     connect.applySync(undefined, [guestClock()], { timeout: 1000 });
     connect.release();
-    const init = dispatcher.getSync("init", { reference: true }) as ivm.Reference<(...args: unknown[]) => string>;
+    this.initRef = dispatcher.getSync("init", { reference: true }) as ivm.Reference<(...args: unknown[]) => string>;
     this.dispatchRef = dispatcher.getSync("dispatch", { reference: true }) as typeof this.dispatchRef;
     this.timerRef = dispatcher.getSync("timer", { reference: true }) as typeof this.timerRef;
     this.endRef = dispatcher.getSync("end", { reference: true }) as typeof this.endRef;
@@ -252,7 +279,12 @@ export class Instance {
     this.bodyRef = dispatcher.getSync("body", { reference: true }) as typeof this.bodyRef;
     this.rejectionRef = dispatcher.getSync("unhandledRejection", { reference: true }) as typeof this.rejectionRef;
     dispatcher.release();
+  }
 
+  /** The function's module: compiled, linked, evaluated, its handler found. */
+  private load(code: string): void {
+    const init = this.initRef!;
+    this.initRef = undefined;
     const module = this.isolate.compileModuleSync(code, { filename: `${this.spec.function}.js` });
     module.instantiateSync(this.context, (specifier) => {
       throw new Error(`import "${specifier}" is not part of the bundle; functions are deployed as one bundled module (flick deploy bundles imports for you)`);

@@ -12,6 +12,7 @@ import { checkRuntime } from "./check-runtime.ts";
 import { CodeCache } from "./code-cache.ts";
 import { EgressPolicy } from "./egress-policy.ts";
 import { Instance, makeRuntimeSnapshot, type RuntimeCode } from "./instance.ts";
+import { IsolatePool } from "./isolate-pool.ts";
 import { MessageBatch } from "./message-batch.ts";
 import type { FromHost, InstanceSpec, InvocationControl, ToHost } from "./protocol.ts";
 
@@ -39,6 +40,11 @@ function runtimeWithCodeCache(): RuntimeCode {
   return cachedData !== undefined ? { source, cachedData } : { source, onCachedData: (data) => cache.store(file, source, data) };
 }
 const instances = new Map<string, Instance>();
+// FLICK_POOL=0 turns the pool off (the bench measures both).
+const pool =
+  process.env["FLICK_POOL"] === "0"
+    ? undefined
+    : new IsolatePool({ memoryMiB: limits.memoryMiB.default, initial: 2, max: 32, make: () => Instance.blank(limits.memoryMiB.default, runtime, egress) });
 /** Message id → [instance, its invocation number], for flow-control credit of streamed bodies. */
 const streaming = new Map<number, InvocationControl>();
 const batch = new MessageBatch<FromHost>((messages) => process.send!(messages));
@@ -51,7 +57,14 @@ function instanceFor(spec: InstanceSpec): { instance: Instance; cold: boolean } 
     const file = spec.wasm[hash];
     return file === undefined ? null : new Uint8Array(readFileSync(file));
   };
-  const instance = new Instance(spec, readFileSync(spec.bundlePath, "utf8"), runtime, egress, wasm);
+  const code = readFileSync(spec.bundlePath, "utf8");
+  // A blank instance from the pool when one of the right size is ready; else made now.
+  const blank = pool?.take(spec.memoryMiB);
+  let instance: Instance;
+  if (blank !== undefined) {
+    blank.adopt(spec, code, wasm);
+    instance = blank;
+  } else instance = new Instance(spec, code, runtime, egress, wasm);
   instance.onGone = (reason) => {
     if (instances.get(spec.instance) === instance) instances.delete(spec.instance);
     send({ t: "gone", instance: spec.instance, reason });
@@ -110,6 +123,7 @@ process.on("message", (messages: ToHost[]) => {
 });
 
 function handle(message: ToHost): void {
+  if (message.t === "invoke" || message.t === "body") pool?.touch();
   switch (message.t) {
     case "invoke":
       void invoke(message);
