@@ -5,6 +5,8 @@ import { repoRoot, startFlick, stopTarget } from "./targets.ts";
 
 export interface ColdStarts {
   functions: number;
+  /** Pause between one function's first request and the next one's. */
+  gapMs: number;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
@@ -14,7 +16,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-export async function measureColdStarts(functions: number): Promise<ColdStarts> {
+export async function measureColdStarts(functions: number, gapMs = 0): Promise<ColdStarts> {
   const flick = await startFlick();
   try {
     const base = (await bundleFunction(path.join(repoRoot, "examples", "hello.ts"))).code;
@@ -24,6 +26,7 @@ export async function measureColdStarts(functions: number): Promise<ColdStarts> 
     }
     const times: number[] = [];
     for (let i = 0; i < functions; i++) {
+      if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
       const started = performance.now();
       const res = await fetch(`${flick.baseUrl}/fn/cold-${i}`);
       await res.arrayBuffer();
@@ -31,7 +34,7 @@ export async function measureColdStarts(functions: number): Promise<ColdStarts> 
       if (res.headers.get("x-flick-cold-start") !== "1") throw new Error(`cold-${i} was not a cold start`);
     }
     times.sort((a, b) => a - b);
-    return { functions, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99), maxMs: times.at(-1)! };
+    return { functions, gapMs, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99), maxMs: times.at(-1)! };
   } finally {
     await stopTarget(flick);
   }
