@@ -82,7 +82,8 @@ export type FromHost =
   | { t: "chunk"; id: number; bytes: Uint8Array; end: boolean; logs: WireLogLine[] }
   /** Invocation `id`'s function read `bytes` of its streamed request body. */
   | { t: "bodyCredit"; id: number; bytes: number }
-  | { t: "done"; id: number; error: ErrorData | null; logs: WireLogLine[]; cold: boolean }
+  /** `memoryMiB`: what the instance holds now, sent on its first request and every 64th after. */
+  | { t: "done"; id: number; error: ErrorData | null; logs: WireLogLine[]; cold: boolean; memoryMiB?: number }
   | { t: "validated"; id: number; error: ErrorData | null }
   /** The instance is gone (limit hit, crash): the supervisor forgets it. */
   | { t: "gone"; instance: string; reason: string };

@@ -13,6 +13,8 @@ const entry = fileURLToPath(new URL("./worker-main.ts", import.meta.url));
 
 export interface InvokeResult extends InvocationEnd {
   cold: boolean;
+  /** What the instance holds, MiB, when the host measured it this time. */
+  memoryMiB?: number;
 }
 
 /** Where a streamed response goes in the primary; logs come with the end of the body. */
@@ -210,7 +212,9 @@ export class Supervisor {
     finished = true;
     this.bodyPumps.get(messageId)?.(0);
     if (clientGone !== undefined) clientGone.cancel = undefined;
-    return { error: result.error, logs: result.logs, cold: result.cold };
+    return result.memoryMiB === undefined
+      ? { error: result.error, logs: result.logs, cold: result.cold }
+      : { error: result.error, logs: result.logs, cold: result.cold, memoryMiB: result.memoryMiB };
   }
 
   /**

@@ -95,7 +95,11 @@ async function invoke(message: Extract<ToHost, { t: "invoke" }>): Promise<void> 
     (control) => streaming.set(id, control),
   );
   streaming.delete(id);
-  send({ t: "done", id, error, logs, cold });
+  // The scheduler places and reclaims by what instances really hold: tell it now and then.
+  const instance = placed.instance;
+  const report = cold || ++instance.sinceMemoryReport >= 64 ? instance.memoryMiB() : undefined;
+  if (report !== undefined) instance.sinceMemoryReport = 0;
+  send(report === undefined ? { t: "done", id, error, logs, cold } : { t: "done", id, error, logs, cold, memoryMiB: report });
 }
 
 function validate(message: Extract<ToHost, { t: "validate" }>): void {

@@ -428,6 +428,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       this.wakeSlotWaiters();
     }
     this.record(fnKey, { latencyMs: performance.now() - started, cold: result.cold });
+    if (result.memoryMiB !== undefined) this.scheduler.reportMemory(placement.instance, result.memoryMiB);
     if (chain !== undefined) await chain;
     if (result.logs.length > 0) await store(result.logs);
     return { error: result.error };
