@@ -95,6 +95,7 @@ async function invoke(message: Extract<ToHost, { t: "invoke" }>): Promise<void> 
     (control) => streaming.set(id, control),
   );
   streaming.delete(id);
+  pool?.touch(); // quiet is counted from the last request's end, not its start
   // The scheduler places and reclaims by what instances really hold: tell it now and then.
   const instance = placed.instance;
   const report = cold || ++instance.sinceMemoryReport >= 64 ? instance.memoryMiB() : undefined;
