@@ -310,7 +310,7 @@ export class Scheduler {
   reportMemory(instance: string, usedMiB: number): void {
     const inst = this.instances.get(instance);
     if (inst === undefined || !Number.isFinite(usedMiB) || usedMiB < 0) return;
-    this.hosts.usedMiB[inst.host] = Math.max(0, this.hosts.usedMiB[inst.host]! + usedMiB - inst.memoryMiB);
+    this.hosts.setUsed(inst.host, this.hosts.usedMiB[inst.host]! + usedMiB - inst.memoryMiB);
     inst.memoryMiB = usedMiB;
   }
 
