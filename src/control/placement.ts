@@ -113,16 +113,32 @@ export class HostTable {
     return this.instances[host]! < this.slots[host]! && this.usedMiB[host]! + memoryMiB <= this.capacityMiB[host]!;
   }
 
-  /** The host for a new instance under `policy`, or -1 when no host may take it now. */
-  choose(demand: InstanceDemand, policy: PlacementPolicy, antiAffinity: boolean): number {
+  /**
+   * The host for a new instance under `policy`, or -1 when no host may take it now.
+   * `prefer` is soft: a host it accepts wins over a better-scoring one it refuses (the
+   * scheduler uses it to spread one function's instances over hosts).
+   */
+  choose(demand: InstanceDemand, policy: PlacementPolicy, antiAffinity: boolean, prefer?: (host: number) => boolean): number {
     if (policy === "best-fit") {
       // The first host, in ascending free memory, with room for it and allowed to take it.
+      let fallback = -1;
       for (let i = this.position(demand.memoryMiB, -1); i < this.size; i++) {
         const h = this.byFree[i]!;
-        if (this.instances[h]! < this.slots[h]! && this.allowed(h, demand, antiAffinity)) return h;
+        if (this.instances[h]! < this.slots[h]! && this.allowed(h, demand, antiAffinity)) {
+          if (prefer === undefined || prefer(h)) return h;
+          if (fallback < 0) fallback = h;
+        }
       }
-      return -1;
+      return fallback;
     }
+    if (prefer !== undefined) {
+      const preferred = this.scan(demand, policy, antiAffinity, prefer);
+      if (preferred >= 0) return preferred;
+    }
+    return this.scan(demand, policy, antiAffinity);
+  }
+
+  private scan(demand: InstanceDemand, policy: PlacementPolicy, antiAffinity: boolean, prefer?: (host: number) => boolean): number {
     let best = -1;
     let bestScore = Infinity;
     const mem = demand.memoryMiB;
@@ -135,7 +151,7 @@ export class HostTable {
         policy === "spread"
           ? this.instances[h]! * 1e9 - left
           : this.inFlight[h]! / slots + (this.usedMiB[h]! + mem) / this.capacityMiB[h]! + (this.instances[h]! + 1) / slots;
-      if (score < bestScore && this.allowed(h, demand, antiAffinity)) {
+      if (score < bestScore && (prefer === undefined || prefer(h)) && this.allowed(h, demand, antiAffinity)) {
         best = h;
         bestScore = score;
       }

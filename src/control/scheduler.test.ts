@@ -65,8 +65,14 @@ function placeMany(policy: PlacementPolicy, count: number): number[] {
   return hosts;
 }
 
-test("best-fit packs instances onto the fullest host that has room", () => {
-  assert.deepEqual(placeMany("best-fit", 4), [0, 0, 0, 0]);
+test("best-fit packs functions onto the fullest host that has room, and spreads one function's instances", () => {
+  const s = scheduler({ hosts: [host(), host(), host()], concurrency: 1 });
+  const hostsOf = (name: string, n: number) => {
+    s.configure(fn(name, { expectedMiB: 10 }));
+    return Array.from({ length: n }, (_, i) => ok(s.acquire(name, `${name}@v1`, i)).host);
+  };
+  assert.deepEqual([...hostsOf("t/a", 1), ...hostsOf("t/b", 1), ...hostsOf("t/c", 1)], [0, 0, 0], "three functions packed on one host");
+  assert.deepEqual(hostsOf("t/d", 4), [0, 1, 2, 0], "one function's instances on hosts that have none of it first");
 });
 
 test("spread puts each new instance on the host with the fewest", () => {
@@ -84,9 +90,13 @@ test("load-aware follows requests in flight, memory and instances per slot", () 
 
 test("best-fit respects memory and slot capacity", () => {
   const s = scheduler({ hosts: [host(100, 2), host(100, 2)], concurrency: 1 });
-  s.configure(fn("t/f", { expectedMiB: 40 }));
-  const hosts = [0, 1, 2, 3].map((i) => ok(s.acquire("t/f", "t/f@v1", i)).host);
+  const hosts = ["t/a", "t/b", "t/c", "t/d"].map((name, i) => {
+    s.configure(fn(name, { expectedMiB: 40 }));
+    return ok(s.acquire(name, `${name}@v1`, i)).host;
+  });
   assert.deepEqual(hosts, [0, 0, 1, 1], "two 40 MiB instances fill a 100 MiB, 2-slot host");
+  s.configure(fn("t/e", { expectedMiB: 40 }));
+  assert.deepEqual(s.acquire("t/e", "t/e@v1", 5).ok, false, "full: no_capacity (all busy)");
 });
 
 test("labels pin or keep a function away; an impossible constraint is no_capacity", () => {

@@ -7,8 +7,8 @@
  *   another. A request goes to a warm instance of its version with a free slot (the
  *   busiest such, so the others can go idle and expire), else to a new instance placed by
  *   the node's placement policy (placement.ts) on a host that satisfies the function's
- *   constraints and has room — evicting idle instances, least recently used first, when
- *   no host has.
+ *   constraints and has room — preferring hosts that run none of the function yet, and
+ *   evicting idle instances, least recently used first, when no host has room.
  * - Limits, checked in order: the tenant's requests in flight (default 1000), the
  *   function's max instances (0 = the kill switch), and capacity. Beyond them `acquire`
  *   says which (`tenant_limit`, `function_limit`, `no_capacity`) and when to retry.
@@ -243,12 +243,17 @@ export class Scheduler {
   private place(state: FunctionState, key: string, nowMs: number, evicted: InstanceRef[]): InstanceState | undefined {
     const policy = state.policy;
     const demand = { tenant: policy.tenant, memoryMiB: policy.expectedMiB ?? schedulerDefaults.expectedMiB, ...(policy.pin ? { pin: policy.pin } : {}), ...(policy.avoid ? { avoid: policy.avoid } : {}) };
-    let host = this.hosts.choose(demand, this.options.placement, this.options.tenantAntiAffinity);
+    // Soft: a function's instances go to hosts that run none of it yet, while there are
+    // such hosts — a host that dies takes less of it down, and its load uses every core.
+    const used = new Set<number>();
+    for (const inst of state.instances) used.add(inst.host);
+    const prefer = used.size === 0 ? undefined : (h: number) => !used.has(h);
+    let host = this.hosts.choose(demand, this.options.placement, this.options.tenantAntiAffinity, prefer);
     for (let attempt = 0; host < 0 && attempt < 64; attempt++) {
       const victim = this.lruIdle((h) => this.hosts.allowed(h, demand, false));
       if (victim === undefined) break;
       evicted.push(this.drop(victim));
-      host = this.hosts.choose(demand, this.options.placement, this.options.tenantAntiAffinity);
+      host = this.hosts.choose(demand, this.options.placement, this.options.tenantAntiAffinity, prefer);
     }
     if (host < 0) return undefined;
     const inst: InstanceState = {
