@@ -128,3 +128,22 @@ test("queue wait: a request over a limit waits for a slot (up to --queue-wait) i
     await queued.kill();
   }
 });
+
+test("scale settings and tenant limits survive a SIGKILL; provisioned instances come back warm", async () => {
+  const { tempDir } = await import("./support/node-process.ts");
+  const dataDir = tempDir();
+  const first = await startTestNode({ dataDir, hosts: 1 });
+  await first.admin.deploy("kept", { code: gated });
+  await first.admin.scale("kept", { minInstances: 1, maxInstances: 4, keepAlive: { policy: "hybrid" } });
+  await first.admin.setTenantConcurrency("default", 77);
+  await first.kill("SIGKILL");
+  const again = await startTestNode({ dataDir, hosts: 1 });
+  try {
+    const info = await again.admin.getFunction("kept");
+    assert.deepEqual(info.scale, { minInstances: 1, maxInstances: 4, pin: {}, avoid: {}, keepAlive: { policy: "hybrid" } });
+    assert.equal((await again.admin.listTenants()).find((t) => t.name === "default")?.concurrency, 77);
+    await waitFor(async () => (await again.admin.getFunction("kept")).stats.provisioned === 1, "the provisioned instance after restart");
+  } finally {
+    await again.kill();
+  }
+});

@@ -301,6 +301,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     this.live.delete(name);
     await this.store.removeFunction(name);
     this.drop(this.scheduler.remove(`${fn.tenant}/${name}`));
+    this.stats.delete(`${fn.tenant}/${name}`);
   }
 
   async listVersions(who: Principal, name: string): Promise<VersionInfo[]> {
