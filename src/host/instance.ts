@@ -200,6 +200,8 @@ export class Instance {
     for (let i = 0; i < 4; i++) {
       void this.invoke({ method: i % 2 === 0 ? "GET" : "POST", url: `http://warm.invalid/p${i}?q=${i}`, headers: ["accept", "*/*", "user-agent", "flick-warm"], body: i % 2 === 0 ? null : new Uint8Array([104, 105]) }, sink);
     }
+    // Back to module scope before the function's module runs (its I/O must be refused there).
+    this.endRef.applySync(undefined, [this.nextId - 1], { timeout: 100 });
     this.moduleLogs = [];
   }
 

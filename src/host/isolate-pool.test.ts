@@ -44,6 +44,13 @@ test("a blank instance from the pool adopts a function and serves it", async () 
   await until(() => p.size === 2, "and refills what was taken");
 });
 
+test("a pooled instance's warm-up requests leave it at module scope: the module's top-level I/O is refused", async () => {
+  const p = pool(1);
+  await until(() => p.size === 1, "filled");
+  const blank = p.take(128)!;
+  assert.throws(() => blank.adopt(spec(), "setTimeout(() => {}, 1); export default { fetch: () => new Response('x') };", () => null), /cannot be called at module scope/);
+});
+
 test("another memory limit is not served from the pool; a bad module is refused as on the cold path", async () => {
   const p = pool(1);
   await until(() => p.size === 1, "filled");

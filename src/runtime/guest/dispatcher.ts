@@ -12,7 +12,7 @@ import { subtleDone as settleSubtle } from "./subtle-crypto.ts";
 import { PromiseRejectionEvent } from "./web/event.ts";
 import { dispatch as dispatchEvent } from "./web/event-target.ts";
 import { fetched as settleFetch } from "./fetch.ts";
-import { enterInvocation } from "./invocation-scope.ts";
+import { currentInvocation, enterInvocation } from "./invocation-scope.ts";
 import { dropTimersOf, fireTimer } from "./timers.ts";
 import { createIncomingRequest, type Request } from "./web/request.ts";
 import { Response, takeBufferedBody } from "./web/response.ts";
@@ -322,6 +322,9 @@ export function subtleDone(op: number, nowMs: number, error: string, json: strin
 
 /** The invocation is over (answered, failed or timed out): forget what it left behind. */
 export function end(invocation: number): void {
+  // Nothing runs as an invocation once it ended: module scope again (a pooled instance's
+  // warm-up requests end before the function's module is evaluated).
+  if (currentInvocation() === invocation) enterInvocation(0);
   invocations.delete(invocation);
   paused.delete(invocation);
   incoming.delete(invocation);
