@@ -147,3 +147,19 @@ test("scale settings and tenant limits survive a SIGKILL; provisioned instances 
     await again.kill();
   }
 });
+
+test("a redeploy keeps the function's scale settings: provisioned instances of the new version, the cap still applies", async () => {
+  await node.admin.deploy("redeployed", { code: gated });
+  await node.admin.scale("redeployed", { minInstances: 1, maxInstances: 1 });
+  await node.admin.deploy("redeployed", { code: `${gated}\n// v2\n` });
+  const info = await node.admin.getFunction("redeployed");
+  assert.deepEqual([info.scale.minInstances, info.scale.maxInstances], [1, 1]);
+  await waitFor(async () => {
+    const now = await node.admin.getFunction("redeployed");
+    return now.stats.provisioned === 1 && now.stats.warm === 1;
+  }, "one provisioned instance of the new version");
+  const held = fetch(`${node.url}/fn/redeployed/hold`);
+  await waitFor(async () => (await node.admin.getFunction("redeployed")).stats.busy === 1, "the request to hold the instance");
+  await expect429(await fetch(`${node.url}/fn/redeployed/hold`), "function_limit");
+  assert.equal((await held).status, 200);
+});

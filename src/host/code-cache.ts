@@ -26,7 +26,7 @@ export class CodeCache {
   private readonly key: Buffer;
   /** Verified caches by bundle path: one disk read per bundle per host process. */
   private readonly verified = new Map<string, ivm.ExternalCopy<ArrayBuffer> | null>();
-  /** How many cache files failed authentication (tests and `flick info` read it). */
+  /** How many cache files failed authentication (each is also reported as a warning). */
   rejected = 0;
 
   constructor(key: Buffer) {

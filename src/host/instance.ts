@@ -150,7 +150,7 @@ export class Instance {
   private nextId = 1;
   private disposing = false;
   /** Invocations since the host last reported this instance's memory. */
-  sinceMemoryReport = 0;
+  private sinceMemoryReport = 0;
 
   /**
    * Creates the isolate, loads the runtime and the module, and checks it has a fetch
@@ -707,6 +707,13 @@ export class Instance {
     } catch {
       return undefined;
     }
+  }
+
+  /** What to tell the scheduler after a request: the memory on the first and every 64th, else nothing. */
+  memoryReport(first: boolean): number | undefined {
+    if (!first && ++this.sinceMemoryReport < 64) return undefined;
+    this.sinceMemoryReport = 0;
+    return this.memoryMiB();
   }
 
   private overMemory(message: string): boolean {

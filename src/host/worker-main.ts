@@ -40,7 +40,7 @@ function runtimeWithCodeCache(): RuntimeCode {
   return cachedData !== undefined ? { source, cachedData } : { source, onCachedData: (data) => cache.store(file, source, data) };
 }
 const instances = new Map<string, Instance>();
-// FLICK_POOL=0 turns the pool off (the bench measures both).
+// FLICK_POOL=0 turns the pool off, to compare cold starts with and without it.
 const pool =
   process.env["FLICK_POOL"] === "0"
     ? undefined
@@ -97,9 +97,7 @@ async function invoke(message: Extract<ToHost, { t: "invoke" }>): Promise<void> 
   streaming.delete(id);
   pool?.touch(); // quiet is counted from the last request's end, not its start
   // The scheduler places and reclaims by what instances really hold: tell it now and then.
-  const instance = placed.instance;
-  const report = cold || ++instance.sinceMemoryReport >= 64 ? instance.memoryMiB() : undefined;
-  if (report !== undefined) instance.sinceMemoryReport = 0;
+  const report = placed.instance.memoryReport(cold);
   send(report === undefined ? { t: "done", id, error, logs, cold } : { t: "done", id, error, logs, cold, memoryMiB: report });
 }
 

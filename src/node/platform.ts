@@ -25,6 +25,9 @@ interface LiveFunction {
   target: RouteTarget;
   record: FunctionRecord;
   version: VersionRecord;
+  /** `<tenant>/<name>`: the scheduler's function id. */
+  fn: string;
+  /** `<tenant>/<name>@<version>`: the version's instances. */
   key: string;
   bundlePath: string;
   env: string[];
@@ -100,6 +103,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       target: { name: record.name, tenant: record.tenant, private: version.settings.private },
       record,
       version,
+      fn: `${record.tenant}/${record.name}`,
       key: `${record.tenant}/${record.name}@${version.id}`,
       bundlePath: this.store.bundlePath(version.bundleHash),
       env,
@@ -274,7 +278,11 @@ export class Platform implements ApiBackend, GatewayBackend {
       createdAtMs: now,
       wasm: Object.keys(wasm).sort(),
     };
-    const record: FunctionRecord = { name, tenant, liveVersion: id, createdAtMs: existing?.createdAtMs ?? now, updatedAtMs: now };
+    const record: FunctionRecord = {
+      name, tenant, liveVersion: id, createdAtMs: existing?.createdAtMs ?? now, updatedAtMs: now,
+      // A new version keeps how the function scales (`flick scale` is about the function).
+      ...(existing?.scale === undefined ? {} : { scale: existing.scale }),
+    };
     await this.store.deploy(record, version);
     this.setLive(record, version);
     return { function: this.info(record, version), version: id, changed: true };
@@ -399,7 +407,7 @@ export class Platform implements ApiBackend, GatewayBackend {
         })
         .catch((err: unknown) => process.emitWarning(`flick: writing a response failed: ${String(err)}`));
     };
-    const fnKey = `${live.record.tenant}/${live.record.name}`;
+    const fnKey = live.fn;
     const started = performance.now();
     let placement;
     try {
@@ -440,7 +448,7 @@ export class Platform implements ApiBackend, GatewayBackend {
    * wait up to the node's queue wait for a slot to free (never longer: no hangs).
    */
   private async slot(live: LiveFunction): Promise<{ instance: string; host: number; cold: boolean }> {
-    const fn = `${live.record.tenant}/${live.record.name}`;
+    const fn = live.fn;
     const deadline = Date.now() + this.options.queueWaitMs;
     for (;;) {
       const got = this.scheduler.acquire(fn, live.key, Date.now());
@@ -475,15 +483,15 @@ export class Platform implements ApiBackend, GatewayBackend {
     const { stop, warm } = this.scheduler.tick(nowMs);
     this.drop(stop);
     for (const w of warm) {
-      const live = [...this.live.values()].find((l) => l.key === w.key);
-      if (live !== undefined) this.supervisor.warm(w.host, this.specOf(live, w.instance));
+      const live = this.live.get(w.fn.slice(w.fn.indexOf("/") + 1));
+      if (live !== undefined && live.key === w.key) this.supervisor.warm(w.host, this.specOf(live, w.instance));
     }
   }
 
   private specOf(live: LiveFunction, instance: string): InstanceSpec {
     return {
       instance,
-      function: `${live.record.tenant}/${live.record.name}`,
+      function: live.fn,
       versionId: live.version.id,
       bundlePath: live.bundlePath,
       memoryMiB: live.version.settings.memoryMiB,

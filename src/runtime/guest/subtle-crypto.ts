@@ -307,7 +307,3 @@ defineInterface(SubtleCrypto, "SubtleCrypto");
 export function createSubtle(): SubtleCrypto {
   return new SubtleCrypto(kCreate);
 }
-
-export function isCryptoKey(value: unknown): boolean {
-  return isObject(value) && slots.has(value);
-}
