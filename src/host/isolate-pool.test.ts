@@ -33,6 +33,7 @@ test("a blank instance from the pool adopts a function and serves it", async () 
   await until(() => p.size === 2, "the pool fills to its initial size");
   const blank = p.take(128)!;
   assert.ok(blank !== undefined);
+  assert.equal(blank.busy, 0, "its warm-up requests all finished before it was pooled");
   blank.adopt(spec(), `export default { fetch: (request, env) => new Response("hello from " + env.WHO) };`, () => null);
   let body = "";
   const sink: ResponseSink = { head: (_s, _h, b) => void (body = new TextDecoder().decode(b ?? new Uint8Array())), chunk() {}, bodyCredit() {} };
