@@ -5,7 +5,8 @@
  *    node:http server, each started fresh as its own process and measured alone.
  * 2. Flick cold starts: the first request to each of N freshly deployed functions, back to
  *    back and with 10 ms between them (time for the hosts' isolate pools to refill).
- * 3. Inside a host: isolate creation with the runtime, heap after boot, runtime cost per request.
+ * 3. Inside a host: isolate creation with the runtime, heap after boot, runtime cost per request;
+ *    a function's own load time as a module, as its script form, and from its V8 code cache.
  * 4. Density: host memory per idle warm instance at 1,000 functions.
  * 5. The scheduler's acquire/release cost at 10,000 hosts and 100,000 instances.
  * 6. Burst: 0 → 2,000 concurrent requests over 200 functions.
@@ -17,6 +18,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { stopAllChildren } from "./children.ts";
 import { measureBurst } from "./burst.ts";
+import { measureCodeLoading } from "./code-loading.ts";
 import { measureColdStarts } from "./cold-starts.ts";
 import { measureDensity } from "./density.ts";
 import { measureSchedulerCost } from "./scheduler-cost.ts";
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
   const cold = coldFunctions > 0 ? await measureColdStarts(coldFunctions) : undefined;
   const coldSpaced = coldFunctions > 0 ? await measureColdStarts(coldFunctions, 10) : undefined;
   const isolate = await measureIsolateCosts();
+  const codeLoading = await measureCodeLoading();
   const density = await measureDensity(1_000);
   const scheduler = measureSchedulerCost();
   const burst = await measureBurst(200, 2_000);
@@ -114,6 +117,12 @@ async function main(): Promise<void> {
   console.log(`heap after boot                  ${fmt(isolate.heapAfterBootMiB)} MiB  (target ≤ 2 MiB)`);
   console.log(`warm request through the runtime ${fmt(isolate.warmRequestUs, 1)} µs; bare isolate call ${fmt(isolate.bareCallUs, 1)} µs; runtime cost ${fmt(isolate.runtimeCostPerRequestUs, 1)} µs`);
 
+  console.log(`\nA function's own code at a cold start (median ms to create an instance with it, runtime included):`);
+  console.log("function          bundle KiB   module   script   script+code cache   cache KiB");
+  for (const row of codeLoading) {
+    console.log(`${row.function.padEnd(16)} ${fmt(row.bundleKiB, 0).padStart(11)} ${fmt(row.moduleMs, 3).padStart(8)} ${fmt(row.scriptMs, 3).padStart(8)} ${fmt(row.scriptCachedMs, 3).padStart(19)} ${fmt(row.codeCacheKiB, 1).padStart(11)}`);
+  }
+
   console.log(`\nDensity, ${density.instances} warm idle instances (one per function):`);
   console.log(`hosts' RSS ${fmt(density.hostsRssBeforeMiB, 0)} → ${fmt(density.hostsRssAfterMiB, 0)} MiB: ${fmt(density.perInstanceMiB)} MiB per instance (target ≤ 1.5), ${density.fitIn16GiB} fit in 16 GiB (target ≥ 10,000)`);
   console.log(`blank isolates one host makes per second: ${fmt(1000 / isolate.isolateWithRuntimeMs, 0)} (sequential, from the per-isolate cost above; target ≥ 300/s)`);
@@ -132,6 +141,7 @@ async function main(): Promise<void> {
     coldStart: cold ?? null,
     coldStartSpaced: coldSpaced ?? null,
     isolate,
+    codeLoading,
     density,
     scheduler,
     burst,

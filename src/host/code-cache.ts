@@ -9,9 +9,9 @@
  * whose MAC does not check out is never handed to V8: it is reported, ignored, and
  * replaced; one made for other source (an upgrade) is quietly replaced.
  *
- * Used for the runtime script when a host cannot use a startup snapshot. Function
- * modules are compiled from source: isolated-vm (6.2, 7.0) compiles modules without
- * V8's consume-code-cache option, so a module cache would be ignored (measured: no gain).
+ * Used for the runtime script when a host cannot use a startup snapshot, and for every
+ * function version's script form (build/script-form.ts; isolated-vm compiles ES modules
+ * without V8's consume-code-cache option, so only a script can use a cache).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";

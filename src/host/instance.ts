@@ -30,6 +30,20 @@ export interface RuntimeCode {
 }
 
 /**
+ * A function version's code: its module source, or its script form (build/script-form.ts)
+ * with a V8 code cache when there is one. Only a script can start from a code cache:
+ * isolated-vm compiles modules without V8's consume option.
+ */
+export type FunctionCode = string | ScriptCode;
+
+export interface ScriptCode {
+  script: string;
+  cachedData?: ivm.ExternalCopy<ArrayBuffer>;
+  /** Told when this isolate made a code cache (none was given, or V8 refused the one given). */
+  onCachedData?: (data: ivm.ExternalCopy<ArrayBuffer>) => void;
+}
+
+/**
  * Runs in a throwaway context before the snapshot is taken, so V8 compiles the request
  * path (dispatcher, Request, Headers, URL, Response) and keeps that code in the snapshot:
  * a new instance's first request then runs compiled code instead of compiling it lazily.
@@ -157,7 +171,7 @@ export class Instance {
    * handler. Throws a FlickError (`invalid_bundle`, `missing_fetch_handler`,
    * `memory_limit`, `timeout`) with every trace of the isolate already released.
    */
-  constructor(spec: InstanceSpec, code: string | null, runtime: RuntimeCode, egress: EgressPolicy, wasm: (hash: string) => Uint8Array | null = () => null) {
+  constructor(spec: InstanceSpec, code: FunctionCode | null, runtime: RuntimeCode, egress: EgressPolicy, wasm: (hash: string) => Uint8Array | null = () => null) {
     this.spec = spec;
     this.egress = egress;
     this.wasm = wasm;
@@ -206,7 +220,7 @@ export class Instance {
   }
 
   /** Gives a blank instance its function; throws (disposed) as the constructor would. */
-  adopt(spec: InstanceSpec, code: string, wasm: (hash: string) => Uint8Array | null): void {
+  adopt(spec: InstanceSpec, code: FunctionCode, wasm: (hash: string) => Uint8Array | null): void {
     if (spec.memoryMiB !== this.spec.memoryMiB) throw new Error(`a ${this.spec.memoryMiB} MiB blank instance cannot run a ${spec.memoryMiB} MiB function`);
     this.spec = spec;
     this.wasm = wasm;
@@ -304,21 +318,48 @@ export class Instance {
     dispatcher.release();
   }
 
-  /** The function's module: compiled, linked, evaluated, its handler found. */
-  private load(code: string): void {
+  /** The function's code: compiled (a module linked), evaluated, its handler found. */
+  private load(code: FunctionCode): void {
     const init = this.initRef!;
     this.initRef = undefined;
-    const module = this.isolate.compileModuleSync(code, { filename: `${this.spec.function}.js` });
-    module.instantiateSync(this.context, (specifier) => {
-      throw new Error(`import "${specifier}" is not part of the bundle; functions are deployed as one bundled module (flick deploy bundles imports for you)`);
-    });
-    module.evaluateSync({ timeout: Math.min(this.spec.timeoutMs, 10_000) });
-    const problem = init.applySync(undefined, [module.namespace.derefInto(), this.spec.env], {
+    const filename = `${this.spec.function}.js`;
+    const timeout = Math.min(this.spec.timeoutMs, 10_000);
+    let namespace: ivm.Reference<unknown>;
+    if (typeof code === "string") {
+      const module = this.isolate.compileModuleSync(code, { filename });
+      module.instantiateSync(this.context, (specifier) => {
+        throw new Error(`import "${specifier}" is not part of the bundle; functions are deployed as one bundled module (flick deploy bundles imports for you)`);
+      });
+      module.evaluateSync({ timeout });
+      namespace = module.namespace;
+    } else {
+      const script = this.compileScript(code, filename);
+      namespace = script.runSync(this.context, { reference: true, timeout }) as ivm.Reference<unknown>;
+      script.release();
+    }
+    const problem = init.applySync(undefined, [namespace.derefInto(), this.spec.env], {
       arguments: { copy: true },
       timeout: 1000,
     }) as string;
     init.release();
     if (problem !== "") throw new FlickError("missing_fetch_handler", `${this.spec.function}: ${problem}`);
+  }
+
+  /**
+   * Compiles a script form from its code cache when one is given and V8 takes it, else from
+   * source, making the cache. A refused cache (V8 or flags changed) is replaced at once: the
+   * second compile hits V8's in-isolate compilation cache, so it costs little.
+   */
+  private compileScript(code: ScriptCode, filename: string): ivm.Script {
+    if (code.cachedData !== undefined) {
+      const script = this.isolate.compileScriptSync(code.script, { filename, cachedData: code.cachedData });
+      if ((script as ivm.Script & { cachedDataRejected?: boolean }).cachedDataRejected !== true) return script;
+      script.release();
+    }
+    const script = this.isolate.compileScriptSync(code.script, { filename, produceCachedData: code.onCachedData !== undefined });
+    const produced = (script as ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
+    if (produced !== undefined) code.onCachedData?.(produced);
+    return script;
   }
 
   /**

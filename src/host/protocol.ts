@@ -14,6 +14,11 @@ export interface InstanceSpec {
   function: string;
   versionId: string;
   bundlePath: string;
+  /**
+   * The version's script form (build/script-form.ts), when it has one: hosts run it instead
+   * of the module, from a V8 code cache kept beside it (`<scriptPath>.v8cache`).
+   */
+  scriptPath?: string;
   memoryMiB: number;
   timeoutMs: number;
   /** name, value, name, value…: vars and opened secrets. */
@@ -37,7 +42,11 @@ export type WireLogLine = [number, LogLevel, string];
 
 export type ToHost =
   | { t: "invoke"; id: number; spec: InstanceSpec; request: WireRequest }
-  | { t: "validate"; id: number; code: string; filename: string; wasm: Record<string, Uint8Array> }
+  /**
+   * Load `code` in a throwaway isolate. With `script` (its script form and where it will be
+   * stored), load that too and, when it works, seal its V8 code cache beside that path.
+   */
+  | { t: "validate"; id: number; code: string; filename: string; wasm: Record<string, Uint8Array>; script?: { code: string; path: string } }
   | { t: "drop"; instance: string }
   /** Start an instance now, without a request (provisioned or pre-warmed). */
   | { t: "warm"; spec: InstanceSpec }
@@ -84,7 +93,8 @@ export type FromHost =
   | { t: "bodyCredit"; id: number; bytes: number }
   /** `memoryMiB`: what the instance holds now, sent on its first request and every 64th after. */
   | { t: "done"; id: number; error: ErrorData | null; logs: WireLogLine[]; cold: boolean; memoryMiB?: number }
-  | { t: "validated"; id: number; error: ErrorData | null }
+  /** `scriptOk`: the script form runs the same way (false when none was sent, or it failed). */
+  | { t: "validated"; id: number; error: ErrorData | null; scriptOk: boolean }
   /** The instance is gone (limit hit, crash): the supervisor forgets it. */
   | { t: "gone"; instance: string; reason: string };
 

@@ -157,7 +157,7 @@ export class Supervisor {
       waiter.resolve(
         (waiter.kind === "invoke"
           ? { t: "done", id, error, logs: [], cold: false }
-          : { t: "validated", id, error }) as never,
+          : { t: "validated", id, error, scriptOk: false }) as never,
       );
     }
     this.options.onHostDown?.(index);
@@ -249,11 +249,22 @@ export class Supervisor {
     }
   }
 
-  /** Loads `code` in a throwaway isolate: null when it is a valid function module. */
-  async validate(code: string, filename: string, wasm: Record<string, Uint8Array> = {}): Promise<ErrorData | null> {
+  /**
+   * Loads `code` in a throwaway isolate: `error` null when it is a valid function module.
+   * With its script form (and where that will be kept), also checks the form loads and has
+   * the host seal its V8 code cache: `scriptOk` says whether to keep the form.
+   */
+  async validate(
+    code: string,
+    filename: string,
+    wasm: Record<string, Uint8Array> = {},
+    script?: { code: string; path: string },
+  ): Promise<{ error: ErrorData | null; scriptOk: boolean }> {
     const index = this.nextId % this.hosts.length;
-    const done = await this.send<Extract<FromHost, { t: "validated" }>>(index, "validate", (id) => ({ t: "validate", id, code, filename, wasm }));
-    return done.error;
+    const done = await this.send<Extract<FromHost, { t: "validated" }>>(index, "validate", (id) =>
+      script === undefined ? { t: "validate", id, code, filename, wasm } : { t: "validate", id, code, filename, wasm, script },
+    );
+    return { error: done.error, scriptOk: done.scriptOk };
   }
 
   /** Has a host start an instance ahead of its requests (the scheduler placed it there). */

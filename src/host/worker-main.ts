@@ -11,7 +11,7 @@ import { limits } from "../model/index.ts";
 import { checkRuntime } from "./check-runtime.ts";
 import { CodeCache } from "./code-cache.ts";
 import { EgressPolicy } from "./egress-policy.ts";
-import { Instance, makeRuntimeSnapshot, type RuntimeCode } from "./instance.ts";
+import { Instance, makeRuntimeSnapshot, type FunctionCode, type RuntimeCode } from "./instance.ts";
 import { IsolatePool } from "./isolate-pool.ts";
 import { MessageBatch } from "./message-batch.ts";
 import type { FromHost, InstanceSpec, InvocationControl, ToHost } from "./protocol.ts";
@@ -39,6 +39,22 @@ function runtimeWithCodeCache(): RuntimeCode {
   const cachedData = cache.load(file, source);
   return cachedData !== undefined ? { source, cachedData } : { source, onCachedData: (data) => cache.store(file, source, data) };
 }
+/** Seals and checks the V8 code caches of function script forms (made at deploy, kept beside them). */
+const functionCache = codeCacheKey === undefined || codeCacheKey === "" ? undefined : new CodeCache(Buffer.from(codeCacheKey, "hex"));
+
+/** A version's code as this host runs it: its script form from the code cache when it has one. */
+function codeOf(spec: InstanceSpec): FunctionCode {
+  if (spec.scriptPath === undefined) return readFileSync(spec.bundlePath, "utf8");
+  return scriptCode(readFileSync(spec.scriptPath, "utf8"), spec.scriptPath);
+}
+
+function scriptCode(script: string, path: string): FunctionCode {
+  const cache = functionCache;
+  if (cache === undefined) return { script };
+  const cachedData = cache.load(path, script);
+  return { script, ...(cachedData === undefined ? {} : { cachedData }), onCachedData: (data) => cache.store(path, script, data) };
+}
+
 const instances = new Map<string, Instance>();
 // FLICK_POOL=0 turns the pool off, to compare cold starts with and without it.
 const pool =
@@ -57,7 +73,7 @@ function instanceFor(spec: InstanceSpec): { instance: Instance; cold: boolean } 
     const file = spec.wasm[hash];
     return file === undefined ? null : new Uint8Array(readFileSync(file));
   };
-  const code = readFileSync(spec.bundlePath, "utf8");
+  const code = codeOf(spec);
   // A blank instance from the pool when one of the right size is ready; else made now.
   const blank = pool?.take(spec.memoryMiB);
   let instance: Instance;
@@ -112,13 +128,23 @@ function validate(message: Extract<ToHost, { t: "validate" }>): void {
     env: [],
     wasm: {},
   };
+  const wasm = (hash: string) => message.wasm[hash] ?? null;
   try {
-    new Instance(spec, message.code, runtime, egress, (hash) => message.wasm[hash] ?? null).dispose();
-    send({ t: "validated", id: message.id, error: null });
+    new Instance(spec, message.code, runtime, egress, wasm).dispose();
   } catch (err) {
     const error = err instanceof FlickError ? err : new FlickError("invalid_bundle", String(err));
-    send({ t: "validated", id: message.id, error: error.toData() });
+    send({ t: "validated", id: message.id, error: error.toData(), scriptOk: false });
+    return;
   }
+  // The script form must load as the module did; this first load also makes its code cache.
+  let scriptOk = false;
+  if (message.script !== undefined) {
+    try {
+      new Instance(spec, scriptCode(message.script.code, message.script.path), runtime, egress, wasm).dispose();
+      scriptOk = true;
+    } catch {}
+  }
+  send({ t: "validated", id: message.id, error: null, scriptOk });
 }
 
 process.on("message", (messages: ToHost[]) => {

@@ -5,11 +5,12 @@
  * never waits on storage.
  */
 import { EventEmitter } from "node:events";
+import { existsSync } from "node:fs";
 import type {
   ApiBackend, CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, FunctionStats, LogsQuery, Principal,
   ScaleRequest, SettingsView, TenantInfo, VersionInfo,
 } from "../api/index.ts";
-import { bundleHash, versionId } from "../build/index.ts";
+import { bundleHash, scriptForm, versionId } from "../build/index.ts";
 import { Scheduler, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
 import { FlickError } from "../errors/index.ts";
 import type { ErrorData } from "../errors/index.ts";
@@ -30,6 +31,8 @@ interface LiveFunction {
   /** `<tenant>/<name>@<version>`: the version's instances. */
   key: string;
   bundlePath: string;
+  /** The version's script form (build/script-form.ts), when it has one: what hosts run. */
+  scriptPath: string | undefined;
   env: string[];
   wasm: Record<string, string>;
 }
@@ -106,6 +109,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       fn: `${record.tenant}/${record.name}`,
       key: `${record.tenant}/${record.name}@${version.id}`,
       bundlePath: this.store.bundlePath(version.bundleHash),
+      scriptPath: existsSync(this.store.scriptPath(version.bundleHash)) ? this.store.scriptPath(version.bundleHash) : undefined,
       env,
       wasm: Object.fromEntries(version.wasm.map((hash) => [hash, this.store.wasmPath(hash)])),
     });
@@ -261,12 +265,18 @@ export class Platform implements ApiBackend, GatewayBackend {
     if (Buffer.byteLength(request.code) + wasmBytes > limits.bundleMaxBytes) {
       throw new FlickError("validation_failed", `code and wasm: the bundle is ${Buffer.byteLength(request.code) + wasmBytes} bytes, over the ${limits.bundleMaxBytes}-byte limit`);
     }
-    const problem = await this.supervisor.validate(request.code, `${tenant}/${name}.js`, wasm);
-    if (problem !== null) throw FlickError.fromData(problem);
+    const hash = bundleHash(request.code);
+    // What hosts will run: the script form when the module has one (it starts from a V8 code cache).
+    const script = await scriptForm(request.code);
+    const checked = await this.supervisor.validate(
+      request.code, `${tenant}/${name}.js`, wasm,
+      script === null ? undefined : { code: script, path: this.store.scriptPath(hash) },
+    );
+    if (checked.error !== null) throw FlickError.fromData(checked.error);
 
     const now = Date.now();
-    const hash = bundleHash(request.code);
     await this.store.putBundle(hash, request.code);
+    if (script !== null && checked.scriptOk) await this.store.putScript(hash, script);
     for (const [wasmHash, bytes] of Object.entries(wasm)) await this.store.putWasm(wasmHash, bytes);
     const version: VersionRecord = (await this.store.getVersion(name, id)) ?? {
       function: name,
@@ -494,6 +504,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       function: live.fn,
       versionId: live.version.id,
       bundlePath: live.bundlePath,
+      ...(live.scriptPath === undefined ? {} : { scriptPath: live.scriptPath }),
       memoryMiB: live.version.settings.memoryMiB,
       timeoutMs: live.version.settings.timeoutMs,
       env: live.env,

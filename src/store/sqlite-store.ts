@@ -179,6 +179,14 @@ export class SqliteStore implements Store {
     return path.join(this.bundleDir, `${hash}.js`);
   }
 
+  scriptPath(hash: string): string {
+    return this.bundlePath(hash).replace(/\.js$/, ".script.js");
+  }
+
+  async putScript(hash: string, code: string): Promise<string> {
+    return this.writeOnce(this.scriptPath(hash), code);
+  }
+
   wasmPath(hash: string): string {
     return this.bundlePath(hash).replace(/\.js$/, ".wasm");
   }

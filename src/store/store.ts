@@ -35,6 +35,10 @@ export interface Store {
   /** Stores a bundle under its content hash (durably) and returns where a host reads it. */
   putBundle(hash: string, code: string): Promise<string>;
   bundlePath(hash: string): string;
+  /** Writes the script form of bundle `hash` (build/script-form.ts), once; returns its path. */
+  putScript(hash: string, code: string): Promise<string>;
+  /** Where the script form of bundle `hash` is, whether or not it exists. */
+  scriptPath(hash: string): string;
   /** Stores a WebAssembly module under its content hash and returns its path. */
   putWasm(hash: string, bytes: Uint8Array): Promise<string>;
   wasmPath(hash: string): string;

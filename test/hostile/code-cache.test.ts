@@ -6,6 +6,7 @@
 // (FLICK_NO_SNAPSHOT=1 here). V8 accepts a script's cache for any source of the same
 // length, so a planted cache could replace the runtime every function runs on.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, test } from "node:test";
@@ -80,6 +81,8 @@ test("a planted runtime code cache (V8 bytes for other code, forged MAC) is refu
     return now === undefined || now.equals(planted) ? undefined : now;
   }, "the cache to be rebuilt");
   assert.equal(rebuilt.subarray(0, 6).toString(), "FLKCC2");
+  await node.kill();
+  node = undefined;
 });
 
 test("CodeCache accepts only what it sealed, for exactly that source", () => {
@@ -105,4 +108,51 @@ test("CodeCache accepts only what it sealed, for exactly that source", () => {
   const tampered = new CodeCache(key);
   assert.equal(tampered.load(file, source), undefined, "one flipped bit is refused");
   assert.equal(tampered.rejected, 1);
+});
+
+// Function versions run as their script form (src/build/script-form.ts) from a V8 code cache
+// the platform makes at deploy: the same seal guards it.
+test("a version's code cache is made at deploy, sealed, and a planted one is refused and rebuilt", async () => {
+  const dataDir = tempDir();
+  const code = `export default { fetch: () => new Response("genuine!") };`;
+  node = await startTestNode({ dataDir, hosts: 1 });
+  await node.admin.deploy("probe", { code });
+  const hash = createHash("sha256").update(code).digest("hex");
+  const scriptFile = path.join(dataDir, "bundles", `${hash}.script.js`);
+  const cacheFile = `${scriptFile}.v8cache`;
+  const made = readIfThere(cacheFile);
+  assert.ok(made !== undefined, "the deploy made the version's code cache");
+  assert.equal(made.subarray(0, 6).toString(), "FLKCC2");
+  assert.equal(await (await fetch(`${node.url}/fn/probe`)).text(), "genuine!");
+  await node.kill();
+
+  // The attacker's cache: V8's compile of an altered script of the same length, under the
+  // real header and a MAC made without the node's key.
+  const script = readFileSync(scriptFile, "utf8");
+  const evil = script.replace("genuine!", "pwned!!!");
+  const isolate = new ivm.Isolate();
+  const compiled = isolate.compileScriptSync(evil, { filename: "default/probe.js", produceCachedData: true }) as ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer> };
+  const planted = Buffer.concat([made.subarray(0, 40), Buffer.alloc(32, 0x41), Buffer.from(compiled.cachedData!.copy())]);
+  isolate.dispose();
+  writeFileSync(cacheFile, planted);
+
+  node = await startTestNode({ dataDir, hosts: 1 });
+  assert.equal(await (await fetch(`${node.url}/fn/probe`)).text(), "genuine!", "the version runs its own code");
+  await waitFor(() => (node!.output().includes("failed authentication") ? true : undefined), "the warning about the refused cache");
+  const rebuilt = await waitFor(() => {
+    const now = readIfThere(cacheFile);
+    return now === undefined || now.equals(planted) ? undefined : now;
+  }, "the cache to be rebuilt");
+  assert.equal(rebuilt.subarray(0, 6).toString(), "FLKCC2");
+  await node.kill();
+  node = undefined;
+});
+
+test("a module a script cannot express (top-level await) deploys and runs as a module", async () => {
+  node = await startTestNode({ hosts: 1 });
+  const code = `const word = await Promise.resolve("awaited"); export default { fetch: () => new Response(word) };`;
+  await node.admin.deploy("tla", { code });
+  const hash = createHash("sha256").update(code).digest("hex");
+  assert.equal(readIfThere(path.join(node.dataDir, "bundles", `${hash}.script.js`)), undefined, "no script form");
+  assert.equal(await (await fetch(`${node.url}/fn/tla`)).text(), "awaited");
 });

@@ -1,0 +1,61 @@
+/**
+ * The "script form" of a function's module: the same code as a classic script whose value
+ * is the module's exports. Made once per version at deploy, it is what hosts run.
+ *
+ * Why: isolated-vm compiles ES modules without V8's consume-code-cache option, so only a
+ * script can start from a V8 code cache; and V8 instantiates a module with thousands of
+ * top-level declarations far slower than the same code in a function (measured on a
+ * 650 KB bundle of 4,000 functions: module 24 ms, script 1.6 ms, script with code cache
+ * 0.8 ms of compile and run).
+ *
+ * How: esbuild re-bundles the module (idempotent for a bundle), which gathers every export
+ * into one trailing `export { local as name, … }` clause; that clause becomes an object of
+ * getters (live bindings, as a namespace has) returned from a strict function around the
+ * code. Modules a script cannot express — top-level await, `import.meta` — keep running as
+ * modules: the form is null, or fails to compile in the host and is not kept.
+ */
+import * as esbuild from "esbuild";
+
+const trailingExports = /\nexport\s*\{([^{}]*)\};?\s*$/;
+const identifier = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
+
+/** The script form of `code`, or null when it must stay a module. Never throws. */
+export async function scriptForm(code: string): Promise<string | null> {
+  let text: string;
+  try {
+    const result = await esbuild.build({
+      stdin: { contents: code, loader: "js" },
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "neutral",
+      target: "es2024",
+      // A script has no top-level await: esbuild then refuses it, and the version stays a module.
+      supported: { "top-level-await": false },
+      logLevel: "silent",
+      legalComments: "none",
+    });
+    text = result.outputFiles[0]?.text ?? "";
+  } catch {
+    return null; // an import left unbundled, or syntax esbuild refuses: the module path reports it
+  }
+  if (/\bimport\.meta\b/.test(text)) return null;
+  const found = trailingExports.exec(text);
+  let body = text;
+  const getters: string[] = [];
+  if (found !== null) {
+    body = text.slice(0, found.index);
+    for (const entry of found[1]!.split(",").map((e) => e.trim()).filter((e) => e !== "")) {
+      const parts = /^(\S+)(?:\s+as\s+(.+))?$/.exec(entry);
+      if (parts === null) return null;
+      const local = parts[1]!;
+      const exported = parts[2] ?? local;
+      if (!identifier.test(local)) return null;
+      const name = exported.startsWith('"') || exported.startsWith("'") ? exported : JSON.stringify(exported);
+      getters.push(`get ${name}() { return ${local}; }`);
+    }
+  }
+  // Any other import/export left at the start of a line means a shape this does not know.
+  if (/^(?:import|export)\b/m.test(body)) return null;
+  return `(function () { "use strict";\n${body}\nreturn Object.freeze({ __proto__: null, ${getters.join(", ")} });\n})()`;
+}
