@@ -3,7 +3,9 @@
  * authenticates and renders, so it can be read (and tested) without the rest.
  */
 import type { LogLine } from "../model/index.ts";
-import type { CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, ScaleRequest, TenantInfo, VersionInfo } from "./schemas.ts";
+import type {
+  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, ScaleRequest, TenantInfo, VersionInfo,
+} from "./schemas.ts";
 
 export type Principal = { role: "admin" } | { role: "tenant"; tenant: string };
 
@@ -31,4 +33,10 @@ export interface ApiBackend {
   scale(who: Principal, name: string, change: ScaleRequest): Promise<FunctionInfo>;
   /** Admin only: a tenant's limit of requests in flight (null: the node's default). */
   setTenantConcurrency(who: Principal, tenant: string, concurrency: number | null): Promise<TenantInfo>;
+  /** Queues an async invocation; resolves once it is durable (the 202). */
+  invokeAsync(who: Principal, name: string, request: InvokeRequest, idempotencyKey: string | null): Promise<InvokeResponse>;
+  getInvocation(who: Principal, id: string): Promise<InvocationInfo>;
+  listDead(who: Principal, name: string, limit: number): Promise<InvocationInfo[]>;
+  /** Queues dead-lettered invocations again (these ids, or all); returns the ids replayed. */
+  replayDead(who: Principal, name: string, ids: string[] | null): Promise<string[]>;
 }

@@ -6,7 +6,7 @@ import { FlickError } from "../errors/index.ts";
 import type { LogLine } from "../model/index.ts";
 import { apiPrefix } from "./server.ts";
 import type {
-  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, ScaleRequest, TenantInfo, VersionInfo, WhoAmI,
+  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, ScaleRequest, TenantInfo, VersionInfo, WhoAmI,
 } from "./schemas.ts";
 
 export interface InvokeOptions {
@@ -30,12 +30,12 @@ export class FlickClient {
     return this.token === undefined ? extra : { authorization: `Bearer ${this.token}`, ...extra };
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async call<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}${apiPrefix}${path}`, {
         method,
-        headers: this.headers(body === undefined ? {} : { "content-type": "application/json" }),
+        headers: this.headers(body === undefined ? extraHeaders : { "content-type": "application/json", ...extraHeaders }),
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (err) {
@@ -120,6 +120,21 @@ export class FlickClient {
 
   scale(name: string, change: ScaleRequest): Promise<FunctionInfo> {
     return this.call("POST", `/functions/${encodeURIComponent(name)}/scale`, change);
+  }
+
+  /** Queues an async invocation: resolves with its id once the node has it on disk. */
+  invokeAsync(name: string, request: InvokeRequest, idempotencyKey?: string): Promise<InvokeResponse> {
+    return this.call("POST", `/functions/${encodeURIComponent(name)}/invocations`, request, idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey });
+  }
+  getInvocation(id: string): Promise<InvocationInfo> {
+    return this.call("GET", `/invocations/${encodeURIComponent(id)}`);
+  }
+  async listDead(name: string, limit?: number): Promise<InvocationInfo[]> {
+    const query = limit === undefined ? "" : `?limit=${limit}`;
+    return (await this.call<{ invocations: InvocationInfo[] }>("GET", `/functions/${encodeURIComponent(name)}/dlq${query}`)).invocations;
+  }
+  async replayDead(name: string, ids?: string[]): Promise<string[]> {
+    return (await this.call<{ replayed: string[] }>("POST", `/functions/${encodeURIComponent(name)}/dlq/replay`, ids === undefined ? {} : { ids })).replayed;
   }
 
   /** Calls the function over /fn/<name>, with this client's token (needed for --private functions). */

@@ -30,6 +30,10 @@ export const deployRequest = z.strictObject({
   env: envMap.optional(),
   secrets: envMap.optional(),
   private: z.boolean().optional(),
+  /** Retries of a failed async invocation (function error or timeout). */
+  retries: z.number().int().min(limits.retries.min).max(limits.retries.max).optional(),
+  /** How long an async event may wait out throttles and faults before it is dead-lettered, ms. */
+  maxEventAgeMs: z.number().int().min(limits.maxEventAgeMs.min).max(limits.maxEventAgeMs.max).optional(),
   /** WebAssembly modules the code imports: SHA-256 (hex) → bytes in base64. */
   wasm: z
     .record(z.string().regex(/^[0-9a-f]{64}$/, "keys are the modules' SHA-256 in hex"), z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "values are base64"))
@@ -50,6 +54,9 @@ export interface SettingsView {
   /** Names only; values are never returned. */
   secretNames: string[];
   private: boolean;
+  /** Async invocations: retries after a function error or timeout, and the maximum event age. */
+  retries: number;
+  maxEventAgeMs: number;
 }
 
 export interface FunctionInfo {
@@ -101,6 +108,51 @@ export type ScaleRequest = z.infer<typeof scaleRequest>;
 export const tenantUpdateRequest = z.strictObject({
   concurrency: z.number().int().min(1).max(1_000_000).nullable(),
 });
+
+/**
+ * `POST /functions/<name>/invocations`. `data` is the body the function gets: a string as
+ * text, anything else as JSON; `base64` for bytes. `mode` is `async` (sync calls go to
+ * `/fn/<name>`).
+ */
+export const invokeRequest = z
+  .strictObject({
+    mode: z.literal("async", { error: 'mode must be "async" (a synchronous call is a request to /fn/<name>)' }),
+    data: z.json().optional(),
+    base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "base64 is standard base64").optional(),
+    contentType: z.string().min(1).max(256).optional(),
+  })
+  .refine((r) => r.data === undefined || r.base64 === undefined, "send data or base64, not both");
+export type InvokeRequest = z.infer<typeof invokeRequest>;
+
+export interface InvokeResponse {
+  id: string;
+  /** True when the Idempotency-Key was used within its window: this is the first invocation, and nothing new runs. */
+  duplicate: boolean;
+}
+
+export const replayRequest = z.strictObject({
+  /** Replays these dead-lettered invocations; absent: all of the function's. */
+  ids: z.array(z.string().min(1).max(100)).max(10_000).optional(),
+});
+
+/** An async invocation as the API shows it. */
+export interface InvocationInfo {
+  id: string;
+  function: string;
+  kind: string;
+  status: string;
+  attempts: number;
+  failures: number;
+  createdAtMs: number;
+  updatedAtMs: number;
+  nextAtMs: number | null;
+  idempotencyKey: string | null;
+  result: { status: number; body: string; truncated: boolean } | null;
+  lastError: { code: string; message: string } | null;
+  deadReason: string | null;
+  /** The payload as sent: text when it is UTF-8, else base64. */
+  payload: { text: string } | { base64: string };
+}
 
 export interface DeployResponse {
   function: FunctionInfo;

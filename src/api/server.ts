@@ -7,7 +7,9 @@ import type * as z from "zod";
 import { FlickError, asFlickError } from "../errors/index.ts";
 import { limits } from "../model/index.ts";
 import type { ApiBackend, Principal } from "./backend.ts";
-import { createTenantRequest, deployRequest, describeIssues, functionName, rollbackRequest, scaleRequest, tenantUpdateRequest } from "./schemas.ts";
+import {
+  createTenantRequest, deployRequest, describeIssues, functionName, invokeRequest, replayRequest, rollbackRequest, scaleRequest, tenantUpdateRequest,
+} from "./schemas.ts";
 
 export const apiPrefix = "/api/v1";
 
@@ -24,7 +26,10 @@ export function sendError(res: ServerResponse, err: unknown): void {
     res.destroy();
     return;
   }
-  sendJson(res, error.status, { error: error.toData() }, { "x-flick-error": error.code });
+  const retryAfter = error.details?.["retryAfterSeconds"];
+  const headers: Record<string, string> = { "x-flick-error": error.code };
+  if (typeof retryAfter === "number") headers["retry-after"] = String(retryAfter);
+  sendJson(res, error.status, { error: error.toData() }, headers);
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -70,6 +75,16 @@ function intParam(url: URL, key: string): number | undefined {
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 0) throw new FlickError("validation_failed", `query parameter ${key}=${raw} must be a non-negative integer`);
   return n;
+}
+
+/** An `Idempotency-Key` header, checked: 1–255 visible ASCII characters. */
+function idempotencyKeyOf(header: string | string[] | undefined): string | null {
+  if (header === undefined) return null;
+  const key = Array.isArray(header) ? (header[0] ?? "") : header;
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+    throw new FlickError("validation_failed", "Idempotency-Key must be 1-255 visible ASCII characters (a UUID is a good choice)");
+  }
+  return key;
 }
 
 type Handler = (ctx: { req: IncomingMessage; res: ServerResponse; url: URL; who: Principal; params: string[] }) => Promise<void>;
@@ -141,6 +156,21 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
   route("PATCH", /^\/tenants\/([^/]+)$/, async ({ req, res, who, params }) => {
     const body = parse(tenantUpdateRequest, await readJson(req));
     sendJson(res, 200, await backend.setTenantConcurrency(who, decodeURIComponent(params[0]!), body.concurrency));
+  });
+  route("POST", /^\/functions\/([^/]+)\/invocations$/, async ({ req, res, who, params }) => {
+    const name = nameParam(params[0]!);
+    const body = parse(invokeRequest, await readJson(req));
+    const result = await backend.invokeAsync(who, name, body, idempotencyKeyOf(req.headers["idempotency-key"]));
+    sendJson(res, 202, result, { location: `${apiPrefix}/invocations/${result.id}` });
+  });
+  route("GET", /^\/invocations\/([^/]+)$/, async ({ res, who, params }) => sendJson(res, 200, await backend.getInvocation(who, decodeURIComponent(params[0]!))));
+  route("GET", /^\/functions\/([^/]+)\/dlq$/, async ({ res, url, who, params }) =>
+    sendJson(res, 200, { invocations: await backend.listDead(who, nameParam(params[0]!), Math.min(intParam(url, "limit") ?? 100, 10_000)) }),
+  );
+  route("POST", /^\/functions\/([^/]+)\/dlq\/replay$/, async ({ req, res, who, params }) => {
+    const name = nameParam(params[0]!);
+    const body = parse(replayRequest, await readJson(req));
+    sendJson(res, 200, { replayed: await backend.replayDead(who, name, body.ids ?? null) });
   });
   route("POST", /^\/functions\/([^/]+)\/scale$/, async ({ req, res, who, params }) => {
     const name = nameParam(params[0]!);

@@ -16,6 +16,8 @@ const deployOptions = {
   secret: { type: "string", multiple: true },
   private: { type: "boolean" },
   tenant: { type: "string" },
+  retries: { type: "string" },
+  "max-event-age": { type: "string" },
 } as const;
 
 const deployHelp = [
@@ -26,6 +28,8 @@ const deployHelp = [
   "--secret K=V        a secret in env (repeatable; stored encrypted, never shown)",
   "--private           calls to /fn/<name> need a token of the function's tenant",
   "--tenant T          deploy for tenant T (admin token only; default: default)",
+  "--retries N         async invocations: retries after a function error or timeout (default 2, 0..10)",
+  "--max-event-age DUR async invocations: give up on throttles and faults after this age (default 6h, 1m..6h)",
   ...connectionHelp,
 ];
 
@@ -40,6 +44,8 @@ function requestFrom(values: Values, code: string, wasm: Record<string, Uint8Arr
   if (values["secret"] !== undefined) request.secrets = Object.fromEntries((values["secret"] as string[]).map((e) => parsePair(e, "--secret")));
   if (values["private"] === true) request.private = true;
   if (values["tenant"] !== undefined) request.tenant = values["tenant"] as string;
+  if (values["retries"] !== undefined) request.retries = parseInteger(values["retries"] as string, "--retries");
+  if (values["max-event-age"] !== undefined) request.maxEventAgeMs = parseDuration(values["max-event-age"] as string, "--max-event-age");
   return request;
 }
 

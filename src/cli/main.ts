@@ -7,13 +7,14 @@ import { FlickError } from "../errors/index.ts";
 import { helpOf, type Command } from "./command.ts";
 import { deploy, dev } from "./deploy.ts";
 import { info, ls, rm, rollback, versions } from "./functions.ts";
+import { dlq, invocation } from "./invocations.ts";
 import { invoke } from "./invoke.ts";
 import { logs } from "./logs.ts";
 import { scale } from "./scale.ts";
 import { tenants } from "./tenants.ts";
 import { up } from "./up.ts";
 
-export const commands: Command[] = [up, deploy, dev, invoke, ls, info, versions, rollback, scale, rm, logs, tenants];
+export const commands: Command[] = [up, deploy, dev, invoke, invocation, dlq, ls, info, versions, rollback, scale, rm, logs, tenants];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -27,6 +27,9 @@ export const up: Command = {
     "--tenant-concurrency N  requests in flight per tenant (default 1000; per tenant: flick tenants set)",
     "--tenant-anti-affinity  a worker host serves one tenant at a time",
     "--queue-wait DUR    how long a request over a limit waits for a slot before its 429 (default 0)",
+    "--async-concurrency N  async invocations running at once (default 64)",
+    "--retry-backoff DUR first wait after a failed async attempt, doubling with jitter (default 1s)",
+    "--shutdown-grace DUR on SIGTERM, time in-flight requests and async attempts get to finish (default 10s)",
     "--examples          deploy the functions in examples/ once started",
   ],
   examples: ["flick up", "flick up --port 0 --data-dir /tmp/flick --examples"],
@@ -47,6 +50,9 @@ export const up: Command = {
     "tenant-concurrency": { type: "string" },
     "tenant-anti-affinity": { type: "boolean" },
     "queue-wait": { type: "string" },
+    "async-concurrency": { type: "string" },
+    "retry-backoff": { type: "string" },
+    "shutdown-grace": { type: "string" },
   },
   positionals: { min: 0, max: 0 },
   async run({ values }) {
@@ -102,5 +108,12 @@ function schedulingOptions(values: Record<string, unknown>): Parameters<typeof s
   if (values["tenant-concurrency"] !== undefined) out["tenantConcurrency"] = parseInteger(values["tenant-concurrency"] as string, "--tenant-concurrency");
   if (values["tenant-anti-affinity"] === true) out["tenantAntiAffinity"] = true;
   if (values["queue-wait"] !== undefined) out["queueWaitMs"] = parseDuration(values["queue-wait"] as string, "--queue-wait");
+  if (values["async-concurrency"] !== undefined) {
+    const n = parseInteger(values["async-concurrency"] as string, "--async-concurrency");
+    if (n < 1) throw new FlickError("validation_failed", "--async-concurrency must be at least 1 (async invocations would never run)");
+    out["asyncConcurrency"] = n;
+  }
+  if (values["retry-backoff"] !== undefined) out["retryBackoffMs"] = parseDuration(values["retry-backoff"] as string, "--retry-backoff");
+  if (values["shutdown-grace"] !== undefined) out["shutdownGraceMs"] = parseDuration(values["shutdown-grace"] as string, "--shutdown-grace");
   return out as never;
 }

@@ -25,6 +25,8 @@ export const errorCodes = {
   function_not_found: 404,
   /** No version with that id for this function. */
   version_not_found: 404,
+  /** No async invocation with that id (or not one the token may see). */
+  invocation_not_found: 404,
   /** No tenant of that name. */
   tenant_not_found: 404,
   /** The route exists, the method does not. */
@@ -55,6 +57,8 @@ export const errorCodes = {
   host_crashed: 502,
   /** The node is shutting down or not ready yet. */
   unavailable: 503,
+  /** The store could not durably take the write (disk full, database locked): nothing was acknowledged; retry after `Retry-After`. */
+  store_unavailable: 503,
   /** The invocation ran past its timeout and was stopped. */
   timeout: 504,
 } as const satisfies Record<string, number>;

@@ -14,6 +14,14 @@ export const limits = {
   requestBodyMaxBytes: 100 * 1024 * 1024,
   /** Admin API JSON bodies (a deploy carries the bundle), in bytes. */
   apiBodyMaxBytes: 16 * 1024 * 1024,
+  /** Retries of a failed async invocation (function error or timeout), per function. */
+  retries: { default: 2, min: 0, max: 10 },
+  /** How long an async event may wait out throttles and platform faults before it is dead-lettered, ms. */
+  maxEventAgeMs: { default: 6 * 3600_000, min: 60_000, max: 6 * 3600_000 },
+  /** An async invocation's payload, in bytes (Lambda's is 256 KiB, Workers Queues' 128 KiB). */
+  asyncPayloadMaxBytes: 1024 * 1024,
+  /** A repeated Idempotency-Key within this window returns the first invocation, ms. */
+  idempotencyWindowMs: 24 * 3600_000,
   /** One console line is cut beyond this many bytes. */
   logLineMaxBytes: 16 * 1024,
 } as const;

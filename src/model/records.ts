@@ -34,6 +34,10 @@ export interface FunctionSettings {
   secretNames: string[];
   /** When true, `/fn/<name>` needs a token of the function's tenant. */
   private: boolean;
+  /** Retries of an async invocation after a function error or timeout; absent: 2. */
+  retries?: number;
+  /** How long an async event may wait for throttles and faults to pass, ms; absent: 6 h. */
+  maxEventAgeMs?: number;
 }
 
 /** An immutable, content-addressed deployment of a function. */
@@ -91,4 +95,41 @@ export interface LogLine {
   invocationId: string;
   level: LogLevel;
   message: string;
+}
+
+/** Where an async invocation is: waiting (or waiting again), running under a lease, or over. */
+export type InvocationStatus = "queued" | "running" | "completed" | "dead";
+
+/** Why an event went to the dead-letter list. */
+export type DeadReason = "retries_exhausted" | "expired";
+
+/** What an async invocation delivers: a POST to the fetch handler, or a cron run. */
+export type InvocationKind = "fetch" | "scheduled";
+
+/** One async invocation, from acknowledgement to its end (completed or dead-lettered). */
+export interface InvocationRecord {
+  /** `inv_…`, returned with the 202; the function sees it as `x-flick-invocation-id`. */
+  id: string;
+  function: string;
+  tenant: string;
+  kind: InvocationKind;
+  status: InvocationStatus;
+  /** The request body the function gets (fetch), or the cron details as JSON (scheduled). */
+  payload: Uint8Array;
+  contentType: string | null;
+  /** Executions started, the one running included: the function sees it as `x-flick-attempt`. */
+  attempts: number;
+  /** Attempts that ended in a function error or timeout (what `retries` bounds). */
+  failures: number;
+  createdAtMs: number;
+  updatedAtMs: number;
+  /** When it may run (again). */
+  nextAtMs: number;
+  /** While running: the lease; past it, the node that held it is presumed gone. */
+  leaseUntilMs: number | null;
+  idempotencyKey: string | null;
+  /** The function's answer when completed: status, and up to 64 KiB of the body as text. */
+  result: { status: number; body: string; truncated: boolean } | null;
+  lastError: { code: string; message: string } | null;
+  deadReason: DeadReason | null;
 }

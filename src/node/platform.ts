@@ -7,8 +7,8 @@
 import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import type {
-  ApiBackend, CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, FunctionStats, LogsQuery, Principal,
-  ScaleRequest, SettingsView, TenantInfo, VersionInfo,
+  ApiBackend, CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, FunctionStats, InvocationInfo, InvokeRequest, InvokeResponse,
+  LogsQuery, Principal, ScaleRequest, SettingsView, TenantInfo, VersionInfo,
 } from "../api/index.ts";
 import { bundleHash, scriptForm, versionId } from "../build/index.ts";
 import { Scheduler, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
@@ -17,7 +17,9 @@ import type { ErrorData } from "../errors/index.ts";
 import type { GatewayBackend, ResponseWriter, RouteTarget } from "../gateway/index.ts";
 import type { ClientGone, InstanceSpec, Supervisor, WireLogLine, WireRequest } from "../host/index.ts";
 import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type LogLine, type ScaleSettings, type VersionRecord } from "../model/index.ts";
+import type { AsyncQueue, RetrySettings } from "../queue/index.ts";
 import type { NewLogLine, Store } from "../store/index.ts";
+import { invocationInfo, payloadOf } from "./async-invocations.ts";
 import type { SecretBox } from "./secrets.ts";
 import { hashToken, mintToken } from "./tokens.ts";
 
@@ -73,6 +75,8 @@ export class Platform implements ApiBackend, GatewayBackend {
   private readonly supervisor: Supervisor;
   private readonly scheduler: Scheduler;
   private readonly secrets: SecretBox;
+  /** Async invocations (queue/); attached by the node once both exist. */
+  private queue: AsyncQueue | undefined;
 
   constructor(store: Store, supervisor: Supervisor, scheduler: Scheduler, secrets: SecretBox, options: PlatformOptions = { queueWaitMs: 0, idleTtlMs: 10 * 60 * 1000, tenantConcurrency: 1000 }) {
     this.options = options;
@@ -166,7 +170,10 @@ export class Platform implements ApiBackend, GatewayBackend {
   // — functions —
 
   private view(settings: FunctionSettings): SettingsView {
-    return { memoryMiB: settings.memoryMiB, timeoutMs: settings.timeoutMs, env: settings.env, secretNames: settings.secretNames, private: settings.private };
+    return {
+      memoryMiB: settings.memoryMiB, timeoutMs: settings.timeoutMs, env: settings.env, secretNames: settings.secretNames, private: settings.private,
+      retries: settings.retries ?? limits.retries.default, maxEventAgeMs: settings.maxEventAgeMs ?? limits.maxEventAgeMs.default,
+    };
   }
 
   private info(fn: FunctionRecord, version: VersionRecord): FunctionInfo {
@@ -248,6 +255,9 @@ export class Platform implements ApiBackend, GatewayBackend {
       env: Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))),
       secretNames: Object.keys(secrets).sort(),
       private: request.private ?? false,
+      // Only when set, so a version made before these settings existed keeps its id.
+      ...(request.retries === undefined ? {} : { retries: request.retries }),
+      ...(request.maxEventAgeMs === undefined ? {} : { maxEventAgeMs: request.maxEventAgeMs }),
     };
     const id = versionId(request.code, JSON.stringify(settings), settings.secretNames.length === 0 ? "" : this.secrets.digest(secrets));
     if (existing !== undefined && existing.liveVersion === id) {
@@ -318,6 +328,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     const fn = await this.owned(who, name);
     this.live.delete(name);
     await this.store.removeFunction(name);
+    await this.queue?.removeFunction(name);
     this.drop(this.scheduler.remove(`${fn.tenant}/${name}`));
     this.stats.delete(`${fn.tenant}/${name}`);
   }
@@ -510,6 +521,49 @@ export class Platform implements ApiBackend, GatewayBackend {
       env: live.env,
       wasm: live.wasm,
     };
+  }
+
+  // — async invocations (queue/, node/async-invocations.ts) —
+
+  attachQueue(queue: AsyncQueue): void {
+    this.queue = queue;
+  }
+
+  private asyncQueue(): AsyncQueue {
+    if (this.queue === undefined) throw new FlickError("unavailable", "async invocations are not running on this node yet; retry");
+    return this.queue;
+  }
+
+  /** A function's retry budget and maximum event age (the defaults once it is gone). */
+  retrySettingsOf(name: string): RetrySettings {
+    const settings = this.live.get(name)?.version.settings;
+    return { retries: settings?.retries ?? limits.retries.default, maxEventAgeMs: settings?.maxEventAgeMs ?? limits.maxEventAgeMs.default };
+  }
+
+  async invokeAsync(who: Principal, name: string, request: InvokeRequest, idempotencyKey: string | null): Promise<InvokeResponse> {
+    const fn = await this.owned(who, name);
+    const { payload, contentType } = payloadOf(request);
+    const queued = await this.asyncQueue().submit({ function: name, tenant: fn.tenant, kind: "fetch", payload, contentType, idempotencyKey });
+    return { id: queued.id, duplicate: queued.duplicate };
+  }
+
+  async getInvocation(who: Principal, id: string): Promise<InvocationInfo> {
+    const inv = await this.asyncQueue().get(id);
+    const tenant = Platform.tenantOf(who);
+    if (inv === undefined || (tenant !== null && inv.tenant !== tenant)) {
+      throw new FlickError("invocation_not_found", `no async invocation ${id}; ids come back with the 202 of \`flick invoke --async\``);
+    }
+    return invocationInfo(inv);
+  }
+
+  async listDead(who: Principal, name: string, limit: number): Promise<InvocationInfo[]> {
+    await this.owned(who, name);
+    return (await this.asyncQueue().listDead(name, limit)).map(invocationInfo);
+  }
+
+  async replayDead(who: Principal, name: string, ids: string[] | null): Promise<string[]> {
+    await this.owned(who, name);
+    return this.asyncQueue().replay(name, ids);
   }
 
   // — scaling —

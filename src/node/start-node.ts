@@ -11,7 +11,10 @@ import { Scheduler, schedulerDefaults, type PlacementPolicy } from "../control/i
 import { FlickError } from "../errors/index.ts";
 import { createGateway, functionPrefix } from "../gateway/index.ts";
 import { EgressPolicy, Supervisor } from "../host/index.ts";
-import { SqliteStore } from "../store/index.ts";
+import { limits } from "../model/index.ts";
+import { AsyncQueue, defaultBackoff } from "../queue/index.ts";
+import { SqliteQueue, SqliteStore } from "../store/index.ts";
+import { runAttempt } from "./async-invocations.ts";
 import { Platform } from "./platform.ts";
 import { SecretBox } from "./secrets.ts";
 import { ensureAdminToken } from "./tokens.ts";
@@ -42,6 +45,12 @@ export interface NodeOptions {
   tenantAntiAffinity?: boolean;
   /** How long a request over a limit may wait for a slot before its 429 (default 0). */
   queueWaitMs?: number;
+  /** Async attempts running at once (default 64). */
+  asyncConcurrency?: number;
+  /** First backoff after a failed async attempt, ms (default 1 s; then doubling, with jitter). */
+  retryBackoffMs?: number;
+  /** On stop (SIGTERM), how long in-flight requests and async attempts get to finish, ms (default 10 s). */
+  shutdownGraceMs?: number;
 }
 
 export interface RunningNode {
@@ -51,7 +60,8 @@ export interface RunningNode {
   adminToken: string;
   platform: Platform;
   supervisor: Supervisor;
-  stop(): Promise<void>;
+  /** Stops taking work, gives in-flight work the shutdown grace, then stops everything. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
@@ -85,9 +95,29 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const platform = new Platform(store, supervisor, scheduler, secrets, { queueWaitMs: options.queueWaitMs ?? 0, idleTtlMs, tenantConcurrency });
   await Promise.all([platform.load(), supervisor.start()]);
 
+  const queue = new AsyncQueue({
+    store: new SqliteQueue(dataDir),
+    run: (inv) => runAttempt(platform, inv, platform.publicUrl),
+    settingsOf: (fn) => platform.retrySettingsOf(fn),
+    idempotencyWindowMs: limits.idempotencyWindowMs,
+    concurrency: options.asyncConcurrency ?? 64,
+    backoff: { ...defaultBackoff, failureBaseMs: options.retryBackoffMs ?? defaultBackoff.failureBaseMs },
+    onError: (err) => process.emitWarning(`flick: async queue: ${String(err)}`),
+  });
+  platform.attachQueue(queue);
+
   const gateway = createGateway(platform);
+  // Requests being answered, so a stop can let them finish (log follows are not waited for).
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
   const api = createApiHandler(platform);
   const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    if (!req.url?.includes("follow=1")) {
+      inFlight++;
+      res.once("close", () => {
+        if (--inFlight === 0) drained?.();
+      });
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? "/", "http://localhost");
@@ -129,6 +159,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   platform.publicUrl = url;
   const ticker = setInterval(() => platform.tick(Date.now()), 1000);
   ticker.unref();
+  // This node is the only user of its data dir: attempts a killed run left mid-way go again now.
+  await queue.start(true);
 
   let stopped: Promise<void> | undefined;
   return {
@@ -138,13 +170,23 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     adminToken,
     platform,
     supervisor,
-    stop() {
+    stop(graceMs = options.shutdownGraceMs ?? 10_000) {
       stopped ??= (async () => {
+        const deadline = Date.now() + graceMs;
         clearInterval(ticker);
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        // No new connections or requests; idle keep-alive connections go now.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        if (inFlight > 0) {
+          await new Promise<void>((resolve) => {
+            drained = resolve;
+            setTimeout(resolve, Math.max(0, deadline - Date.now())).unref();
+          });
+        }
+        // Queued events stay queued for the next start; running attempts get what is left of the grace.
+        await queue.stop(Math.max(0, deadline - Date.now()));
+        server.closeAllConnections();
+        await closed;
         await supervisor.stop();
         await store.close();
       })();

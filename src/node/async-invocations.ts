@@ -1,0 +1,126 @@
+/**
+ * The node's side of async invocations: what an API request becomes in the queue, how one
+ * attempt runs (the same path as a request to /fn/<name>: scheduler, limits, instance,
+ * logs), and how an invocation is shown.
+ *
+ * An attempt of a `fetch` invocation is a POST to the function's URL with the payload as
+ * body and `x-flick-invocation-id` / `x-flick-attempt` headers. The function's answer
+ * decides: 2xx–4xx completes it (the status and up to 64 KiB of the body are kept), a
+ * 5xx, a throw, a timeout or the memory limit is a failure that uses a retry; a 429 from
+ * the scheduler or a platform fault (host crashed, instance stopped) is retried without
+ * using one.
+ */
+import { FlickError } from "../errors/index.ts";
+import type { InvocationInfo, InvokeRequest } from "../api/index.ts";
+import type { GatewayBackend } from "../gateway/index.ts";
+import type { WireRequest } from "../host/index.ts";
+import { limits, type InvocationRecord } from "../model/index.ts";
+import type { AttemptOutcome } from "../queue/index.ts";
+
+/** How much of a function's answer to an async invocation is kept. */
+const resultMaxBytes = 64 * 1024;
+
+/** Codes that are the function's doing: they use one of its retries. */
+const functionFaults = new Set(["function_error", "timeout", "memory_limit"]);
+
+/** The bytes and content type an invoke request carries; 413 past the async payload limit. */
+export function payloadOf(request: InvokeRequest): { payload: Uint8Array; contentType: string | null } {
+  let payload: Uint8Array;
+  let contentType: string | null;
+  if (request.base64 !== undefined) {
+    payload = new Uint8Array(Buffer.from(request.base64, "base64"));
+    contentType = "application/octet-stream";
+  } else if (typeof request.data === "string") {
+    payload = new TextEncoder().encode(request.data);
+    contentType = "text/plain; charset=utf-8";
+  } else if (request.data !== undefined) {
+    payload = new TextEncoder().encode(JSON.stringify(request.data));
+    contentType = "application/json";
+  } else {
+    payload = new Uint8Array(0);
+    contentType = null;
+  }
+  if (payload.byteLength > limits.asyncPayloadMaxBytes) {
+    throw new FlickError(
+      "payload_too_large",
+      `the payload is ${payload.byteLength} bytes, over the async limit of ${limits.asyncPayloadMaxBytes} bytes; store large data elsewhere and send a reference`,
+    );
+  }
+  return { payload, contentType: request.contentType ?? contentType };
+}
+
+export function invocationInfo(inv: InvocationRecord): InvocationInfo {
+  const text = decodeUtf8(inv.payload);
+  return {
+    id: inv.id,
+    function: inv.function,
+    kind: inv.kind,
+    status: inv.status,
+    attempts: inv.attempts,
+    failures: inv.failures,
+    createdAtMs: inv.createdAtMs,
+    updatedAtMs: inv.updatedAtMs,
+    nextAtMs: inv.status === "queued" ? inv.nextAtMs : null,
+    idempotencyKey: inv.idempotencyKey,
+    result: inv.result,
+    lastError: inv.lastError,
+    deadReason: inv.deadReason,
+    payload: text === undefined ? { base64: Buffer.from(inv.payload).toString("base64") } : { text },
+  };
+}
+
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** One attempt of `inv` through the node's request path; never rejects. */
+export async function runAttempt(backend: GatewayBackend, inv: InvocationRecord, origin: string): Promise<AttemptOutcome> {
+  const target = backend.resolve(inv.function);
+  if (target === undefined || target.tenant !== inv.tenant) {
+    return { kind: "failed", error: { code: "function_not_found", message: `function "${inv.function}" is not deployed any more` } };
+  }
+  const headers = ["x-flick-invocation-id", inv.id, "x-flick-attempt", String(inv.attempts), "content-length", String(inv.payload.byteLength)];
+  if (inv.contentType !== null) headers.push("content-type", inv.contentType);
+  const request: WireRequest = { method: "POST", url: `${origin}/`, headers, body: inv.payload };
+  let status = 0;
+  const kept: Uint8Array[] = [];
+  let keptBytes = 0;
+  let truncated = false;
+  const keep = (bytes: Uint8Array | null) => {
+    if (bytes === null || bytes.byteLength === 0) return;
+    const room = resultMaxBytes - keptBytes;
+    if (bytes.byteLength > room) truncated = true;
+    if (room > 0) {
+      kept.push(bytes.subarray(0, room));
+      keptBytes += Math.min(room, bytes.byteLength);
+    }
+  };
+  let error;
+  try {
+    ({ error } = await backend.invoke(target, request, inv.id, {
+      head: (s, _headers, body) => {
+        status = s;
+        keep(body);
+      },
+      chunk: (bytes, _end, written) => {
+        keep(bytes);
+        written();
+      },
+    }));
+  } catch (err) {
+    const e = err instanceof FlickError ? err : new FlickError("internal", String(err));
+    const retryAfter = e.details?.["retryAfterSeconds"];
+    return { kind: "deferred", error: { code: e.code, message: e.message }, ...(typeof retryAfter === "number" ? { retryAfterMs: retryAfter * 1000 } : {}) };
+  }
+  if (error !== null) {
+    const summary = { code: error.code, message: error.message };
+    return functionFaults.has(error.code) ? { kind: "failed", error: summary } : { kind: "deferred", error: summary };
+  }
+  const body = new TextDecoder().decode(Buffer.concat(kept));
+  if (status >= 500) return { kind: "failed", error: { code: "function_error", message: `the function answered ${status}: ${body.slice(0, 200)}` } };
+  return { kind: "completed", result: { status, body, truncated } };
+}

@@ -1,0 +1,4 @@
+export { AsyncQueue, type AsyncQueueOptions, type Submission } from "./async-queue.ts";
+export { Dispatcher, type DispatcherOptions } from "./dispatcher.ts";
+export { GroupCommit } from "./group-commit.ts";
+export { backoffMs, decide, defaultBackoff, type AttemptOutcome, type Backoff, type RetrySettings } from "./retry-policy.ts";
