@@ -16,7 +16,7 @@ import { flickBin, startTestNode, tempDir, type TestNode } from "./support/node-
 // ---------------------------------------------------------------------------------------
 
 /** Every command `flick --help` must list, in the order users see them. */
-const allCommands = ["up", "deploy", "dev", "invoke", "ls", "info", "versions", "rollback", "scale", "rm", "logs", "tenants"];
+const allCommands = ["up", "deploy", "dev", "invoke", "invocation", "dlq", "ls", "info", "versions", "rollback", "scale", "rm", "logs", "tenants"];
 
 let node: TestNode;
 /** An empty working directory: no ./.flick here, so only flags and env can find the node. */

@@ -29,7 +29,7 @@ const deployHelp = [
   "--private           calls to /fn/<name> need a token of the function's tenant",
   "--tenant T          deploy for tenant T (admin token only; default: default)",
   "--retries N         async invocations: retries after a function error or timeout (default 2, 0..10)",
-  "--max-event-age DUR async invocations: give up on throttles and faults after this age (default 6h, 1m..6h)",
+  "--max-event-age DUR async invocations: give up on throttles and faults after this age (default 6h, 1s..6h)",
   ...connectionHelp,
 ];
 

@@ -28,6 +28,7 @@ export const up: Command = {
     "--tenant-anti-affinity  a worker host serves one tenant at a time",
     "--queue-wait DUR    how long a request over a limit waits for a slot before its 429 (default 0)",
     "--async-concurrency N  async invocations running at once (default 64)",
+    "--async-lease DUR   lease of a running async attempt, renewed while it runs (default 60s)",
     "--retry-backoff DUR first wait after a failed async attempt, doubling with jitter (default 1s)",
     "--shutdown-grace DUR on SIGTERM, time in-flight requests and async attempts get to finish (default 10s)",
     "--examples          deploy the functions in examples/ once started",
@@ -52,6 +53,7 @@ export const up: Command = {
     "queue-wait": { type: "string" },
     "async-concurrency": { type: "string" },
     "retry-backoff": { type: "string" },
+    "async-lease": { type: "string" },
     "shutdown-grace": { type: "string" },
   },
   positionals: { min: 0, max: 0 },
@@ -112,6 +114,11 @@ function schedulingOptions(values: Record<string, unknown>): Parameters<typeof s
     const n = parseInteger(values["async-concurrency"] as string, "--async-concurrency");
     if (n < 1) throw new FlickError("validation_failed", "--async-concurrency must be at least 1 (async invocations would never run)");
     out["asyncConcurrency"] = n;
+  }
+  if (values["async-lease"] !== undefined) {
+    const ms = parseDuration(values["async-lease"] as string, "--async-lease");
+    if (ms < 30) throw new FlickError("validation_failed", "--async-lease must be at least 30ms (it is renewed every third of it)");
+    out["asyncLeaseMs"] = ms;
   }
   if (values["retry-backoff"] !== undefined) out["retryBackoffMs"] = parseDuration(values["retry-backoff"] as string, "--retry-backoff");
   if (values["shutdown-grace"] !== undefined) out["shutdownGraceMs"] = parseDuration(values["shutdown-grace"] as string, "--shutdown-grace");

@@ -17,7 +17,7 @@ export const limits = {
   /** Retries of a failed async invocation (function error or timeout), per function. */
   retries: { default: 2, min: 0, max: 10 },
   /** How long an async event may wait out throttles and platform faults before it is dead-lettered, ms. */
-  maxEventAgeMs: { default: 6 * 3600_000, min: 60_000, max: 6 * 3600_000 },
+  maxEventAgeMs: { default: 6 * 3600_000, min: 1000, max: 6 * 3600_000 },
   /** An async invocation's payload, in bytes (Lambda's is 256 KiB, Workers Queues' 128 KiB). */
   asyncPayloadMaxBytes: 1024 * 1024,
   /** A repeated Idempotency-Key within this window returns the first invocation, ms. */

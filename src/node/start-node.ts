@@ -47,6 +47,8 @@ export interface NodeOptions {
   queueWaitMs?: number;
   /** Async attempts running at once (default 64). */
   asyncConcurrency?: number;
+  /** Lease of a running async attempt, renewed every third of it while the attempt runs, ms (default 60 s). */
+  asyncLeaseMs?: number;
   /** First backoff after a failed async attempt, ms (default 1 s; then doubling, with jitter). */
   retryBackoffMs?: number;
   /** On stop (SIGTERM), how long in-flight requests and async attempts get to finish, ms (default 10 s). */
@@ -101,6 +103,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     settingsOf: (fn) => platform.retrySettingsOf(fn),
     idempotencyWindowMs: limits.idempotencyWindowMs,
     concurrency: options.asyncConcurrency ?? 64,
+    leaseMs: options.asyncLeaseMs ?? 60_000,
     backoff: { ...defaultBackoff, failureBaseMs: options.retryBackoffMs ?? defaultBackoff.failureBaseMs },
     onError: (err) => process.emitWarning(`flick: async queue: ${String(err)}`),
   });
