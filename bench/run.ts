@@ -10,6 +10,7 @@
  * 4. Density: host memory per idle warm instance at 1,000 functions.
  * 5. The scheduler's acquire/release cost at 10,000 hosts and 100,000 instances.
  * 6. Burst: 0 → 2,000 concurrent requests over 200 functions.
+ * 7. Async invocations: events/s accepted and completed, enqueue latency (synchronous=FULL).
  * Prints a table and writes bench/results/<timestamp>.json and bench/results/latest.json.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -17,6 +18,7 @@ import { arch, cpus, loadavg, release, totalmem, type } from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { stopAllChildren } from "./children.ts";
+import { measureAsync } from "./async.ts";
 import { measureBurst } from "./burst.ts";
 import { measureCodeLoading } from "./code-loading.ts";
 import { measureColdStarts } from "./cold-starts.ts";
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
   const density = await measureDensity(1_000);
   const scheduler = measureSchedulerCost();
   const burst = await measureBurst(200, 2_000);
+  const asyncInvocations = await measureAsync(20_000, 64);
 
   const resultOf = (system: string) => warm.find((w) => w.system === system)!.result;
   const flick = resultOf("flick");
@@ -131,6 +134,9 @@ async function main(): Promise<void> {
   console.log(`\nBurst, 0 → ${burst.requests} concurrent requests over ${burst.functions} functions (default limits: 1000 in flight per tenant):`);
   console.log(`${burst.ok} ok, 429: ${JSON.stringify(burst.throttled)}, other errors: ${JSON.stringify(burst.otherErrors)}, p50 ${fmt(burst.p50Ms)} ms, p99 ${fmt(burst.p99Ms)} ms, node alive: ${burst.nodeAlive}`);
 
+  console.log(`\nAsync invocations, ${asyncInvocations.events} events to a no-op function from ${asyncInvocations.clients} clients (each 202 after an fsync):`);
+  console.log(`accepted ${fmt(asyncInvocations.acceptedPerSec, 0)}/s, completed ${fmt(asyncInvocations.completedPerSec, 0)}/s end to end; enqueue latency p50 ${fmt(asyncInvocations.enqueueP50Ms)} ms, p99 ${fmt(asyncInvocations.enqueueP99Ms)} ms; errors ${asyncInvocations.errors}`);
+
   const report = {
     date: new Date(started).toISOString(),
     durationS: Math.round((Date.now() - started) / 1000),
@@ -145,6 +151,7 @@ async function main(): Promise<void> {
     density,
     scheduler,
     burst,
+    async: asyncInvocations,
   };
   const dir = path.join(repoRoot, "bench", "results");
   mkdirSync(dir, { recursive: true });

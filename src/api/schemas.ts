@@ -74,6 +74,8 @@ export interface FunctionInfo {
   scale: ScaleSettings;
   /** What it did lately (this node, since it started; latencies over the last 5 minutes). */
   stats: FunctionStats;
+  /** Its async invocations on this node by status (`GET /functions/<name>` only). */
+  invocations?: { queued: number; running: number; completed: number; dead: number };
 }
 
 export interface FunctionStats {

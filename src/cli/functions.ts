@@ -55,6 +55,7 @@ export const info: Command = {
         `traffic    ${f.stats.invocations} invocations, ${f.stats.coldStarts} cold starts, ${f.stats.throttled} throttled (429)`,
         `latency    ${f.stats.p50Ms === null ? "-" : `p50 ${f.stats.p50Ms} ms, p99 ${f.stats.p99Ms} ms`} (last ${duration(f.stats.windowMs)})`,
         `keep-alive ${f.stats.keepAlive === null ? "-" : keepAliveLine(f.stats.keepAlive)}`,
+        `async      ${f.invocations === undefined ? "-" : `${f.invocations.queued} queued, ${f.invocations.running} running, ${f.invocations.completed} completed, ${f.invocations.dead} dead-lettered`}; retries ${f.settings.retries}, max event age ${duration(f.settings.maxEventAgeMs)}`,
         `created    ${time(f.createdAtMs)}`,
         `updated    ${time(f.updatedAtMs)}`,
       ].join("\n"),

@@ -321,7 +321,9 @@ export class Platform implements ApiBackend, GatewayBackend {
     const fn = await this.owned(who, name);
     const version = await this.store.getVersion(name, fn.liveVersion);
     if (version === undefined) throw new FlickError("internal", `function "${name}" points at a missing version ${fn.liveVersion}`);
-    return this.info(fn, version);
+    const info = this.info(fn, version);
+    if (this.queue !== undefined) info.invocations = await this.queue.counts(name);
+    return info;
   }
 
   async removeFunction(who: Principal, name: string): Promise<void> {

@@ -39,6 +39,7 @@ export class Dispatcher {
   private flushScheduled = false;
   private pumping = false;
   private pumpAgain = false;
+  private pokeScheduled = false;
   private wake: NodeJS.Timeout | undefined;
   private renew: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -62,14 +63,22 @@ export class Dispatcher {
     this.poke();
   }
 
-  /** Something may be runnable now (a new invocation, a freed slot). */
+  /**
+   * Something may be runnable now (a new invocation, a freed slot). Pokes within one turn
+   * of the event loop share one claim: a burst of submissions is one transaction, not one each.
+   */
   poke(): void {
-    if (this.stopping) return;
+    if (this.stopping || this.pokeScheduled) return;
     if (this.pumping) {
       this.pumpAgain = true;
       return;
     }
-    void this.pump();
+    this.pokeScheduled = true;
+    setImmediate(() => {
+      this.pokeScheduled = false;
+      if (this.pumping) this.pumpAgain = true;
+      else void this.pump();
+    });
   }
 
   get inFlight(): number {
