@@ -34,6 +34,12 @@ export const deployRequest = z.strictObject({
   retries: z.number().int().min(limits.retries.min).max(limits.retries.max).optional(),
   /** How long an async event may wait out throttles and faults before it is dead-lettered, ms. */
   maxEventAgeMs: z.number().int().min(limits.maxEventAgeMs.min).max(limits.maxEventAgeMs.max).optional(),
+  /** Cron triggers: 5-field expressions or @hourly-style nicknames, run by the `scheduled` handler. */
+  crons: z.array(z.string().min(1).max(200)).max(10, "at most 10 cron triggers per function").optional(),
+  /** IANA time zone the cron fields are read in (default UTC). */
+  timeZone: z.string().min(1).max(64).optional(),
+  /** Runs missed while the node was down: "once" (default) or "skip". */
+  cronMissed: z.enum(["once", "skip"]).optional(),
   /** WebAssembly modules the code imports: SHA-256 (hex) → bytes in base64. */
   wasm: z
     .record(z.string().regex(/^[0-9a-f]{64}$/, "keys are the modules' SHA-256 in hex"), z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "values are base64"))
@@ -57,6 +63,10 @@ export interface SettingsView {
   /** Async invocations: retries after a function error or timeout, and the maximum event age. */
   retries: number;
   maxEventAgeMs: number;
+  /** Cron triggers, their time zone, and what happens to runs missed while the node was down. */
+  crons: string[];
+  timeZone: string;
+  cronMissed: "once" | "skip";
 }
 
 export interface FunctionInfo {
@@ -76,6 +86,8 @@ export interface FunctionInfo {
   stats: FunctionStats;
   /** Its async invocations on this node by status (`GET /functions/<name>` only). */
   invocations?: { queued: number; running: number; completed: number; dead: number };
+  /** Its cron triggers and their next runs (`GET /functions/<name>` only). */
+  cron?: { expression: string; timeZone: string; next: number[] }[];
 }
 
 export interface FunctionStats {

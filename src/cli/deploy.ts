@@ -2,6 +2,7 @@ import { watch } from "node:fs";
 import * as path from "node:path";
 import type { DeployRequest, FlickClient } from "../api/index.ts";
 import { bundleFunction } from "../build/index.ts";
+import { FlickError } from "../errors/index.ts";
 import { connectionHelp, connectionOptions, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
 import { bytes, logLine } from "./format.ts";
@@ -18,6 +19,9 @@ const deployOptions = {
   tenant: { type: "string" },
   retries: { type: "string" },
   "max-event-age": { type: "string" },
+  cron: { type: "string", multiple: true },
+  tz: { type: "string" },
+  "cron-missed": { type: "string" },
 } as const;
 
 const deployHelp = [
@@ -30,6 +34,9 @@ const deployHelp = [
   "--tenant T          deploy for tenant T (admin token only; default: default)",
   "--retries N         async invocations: retries after a function error or timeout (default 2, 0..10)",
   "--max-event-age DUR async invocations: give up on throttles and faults after this age (default 6h, 1s..6h)",
+  "--cron EXPR         run the scheduled handler on this schedule, e.g. \"*/5 * * * *\" or @daily (repeatable)",
+  "--tz ZONE           time zone of the cron fields, e.g. Europe/Paris (default UTC)",
+  "--cron-missed once|skip  runs missed while the node was down: run the latest once at start (default), or skip",
   ...connectionHelp,
 ];
 
@@ -46,6 +53,13 @@ function requestFrom(values: Values, code: string, wasm: Record<string, Uint8Arr
   if (values["tenant"] !== undefined) request.tenant = values["tenant"] as string;
   if (values["retries"] !== undefined) request.retries = parseInteger(values["retries"] as string, "--retries");
   if (values["max-event-age"] !== undefined) request.maxEventAgeMs = parseDuration(values["max-event-age"] as string, "--max-event-age");
+  if (values["cron"] !== undefined) request.crons = values["cron"] as string[];
+  if (values["tz"] !== undefined) request.timeZone = values["tz"] as string;
+  if (values["cron-missed"] !== undefined) {
+    const missed = values["cron-missed"] as string;
+    if (missed !== "once" && missed !== "skip") throw new FlickError("bad_request", `--cron-missed ${missed}: expected once or skip`);
+    request.cronMissed = missed;
+  }
   return request;
 }
 
@@ -62,11 +76,12 @@ async function deployOnce(client: FlickClient, entry: string, name: string, valu
 export const deploy: Command = {
   name: "deploy",
   summary: "Bundle a function with its npm dependencies and make it live.",
-  usage: "deploy <entry.ts|.js> [--name N] [--memory MiB] [--timeout 30s] [--env K=V]… [--secret K=V]… [--private]",
+  usage: "deploy <entry.ts|.js> [--name N] [--memory MiB] [--timeout 30s] [--env K=V]… [--secret K=V]… [--private] [--cron EXPR]… [--tz ZONE]",
   optionHelp: deployHelp,
   examples: [
     "flick deploy examples/hello.ts",
     "flick deploy src/index.ts --name api --memory 256 --timeout 10s --env MODE=prod --secret DB_PASSWORD=hunter2",
+    "flick deploy examples/cron-report.ts --cron \"0 9 * * MON-FRI\" --tz Europe/Paris",
   ],
   options: deployOptions,
   positionals: { min: 1, max: 1 },

@@ -56,6 +56,7 @@ export const info: Command = {
         `latency    ${f.stats.p50Ms === null ? "-" : `p50 ${f.stats.p50Ms} ms, p99 ${f.stats.p99Ms} ms`} (last ${duration(f.stats.windowMs)})`,
         `keep-alive ${f.stats.keepAlive === null ? "-" : keepAliveLine(f.stats.keepAlive)}`,
         `async      ${f.invocations === undefined ? "-" : `${f.invocations.queued} queued, ${f.invocations.running} running, ${f.invocations.completed} completed, ${f.invocations.dead} dead-lettered`}; retries ${f.settings.retries}, max event age ${duration(f.settings.maxEventAgeMs)}`,
+        ...(f.cron ?? []).map((c) => `cron       ${c.expression} (${c.timeZone}, missed runs: ${f.settings.cronMissed}): next ${c.next.map(time).join(", ")}`),
         `created    ${time(f.createdAtMs)}`,
         `updated    ${time(f.updatedAtMs)}`,
       ].join("\n"),

@@ -148,6 +148,7 @@ export class Instance {
   private readonly pending = new Map<number, Pending>();
   private readonly timerOwner = new Map<number, number>();
   private dispatchRef!: ivm.Reference<(...args: unknown[]) => void>;
+  private scheduledRef!: ivm.Reference<(...args: unknown[]) => void>;
   private timerRef!: ivm.Reference<(timer: number, invocation: number, nowMs: number) => void>;
   private endRef!: ivm.Reference<(invocation: number) => void>;
   private fetchedRef!: ivm.Reference<(...args: unknown[]) => void>;
@@ -307,6 +308,7 @@ export class Instance {
     connect.release();
     this.initRef = dispatcher.getSync("init", { reference: true }) as ivm.Reference<(...args: unknown[]) => string>;
     this.dispatchRef = dispatcher.getSync("dispatch", { reference: true }) as typeof this.dispatchRef;
+    this.scheduledRef = dispatcher.getSync("scheduled", { reference: true }) as typeof this.scheduledRef;
     this.timerRef = dispatcher.getSync("timer", { reference: true }) as typeof this.timerRef;
     this.endRef = dispatcher.getSync("end", { reference: true }) as typeof this.endRef;
     this.fetchedRef = dispatcher.getSync("fetched", { reference: true }) as typeof this.fetchedRef;
@@ -400,11 +402,14 @@ export class Instance {
         body: (bytes, end, error) => this.enter(id, (timeout) => this.bodyRef.applySync(undefined, [id, bytes, end, error ?? ""], { arguments: { copy: true }, timeout })),
         cancel: () => this.cancel(id),
       });
+      const scheduled = request.scheduled;
       this.enter(id, (timeout) =>
-        this.dispatchRef.applySync(undefined, [id, guestClock(), request.method, request.url, request.headers, request.body, request.streamed === true], {
-          arguments: { copy: true },
-          timeout,
-        }),
+        scheduled !== undefined
+          ? this.scheduledRef.applySync(undefined, [id, guestClock(), scheduled.cron, scheduled.scheduledTime], { arguments: { copy: true }, timeout })
+          : this.dispatchRef.applySync(undefined, [id, guestClock(), request.method, request.url, request.headers, request.body, request.streamed === true], {
+              arguments: { copy: true },
+              timeout,
+            }),
       );
     });
   }

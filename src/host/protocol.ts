@@ -35,6 +35,8 @@ export interface WireRequest {
   /** The whole body, or null: none, or (with `streamed`) it follows in `body` messages. */
   body: Uint8Array | null;
   streamed?: boolean;
+  /** Not a request but a cron trigger: the handler called is `scheduled` (method, url, body unused). */
+  scheduled?: { cron: string; scheduledTime: number };
 }
 
 /** [time ms, level, message] */

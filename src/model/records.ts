@@ -38,6 +38,12 @@ export interface FunctionSettings {
   retries?: number;
   /** How long an async event may wait for throttles and faults to pass, ms; absent: 6 h. */
   maxEventAgeMs?: number;
+  /** Cron triggers (`flick deploy --cron`), run as `scheduled` invocations; absent: none. */
+  crons?: string[];
+  /** IANA time zone of the cron fields; absent: UTC. */
+  cronTimeZone?: string;
+  /** Runs missed while the node was down: `once` (default) fires the latest once at start, `skip` fires none. */
+  cronMissed?: "once" | "skip";
 }
 
 /** An immutable, content-addressed deployment of a function. */

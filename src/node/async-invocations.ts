@@ -3,6 +3,7 @@
  * attempt runs (the same path as a request to /fn/<name>: scheduler, limits, instance,
  * logs), and how an invocation is shown.
  *
+ * A `scheduled` invocation (a cron run) calls the `scheduled` handler instead.
  * An attempt of a `fetch` invocation is a POST to the function's URL with the payload as
  * body and `x-flick-invocation-id` / `x-flick-attempt` headers. The function's answer
  * decides: 2xx–4xx completes it (the status and up to 64 KiB of the body are kept), a
@@ -86,6 +87,12 @@ export async function runAttempt(backend: GatewayBackend, inv: InvocationRecord,
   const headers = ["x-flick-invocation-id", inv.id, "x-flick-attempt", String(inv.attempts), "content-length", String(inv.payload.byteLength)];
   if (inv.contentType !== null) headers.push("content-type", inv.contentType);
   const request: WireRequest = { method: "POST", url: `${origin}/`, headers, body: inv.payload };
+  if (inv.kind === "scheduled") {
+    // A cron run: the payload is its trigger; the guest calls `scheduled(controller, env, ctx)`.
+    const trigger = JSON.parse(new TextDecoder().decode(inv.payload)) as { cron: string; scheduledTime: number };
+    request.scheduled = { cron: trigger.cron, scheduledTime: trigger.scheduledTime };
+    request.body = null;
+  }
   let status = 0;
   const kept: Uint8Array[] = [];
   let keptBytes = 0;

@@ -17,7 +17,7 @@ import type { ErrorData } from "../errors/index.ts";
 import type { GatewayBackend, ResponseWriter, RouteTarget } from "../gateway/index.ts";
 import type { ClientGone, InstanceSpec, Supervisor, WireLogLine, WireRequest } from "../host/index.ts";
 import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type LogLine, type ScaleSettings, type VersionRecord } from "../model/index.ts";
-import type { AsyncQueue, RetrySettings } from "../queue/index.ts";
+import { CronError, parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type RetrySettings } from "../queue/index.ts";
 import type { NewLogLine, Store } from "../store/index.ts";
 import { invocationInfo, payloadOf } from "./async-invocations.ts";
 import type { SecretBox } from "./secrets.ts";
@@ -77,6 +77,7 @@ export class Platform implements ApiBackend, GatewayBackend {
   private readonly secrets: SecretBox;
   /** Async invocations (queue/); attached by the node once both exist. */
   private queue: AsyncQueue | undefined;
+  private cron: CronRunner | undefined;
 
   constructor(store: Store, supervisor: Supervisor, scheduler: Scheduler, secrets: SecretBox, options: PlatformOptions = { queueWaitMs: 0, idleTtlMs: 10 * 60 * 1000, tenantConcurrency: 1000 }) {
     this.options = options;
@@ -117,6 +118,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       env,
       wasm: Object.fromEntries(version.wasm.map((hash) => [hash, this.store.wasmPath(hash)])),
     });
+    this.cron?.setTriggers(this.cronTriggers());
   }
 
   /** How the scheduler should run a function, from its record (`flick scale`) and version. */
@@ -173,6 +175,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     return {
       memoryMiB: settings.memoryMiB, timeoutMs: settings.timeoutMs, env: settings.env, secretNames: settings.secretNames, private: settings.private,
       retries: settings.retries ?? limits.retries.default, maxEventAgeMs: settings.maxEventAgeMs ?? limits.maxEventAgeMs.default,
+      crons: settings.crons ?? [], timeZone: settings.cronTimeZone ?? "UTC", cronMissed: settings.cronMissed ?? "once",
     };
   }
 
@@ -258,6 +261,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       // Only when set, so a version made before these settings existed keeps its id.
       ...(request.retries === undefined ? {} : { retries: request.retries }),
       ...(request.maxEventAgeMs === undefined ? {} : { maxEventAgeMs: request.maxEventAgeMs }),
+      ...cronSettings(request),
     };
     const id = versionId(request.code, JSON.stringify(settings), settings.secretNames.length === 0 ? "" : this.secrets.digest(secrets));
     if (existing !== undefined && existing.liveVersion === id) {
@@ -323,6 +327,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     if (version === undefined) throw new FlickError("internal", `function "${name}" points at a missing version ${fn.liveVersion}`);
     const info = this.info(fn, version);
     if (this.queue !== undefined) info.invocations = await this.queue.counts(name);
+    if (this.cron !== undefined && (version.settings.crons?.length ?? 0) > 0) info.cron = this.cron.upcoming(name, 3);
     return info;
   }
 
@@ -331,6 +336,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     this.live.delete(name);
     await this.store.removeFunction(name);
     await this.queue?.removeFunction(name);
+    this.cron?.setTriggers(this.cronTriggers());
     this.drop(this.scheduler.remove(`${fn.tenant}/${name}`));
     this.stats.delete(`${fn.tenant}/${name}`);
   }
@@ -531,6 +537,23 @@ export class Platform implements ApiBackend, GatewayBackend {
     this.queue = queue;
   }
 
+  /** Cron triggers: the runner is told whenever the live functions change. */
+  attachCron(cron: CronRunner): void {
+    this.cron = cron;
+    cron.setTriggers(this.cronTriggers());
+  }
+
+  private cronTriggers(): CronTrigger[] {
+    const triggers: CronTrigger[] = [];
+    for (const live of this.live.values()) {
+      const s = live.version.settings;
+      for (const expression of s.crons ?? []) {
+        triggers.push({ fn: live.record.name, tenant: live.record.tenant, schedule: parseCron(expression, s.cronTimeZone ?? "UTC"), missed: s.cronMissed ?? "once" });
+      }
+    }
+    return triggers;
+  }
+
   private asyncQueue(): AsyncQueue {
     if (this.queue === undefined) throw new FlickError("unavailable", "async invocations are not running on this node yet; retry");
     return this.queue;
@@ -590,4 +613,32 @@ export class Platform implements ApiBackend, GatewayBackend {
     this.scheduler.setTenantLimit(tenant, concurrency ?? this.options.tenantConcurrency);
     return { ...record, concurrency };
   }
+}
+
+/** The cron settings of a deploy, checked: each expression parses in the time zone. */
+function cronSettings(request: DeployRequest): Pick<FunctionSettings, "crons" | "cronTimeZone" | "cronMissed"> {
+  const crons = request.crons ?? [];
+  if (crons.length === 0) {
+    if (request.timeZone !== undefined || request.cronMissed !== undefined) {
+      throw new FlickError("validation_failed", "timeZone and cronMissed apply to cron triggers; add at least one (flick deploy --cron \"*/5 * * * *\")");
+    }
+    return {};
+  }
+  const timeZone = request.timeZone ?? "UTC";
+  const seen = new Set<string>();
+  for (const expression of crons) {
+    try {
+      parseCron(expression, timeZone);
+    } catch (err) {
+      if (err instanceof CronError) throw new FlickError("validation_failed", `cron: ${err.message}`);
+      throw err;
+    }
+    if (seen.has(expression.trim())) throw new FlickError("validation_failed", `cron: "${expression}" is given twice`);
+    seen.add(expression.trim());
+  }
+  return {
+    crons: crons.map((c) => c.trim()),
+    ...(request.timeZone === undefined ? {} : { cronTimeZone: request.timeZone }),
+    ...(request.cronMissed === undefined ? {} : { cronMissed: request.cronMissed }),
+  };
 }

@@ -12,7 +12,7 @@ import { FlickError } from "../errors/index.ts";
 import { createGateway, functionPrefix } from "../gateway/index.ts";
 import { EgressPolicy, Supervisor } from "../host/index.ts";
 import { limits } from "../model/index.ts";
-import { AsyncQueue, defaultBackoff } from "../queue/index.ts";
+import { AsyncQueue, CronRunner, defaultBackoff } from "../queue/index.ts";
 import { SqliteQueue, SqliteStore } from "../store/index.ts";
 import { runAttempt } from "./async-invocations.ts";
 import { Platform } from "./platform.ts";
@@ -97,8 +97,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const platform = new Platform(store, supervisor, scheduler, secrets, { queueWaitMs: options.queueWaitMs ?? 0, idleTtlMs, tenantConcurrency });
   await Promise.all([platform.load(), supervisor.start()]);
 
+  const queueStore = new SqliteQueue(dataDir);
   const queue = new AsyncQueue({
-    store: new SqliteQueue(dataDir),
+    store: queueStore,
     run: (inv) => runAttempt(platform, inv, platform.publicUrl),
     settingsOf: (fn) => platform.retrySettingsOf(fn),
     idempotencyWindowMs: limits.idempotencyWindowMs,
@@ -108,6 +109,22 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     onError: (err) => process.emitWarning(`flick: async queue: ${String(err)}`),
   });
   platform.attachQueue(queue);
+  // Cron runs go through the queue: durable, retried, dead-lettered like any async invocation.
+  const cron = new CronRunner({
+    store: queueStore,
+    fire: async (trigger, scheduledTime) => {
+      await queue.submit({
+        function: trigger.fn,
+        tenant: trigger.tenant,
+        kind: "scheduled",
+        payload: new TextEncoder().encode(JSON.stringify({ cron: trigger.schedule.expression, scheduledTime })),
+        contentType: "application/json",
+        idempotencyKey: `cron:${trigger.schedule.expression}:${scheduledTime}`,
+      });
+    },
+    onError: (err) => process.emitWarning(`flick: cron: ${String(err)}`),
+  });
+  platform.attachCron(cron);
 
   const gateway = createGateway(platform);
   // Requests being answered, so a stop can let them finish (log follows are not waited for).
@@ -164,6 +181,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   ticker.unref();
   // This node is the only user of its data dir: attempts a killed run left mid-way go again now.
   await queue.start(true);
+  await cron.start();
 
   let stopped: Promise<void> | undefined;
   return {
@@ -177,6 +195,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       stopped ??= (async () => {
         const deadline = Date.now() + graceMs;
         clearInterval(ticker);
+        cron.stop();
         // No new connections or requests; idle keep-alive connections go now.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();

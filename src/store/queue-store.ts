@@ -68,7 +68,10 @@ export interface QueueStore {
   counts(fn?: string): Promise<QueueCounts>;
   /** Drops completed invocations older than `completedBeforeMs` and dead ones older than `deadBeforeMs`. */
   prune(completedBeforeMs: number, deadBeforeMs: number): Promise<number>;
-  /** Removes every invocation of a removed function. */
+  /** Removes every invocation and cron state of a removed function. */
   removeFunction(fn: string): Promise<void>;
+  /** When each cron trigger (function, expression) last fired, or was registered. */
+  cronState(): Promise<{ fn: string; expression: string; lastMs: number }[]>;
+  setCronState(fn: string, expression: string, lastMs: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -27,6 +27,7 @@ CREATE INDEX IF NOT EXISTS invocations_due ON invocations (status, next_at);
 CREATE INDEX IF NOT EXISTS invocations_lease ON invocations (status, lease_until);
 CREATE INDEX IF NOT EXISTS invocations_idempotency ON invocations (function, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS invocations_by_function ON invocations (function, status, updated_at);
+CREATE TABLE IF NOT EXISTS cron_state (function TEXT NOT NULL, expression TEXT NOT NULL, last_ms INTEGER NOT NULL, PRIMARY KEY (function, expression));
 `;
 
 type Row = Record<string, unknown>;
@@ -127,6 +128,11 @@ export class SqliteQueue implements QueueStore {
       pruneCompleted: prepare("DELETE FROM invocations WHERE status = 'completed' AND updated_at < ?"),
       pruneDead: prepare("DELETE FROM invocations WHERE status = 'dead' AND updated_at < ?"),
       removeFunction: prepare("DELETE FROM invocations WHERE function = ?"),
+      removeCron: prepare("DELETE FROM cron_state WHERE function = ?"),
+      cronState: prepare("SELECT function, expression, last_ms FROM cron_state"),
+      setCron: prepare(
+        "INSERT INTO cron_state (function, expression, last_ms) VALUES (?, ?, ?) ON CONFLICT (function, expression) DO UPDATE SET last_ms = excluded.last_ms",
+      ),
     };
   }
 
@@ -254,7 +260,18 @@ export class SqliteQueue implements QueueStore {
   }
 
   async removeFunction(fn: string): Promise<void> {
-    this.q["removeFunction"]!.run(fn);
+    this.transaction(() => {
+      this.q["removeFunction"]!.run(fn);
+      this.q["removeCron"]!.run(fn);
+    });
+  }
+
+  async cronState(): Promise<{ fn: string; expression: string; lastMs: number }[]> {
+    return (this.q["cronState"]!.all() as Row[]).map((r) => ({ fn: r["function"] as string, expression: r["expression"] as string, lastMs: Number(r["last_ms"]) }));
+  }
+
+  async setCronState(fn: string, expression: string, lastMs: number): Promise<void> {
+    this.q["setCron"]!.run(fn, expression, lastMs);
   }
 
   async close(): Promise<void> {

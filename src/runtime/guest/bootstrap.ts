@@ -60,6 +60,7 @@ global.__flickDispatcher = Object.freeze({
   connect,
   init: dispatcher.init,
   dispatch: dispatcher.dispatch,
+  scheduled: dispatcher.scheduled,
   timer: dispatcher.timer,
   end: dispatcher.end,
   fetched: dispatcher.fetched,

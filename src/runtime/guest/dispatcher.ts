@@ -20,6 +20,8 @@ import { ReadableStream } from "./web/readable-stream.ts";
 
 
 let fetchHandler: FetchHandler | undefined;
+/** `scheduled(controller, env, ctx)` of the default export: cron triggers. */
+let scheduledHandler: ((controller: unknown, env: unknown, ctx: unknown) => unknown) | undefined;
 let handlerThis: object | undefined;
 let env: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -43,11 +45,17 @@ export function init(namespace: Record<string, unknown>, envPairs: string[]): st
   for (let i = 0; i + 1 < envPairs.length; i += 2) values[envPairs[i]!] = envPairs[i + 1]!;
   env = Object.freeze(values);
   const mod = namespace["default"];
-  // `export default { fetch }` (Workers modules), the documented form.
-  if (typeof mod === "object" && mod !== null && typeof (mod as Record<string, unknown>)["fetch"] === "function") {
-    fetchHandler = (mod as Record<string, unknown>)["fetch"] as FetchHandler;
-    handlerThis = mod;
-    return "";
+  // `export default { fetch, scheduled }` (Workers modules), the documented form; a module
+  // for cron alone may leave out fetch.
+  if (typeof mod === "object" && mod !== null) {
+    const fetch = (mod as Record<string, unknown>)["fetch"];
+    const scheduled = (mod as Record<string, unknown>)["scheduled"];
+    if (typeof fetch === "function" || typeof scheduled === "function") {
+      fetchHandler = typeof fetch === "function" ? (fetch as FetchHandler) : undefined;
+      scheduledHandler = typeof scheduled === "function" ? (scheduled as typeof scheduledHandler) : undefined;
+      handlerThis = mod;
+      return "";
+    }
   }
   // `export default function handler(request, context)` (Vercel Edge, Next.js routes).
   if (typeof mod === "function") {
@@ -71,7 +79,7 @@ export function init(namespace: Record<string, unknown>, envPairs: string[]): st
   if (typeof mod !== "object" || mod === null) {
     return `the default export is ${describe(mod)}, not an object with a fetch method; write \`export default { fetch(request, env, ctx) { … } }\``;
   }
-  return "the default export has no fetch method; add `async fetch(request, env, ctx) { return new Response(\"…\") }`";
+  return "the default export has no fetch method (nor a scheduled one); add `async fetch(request, env, ctx) { return new Response(\"…\") }`";
 }
 
 function errorParts(err: unknown): [string, string] {
@@ -244,7 +252,57 @@ export function dispatch(id: number, nowMs: number, method: string, url: string,
   const request = createIncomingRequest(method, url, pairs, stream);
   const state: InvocationState = { waitUntil: 0, responded: false };
   invocations.set(id, state);
-  const ctx = Object.freeze({
+  const ctx = contextFor(id, state);
+  if (fetchHandler === undefined) {
+    fail(id, new TypeError("this function has no fetch handler (its default export has only scheduled); add `async fetch(request, env, ctx) { … }` to answer requests"));
+    return;
+  }
+  let result: unknown;
+  try {
+    result = Reflect.apply(fetchHandler, handlerThis, [request, env, ctx]);
+  } catch (err) {
+    fail(id, err);
+    return;
+  }
+  // Promise.resolve also adopts thenables that are not native promises.
+  Promise.resolve(result).then((value) => finish(id, value), (err: unknown) => fail(id, err));
+}
+
+/**
+ * A cron trigger: runs `scheduled(controller, env, ctx)`. The invocation is over when the
+ * handler's promise and its waitUntil work settle; a throw or rejection fails it (and the
+ * platform retries it like any async invocation).
+ */
+export function scheduled(id: number, nowMs: number, cron: string, scheduledTime: number): void {
+  setClock(nowMs);
+  enterInvocation(id);
+  const state: InvocationState = { waitUntil: 0, responded: false };
+  invocations.set(id, state);
+  if (scheduledHandler === undefined) {
+    fail(id, new TypeError(`a cron trigger ("${cron}") fired, but the default export has no scheduled method; add \`async scheduled(controller, env, ctx) { … }\``));
+    return;
+  }
+  const controller = Object.freeze({ type: "scheduled", cron, scheduledTime });
+  let result: unknown;
+  try {
+    result = Reflect.apply(scheduledHandler, handlerThis, [controller, env, contextFor(id, state)]);
+  } catch (err) {
+    fail(id, err);
+    return;
+  }
+  Promise.resolve(result).then(
+    () => {
+      if (!invocations.has(id)) return;
+      hostOps().respond(id, 204, [], null, true);
+      responded(id);
+    },
+    (err: unknown) => fail(id, err),
+  );
+}
+
+/** The `ctx` a handler gets: waitUntil keeps the invocation open. */
+function contextFor(id: number, state: InvocationState): object {
+  return Object.freeze({
     /** Keeps the invocation (not the response) open until `promise` settles, within the timeout. */
     waitUntil(promise: unknown): void {
       state.waitUntil++;
@@ -257,15 +315,6 @@ export function dispatch(id: number, nowMs: number, method: string, url: string,
     },
     passThroughOnException(): void {},
   });
-  let result: unknown;
-  try {
-    result = Reflect.apply(fetchHandler!, handlerThis, [request, env, ctx]);
-  } catch (err) {
-    fail(id, err);
-    return;
-  }
-  // Promise.resolve also adopts thenables that are not native promises.
-  Promise.resolve(result).then((value) => finish(id, value), (err: unknown) => fail(id, err));
 }
 
 /** The host's timer for `timer` is due. An exception in the callback fails its invocation. */
