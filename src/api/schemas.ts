@@ -34,6 +34,10 @@ export const deployRequest = z.strictObject({
   retries: z.number().int().min(limits.retries.min).max(limits.retries.max).optional(),
   /** How long an async event may wait out throttles and faults before it is dead-lettered, ms. */
   maxEventAgeMs: z.number().int().min(limits.maxEventAgeMs.min).max(limits.maxEventAgeMs.max).optional(),
+  /** Service bindings: env name → function of the same tenant (`env.API.fetch(request)`). */
+  serviceBindings: z.record(z.string().regex(envName, "binding names are letters, digits and _, not starting with a digit"), functionName).optional(),
+  /** Queue bindings: env name → function of the same tenant (`env.JOBS.send(body)`). */
+  queueBindings: z.record(z.string().regex(envName, "binding names are letters, digits and _, not starting with a digit"), functionName).optional(),
   /** Cron triggers: 5-field expressions or @hourly-style nicknames, run by the `scheduled` handler. */
   crons: z.array(z.string().min(1).max(200)).max(10, "at most 10 cron triggers per function").optional(),
   /** IANA time zone the cron fields are read in (default UTC). */
@@ -67,6 +71,9 @@ export interface SettingsView {
   crons: string[];
   timeZone: string;
   cronMissed: "once" | "skip";
+  /** env name → bound function. */
+  serviceBindings: Record<string, string>;
+  queueBindings: Record<string, string>;
 }
 
 export interface FunctionInfo {

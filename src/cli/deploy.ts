@@ -20,6 +20,8 @@ const deployOptions = {
   retries: { type: "string" },
   "max-event-age": { type: "string" },
   cron: { type: "string", multiple: true },
+  "service-binding": { type: "string", multiple: true },
+  "queue-binding": { type: "string", multiple: true },
   tz: { type: "string" },
   "cron-missed": { type: "string" },
 } as const;
@@ -34,6 +36,8 @@ const deployHelp = [
   "--tenant T          deploy for tenant T (admin token only; default: default)",
   "--retries N         async invocations: retries after a function error or timeout (default 2, 0..10)",
   "--max-event-age DUR async invocations: give up on throttles and faults after this age (default 6h, 1s..6h)",
+  "--service-binding NAME=FN  env.NAME.fetch(request) calls function FN directly (same tenant; repeatable)",
+  "--queue-binding NAME=FN    env.NAME.send(body) queues async invocations of FN (same tenant; repeatable)",
   "--cron EXPR         run the scheduled handler on this schedule, e.g. \"*/5 * * * *\" or @daily (repeatable)",
   "--tz ZONE           time zone of the cron fields, e.g. Europe/Paris (default UTC)",
   "--cron-missed once|skip  runs missed while the node was down: run the latest once at start (default), or skip",
@@ -54,6 +58,8 @@ function requestFrom(values: Values, code: string, wasm: Record<string, Uint8Arr
   if (values["retries"] !== undefined) request.retries = parseInteger(values["retries"] as string, "--retries");
   if (values["max-event-age"] !== undefined) request.maxEventAgeMs = parseDuration(values["max-event-age"] as string, "--max-event-age");
   if (values["cron"] !== undefined) request.crons = values["cron"] as string[];
+  if (values["service-binding"] !== undefined) request.serviceBindings = Object.fromEntries((values["service-binding"] as string[]).map((e) => parsePair(e, "--service-binding")));
+  if (values["queue-binding"] !== undefined) request.queueBindings = Object.fromEntries((values["queue-binding"] as string[]).map((e) => parsePair(e, "--queue-binding")));
   if (values["tz"] !== undefined) request.timeZone = values["tz"] as string;
   if (values["cron-missed"] !== undefined) {
     const missed = values["cron-missed"] as string;

@@ -50,6 +50,7 @@ export const info: Command = {
         `access     ${f.settings.private ? "private (needs a token of its tenant)" : "public"}`,
         `env        ${env.length === 0 ? "-" : env.map(([k, v]) => `${k}=${v}`).join(", ")}`,
         `secrets    ${f.settings.secretNames.length === 0 ? "-" : f.settings.secretNames.map((k) => `${k}=••••`).join(", ")}`,
+        `bindings   ${bindingsLine(f.settings)}`,
         `scale      ${scaleLine(f.scale)}`,
         `instances  ${f.stats.warm} warm (${f.stats.busy} busy, ${f.stats.provisioned} provisioned)`,
         `traffic    ${f.stats.invocations} invocations, ${f.stats.coldStarts} cold starts, ${f.stats.throttled} throttled (429)`,
@@ -63,6 +64,15 @@ export const info: Command = {
     );
   },
 };
+
+/** "API → users (service), JOBS → resize (queue)" or "-". */
+function bindingsLine(settings: FunctionInfo["settings"]): string {
+  const all = [
+    ...Object.entries(settings.serviceBindings).map(([n, t]) => `${n} → ${t} (service)`),
+    ...Object.entries(settings.queueBindings).map(([n, t]) => `${n} → ${t} (queue)`),
+  ];
+  return all.length === 0 ? "-" : all.join(", ");
+}
 
 /** "min 2, max none, pin zone=a, keep-alive node" for info and scale. */
 export function scaleLine(scale: FunctionInfo["scale"]): string {

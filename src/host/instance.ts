@@ -14,7 +14,7 @@ import { compressionLimits, ZlibStream } from "./compression-ops.ts";
 import { runSubtle, SubtleError } from "./web-crypto-ops.ts";
 import type { EgressPolicy } from "./egress-policy.ts";
 import { OutboundError, outboundFetch, type OutboundRequest } from "./outbound-fetch.ts";
-import { streamHighWaterBytes, type InstanceSpec, type InvocationControl, type InvocationEnd, type ResponseSink, type WireLogLine, type WireRequest } from "./protocol.ts";
+import { streamHighWaterBytes, type Call, type CallResult, type InstanceSpec, type InvocationControl, type InvocationEnd, type ResponseSink, type WireLogLine, type WireRequest } from "./protocol.ts";
 
 /**
  * The runtime bundle, and how isolates get it fast: a V8 startup snapshot with the
@@ -53,7 +53,7 @@ export const snapshotWarmup = `
   globalThis.__flickHost = {
     randomBytes: (n) => new Uint8Array(n), domainToASCII: (d) => d, log: noop, timerStart: noop, timerClear: noop,
     respond: noop, chunk: () => true, complete: noop, fail: noop, fetchStart: noop, fetchAbort: noop,
-    subtle: noop, zlibOpen: noop, zlibWrite: noop, zlibClose: noop, bodyCredit: noop, wasmModule: () => null,
+    subtle: noop, zlibOpen: noop, zlibWrite: noop, zlibClose: noop, bodyCredit: noop, wasmModule: () => null, queueSend: noop,
   };
   const d = __flickDispatcher;
   d.connect(Date.now());
@@ -112,6 +112,9 @@ interface Pending {
   logs: WireLogLine[];
   timers: Map<number, NodeJS.Timeout>;
   wall: NodeJS.Timeout;
+  /** The platform's id of the invocation and its service-binding depth (bindings pass them on). */
+  invocationId: string;
+  depth: number;
 }
 
 /** Shared empty map for invocations that never fetch (most of them). */
@@ -143,6 +146,8 @@ export class Instance {
   spec: InstanceSpec;
   /** Called once when the instance stops existing for a reason of its own (limit hit). */
   onGone: (reason: string) => void = () => {};
+  /** Binding calls (service fetch, queue send) go to the platform through this; unset: refused. */
+  calls: ((call: Call) => Promise<CallResult>) | undefined;
   private readonly isolate: ivm.Isolate;
   private readonly context: ivm.Context;
   private readonly pending = new Map<number, Pending>();
@@ -154,6 +159,7 @@ export class Instance {
   private fetchedRef!: ivm.Reference<(...args: unknown[]) => void>;
   private zlibDoneRef!: ivm.Reference<(...args: unknown[]) => void>;
   private subtleDoneRef!: ivm.Reference<(...args: unknown[]) => void>;
+  private queueDoneRef!: ivm.Reference<(...args: unknown[]) => void>;
   private resumeRef!: ivm.Reference<(invocation: number, nowMs: number) => void>;
   private bodyRef!: ivm.Reference<(...args: unknown[]) => void>;
   private rejectionRef!: ivm.Reference<(...args: unknown[]) => void>;
@@ -285,8 +291,10 @@ export class Instance {
       chunk: (invocation: number, bytes: Uint8Array, end: boolean) => this.chunk(invocation, bytes, end),
       complete: (invocation: number) => this.complete(invocation),
       fail: (invocation: number, message: string, stack: string) => this.fail(invocation, message, stack),
-      fetchStart: (invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string) =>
-        this.fetchStart(invocation, op, method, url, headers, body, redirect),
+      fetchStart: (invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string, binding: string) =>
+        this.fetchStart(invocation, op, method, url, headers, body, redirect, binding),
+      queueSend: (invocation: number, op: number, binding: string, bodies: Uint8Array[], contentTypes: string[]) =>
+        this.queueSend(invocation, op, binding, bodies, contentTypes),
       fetchAbort: (op: number) => this.fetchAbort(op),
       wasmModule: (hash: string) => (typeof hash === "string" && /^[0-9a-f]{64}$/.test(hash) ? this.wasm(hash) : null),
       zlibOpen: (invocation: number, stream: number, format: string, compress: boolean) => this.zlibOpen(invocation, stream, format, compress),
@@ -314,6 +322,7 @@ export class Instance {
     this.fetchedRef = dispatcher.getSync("fetched", { reference: true }) as typeof this.fetchedRef;
     this.zlibDoneRef = dispatcher.getSync("zlibDone", { reference: true }) as typeof this.zlibDoneRef;
     this.subtleDoneRef = dispatcher.getSync("subtleDone", { reference: true }) as typeof this.subtleDoneRef;
+    this.queueDoneRef = dispatcher.getSync("queueDone", { reference: true }) as typeof this.queueDoneRef;
     this.resumeRef = dispatcher.getSync("resume", { reference: true }) as typeof this.resumeRef;
     this.bodyRef = dispatcher.getSync("body", { reference: true }) as typeof this.bodyRef;
     this.rejectionRef = dispatcher.getSync("unhandledRejection", { reference: true }) as typeof this.rejectionRef;
@@ -339,7 +348,8 @@ export class Instance {
       namespace = script.runSync(this.context, { reference: true, timeout }) as ivm.Reference<unknown>;
       script.release();
     }
-    const problem = init.applySync(undefined, [namespace.derefInto(), this.spec.env], {
+    const bindings = (this.spec.bindings ?? []).flatMap((b) => [b.name, b.kind]);
+    const problem = init.applySync(undefined, [namespace.derefInto(), this.spec.env, bindings], {
       arguments: { copy: true },
       timeout: 1000,
     }) as string;
@@ -395,6 +405,8 @@ export class Instance {
         logs: this.takeModuleLogs(),
         timers: new Map(),
         wall: setTimeout(() => this.timeoutPending(id), timeoutMs),
+        invocationId: request.invocationId ?? "",
+        depth: request.depth ?? 0,
       };
       this.pending.set(id, pending);
       onStart?.({
@@ -535,9 +547,10 @@ export class Instance {
 
   // — host ops (called synchronously from inside the isolate) —
 
-  private fetchStart(invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string): void {
+  private fetchStart(invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string, binding = ""): void {
     const pending = this.pending.get(invocation);
     if (pending === undefined) throw new Error("fetch() after the request ended: outbound requests belong to a request that is still running");
+    const target = binding === "" ? undefined : this.binding(binding, "service");
     if (
       typeof method !== "string" || typeof url !== "string" || !Array.isArray(headers) || headers.some((h) => typeof h !== "string") ||
       (body !== null && !(body instanceof Uint8Array)) || (redirect !== "follow" && redirect !== "manual" && redirect !== "error")
@@ -562,7 +575,11 @@ export class Instance {
     const run = () => {
       pending.activeFetches++;
       const started = Date.now();
-      outboundFetch(request, this.egress, { timeoutMs: Math.max(1, pending.deadline - started), maxResponseBytes: fetchLimits.maxResponseBytes }, controller.signal)
+      const response =
+        target === undefined
+          ? outboundFetch(request, this.egress, { timeoutMs: Math.max(1, pending.deadline - started), maxResponseBytes: fetchLimits.maxResponseBytes }, controller.signal)
+          : this.serviceFetch(target, request, pending);
+      response
         .then(
           (response) => {
             this.log(invocation, "info", `fetch ${method} ${url} → ${response.status} (${Date.now() - started} ms)`);
@@ -587,6 +604,48 @@ export class Instance {
     };
     if (pending.activeFetches < fetchLimits.connections) run();
     else pending.queuedFetches.push(run);
+  }
+
+  /** The target of the instance's binding `name` of `kind`; a TypeError the guest sees otherwise. */
+  private binding(name: string, kind: "service" | "queue"): string {
+    const found = this.spec.bindings?.find((b) => b.name === name && b.kind === kind);
+    if (found === undefined || this.calls === undefined) throw new TypeError(`env.${name} is not a ${kind} binding of this function`);
+    return found.target;
+  }
+
+  /**
+   * A service binding's fetch: the platform runs it on the bound function (no HTTP hop) and
+   * answers in the shape of an outbound fetch, so the guest builds the same Response.
+   */
+  private async serviceFetch(target: string, request: OutboundRequest, pending: Pending): Promise<{ status: number; statusText: string; headers: string[]; body: Uint8Array | null; urlList: string[] }> {
+    const result = await this.calls!({
+      kind: "fetch",
+      caller: this.spec.function,
+      target,
+      parentInvocationId: pending.invocationId,
+      depth: pending.depth + 1,
+      request: { method: request.method, url: request.url, headers: request.headers, body: request.body },
+    });
+    if (result.kind !== "fetch") throw new OutboundError("the platform answered a service call with something else");
+    if (result.error !== null) throw new OutboundError(result.error[1], result.error[0] === "TimeoutError" ? "TimeoutError" : "TypeError");
+    return { status: result.status, statusText: result.statusText, headers: result.headers, body: result.body, urlList: [request.url] };
+  }
+
+  /** `env.<binding>.send`/`sendBatch`: durable async invocations of the bound function. */
+  private queueSend(invocation: number, op: number, binding: string, bodies: Uint8Array[], contentTypes: string[]): void {
+    const pending = this.pending.get(invocation);
+    if (pending === undefined) throw new Error("send() after the request ended: queue messages belong to a request that is still running");
+    const target = this.binding(binding, "queue");
+    const messages = bodies.map((body, i) => ({ body, contentType: contentTypes[i] ?? "application/octet-stream" }));
+    this.calls!({ kind: "enqueue", caller: this.spec.function, target, messages }).then(
+      (result) => this.enterQueueDone(invocation, op, result.kind === "enqueue" ? (result.error ?? "") : "unexpected answer"),
+      (err: unknown) => this.enterQueueDone(invocation, op, `the messages were not queued: ${messageOf(err)}`),
+    );
+  }
+
+  private enterQueueDone(invocation: number, op: number, error: string): void {
+    if (!this.pending.has(invocation)) return;
+    this.enter(invocation, (timeout) => this.queueDoneRef.applySync(undefined, [op, guestClock(), error], { arguments: { copy: true }, timeout }));
   }
 
   private zlibOpen(invocation: number, stream: number, format: string, compress: boolean): void {

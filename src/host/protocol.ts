@@ -25,6 +25,15 @@ export interface InstanceSpec {
   env: string[];
   /** WebAssembly modules shipped with the version: SHA-256 → file. */
   wasm: Record<string, string>;
+  /** Bindings in env: a service binding's `fetch`, a queue binding's `send`, to another function of the tenant. */
+  bindings?: BindingSpec[];
+}
+
+export interface BindingSpec {
+  name: string;
+  kind: "service" | "queue";
+  /** The bound function's name. */
+  target: string;
 }
 
 export interface WireRequest {
@@ -35,6 +44,10 @@ export interface WireRequest {
   /** The whole body, or null: none, or (with `streamed`) it follows in `body` messages. */
   body: Uint8Array | null;
   streamed?: boolean;
+  /** The platform's id of this invocation (logs, x-flick-invocation-id); propagated to service binding calls. */
+  invocationId?: string;
+  /** Service binding calls this invocation is nested in (0 from a client); capped by the platform. */
+  depth?: number;
   /** Not a request but a cron trigger: the handler called is `scheduled` (method, url, body unused). */
   scheduled?: { cron: string; scheduledTime: number };
 }
@@ -57,7 +70,29 @@ export type ToHost =
   /** A piece of a streamed request body of invocation `id`; `end` on the last; `error` if the client went away. */
   | { t: "body"; id: number; bytes: Uint8Array; end: boolean; error?: string }
   /** The client of invocation `id` went away: stop it. */
-  | { t: "cancel"; id: number };
+  | { t: "cancel"; id: number }
+  /** The answer to the host's `call` `id`. */
+  | { t: "callDone"; id: number; result: CallResult };
+
+/**
+ * What an instance asks of the platform through a binding: the primary checks the binding
+ * (same tenant, target live) and answers with `callDone`.
+ */
+export type Call =
+  | { kind: "enqueue"; caller: string; target: string; messages: { body: Uint8Array; contentType: string }[] }
+  | { kind: "fetch"; caller: string; target: string; parentInvocationId: string; depth: number; request: WireRequest };
+
+export type CallResult =
+  | { kind: "enqueue"; error: string | null }
+  | {
+      kind: "fetch";
+      status: number;
+      statusText: string;
+      headers: string[];
+      body: Uint8Array | null;
+      /** Set when no response came: [error name, message] for the guest to reject with. */
+      error: [string, string] | null;
+    };
 
 /** How a response reaches the primary: the head (with the whole body when `end`), then chunks. */
 export interface ResponseSink {
@@ -98,7 +133,9 @@ export type FromHost =
   /** `scriptOk`: the script form runs the same way (false when none was sent, or it failed). */
   | { t: "validated"; id: number; error: ErrorData | null; scriptOk: boolean }
   /** The instance is gone (limit hit, crash): the supervisor forgets it. */
-  | { t: "gone"; instance: string; reason: string };
+  | { t: "gone"; instance: string; reason: string }
+  /** An instance's binding call (service fetch, queue send), answered with `callDone`. */
+  | { t: "call"; id: number; call: Call };
 
 /**
  * Set by whoever runs an invocation: called when its client goes away. A plain object

@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { FlickError, type ErrorData } from "../errors/index.ts";
 import { MessageBatch } from "./message-batch.ts";
-import { streamHighWaterBytes, type ClientGone, type FromHost, type InstanceSpec, type InvocationEnd, type ToHost, type WireLogLine, type WireRequest } from "./protocol.ts";
+import { streamHighWaterBytes, type Call, type CallResult, type ClientGone, type FromHost, type InstanceSpec, type InvocationEnd, type ToHost, type WireLogLine, type WireRequest } from "./protocol.ts";
 
 const entry = fileURLToPath(new URL("./worker-main.ts", import.meta.url));
 
@@ -44,6 +44,8 @@ export interface SupervisorOptions {
   hosts: number;
   /** Addresses, CIDR ranges or host names outbound fetch may reach despite the default deny rules. */
   egressAllow?: readonly string[];
+  /** An instance's binding call (service fetch, queue send): the platform checks and runs it. */
+  onCall?: (call: Call) => Promise<CallResult>;
   /** An instance stopped on its own (limit hit) or with its host: forget it. */
   onInstanceGone?: (instance: string, reason: string) => void;
   /** A host process died; all its instances are gone. */
@@ -139,6 +141,15 @@ export class Supervisor {
       case "gone":
         this.options.onInstanceGone?.(message.instance, message.reason);
         break;
+      case "call": {
+        const answer = (result: CallResult) => host.send({ t: "callDone", id: message.id, result });
+        const refuse = (why: string): CallResult =>
+          message.call.kind === "enqueue" ? { kind: "enqueue", error: why } : { kind: "fetch", status: 0, statusText: "", headers: [], body: null, error: ["TypeError", why] };
+        const onCall = this.options.onCall;
+        if (onCall === undefined) answer(refuse("bindings are not available on this node"));
+        else onCall(message.call).then(answer, (err: unknown) => answer(refuse(`the binding call failed inside Flick: ${String(err)}`)));
+        break;
+      }
     }
   }
 

@@ -14,7 +14,7 @@ import { EgressPolicy } from "./egress-policy.ts";
 import { Instance, makeRuntimeSnapshot, type FunctionCode, type RuntimeCode } from "./instance.ts";
 import { IsolatePool } from "./isolate-pool.ts";
 import { MessageBatch } from "./message-batch.ts";
-import type { FromHost, InstanceSpec, InvocationControl, ToHost } from "./protocol.ts";
+import type { Call, CallResult, FromHost, InstanceSpec, InvocationControl, ToHost } from "./protocol.ts";
 
 checkRuntime();
 const source = await bundleRuntime();
@@ -66,6 +66,17 @@ const streaming = new Map<number, InvocationControl>();
 const batch = new MessageBatch<FromHost>((messages) => process.send!(messages));
 const send = (message: FromHost): void => batch.send(message);
 
+/** Binding calls in flight to the primary, by call id. */
+const calls = new Map<number, (result: CallResult) => void>();
+let nextCall = 1;
+function call(c: Call): Promise<CallResult> {
+  const id = nextCall++;
+  return new Promise((resolve) => {
+    calls.set(id, resolve);
+    send({ t: "call", id, call: c });
+  });
+}
+
 function instanceFor(spec: InstanceSpec): { instance: Instance; cold: boolean } {
   const existing = instances.get(spec.instance);
   if (existing !== undefined && !existing.disposed) return { instance: existing, cold: false };
@@ -81,6 +92,7 @@ function instanceFor(spec: InstanceSpec): { instance: Instance; cold: boolean } 
     blank.adopt(spec, code, wasm);
     instance = blank;
   } else instance = new Instance(spec, code, runtime, egress, wasm);
+  instance.calls = call;
   instance.onGone = (reason) => {
     if (instances.get(spec.instance) === instance) instances.delete(spec.instance);
     send({ t: "gone", instance: spec.instance, reason });
@@ -169,6 +181,12 @@ function handle(message: ToHost): void {
     case "cancel":
       streaming.get(message.id)?.cancel();
       break;
+    case "callDone": {
+      const resolve = calls.get(message.id);
+      calls.delete(message.id);
+      resolve?.(message.result);
+      break;
+    }
     case "warm":
       try {
         instanceFor(message.spec);

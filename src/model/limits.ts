@@ -22,6 +22,8 @@ export const limits = {
   asyncPayloadMaxBytes: 1024 * 1024,
   /** A repeated Idempotency-Key within this window returns the first invocation, ms. */
   idempotencyWindowMs: 24 * 3600_000,
+  /** Service binding calls one request may nest (A → B → … ), against runaway recursion. */
+  serviceBindingDepth: 16,
   /** One console line is cut beyond this many bytes. */
   logLineMaxBytes: 16 * 1024,
 } as const;

@@ -44,6 +44,15 @@ export interface FunctionSettings {
   cronTimeZone?: string;
   /** Runs missed while the node was down: `once` (default) fires the latest once at start, `skip` fires none. */
   cronMissed?: "once" | "skip";
+  /** Service and queue bindings to functions of the same tenant; absent: none. */
+  bindings?: Binding[];
+}
+
+/** `env.<name>` reaches function `target`: `fetch` (service) or `send` (queue). */
+export interface Binding {
+  name: string;
+  kind: "service" | "queue";
+  target: string;
 }
 
 /** An immutable, content-addressed deployment of a function. */

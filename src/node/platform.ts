@@ -4,6 +4,7 @@
  * the worker host supervisor; it keeps the live registry in memory so function traffic
  * never waits on storage.
  */
+import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import type {
@@ -15,8 +16,8 @@ import { Scheduler, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } 
 import { FlickError } from "../errors/index.ts";
 import type { ErrorData } from "../errors/index.ts";
 import type { GatewayBackend, ResponseWriter, RouteTarget } from "../gateway/index.ts";
-import type { ClientGone, InstanceSpec, Supervisor, WireLogLine, WireRequest } from "../host/index.ts";
-import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type LogLine, type ScaleSettings, type VersionRecord } from "../model/index.ts";
+import type { Call, CallResult, ClientGone, InstanceSpec, Supervisor, WireLogLine, WireRequest } from "../host/index.ts";
+import { defaultScale, limits, type Binding, type FunctionRecord, type FunctionSettings, type LogLine, type ScaleSettings, type VersionRecord } from "../model/index.ts";
 import { CronError, parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type RetrySettings } from "../queue/index.ts";
 import type { NewLogLine, Store } from "../store/index.ts";
 import { invocationInfo, payloadOf } from "./async-invocations.ts";
@@ -176,6 +177,8 @@ export class Platform implements ApiBackend, GatewayBackend {
       memoryMiB: settings.memoryMiB, timeoutMs: settings.timeoutMs, env: settings.env, secretNames: settings.secretNames, private: settings.private,
       retries: settings.retries ?? limits.retries.default, maxEventAgeMs: settings.maxEventAgeMs ?? limits.maxEventAgeMs.default,
       crons: settings.crons ?? [], timeZone: settings.cronTimeZone ?? "UTC", cronMissed: settings.cronMissed ?? "once",
+      serviceBindings: Object.fromEntries((settings.bindings ?? []).filter((b) => b.kind === "service").map((b) => [b.name, b.target])),
+      queueBindings: Object.fromEntries((settings.bindings ?? []).filter((b) => b.kind === "queue").map((b) => [b.name, b.target])),
     };
   }
 
@@ -262,6 +265,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       ...(request.retries === undefined ? {} : { retries: request.retries }),
       ...(request.maxEventAgeMs === undefined ? {} : { maxEventAgeMs: request.maxEventAgeMs }),
       ...cronSettings(request),
+      ...(await this.bindingSettings(request, tenant, name, env, secrets)),
     };
     const id = versionId(request.code, JSON.stringify(settings), settings.secretNames.length === 0 ? "" : this.secrets.digest(secrets));
     if (existing !== undefined && existing.liveVersion === id) {
@@ -421,6 +425,7 @@ export class Platform implements ApiBackend, GatewayBackend {
   ): Promise<{ error: ErrorData | null }> {
     const live = this.live.get(target.name);
     if (live === undefined) return { error: { code: "function_not_found", message: `function "${target.name}" was removed` } };
+    request.invocationId = invocationId;
     const store = (logs: WireLogLine[]) =>
       this.appendLogs(logs.map(([timeMs, level, message]) => ({ timeMs, level, message, function: live.record.name, tenant: live.record.tenant, invocationId })));
     // Sink events are applied in order; log lines that come with the end of the body are
@@ -528,6 +533,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       timeoutMs: live.version.settings.timeoutMs,
       env: live.env,
       wasm: live.wasm,
+      ...(live.version.settings.bindings === undefined ? {} : { bindings: live.version.settings.bindings }),
     };
   }
 
@@ -591,6 +597,83 @@ export class Platform implements ApiBackend, GatewayBackend {
     return this.asyncQueue().replay(name, ids);
   }
 
+  // — bindings (host/protocol.ts Call; the guest side is runtime/guest/bindings.ts) —
+
+  /** The service and queue bindings of a deploy, checked: names free, targets live and of the same tenant. */
+  private async bindingSettings(request: DeployRequest, tenant: string, name: string, env: Record<string, string>, secrets: Record<string, string>): Promise<Pick<FunctionSettings, "bindings">> {
+    const bindings: Binding[] = [
+      ...Object.entries(request.serviceBindings ?? {}).map(([n, target]) => ({ name: n, kind: "service" as const, target })),
+      ...Object.entries(request.queueBindings ?? {}).map(([n, target]) => ({ name: n, kind: "queue" as const, target })),
+    ];
+    if (bindings.length === 0) return {};
+    const seen = new Set<string>();
+    for (const b of bindings) {
+      if (b.name in env || b.name in secrets || seen.has(b.name)) {
+        throw new FlickError("validation_failed", `"${b.name}" is used twice in env (vars, secrets and bindings share it); give each its own name`);
+      }
+      seen.add(b.name);
+      const target = b.target === name ? { tenant } : await this.store.getFunction(b.target);
+      if (target === undefined) {
+        throw new FlickError("validation_failed", `${b.kind} binding ${b.name}: no function named "${b.target}"; deploy it first (\`flick ls\` lists yours)`);
+      }
+      if (target.tenant !== tenant) {
+        throw new FlickError("forbidden", `${b.kind} binding ${b.name}: "${b.target}" belongs to another tenant; bindings reach only functions of the same tenant`);
+      }
+    }
+    return { bindings: bindings.sort((a, b) => (a.name < b.name ? -1 : 1)) };
+  }
+
+  /** A binding call from an instance: checked again here (the host is trusted, the tenant boundary is not left to it). */
+  async handleCall(call: Call): Promise<CallResult> {
+    const callerTenant = call.caller.slice(0, call.caller.indexOf("/"));
+    const target = this.live.get(call.target);
+    const refuse = (why: string): CallResult =>
+      call.kind === "enqueue" ? { kind: "enqueue", error: why } : { kind: "fetch", status: 0, statusText: "", headers: [], body: null, error: ["TypeError", why] };
+    if (target === undefined) return refuse(`the bound function "${call.target}" is not deployed (any more)`);
+    if (target.record.tenant !== callerTenant) return refuse(`"${call.target}" belongs to another tenant`);
+    if (call.kind === "enqueue") {
+      try {
+        await Promise.all(
+          call.messages.map((m) =>
+            this.asyncQueue().submit({ function: call.target, tenant: callerTenant, kind: "fetch", payload: m.body, contentType: m.contentType, idempotencyKey: null }),
+          ),
+        );
+        return { kind: "enqueue", error: null };
+      } catch (err) {
+        return refuse(`the messages were not queued: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    if (call.depth > limits.serviceBindingDepth) {
+      return refuse(`service binding calls nest deeper than ${limits.serviceBindingDepth} (a function calling itself, or a cycle of bindings, without an end)`);
+    }
+    const headers: string[] = [];
+    for (let i = 0; i + 1 < call.request.headers.length; i += 2) {
+      if (call.request.headers[i]!.toLowerCase() !== "x-flick-parent-invocation-id") headers.push(call.request.headers[i]!, call.request.headers[i + 1]!);
+    }
+    headers.push("x-flick-parent-invocation-id", call.parentInvocationId);
+    const request: WireRequest = { method: call.request.method, url: call.request.url, headers, body: call.request.body, depth: call.depth };
+    let status = 0;
+    let responseHeaders: string[] = [];
+    const chunks: Uint8Array[] = [];
+    try {
+      const { error } = await this.invoke(target.target, request, randomUUID(), {
+        head: (s, h, body) => {
+          status = s;
+          responseHeaders = h;
+          if (body !== null) chunks.push(body);
+        },
+        chunk: (bytes, _end, written) => {
+          chunks.push(bytes);
+          written();
+        },
+      });
+      if (error !== null && status === 0) return errorResponse(FlickError.fromData(error));
+    } catch (err) {
+      return errorResponse(err instanceof FlickError ? err : new FlickError("internal", String(err)));
+    }
+    return { kind: "fetch", status, statusText: "", headers: responseHeaders, body: chunks.length === 0 ? null : new Uint8Array(Buffer.concat(chunks)), error: null };
+  }
+
   // — scaling —
 
   async scale(who: Principal, name: string, change: ScaleRequest): Promise<FunctionInfo> {
@@ -641,4 +724,12 @@ function cronSettings(request: DeployRequest): Pick<FunctionSettings, "crons" | 
     ...(request.timeZone === undefined ? {} : { cronTimeZone: request.timeZone }),
     ...(request.cronMissed === undefined ? {} : { cronMissed: request.cronMissed }),
   };
+}
+
+/** A platform error as the response a caller through a binding sees (as over HTTP: JSON, x-flick-error). */
+function errorResponse(error: FlickError): CallResult {
+  const headers = ["content-type", "application/json", "x-flick-error", error.code];
+  const retryAfter = error.details?.["retryAfterSeconds"];
+  if (typeof retryAfter === "number") headers.push("retry-after", String(retryAfter));
+  return { kind: "fetch", status: error.status, statusText: "", headers, body: new TextEncoder().encode(JSON.stringify({ error: error.toData() })), error: null };
 }

@@ -91,6 +91,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     codeCacheKey: secrets.deriveKey("v8 code cache"),
     runtimeCachePath: path.join(dataDir, "runtime"),
     onInstanceGone: (instance) => scheduler.forget(instance),
+    onCall: (call) => platform.handleCall(call),
     onHostDown: (host) => scheduler.hostDown(host),
     onHostUp: (host) => scheduler.hostUp(host),
   });

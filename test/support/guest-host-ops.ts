@@ -27,6 +27,7 @@ export function installTestHostOps(): void {
     fail: () => {},
     fetchStart: () => {},
     fetchAbort: () => {},
+    queueSend: () => {},
     wasmModule: () => null,
     zlibOpen: () => {},
     zlibWrite: () => {},

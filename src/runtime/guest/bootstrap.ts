@@ -66,6 +66,7 @@ global.__flickDispatcher = Object.freeze({
   fetched: dispatcher.fetched,
   zlibDone: dispatcher.zlibDone,
   subtleDone: dispatcher.subtleDone,
+  queueDone: dispatcher.queueDone,
   resume: dispatcher.resume,
   body: dispatcher.body,
   unhandledRejection: dispatcher.unhandledRejection,

@@ -4,6 +4,7 @@
  * result leaves through the `respond`/`fail` host ops, possibly during a later entry
  * (a timer firing), which is why nothing here returns the response.
  */
+import { bindingObject, queueDone as settleQueue } from "./bindings.ts";
 import { hostOps } from "./host-ops.ts";
 import { setClock } from "./clock.ts";
 import { zlibDone as settleZlib } from "./compression-streams.ts";
@@ -23,7 +24,7 @@ let fetchHandler: FetchHandler | undefined;
 /** `scheduled(controller, env, ctx)` of the default export: cron triggers. */
 let scheduledHandler: ((controller: unknown, env: unknown, ctx: unknown) => unknown) | undefined;
 let handlerThis: object | undefined;
-let env: Readonly<Record<string, string>> = Object.freeze({});
+let env: Readonly<Record<string, unknown>> = Object.freeze({});
 
 const getReader = ReadableStream.prototype.getReader;
 const responseStatus = Object.getOwnPropertyDescriptor(Response.prototype, "status")!.get!;
@@ -40,9 +41,11 @@ function describe(value: unknown): string {
  * Binds the module namespace and env. Returns "" when the module is a valid function,
  * else a message saying what is missing (the host turns it into `missing_fetch_handler`).
  */
-export function init(namespace: Record<string, unknown>, envPairs: string[]): string {
-  const values: Record<string, string> = {};
+export function init(namespace: Record<string, unknown>, envPairs: string[], bindings: string[] = []): string {
+  const values: Record<string, unknown> = {};
   for (let i = 0; i + 1 < envPairs.length; i += 2) values[envPairs[i]!] = envPairs[i + 1]!;
+  // Bindings: name, kind, name, kind… (service → { fetch }, queue → { send, sendBatch }).
+  for (let i = 0; i + 1 < bindings.length; i += 2) values[bindings[i]!] = bindingObject(bindings[i]!, bindings[i + 1]!);
   env = Object.freeze(values);
   const mod = namespace["default"];
   // `export default { fetch, scheduled }` (Workers modules), the documented form; a module
@@ -364,6 +367,12 @@ export function zlibDone(op: number, nowMs: number, output: Uint8Array | null, e
 }
 
 /** The host finished a crypto.subtle call (see subtle-crypto.ts). */
+/** The host queued (or could not queue) a binding's messages. */
+export function queueDone(op: number, nowMs: number, error: string): void {
+  setClock(nowMs);
+  settleQueue(op, error);
+}
+
 export function subtleDone(op: number, nowMs: number, error: string, json: string, buffers: Uint8Array[]): void {
   setClock(nowMs);
   settleSubtle(op, error, json, buffers);

@@ -22,10 +22,18 @@ let nextOp = 1;
 const requestArrayBuffer = Request.prototype.arrayBuffer;
 
 export function fetch(input: unknown, init?: unknown): Promise<Response> {
+  return fetchThrough("", input, init);
+}
+
+/**
+ * A fetch through service binding `binding` (env.API.fetch): the host hands the request to
+ * the bound function's instance instead of the network; "" is the network.
+ */
+export function fetchThrough(binding: string, input: unknown, init?: unknown): Promise<Response> {
   return new Promise<Response>((resolve, reject) => {
     const invocation = currentInvocation();
     if (invocation === 0) {
-      throw new Error("fetch() cannot be called at module scope: outbound requests belong to a request. Call it inside fetch().");
+      throw new Error(`${binding === "" ? "fetch()" : `env.${binding}.fetch()`} cannot be called at module scope: outbound requests belong to a request. Call it inside fetch().`);
     }
     const request = new Request(input as never, init as never);
     const signal = request.signal;
@@ -46,7 +54,7 @@ export function fetch(input: unknown, init?: unknown): Promise<Response> {
         }
       });
       try {
-        hostOps().fetchStart(invocation, op, method, url, flat, body, redirect);
+        hostOps().fetchStart(invocation, op, method, url, flat, body, redirect, binding);
       } catch (err) {
         pending.delete(op);
         reject(err);

@@ -34,7 +34,7 @@ export interface HostOps {
    * Starts an outbound HTTP request for `invocation`; the host answers later through the
    * dispatcher's `fetched(op, …)`. Throws (synchronously) when a per-invocation limit is hit.
    */
-  fetchStart(invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string): void;
+  fetchStart(invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string, binding: string): void;
   /** The guest no longer wants op's answer (its signal aborted). */
   fetchAbort(op: number): void;
   /** The bytes of a Wasm module shipped with this version (by SHA-256), or null. */
@@ -52,6 +52,11 @@ export interface HostOps {
    * subtle-crypto.ts); the host answers through the dispatcher's `subtleDone(op, …)`.
    */
   subtle(invocation: number, op: number, method: string, json: string, buffers: Uint8Array[]): void;
+  /**
+   * Queues messages (bodies with content types) through queue binding `binding`; the host
+   * answers through the dispatcher's `queueDone(op, …)` once they are durable.
+   */
+  queueSend(invocation: number, op: number, binding: string, bodies: Uint8Array[], contentTypes: string[]): void;
 }
 
 let installed: HostOps | undefined;
@@ -62,6 +67,9 @@ const maxBytes = 100 * 1024 * 1024;
 const maxCryptoBytes = 64 * 1024 * 1024;
 const maxCryptoJson = 256 * 1024;
 const maxText = 64 * 1024;
+/** Queue messages per sendBatch, and bytes per message (the async payload limit). */
+export const maxQueueBatch = 100;
+export const maxQueueMessage = 1024 * 1024;
 const maxStrings = 2048;
 
 function isInt(v: unknown): v is number {
@@ -97,10 +105,10 @@ function shim(raw: HostOps): HostOps {
     chunk: (inv, bytes, end) => (isInt(inv) && bytes instanceof Uint8Array ? raw.chunk(inv, bytes, end === true) : refuse("chunk")),
     complete: (inv) => raw.complete(inv),
     fail: (inv, message, stack) => raw.fail(inv, String(message).slice(0, maxText), String(stack).slice(0, maxText)),
-    fetchStart: (inv, op, method, url, headers, body, redirect) =>
+    fetchStart: (inv, op, method, url, headers, body, redirect, binding) =>
       isInt(inv) && isInt(op) && typeof method === "string" && typeof url === "string" && url.length <= 16 * 1024 && stringsOk(headers) &&
-      (body === null || bytesOk(body, maxBytes)) && typeof redirect === "string"
-        ? raw.fetchStart(inv, op, method, url, headers, body, redirect)
+      (body === null || bytesOk(body, maxBytes)) && typeof redirect === "string" && typeof binding === "string" && binding.length <= 256
+        ? raw.fetchStart(inv, op, method, url, headers, body, redirect, binding)
         : refuse("fetch"),
     fetchAbort: (op) => (isInt(op) ? raw.fetchAbort(op) : undefined),
     wasmModule: (hash) => (typeof hash === "string" && hash.length === 64 ? raw.wasmModule(hash) : null),
@@ -119,6 +127,12 @@ function shim(raw: HostOps): HostOps {
       }
       if (total > maxCryptoBytes) refuse("crypto.subtle");
       return raw.subtle(inv, op, method, json, buffers);
+    },
+    queueSend: (inv, op, binding, bodies, contentTypes) => {
+      if (!isInt(inv) || !isInt(op) || typeof binding !== "string" || binding.length > 256) refuse("queue send");
+      if (!Array.isArray(bodies) || !Array.isArray(contentTypes) || bodies.length !== contentTypes.length || bodies.length > maxQueueBatch) refuse("queue send");
+      for (let i = 0; i < bodies.length; i++) if (!bytesOk(bodies[i], maxQueueMessage) || typeof contentTypes[i] !== "string") refuse("queue send");
+      return raw.queueSend(inv, op, binding, bodies, contentTypes);
     },
   };
   return Object.freeze(shimmed);

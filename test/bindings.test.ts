@@ -1,0 +1,92 @@
+// Service and queue bindings on a real node: env.API.fetch(request) calls another function
+// of the tenant without an HTTP hop (the caller's invocation id goes along, depth is
+// capped); env.JOBS.send(body) queues durable async invocations; a binding to another
+// tenant's function is refused at deploy.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { FlickClient } from "../src/api/index.ts";
+import { startTestNode, type TestNode } from "./support/node-process.ts";
+
+let node: TestNode;
+before(async () => {
+  node = await startTestNode({ hosts: 2 });
+});
+after(() => node?.kill("SIGKILL"));
+
+const users = `
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    return Response.json({ path: url.pathname + url.search, parent: request.headers.get("x-flick-parent-invocation-id"), body: await request.text() }, { headers: { "x-from": "users" } });
+  },
+};`;
+
+const front = `
+export default {
+  async fetch(request, env) {
+    const answer = await env.USERS.fetch("https://users.internal/list?page=2", { method: "POST", body: "hi" });
+    return Response.json({ status: answer.status, from: answer.headers.get("x-from"), users: await answer.json() });
+  },
+};`;
+
+test("a service binding calls the bound function directly, with the caller's invocation id", async () => {
+  await node.admin.deploy("users", { code: users });
+  const deployed = await node.admin.deploy("front", { code: front, serviceBindings: { USERS: "users" } });
+  assert.deepEqual(deployed.function.settings.serviceBindings, { USERS: "users" });
+  const res = await fetch(`${node.url}/fn/front`);
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as { status: number; from: string; users: { path: string; parent: string; body: string } };
+  assert.deepEqual(body, { status: 200, from: "users", users: { path: "/list?page=2", parent: res.headers.get("x-flick-invocation-id"), body: "hi" } });
+  const logs = await node.admin.readLogs("front");
+  assert.ok(logs.some((l) => /fetch POST https:\/\/users\.internal\/list\?page=2 → 200/.test(l.message)), "the call is in the caller's logs");
+});
+
+test("recursion through bindings stops at depth 16 with a clear error", async () => {
+  const self = `
+export default {
+  async fetch(request, env) {
+    const depth = Number(new URL(request.url).searchParams.get("d") ?? "0");
+    try {
+      const r = await env.SELF.fetch("https://self/?d=" + (depth + 1));
+      return new Response(await r.text());
+    } catch (err) {
+      return new Response("stopped at " + depth + ": " + err.message);
+    }
+  },
+};`;
+  await node.admin.deploy("recurse", { code: self });
+  await node.admin.deploy("recurse", { code: self, serviceBindings: { SELF: "recurse" } });
+  const text = await (await fetch(`${node.url}/fn/recurse`)).text();
+  assert.match(text, /^stopped at 16: service binding calls nest deeper than 16/);
+});
+
+test("a queue binding queues durable async invocations of the bound function: send and sendBatch", async () => {
+  await node.admin.deploy("consumer", { code: `export default { async fetch(request) { console.log("job " + request.headers.get("content-type") + " " + (await request.text())); return new Response("done"); } };` });
+  await node.admin.deploy("producer", {
+    code: `export default { async fetch(request, env) { await env.JOBS.send({ photo: 1 }); await env.JOBS.sendBatch([{ body: "two" }, { body: new Uint8Array([51]) }]); return new Response("queued"); } };`,
+    queueBindings: { JOBS: "consumer" },
+  });
+  assert.equal(await (await fetch(`${node.url}/fn/producer`)).text(), "queued");
+  const deadline = Date.now() + 10_000;
+  let lines: string[] = [];
+  while (lines.length < 3) {
+    if (Date.now() > deadline) throw new Error(`consumer saw ${JSON.stringify(lines)}`);
+    lines = (await node.admin.readLogs("consumer")).map((l) => l.message).filter((m) => m.startsWith("job "));
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.deepEqual(lines.sort(), ['job application/json {"photo":1}', "job application/octet-stream 3", "job text/plain; charset=utf-8 two"]);
+  assert.equal((await node.admin.getFunction("consumer")).invocations?.completed, 3);
+});
+
+test("bindings to another tenant's function, to nothing, or clashing with env are refused at deploy", async () => {
+  const acme = new FlickClient(node.url, (await node.admin.createTenant("acme")).token);
+  await acme.deploy("acme-users", { code: users });
+  await assert.rejects(node.admin.deploy("thief", { code: front, serviceBindings: { USERS: "acme-users" } }), (err: Error & { code?: string }) => {
+    assert.equal(err.code, "forbidden");
+    assert.match(err.message, /another tenant/);
+    return true;
+  });
+  await assert.rejects(node.admin.deploy("thief", { code: front, queueBindings: { JOBS: "acme-users" } }), /another tenant/);
+  await assert.rejects(node.admin.deploy("lost", { code: front, serviceBindings: { USERS: "nobody" } }), /no function named "nobody"/);
+  await assert.rejects(node.admin.deploy("clash", { code: front, env: { USERS: "x" }, serviceBindings: { USERS: "users" } }), /used twice/);
+});
