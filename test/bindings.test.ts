@@ -90,3 +90,38 @@ test("bindings to another tenant's function, to nothing, or clashing with env ar
   await assert.rejects(node.admin.deploy("lost", { code: front, serviceBindings: { USERS: "nobody" } }), /no function named "nobody"/);
   await assert.rejects(node.admin.deploy("clash", { code: front, env: { USERS: "x" }, serviceBindings: { USERS: "users" } }), /used twice/);
 });
+
+test("a target with a queue handler gets the messages in batches, and message.retry() runs one again", async () => {
+  await node.admin.deploy("batcher", {
+    code: `export default {
+      async queue(batch) {
+        console.log("batch of " + batch.messages.length + " from " + batch.queue);
+        for (const m of batch.messages) {
+          console.log("message " + JSON.stringify(m.body) + " attempt " + m.attempts);
+          if (m.body === "retry-me" && m.attempts === 1) m.retry();
+          else m.ack();
+        }
+      },
+    };`,
+    retries: 2,
+  });
+  assert.deepEqual((await node.admin.getFunction("batcher")).settings.handlers, ["queue"]);
+  await node.admin.deploy("batch-producer", {
+    code: `export default { async fetch(request, env) { await env.JOBS.sendBatch([1, 2, 3, "retry-me", { five: 5 }].map((body) => ({ body }))); return new Response("sent"); } };`,
+    queueBindings: { JOBS: "batcher" },
+  });
+  assert.equal(await (await fetch(`${node.url}/fn/batch-producer`)).text(), "sent");
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const counts = (await node.admin.getFunction("batcher")).invocations;
+    if (counts?.completed === 5) break;
+    if (Date.now() > deadline) throw new Error(`batcher: ${JSON.stringify(counts)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const lines = (await node.admin.readLogs("batcher")).map((l) => l.message);
+  const sizes = lines.filter((l) => l.startsWith("batch of ")).map((l) => Number(l.split(" ")[2]));
+  assert.equal(sizes.reduce((a, b) => a + b, 0), 6, "5 messages, one of them twice");
+  assert.ok(sizes[0]! > 1, `the first batch carried several messages (${sizes.join(", ")})`);
+  assert.ok(lines.includes('message "retry-me" attempt 1') && lines.includes('message "retry-me" attempt 2'));
+  assert.ok(lines.includes('message {"five":5} attempt 1'));
+});

@@ -71,6 +71,8 @@ export interface SettingsView {
   crons: string[];
   timeZone: string;
   cronMissed: "once" | "skip";
+  /** Handlers the module exports: "fetch", "scheduled", "queue". */
+  handlers: string[];
   /** env name → bound function. */
   serviceBindings: Record<string, string>;
   queueBindings: Record<string, string>;

@@ -154,6 +154,8 @@ export class Instance {
   private readonly timerOwner = new Map<number, number>();
   private dispatchRef!: ivm.Reference<(...args: unknown[]) => void>;
   private scheduledRef!: ivm.Reference<(...args: unknown[]) => void>;
+  private queueBatchRef!: ivm.Reference<(...args: unknown[]) => void>;
+  private handlersRef!: ivm.Reference<() => string>;
   private timerRef!: ivm.Reference<(timer: number, invocation: number, nowMs: number) => void>;
   private endRef!: ivm.Reference<(invocation: number) => void>;
   private fetchedRef!: ivm.Reference<(...args: unknown[]) => void>;
@@ -240,6 +242,12 @@ export class Instance {
     }
   }
 
+  /** The handlers the function's module exports ("fetch", "scheduled", "queue"). */
+  handlers(): string[] {
+    const list = this.handlersRef.applySync(undefined, [], { timeout: 100 }) as string;
+    return list === "" ? [] : list.split(",");
+  }
+
   get busy(): number {
     return this.pending.size;
   }
@@ -317,6 +325,8 @@ export class Instance {
     this.initRef = dispatcher.getSync("init", { reference: true }) as ivm.Reference<(...args: unknown[]) => string>;
     this.dispatchRef = dispatcher.getSync("dispatch", { reference: true }) as typeof this.dispatchRef;
     this.scheduledRef = dispatcher.getSync("scheduled", { reference: true }) as typeof this.scheduledRef;
+    this.queueBatchRef = dispatcher.getSync("queueBatch", { reference: true }) as typeof this.queueBatchRef;
+    this.handlersRef = dispatcher.getSync("handlers", { reference: true }) as typeof this.handlersRef;
     this.timerRef = dispatcher.getSync("timer", { reference: true }) as typeof this.timerRef;
     this.endRef = dispatcher.getSync("end", { reference: true }) as typeof this.endRef;
     this.fetchedRef = dispatcher.getSync("fetched", { reference: true }) as typeof this.fetchedRef;
@@ -415,10 +425,17 @@ export class Instance {
         cancel: () => this.cancel(id),
       });
       const scheduled = request.scheduled;
+      const queue = request.queue;
       this.enter(id, (timeout) =>
         scheduled !== undefined
           ? this.scheduledRef.applySync(undefined, [id, guestClock(), scheduled.cron, scheduled.scheduledTime], { arguments: { copy: true }, timeout })
-          : this.dispatchRef.applySync(undefined, [id, guestClock(), request.method, request.url, request.headers, request.body, request.streamed === true], {
+          : queue !== undefined
+            ? this.queueBatchRef.applySync(
+                undefined,
+                [id, guestClock(), queue.name, queue.messages.map((m) => m.id), queue.messages.map((m) => m.timestamp), queue.messages.map((m) => m.attempts), queue.messages.map((m) => m.body), queue.messages.map((m) => m.contentType)],
+                { arguments: { copy: true }, timeout },
+              )
+            : this.dispatchRef.applySync(undefined, [id, guestClock(), request.method, request.url, request.headers, request.body, request.streamed === true], {
               arguments: { copy: true },
               timeout,
             }),

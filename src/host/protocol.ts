@@ -48,6 +48,8 @@ export interface WireRequest {
   invocationId?: string;
   /** Service binding calls this invocation is nested in (0 from a client); capped by the platform. */
   depth?: number;
+  /** Not a request but a batch of queue messages for the `queue` handler. */
+  queue?: { name: string; messages: { id: string; timestamp: number; attempts: number; body: Uint8Array; contentType: string }[] };
   /** Not a request but a cron trigger: the handler called is `scheduled` (method, url, body unused). */
   scheduled?: { cron: string; scheduledTime: number };
 }
@@ -131,7 +133,7 @@ export type FromHost =
   /** `memoryMiB`: what the instance holds now, sent on its first request and every 64th after. */
   | { t: "done"; id: number; error: ErrorData | null; logs: WireLogLine[]; cold: boolean; memoryMiB?: number }
   /** `scriptOk`: the script form runs the same way (false when none was sent, or it failed). */
-  | { t: "validated"; id: number; error: ErrorData | null; scriptOk: boolean }
+  | { t: "validated"; id: number; error: ErrorData | null; scriptOk: boolean; handlers: string[] }
   /** The instance is gone (limit hit, crash): the supervisor forgets it. */
   | { t: "gone"; instance: string; reason: string }
   /** An instance's binding call (service fetch, queue send), answered with `callDone`. */

@@ -168,7 +168,7 @@ export class Supervisor {
       waiter.resolve(
         (waiter.kind === "invoke"
           ? { t: "done", id, error, logs: [], cold: false }
-          : { t: "validated", id, error, scriptOk: false }) as never,
+          : { t: "validated", id, error, scriptOk: false, handlers: [] }) as never,
       );
     }
     this.options.onHostDown?.(index);
@@ -270,12 +270,12 @@ export class Supervisor {
     filename: string,
     wasm: Record<string, Uint8Array> = {},
     script?: { code: string; path: string },
-  ): Promise<{ error: ErrorData | null; scriptOk: boolean }> {
+  ): Promise<{ error: ErrorData | null; scriptOk: boolean; handlers: string[] }> {
     const index = this.nextId % this.hosts.length;
     const done = await this.send<Extract<FromHost, { t: "validated" }>>(index, "validate", (id) =>
       script === undefined ? { t: "validate", id, code, filename, wasm } : { t: "validate", id, code, filename, wasm, script },
     );
-    return { error: done.error, scriptOk: done.scriptOk };
+    return { error: done.error, scriptOk: done.scriptOk, handlers: done.handlers };
   }
 
   /** Has a host start an instance ahead of its requests (the scheduler placed it there). */

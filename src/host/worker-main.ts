@@ -141,11 +141,14 @@ function validate(message: Extract<ToHost, { t: "validate" }>): void {
     wasm: {},
   };
   const wasm = (hash: string) => message.wasm[hash] ?? null;
+  let handlers: string[];
   try {
-    new Instance(spec, message.code, runtime, egress, wasm).dispose();
+    const instance = new Instance(spec, message.code, runtime, egress, wasm);
+    handlers = instance.handlers();
+    instance.dispose();
   } catch (err) {
     const error = err instanceof FlickError ? err : new FlickError("invalid_bundle", String(err));
-    send({ t: "validated", id: message.id, error: error.toData(), scriptOk: false });
+    send({ t: "validated", id: message.id, error: error.toData(), scriptOk: false, handlers: [] });
     return;
   }
   // The script form must load as the module did; this first load also makes its code cache.
@@ -156,7 +159,7 @@ function validate(message: Extract<ToHost, { t: "validate" }>): void {
       scriptOk = true;
     } catch {}
   }
-  send({ t: "validated", id: message.id, error: null, scriptOk });
+  send({ t: "validated", id: message.id, error: null, scriptOk, handlers });
 }
 
 process.on("message", (messages: ToHost[]) => {

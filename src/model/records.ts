@@ -46,6 +46,8 @@ export interface FunctionSettings {
   cronMissed?: "once" | "skip";
   /** Service and queue bindings to functions of the same tenant; absent: none. */
   bindings?: Binding[];
+  /** Handlers the module exports ("fetch", "scheduled", "queue"), found at deploy; absent (older versions): fetch. */
+  handlers?: string[];
 }
 
 /** `env.<name>` reaches function `target`: `fetch` (service) or `send` (queue). */
@@ -118,8 +120,8 @@ export type InvocationStatus = "queued" | "running" | "completed" | "dead";
 /** Why an event went to the dead-letter list. */
 export type DeadReason = "retries_exhausted" | "expired";
 
-/** What an async invocation delivers: a POST to the fetch handler, or a cron run. */
-export type InvocationKind = "fetch" | "scheduled";
+/** What an async invocation delivers: a POST to the fetch handler, a cron run, or a message for the queue handler (batched). */
+export type InvocationKind = "fetch" | "scheduled" | "queue";
 
 /** One async invocation, from acknowledgement to its end (completed or dead-lettered). */
 export interface InvocationRecord {

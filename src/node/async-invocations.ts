@@ -131,3 +131,62 @@ export async function runAttempt(backend: GatewayBackend, inv: InvocationRecord,
   if (status >= 500) return { kind: "failed", error: { code: "function_error", message: `the function answered ${status}: ${body.slice(0, 200)}` } };
   return { kind: "completed", result: { status, body, truncated } };
 }
+
+/**
+ * One attempt of a batch of queue messages for one function's `queue(batch, env, ctx)`.
+ * The guest answers {"ack": [ids], "retry": [ids], "error": "…"} with status 200 (the
+ * handler resolved) or 500 (it threw): acked messages complete, retried ones and — after
+ * a throw — unacked ones are failures (they use a retry); the others complete.
+ */
+export async function runBatch(backend: GatewayBackend, batch: InvocationRecord[], origin: string): Promise<AttemptOutcome[]> {
+  const first = batch[0]!;
+  const target = backend.resolve(first.function);
+  if (target === undefined || target.tenant !== first.tenant) {
+    return batch.map(() => ({ kind: "failed", error: { code: "function_not_found", message: `function "${first.function}" is not deployed any more` } }));
+  }
+  const request: WireRequest = {
+    method: "POST",
+    url: `${origin}/`,
+    headers: [],
+    body: null,
+    queue: {
+      name: first.function,
+      messages: batch.map((m) => ({ id: m.id, timestamp: m.createdAtMs, attempts: m.attempts, body: m.payload, contentType: m.contentType ?? "application/octet-stream" })),
+    },
+  };
+  const chunks: Uint8Array[] = [];
+  let status = 0;
+  let error;
+  try {
+    ({ error } = await backend.invoke(target, request, first.id, {
+      head: (s, _h, body) => {
+        status = s;
+        if (body !== null) chunks.push(body);
+      },
+      chunk: (bytes, _end, written) => {
+        chunks.push(bytes);
+        written();
+      },
+    }));
+  } catch (err) {
+    const e = err instanceof FlickError ? err : new FlickError("internal", String(err));
+    const retryAfter = e.details?.["retryAfterSeconds"];
+    const outcome: AttemptOutcome = { kind: "deferred", error: { code: e.code, message: e.message }, ...(typeof retryAfter === "number" ? { retryAfterMs: retryAfter * 1000 } : {}) };
+    return batch.map(() => outcome);
+  }
+  if (error !== null || status === 0) {
+    const summary = { code: error?.code ?? "internal", message: error?.message ?? "the queue handler gave no answer" };
+    const outcome: AttemptOutcome = error !== null && functionFaults.has(error.code) ? { kind: "failed", error: summary } : { kind: "deferred", error: summary };
+    return batch.map(() => outcome);
+  }
+  const report = JSON.parse(new TextDecoder().decode(Buffer.concat(chunks))) as { ack: string[]; retry: string[]; error: string };
+  const acked = new Set(report.ack);
+  const retried = new Set(report.retry);
+  const threw = status >= 500;
+  return batch.map((m): AttemptOutcome => {
+    if (acked.has(m.id)) return { kind: "completed", result: { status: 200, body: "acked", truncated: false } };
+    if (retried.has(m.id)) return { kind: "failed", error: { code: "function_error", message: "the queue handler asked to retry this message (message.retry())" } };
+    if (threw) return { kind: "failed", error: { code: "function_error", message: `the queue handler threw: ${report.error}` } };
+    return { kind: "completed", result: { status: 200, body: "", truncated: false } };
+  });
+}

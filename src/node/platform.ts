@@ -177,6 +177,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       memoryMiB: settings.memoryMiB, timeoutMs: settings.timeoutMs, env: settings.env, secretNames: settings.secretNames, private: settings.private,
       retries: settings.retries ?? limits.retries.default, maxEventAgeMs: settings.maxEventAgeMs ?? limits.maxEventAgeMs.default,
       crons: settings.crons ?? [], timeZone: settings.cronTimeZone ?? "UTC", cronMissed: settings.cronMissed ?? "once",
+      handlers: settings.handlers ?? ["fetch"],
       serviceBindings: Object.fromEntries((settings.bindings ?? []).filter((b) => b.kind === "service").map((b) => [b.name, b.target])),
       queueBindings: Object.fromEntries((settings.bindings ?? []).filter((b) => b.kind === "queue").map((b) => [b.name, b.target])),
     };
@@ -291,6 +292,8 @@ export class Platform implements ApiBackend, GatewayBackend {
       script === null ? undefined : { code: script, path: this.store.scriptPath(hash) },
     );
     if (checked.error !== null) throw FlickError.fromData(checked.error);
+    // What the module exports decides how queue messages reach it (after the id: derived from the code).
+    settings.handlers = checked.handlers;
 
     const now = Date.now();
     await this.store.putBundle(hash, request.code);
@@ -633,9 +636,11 @@ export class Platform implements ApiBackend, GatewayBackend {
     if (target.record.tenant !== callerTenant) return refuse(`"${call.target}" belongs to another tenant`);
     if (call.kind === "enqueue") {
       try {
+        // A target with a queue handler gets the messages in batches; else each as a POST.
+        const kind = target.version.settings.handlers?.includes("queue") === true ? "queue" : "fetch";
         await Promise.all(
           call.messages.map((m) =>
-            this.asyncQueue().submit({ function: call.target, tenant: callerTenant, kind: "fetch", payload: m.body, contentType: m.contentType, idempotencyKey: null }),
+            this.asyncQueue().submit({ function: call.target, tenant: callerTenant, kind, payload: m.body, contentType: m.contentType, idempotencyKey: null }),
           ),
         );
         return { kind: "enqueue", error: null };

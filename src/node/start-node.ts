@@ -14,7 +14,7 @@ import { EgressPolicy, Supervisor } from "../host/index.ts";
 import { limits } from "../model/index.ts";
 import { AsyncQueue, CronRunner, defaultBackoff } from "../queue/index.ts";
 import { SqliteQueue, SqliteStore } from "../store/index.ts";
-import { runAttempt } from "./async-invocations.ts";
+import { runAttempt, runBatch } from "./async-invocations.ts";
 import { Platform } from "./platform.ts";
 import { SecretBox } from "./secrets.ts";
 import { ensureAdminToken } from "./tokens.ts";
@@ -102,6 +102,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const queue = new AsyncQueue({
     store: queueStore,
     run: (inv) => runAttempt(platform, inv, platform.publicUrl),
+    runBatch: (batch) => runBatch(platform, batch, platform.publicUrl),
     settingsOf: (fn) => platform.retrySettingsOf(fn),
     idempotencyWindowMs: limits.idempotencyWindowMs,
     concurrency: options.asyncConcurrency ?? 64,

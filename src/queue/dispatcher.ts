@@ -17,6 +17,13 @@ export interface DispatcherOptions {
   store: QueueStore;
   /** One attempt; never rejects (a rejection counts as a platform fault). */
   run(invocation: InvocationRecord): Promise<AttemptOutcome>;
+  /**
+   * One attempt of a batch of `queue` messages of one function (one outcome each, in
+   * order); absent: they run one by one through `run`.
+   */
+  runBatch?(invocations: InvocationRecord[]): Promise<AttemptOutcome[]>;
+  /** Most queue messages in one batch (default 10). */
+  maxBatch?: number;
   settingsOf(fn: string): RetrySettings;
   /** Attempts running at once on this node (default 64). */
   concurrency?: number;
@@ -33,7 +40,7 @@ export interface DispatcherOptions {
 const idlePollMs = 1000;
 
 export class Dispatcher {
-  private readonly o: Required<Omit<DispatcherOptions, "onError">> & Pick<DispatcherOptions, "onError">;
+  private readonly o: Required<Omit<DispatcherOptions, "onError" | "runBatch">> & Pick<DispatcherOptions, "onError" | "runBatch">;
   private readonly running = new Map<string, Promise<void>>();
   private finished: Finish[] = [];
   private flushScheduled = false;
@@ -49,6 +56,7 @@ export class Dispatcher {
   constructor(options: DispatcherOptions) {
     this.o = {
       concurrency: 64,
+      maxBatch: 10,
       leaseMs: 60_000,
       backoff: defaultBackoff,
       random: Math.random,
@@ -107,7 +115,7 @@ export class Dispatcher {
         if (free <= 0 || this.stopping) return;
         const now = this.o.now();
         const claimed = await this.o.store.claim(now, free, now + this.o.leaseMs);
-        for (const invocation of claimed) this.begin(invocation);
+        this.beginAll(claimed);
         if (claimed.length < free) break;
       }
       await this.sleepUntilDue();
@@ -133,6 +141,39 @@ export class Dispatcher {
     clearTimeout(this.wake);
     this.wake = setTimeout(() => this.poke(), Math.max(0, ms));
     this.wake.unref();
+  }
+
+  /** Starts what was claimed: queue messages in batches per function (when batches run), the rest one by one. */
+  private beginAll(claimed: InvocationRecord[]): void {
+    const batches = new Map<string, InvocationRecord[]>();
+    for (const invocation of claimed) {
+      if (invocation.kind !== "queue" || this.o.runBatch === undefined) {
+        this.begin(invocation);
+        continue;
+      }
+      const batch = batches.get(invocation.function) ?? [];
+      batch.push(invocation);
+      if (batch.length === this.o.maxBatch) {
+        this.beginBatch(batch);
+        batches.delete(invocation.function);
+      } else batches.set(invocation.function, batch);
+    }
+    for (const batch of batches.values()) this.beginBatch(batch);
+  }
+
+  private beginBatch(batch: InvocationRecord[]): void {
+    const attempt = this.o.runBatch!(batch)
+      .catch((err: unknown): AttemptOutcome[] =>
+        batch.map(() => ({ kind: "deferred", error: { code: "internal", message: `the attempt failed inside Flick: ${String(err)}` } })),
+      )
+      .then((outcomes) => {
+        batch.forEach((invocation, i) => {
+          const outcome = outcomes[i] ?? { kind: "deferred", error: { code: "internal", message: "no outcome for this message" } };
+          this.finished.push(decide(invocation, outcome, this.o.settingsOf(invocation.function), this.o.now(), this.o.random, this.o.backoff));
+        });
+        this.scheduleFlush();
+      });
+    for (const invocation of batch) this.running.set(invocation.id, attempt);
   }
 
   private begin(invocation: InvocationRecord): void {

@@ -61,6 +61,8 @@ global.__flickDispatcher = Object.freeze({
   init: dispatcher.init,
   dispatch: dispatcher.dispatch,
   scheduled: dispatcher.scheduled,
+  queueBatch: dispatcher.queueBatch,
+  handlers: dispatcher.handlers,
   timer: dispatcher.timer,
   end: dispatcher.end,
   fetched: dispatcher.fetched,

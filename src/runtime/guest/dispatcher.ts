@@ -18,11 +18,14 @@ import { dropTimersOf, fireTimer } from "./timers.ts";
 import { createIncomingRequest, type Request } from "./web/request.ts";
 import { Response, takeBufferedBody } from "./web/response.ts";
 import { ReadableStream } from "./web/readable-stream.ts";
+import { TextDecoder, TextEncoder } from "./web/text-encoding.ts";
 
 
 let fetchHandler: FetchHandler | undefined;
 /** `scheduled(controller, env, ctx)` of the default export: cron triggers. */
 let scheduledHandler: ((controller: unknown, env: unknown, ctx: unknown) => unknown) | undefined;
+/** `queue(batch, env, ctx)` of the default export: messages sent through queue bindings. */
+let queueHandler: ((batch: unknown, env: unknown, ctx: unknown) => unknown) | undefined;
 let handlerThis: object | undefined;
 let env: Readonly<Record<string, unknown>> = Object.freeze({});
 
@@ -53,9 +56,11 @@ export function init(namespace: Record<string, unknown>, envPairs: string[], bin
   if (typeof mod === "object" && mod !== null) {
     const fetch = (mod as Record<string, unknown>)["fetch"];
     const scheduled = (mod as Record<string, unknown>)["scheduled"];
-    if (typeof fetch === "function" || typeof scheduled === "function") {
+    const queue = (mod as Record<string, unknown>)["queue"];
+    if (typeof fetch === "function" || typeof scheduled === "function" || typeof queue === "function") {
       fetchHandler = typeof fetch === "function" ? (fetch as FetchHandler) : undefined;
       scheduledHandler = typeof scheduled === "function" ? (scheduled as typeof scheduledHandler) : undefined;
+      queueHandler = typeof queue === "function" ? (queue as typeof queueHandler) : undefined;
       handlerThis = mod;
       return "";
     }
@@ -269,6 +274,72 @@ export function dispatch(id: number, nowMs: number, method: string, url: string,
   }
   // Promise.resolve also adopts thenables that are not native promises.
   Promise.resolve(result).then((value) => finish(id, value), (err: unknown) => fail(id, err));
+}
+
+/** The handlers the module has, comma-separated ("fetch,queue"): the platform routes by them. */
+export function handlers(): string {
+  return [fetchHandler && "fetch", scheduledHandler && "scheduled", queueHandler && "queue"].filter(Boolean).join(",");
+}
+
+/**
+ * A batch of queue messages: runs `queue(batch, env, ctx)`. Each message may be acked
+ * (done, whatever happens after) or retried (run again later, using one of its retries);
+ * the rest complete when the handler resolves and are retried when it throws. The outcome
+ * goes back as the response body: {"ack": [ids], "retry": [ids]}, status 200 or 500.
+ */
+export function queueBatch(
+  id: number, nowMs: number, queueName: string, ids: string[], timestamps: number[], attempts: number[], bodies: Uint8Array[], contentTypes: string[],
+): void {
+  setClock(nowMs);
+  enterInvocation(id);
+  const state: InvocationState = { waitUntil: 0, responded: false };
+  invocations.set(id, state);
+  if (queueHandler === undefined) {
+    fail(id, new TypeError("queue messages arrived, but the default export has no queue method; add `async queue(batch, env, ctx) { … }`"));
+    return;
+  }
+  const acked = new Set<string>();
+  const retried = new Set<string>();
+  const decoder = new TextDecoder();
+  const messages = ids.map((messageId, i) => {
+    const type = contentTypes[i] ?? "";
+    const bytes = bodies[i] ?? new Uint8Array(0);
+    let body: unknown;
+    if (type.startsWith("application/json")) body = JSON.parse(decoder.decode(bytes));
+    else if (type.startsWith("text/")) body = decoder.decode(bytes);
+    else body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    return Object.freeze({
+      id: messageId,
+      timestamp: new Date(timestamps[i] ?? 0),
+      attempts: attempts[i] ?? 1,
+      body,
+      ack: () => void (retried.has(messageId) || acked.add(messageId)),
+      retry: () => void (acked.has(messageId) || retried.add(messageId)),
+    });
+  });
+  const batch = Object.freeze({
+    queue: queueName,
+    messages: Object.freeze(messages),
+    ackAll: () => messages.forEach((m) => m.ack()),
+    retryAll: () => messages.forEach((m) => m.retry()),
+  });
+  const report = (status: number, error: string) => {
+    if (!invocations.has(id)) return;
+    const body = new TextEncoder().encode(JSON.stringify({ ack: [...acked], retry: [...retried], error }));
+    hostOps().respond(id, status, ["content-type", "application/json"], body, true);
+    responded(id);
+  };
+  let result: unknown;
+  try {
+    result = Reflect.apply(queueHandler, handlerThis, [batch, env, contextFor(id, state)]);
+  } catch (err) {
+    report(500, errorParts(err)[0]);
+    return;
+  }
+  Promise.resolve(result).then(
+    () => report(200, ""),
+    (err: unknown) => report(500, errorParts(err)[0]),
+  );
 }
 
 /**
