@@ -22,7 +22,7 @@ export interface CodeLoadingRow {
 }
 
 /** Declarations and a handler that calls some of them, like a bundle with big dependencies. */
-function largeBundle(functions = 4_000): string {
+export function largeBundle(functions = 4_000): string {
   const parts: string[] = [];
   for (let i = 0; i < functions; i++) {
     parts.push(`function helper${i}(a, b) { const o = { x: a + ${i}, y: [b, ${i}, "s${i}"] }; if (a > ${i}) return o.x * 2 + o.y.length; for (let k = 0; k < 3; k++) a += k; return a - b; }`);

@@ -16,10 +16,11 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-export async function measureColdStarts(functions: number, gapMs = 0): Promise<ColdStarts> {
+/** `code`: the function deployed (default: examples/hello.ts bundled). */
+export async function measureColdStarts(functions: number, gapMs = 0, code?: string): Promise<ColdStarts> {
   const flick = await startFlick();
   try {
-    const base = (await bundleFunction(path.join(repoRoot, "examples", "hello.ts"))).code;
+    const base = code ?? (await bundleFunction(path.join(repoRoot, "examples", "hello.ts"))).code;
     for (let i = 0; i < functions; i++) {
       // Distinct code per function, so each is its own version and gets its own instance.
       await flick.client.deploy(`cold-${i}`, { code: `${base}\n// function ${i}\n` });

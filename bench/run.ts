@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import { stopAllChildren } from "./children.ts";
 import { measureAsync } from "./async.ts";
 import { measureBurst } from "./burst.ts";
-import { measureCodeLoading } from "./code-loading.ts";
+import { largeBundle, measureCodeLoading } from "./code-loading.ts";
 import { measureColdStarts } from "./cold-starts.ts";
 import { measureDensity } from "./density.ts";
 import { measureSchedulerCost } from "./scheduler-cost.ts";
@@ -85,6 +85,8 @@ async function main(): Promise<void> {
   }
   const cold = coldFunctions > 0 ? await measureColdStarts(coldFunctions) : undefined;
   const coldSpaced = coldFunctions > 0 ? await measureColdStarts(coldFunctions, 10) : undefined;
+  // A 675 KiB function: runs as its script form from the V8 code cache made at deploy.
+  const coldLarge = coldFunctions > 0 ? await measureColdStarts(Math.min(50, coldFunctions), 10, largeBundle()) : undefined;
   const isolate = await measureIsolateCosts();
   const codeLoading = await measureCodeLoading();
   const density = await measureDensity(1_000);
@@ -113,6 +115,9 @@ async function main(): Promise<void> {
     console.log(`\nFlick cold start at the HTTP client, first request to each of ${cold.functions} functions (target p50 ≤ 1 ms, p99 ≤ 5 ms):`);
     console.log(`back to back:        p50 ${fmt(cold.p50Ms)} ms, p99 ${fmt(cold.p99Ms)} ms, max ${fmt(cold.maxMs)} ms`);
     console.log(`10 ms between them:  p50 ${fmt(coldSpaced.p50Ms)} ms, p99 ${fmt(coldSpaced.p99Ms)} ms, max ${fmt(coldSpaced.maxMs)} ms  (isolate pool refilled)`);
+    if (coldLarge !== undefined) {
+      console.log(`675 KiB function, ${coldLarge.functions} of them, 10 ms apart: p50 ${fmt(coldLarge.p50Ms)} ms, p99 ${fmt(coldLarge.p99Ms)} ms  (script form from the V8 code cache)`);
+    }
   }
   console.log(`\nInside a worker host (median of 200; runtime bundle ${(isolate.runtimeBytes / 1024).toFixed(0)} KiB, loaded from a V8 ${isolate.runtimeLoading}):`);
   console.log(`blank isolate + context          ${fmt(isolate.blankIsolateMs, 3)} ms`);
@@ -146,6 +151,7 @@ async function main(): Promise<void> {
     ratios,
     coldStart: cold ?? null,
     coldStartSpaced: coldSpaced ?? null,
+    coldStartLarge: coldLarge ?? null,
     isolate,
     codeLoading,
     density,

@@ -105,6 +105,8 @@ export interface FunctionStats {
   provisioned: number;
   invocations: number;
   coldStarts: number;
+  /** Cold starts of a script-form version (bundles ≥ 32 KiB) from its V8 code cache, and from source. */
+  codeCache: { hits: number; misses: number };
   throttled: number;
   /** Latency at the node, ms, over `windowMs` (null without requests in it). */
   p50Ms: number | null;

@@ -53,7 +53,7 @@ export const info: Command = {
         `bindings   ${bindingsLine(f.settings)}`,
         `scale      ${scaleLine(f.scale)}`,
         `instances  ${f.stats.warm} warm (${f.stats.busy} busy, ${f.stats.provisioned} provisioned)`,
-        `traffic    ${f.stats.invocations} invocations, ${f.stats.coldStarts} cold starts, ${f.stats.throttled} throttled (429)`,
+        `traffic    ${f.stats.invocations} invocations, ${f.stats.coldStarts} cold starts${f.stats.codeCache.hits + f.stats.codeCache.misses > 0 ? ` (${f.stats.codeCache.hits} from the V8 code cache)` : ""}, ${f.stats.throttled} throttled (429)`,
         `latency    ${f.stats.p50Ms === null ? "-" : `p50 ${f.stats.p50Ms} ms, p99 ${f.stats.p99Ms} ms`} (last ${duration(f.stats.windowMs)})`,
         `keep-alive ${f.stats.keepAlive === null ? "-" : keepAliveLine(f.stats.keepAlive)}`,
         `async      ${f.invocations === undefined ? "-" : `${f.invocations.queued} queued, ${f.invocations.running} running, ${f.invocations.completed} completed, ${f.invocations.dead} dead-lettered`}; retries ${f.settings.retries}, max event age ${duration(f.settings.maxEventAgeMs)}`,

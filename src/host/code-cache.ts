@@ -38,8 +38,13 @@ export class CodeCache {
     return createHmac("sha256", this.key).update(`flick-code-cache-v2\0${process.versions.v8}\0`).update(sourceHash).update(data).digest();
   }
 
-  /** The cached compile data kept at `path`, only if this node made it for exactly `source`. */
-  load(path: string, source: string): ivm.ExternalCopy<ArrayBuffer> | undefined {
+  /**
+   * The cached compile data kept at `path`, only if this node made it for exactly `source`.
+   * `identity` stands for the source when the caller knows it by a content hash already (a
+   * version's script form, named by its bundle's SHA-256): no hashing of the source on the
+   * cold path.
+   */
+  load(path: string, source: string, identity: string = source): ivm.ExternalCopy<ArrayBuffer> | undefined {
     const known = this.verified.get(path);
     if (known !== undefined) return known ?? undefined;
     let file: Buffer;
@@ -48,7 +53,7 @@ export class CodeCache {
     } catch {
       return undefined;
     }
-    const sourceHash = createHash("sha256").update(source).digest();
+    const sourceHash = createHash("sha256").update(identity).digest();
     const header = magic.length + hashBytes + macBytes;
     const data = file.subarray(header);
     const stored = file.subarray(magic.length, magic.length + hashBytes);
@@ -69,9 +74,9 @@ export class CodeCache {
   }
 
   /** Seals and writes what V8 produced for `source` (atomically: temp file, then rename). */
-  store(path: string, source: string, produced: ivm.ExternalCopy<ArrayBuffer>): void {
+  store(path: string, source: string, produced: ivm.ExternalCopy<ArrayBuffer>, identity: string = source): void {
     const data = new Uint8Array(produced.copy());
-    const sourceHash = createHash("sha256").update(source).digest();
+    const sourceHash = createHash("sha256").update(identity).digest();
     const file = `${path}.v8cache`;
     const temp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
     try {

@@ -146,6 +146,11 @@ export class Instance {
   spec: InstanceSpec;
   /** Called once when the instance stops existing for a reason of its own (limit hit). */
   onGone: (reason: string) => void = () => {};
+  /**
+   * How its code was compiled: from the V8 code cache ("hit"), from source because there
+   * was none or V8 refused it ("miss"), or as a module ("module"). Reported with the first request.
+   */
+  codeCache: "hit" | "miss" | "module" = "module";
   /** Binding calls (service fetch, queue send) go to the platform through this; unset: refused. */
   calls: ((call: Call) => Promise<CallResult>) | undefined;
   private readonly isolate: ivm.Isolate;
@@ -375,9 +380,13 @@ export class Instance {
   private compileScript(code: ScriptCode, filename: string): ivm.Script {
     if (code.cachedData !== undefined) {
       const script = this.isolate.compileScriptSync(code.script, { filename, cachedData: code.cachedData });
-      if ((script as ivm.Script & { cachedDataRejected?: boolean }).cachedDataRejected !== true) return script;
+      if ((script as ivm.Script & { cachedDataRejected?: boolean }).cachedDataRejected !== true) {
+        this.codeCache = "hit";
+        return script;
+      }
       script.release();
     }
+    this.codeCache = "miss";
     const script = this.isolate.compileScriptSync(code.script, { filename, produceCachedData: code.onCachedData !== undefined });
     const produced = (script as ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
     if (produced !== undefined) code.onCachedData?.(produced);

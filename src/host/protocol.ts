@@ -131,7 +131,7 @@ export type FromHost =
   /** Invocation `id`'s function read `bytes` of its streamed request body. */
   | { t: "bodyCredit"; id: number; bytes: number }
   /** `memoryMiB`: what the instance holds now, sent on its first request and every 64th after. */
-  | { t: "done"; id: number; error: ErrorData | null; logs: WireLogLine[]; cold: boolean; memoryMiB?: number }
+  | { t: "done"; id: number; error: ErrorData | null; logs: WireLogLine[]; cold: boolean; memoryMiB?: number; codeCache?: "hit" | "miss" | "module" }
   /** `scriptOk`: the script form runs the same way (false when none was sent, or it failed). */
   | { t: "validated"; id: number; error: ErrorData | null; scriptOk: boolean; handlers: string[] }
   /** The instance is gone (limit hit, crash): the supervisor forgets it. */

@@ -15,6 +15,8 @@ export interface InvokeResult extends InvocationEnd {
   cold: boolean;
   /** What the instance holds, MiB, when the host measured it this time. */
   memoryMiB?: number;
+  /** On a cold start: how the function's code was compiled (instance.ts `codeCache`). */
+  codeCache?: "hit" | "miss" | "module";
 }
 
 /** Where a streamed response goes in the primary; logs come with the end of the body. */
@@ -44,6 +46,8 @@ export interface SupervisorOptions {
   hosts: number;
   /** Addresses, CIDR ranges or host names outbound fetch may reach despite the default deny rules. */
   egressAllow?: readonly string[];
+  /** Where the hosts share their runtime startup snapshot (host/shared-snapshot.ts); unset: each makes its own. */
+  snapshotPath?: string;
   /** An instance's binding call (service fetch, queue send): the platform checks and runs it. */
   onCall?: (call: Call) => Promise<CallResult>;
   /** An instance stopped on its own (limit hit) or with its host: forget it. */
@@ -75,8 +79,17 @@ export class Supervisor {
     return this.hosts.length;
   }
 
+  /**
+   * Starts the hosts. With a shared snapshot file, host 0 first: it makes (or checks) the
+   * snapshot the others then load, so all of them can use the same code caches.
+   */
   async start(): Promise<void> {
-    await Promise.all(this.hosts.map((_, i) => this.spawn(i)));
+    if (this.options.snapshotPath === undefined) {
+      await Promise.all(this.hosts.map((_, i) => this.spawn(i)));
+      return;
+    }
+    await this.spawn(0);
+    await Promise.all(this.hosts.slice(1).map((_, i) => this.spawn(i + 1)));
   }
 
   private spawn(index: number): Promise<void> {
@@ -90,6 +103,7 @@ export class Supervisor {
         FLICK_EGRESS_ALLOW: (this.options.egressAllow ?? []).join(","),
         FLICK_CODE_CACHE_KEY: this.options.codeCacheKey?.toString("hex") ?? "",
         FLICK_RUNTIME_CACHE: this.options.runtimeCachePath ?? "",
+        FLICK_RUNTIME_SNAPSHOT: this.options.snapshotPath ?? "",
       },
     });
     host.child = child;
@@ -223,9 +237,10 @@ export class Supervisor {
     finished = true;
     this.bodyPumps.get(messageId)?.(0);
     if (clientGone !== undefined) clientGone.cancel = undefined;
-    return result.memoryMiB === undefined
-      ? { error: result.error, logs: result.logs, cold: result.cold }
-      : { error: result.error, logs: result.logs, cold: result.cold, memoryMiB: result.memoryMiB };
+    const out: InvokeResult = { error: result.error, logs: result.logs, cold: result.cold };
+    if (result.memoryMiB !== undefined) out.memoryMiB = result.memoryMiB;
+    if (result.codeCache !== undefined) out.codeCache = result.codeCache;
+    return out;
   }
 
   /**

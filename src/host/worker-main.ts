@@ -5,6 +5,7 @@
  * the node and its other hosts keep serving.
  */
 import { readFileSync } from "node:fs";
+import { basename } from "node:path";
 import { bundleRuntime } from "../build/index.ts";
 import { FlickError } from "../errors/index.ts";
 import { limits } from "../model/index.ts";
@@ -14,14 +15,20 @@ import { EgressPolicy } from "./egress-policy.ts";
 import { Instance, makeRuntimeSnapshot, type FunctionCode, type RuntimeCode } from "./instance.ts";
 import { IsolatePool } from "./isolate-pool.ts";
 import { MessageBatch } from "./message-batch.ts";
+import { sharedSnapshot } from "./shared-snapshot.ts";
 import type { Call, CallResult, FromHost, InstanceSpec, InvocationControl, ToHost } from "./protocol.ts";
 
 checkRuntime();
 const source = await bundleRuntime();
-// The runtime evaluated once into a V8 startup snapshot, so a new isolate starts with it.
-const snapshot = process.env["FLICK_NO_SNAPSHOT"] === "1" ? undefined : makeRuntimeSnapshot(source);
 const codeCacheKey = process.env["FLICK_CODE_CACHE_KEY"];
 delete process.env["FLICK_CODE_CACHE_KEY"];
+// The runtime evaluated once into a V8 startup snapshot, so a new isolate starts with it;
+// one snapshot for all hosts of the node (shared-snapshot.ts), so code caches fit them all.
+const snapshotFile = process.env["FLICK_RUNTIME_SNAPSHOT"] ?? "";
+const snapshot =
+  process.env["FLICK_NO_SNAPSHOT"] === "1" ? undefined
+  : snapshotFile !== "" && codeCacheKey !== undefined && codeCacheKey !== "" ? sharedSnapshot(snapshotFile, Buffer.from(codeCacheKey, "hex"), source, () => makeRuntimeSnapshot(source))
+  : makeRuntimeSnapshot(source);
 const runtime: RuntimeCode = snapshot === undefined ? runtimeWithCodeCache() : { source, snapshot };
 // `flick up --egress-allow a,b` reaches hosts through the environment the supervisor sets.
 const egress = new EgressPolicy((process.env["FLICK_EGRESS_ALLOW"] ?? "").split(",").filter((e) => e.trim() !== ""));
@@ -42,17 +49,22 @@ function runtimeWithCodeCache(): RuntimeCode {
 /** Seals and checks the V8 code caches of function script forms (made at deploy, kept beside them). */
 const functionCache = codeCacheKey === undefined || codeCacheKey === "" ? undefined : new CodeCache(Buffer.from(codeCacheKey, "hex"));
 
+// FLICK_SCRIPT_FORM=0 runs every version as its module, to compare cold starts with and without.
+const useScriptForm = process.env["FLICK_SCRIPT_FORM"] !== "0";
+
 /** A version's code as this host runs it: its script form from the code cache when it has one. */
 function codeOf(spec: InstanceSpec): FunctionCode {
-  if (spec.scriptPath === undefined) return readFileSync(spec.bundlePath, "utf8");
+  if (spec.scriptPath === undefined || !useScriptForm) return readFileSync(spec.bundlePath, "utf8");
   return scriptCode(readFileSync(spec.scriptPath, "utf8"), spec.scriptPath);
 }
 
 function scriptCode(script: string, path: string): FunctionCode {
   const cache = functionCache;
   if (cache === undefined) return { script };
-  const cachedData = cache.load(path, script);
-  return { script, ...(cachedData === undefined ? {} : { cachedData }), onCachedData: (data) => cache.store(path, script, data) };
+  // The file name holds its bundle's SHA-256: the seal covers that, not a hash of the script.
+  const identity = `flick-script-form:${basename(path)}`;
+  const cachedData = cache.load(path, script, identity);
+  return { script, ...(cachedData === undefined ? {} : { cachedData }), onCachedData: (data) => cache.store(path, script, data, identity) };
 }
 
 const instances = new Map<string, Instance>();
@@ -126,7 +138,10 @@ async function invoke(message: Extract<ToHost, { t: "invoke" }>): Promise<void> 
   pool?.touch(); // quiet is counted from the last request's end, not its start
   // The scheduler places and reclaims by what instances really hold: tell it now and then.
   const report = placed.instance.memoryReport(cold);
-  send(report === undefined ? { t: "done", id, error, logs, cold } : { t: "done", id, error, logs, cold, memoryMiB: report });
+  const done: Extract<FromHost, { t: "done" }> = { t: "done", id, error, logs, cold };
+  if (report !== undefined) done.memoryMiB = report;
+  if (cold) done.codeCache = placed.instance.codeCache;
+  send(done);
 }
 
 function validate(message: Extract<ToHost, { t: "validate" }>): void {

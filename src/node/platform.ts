@@ -11,7 +11,7 @@ import type {
   ApiBackend, CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, FunctionStats, InvocationInfo, InvokeRequest, InvokeResponse,
   LogsQuery, Principal, ScaleRequest, SettingsView, TenantInfo, VersionInfo,
 } from "../api/index.ts";
-import { bundleHash, scriptForm, versionId } from "../build/index.ts";
+import { bundleHash, scriptForm, scriptFormMinBytes, versionId } from "../build/index.ts";
 import { Scheduler, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
 import { FlickError } from "../errors/index.ts";
 import type { ErrorData } from "../errors/index.ts";
@@ -49,6 +49,9 @@ const statsWindowMs = 5 * 60 * 1000;
 interface Stats {
   invocations: number;
   coldStarts: number;
+  /** Cold starts that compiled the script form from its V8 code cache, and from source. */
+  codeCacheHits: number;
+  codeCacheMisses: number;
   throttled: number;
   latencies: Float64Array;
   times: Float64Array;
@@ -212,6 +215,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       provisioned: instances.filter((i) => i.provisioned).length,
       invocations: stats?.invocations ?? 0,
       coldStarts: stats?.coldStarts ?? 0,
+      codeCache: { hits: stats?.codeCacheHits ?? 0, misses: stats?.codeCacheMisses ?? 0 },
       throttled: stats?.throttled ?? 0,
       p50Ms: pick(0.5),
       p99Ms: pick(0.99),
@@ -220,16 +224,18 @@ export class Platform implements ApiBackend, GatewayBackend {
     };
   }
 
-  private record(fn: string, what: { latencyMs?: number; cold?: boolean; throttled?: boolean }): void {
+  private record(fn: string, what: { latencyMs?: number; cold?: boolean; throttled?: boolean; codeCache?: "hit" | "miss" | "module" }): void {
     let stats = this.stats.get(fn);
     if (stats === undefined) {
-      stats = { invocations: 0, coldStarts: 0, throttled: 0, latencies: new Float64Array(statsSamples), times: new Float64Array(statsSamples), next: 0 };
+      stats = { invocations: 0, coldStarts: 0, codeCacheHits: 0, codeCacheMisses: 0, throttled: 0, latencies: new Float64Array(statsSamples), times: new Float64Array(statsSamples), next: 0 };
       this.stats.set(fn, stats);
     }
     if (what.throttled === true) stats.throttled++;
     if (what.latencyMs !== undefined) {
       stats.invocations++;
       if (what.cold === true) stats.coldStarts++;
+      if (what.codeCache === "hit") stats.codeCacheHits++;
+      else if (what.codeCache === "miss") stats.codeCacheMisses++;
       stats.latencies[stats.next] = what.latencyMs;
       stats.times[stats.next] = Date.now();
       stats.next = (stats.next + 1) % statsSamples;
@@ -285,8 +291,8 @@ export class Platform implements ApiBackend, GatewayBackend {
       throw new FlickError("validation_failed", `code and wasm: the bundle is ${Buffer.byteLength(request.code) + wasmBytes} bytes, over the ${limits.bundleMaxBytes}-byte limit`);
     }
     const hash = bundleHash(request.code);
-    // What hosts will run: the script form when the module has one (it starts from a V8 code cache).
-    const script = await scriptForm(request.code);
+    // What hosts will run: the script form, from a V8 code cache, when the module is big enough to gain.
+    const script = Buffer.byteLength(request.code) >= scriptFormMinBytes ? await scriptForm(request.code) : null;
     const checked = await this.supervisor.validate(
       request.code, `${tenant}/${name}.js`, wasm,
       script === null ? undefined : { code: script, path: this.store.scriptPath(hash) },
@@ -473,7 +479,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       this.scheduler.release(placement.instance, Date.now());
       this.wakeSlotWaiters();
     }
-    this.record(fnKey, { latencyMs: performance.now() - started, cold: result.cold });
+    this.record(fnKey, { latencyMs: performance.now() - started, cold: result.cold, ...(result.codeCache === undefined ? {} : { codeCache: result.codeCache }) });
     if (result.memoryMiB !== undefined) this.scheduler.reportMemory(placement.instance, result.memoryMiB);
     if (chain !== undefined) await chain;
     if (result.logs.length > 0) await store(result.logs);

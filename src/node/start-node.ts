@@ -90,6 +90,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     egressAllow: options.egressAllow ?? [],
     codeCacheKey: secrets.deriveKey("v8 code cache"),
     runtimeCachePath: path.join(dataDir, "runtime"),
+    snapshotPath: path.join(dataDir, "runtime.snapshot"),
     onInstanceGone: (instance) => scheduler.forget(instance),
     onCall: (call) => platform.handleCall(call),
     onHostDown: (host) => scheduler.hostDown(host),

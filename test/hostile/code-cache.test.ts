@@ -114,8 +114,9 @@ test("CodeCache accepts only what it sealed, for exactly that source", () => {
 // the platform makes at deploy: the same seal guards it.
 test("a version's code cache is made at deploy, sealed, and a planted one is refused and rebuilt", async () => {
   const dataDir = tempDir();
-  const code = `export default { fetch: () => new Response("genuine!") };`;
-  node = await startTestNode({ dataDir, hosts: 1 });
+  // Big enough for a script form (scriptFormMinBytes): a long literal the handler uses.
+  const code = `const pad = "${"p".repeat(40_000)}";\nexport default { fetch: () => new Response(pad.length > 0 ? "genuine!" : "") };`;
+  node = await startTestNode({ dataDir, hosts: 2 });
   await node.admin.deploy("probe", { code });
   const hash = createHash("sha256").update(code).digest("hex");
   const scriptFile = path.join(dataDir, "bundles", `${hash}.script.js`);
@@ -136,7 +137,7 @@ test("a version's code cache is made at deploy, sealed, and a planted one is ref
   isolate.dispose();
   writeFileSync(cacheFile, planted);
 
-  node = await startTestNode({ dataDir, hosts: 1 });
+  node = await startTestNode({ dataDir, hosts: 2 });
   assert.equal(await (await fetch(`${node.url}/fn/probe`)).text(), "genuine!", "the version runs its own code");
   await waitFor(() => (node!.output().includes("failed authentication") ? true : undefined), "the warning about the refused cache");
   const rebuilt = await waitFor(() => {
@@ -150,9 +151,35 @@ test("a version's code cache is made at deploy, sealed, and a planted one is ref
 
 test("a module a script cannot express (top-level await) deploys and runs as a module", async () => {
   node = await startTestNode({ hosts: 1 });
-  const code = `const word = await Promise.resolve("awaited"); export default { fetch: () => new Response(word) };`;
+  const code = `const pad = "${"p".repeat(40_000)}";\nconst word = await Promise.resolve("awaited" + pad.slice(0, 0)); export default { fetch: () => new Response(word) };`;
   await node.admin.deploy("tla", { code });
   const hash = createHash("sha256").update(code).digest("hex");
   assert.equal(readIfThere(path.join(node.dataDir, "bundles", `${hash}.script.js`)), undefined, "no script form");
   assert.equal(await (await fetch(`${node.url}/fn/tla`)).text(), "awaited");
+  await node.kill();
+  node = undefined;
+});
+
+test("every host, and the next start, compiles a version from the code cache made at deploy (one shared runtime snapshot)", async () => {
+  const dataDir = tempDir();
+  const code = `const pad = "${"q".repeat(40_000)}";\nexport default { fetch: () => new Response(String(pad.length)) };`;
+  node = await startTestNode({ dataDir, hosts: 2 });
+  await node.admin.deploy("big", { code });
+  await node.admin.scale("big", { minInstances: 2 }); // one warm instance per host (instances of a function spread)
+  const deadline = Date.now() + 10_000;
+  while ((await node.admin.getFunction("big")).stats.warm < 2) {
+    if (Date.now() > deadline) throw new Error("two provisioned instances never came up");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await node.admin.scale("big", { minInstances: 0 });
+  assert.equal(await (await fetch(`${node.url}/fn/big`)).text(), "40000");
+  await node.kill();
+
+  node = await startTestNode({ dataDir, hosts: 2 });
+  assert.equal(await (await fetch(`${node.url}/fn/big`)).text(), "40000");
+  const stats = (await node.admin.getFunction("big")).stats;
+  assert.deepEqual([stats.coldStarts, stats.codeCache], [1, { hits: 1, misses: 0 }], "after a restart, the new hosts take the cache made before it");
+  assert.doesNotMatch(node.output(), /failed authentication/);
+  await node.kill();
+  node = undefined;
 });
