@@ -836,7 +836,7 @@ test("flick scale sets provisioned and maximum instances and keep-alive; flick i
   const { name } = await deployOk(path.join(project({ "scaled.ts": answering('"scaled"') }), "scaled.ts"));
   const set = await cli("scale", name, "--min-instances", "1", "--max-instances", "3", "--keep-alive", "fixed:5m", "--pin", "zone=a");
   assert.equal(set.code, 0, set.stderr);
-  assert.match(set.stdout, /min 1, max 3, pin zone=a, keep-alive fixed 300s/);
+  assert.match(set.stdout, /min 1, max 3, pin zone=a, keep-alive fixed 5m/);
   const back = await cli("scale", name, "--min-instances", "0", "--max-instances", "none", "--pin", "", "--keep-alive", "node");
   assert.match(back.stdout, /min 0, max none, keep-alive node/);
   await call(name);
@@ -862,4 +862,41 @@ test("flick tenants set <name> --concurrency sets a tenant's limit; ls shows it;
   const unknown = await cli("tenants", "set", "nobody", "--concurrency", "5");
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /tenant "nobody" does not exist/);
+});
+
+test("flick invoke --async prints the id; flick invocation shows how it went; flick dlq ls and replay", async () => {
+  const source = `export default { async fetch(request: Request) { const body = await request.text(); if (body === "fail") throw new Error("no thanks"); return new Response("took " + body); } };\n`;
+  const { name } = await deployOk(path.join(project({ "jobs.ts": source }), "jobs.ts"), "--retries", "0");
+  const ok = await cli("invoke", name, "--async", "--data", "parcel");
+  assert.equal(ok.code, 0, ok.stderr);
+  const id = ok.stdout.trim();
+  assert.match(id, /^[0-9a-f-]{36}$/);
+  const until = async (invocation: string, status: RegExp): Promise<string> => {
+    for (let i = 0; i < 200; i++) {
+      const shown = await cli("invocation", invocation);
+      if (status.test(shown.stdout)) return shown.stdout;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`invocation ${invocation} never matched ${status}`);
+  };
+  const done = await until(id, /status {11}completed/);
+  assert.match(done, /attempts {9}1 \(0 failed\)/);
+  assert.match(done, /result {11}200 took parcel/);
+
+  const failing = (await cli("invoke", name, "--async", "--data", "fail")).stdout.trim();
+  const dead = await until(failing, /status {11}dead \(retries_exhausted\)/);
+  assert.match(dead, /last error {7}function_error: .*no thanks/);
+  const listed = await cli("dlq", "ls", name);
+  assert.match(listed.stdout, new RegExp(`${failing}\\s+retries_exhausted\\s+1`));
+  const replayed = await cli("dlq", "replay", name, failing, "not-an-id");
+  assert.equal(replayed.code, 1);
+  assert.match(replayed.stdout, /1 invocation\(s\) queued again/);
+  assert.match(replayed.stderr, /not in .*dead-letter list.*not-an-id/);
+  const twice = await cli("invoke", name, "--async", "--data", "x", "--idempotency-key", "k-1");
+  const again = await cli("invoke", name, "--async", "--data", "x", "--idempotency-key", "k-1");
+  assert.equal(again.stdout, twice.stdout);
+  assert.match(again.stderr, /used before/);
+  const misuse = await cli("invoke", name, "--async", "--method", "PUT");
+  assert.equal(misuse.code, 1);
+  assert.match(misuse.stderr, /--method does not apply to --async/);
 });
