@@ -4,7 +4,6 @@
  * the worker host supervisor; it keeps the live registry in memory so function traffic
  * never waits on storage.
  */
-import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import type {
@@ -17,10 +16,12 @@ import { FlickError } from "../errors/index.ts";
 import type { ErrorData } from "../errors/index.ts";
 import type { GatewayBackend, ResponseWriter, RouteTarget } from "../gateway/index.ts";
 import type { Call, CallResult, ClientGone, InstanceSpec, Supervisor, WireLogLine, WireRequest } from "../host/index.ts";
-import { defaultScale, limits, type Binding, type FunctionRecord, type FunctionSettings, type LogLine, type ScaleSettings, type VersionRecord } from "../model/index.ts";
-import { CronError, parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type RetrySettings } from "../queue/index.ts";
+import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type LogLine, type ScaleSettings, type VersionRecord } from "../model/index.ts";
+import { parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type RetrySettings } from "../queue/index.ts";
 import type { NewLogLine, Store } from "../store/index.ts";
 import { invocationInfo, payloadOf } from "./async-invocations.ts";
+import { runBindingCall } from "./binding-calls.ts";
+import { bindingSettings, cronSettings } from "./deploy-settings.ts";
 import type { SecretBox } from "./secrets.ts";
 import { hashToken, mintToken } from "./tokens.ts";
 
@@ -272,7 +273,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       ...(request.retries === undefined ? {} : { retries: request.retries }),
       ...(request.maxEventAgeMs === undefined ? {} : { maxEventAgeMs: request.maxEventAgeMs }),
       ...cronSettings(request),
-      ...(await this.bindingSettings(request, tenant, name, env, secrets)),
+      ...(await bindingSettings(request, tenant, name, env, secrets, (fn) => this.store.getFunction(fn))),
     };
     const id = versionId(request.code, JSON.stringify(settings), settings.secretNames.length === 0 ? "" : this.secrets.digest(secrets));
     if (existing !== undefined && existing.liveVersion === id) {
@@ -608,81 +609,16 @@ export class Platform implements ApiBackend, GatewayBackend {
 
   // — bindings (host/protocol.ts Call; the guest side is runtime/guest/bindings.ts) —
 
-  /** The service and queue bindings of a deploy, checked: names free, targets live and of the same tenant. */
-  private async bindingSettings(request: DeployRequest, tenant: string, name: string, env: Record<string, string>, secrets: Record<string, string>): Promise<Pick<FunctionSettings, "bindings">> {
-    const bindings: Binding[] = [
-      ...Object.entries(request.serviceBindings ?? {}).map(([n, target]) => ({ name: n, kind: "service" as const, target })),
-      ...Object.entries(request.queueBindings ?? {}).map(([n, target]) => ({ name: n, kind: "queue" as const, target })),
-    ];
-    if (bindings.length === 0) return {};
-    const seen = new Set<string>();
-    for (const b of bindings) {
-      if (b.name in env || b.name in secrets || seen.has(b.name)) {
-        throw new FlickError("validation_failed", `"${b.name}" is used twice in env (vars, secrets and bindings share it); give each its own name`);
-      }
-      seen.add(b.name);
-      const target = b.target === name ? { tenant } : await this.store.getFunction(b.target);
-      if (target === undefined) {
-        throw new FlickError("validation_failed", `${b.kind} binding ${b.name}: no function named "${b.target}"; deploy it first (\`flick ls\` lists yours)`);
-      }
-      if (target.tenant !== tenant) {
-        throw new FlickError("forbidden", `${b.kind} binding ${b.name}: "${b.target}" belongs to another tenant; bindings reach only functions of the same tenant`);
-      }
-    }
-    return { bindings: bindings.sort((a, b) => (a.name < b.name ? -1 : 1)) };
-  }
-
-  /** A binding call from an instance: checked again here (the host is trusted, the tenant boundary is not left to it). */
-  async handleCall(call: Call): Promise<CallResult> {
-    const callerTenant = call.caller.slice(0, call.caller.indexOf("/"));
-    const target = this.live.get(call.target);
-    const refuse = (why: string): CallResult =>
-      call.kind === "enqueue" ? { kind: "enqueue", error: why } : { kind: "fetch", status: 0, statusText: "", headers: [], body: null, error: ["TypeError", why] };
-    if (target === undefined) return refuse(`the bound function "${call.target}" is not deployed (any more)`);
-    if (target.record.tenant !== callerTenant) return refuse(`"${call.target}" belongs to another tenant`);
-    if (call.kind === "enqueue") {
-      try {
-        // A target with a queue handler gets the messages in batches; else each as a POST.
-        const kind = target.version.settings.handlers?.includes("queue") === true ? "queue" : "fetch";
-        await Promise.all(
-          call.messages.map((m) =>
-            this.asyncQueue().submit({ function: call.target, tenant: callerTenant, kind, payload: m.body, contentType: m.contentType, idempotencyKey: null }),
-          ),
-        );
-        return { kind: "enqueue", error: null };
-      } catch (err) {
-        return refuse(`the messages were not queued: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-    if (call.depth > limits.serviceBindingDepth) {
-      return refuse(`service binding calls nest deeper than ${limits.serviceBindingDepth} (a function calling itself, or a cycle of bindings, without an end)`);
-    }
-    const headers: string[] = [];
-    for (let i = 0; i + 1 < call.request.headers.length; i += 2) {
-      if (call.request.headers[i]!.toLowerCase() !== "x-flick-parent-invocation-id") headers.push(call.request.headers[i]!, call.request.headers[i + 1]!);
-    }
-    headers.push("x-flick-parent-invocation-id", call.parentInvocationId);
-    const request: WireRequest = { method: call.request.method, url: call.request.url, headers, body: call.request.body, depth: call.depth };
-    let status = 0;
-    let responseHeaders: string[] = [];
-    const chunks: Uint8Array[] = [];
-    try {
-      const { error } = await this.invoke(target.target, request, randomUUID(), {
-        head: (s, h, body) => {
-          status = s;
-          responseHeaders = h;
-          if (body !== null) chunks.push(body);
-        },
-        chunk: (bytes, _end, written) => {
-          chunks.push(bytes);
-          written();
-        },
-      });
-      if (error !== null && status === 0) return errorResponse(FlickError.fromData(error));
-    } catch (err) {
-      return errorResponse(err instanceof FlickError ? err : new FlickError("internal", String(err)));
-    }
-    return { kind: "fetch", status, statusText: "", headers: responseHeaders, body: chunks.length === 0 ? null : new Uint8Array(Buffer.concat(chunks)), error: null };
+  /** A binding call from an instance (service fetch, queue send): node/binding-calls.ts. */
+  handleCall(call: Call): Promise<CallResult> {
+    return runBindingCall(call, {
+      target: (name) => {
+        const live = this.live.get(name);
+        return live === undefined ? undefined : { tenant: live.record.tenant, route: live.target, handlers: live.version.settings.handlers ?? ["fetch"] };
+      },
+      submit: (submission) => this.asyncQueue().submit(submission),
+      invoke: (target, request, invocationId, writer) => this.invoke(target, request, invocationId, writer),
+    });
   }
 
   // — scaling —
@@ -707,40 +643,4 @@ export class Platform implements ApiBackend, GatewayBackend {
     this.scheduler.setTenantLimit(tenant, concurrency ?? this.options.tenantConcurrency);
     return { ...record, concurrency };
   }
-}
-
-/** The cron settings of a deploy, checked: each expression parses in the time zone. */
-function cronSettings(request: DeployRequest): Pick<FunctionSettings, "crons" | "cronTimeZone" | "cronMissed"> {
-  const crons = request.crons ?? [];
-  if (crons.length === 0) {
-    if (request.timeZone !== undefined || request.cronMissed !== undefined) {
-      throw new FlickError("validation_failed", "timeZone and cronMissed apply to cron triggers; add at least one (flick deploy --cron \"*/5 * * * *\")");
-    }
-    return {};
-  }
-  const timeZone = request.timeZone ?? "UTC";
-  const seen = new Set<string>();
-  for (const expression of crons) {
-    try {
-      parseCron(expression, timeZone);
-    } catch (err) {
-      if (err instanceof CronError) throw new FlickError("validation_failed", `cron: ${err.message}`);
-      throw err;
-    }
-    if (seen.has(expression.trim())) throw new FlickError("validation_failed", `cron: "${expression}" is given twice`);
-    seen.add(expression.trim());
-  }
-  return {
-    crons: crons.map((c) => c.trim()),
-    ...(request.timeZone === undefined ? {} : { cronTimeZone: request.timeZone }),
-    ...(request.cronMissed === undefined ? {} : { cronMissed: request.cronMissed }),
-  };
-}
-
-/** A platform error as the response a caller through a binding sees (as over HTTP: JSON, x-flick-error). */
-function errorResponse(error: FlickError): CallResult {
-  const headers = ["content-type", "application/json", "x-flick-error", error.code];
-  const retryAfter = error.details?.["retryAfterSeconds"];
-  if (typeof retryAfter === "number") headers.push("retry-after", String(retryAfter));
-  return { kind: "fetch", status: error.status, statusText: "", headers, body: new TextEncoder().encode(JSON.stringify({ error: error.toData() })), error: null };
 }
