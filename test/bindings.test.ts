@@ -125,3 +125,12 @@ test("a target with a queue handler gets the messages in batches, and message.re
   assert.ok(lines.includes('message "retry-me" attempt 1') && lines.includes('message "retry-me" attempt 2'));
   assert.ok(lines.includes('message {"five":5} attempt 1'));
 });
+
+test("queue sends count as subrequests: a loop of sends stops at the limit", async () => {
+  await node.admin.deploy("flood-target", { code: `export default { fetch: () => new Response("ok") };` });
+  await node.admin.deploy("flooder", {
+    code: `export default { async fetch(request, env) { let sent = 0; try { for (;;) { await env.JOBS.send(sent); sent++; } } catch (err) { return new Response(sent + " " + err.message); } } };`,
+    queueBindings: { JOBS: "flood-target" },
+  });
+  assert.match(await (await fetch(`${node.url}/fn/flooder`)).text(), /^50 too many subrequests/);
+});

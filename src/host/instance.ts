@@ -662,6 +662,11 @@ export class Instance {
     const pending = this.pending.get(invocation);
     if (pending === undefined) throw new Error("send() after the request ended: queue messages belong to a request that is still running");
     const target = this.binding(binding, "queue");
+    // Each send is a subrequest (as in Workers): a loop of sends cannot flood the queue.
+    if (pending.subrequests >= fetchLimits.subrequests) {
+      throw new Error(`too many subrequests: one request may make at most ${fetchLimits.subrequests} fetch() and send() calls`);
+    }
+    pending.subrequests++;
     const messages = bodies.map((body, i) => ({ body, contentType: contentTypes[i] ?? "application/octet-stream" }));
     this.calls!({ kind: "enqueue", caller: this.spec.function, target, messages }).then(
       (result) => this.enterQueueDone(invocation, op, result.kind === "enqueue" ? (result.error ?? "") : "unexpected answer"),
