@@ -134,3 +134,17 @@ test("queue sends count as subrequests: a loop of sends stops at the limit", asy
   });
   assert.match(await (await fetch(`${node.url}/fn/flooder`)).text(), /^50 too many subrequests/);
 });
+
+test("a service binding response over the outbound limit rejects the caller's fetch and stops the callee", async () => {
+  await node.admin.deploy("firehose", {
+    code: `export default { fetch() {
+      let sent = 0;
+      return new Response(new ReadableStream({ pull(c) { if (sent++ < 48) c.enqueue(new Uint8Array(1024 * 1024)); else c.close(); } }));
+    } };`,
+  });
+  await node.admin.deploy("drinker", {
+    code: `export default { async fetch(request, env) { try { await env.HOSE.fetch("https://hose/"); return new Response("took it all"); } catch (err) { return new Response(err.message); } } };`,
+    serviceBindings: { HOSE: "firehose" },
+  });
+  assert.match(await (await fetch(`${node.url}/fn/drinker`)).text(), /the response of "firehose" is over 33554432 bytes/);
+});

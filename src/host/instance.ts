@@ -19,7 +19,8 @@ import { streamHighWaterBytes, type Call, type CallResult, type InstanceSpec, ty
 /**
  * The runtime bundle, and how isolates get it fast: a V8 startup snapshot with the
  * runtime already evaluated (when V8 could make one), else V8's code cache for it, made
- * by the first isolate that compiled it. Both come from this process only.
+ * by the first isolate that compiled it. Both are made by this node's hosts only (the
+ * snapshot shared through the data dir, sealed: shared-snapshot.ts).
  */
 export interface RuntimeCode {
   source: string;

@@ -17,6 +17,7 @@ import type { GatewayBackend } from "../gateway/index.ts";
 import type { WireRequest } from "../host/index.ts";
 import { limits, type InvocationRecord } from "../model/index.ts";
 import type { AttemptOutcome } from "../queue/index.ts";
+import { collectResponse } from "./collect-response.ts";
 
 /** How much of a function's answer to an async invocation is kept. */
 const resultMaxBytes = 64 * 1024;
@@ -93,43 +94,30 @@ export async function runAttempt(backend: GatewayBackend, inv: InvocationRecord,
     request.scheduled = { cron: trigger.cron, scheduledTime: trigger.scheduledTime };
     request.body = null;
   }
-  let status = 0;
-  const kept: Uint8Array[] = [];
-  let keptBytes = 0;
-  let truncated = false;
-  const keep = (bytes: Uint8Array | null) => {
-    if (bytes === null || bytes.byteLength === 0) return;
-    const room = resultMaxBytes - keptBytes;
-    if (bytes.byteLength > room) truncated = true;
-    if (room > 0) {
-      kept.push(bytes.subarray(0, room));
-      keptBytes += Math.min(room, bytes.byteLength);
-    }
-  };
-  let error;
+  let collected;
   try {
-    ({ error } = await backend.invoke(target, request, inv.id, {
-      head: (s, _headers, body) => {
-        status = s;
-        keep(body);
-      },
-      chunk: (bytes, _end, written) => {
-        keep(bytes);
-        written();
-      },
-    }));
+    collected = await collectResponse(backend, target, request, inv.id, resultMaxBytes);
   } catch (err) {
-    const e = err instanceof FlickError ? err : new FlickError("internal", String(err));
-    const retryAfter = e.details?.["retryAfterSeconds"];
-    return { kind: "deferred", error: { code: e.code, message: e.message }, ...(typeof retryAfter === "number" ? { retryAfterMs: retryAfter * 1000 } : {}) };
+    return notRun(err);
   }
-  if (error !== null) {
-    const summary = { code: error.code, message: error.message };
-    return functionFaults.has(error.code) ? { kind: "failed", error: summary } : { kind: "deferred", error: summary };
-  }
-  const body = new TextDecoder().decode(Buffer.concat(kept));
+  const { status, error, truncated } = collected;
+  if (error !== null) return failure(error);
+  const body = new TextDecoder().decode(collected.body);
   if (status >= 500) return { kind: "failed", error: { code: "function_error", message: `the function answered ${status}: ${body.slice(0, 200)}` } };
   return { kind: "completed", result: { status, body, truncated } };
+}
+
+/** The attempt did not run (a 429, or a fault before the instance took it): retried without using a retry. */
+function notRun(err: unknown): AttemptOutcome {
+  const e = err instanceof FlickError ? err : new FlickError("internal", String(err));
+  const retryAfter = e.details?.["retryAfterSeconds"];
+  return { kind: "deferred", error: { code: e.code, message: e.message }, ...(typeof retryAfter === "number" ? { retryAfterMs: retryAfter * 1000 } : {}) };
+}
+
+/** The function's faults use a retry; the platform's (host crashed, instance stopped) do not. */
+function failure(error: { code: string; message: string }): AttemptOutcome {
+  const summary = { code: error.code, message: error.message };
+  return functionFaults.has(error.code) ? { kind: "failed", error: summary } : { kind: "deferred", error: summary };
 }
 
 /**
@@ -154,32 +142,20 @@ export async function runBatch(backend: GatewayBackend, batch: InvocationRecord[
       messages: batch.map((m) => ({ id: m.id, timestamp: m.createdAtMs, attempts: m.attempts, body: m.payload, contentType: m.contentType ?? "application/octet-stream" })),
     },
   };
-  const chunks: Uint8Array[] = [];
-  let status = 0;
-  let error;
+  let collected;
   try {
-    ({ error } = await backend.invoke(target, request, first.id, {
-      head: (s, _h, body) => {
-        status = s;
-        if (body !== null) chunks.push(body);
-      },
-      chunk: (bytes, _end, written) => {
-        chunks.push(bytes);
-        written();
-      },
-    }));
+    // The guest's report is small (ids): 1 MiB is far more than it can need.
+    collected = await collectResponse(backend, target, request, first.id, 1024 * 1024);
   } catch (err) {
-    const e = err instanceof FlickError ? err : new FlickError("internal", String(err));
-    const retryAfter = e.details?.["retryAfterSeconds"];
-    const outcome: AttemptOutcome = { kind: "deferred", error: { code: e.code, message: e.message }, ...(typeof retryAfter === "number" ? { retryAfterMs: retryAfter * 1000 } : {}) };
+    const outcome = notRun(err);
     return batch.map(() => outcome);
   }
+  const { status, error } = collected;
   if (error !== null || status === 0) {
-    const summary = { code: error?.code ?? "internal", message: error?.message ?? "the queue handler gave no answer" };
-    const outcome: AttemptOutcome = error !== null && functionFaults.has(error.code) ? { kind: "failed", error: summary } : { kind: "deferred", error: summary };
+    const outcome = failure(error ?? { code: "internal", message: "the queue handler gave no answer" });
     return batch.map(() => outcome);
   }
-  const report = JSON.parse(new TextDecoder().decode(Buffer.concat(chunks))) as { ack: string[]; retry: string[]; error: string };
+  const report = JSON.parse(new TextDecoder().decode(collected.body)) as { ack: string[]; retry: string[]; error: string };
   const acked = new Set(report.ack);
   const retried = new Set(report.retry);
   const threw = status >= 500;

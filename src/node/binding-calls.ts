@@ -9,9 +9,10 @@
 import { randomUUID } from "node:crypto";
 import { FlickError } from "../errors/index.ts";
 import type { GatewayBackend, RouteTarget } from "../gateway/index.ts";
-import type { Call, CallResult, WireRequest } from "../host/index.ts";
+import { fetchLimits, type Call, type CallResult, type WireRequest } from "../host/index.ts";
 import { limits } from "../model/index.ts";
 import type { Submission } from "../queue/index.ts";
+import { collectResponse } from "./collect-response.ts";
 
 /** What a binding call needs of the node. */
 export interface BindingPlatform {
@@ -52,26 +53,17 @@ export async function runBindingCall(call: Call, platform: BindingPlatform): Pro
   }
   headers.push("x-flick-parent-invocation-id", call.parentInvocationId);
   const request: WireRequest = { method: call.request.method, url: call.request.url, headers, body: call.request.body, depth: call.depth };
-  let status = 0;
-  let responseHeaders: string[] = [];
-  const chunks: Uint8Array[] = [];
+  let collected;
   try {
-    const { error } = await platform.invoke(target.route, request, randomUUID(), {
-      head: (s, h, body) => {
-        status = s;
-        responseHeaders = h;
-        if (body !== null) chunks.push(body);
-      },
-      chunk: (bytes, _end, written) => {
-        chunks.push(bytes);
-        written();
-      },
-    });
-    if (error !== null && status === 0) return errorResponse(FlickError.fromData(error));
+    // Buffered, within what an outbound fetch may bring back; past that the callee is stopped.
+    collected = await collectResponse(platform, target.route, request, randomUUID(), fetchLimits.maxResponseBytes, true);
   } catch (err) {
     return errorResponse(err instanceof FlickError ? err : new FlickError("internal", String(err)));
   }
-  return { kind: "fetch", status, statusText: "", headers: responseHeaders, body: chunks.length === 0 ? null : new Uint8Array(Buffer.concat(chunks)), error: null };
+  const { status, error } = collected;
+  if (collected.truncated) return refuse(`the response of "${call.target}" is over ${fetchLimits.maxResponseBytes} bytes`);
+  if (error !== null && status === 0) return errorResponse(FlickError.fromData(error));
+  return { kind: "fetch", status, statusText: "", headers: collected.headers, body: collected.body.byteLength === 0 ? null : collected.body, error: null };
 }
 
 /** A platform error as the response a caller through a binding sees (as over HTTP: JSON, x-flick-error). */

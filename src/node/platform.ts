@@ -617,7 +617,7 @@ export class Platform implements ApiBackend, GatewayBackend {
         return live === undefined ? undefined : { tenant: live.record.tenant, route: live.target, handlers: live.version.settings.handlers ?? ["fetch"] };
       },
       submit: (submission) => this.asyncQueue().submit(submission),
-      invoke: (target, request, invocationId, writer) => this.invoke(target, request, invocationId, writer),
+      invoke: (...args) => this.invoke(...args),
     });
   }
 

@@ -3,19 +3,13 @@
  * queue store), then run by the dispatcher with retries and dead letters.
  */
 import { randomUUID } from "node:crypto";
-import type { InvocationKind, InvocationRecord } from "../model/index.ts";
+import type { InvocationRecord } from "../model/index.ts";
 import type { Enqueued, NewInvocation, QueueCounts, QueueStore } from "../store/index.ts";
 import { Dispatcher, type DispatcherOptions } from "./dispatcher.ts";
 import { GroupCommit } from "./group-commit.ts";
 
-export interface Submission {
-  function: string;
-  tenant: string;
-  kind: InvocationKind;
-  payload: Uint8Array;
-  contentType: string | null;
-  idempotencyKey: string | null;
-}
+/** A new invocation as callers give it: the queue picks its id and times. */
+export type Submission = Omit<NewInvocation, "id" | "createdAtMs" | "nextAtMs">;
 
 export interface AsyncQueueOptions extends Omit<DispatcherOptions, "store"> {
   store: QueueStore;

@@ -50,8 +50,6 @@ export class Dispatcher {
   private wake: NodeJS.Timeout | undefined;
   private renew: NodeJS.Timeout | undefined;
   private stopping = false;
-  /** Attempts ended since start, by outcome: for tests and `flick info`. */
-  readonly ended = { completed: 0, retried: 0, dead: 0 };
 
   constructor(options: DispatcherOptions) {
     this.o = {
@@ -87,10 +85,6 @@ export class Dispatcher {
       if (this.pumping) this.pumpAgain = true;
       else void this.pump();
     });
-  }
-
-  get inFlight(): number {
-    return this.running.size;
   }
 
   /**
@@ -211,10 +205,7 @@ export class Dispatcher {
       setTimeout(() => this.scheduleFlush(), 200).unref();
       return;
     }
-    for (const f of batch) {
-      this.running.delete(f.id);
-      this.ended[f.outcome === "completed" ? "completed" : f.outcome === "retry" ? "retried" : "dead"]++;
-    }
+    for (const f of batch) this.running.delete(f.id);
     this.poke();
   }
 

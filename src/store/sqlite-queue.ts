@@ -15,6 +15,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { FlickError } from "../errors/index.ts";
 import type { DeadReason, InvocationKind, InvocationRecord, InvocationStatus } from "../model/index.ts";
 import type { Enqueued, Finish, NewInvocation, QueueCounts, QueueStore } from "./queue-store.ts";
+import { inTransaction } from "./sqlite-transaction.ts";
 
 const schema = `
 CREATE TABLE IF NOT EXISTS invocations (
@@ -140,23 +141,9 @@ export class SqliteQueue implements QueueStore {
   private transaction<T>(work: () => T, durable = false): T {
     if (durable) this.db.exec("PRAGMA synchronous=FULL");
     try {
-      return this.run(work);
+      return inTransaction(this.db, work);
     } finally {
       if (durable) this.db.exec("PRAGMA synchronous=NORMAL");
-    }
-  }
-
-  private run<T>(work: () => T): T {
-    this.db.exec("BEGIN IMMEDIATE");
-    try {
-      const result = work();
-      this.db.exec("COMMIT");
-      return result;
-    } catch (err) {
-      try {
-        this.db.exec("ROLLBACK");
-      } catch {}
-      throw err;
     }
   }
 

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { FlickError } from "../errors/index.ts";
 import type { FunctionRecord, LogLevel, LogLine, ScaleSettings, TenantRecord, TokenRecord, VersionRecord } from "../model/index.ts";
+import { inTransaction } from "./sqlite-transaction.ts";
 import { logRetention, type LogQuery, type NewLogLine, type Store } from "./store.ts";
 
 const schema = `
@@ -133,15 +134,7 @@ export class SqliteStore implements Store {
   }
 
   private transaction<T>(work: () => T): T {
-    this.db.exec("BEGIN IMMEDIATE");
-    try {
-      const result = work();
-      this.db.exec("COMMIT");
-      return result;
-    } catch (err) {
-      this.db.exec("ROLLBACK");
-      throw err;
-    }
+    return inTransaction(this.db, work);
   }
 
   async createTenant(tenant: TenantRecord): Promise<void> {

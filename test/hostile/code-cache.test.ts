@@ -38,6 +38,18 @@ function readIfThere(file: string): Buffer | undefined {
   }
 }
 
+/** The node warned about the planted file, replaced it with one it sealed (`magic`), and is stopped. */
+async function refusedAndRebuilt(file: string, planted: Buffer, magic: string): Promise<void> {
+  await waitFor(() => (node!.output().includes("failed authentication") ? true : undefined), "the warning about the refused file");
+  const rebuilt = await waitFor(() => {
+    const now = readIfThere(file);
+    return now === undefined || now.equals(planted) ? undefined : now;
+  }, "the file to be made again");
+  assert.equal(rebuilt.subarray(0, magic.length).toString(), magic);
+  await node!.kill();
+  node = undefined;
+}
+
 test("the deploy API takes no code cache from a user", async () => {
   node = await startTestNode({ hosts: 1 });
   const res = await fetch(`${node.url}/api/v1/functions/f`, {
@@ -75,14 +87,7 @@ test("a planted runtime code cache (V8 bytes for other code, forged MAC) is refu
 
   node = await startTestNode({ dataDir, hosts: 1, env: noSnapshot });
   assert.equal(await (await fetch(`${node.url}/fn/probe`)).text(), genuine, "the functions run on the genuine runtime");
-  await waitFor(() => (node!.output().includes("failed authentication") ? true : undefined), "the warning about the refused cache");
-  const rebuilt = await waitFor(() => {
-    const now = readIfThere(cacheFile);
-    return now === undefined || now.equals(planted) ? undefined : now;
-  }, "the cache to be rebuilt");
-  assert.equal(rebuilt.subarray(0, 6).toString(), "FLKCC2");
-  await node.kill();
-  node = undefined;
+  await refusedAndRebuilt(cacheFile, planted, "FLKCC2");
 });
 
 test("CodeCache accepts only what it sealed, for exactly that source", () => {
@@ -139,14 +144,7 @@ test("a version's code cache is made at deploy, sealed, and a planted one is ref
 
   node = await startTestNode({ dataDir, hosts: 2 });
   assert.equal(await (await fetch(`${node.url}/fn/probe`)).text(), "genuine!", "the version runs its own code");
-  await waitFor(() => (node!.output().includes("failed authentication") ? true : undefined), "the warning about the refused cache");
-  const rebuilt = await waitFor(() => {
-    const now = readIfThere(cacheFile);
-    return now === undefined || now.equals(planted) ? undefined : now;
-  }, "the cache to be rebuilt");
-  assert.equal(rebuilt.subarray(0, 6).toString(), "FLKCC2");
-  await node.kill();
-  node = undefined;
+  await refusedAndRebuilt(cacheFile, planted, "FLKCC2");
 });
 
 test("a module a script cannot express (top-level await) deploys and runs as a module", async () => {
@@ -182,4 +180,26 @@ test("every host, and the next start, compiles a version from the code cache mad
   assert.doesNotMatch(node.output(), /failed authentication/);
   await node.kill();
   node = undefined;
+});
+
+test("a planted runtime snapshot (a real V8 snapshot of other code, forged MAC) is refused, reported and made again", async () => {
+  const dataDir = tempDir();
+  const snapshotFile = path.join(dataDir, "runtime.snapshot");
+  node = await startTestNode({ dataDir, hosts: 1 });
+  await node.admin.deploy("probe", { code: probe });
+  const genuine = await (await fetch(`${node.url}/fn/probe`)).text();
+  const made = readIfThere(snapshotFile);
+  assert.ok(made !== undefined && made.subarray(0, 6).toString() === "FLKSS1", "the node sealed the snapshot it shares");
+  await node.kill();
+
+  // The attacker's snapshot: the real runtime with the user agent changed, under the real
+  // header (same source hash) and a MAC made without the node's key.
+  const source = await bundleRuntime();
+  const evil = ivm.Isolate.createSnapshot([{ code: source.replace(genuine, "X".repeat(genuine.length)), filename: "flick:runtime.js" }]);
+  const planted = Buffer.concat([made.subarray(0, 40), Buffer.alloc(32, 0x41), Buffer.from(evil.copy())]);
+  writeFileSync(snapshotFile, planted);
+
+  node = await startTestNode({ dataDir, hosts: 1 });
+  assert.equal(await (await fetch(`${node.url}/fn/probe`)).text(), genuine, "the functions run on the genuine runtime");
+  await refusedAndRebuilt(snapshotFile, planted, "FLKSS1");
 });
