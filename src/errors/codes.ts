@@ -43,6 +43,10 @@ export const errorCodes = {
   tenant_limit: 429,
   /** No worker host can take another instance now (capacity, constraints); retry after `Retry-After`. */
   no_capacity: 429,
+  /** The tenant's async queue holds its maximum of messages or bytes; retry after `Retry-After`. */
+  queue_full: 429,
+  /** The change would take the tenant past a quota the operator set (provisioned instances or memory); the message names it. */
+  quota_exceeded: 403,
 
   // ── the platform's or the function's fault: logged with cause ──
   /** Unexpected failure inside Flick; logged with its cause. */
@@ -51,6 +55,8 @@ export const errorCodes = {
   function_error: 502,
   /** The function's instance ran out of its memory limit and was discarded. */
   memory_limit: 502,
+  /** The invocation used more CPU time than its `--cpu-limit`; the instance was stopped. */
+  cpu_limit: 502,
   /** The instance was discarded because another request on it hit a limit. */
   instance_terminated: 502,
   /** The worker host process running the instance died; it is restarted. */
