@@ -4,8 +4,18 @@
  * - code generation from strings (`eval`, `Function` and its async/generator variants)
  *   throws EvalError, as in Workers: every constructor path leads to a refusing stub;
  * - WebAssembly cannot compile bytes made at run time (deploy-time modules only);
- * - no shared memory: no SharedArrayBuffer, no Atomics.wait, no shared Wasm memory.
+ * - no shared memory: no SharedArrayBuffer, no Atomics.wait, no shared Wasm memory;
+ * - memory V8 does not count stays within the instance's limit: resizable ArrayBuffers
+ *   and Wasm memories reserve their maximum (array-buffer-guards.ts,
+ *   wasm-memory-guards.ts), and Array builtins that would loop over more elements than
+ *   the limit holds stop the instance instead (array-guards.ts).
  */
+import { installArrayBufferGuards } from "./array-buffer-guards.ts";
+import { installArrayGuards } from "./array-guards.ts";
+import { setGarbageCollector } from "./memory-reservations.ts";
+import { installProxyBrand } from "./proxy-brand.ts";
+import { createWasmMemoryGuards } from "./wasm-memory-guards.ts";
+
 const message = "Code generation from strings is disallowed in Flick functions (as in Workers); ship the code in the bundle instead.";
 
 /** A plain function (so `new` reaches it too) that refuses, named like what it replaces. */
@@ -42,6 +52,9 @@ export function lockdown(global: typeof globalThis): void {
   lockConstructor(Object.getPrototypeOf(async function () {}) as object, "AsyncFunction");
   lockConstructor(Object.getPrototypeOf(function* () {}) as object, "GeneratorFunction");
   lockConstructor(Object.getPrototypeOf(async function* () {}) as object, "AsyncGeneratorFunction");
+  installProxyBrand(global);
+  installArrayBufferGuards(global);
+  installArrayGuards(global);
 }
 
 /**
@@ -65,7 +78,8 @@ export function lockdownContextFeatures(global: typeof globalThis): void {
       return stub;
     };
     const Module = wasm["Module"] as ({ prototype: object } & (new (bytes: Uint8Array) => object)) | undefined;
-    if (Module !== undefined) compileShipped = (bytes) => new Module(bytes);
+    const memoryGuards = Module === undefined ? undefined : createWasmMemoryGuards(wasm);
+    if (memoryGuards !== undefined) compileShipped = memoryGuards.compileShipped;
     // The promise-returning entry points refuse with a rejected promise, as they fail.
     for (const name of ["compile", "compileStreaming", "instantiateStreaming"]) {
       if (!(name in wasm)) continue;
@@ -81,37 +95,35 @@ export function lockdownContextFeatures(global: typeof globalThis): void {
       define(wasm, name, rejecting);
     }
     // instantiate(module, imports) with a deploy-time Module stays; instantiate(bytes) is refused.
-    const instantiate = wasm["instantiate"] as ((source: unknown, imports?: unknown) => Promise<unknown>) | undefined;
-    if (instantiate !== undefined && Module !== undefined) {
+    // Instantiating reserves the memories the module defines (wasm-memory-guards.ts).
+    if (wasm["instantiate"] !== undefined && memoryGuards !== undefined) {
       const refuse = refuseWasm("instantiate");
       const safeInstantiate = function instantiateModule(source: unknown, imports?: unknown): Promise<unknown> {
-        if (!(source instanceof Module)) {
+        if (!memoryGuards.isShippedModule(source)) {
           try {
             refuse();
           } catch (err) {
             return Promise.reject(err);
           }
         }
-        return Reflect.apply(instantiate, wasm, [source, imports]) as Promise<unknown>;
+        return memoryGuards.instantiate(source as object, imports);
       };
       Object.defineProperty(safeInstantiate, "name", { value: "instantiate" });
       define(wasm, "instantiate", safeInstantiate);
     }
     if (Module !== undefined) define(wasm, "Module", lockConstructor(Module.prototype, "Module", refuseWasm));
-    // Not named `Memory`: the wrapper's own name would shadow it inside the wrapper.
-    const NativeMemory = wasm["Memory"] as (new (d: { shared?: boolean }) => object) & { prototype: object };
-    if (NativeMemory !== undefined) {
-      const SafeMemory = function Memory(this: unknown, descriptor: { shared?: boolean }) {
-        if (new.target === undefined) throw new TypeError("WebAssembly.Memory must be invoked with 'new'");
-        if (descriptor !== null && typeof descriptor === "object" && descriptor.shared) {
-          throw new TypeError("shared WebAssembly memory is disallowed in Flick functions (no shared memory between threads)");
-        }
-        return Reflect.construct(NativeMemory, [descriptor], new.target) as object;
-      };
-      Object.defineProperty(SafeMemory, "prototype", { value: NativeMemory.prototype, writable: false, enumerable: false, configurable: false });
-      Object.defineProperty(NativeMemory.prototype, "constructor", { value: SafeMemory, writable: true, enumerable: false, configurable: true });
-      define(wasm, "Memory", SafeMemory);
-    }
+    // WebAssembly.Memory (refusing `shared`, read once) and WebAssembly.Instance reserve
+    // what their memories may hold.
+    memoryGuards?.install(define);
+  }
+
+  // V8's `gc` (when the host runs with --expose-gc, installed in every new context) is
+  // the memory pool's, to collect before refusing a reservation; not user code's.
+  const gc = (global as { gc?: unknown }).gc;
+  if (typeof gc === "function") {
+    setGarbageCollector(gc as () => void);
+    // Not configurable: it can only be overwritten.
+    Object.defineProperty(global, "gc", { value: undefined });
   }
 
   delete (global as { SharedArrayBuffer?: unknown }).SharedArrayBuffer;

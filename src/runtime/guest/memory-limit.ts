@@ -6,7 +6,8 @@
  * allocator, but some allocations escape it (resizable ArrayBuffers, Wasm memories) and
  * some builtins loop in C++ without the interrupt checks that let the limit stop them
  * (`new Array(1e9).fill(0)` grows a dictionary past any limit). The guards that cover
- * them (memory-guards.ts) call `memoryLimitReached`, which tells the host to stop this
+ * them (array-buffer-guards.ts, wasm-memory-guards.ts over memory-reservations.ts, and
+ * array-guards.ts) call `memoryLimitReached`, which tells the host to stop this
  * instance with `memory_limit` — whatever user code does with the error afterwards, the
  * instance goes — and throws a RangeError to end the current operation.
  */

@@ -7,6 +7,7 @@
  * PerformPromiseThen", not "call the current value of .then"), so the hot paths call the
  * originals captured here instead of looking them up at call time.
  */
+import { transferArrayBuffer } from "../array-buffer-guards.ts";
 import { now } from "../clock.ts";
 
 const FunctionPrototypeCall = Function.prototype.call;
@@ -110,10 +111,8 @@ export const ArrayBufferPrototypeSlice = uncurryThis(ArrayBuffer.prototype.slice
   begin?: number,
   end?: number,
 ) => ArrayBuffer;
-export const ArrayBufferPrototypeTransfer = uncurryThis(ArrayBuffer.prototype.transfer) as (
-  self: ArrayBuffer,
-  newLength?: number,
-) => ArrayBuffer;
+/** Keeps the memory pool right when the buffer is resizable (array-buffer-guards.ts). */
+export const ArrayBufferPrototypeTransfer: (self: ArrayBuffer, newLength?: number) => ArrayBuffer = transferArrayBuffer;
 const ArrayBufferResizableGetter = ObjectGetOwnPropertyDescriptor(ArrayBuffer.prototype, "resizable")!.get!;
 export const ArrayBufferPrototypeGetResizable = uncurryThis(ArrayBufferResizableGetter) as (
   self: ArrayBuffer,

@@ -1,0 +1,132 @@
+// Resizable ArrayBuffers inside a real isolate: V8 commits their memory outside what
+// isolated-vm's memoryLimit counts, so the runtime caps the sum of their maxByteLength.
+import assert from "node:assert/strict";
+import { afterEach, test } from "node:test";
+import { createGuestIsolate, type GuestIsolate } from "../../../test/support/guest-isolate.ts";
+
+const MiB = 1024 * 1024;
+let guest: GuestIsolate | undefined;
+afterEach(() => guest?.dispose());
+
+async function isolate(memoryMiB = 32, runtimeGc = true): Promise<GuestIsolate> {
+  guest = await createGuestIsolate({ memoryMiB, runtimeGc });
+  return guest;
+}
+
+test("a resizable ArrayBuffer whose maxByteLength is over the memory limit stops the instance", async () => {
+  const g = await isolate(32);
+  // Unguarded, this resizes to 512 MiB in a 32 MiB isolate.
+  const out = g.attempt(`const b = new ArrayBuffer(8, { maxByteLength: 2 ** 30 }); b.resize(2 ** 29); return b.byteLength;`);
+  assert.equal(out.error, "RangeError");
+  assert.match(out.message!, /resizable ArrayBuffer with maxByteLength 1073741824 would go over this function's memory limit of 32 MiB/);
+  assert.deepEqual(g.reached, ["a resizable ArrayBuffer with maxByteLength 1073741824"]);
+});
+
+test("resizable ArrayBuffers within the limit work, and together reserve at most the limit", async () => {
+  const g = await isolate(32);
+  const out = g.attempt(`
+    globalThis.kept = [];
+    for (let i = 0; i < 3; i++) {
+      const b = new ArrayBuffer(0, { maxByteLength: ${12 * MiB} });
+      b.resize(${12 * MiB});
+      new Uint8Array(b).fill(1);
+      kept.push(b);
+    }
+  `);
+  assert.equal(out.error, "RangeError", "the third 12 MiB buffer does not fit in 32 MiB with two others alive");
+  assert.equal(g.run(`kept.length + ":" + kept.map((b) => b.byteLength).join()`), `2:${12 * MiB},${12 * MiB}`);
+  assert.equal(g.reached.length, 1);
+});
+
+test("the constructor reads options.maxByteLength once and the buffer gets what was reserved", async () => {
+  const g = await isolate(32);
+  const out = g.attempt(`
+    let reads = 0;
+    const options = { get maxByteLength() { return ++reads === 1 ? 1024 : 2 ** 30; } };
+    const b = new ArrayBuffer(8, options);
+    return [reads, b.maxByteLength];
+  `);
+  assert.deepEqual(out.value, [1, 1024]);
+  assert.deepEqual(g.reached, []);
+});
+
+test("a collected resizable ArrayBuffer gives its reservation back", async () => {
+  // As on a host run with --expose-gc: the pool collects before it refuses.
+  const g = await isolate(32);
+  for (let i = 0; i < 5; i++) {
+    assert.deepEqual(g.attempt(`new ArrayBuffer(0, { maxByteLength: ${24 * MiB} }).resize(${24 * MiB}); return "ok";`), { value: "ok" });
+  }
+  assert.deepEqual(g.reached, []);
+});
+
+test("without gc in the runtime, a buffer V8 collected is released when the pool is next short", async () => {
+  const g = await isolate(32, false);
+  assert.deepEqual(g.attempt(`new ArrayBuffer(0, { maxByteLength: ${24 * MiB} }); return "ok";`), { value: "ok" });
+  // V8 collecting on its own schedule, between two entries.
+  g.run(`__testGc()`);
+  assert.deepEqual(g.attempt(`new ArrayBuffer(0, { maxByteLength: ${24 * MiB} }); return "ok";`), { value: "ok" });
+  assert.deepEqual(g.reached, []);
+});
+
+test("transfer keeps the reservation with the new buffer; transferToFixedLength ends it", async () => {
+  const g = await isolate(32);
+  const moved = g.attempt(`
+    let b = new ArrayBuffer(8, { maxByteLength: ${24 * MiB} });
+    globalThis.t = b.transfer();
+    return [b.detached, t.resizable, t.maxByteLength];
+  `);
+  assert.deepEqual(moved.value, [true, true, 24 * MiB]);
+  // The detached original is garbage now; the memory lives on in `t`.
+  assert.equal(g.attempt(`new ArrayBuffer(0, { maxByteLength: ${24 * MiB} });`).error, "RangeError");
+  const fixed = g.attempt(`
+    globalThis.f = t.transferToFixedLength();
+    return [t.detached, f.resizable, new ArrayBuffer(0, { maxByteLength: ${24 * MiB} }).maxByteLength];
+  `);
+  assert.deepEqual(fixed.value, [true, false, 24 * MiB]);
+  assert.equal(g.reached.length, 1);
+});
+
+test("a resizable buffer moved by a byte stream keeps its reservation", async () => {
+  const g = await isolate(32);
+  const read = await g.runAsync(`(async () => {
+    const rab = new ArrayBuffer(4, { maxByteLength: ${24 * MiB} });
+    const stream = new ReadableStream({ type: "bytes", start(c) { c.enqueue(new Uint8Array(rab)); c.close(); } });
+    const { value } = await stream.getReader().read();
+    globalThis.kept = value.buffer;
+    return [rab.detached, kept.resizable, kept.maxByteLength];
+  })()`);
+  assert.deepEqual(read, [true, true, 24 * MiB]);
+  assert.equal(g.attempt(`new ArrayBuffer(0, { maxByteLength: ${24 * MiB} });`).error, "RangeError");
+  assert.equal(g.reached.length, 1);
+});
+
+test("structuredClone of a resizable buffer makes a fixed-length copy", async () => {
+  const g = await isolate(32);
+  const out = g.attempt(`
+    const b = new ArrayBuffer(4, { maxByteLength: ${16 * MiB} });
+    const copy = structuredClone(b);
+    const moved = structuredClone(b, { transfer: [b] });
+    return [copy.resizable, copy.byteLength, moved.resizable, b.detached];
+  `);
+  assert.deepEqual(out.value, [false, 4, false, true]);
+});
+
+test("ArrayBuffer stays the same constructor to user code", async () => {
+  const g = await isolate(32);
+  const out = g.attempt(`
+    class Sub extends ArrayBuffer {}
+    const sub = new Sub(4, { maxByteLength: 8 });
+    let called;
+    try { ArrayBuffer(4); } catch (e) { called = e.name; }
+    return [
+      new ArrayBuffer(4).constructor === ArrayBuffer, ArrayBuffer.prototype.constructor === ArrayBuffer,
+      ArrayBuffer.length, ArrayBuffer.name, ArrayBuffer[Symbol.species] === ArrayBuffer,
+      ArrayBuffer.isView(new Uint8Array(1)), sub instanceof Sub, sub instanceof ArrayBuffer, sub.maxByteLength,
+      new Uint8Array(4).buffer instanceof ArrayBuffer, called, ArrayBuffer.prototype.transfer.name, ArrayBuffer.prototype.transfer.length,
+    ];
+  `);
+  assert.deepEqual(out.value, [true, true, 1, "ArrayBuffer", true, true, true, true, 8, true, "TypeError", "transfer", 0]);
+  assert.equal(g.attempt(`new ArrayBuffer(16, { maxByteLength: 8 });`).error, "RangeError");
+  assert.equal(g.attempt(`new ArrayBuffer(-1);`).error, "RangeError");
+  assert.deepEqual(g.reached, []);
+});
