@@ -3,6 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
+import { FlickError } from "../errors/index.ts";
 import { SqliteQueue } from "../store/index.ts";
 import { parseCron } from "./cron.ts";
 import { CronRunner, dueRuns, type CronTrigger } from "./cron-runner.ts";
@@ -62,5 +63,44 @@ test("the runner fires the missed run once at start, counts new triggers from no
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(fired.slice(1), [["fresh", at("2026-11-28T12:32:00Z")]]);
   again.stop();
+  await store.close();
+});
+
+test("a run that cannot be queued (its tenant's queue is full) holds up no other trigger, and is tried again after a pause", async () => {
+  const store = new SqliteQueue(mkdtempSync(path.join(tmpdir(), "flick-cron-")));
+  let now = at("2026-11-28T12:00:00Z");
+  await store.setCronState("full", "* * * * *", now);
+  await store.setCronState("fine", "* * * * *", now);
+  now = at("2026-11-28T12:01:00Z");
+  const fired: string[] = [];
+  let full = true;
+  const errors: unknown[] = [];
+  const runner = new CronRunner({
+    store,
+    now: () => now,
+    onError: (err) => errors.push(err),
+    fire: async (t) => {
+      fired.push(t.fn);
+      if (t.fn === "full" && full) throw new FlickError("queue_full", `the async queue of tenant "${t.tenant}" is full`);
+    },
+  });
+  const triggers: CronTrigger[] = [
+    { fn: "full", tenant: "a", schedule: parseCron("* * * * *"), missed: "once" },
+    { fn: "fine", tenant: "b", schedule: parseCron("* * * * *"), missed: "once" },
+  ];
+  runner.setTriggers(triggers);
+  await runner.start();
+  assert.deepEqual(fired, ["full", "fine"], "the other tenant's run fired in the same tick");
+  assert.equal((errors[0] as FlickError).code, "queue_full");
+  runner.setTriggers(triggers); // another tick at the same moment: the failed run waits its pause
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(fired, ["full", "fine"]);
+  full = false;
+  now += 1000;
+  runner.setTriggers(triggers);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(fired, ["full", "fine", "full"], "tried again after the pause, and queued");
+  assert.equal((await store.cronState()).find((s) => s.fn === "full")?.lastMs, at("2026-11-28T12:01:00Z"));
+  runner.stop();
   await store.close();
 });

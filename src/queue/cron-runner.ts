@@ -79,11 +79,20 @@ export interface CronRunnerOptions {
 /** The timer never sleeps longer than this, so a clock that jumps is noticed within a minute. */
 const maxSleepMs = 30_000;
 
+/**
+ * A run that could not be queued (its tenant's queue is full, the store cannot write) is
+ * tried again this much later — until it is too late and counts as missed — while the
+ * other triggers go on: one tenant's full queue never holds up another's cron.
+ */
+const failedRetryMs = 1000;
+
 export class CronRunner {
   private readonly o: CronRunnerOptions;
   private readonly now: () => number;
   private triggers: CronTrigger[] = [];
   private last = new Map<string, number>();
+  /** Triggers whose run failed to queue: not before this time again. */
+  private retryAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private started = false;
@@ -138,26 +147,35 @@ export class CronRunner {
       const now = this.now();
       for (const trigger of this.triggers) {
         const key = CronRunner.key(trigger.fn, trigger.schedule.expression);
-        let last = this.last.get(key);
-        if (last === undefined) {
-          // A new trigger: its first run is the next scheduled time from now.
-          last = now;
-          this.last.set(key, last);
-          await this.o.store.setCronState(trigger.fn, trigger.schedule.expression, last);
-          continue;
-        }
-        const due = dueRuns(trigger.schedule, last, now, trigger.missed);
-        for (const t of due.fire) await this.o.fire(trigger, t);
-        if (due.lastMs !== last) {
-          this.last.set(key, due.lastMs);
-          await this.o.store.setCronState(trigger.fn, trigger.schedule.expression, due.lastMs);
+        if ((this.retryAt.get(key) ?? 0) > now) continue;
+        try {
+          await this.tickOne(trigger, key, now);
+          this.retryAt.delete(key);
+        } catch (err) {
+          // Not remembered as fired: tried again after a pause, the other triggers go on.
+          this.retryAt.set(key, now + failedRetryMs);
+          this.o.onError?.(err);
         }
       }
-    } catch (err) {
-      this.o.onError?.(err);
     } finally {
       this.running = false;
       this.schedule();
+    }
+  }
+
+  private async tickOne(trigger: CronTrigger, key: string, now: number): Promise<void> {
+    const last = this.last.get(key);
+    if (last === undefined) {
+      // A new trigger: its first run is the next scheduled time from now.
+      this.last.set(key, now);
+      await this.o.store.setCronState(trigger.fn, trigger.schedule.expression, now);
+      return;
+    }
+    const due = dueRuns(trigger.schedule, last, now, trigger.missed);
+    for (const t of due.fire) await this.o.fire(trigger, t);
+    if (due.lastMs !== last) {
+      this.last.set(key, due.lastMs);
+      await this.o.store.setCronState(trigger.fn, trigger.schedule.expression, due.lastMs);
     }
   }
 
@@ -166,8 +184,9 @@ export class CronRunner {
     const now = this.now();
     let soonest = now + maxSleepMs;
     for (const t of this.triggers) {
+      const key = CronRunner.key(t.fn, t.schedule.expression);
       try {
-        soonest = Math.min(soonest, nextRun(t.schedule, this.last.get(CronRunner.key(t.fn, t.schedule.expression)) ?? now));
+        soonest = Math.min(soonest, Math.max(nextRun(t.schedule, this.last.get(key) ?? now), this.retryAt.get(key) ?? 0));
       } catch {}
     }
     this.timer = setTimeout(() => void this.tick(), Math.max(0, soonest - now));

@@ -4,14 +4,19 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
 import type { InvocationRecord } from "../model/index.ts";
-import { SqliteQueue, type NewInvocation } from "../store/index.ts";
+import { SqliteQueue, type Enqueued, type NewInvocation } from "../store/index.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import type { AttemptOutcome } from "./retry-policy.ts";
 
 const queueIn = () => new SqliteQueue(mkdtempSync(path.join(tmpdir(), "flick-queue-")));
 const item = (id: string, key: string | null = null, at = 0): NewInvocation => ({
-  id, function: "f", tenant: "t", kind: "fetch", payload: new TextEncoder().encode(id), contentType: "text/plain", idempotencyKey: key, createdAtMs: at, nextAtMs: at,
+  id, function: "f", tenant: "t", kind: "fetch", payload: new TextEncoder().encode(id), contentType: "text/plain", idempotencyKey: key, createdAtMs: at, nextAtMs: at, hops: 0,
 });
+const unlimited = () => ({ maxMessages: Infinity, maxBytes: Infinity });
+/** Each item its own group, no quota: what each became. */
+async function put(q: SqliteQueue, items: NewInvocation[], idempotencySinceMs = 0): Promise<Enqueued[]> {
+  return (await q.enqueue(items.map((i) => [i]), { idempotencySinceMs, quotaOf: unlimited })).flatMap((r) => (r.ok ? r.items : []));
+}
 const ok: AttemptOutcome = { kind: "completed", result: { status: 200, body: "", truncated: false } };
 const settings = () => ({ retries: 2, maxEventAgeMs: 3600_000 });
 
@@ -25,17 +30,17 @@ async function until(check: () => Promise<boolean> | boolean, what: string, ms =
 
 test("an idempotency key repeated within the window, or within one batch, gives the first id", async () => {
   const q = queueIn();
-  assert.deepEqual(await q.enqueue([item("a", "k", 1000), item("b", "k", 1000), item("c", null, 1000)], 0), [
+  assert.deepEqual(await put(q, [item("a", "k", 1000), item("b", "k", 1000), item("c", null, 1000)], 0), [
     { id: "a", duplicate: false }, { id: "a", duplicate: true }, { id: "c", duplicate: false },
   ]);
-  assert.deepEqual(await q.enqueue([item("d", "k", 5000)], 500), [{ id: "a", duplicate: true }]);
-  assert.deepEqual(await q.enqueue([item("e", "k", 5000)], 2000), [{ id: "e", duplicate: false }], "outside the window: new");
+  assert.deepEqual(await put(q, [item("d", "k", 5000)], 500), [{ id: "a", duplicate: true }]);
+  assert.deepEqual(await put(q, [item("e", "k", 5000)], 2000), [{ id: "e", duplicate: false }], "outside the window: new");
   await q.close();
 });
 
 test("claim takes due work under a lease; an expired lease is claimed again, a renewed one is not", async () => {
   const q = queueIn();
-  await q.enqueue([item("a"), item("b", null, 500)], 0);
+  await put(q, [item("a"), item("b", null, 500)]);
   const first = await q.claim(100, 10, 200);
   assert.deepEqual(first.map((r) => [r.id, r.status, r.attempts]), [["a", "running", 1]], "b is not due yet");
   assert.deepEqual((await q.claim(150, 10, 250)).length, 0, "a is leased");
@@ -51,7 +56,7 @@ test("claim takes due work under a lease; an expired lease is claimed again, a r
 test("the dispatcher runs every invocation once, with at most `concurrency` at a time", async () => {
   const q = queueIn();
   const n = 500;
-  await q.enqueue(Array.from({ length: n }, (_, i) => item(`i${i}`, null, Date.now())), 0);
+  await put(q, Array.from({ length: n }, (_, i) => item(`i${i}`, null, Date.now())));
   const runs = new Map<string, number>();
   let running = 0;
   let most = 0;
@@ -76,7 +81,7 @@ test("the dispatcher runs every invocation once, with at most `concurrency` at a
 
 test("an attempt longer than the lease is never started twice: the lease is renewed while it runs", async () => {
   const q = queueIn();
-  await q.enqueue([item("slow", null, Date.now())], 0);
+  await put(q, [item("slow", null, Date.now())]);
   let starts = 0;
   const d = new Dispatcher({
     store: q, settingsOf: settings, leaseMs: 60,
@@ -95,7 +100,7 @@ test("an attempt longer than the lease is never started twice: the lease is rene
 
 test("a run that rejects is a platform fault: retried without using a retry", async () => {
   const q = queueIn();
-  await q.enqueue([item("x", null, Date.now())], 0);
+  await put(q, [item("x", null, Date.now())]);
   let calls = 0;
   const d = new Dispatcher({
     store: q, settingsOf: () => ({ retries: 0, maxEventAgeMs: 3600_000 }),

@@ -50,6 +50,8 @@ export class Dispatcher {
   private wake: NodeJS.Timeout | undefined;
   private renew: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** Not before `start`: a submission before it must not run (start may queue running rows again). */
+  private started = false;
 
   constructor(options: DispatcherOptions) {
     this.o = {
@@ -64,6 +66,7 @@ export class Dispatcher {
   }
 
   start(): void {
+    this.started = true;
     this.renew = setInterval(() => void this.renewLeases(), Math.max(10, Math.floor(this.o.leaseMs / 3)));
     this.renew.unref();
     this.poke();
@@ -74,7 +77,7 @@ export class Dispatcher {
    * of the event loop share one claim: a burst of submissions is one transaction, not one each.
    */
   poke(): void {
-    if (this.stopping || this.pokeScheduled) return;
+    if (!this.started || this.stopping || this.pokeScheduled) return;
     if (this.pumping) {
       this.pumpAgain = true;
       return;

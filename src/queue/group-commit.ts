@@ -10,10 +10,13 @@ export class GroupCommit<T, R> {
   private scheduled = false;
   private readonly write: (items: T[]) => Promise<R[]>;
   private readonly maxBatch: number;
+  private readonly sizeOf: (item: T) => number;
 
-  constructor(write: (items: T[]) => Promise<R[]>, maxBatch = 1000) {
+  /** `maxBatch`: what one transaction takes at most, counted by `sizeOf` (default: 1 an item). */
+  constructor(write: (items: T[]) => Promise<R[]>, maxBatch = 1000, sizeOf: (item: T) => number = () => 1) {
     this.write = write;
     this.maxBatch = maxBatch;
+    this.sizeOf = sizeOf;
   }
 
   add(item: T): Promise<R> {
@@ -28,7 +31,11 @@ export class GroupCommit<T, R> {
 
   private async flush(): Promise<void> {
     while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, this.maxBatch);
+      let take = 0;
+      for (let size = 0; take < this.pending.length && (take === 0 || size + this.sizeOf(this.pending[take]!.item) <= this.maxBatch); take++) {
+        size += this.sizeOf(this.pending[take]!.item);
+      }
+      const batch = this.pending.splice(0, take);
       try {
         const results = await this.write(batch.map((p) => p.item));
         batch.forEach((p, i) => p.resolve(results[i]!));

@@ -15,12 +15,41 @@ export interface NewInvocation {
   createdAtMs: number;
   /** When it may first run (a retry-free delay; usually `createdAtMs`). */
   nextAtMs: number;
+  /** Queue hops behind it (0: from the API or cron); see `InvocationRecord.hops`. */
+  hops: number;
 }
 
 /** What `enqueue` made of one item: a new invocation, or the first one with its idempotency key. */
 export interface Enqueued {
   id: string;
   duplicate: boolean;
+}
+
+/** How much a tenant may have in the queue: messages queued or running, and their payload bytes. */
+export interface QueueQuota {
+  maxMessages: number;
+  maxBytes: number;
+}
+
+/** What a tenant has in the queue now (queued or running; completed and dead ones do not count). */
+export interface QueueUsage {
+  messages: number;
+  bytes: number;
+}
+
+/**
+ * What `enqueue` made of one group: every item queued (or found a duplicate), or — had the
+ * group taken its tenant past its quota — none of them.
+ */
+export type EnqueueResult =
+  | { ok: true; items: Enqueued[] }
+  | { ok: false; tenant: string; usage: QueueUsage; quota: QueueQuota; adding: QueueUsage };
+
+export interface EnqueueOptions {
+  /** An idempotency key its function used since then is a duplicate. */
+  idempotencySinceMs: number;
+  /** Each tenant's quota; asked inside the transaction, so it must answer at once. */
+  quotaOf(tenant: string): QueueQuota;
 }
 
 export type ErrorSummary = { code: string; message: string };
@@ -41,15 +70,19 @@ export interface QueueCounts {
 
 export interface QueueStore {
   /**
-   * Makes the items durable (fsynced) in one transaction, or throws `store_unavailable` and
+   * Makes the groups durable (fsynced) in one transaction, or throws `store_unavailable` and
    * makes none of them. An item whose idempotency key its function used since
-   * `idempotencySinceMs` is not added: its result is the first invocation's id.
+   * `idempotencySinceMs` is not added: its result is the first invocation's id. A group
+   * whose new items would take a tenant past its quota is refused whole; the check counts
+   * what this transaction holds, so concurrent enqueues never overshoot.
    */
-  enqueue(items: NewInvocation[], idempotencySinceMs: number): Promise<Enqueued[]>;
+  enqueue(groups: readonly (readonly NewInvocation[])[], options: EnqueueOptions): Promise<EnqueueResult[]>;
   /**
-   * Up to `limit` invocations that may run now — queued and due, or running under a lease
-   * that expired (its holder is gone) — marked running, leased until `leaseUntilMs`, with
-   * their attempt counted.
+   * Up to `limit` invocations that may run now — running under a lease that expired (its
+   * holder is gone), then queued and due — marked running, leased until `leaseUntilMs`, with
+   * their attempt counted. Due ones are dealt round robin across tenants (the tenant served
+   * least recently first, one each per round), first in first out within a tenant: one
+   * tenant's backlog delays another's events by at most one round.
    */
   claim(nowMs: number, limit: number, leaseUntilMs: number): Promise<InvocationRecord[]>;
   extendLeases(ids: readonly string[], leaseUntilMs: number): Promise<void>;
@@ -61,8 +94,13 @@ export interface QueueStore {
   requeueRunning(nowMs: number): Promise<number>;
   get(id: string): Promise<InvocationRecord | undefined>;
   listDead(fn: string, limit: number): Promise<InvocationRecord[]>;
-  /** Dead invocations of `fn` (all, or these ids) queued again with fresh attempts; returns their ids. */
-  replay(fn: string, ids: readonly string[] | null, nowMs: number): Promise<string[]>;
+  /**
+   * Dead invocations of `fn` (all, or these ids) queued again with fresh attempts; returns
+   * their ids. Throws `queue_full` and replays none if they would take the tenant past `quota`.
+   */
+  replay(fn: string, ids: readonly string[] | null, nowMs: number, quotaOf: (tenant: string) => QueueQuota): Promise<string[]>;
+  /** What `tenant` has queued or running. */
+  usage(tenant: string): Promise<QueueUsage>;
   /** The earliest time something may become runnable (a due time or a lease end); null: nothing waits. */
   nextWakeMs(): Promise<number | null>;
   counts(fn?: string): Promise<QueueCounts>;

@@ -9,12 +9,20 @@
  * fsync on every commit halved async throughput. A separate file from flick.db, so log
  * writes never wait on these fsyncs. Callers batch (queue/group-commit.ts): one fsync
  * covers every invocation that arrived while the previous one ran.
+ *
+ * Per tenant, `queue_tenants` (sqlite-queue-tenants.ts) keeps what it has queued or
+ * running, which its quota bounds, and what the round robin of claims needs; every
+ * statement here that inserts, deletes or moves an invocation between states counts its
+ * change there in the same transaction, so the quota check in `enqueue` is exact.
  */
 import * as path from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { FlickError } from "../errors/index.ts";
 import type { DeadReason, InvocationKind, InvocationRecord, InvocationStatus } from "../model/index.ts";
-import type { Enqueued, Finish, NewInvocation, QueueCounts, QueueStore } from "./queue-store.ts";
+import { queueFullError } from "./queue-full.ts";
+import type { EnqueueOptions, EnqueueResult, Enqueued, Finish, NewInvocation, QueueCounts, QueueQuota, QueueStore, QueueUsage } from "./queue-store.ts";
+import { unavailableReason } from "./sqlite-errors.ts";
+import { QueueTenants, queueTenantsSchema, type Tally } from "./sqlite-queue-tenants.ts";
 import { inTransaction } from "./sqlite-transaction.ts";
 
 const schema = `
@@ -31,6 +39,15 @@ CREATE INDEX IF NOT EXISTS invocations_by_function ON invocations (function, sta
 CREATE TABLE IF NOT EXISTS cron_state (function TEXT NOT NULL, expression TEXT NOT NULL, last_ms INTEGER NOT NULL, PRIMARY KEY (function, expression));
 `;
 
+/**
+ * Steps from one `user_version` of queue.db to the next, each in one transaction; a file
+ * made by an earlier Flick (version 0: the schema above) is brought up to date on open.
+ */
+const migrations: string[] = [
+  // 1: hops; per-tenant usage, due hint and round-robin turn, with the index a fair claim reads.
+  `ALTER TABLE invocations ADD COLUMN hops INTEGER NOT NULL DEFAULT 0; ${queueTenantsSchema}`,
+];
+
 type Row = Record<string, unknown>;
 
 function recordOf(row: Row): InvocationRecord {
@@ -41,6 +58,7 @@ function recordOf(row: Row): InvocationRecord {
     tenant: row["tenant"] as string,
     kind: row["kind"] as InvocationKind,
     status: row["status"] as InvocationStatus,
+    hops: Number(row["hops"] ?? 0),
     payload: new Uint8Array(payload),
     contentType: (row["content_type"] as string | null) ?? null,
     attempts: Number(row["attempts"]),
@@ -56,22 +74,10 @@ function recordOf(row: Row): InvocationRecord {
   };
 }
 
-// SQLite primary result codes that mean "cannot write now", not "Flick has a bug".
-const unavailableCodes = new Map<number, string>([
-  [5, "the queue database is locked by another process (SQLITE_BUSY)"],
-  [6, "the queue database is locked (SQLITE_LOCKED)"],
-  [8, "the queue database is read-only (SQLITE_READONLY)"],
-  [10, "a disk I/O error (SQLITE_IOERR)"],
-  [13, "the disk is full (SQLITE_FULL)"],
-  [14, "the queue database cannot be opened (SQLITE_CANTOPEN)"],
-]);
-
-/** A write SQLite refused for a reason outside Flick becomes a 503 with Retry-After. */
+/** A write SQLite refused for a reason outside Flick (sqlite-errors.ts) becomes a 503 with Retry-After. */
 function unavailable(err: unknown): unknown {
-  const code = (err as { errcode?: unknown }).errcode;
-  if (typeof code !== "number") return err;
-  const why = unavailableCodes.get(code & 0xff);
-  if (why === undefined) return err;
+  const why = unavailableReason(err);
+  if (why === undefined || err instanceof FlickError) return err;
   return new FlickError("store_unavailable", `the invocation was not accepted: ${why}; nothing was queued, retry in 1 s`, {
     details: { retryAfterSeconds: 1 },
     cause: err,
@@ -81,46 +87,48 @@ function unavailable(err: unknown): unknown {
 export class SqliteQueue implements QueueStore {
   private readonly db: DatabaseSync;
   private readonly q: Record<string, StatementSync>;
+  private readonly tenants: QueueTenants;
 
   /** `busyTimeoutMs`: how long a write waits for another process's lock before a 503 (the event loop waits too). */
   constructor(dataDir: string, options: { busyTimeoutMs?: number } = {}) {
     this.db = new DatabaseSync(path.join(dataDir, "queue.db"));
     this.db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=${Math.max(0, Math.floor(options.busyTimeoutMs ?? 1000))};`);
-    this.db.exec(schema);
+    inTransaction(this.db, () => {
+      this.db.exec(schema);
+      const version = Number((this.db.prepare("PRAGMA user_version").get() as Row)["user_version"]);
+      for (let v = version; v < migrations.length; v++) this.db.exec(migrations[v]!);
+      if (version < migrations.length) this.db.exec(`PRAGMA user_version = ${migrations.length}`);
+    });
     const prepare = (sql: string) => this.db.prepare(sql);
     this.q = {
       insert: prepare(
-        `INSERT INTO invocations (id, function, tenant, kind, status, payload, content_type, created_at, updated_at, next_at, idempotency_key)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO invocations (id, function, tenant, kind, status, payload, content_type, created_at, updated_at, next_at, idempotency_key, hops)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
       ),
       byKey: prepare("SELECT id FROM invocations WHERE function = ? AND idempotency_key = ? AND created_at >= ? ORDER BY created_at LIMIT 1"),
-      due: prepare(
-        `SELECT * FROM invocations WHERE status = 'queued' AND next_at <= ? ORDER BY next_at LIMIT ?`,
-      ),
       expired: prepare(`SELECT * FROM invocations WHERE status = 'running' AND lease_until <= ? ORDER BY lease_until LIMIT ?`),
       take: prepare("UPDATE invocations SET status = 'running', attempts = attempts + 1, lease_until = ?, updated_at = ? WHERE id = ?"),
       extend: prepare("UPDATE invocations SET lease_until = ? WHERE id = ? AND status = 'running'"),
+      // Each statement that moves an invocation returns what its tenant's tally needs.
       complete: prepare(
-        "UPDATE invocations SET status = 'completed', result = ?, lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'running'",
+        `UPDATE invocations SET status = 'completed', result = ?, lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'running'
+         RETURNING tenant, length(payload) AS bytes`,
       ),
       retry: prepare(
         `UPDATE invocations SET status = 'queued', next_at = ?, last_error = ?, failures = failures + ?, lease_until = NULL, updated_at = ?
-         WHERE id = ? AND status = 'running'`,
+         WHERE id = ? AND status = 'running' RETURNING tenant, next_at`,
       ),
       dead: prepare(
         `UPDATE invocations SET status = 'dead', dead_reason = ?, last_error = ?, failures = failures + ?, lease_until = NULL, updated_at = ?
-         WHERE id = ? AND status = 'running'`,
+         WHERE id = ? AND status = 'running' RETURNING tenant, length(payload) AS bytes`,
       ),
-      requeueRunning: prepare("UPDATE invocations SET status = 'queued', next_at = ?, lease_until = NULL WHERE status = 'running'"),
+      requeueRunning: prepare("UPDATE invocations SET status = 'queued', next_at = ?, lease_until = NULL WHERE status = 'running' RETURNING tenant"),
       get: prepare("SELECT * FROM invocations WHERE id = ?"),
       listDead: prepare("SELECT * FROM invocations WHERE function = ? AND status = 'dead' ORDER BY updated_at DESC LIMIT ?"),
-      replayAll: prepare(
-        `UPDATE invocations SET status = 'queued', attempts = 0, failures = 0, next_at = ?, dead_reason = NULL, created_at = ?, updated_at = ?
-         WHERE function = ? AND status = 'dead' RETURNING id`,
-      ),
+      deadOf: prepare("SELECT id, tenant, length(payload) AS bytes FROM invocations WHERE function = ? AND status = 'dead'"),
       replayOne: prepare(
         `UPDATE invocations SET status = 'queued', attempts = 0, failures = 0, next_at = ?, dead_reason = NULL, created_at = ?, updated_at = ?
-         WHERE function = ? AND status = 'dead' AND id = ? RETURNING id`,
+         WHERE function = ? AND status = 'dead' AND id = ? RETURNING id, tenant, length(payload) AS bytes`,
       ),
       nextQueued: prepare("SELECT MIN(next_at) AS t FROM invocations WHERE status = 'queued'"),
       nextLease: prepare("SELECT MIN(lease_until) AS t FROM invocations WHERE status = 'running'"),
@@ -128,13 +136,14 @@ export class SqliteQueue implements QueueStore {
       countsOf: prepare("SELECT status, COUNT(*) AS n FROM invocations WHERE function = ? GROUP BY status"),
       pruneCompleted: prepare("DELETE FROM invocations WHERE status = 'completed' AND updated_at < ?"),
       pruneDead: prepare("DELETE FROM invocations WHERE status = 'dead' AND updated_at < ?"),
-      removeFunction: prepare("DELETE FROM invocations WHERE function = ?"),
+      removeFunction: prepare("DELETE FROM invocations WHERE function = ? RETURNING tenant, status IN ('queued', 'running') AS unfinished, length(payload) AS bytes"),
       removeCron: prepare("DELETE FROM cron_state WHERE function = ?"),
       cronState: prepare("SELECT function, expression, last_ms FROM cron_state"),
       setCron: prepare(
         "INSERT INTO cron_state (function, expression, last_ms) VALUES (?, ?, ?) ON CONFLICT (function, expression) DO UPDATE SET last_ms = excluded.last_ms",
       ),
     };
+    this.tenants = new QueueTenants(this.db);
   }
 
   /** One transaction; `durable`: committed with synchronous=FULL (fsynced before it returns). */
@@ -147,41 +156,76 @@ export class SqliteQueue implements QueueStore {
     }
   }
 
-  async enqueue(items: NewInvocation[], idempotencySinceMs: number): Promise<Enqueued[]> {
+  async enqueue(groups: readonly (readonly NewInvocation[])[], options: EnqueueOptions): Promise<EnqueueResult[]> {
     try {
       return this.transaction(() => {
-        const out: Enqueued[] = [];
-        // Keys first used within this batch count too.
+        // Keys first used within this transaction count too, and so does what it added.
         const batchKeys = new Map<string, string>();
-        for (const item of items) {
-          if (item.idempotencyKey !== null) {
-            const slot = `${item.function}\0${item.idempotencyKey}`;
-            const first = batchKeys.get(slot) ?? (this.q["byKey"]!.get(item.function, item.idempotencyKey, idempotencySinceMs) as Row | undefined)?.["id"];
-            if (typeof first === "string") {
-              out.push({ id: first, duplicate: true });
-              continue;
-            }
-            batchKeys.set(slot, item.id);
-          }
-          this.q["insert"]!.run(
-            item.id, item.function, item.tenant, item.kind, item.payload, item.contentType,
-            item.createdAtMs, item.createdAtMs, item.nextAtMs, item.idempotencyKey,
-          );
-          out.push({ id: item.id, duplicate: false });
-        }
-        return out;
+        const tally = this.tenants.tally();
+        const results = groups.map((group) => this.enqueueGroup(group, options, batchKeys, tally));
+        tally.apply();
+        return results;
       }, true);
     } catch (err) {
       throw unavailable(err);
     }
   }
 
+  /** One group inside the enqueue transaction: duplicates found, the quota checked, then all of it inserted or none. */
+  private enqueueGroup(group: readonly NewInvocation[], options: EnqueueOptions, batchKeys: Map<string, string>, tally: Tally): EnqueueResult {
+    const items: Enqueued[] = [];
+    const fresh: NewInvocation[] = [];
+    const keys = new Map<string, string>();
+    const adding = new Map<string, QueueUsage>();
+    for (const item of group) {
+      if (item.idempotencyKey !== null) {
+        const slot = `${item.function}\0${item.idempotencyKey}`;
+        const first = keys.get(slot) ?? batchKeys.get(slot) ?? (this.q["byKey"]!.get(item.function, item.idempotencyKey, options.idempotencySinceMs) as Row | undefined)?.["id"];
+        if (typeof first === "string") {
+          items.push({ id: first, duplicate: true });
+          continue;
+        }
+        keys.set(slot, item.id);
+      }
+      fresh.push(item);
+      items.push({ id: item.id, duplicate: false });
+      const add = adding.get(item.tenant) ?? { messages: 0, bytes: 0 };
+      adding.set(item.tenant, { messages: add.messages + 1, bytes: add.bytes + item.payload.byteLength });
+    }
+    for (const [tenant, add] of adding) {
+      const refusal = this.overQuota(tenant, add, options.quotaOf(tenant), tally);
+      if (refusal !== undefined) return refusal;
+    }
+    for (const item of fresh) {
+      this.q["insert"]!.run(
+        item.id, item.function, item.tenant, item.kind, item.payload, item.contentType,
+        item.createdAtMs, item.createdAtMs, item.nextAtMs, item.idempotencyKey, item.hops,
+      );
+      tally.add(item.tenant, 1, item.payload.byteLength, item.nextAtMs);
+    }
+    for (const [slot, id] of keys) batchKeys.set(slot, id);
+    return { ok: true, items };
+  }
+
+  /** Whether adding `add` takes `tenant` past `quota`, counted in the open transaction (its `tally` included). */
+  private overQuota(tenant: string, add: QueueUsage, quota: QueueQuota, tally: Tally): Extract<EnqueueResult, { ok: false }> | undefined {
+    const usage = tally.usage(tenant);
+    if (usage.messages + add.messages <= quota.maxMessages && usage.bytes + add.bytes <= quota.maxBytes) return undefined;
+    return { ok: false, tenant, usage, quota, adding: add };
+  }
+
+  async usage(tenant: string): Promise<QueueUsage> {
+    return this.tenants.usage(tenant);
+  }
+
   async claim(nowMs: number, limit: number, leaseUntilMs: number): Promise<InvocationRecord[]> {
     return this.transaction(() => {
-      const rows = [...(this.q["expired"]!.all(nowMs, limit) as Row[])];
-      if (rows.length < limit) rows.push(...(this.q["due"]!.all(nowMs, limit - rows.length) as Row[]));
+      // Running to running: no tenant's usage changes.
+      const take = (row: Row) => this.q["take"]!.run(leaseUntilMs, nowMs, row["id"] as string);
+      const rows = this.q["expired"]!.all(nowMs, limit) as Row[];
+      rows.forEach(take);
+      if (rows.length < limit) rows.push(...this.tenants.takeDue(nowMs, limit - rows.length, take));
       return rows.map((row) => {
-        this.q["take"]!.run(leaseUntilMs, nowMs, row["id"] as string);
         const record = recordOf(row);
         return { ...record, status: "running" as const, attempts: record.attempts + 1, leaseUntilMs, updatedAtMs: nowMs };
       });
@@ -198,16 +242,30 @@ export class SqliteQueue implements QueueStore {
   async finish(batch: readonly Finish[]): Promise<void> {
     if (batch.length === 0) return;
     this.transaction(() => {
+      const tally = this.tenants.tally();
       for (const f of batch) {
-        if (f.outcome === "completed") this.q["complete"]!.run(JSON.stringify(f.result), f.nowMs, f.id);
-        else if (f.outcome === "retry") this.q["retry"]!.run(f.nextAtMs, JSON.stringify(f.error), f.failed ? 1 : 0, f.nowMs, f.id);
-        else this.q["dead"]!.run(f.reason, JSON.stringify(f.error), f.failed ? 1 : 0, f.nowMs, f.id);
+        if (f.outcome === "retry") {
+          const row = this.q["retry"]!.get(f.nextAtMs, JSON.stringify(f.error), f.failed ? 1 : 0, f.nowMs, f.id) as Row | undefined;
+          if (row !== undefined) tally.add(row["tenant"] as string, 0, 0, Number(row["next_at"]));
+          continue;
+        }
+        const row = (f.outcome === "completed"
+          ? this.q["complete"]!.get(JSON.stringify(f.result), f.nowMs, f.id)
+          : this.q["dead"]!.get(f.reason, JSON.stringify(f.error), f.failed ? 1 : 0, f.nowMs, f.id)) as Row | undefined;
+        if (row !== undefined) tally.add(row["tenant"] as string, -1, -Number(row["bytes"]));
       }
+      tally.apply();
     });
   }
 
   async requeueRunning(nowMs: number): Promise<number> {
-    return Number(this.q["requeueRunning"]!.run(nowMs).changes);
+    return this.transaction(() => {
+      const rows = this.q["requeueRunning"]!.all(nowMs) as Row[];
+      const tally = this.tenants.tally();
+      for (const row of rows) tally.add(row["tenant"] as string, 0, 0, nowMs);
+      tally.apply();
+      return rows.length;
+    });
   }
 
   async get(id: string): Promise<InvocationRecord | undefined> {
@@ -219,10 +277,27 @@ export class SqliteQueue implements QueueStore {
     return (this.q["listDead"]!.all(fn, limit) as Row[]).map(recordOf);
   }
 
-  async replay(fn: string, ids: readonly string[] | null, nowMs: number): Promise<string[]> {
+  async replay(fn: string, ids: readonly string[] | null, nowMs: number, quotaOf: (tenant: string) => QueueQuota): Promise<string[]> {
     return this.transaction(() => {
-      if (ids === null) return (this.q["replayAll"]!.all(nowMs, nowMs, nowMs, fn) as Row[]).map((r) => r["id"] as string);
-      return ids.flatMap((id) => (this.q["replayOne"]!.all(nowMs, nowMs, nowMs, fn, id) as Row[]).map((r) => r["id"] as string));
+      const all = this.q["deadOf"]!.all(fn) as Row[];
+      const byId = new Map<string, Row>(all.map((r) => [r["id"] as string, r]));
+      const dead = ids === null ? all : [...new Set(ids)].map((id) => byId.get(id)).filter((r) => r !== undefined);
+      // Queued again, they count against the quota like new ones: all of them fit, or none goes.
+      const adding = new Map<string, QueueUsage>();
+      for (const r of dead) {
+        const tenant = r["tenant"] as string;
+        const add = adding.get(tenant) ?? { messages: 0, bytes: 0 };
+        adding.set(tenant, { messages: add.messages + 1, bytes: add.bytes + Number(r["bytes"]) });
+      }
+      const tally = this.tenants.tally();
+      for (const [tenant, add] of adding) {
+        const refusal = this.overQuota(tenant, add, quotaOf(tenant), tally);
+        if (refusal !== undefined) throw queueFullError(refusal);
+      }
+      const replayed = dead.flatMap((r) => this.q["replayOne"]!.all(nowMs, nowMs, nowMs, fn, r["id"] as string) as Row[]);
+      for (const r of replayed) tally.add(r["tenant"] as string, 1, Number(r["bytes"]), nowMs);
+      tally.apply();
+      return replayed.map((r) => r["id"] as string);
     }, true);
   }
 
@@ -241,6 +316,7 @@ export class SqliteQueue implements QueueStore {
   }
 
   async prune(completedBeforeMs: number, deadBeforeMs: number): Promise<number> {
+    // Only completed and dead ones: no tenant's usage changes.
     return this.transaction(
       () => Number(this.q["pruneCompleted"]!.run(completedBeforeMs).changes) + Number(this.q["pruneDead"]!.run(deadBeforeMs).changes),
     );
@@ -248,7 +324,11 @@ export class SqliteQueue implements QueueStore {
 
   async removeFunction(fn: string): Promise<void> {
     this.transaction(() => {
-      this.q["removeFunction"]!.run(fn);
+      const tally = this.tenants.tally();
+      for (const row of this.q["removeFunction"]!.all(fn) as Row[]) {
+        if (Number(row["unfinished"]) === 1) tally.add(row["tenant"] as string, -1, -Number(row["bytes"]));
+      }
+      tally.apply();
       this.q["removeCron"]!.run(fn);
     });
   }
