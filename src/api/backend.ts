@@ -4,7 +4,8 @@
  */
 import type { LogLine } from "../model/index.ts";
 import type {
-  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, ScaleRequest, TenantInfo, VersionInfo,
+  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, ScaleRequest, TenantInfo, TenantUpdateRequest,
+  VersionInfo,
 } from "./schemas.ts";
 
 export type Principal = { role: "admin" } | { role: "tenant"; tenant: string };
@@ -31,8 +32,8 @@ export interface ApiBackend {
   listTenants(who: Principal): Promise<TenantInfo[]>;
   /** `flick scale`: provisioned and capped instances, placement constraints, keep-alive. */
   scale(who: Principal, name: string, change: ScaleRequest): Promise<FunctionInfo>;
-  /** Admin only: a tenant's limit of requests in flight (null: the node's default). */
-  setTenantConcurrency(who: Principal, tenant: string, concurrency: number | null): Promise<TenantInfo>;
+  /** Admin only: a tenant's limits — requests in flight, provisioned quotas (null: the node's default). */
+  updateTenant(who: Principal, tenant: string, change: TenantUpdateRequest): Promise<TenantInfo>;
   /** Queues an async invocation; resolves once it is durable (the 202). */
   invokeAsync(who: Principal, name: string, request: InvokeRequest, idempotencyKey: string | null): Promise<InvokeResponse>;
   getInvocation(who: Principal, id: string): Promise<InvocationInfo>;

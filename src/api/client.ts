@@ -6,7 +6,8 @@ import { FlickError } from "../errors/index.ts";
 import type { LogLine } from "../model/index.ts";
 import { apiPrefix } from "./server.ts";
 import type {
-  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, ScaleRequest, TenantInfo, VersionInfo, WhoAmI,
+  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, ScaleRequest, TenantInfo, TenantUpdateRequest,
+  VersionInfo, WhoAmI,
 } from "./schemas.ts";
 
 export interface InvokeOptions {
@@ -114,8 +115,12 @@ export class FlickClient {
   async listTenants(): Promise<TenantInfo[]> {
     return (await this.call<{ tenants: TenantInfo[] }>("GET", "/tenants")).tenants;
   }
+  /** Changes a tenant's limits (admin only); fields left out stay, null means the node's default. */
+  updateTenant(name: string, change: TenantUpdateRequest): Promise<TenantInfo> {
+    return this.call("PATCH", `/tenants/${encodeURIComponent(name)}`, change);
+  }
   setTenantConcurrency(name: string, concurrency: number | null): Promise<TenantInfo> {
-    return this.call("PATCH", `/tenants/${encodeURIComponent(name)}`, { concurrency });
+    return this.updateTenant(name, { concurrency });
   }
 
   scale(name: string, change: ScaleRequest): Promise<FunctionInfo> {

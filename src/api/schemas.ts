@@ -130,9 +130,15 @@ export const scaleRequest = z.strictObject({
 });
 export type ScaleRequest = z.infer<typeof scaleRequest>;
 
+/** `PATCH /tenants/<name>`: each field left out stays as it is; null goes back to the node's default. */
 export const tenantUpdateRequest = z.strictObject({
-  concurrency: z.number().int().min(1).max(1_000_000).nullable(),
+  concurrency: z.number().int().min(1).max(1_000_000).nullable().optional(),
+  /** Provisioned instances (sum of min-instances over its functions) the tenant may reserve. */
+  maxProvisioned: z.number().int().min(0).max(limits.tenantMaxProvisioned.max).nullable().optional(),
+  /** Provisioned memory (sum of min-instances × memory) the tenant may reserve, MiB. */
+  maxProvisionedMemoryMiB: z.number().int().min(0).max(limits.tenantMaxProvisionedMemoryMiB.max).nullable().optional(),
 });
+export type TenantUpdateRequest = z.infer<typeof tenantUpdateRequest>;
 
 /**
  * `POST /functions/<name>/invocations`. `data` is the body the function gets: a string as
@@ -199,6 +205,11 @@ export interface TenantInfo {
   createdAtMs: number;
   /** Requests in flight the tenant may have; null: the node's default. */
   concurrency?: number | null;
+  /** Its own provisioned quotas; null: the node's defaults (`flick up --tenant-max-provisioned[-memory]`). */
+  maxProvisioned?: number | null;
+  maxProvisionedMemoryMiB?: number | null;
+  /** What it reserves with provisioned instances now, and the quotas in force (its own or the node's). */
+  provisioned?: { instances: number; memoryMiB: number; maxInstances: number; maxMemoryMiB: number };
 }
 
 export interface CreateTenantResponse {

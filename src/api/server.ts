@@ -5,8 +5,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type * as z from "zod";
 import { FlickError, asFlickError } from "../errors/index.ts";
-import { limits } from "../model/index.ts";
 import type { ApiBackend, Principal } from "./backend.ts";
+import { readJson } from "./read-json.ts";
 import {
   createTenantRequest, deployRequest, describeIssues, functionName, invokeRequest, replayRequest, rollbackRequest, scaleRequest, tenantUpdateRequest,
 } from "./schemas.ts";
@@ -32,29 +32,6 @@ export function sendError(res: ServerResponse, err: unknown): void {
   sendJson(res, error.status, { error: error.toData() }, headers);
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > limits.apiBodyMaxBytes) {
-    throw new FlickError("payload_too_large", `request body of ${declared} bytes is over the API limit of ${limits.apiBodyMaxBytes} bytes`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limits.apiBodyMaxBytes) {
-      throw new FlickError("payload_too_large", `request body is over the API limit of ${limits.apiBodyMaxBytes} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.trim() === "") return {};
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new FlickError("invalid_json", `the request body is not valid JSON (${(err as Error).message}); send a JSON object with content-type application/json`);
-  }
-}
-
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
@@ -62,8 +39,17 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   throw new FlickError("validation_failed", `invalid request: ${problems.join("; ")}`, { details: { fields: problems } });
 }
 
+/** A path segment, percent-decoded; malformed encoding (`%E0%A4%A`) is the caller's 400, not our 500. */
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new FlickError("bad_request", `the path segment "${raw}" is not valid percent-encoding (each % takes two hex digits, together valid UTF-8)`);
+  }
+}
+
 function nameParam(raw: string): string {
-  const name = decodeURIComponent(raw);
+  const name = decodeParam(raw);
   const result = functionName.safeParse(name);
   if (!result.success) throw new FlickError("validation_failed", `invalid function name "${name}": ${result.error.issues.map((i) => i.message).join("; ")}`);
   return name;
@@ -155,7 +141,7 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
   route("GET", /^\/tenants$/, async ({ res, who }) => sendJson(res, 200, { tenants: await backend.listTenants(who) }));
   route("PATCH", /^\/tenants\/([^/]+)$/, async ({ req, res, who, params }) => {
     const body = parse(tenantUpdateRequest, await readJson(req));
-    sendJson(res, 200, await backend.setTenantConcurrency(who, decodeURIComponent(params[0]!), body.concurrency));
+    sendJson(res, 200, await backend.updateTenant(who, decodeParam(params[0]!), body));
   });
   route("POST", /^\/functions\/([^/]+)\/invocations$/, async ({ req, res, who, params }) => {
     const name = nameParam(params[0]!);
@@ -163,7 +149,7 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
     const result = await backend.invokeAsync(who, name, body, idempotencyKeyOf(req.headers["idempotency-key"]));
     sendJson(res, 202, result, { location: `${apiPrefix}/invocations/${result.id}` });
   });
-  route("GET", /^\/invocations\/([^/]+)$/, async ({ res, who, params }) => sendJson(res, 200, await backend.getInvocation(who, decodeURIComponent(params[0]!))));
+  route("GET", /^\/invocations\/([^/]+)$/, async ({ res, who, params }) => sendJson(res, 200, await backend.getInvocation(who, decodeParam(params[0]!))));
   route("GET", /^\/functions\/([^/]+)\/dlq$/, async ({ res, url, who, params }) =>
     sendJson(res, 200, { invocations: await backend.listDead(who, nameParam(params[0]!), Math.min(intParam(url, "limit") ?? 100, 10_000)) }),
   );

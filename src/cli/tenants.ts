@@ -1,3 +1,4 @@
+import type { TenantInfo, TenantUpdateRequest } from "../api/index.ts";
 import { connectionHelp, connectionOptions, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
 import { table, time } from "./format.ts";
@@ -6,10 +7,23 @@ import { parseInteger } from "./parse.ts";
 export const tenants: Command = {
   name: "tenants",
   summary: "Create tenants (each gets its own token), list them, set their limits. Needs the admin token.",
-  usage: "tenants create <name> | tenants ls | tenants set <name> --concurrency N|default",
-  optionHelp: ["--concurrency N     requests in flight the tenant may have (beyond: 429 tenant_limit); default: the node's", ...connectionHelp],
-  examples: ["flick tenants create acme", "FLICK_TOKEN=<printed token> flick deploy app.ts", "flick tenants set acme --concurrency 50"],
-  options: { ...connectionOptions, concurrency: { type: "string" } },
+  usage:
+    "tenants create <name> | tenants ls | tenants set <name> [--concurrency N|default] [--max-provisioned N|default] [--max-provisioned-memory MIB|default]",
+  optionHelp: [
+    "--concurrency N     requests in flight the tenant may have (beyond: 429 tenant_limit); default: the node's",
+    "--max-provisioned N provisioned instances it may reserve, the sum of --min-instances over its",
+    "                    functions (beyond: 403 quota_exceeded); default: the node's (flick up, 50)",
+    "--max-provisioned-memory MIB  provisioned memory it may reserve, the sum of --min-instances ×",
+    "                    --memory (beyond: 403 quota_exceeded); default: the node's (flick up, 2048)",
+    ...connectionHelp,
+  ],
+  examples: [
+    "flick tenants create acme",
+    "FLICK_TOKEN=<printed token> flick deploy app.ts",
+    "flick tenants set acme --concurrency 50",
+    "flick tenants set acme --max-provisioned 100 --max-provisioned-memory 8192",
+  ],
+  options: { ...connectionOptions, concurrency: { type: "string" }, "max-provisioned": { type: "string" }, "max-provisioned-memory": { type: "string" } },
   positionals: { min: 1, max: 2 },
   async run({ values, positionals }) {
     const client = clientFor(resolveConnection(values as never));
@@ -22,16 +36,43 @@ export const tenants: Command = {
     }
     if (action === "ls" && name === undefined) {
       const list = await client.listTenants();
-      console.log(table(["TENANT", "CONCURRENCY", "CREATED"], list.map((t) => [t.name, t.concurrency === null || t.concurrency === undefined ? "default" : String(t.concurrency), time(t.createdAtMs)])));
+      console.log(table(
+        ["TENANT", "CONCURRENCY", "CREATED", "PROVISIONED", "PROVISIONED MEMORY"],
+        list.map((t) => [
+          t.name, t.concurrency === null || t.concurrency === undefined ? "default" : String(t.concurrency), time(t.createdAtMs),
+          t.provisioned === undefined ? "-" : `${t.provisioned.instances}/${t.provisioned.maxInstances}`,
+          t.provisioned === undefined ? "-" : `${t.provisioned.memoryMiB}/${t.provisioned.maxMemoryMiB} MiB`,
+        ]),
+      ));
       return;
     }
-    if (action === "set" && name !== undefined && values["concurrency"] !== undefined) {
-      const raw = values["concurrency"] as string;
-      const t = await client.setTenantConcurrency(name, raw === "default" ? null : parseInteger(raw, "--concurrency"));
-      console.log(`tenant ${t.name}: concurrency ${t.concurrency ?? "default"}`);
+    const change: TenantUpdateRequest = {};
+    const setting = (flag: string, key: keyof TenantUpdateRequest) => {
+      const raw = values[flag] as string | undefined;
+      if (raw !== undefined) change[key] = raw === "default" ? null : parseInteger(raw, `--${flag}`);
+    };
+    setting("concurrency", "concurrency");
+    setting("max-provisioned", "maxProvisioned");
+    setting("max-provisioned-memory", "maxProvisionedMemoryMiB");
+    if (action === "set" && name !== undefined && Object.keys(change).length > 0) {
+      console.log(limitsLine(await client.updateTenant(name, change)));
       return;
     }
-    console.error("usage: flick tenants create <name> | flick tenants ls | flick tenants set <name> --concurrency N|default");
+    console.error(
+      "usage: flick tenants create <name> | flick tenants ls | flick tenants set <name> [--concurrency N|default] [--max-provisioned N|default] [--max-provisioned-memory MIB|default]",
+    );
     return 2;
   },
 };
+
+/** "tenant acme: concurrency default, max-provisioned 10 (2 used), max-provisioned-memory default 2048 MiB (256 MiB used)" */
+function limitsLine(t: TenantInfo): string {
+  const own = (v: number | null | undefined, effective: number | undefined, unit = "") =>
+    v === null || v === undefined ? `default${effective === undefined ? "" : ` ${effective}${unit}`}` : `${v}${unit}`;
+  const p = t.provisioned;
+  return [
+    `tenant ${t.name}: concurrency ${own(t.concurrency, undefined)}`,
+    `max-provisioned ${own(t.maxProvisioned, p?.maxInstances)}${p === undefined ? "" : ` (${p.instances} used)`}`,
+    `max-provisioned-memory ${own(t.maxProvisionedMemoryMiB, p?.maxMemoryMiB, " MiB")}${p === undefined ? "" : ` (${p.memoryMiB} MiB used)`}`,
+  ].join(", ");
+}

@@ -26,6 +26,14 @@ export const up: Command = {
     "--keep-alive P      fixed (the idle TTL, default) or hybrid (pre-warm from each function's idle times)",
     "--tenant-concurrency N  requests in flight per tenant (default 1000; per tenant: flick tenants set)",
     "--tenant-anti-affinity  a worker host serves one tenant at a time",
+    "--tenant-max-provisioned N  provisioned instances (sum of --min-instances) per tenant (default 50;",
+    "                    per tenant: flick tenants set --max-provisioned)",
+    "--tenant-max-provisioned-memory MIB  provisioned memory (sum of --min-instances × --memory) per",
+    "                    tenant (default 2048; per tenant: flick tenants set --max-provisioned-memory)",
+    "--tenant-log-lines N  log lines kept per tenant, oldest dropped first (default 100000)",
+    "--tenant-log-mib MIB  log kept per tenant, oldest dropped first (default 64)",
+    "--tenant-queue-messages N  async messages queued or running per tenant; beyond, 429 queue_full (default 100000)",
+    "--tenant-queue-mib MIB  their payload per tenant; beyond, 429 queue_full (default 256)",
     "--queue-wait DUR    how long a request over a limit waits for a slot before its 429 (default 0)",
     "--async-concurrency N  async invocations running at once (default 64)",
     "--async-lease DUR   lease of a running async attempt, renewed while it runs (default 60s)",
@@ -50,6 +58,12 @@ export const up: Command = {
     "keep-alive": { type: "string" },
     "tenant-concurrency": { type: "string" },
     "tenant-anti-affinity": { type: "boolean" },
+    "tenant-max-provisioned": { type: "string" },
+    "tenant-max-provisioned-memory": { type: "string" },
+    "tenant-log-lines": { type: "string" },
+    "tenant-log-mib": { type: "string" },
+    "tenant-queue-messages": { type: "string" },
+    "tenant-queue-mib": { type: "string" },
     "queue-wait": { type: "string" },
     "async-concurrency": { type: "string" },
     "retry-backoff": { type: "string" },
@@ -109,6 +123,28 @@ function schedulingOptions(values: Record<string, unknown>): Parameters<typeof s
   }
   if (values["tenant-concurrency"] !== undefined) out["tenantConcurrency"] = parseInteger(values["tenant-concurrency"] as string, "--tenant-concurrency");
   if (values["tenant-anti-affinity"] === true) out["tenantAntiAffinity"] = true;
+  // Tenant quotas (store/store.ts TenantQuotas): whole numbers, at least `min`.
+  const quotas: Record<string, number> = {};
+  const quota = (flag: string, key: string, min: number, scale = 1) => {
+    if (values[flag] === undefined) return;
+    const n = parseInteger(values[flag] as string, `--${flag}`);
+    if (n < min) throw new FlickError("validation_failed", `--${flag} must be at least ${min}`);
+    quotas[key] = n * scale;
+  };
+  quota("tenant-max-provisioned", "maxProvisioned", 0);
+  quota("tenant-max-provisioned-memory", "maxProvisionedMemoryMiB", 0);
+  quota("tenant-log-lines", "maxLogLines", 1);
+  quota("tenant-log-mib", "maxLogBytes", 1, 1024 * 1024);
+  if (Object.keys(quotas).length > 0) out["tenantQuotas"] = quotas;
+  // The async queue's quota (queue/async-queue.ts), kept apart from the tenant record's.
+  const queueQuota: Record<string, number> = {};
+  for (const [flag, key, scale] of [["tenant-queue-messages", "maxMessages", 1], ["tenant-queue-mib", "maxBytes", 1024 * 1024]] as const) {
+    if (values[flag] === undefined) continue;
+    const n = parseInteger(values[flag] as string, `--${flag}`);
+    if (n < 1) throw new FlickError("validation_failed", `--${flag} must be at least 1 (nothing could ever be queued)`);
+    queueQuota[key] = n * scale;
+  }
+  if (Object.keys(queueQuota).length > 0) out["queueQuota"] = queueQuota;
   if (values["queue-wait"] !== undefined) out["queueWaitMs"] = parseDuration(values["queue-wait"] as string, "--queue-wait");
   if (values["async-concurrency"] !== undefined) {
     const n = parseInteger(values["async-concurrency"] as string, "--async-concurrency");

@@ -7,7 +7,7 @@ export const errorCodes = {
   // ── the caller's fault: the message says how to fix it ──
   /** The request is malformed in a way no more specific code covers. */
   bad_request: 400,
-  /** The request body is not valid JSON. */
+  /** The request body is not valid JSON, or nests deeper than `limits.apiJsonMaxDepth`. */
   invalid_json: 400,
   /** A field of the request, a flag or a setting has a wrong value; details name the field. */
   validation_failed: 400,

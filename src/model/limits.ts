@@ -24,8 +24,27 @@ export const limits = {
   idempotencyWindowMs: 24 * 3600_000,
   /** Service binding calls one request may nest (A → B → … ), against runaway recursion. */
   serviceBindingDepth: 16,
+  /**
+   * Queue hops a message may have behind it (an event from the API or cron is hop 0, what
+   * its invocation sends hop 1, …): a function queueing to itself stops after this many.
+   */
+  asyncHops: 16,
+  /** A tenant's async queue: messages queued or running, and their payload bytes (node default; `flick up`). */
+  queueMaxMessages: 100_000,
+  queueMaxBytes: 256 * 1024 * 1024,
   /** One console line is cut beyond this many bytes. */
   logLineMaxBytes: 16 * 1024,
+  /** How deep arrays and objects may nest in an admin API body (as System.Text.Json's default): deeper is a 400, not a stack overflow. */
+  apiJsonMaxDepth: 64,
+  /**
+   * What a tenant may reserve with provisioned instances (`flick scale --min-instances`),
+   * summed over its functions: instances, and instances × each function's memory MiB.
+   * Node-wide defaults (`flick up --tenant-max-provisioned[-memory]`), per tenant
+   * `flick tenants set`; beyond: 403 quota_exceeded. The defaults keep one tenant from
+   * reserving a small node's whole capacity; `max` bounds what an operator may set.
+   */
+  tenantMaxProvisioned: { default: 50, max: 100_000 },
+  tenantMaxProvisionedMemoryMiB: { default: 2048, max: 100 * 1024 * 1024 },
 } as const;
 
 /** Function names: what Workers allows, so they are safe in URLs, subjects and file names. */

@@ -9,6 +9,10 @@ export interface TenantRecord {
   createdAtMs: number;
   /** Requests in flight the tenant may have; null: the node's default. */
   concurrency?: number | null;
+  /** Provisioned instances (sum of min-instances over its functions) it may reserve; null: the node's default. */
+  maxProvisioned?: number | null;
+  /** Provisioned memory (sum of min-instances × memory MiB over its functions) it may reserve, MiB; null: the node's default. */
+  maxProvisionedMemoryMiB?: number | null;
 }
 
 /** An API token. Only a SHA-256 of the secret is kept; the secret is shown once. */
@@ -134,6 +138,11 @@ export interface InvocationRecord {
   /** The request body the function gets (fetch), or the cron details as JSON (scheduled). */
   payload: Uint8Array;
   contentType: string | null;
+  /**
+   * Queue hops behind it: 0 for an event from the API or cron, one more than the sender's
+   * for a message an async invocation sent (at most `limits.asyncHops`).
+   */
+  hops: number;
   /** Executions started, the one running included: the function sees it as `x-flick-attempt`. */
   attempts: number;
   /** Attempts that ended in a function error or timeout (what `retries` bounds). */

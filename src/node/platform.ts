@@ -8,7 +8,7 @@ import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import type {
   ApiBackend, CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, FunctionStats, InvocationInfo, InvokeRequest, InvokeResponse,
-  LogsQuery, Principal, ScaleRequest, SettingsView, TenantInfo, VersionInfo,
+  LogsQuery, Principal, ScaleRequest, SettingsView, TenantInfo, TenantUpdateRequest, VersionInfo,
 } from "../api/index.ts";
 import { bundleHash, scriptForm, scriptFormMinBytes, versionId } from "../build/index.ts";
 import { Scheduler, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
@@ -16,7 +16,7 @@ import { FlickError } from "../errors/index.ts";
 import type { ErrorData } from "../errors/index.ts";
 import type { GatewayBackend, ResponseWriter, RouteTarget } from "../gateway/index.ts";
 import type { Call, CallResult, ClientGone, InstanceSpec, Supervisor, WireLogLine, WireRequest } from "../host/index.ts";
-import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type LogLine, type ScaleSettings, type VersionRecord } from "../model/index.ts";
+import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type LogLine, type TenantRecord, type VersionRecord } from "../model/index.ts";
 import { parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type RetrySettings } from "../queue/index.ts";
 import type { NewLogLine, Store } from "../store/index.ts";
 import { invocationInfo, payloadOf } from "./async-invocations.ts";
@@ -255,6 +255,8 @@ export class Platform implements ApiBackend, GatewayBackend {
     if ((await this.store.getTenant(tenant)) === undefined) {
       throw new FlickError("tenant_not_found", `tenant "${tenant}" does not exist; create it with \`flick tenants create ${tenant}\``);
     }
+    // Early, so a taken name fails before validation; the store checks again in the
+    // transaction that takes the name (two tenants may deploy one new name at once).
     const existing = await this.store.getFunction(name);
     if (existing !== undefined && existing.tenant !== tenant) {
       throw new FlickError("name_taken", `the name "${name}" is taken by another tenant on this node; pick another name`);
@@ -316,12 +318,9 @@ export class Platform implements ApiBackend, GatewayBackend {
       createdAtMs: now,
       wasm: Object.keys(wasm).sort(),
     };
-    const record: FunctionRecord = {
-      name, tenant, liveVersion: id, createdAtMs: existing?.createdAtMs ?? now, updatedAtMs: now,
-      // A new version keeps how the function scales (`flick scale` is about the function).
-      ...(existing?.scale === undefined ? {} : { scale: existing.scale }),
-    };
-    await this.store.deploy(record, version);
+    // A new version keeps how the function scales (`flick scale` is about the function): the
+    // store returns the record as committed, its scale included.
+    const record = await this.store.deploy({ name, tenant, liveVersion: id, createdAtMs: existing?.createdAtMs ?? now, updatedAtMs: now }, version);
     this.setLive(record, version);
     return { function: this.info(record, version), version: id, changed: true };
   }
@@ -347,8 +346,9 @@ export class Platform implements ApiBackend, GatewayBackend {
 
   async removeFunction(who: Principal, name: string): Promise<void> {
     const fn = await this.owned(who, name);
+    // Only if it is still that tenant's: the name may have been removed and taken meanwhile.
+    if (!(await this.store.removeFunction(name, fn.tenant))) throw new FlickError("function_not_found", `no function named "${name}"; \`flick ls\` lists yours`);
     this.live.delete(name);
-    await this.store.removeFunction(name);
     await this.queue?.removeFunction(name);
     this.cron?.setTriggers(this.cronTriggers());
     this.drop(this.scheduler.remove(`${fn.tenant}/${name}`));
@@ -378,9 +378,8 @@ export class Platform implements ApiBackend, GatewayBackend {
       target = versions[liveIndex + 1];
       if (target === undefined) throw new FlickError("bad_request", `function "${name}" has no version older than the live one (${fn.liveVersion}) to roll back to`);
     }
-    const now = Date.now();
-    await this.store.setLiveVersion(name, target.id, now);
-    const record: FunctionRecord = { ...fn, liveVersion: target.id, updatedAtMs: now };
+    const record = await this.store.setLiveVersion(name, fn.tenant, target.id, Date.now());
+    if (record === undefined) throw new FlickError("function_not_found", `function "${name}" was removed or redeployed while rolling back; \`flick versions ${name}\` lists its versions now`);
     this.setLive(record, target);
     return this.info(record, target);
   }
@@ -408,15 +407,26 @@ export class Platform implements ApiBackend, GatewayBackend {
   async createTenant(who: Principal, name: string): Promise<CreateTenantResponse> {
     if (who.role !== "admin") throw new FlickError("forbidden", "only the node's admin token can create tenants");
     const now = Date.now();
-    await this.store.createTenant({ name, createdAtMs: now });
     const { token, record } = mintToken(name, now);
-    await this.store.addToken(record);
+    // One transaction: a tenant is never left without its token by a failed write.
+    await this.store.createTenant({ name, createdAtMs: now }, record);
     return { tenant: name, token };
   }
 
   async listTenants(who: Principal): Promise<TenantInfo[]> {
     if (who.role !== "admin") throw new FlickError("forbidden", "only the node's admin token can list tenants");
-    return this.store.listTenants();
+    return Promise.all((await this.store.listTenants()).map((t) => this.tenantInfo(t)));
+  }
+
+  private async tenantInfo(record: TenantRecord): Promise<TenantInfo> {
+    return {
+      name: record.name,
+      createdAtMs: record.createdAtMs,
+      concurrency: record.concurrency ?? null,
+      maxProvisioned: record.maxProvisioned ?? null,
+      maxProvisionedMemoryMiB: record.maxProvisionedMemoryMiB ?? null,
+      provisioned: await this.store.provisioned(record.name),
+    };
   }
 
   // — function traffic —
@@ -616,7 +626,7 @@ export class Platform implements ApiBackend, GatewayBackend {
         const live = this.live.get(name);
         return live === undefined ? undefined : { tenant: live.record.tenant, route: live.target, handlers: live.version.settings.handlers ?? ["fetch"] };
       },
-      submit: (submission) => this.asyncQueue().submit(submission),
+      submit: (submissions) => this.asyncQueue().submitAll(submissions),
       invoke: (...args) => this.invoke(...args),
     });
   }
@@ -625,22 +635,22 @@ export class Platform implements ApiBackend, GatewayBackend {
 
   async scale(who: Principal, name: string, change: ScaleRequest): Promise<FunctionInfo> {
     const fn = await this.owned(who, name);
-    const scale: ScaleSettings = { ...defaultScale, ...fn.scale, ...change };
+    // Merged, checked against the tenant's provisioned quotas and stored in one transaction,
+    // only if the function is still that tenant's.
     const now = Date.now();
-    await this.store.setScale(name, scale, now);
-    const record: FunctionRecord = { ...fn, scale, updatedAtMs: now };
-    const version = (await this.store.getVersion(name, fn.liveVersion))!;
-    this.setLive(record, version);
+    const changed = await this.store.setScale(name, fn.tenant, change, now);
+    if (changed === undefined) throw new FlickError("function_not_found", `function "${name}" was removed while scaling it; \`flick ls\` lists yours`);
+    this.setLive(changed.fn, changed.version);
     this.tick(now);
-    return this.info(record, version);
+    return this.info(changed.fn, changed.version);
   }
 
-  async setTenantConcurrency(who: Principal, tenant: string, concurrency: number | null): Promise<TenantInfo> {
+  /** Admin only: a tenant's limits (requests in flight, provisioned quotas); null goes back to the node's default. */
+  async updateTenant(who: Principal, tenant: string, change: TenantUpdateRequest): Promise<TenantInfo> {
     if (who.role !== "admin") throw new FlickError("forbidden", "only the node's admin token can change a tenant's limits");
-    const record = await this.store.getTenant(tenant);
-    if (record === undefined) throw new FlickError("tenant_not_found", `tenant "${tenant}" does not exist; \`flick tenants\` lists them`);
-    await this.store.setTenantConcurrency(tenant, concurrency);
-    this.scheduler.setTenantLimit(tenant, concurrency ?? this.options.tenantConcurrency);
-    return { ...record, concurrency };
+    const record = await this.store.updateTenant(tenant, change);
+    if (record === undefined) throw new FlickError("tenant_not_found", `tenant "${tenant}" does not exist; \`flick tenants ls\` lists them`);
+    if (change.concurrency !== undefined) this.scheduler.setTenantLimit(tenant, change.concurrency ?? this.options.tenantConcurrency);
+    return this.tenantInfo(record);
   }
 }

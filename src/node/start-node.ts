@@ -3,6 +3,7 @@
  * host processes on this machine), serving function traffic, the admin API and health
  * endpoints on one HTTP port.
  */
+import { chmodSync, existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { availableParallelism, totalmem } from "node:os";
 import * as path from "node:path";
@@ -12,8 +13,8 @@ import { FlickError } from "../errors/index.ts";
 import { createGateway, functionPrefix } from "../gateway/index.ts";
 import { EgressPolicy, Supervisor } from "../host/index.ts";
 import { limits } from "../model/index.ts";
-import { AsyncQueue, CronRunner, defaultBackoff } from "../queue/index.ts";
-import { SqliteQueue, SqliteStore } from "../store/index.ts";
+import { AsyncQueue, CronRunner, defaultBackoff, defaultQueueQuota } from "../queue/index.ts";
+import { SqliteQueue, SqliteStore, type QueueQuota, type TenantQuotas } from "../store/index.ts";
 import { runAttempt, runBatch } from "./async-invocations.ts";
 import { Platform } from "./platform.ts";
 import { SecretBox } from "./secrets.ts";
@@ -53,6 +54,13 @@ export interface NodeOptions {
   retryBackoffMs?: number;
   /** On stop (SIGTERM), how long in-flight requests and async attempts get to finish, ms (default 10 s). */
   shutdownGraceMs?: number;
+  /** What each tenant may have in the async queue, queued or running (default 100,000 messages, 256 MiB of payload). */
+  queueQuota?: Partial<QueueQuota>;
+  /**
+   * What each tenant may hold (store/store.ts defaultTenantQuotas): provisioned instances and
+   * memory (per tenant: `flick tenants set`), and log lines and bytes kept.
+   */
+  tenantQuotas?: Partial<TenantQuotas>;
 }
 
 export interface RunningNode {
@@ -68,10 +76,17 @@ export interface RunningNode {
 
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const dataDir = path.resolve(options.dataDir);
+  // Everything the node writes is for this user only — the database (and its -wal, -shm),
+  // bundles, secret.key, admin.token, node.json, the runtime snapshot and code caches — so
+  // files are 0600 and folders 0700, written by this process or by the worker hosts it
+  // forks (they inherit the mask). Before anything is written; a data dir made by an older
+  // version is closed to others too (what is inside is then out of their reach).
+  process.umask(0o077);
+  if (existsSync(dataDir)) chmodSync(dataDir, 0o700);
   // Fail at start, in the primary, on a malformed allow rule (hosts would die on it).
   new EgressPolicy(options.egressAllow ?? []);
   const hosts = options.hosts ?? availableParallelism();
-  const store = new SqliteStore(dataDir);
+  const store = new SqliteStore(dataDir, { quotas: options.tenantQuotas ?? {} });
   const adminToken = await ensureAdminToken(store, dataDir, Date.now());
   const idleTtlMs = options.idleTtlMs ?? schedulerDefaults.idleTtlMs;
   const tenantConcurrency = options.tenantConcurrency ?? schedulerDefaults.tenantConcurrency;
@@ -100,8 +115,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   await Promise.all([platform.load(), supervisor.start()]);
 
   const queueStore = new SqliteQueue(dataDir);
+  const queueQuota: QueueQuota = { ...defaultQueueQuota, ...options.queueQuota };
   const queue = new AsyncQueue({
     store: queueStore,
+    // TODO(tenant quotas): a tenant's own queue quota (its record, `flick tenants set`) goes
+    // over the node's here; asked inside the enqueue transaction, so from memory.
+    quotaOf: () => queueQuota,
     run: (inv) => runAttempt(platform, inv, platform.publicUrl),
     runBatch: (batch) => runBatch(platform, batch, platform.publicUrl),
     settingsOf: (fn) => platform.retrySettingsOf(fn),

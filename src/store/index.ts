@@ -1,4 +1,5 @@
-export { logRetention, type LogQuery, type NewLogLine, type Store } from "./store.ts";
+export { logRetention, type LogQuery, type NewLogLine, type Store, type TenantQuotas } from "./store.ts";
 export { SqliteStore } from "./sqlite-store.ts";
-export type { Enqueued, ErrorSummary, Finish, NewInvocation, QueueCounts, QueueStore } from "./queue-store.ts";
+export type { EnqueueOptions, EnqueueResult, Enqueued, ErrorSummary, Finish, NewInvocation, QueueCounts, QueueQuota, QueueStore, QueueUsage } from "./queue-store.ts";
+export { queueFullError } from "./queue-full.ts";
 export { SqliteQueue } from "./sqlite-queue.ts";

@@ -3,13 +3,17 @@
  * `synchronous=NORMAL` with WAL survives a killed process (SIGKILL) without losing a
  * committed transaction; only an OS crash or power loss can drop the last commits.
  */
-import { mkdirSync, openSync, fsyncSync, closeSync, writeFileSync, renameSync, existsSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { FlickError } from "../errors/index.ts";
+import { defaultScale } from "../model/index.ts";
 import type { FunctionRecord, LogLevel, LogLine, ScaleSettings, TenantRecord, TokenRecord, VersionRecord } from "../model/index.ts";
+import { storeUnavailable } from "./sqlite-errors.ts";
 import { inTransaction } from "./sqlite-transaction.ts";
-import { logRetention, type LogQuery, type NewLogLine, type Store } from "./store.ts";
+import {
+  defaultTenantQuotas, logRetention, type LogQuery, type NewLogLine, type ProvisionedUsage, type Store, type TenantChange, type TenantQuotas,
+} from "./store.ts";
 
 const schema = `
 CREATE TABLE IF NOT EXISTS tenants (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
@@ -27,6 +31,24 @@ CREATE TABLE IF NOT EXISTS logs (
   tenant TEXT NOT NULL, invocation_id TEXT NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS logs_by_function ON logs (function, id);
 CREATE INDEX IF NOT EXISTS logs_by_time ON logs (time_ms);
+CREATE INDEX IF NOT EXISTS logs_by_tenant ON logs (tenant, id);
+CREATE INDEX IF NOT EXISTS functions_by_tenant ON functions (tenant);
+`;
+
+// Log lines and counted bytes per tenant, so the per-tenant quota costs one row per append,
+// not a count over the tenant's lines. Appends add to it (appendLogs); every delete, whatever
+// its reason (age, per-function cap, quota, a removed function), subtracts through the trigger.
+// A line counts its message's UTF-8 bytes plus logRetention.logLineOverheadBytes (changing
+// that constant needs the table recounted, as below for data dirs from before it existed).
+// Cost, measured on the 2-core test machine: a three-line append took ~66 µs before the
+// per-tenant quota and ~87-95 µs with it, half for this row, half for the logs_by_tenant
+// index that keeps the trimming of a tenant's oldest lines bounded.
+const logUsageSchema = `
+CREATE TABLE IF NOT EXISTS log_usage (tenant TEXT PRIMARY KEY, lines INTEGER NOT NULL, bytes INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS log_usage_on_delete AFTER DELETE ON logs BEGIN
+  UPDATE log_usage SET lines = lines - 1, bytes = bytes - (length(CAST(old.message AS BLOB)) + ${logRetention.logLineOverheadBytes})
+  WHERE tenant = old.tenant;
+END;
 `;
 
 type Row = Record<string, unknown>;
@@ -43,8 +65,16 @@ function functionOf(row: Row): FunctionRecord {
   return fn;
 }
 
+const orNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+
 function tenantOf(row: Row): TenantRecord {
-  return { name: row["name"] as string, createdAtMs: Number(row["created_at"]), concurrency: row["concurrency"] === null || row["concurrency"] === undefined ? null : Number(row["concurrency"]) };
+  return {
+    name: row["name"] as string,
+    createdAtMs: Number(row["created_at"]),
+    concurrency: orNull(row["concurrency"]),
+    maxProvisioned: orNull(row["max_provisioned"]),
+    maxProvisionedMemoryMiB: orNull(row["max_provisioned_memory"]),
+  };
 }
 
 function versionOf(row: Row): VersionRecord {
@@ -72,18 +102,31 @@ function logOf(row: Row): LogLine {
   };
 }
 
+export interface SqliteStoreOptions {
+  /** What one tenant may hold unless its record says otherwise (defaultTenantQuotas). */
+  quotas?: Partial<TenantQuotas>;
+  /** How long a write waits for another process's lock before `store_unavailable`, ms (default 5 s; the event loop waits too). */
+  busyTimeoutMs?: number;
+}
+
 export class SqliteStore implements Store {
   private readonly db: DatabaseSync;
   private readonly bundleDir: string;
   private readonly q: Record<string, StatementSync>;
+  private readonly quotas: TenantQuotas;
   private appendedSincePrune = 0;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, options: SqliteStoreOptions = {}) {
+    this.quotas = { ...defaultTenantQuotas, ...options.quotas };
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     this.bundleDir = path.join(dataDir, "bundles");
-    mkdirSync(this.bundleDir, { recursive: true });
+    mkdirSync(this.bundleDir, { recursive: true, mode: 0o700 });
+    // A write cut short by a crash leaves its temp file (bundles are written temp + fsync +
+    // rename, by this process and by its hosts' code caches); this node owns the data dir
+    // and its hosts are not running yet, so any temp file here is such a leftover.
+    for (const file of readdirSync(this.bundleDir)) if (file.endsWith(".tmp")) rmSync(path.join(this.bundleDir, file), { force: true });
     this.db = new DatabaseSync(path.join(dataDir, "flick.db"));
-    this.db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;");
+    this.db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}; PRAGMA foreign_keys=ON;`);
     this.db.exec(schema);
     // Data dirs from before Wasm support lack the column.
     const columns = (this.db.prepare("PRAGMA table_info(versions)").all() as Row[]).map((c) => c["name"]);
@@ -93,13 +136,28 @@ export class SqliteStore implements Store {
     if (!fnColumns.includes("scale")) this.db.exec("ALTER TABLE functions ADD COLUMN scale TEXT");
     const tenantColumns = (this.db.prepare("PRAGMA table_info(tenants)").all() as Row[]).map((c) => c["name"]);
     if (!tenantColumns.includes("concurrency")) this.db.exec("ALTER TABLE tenants ADD COLUMN concurrency INTEGER");
+    // …and before tenant quotas.
+    if (!tenantColumns.includes("max_provisioned")) this.db.exec("ALTER TABLE tenants ADD COLUMN max_provisioned INTEGER");
+    if (!tenantColumns.includes("max_provisioned_memory")) this.db.exec("ALTER TABLE tenants ADD COLUMN max_provisioned_memory INTEGER");
+    const hadLogUsage = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_usage'").get() !== undefined;
+    if (!hadLogUsage) {
+      inTransaction(this.db, () => {
+        this.db.exec(logUsageSchema);
+        this.db.exec(
+          `INSERT INTO log_usage (tenant, lines, bytes)
+           SELECT tenant, COUNT(*), SUM(length(CAST(message AS BLOB)) + ${logRetention.logLineOverheadBytes}) FROM logs GROUP BY tenant`,
+        );
+      });
+    }
     const prepare = (sql: string) => this.db.prepare(sql);
     this.q = {
-      insertTenant: prepare("INSERT INTO tenants (name, created_at) VALUES (?, ?)"),
+      insertTenant: prepare("INSERT INTO tenants (name, created_at, concurrency, max_provisioned, max_provisioned_memory) VALUES (?, ?, ?, ?, ?)"),
       getTenant: prepare("SELECT * FROM tenants WHERE name = ?"),
       listTenants: prepare("SELECT * FROM tenants ORDER BY name"),
+      updateTenant: prepare("UPDATE tenants SET concurrency = ?, max_provisioned = ?, max_provisioned_memory = ? WHERE name = ?"),
       insertToken: prepare("INSERT INTO tokens (id, hash, tenant, created_at) VALUES (?, ?, ?, ?)"),
       tokenByHash: prepare("SELECT * FROM tokens WHERE hash = ?"),
+      // The name's owner never changes here: deploy checks it in the same transaction first.
       upsertFunction: prepare(
         `INSERT INTO functions (name, tenant, live_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(name) DO UPDATE SET live_version = excluded.live_version, updated_at = excluded.updated_at`,
@@ -110,7 +168,6 @@ export class SqliteStore implements Store {
       ),
       setLive: prepare("UPDATE functions SET live_version = ?, updated_at = ? WHERE name = ?"),
       setScale: prepare("UPDATE functions SET scale = ?, updated_at = ? WHERE name = ?"),
-      setTenantConcurrency: prepare("UPDATE tenants SET concurrency = ? WHERE name = ?"),
       getFunction: prepare("SELECT * FROM functions WHERE name = ?"),
       listFunctions: prepare("SELECT * FROM functions ORDER BY name"),
       listFunctionsOf: prepare("SELECT * FROM functions WHERE tenant = ? ORDER BY name"),
@@ -119,12 +176,26 @@ export class SqliteStore implements Store {
       deleteFunction: prepare("DELETE FROM functions WHERE name = ?"),
       deleteVersions: prepare("DELETE FROM versions WHERE function = ?"),
       deleteLogs: prepare("DELETE FROM logs WHERE function = ?"),
+      // What the tenant reserves: min-instances, and min-instances × the live version's memory.
+      provisioned: prepare(
+        `SELECT COALESCE(SUM(json_extract(f.scale, '$.minInstances')), 0) AS instances,
+                COALESCE(SUM(json_extract(f.scale, '$.minInstances') * json_extract(v.settings, '$.memoryMiB')), 0) AS memory
+         FROM functions f JOIN versions v ON v.function = f.name AND v.id = f.live_version
+         WHERE f.tenant = ? AND f.scale IS NOT NULL`,
+      ),
       insertLog: prepare(
         "INSERT INTO logs (time_ms, function, tenant, invocation_id, level, message) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
       ),
       readLogs: prepare(
         "SELECT * FROM logs WHERE function = ? AND id > ? AND time_ms >= ? ORDER BY id DESC LIMIT ?",
       ),
+      addLogUsage: prepare(
+        `INSERT INTO log_usage (tenant, lines, bytes) VALUES (?, ?, ?)
+         ON CONFLICT(tenant) DO UPDATE SET lines = lines + excluded.lines, bytes = bytes + excluded.bytes RETURNING lines, bytes`,
+      ),
+      getLogUsage: prepare("SELECT lines, bytes FROM log_usage WHERE tenant = ?"),
+      oldestLogs: prepare(`SELECT id, length(CAST(message AS BLOB)) + ${logRetention.logLineOverheadBytes} AS bytes FROM logs WHERE tenant = ? ORDER BY id LIMIT ?`),
+      dropTenantLogs: prepare("DELETE FROM logs WHERE tenant = ? AND id <= ?"),
       pruneOld: prepare("DELETE FROM logs WHERE time_ms < ?"),
       logFunctions: prepare("SELECT function, COUNT(*) AS n FROM logs GROUP BY function HAVING n > ?"),
       pruneFunction: prepare(
@@ -137,11 +208,23 @@ export class SqliteStore implements Store {
     return inTransaction(this.db, work);
   }
 
-  async createTenant(tenant: TenantRecord): Promise<void> {
-    if (this.q["getTenant"]!.get(tenant.name) !== undefined) {
-      throw new FlickError("tenant_exists", `tenant "${tenant.name}" already exists`);
+  /** A write in one transaction; a fault of the disk or database becomes `store_unavailable` (sqlite-errors.ts). */
+  private write<T>(what: string, work: () => T): T {
+    try {
+      return inTransaction(this.db, work);
+    } catch (err) {
+      throw storeUnavailable(err, what);
     }
-    this.q["insertTenant"]!.run(tenant.name, tenant.createdAtMs);
+  }
+
+  async createTenant(tenant: TenantRecord, token?: TokenRecord): Promise<void> {
+    this.write(`tenant "${tenant.name}"`, () => {
+      if (this.q["getTenant"]!.get(tenant.name) !== undefined) {
+        throw new FlickError("tenant_exists", `tenant "${tenant.name}" already exists`);
+      }
+      this.q["insertTenant"]!.run(tenant.name, tenant.createdAtMs, tenant.concurrency ?? null, tenant.maxProvisioned ?? null, tenant.maxProvisionedMemoryMiB ?? null);
+      if (token !== undefined) this.q["insertToken"]!.run(token.id, token.hash, token.tenant, token.createdAtMs);
+    });
   }
 
   async getTenant(name: string): Promise<TenantRecord | undefined> {
@@ -153,12 +236,57 @@ export class SqliteStore implements Store {
     return (this.q["listTenants"]!.all() as Row[]).map(tenantOf);
   }
 
-  async setTenantConcurrency(name: string, concurrency: number | null): Promise<void> {
-    this.q["setTenantConcurrency"]!.run(concurrency, name);
+  async updateTenant(name: string, change: TenantChange): Promise<TenantRecord | undefined> {
+    return this.write(`the change of tenant "${name}"`, () => {
+      const row = this.q["getTenant"]!.get(name) as Row | undefined;
+      if (row === undefined) return undefined;
+      const next = { ...tenantOf(row), ...change };
+      this.q["updateTenant"]!.run(next.concurrency ?? null, next.maxProvisioned ?? null, next.maxProvisionedMemoryMiB ?? null, name);
+      return next;
+    });
+  }
+
+  async provisioned(tenant: string): Promise<ProvisionedUsage> {
+    return this.usageOf(tenant);
+  }
+
+  private usageOf(tenant: string): ProvisionedUsage {
+    const row = this.q["provisioned"]!.get(tenant) as Row;
+    const record = this.q["getTenant"]!.get(tenant) as Row | undefined;
+    return {
+      instances: Number(row["instances"]),
+      memoryMiB: Number(row["memory"]),
+      maxInstances: orNull(record?.["max_provisioned"]) ?? this.quotas.maxProvisioned,
+      maxMemoryMiB: orNull(record?.["max_provisioned_memory"]) ?? this.quotas.maxProvisionedMemoryMiB,
+    };
+  }
+
+  /**
+   * Inside a write: refuses (and so rolls back) a change that took the tenant past a
+   * provisioned quota. A change that does not add to an amount over its quota passes, so
+   * a tenant above a quota the operator lowered can still come down.
+   */
+  private checkProvisioned(tenant: string, before: ProvisionedUsage): void {
+    const after = this.usageOf(tenant);
+    const fix = `lower --min-instances of its functions, or ask the operator to raise it (flick tenants set ${tenant} …)`;
+    if (after.instances > after.maxInstances && after.instances > before.instances) {
+      throw new FlickError(
+        "quota_exceeded",
+        `tenant "${tenant}" would reserve ${after.instances} provisioned instances (sum of --min-instances), over its max-provisioned quota of ${after.maxInstances}; ${fix.replace("…", "--max-provisioned N")}`,
+        { details: { quota: "max-provisioned", limit: after.maxInstances, requested: after.instances } },
+      );
+    }
+    if (after.memoryMiB > after.maxMemoryMiB && after.memoryMiB > before.memoryMiB) {
+      throw new FlickError(
+        "quota_exceeded",
+        `tenant "${tenant}" would reserve ${after.memoryMiB} MiB of provisioned memory (sum of --min-instances × --memory), over its max-provisioned-memory quota of ${after.maxMemoryMiB} MiB; ${fix.replace("…", "--max-provisioned-memory MIB")}`,
+        { details: { quota: "max-provisioned-memory", limit: after.maxMemoryMiB, requested: after.memoryMiB } },
+      );
+    }
   }
 
   async addToken(token: TokenRecord): Promise<void> {
-    this.q["insertToken"]!.run(token.id, token.hash, token.tenant, token.createdAtMs);
+    this.write("the token", () => this.q["insertToken"]!.run(token.id, token.hash, token.tenant, token.createdAtMs));
   }
 
   async tokenByHash(hash: string): Promise<TokenRecord | undefined> {
@@ -194,35 +322,75 @@ export class SqliteStore implements Store {
 
   private writeOnce(file: string, code: string | Uint8Array): string {
     if (existsSync(file)) return file;
-    // Write, fsync, rename: a bundle is either absent or complete, never torn.
+    // Write, fsync, rename: a bundle is either absent or complete, never torn. A write that
+    // fails (disk full, file size limit) takes its temp file with it.
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, code);
-    const fd = openSync(tmp, "r");
     try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      writeFileSync(tmp, code);
+      const fd = openSync(tmp, "r");
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, file);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw storeUnavailable(err, path.basename(file));
     }
-    renameSync(tmp, file);
     return file;
   }
 
-  async deploy(fn: FunctionRecord, version: VersionRecord): Promise<void> {
-    this.transaction(() => {
+  async deploy(fn: FunctionRecord, version: VersionRecord): Promise<FunctionRecord> {
+    return this.write(`the deploy of "${fn.name}"`, () => {
+      const current = this.q["getFunction"]!.get(fn.name) as Row | undefined;
+      // Checked here, in the transaction that takes the name: of two tenants deploying one
+      // new name at once, the second to commit finds the first's row.
+      if (current !== undefined && current["tenant"] !== fn.tenant) {
+        throw new FlickError("name_taken", `the name "${fn.name}" is taken by another tenant on this node; pick another name`);
+      }
+      // A new version may change the memory of a provisioned function.
+      const provisioned = current !== undefined && typeof current["scale"] === "string" && functionOf(current).scale!.minInstances > 0;
+      const before = provisioned ? this.usageOf(fn.tenant) : undefined;
       this.q["insertVersion"]!.run(
         version.function, version.id, version.bundleHash, version.bundleBytes,
         JSON.stringify(version.settings), version.sealedSecrets, version.createdAtMs, JSON.stringify(version.wasm),
       );
       this.q["upsertFunction"]!.run(fn.name, fn.tenant, fn.liveVersion, fn.createdAtMs, fn.updatedAtMs);
+      if (before !== undefined) this.checkProvisioned(fn.tenant, before);
+      return functionOf(this.q["getFunction"]!.get(fn.name) as Row);
     });
   }
 
-  async setLiveVersion(name: string, versionId: string, nowMs: number): Promise<void> {
-    this.q["setLive"]!.run(versionId, nowMs, name);
+  /** The function if it is `tenant`'s, inside a write. */
+  private ownedRow(name: string, tenant: string): FunctionRecord | undefined {
+    const row = this.q["getFunction"]!.get(name) as Row | undefined;
+    return row === undefined || row["tenant"] !== tenant ? undefined : functionOf(row);
   }
 
-  async setScale(name: string, scale: ScaleSettings, nowMs: number): Promise<void> {
-    this.q["setScale"]!.run(JSON.stringify(scale), nowMs, name);
+  async setLiveVersion(name: string, tenant: string, versionId: string, nowMs: number): Promise<FunctionRecord | undefined> {
+    return this.write(`the rollback of "${name}"`, () => {
+      const current = this.ownedRow(name, tenant);
+      if (current === undefined || this.q["getVersion"]!.get(name, versionId) === undefined) return undefined;
+      const before = this.usageOf(tenant);
+      this.q["setLive"]!.run(versionId, nowMs, name);
+      this.checkProvisioned(tenant, before);
+      return { ...current, liveVersion: versionId, updatedAtMs: nowMs };
+    });
+  }
+
+  async setScale(name: string, tenant: string, change: Partial<ScaleSettings>, nowMs: number): Promise<{ fn: FunctionRecord; version: VersionRecord } | undefined> {
+    return this.write(`the scale of "${name}"`, () => {
+      const current = this.ownedRow(name, tenant);
+      if (current === undefined) return undefined;
+      const versionRow = this.q["getVersion"]!.get(name, current.liveVersion) as Row | undefined;
+      if (versionRow === undefined) return undefined;
+      const scale: ScaleSettings = { ...defaultScale, ...current.scale, ...change };
+      const before = this.usageOf(tenant);
+      this.q["setScale"]!.run(JSON.stringify(scale), nowMs, name);
+      this.checkProvisioned(tenant, before);
+      return { fn: { ...current, scale, updatedAtMs: nowMs }, version: versionOf(versionRow) };
+    });
   }
 
   async getFunction(name: string): Promise<FunctionRecord | undefined> {
@@ -244,25 +412,63 @@ export class SqliteStore implements Store {
     return (this.q["listVersions"]!.all(fn) as Row[]).map(versionOf);
   }
 
-  async removeFunction(name: string): Promise<void> {
-    this.transaction(() => {
+  async removeFunction(name: string, tenant: string): Promise<boolean> {
+    return this.write(`the removal of "${name}"`, () => {
+      if (this.ownedRow(name, tenant) === undefined) return false;
       this.q["deleteFunction"]!.run(name);
       this.q["deleteVersions"]!.run(name);
       this.q["deleteLogs"]!.run(name);
+      return true;
     });
   }
 
   async appendLogs(lines: NewLogLine[]): Promise<LogLine[]> {
     if (lines.length === 0) return [];
-    const stored = this.transaction(() =>
-      lines.map((line) => {
+    const stored = this.transaction(() => {
+      const added = new Map<string, { lines: number; bytes: number }>();
+      const out = lines.map((line) => {
         const row = this.q["insertLog"]!.get(line.timeMs, line.function, line.tenant, line.invocationId, line.level, line.message) as Row;
+        let sum = added.get(line.tenant);
+        if (sum === undefined) added.set(line.tenant, (sum = { lines: 0, bytes: 0 }));
+        sum.lines++;
+        sum.bytes += Buffer.byteLength(line.message) + logRetention.logLineOverheadBytes;
         return { ...line, id: Number(row["id"]) };
-      }),
-    );
+      });
+      for (const [tenant, sum] of added) this.applyLogQuota(tenant, sum);
+      return out;
+    });
     this.appendedSincePrune += lines.length;
     if (this.appendedSincePrune >= 1000) this.prune(Date.now());
     return stored;
+  }
+
+  /**
+   * Counts what an append added for `tenant` and, when that takes it past its lines or
+   * bytes quota, deletes its oldest lines until it is under both. Bounded by the append:
+   * every line counts at least the overhead, so the `added.bytes / overhead` oldest lines
+   * free at least what was added (the quota held before the call), and 256 more let a
+   * tenant over a quota the operator lowered come down a little with each append.
+   */
+  private applyLogQuota(tenant: string, added: { lines: number; bytes: number }): void {
+    const usage = this.q["addLogUsage"]!.get(tenant, added.lines, added.bytes) as Row;
+    let overLines = Number(usage["lines"]) - this.quotas.maxLogLines;
+    let overBytes = Number(usage["bytes"]) - this.quotas.maxLogBytes;
+    if (overLines <= 0 && overBytes <= 0) return;
+    const budget = Math.ceil(added.bytes / logRetention.logLineOverheadBytes) + 256;
+    let last: number | undefined;
+    for (const row of this.q["oldestLogs"]!.iterate(tenant, budget) as Iterable<Row>) {
+      last = Number(row["id"]);
+      overLines--;
+      overBytes -= Number(row["bytes"]);
+      if (overLines <= 0 && overBytes <= 0) break;
+    }
+    if (last !== undefined) this.q["dropTenantLogs"]!.run(tenant, last);
+  }
+
+  /** Lines and counted bytes of log the store holds for the tenant (what its log quota bounds). */
+  logUsage(tenant: string): { lines: number; bytes: number } {
+    const row = this.q["getLogUsage"]!.get(tenant) as Row | undefined;
+    return { lines: Number(row?.["lines"] ?? 0), bytes: Number(row?.["bytes"] ?? 0) };
   }
 
   /** Applies the retention policy: age first, then a cap per function. */

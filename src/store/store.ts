@@ -4,6 +4,7 @@
  * store talks to the network; callers on the hot path keep their own caches.
  */
 import type { FunctionRecord, LogLevel, LogLine, ScaleSettings, TenantRecord, TokenRecord, VersionRecord } from "../model/index.ts";
+import { limits } from "../model/index.ts";
 
 export interface LogQuery {
   function: string;
@@ -16,18 +17,69 @@ export interface LogQuery {
 
 export type NewLogLine = Omit<LogLine, "id">;
 
-/** How long and how much log the store keeps (docs/limits.md). */
+/**
+ * How long and how much log the store keeps (docs/limits.md). Per function: age and a line
+ * count, applied every 1,000 appended lines (`prune`). Per tenant: lines and bytes, the
+ * node's defaults below unless `flick up --tenant-log-lines/--tenant-log-mib` say
+ * otherwise, enforced inside every `appendLogs` call: when the append takes the tenant past
+ * either, its oldest lines go first, in work bounded by the size of that call (see
+ * `SqliteStore.appendLogs`). A line counts as its message's UTF-8 bytes plus
+ * `logLineOverheadBytes` (its id, time, names and index entries), so a tenant cannot fill
+ * the disk with many empty lines either.
+ */
 export const logRetention = {
   maxAgeMs: 7 * 24 * 3600 * 1000,
   maxLinesPerFunction: 10_000,
+  maxLinesPerTenant: 100_000,
+  maxBytesPerTenant: 64 * 1024 * 1024,
+  logLineOverheadBytes: 128,
 } as const;
 
+/** What one tenant may hold: node-wide values; `flick tenants set` overrides the provisioned ones per tenant. */
+export interface TenantQuotas {
+  /** Sum of min-instances over the tenant's functions. */
+  maxProvisioned: number;
+  /** Sum of min-instances × the live version's memory MiB over the tenant's functions. */
+  maxProvisionedMemoryMiB: number;
+  /** Log lines kept for the tenant, and their counted bytes (logRetention). */
+  maxLogLines: number;
+  maxLogBytes: number;
+}
+
+export const defaultTenantQuotas: TenantQuotas = {
+  maxProvisioned: limits.tenantMaxProvisioned.default,
+  maxProvisionedMemoryMiB: limits.tenantMaxProvisionedMemoryMiB.default,
+  maxLogLines: logRetention.maxLinesPerTenant,
+  maxLogBytes: logRetention.maxBytesPerTenant,
+};
+
+/** What a tenant reserves with provisioned instances now, and what it may (its override or the node's default). */
+export interface ProvisionedUsage {
+  instances: number;
+  memoryMiB: number;
+  maxInstances: number;
+  maxMemoryMiB: number;
+}
+
+/** A change of a tenant's limits; a field left out stays as it is, null goes back to the node's default. */
+export type TenantChange = Partial<Pick<TenantRecord, "concurrency" | "maxProvisioned" | "maxProvisionedMemoryMiB">>;
+
+/**
+ * Control-plane writes that cannot be done now for a reason outside Flick (disk full, I/O
+ * error, the database locked by another process or read-only) reject with
+ * `store_unavailable` (503, `Retry-After`) and change nothing; `appendLogs` (the invocation
+ * path's) rejects with SQLite's own error, as before. Checks that must not race a concurrent write (who
+ * owns a name, tenant quotas) run inside the write's own transaction.
+ */
 export interface Store {
-  createTenant(tenant: TenantRecord): Promise<void>;
+  /** Creates the tenant and, in the same transaction, its first token; `tenant_exists` when taken. */
+  createTenant(tenant: TenantRecord, token?: TokenRecord): Promise<void>;
   getTenant(name: string): Promise<TenantRecord | undefined>;
   listTenants(): Promise<TenantRecord[]>;
-  /** The tenant's limit of requests in flight; null: the node's default. */
-  setTenantConcurrency(name: string, concurrency: number | null): Promise<void>;
+  /** Changes the tenant's limits; undefined when there is no such tenant. */
+  updateTenant(name: string, change: TenantChange): Promise<TenantRecord | undefined>;
+  /** The tenant's provisioned instances and memory, and its quotas. */
+  provisioned(tenant: string): Promise<ProvisionedUsage>;
 
   addToken(token: TokenRecord): Promise<void>;
   tokenByHash(hash: string): Promise<TokenRecord | undefined>;
@@ -43,18 +95,35 @@ export interface Store {
   putWasm(hash: string, bytes: Uint8Array): Promise<string>;
   wasmPath(hash: string): string;
 
-  /** Stores the version (if new) and points the function at it, in one transaction. */
-  deploy(fn: FunctionRecord, version: VersionRecord): Promise<void>;
-  setLiveVersion(name: string, versionId: string, nowMs: number): Promise<void>;
-  /** Stores how the scheduler runs the function (`flick scale`). */
-  setScale(name: string, scale: ScaleSettings, nowMs: number): Promise<void>;
+  /**
+   * Stores the version (if new) and points the function at it, in one transaction, and
+   * returns the function as stored (its scale included). `name_taken` when the name
+   * belongs to another tenant by then; `quota_exceeded` when the version's memory would
+   * take the tenant past its provisioned memory.
+   */
+  deploy(fn: FunctionRecord, version: VersionRecord): Promise<FunctionRecord>;
+  /**
+   * Points the function at one of its versions if it is still `tenant`'s and has it;
+   * undefined otherwise. `quota_exceeded` as for deploy.
+   */
+  setLiveVersion(name: string, tenant: string, versionId: string, nowMs: number): Promise<FunctionRecord | undefined>;
+  /**
+   * Applies a `flick scale` change to how the scheduler runs the function, if it is still
+   * `tenant`'s, and returns it with its live version; undefined otherwise.
+   * `quota_exceeded` when the change would take the tenant past a provisioned quota.
+   */
+  setScale(name: string, tenant: string, change: Partial<ScaleSettings>, nowMs: number): Promise<{ fn: FunctionRecord; version: VersionRecord } | undefined>;
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   listFunctions(tenant?: string): Promise<FunctionRecord[]>;
   getVersion(fn: string, id: string): Promise<VersionRecord | undefined>;
   listVersions(fn: string): Promise<VersionRecord[]>;
-  /** Removes the function, its versions and its logs. Bundles stay (content-addressed, maybe shared). */
-  removeFunction(name: string): Promise<void>;
+  /**
+   * Removes the function, its versions and its logs if it is `tenant`'s; false when it is
+   * not there (or another's). Bundles stay (content-addressed, maybe shared).
+   */
+  removeFunction(name: string, tenant: string): Promise<boolean>;
 
+  /** Stores lines and applies the per-tenant log quotas (logRetention) in the same transaction. */
   appendLogs(lines: NewLogLine[]): Promise<LogLine[]>;
   readLogs(query: LogQuery): Promise<LogLine[]>;
 

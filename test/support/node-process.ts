@@ -28,15 +28,31 @@ export function tempDir(prefix = "flick-test-"): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
-export async function startTestNode(options: { dataDir?: string; args?: string[]; hosts?: number; env?: Record<string, string> } = {}): Promise<TestNode> {
+export interface TestNodeOptions {
+  dataDir?: string;
+  args?: string[];
+  hosts?: number;
+  env?: Record<string, string>;
+  /**
+   * Runs the node (and the worker hosts it forks) under this file size limit (RLIMIT_FSIZE,
+   * a multiple of 512): a write past it fails with EFBIG, as on a full disk, for real and
+   * without root. Set by `sh -c 'ulimit -f'`, which counts 512-byte blocks.
+   */
+  fileSizeLimitBytes?: number;
+}
+
+export async function startTestNode(options: TestNodeOptions = {}): Promise<TestNode> {
   const dataDir = options.dataDir ?? tempDir();
   const info = path.join(dataDir, "node.json");
   rmSync(info, { force: true });
-  const child = spawn(
-    process.execPath,
-    [flickBin, "up", "--port", "0", "--data-dir", dataDir, "--hosts", String(options.hosts ?? 2), ...(options.args ?? [])],
-    { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } },
-  );
+  const argv = [flickBin, "up", "--port", "0", "--data-dir", dataDir, "--hosts", String(options.hosts ?? 2), ...(options.args ?? [])];
+  const limit = options.fileSizeLimitBytes;
+  if (limit !== undefined && limit % 512 !== 0) throw new Error("fileSizeLimitBytes must be a multiple of 512");
+  // SIGXFSZ would kill the process at the limit; ignored (Node ignores it too), the write fails with EFBIG.
+  const [command, args] = limit === undefined
+    ? [process.execPath, argv]
+    : ["sh", ["-c", 'trap "" XFSZ; ulimit -f "$0" && exec "$@"', String(limit / 512), process.execPath, ...argv]];
+  const child = spawn(command, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
   let output = "";
   child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (output += d.toString()));

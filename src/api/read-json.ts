@@ -1,0 +1,68 @@
+/**
+ * Reading an admin API body: at most `limits.apiBodyMaxBytes`, valid JSON, and nested at
+ * most `limits.apiJsonMaxDepth` levels. The depth is checked on the text before parsing:
+ * JSON.parse copes with deep input, but what walks the value afterwards (schema checks,
+ * JSON.stringify of an async payload) recurses, and a few thousand levels overflow the
+ * stack — a 500 with a stack trace per request, where the caller deserves a 400.
+ */
+import type { IncomingMessage } from "node:http";
+import { FlickError } from "../errors/index.ts";
+import { limits } from "../model/index.ts";
+
+/** The first position where arrays and objects nest deeper than `max`, or -1. Strings are skipped. */
+export function tooDeepAt(text: string, max: number): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) i = stringEnd(text, i);
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return i;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return -1;
+}
+
+/**
+ * Where the string opened at `open` closes (or the text's end): found with indexOf, so a
+ * deploy body — mostly one long `code` string — is skipped at memchr speed.
+ */
+function stringEnd(text: string, open: number): number {
+  let at = open;
+  for (;;) {
+    at = text.indexOf('"', at + 1);
+    if (at < 0) return text.length;
+    let backslashes = 0;
+    while (text.charCodeAt(at - 1 - backslashes) === 0x5c) backslashes++;
+    if (backslashes % 2 === 0) return at;
+  }
+}
+
+export async function readJson(req: IncomingMessage): Promise<unknown> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > limits.apiBodyMaxBytes) {
+    throw new FlickError("payload_too_large", `request body of ${declared} bytes is over the API limit of ${limits.apiBodyMaxBytes} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limits.apiBodyMaxBytes) {
+      throw new FlickError("payload_too_large", `request body is over the API limit of ${limits.apiBodyMaxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.trim() === "") return {};
+  const at = tooDeepAt(text, limits.apiJsonMaxDepth);
+  if (at >= 0) {
+    throw new FlickError(
+      "invalid_json",
+      `the request body is too deeply nested: arrays and objects nest more than ${limits.apiJsonMaxDepth} levels (at character ${at}); flatten it`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new FlickError("invalid_json", `the request body is not valid JSON (${(err as Error).message}); send a JSON object with content-type application/json`);
+  }
+}

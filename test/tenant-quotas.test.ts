@@ -1,0 +1,83 @@
+// Quotas the operator sets per tenant: provisioned instances and memory (403
+// quota_exceeded, naming the quota), and the log kept per tenant.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { FlickClient } from "../src/api/index.ts";
+import { FlickError } from "../src/errors/index.ts";
+import { flick } from "./support/cli.ts";
+import { deploySource } from "./support/functions.ts";
+import { startTestNode, type TestNode } from "./support/node-process.ts";
+
+let node: TestNode;
+let acme: FlickClient;
+
+before(async () => {
+  node = await startTestNode({ hosts: 1, args: ["--tenant-max-provisioned", "3", "--tenant-max-provisioned-memory", "512", "--tenant-log-lines", "20"] });
+  acme = new FlickClient(node.url, (await node.admin.createTenant("acme")).token);
+});
+after(() => node.kill());
+
+const answering = (text: string) => `export default { fetch: () => new Response(${JSON.stringify(text)}) };`;
+const quotaExceeded = (quota: string) => (e: unknown) =>
+  e instanceof FlickError && e.code === "quota_exceeded" && e.message.includes(`${quota} quota`) && e.details?.["quota"] === quota;
+
+test("provisioned instances and memory are capped per tenant: node defaults, per-tenant overrides, on scale and deploy", async () => {
+  await deploySource(acme, "small", answering("small v1"), { memoryMiB: 64 });
+  await deploySource(acme, "large", answering("large"), { memoryMiB: 128 });
+  await acme.scale("small", { minInstances: 2 });
+  await assert.rejects(acme.scale("large", { minInstances: 2 }), quotaExceeded("max-provisioned"));
+  // On the wire: 403 with the error contract.
+  const raw = await fetch(`${node.url}/api/v1/functions/large/scale`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${node.adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ minInstances: 2 }),
+  });
+  assert.equal(raw.status, 403);
+  assert.equal(raw.headers.get("x-flick-error"), "quota_exceeded");
+  assert.match(((await raw.json()) as { error: { message: string } }).error.message, /tenant "acme" would reserve 4 provisioned instances .* over its max-provisioned quota of 3/);
+  assert.equal((await acme.getFunction("large")).scale.minInstances, 0, "nothing was changed");
+
+  // The operator raises acme's instance quota; memory (512 MiB, the node's) binds next.
+  const set = await flick(["tenants", "set", "acme", "--max-provisioned", "10", "--data-dir", node.dataDir]);
+  assert.equal(set.code, 0, set.stderr);
+  assert.match(set.stdout, /tenant acme: concurrency default, max-provisioned 10 \(2 used\), max-provisioned-memory default 512 MiB \(128 MiB used\)/);
+  await acme.scale("large", { minInstances: 3 }); // 2 × 64 + 3 × 128 = 512 MiB
+  await assert.rejects(acme.scale("large", { minInstances: 4 }), quotaExceeded("max-provisioned-memory"));
+  // A deploy that raises the memory of a provisioned function counts too.
+  await assert.rejects(deploySource(acme, "small", answering("small v2"), { memoryMiB: 256 }), quotaExceeded("max-provisioned-memory"));
+  assert.equal(await (await fetch(`${node.url}/fn/small`)).text(), "small v1", "the old version still serves");
+
+  const list = await flick(["tenants", "ls", "--data-dir", node.dataDir]);
+  assert.match(list.stdout, /^acme +default +\S+ \S+ +5\/10 +512\/512 MiB$/m);
+  // Back to the node's default; going down is always allowed.
+  await node.admin.updateTenant("acme", { maxProvisioned: null });
+  await acme.scale("large", { minInstances: 1 });
+  const info = (await node.admin.listTenants()).find((t) => t.name === "acme")!;
+  assert.deepEqual(info.provisioned, { instances: 3, memoryMiB: 256, maxInstances: 3, maxMemoryMiB: 512 });
+  assert.equal(info.maxProvisioned, null);
+  await assert.rejects(acme.updateTenant("acme", { maxProvisioned: 1000 }), (e: unknown) => e instanceof FlickError && e.code === "forbidden");
+});
+
+test("concurrent scale-ups cannot together pass the quota: exactly as many as fit succeed", async () => {
+  const racer = new FlickClient(node.url, (await node.admin.createTenant("racer")).token);
+  await node.admin.updateTenant("racer", { maxProvisioned: 4 });
+  const names = Array.from({ length: 10 }, (_, i) => `racer-${i}`);
+  for (const name of names) await deploySource(racer, name, answering(name), { memoryMiB: 16 });
+  const results = await Promise.allSettled(names.map((name) => racer.scale(name, { minInstances: 1 })));
+  assert.equal(results.filter((r) => r.status === "fulfilled").length, 4);
+  for (const r of results) if (r.status === "rejected") assert.ok(quotaExceeded("max-provisioned")(r.reason), String(r.reason));
+  assert.equal((await node.admin.listTenants()).find((t) => t.name === "racer")!.provisioned!.instances, 4);
+});
+
+test("a tenant's stored log is capped (flick up --tenant-log-lines): its oldest lines go first", async () => {
+  await deploySource(acme, "chatty", `export default { fetch: (req) => {
+    const run = new URL(req.url).searchParams.get("run");
+    for (let i = 0; i < 15; i++) console.log(run + "-" + i);
+    return new Response("ok");
+  } };`);
+  for (const run of ["a", "b"]) assert.equal(await (await fetch(`${node.url}/fn/chatty?run=${run}`)).text(), "ok");
+  const lines = (await acme.readLogs("chatty")).map((l) => l.message);
+  assert.equal(lines.length, 20);
+  assert.deepEqual(lines.slice(0, 6), ["a-10", "a-11", "a-12", "a-13", "a-14", "b-0"]);
+  assert.equal(lines.at(-1), "b-14");
+});
