@@ -220,10 +220,12 @@ export class Scheduler {
   private start(inst: InstanceState, nowMs: number, own: boolean): void {
     const state = inst.fn;
     if (this.busyOf(state) === 0 && state.idleSinceMs >= 0) state.histogram.record(nowMs - state.idleSinceMs);
+    // A host's own requests are counted by its reports (a placement for a miss is not: the
+    // host's report says how the new instance is used, and until then it may be reclaimed).
     if (own) {
       inst.inFlight++;
       this.hosts.inFlight[inst.host]!++;
-    } else inst.remote++;
+    }
     inst.lastUsedMs = nowMs;
     inst.warmUntilMs = 0;
     state.prewarmAtMs = 0;

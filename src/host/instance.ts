@@ -197,6 +197,8 @@ export class Instance {
   private initRef: ivm.Reference<(namespace: unknown, env: string[], bindings: string[]) => string> | undefined;
   private handlersRef!: ivm.Reference<() => string>;
   private readonly invocations = new Map<number, Invocation>();
+  /** Recently ended invocations, for their late log lines (a few, the most recent). */
+  private readonly ended = new Map<number, { sink: ResponseSink; lines: number }>();
   private events: GuestEvent[] = [];
   /** Some waiting event needs an entry soon (not only ends to forget). */
   private eager = false;
@@ -214,6 +216,8 @@ export class Instance {
   private goneReported = false;
   /** The guest has ops waiting since its last `run` resolved (it called `more`). */
   private moreWaiting = false;
+  /** Told when no entry runs and none is due. */
+  private idleWaiters: (() => void)[] = [];
 
   private constructor(spec: InstanceSpec, host: HostContext, links: InstanceLinks) {
     this.spec = spec;
@@ -285,7 +289,8 @@ export class Instance {
     const ends = await Promise.all(runs);
     const failed = ends.find((e) => e.error !== null);
     if (failed !== undefined) throw new Error(`warm-up: ${failed.error!.message}`);
-    // The warm-up's ends travel with the next entry; the module then starts in module scope.
+    // The guest forgets the warm-up's invocations now: the module then starts in module scope.
+    await this.deliverPending();
     this.moduleLogs = [];
   }
 
@@ -528,6 +533,16 @@ export class Instance {
     if (this.entry === undefined) markDirty(this);
   }
 
+  /** Runs an entry for the events waiting (ends to forget included) and resolves after it. */
+  private deliverPending(): Promise<void> {
+    if (this.events.length === 0 && this.entry === undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.eager = true;
+      if (this.entry === undefined) markDirty(this);
+    });
+  }
+
   /** The guest emitted ops after its `run` resolved: an entry comes back for them. */
   private onMore(): void {
     if (this.disposed) return;
@@ -647,7 +662,10 @@ export class Instance {
       }
     }
     if (this.eager || this.moreWaiting) markDirty(this);
-    else if (this.draining && this.invocations.size === 0) this.dispose();
+    else {
+      if (this.idleWaiters.length > 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      if (this.draining && this.invocations.size === 0) this.dispose();
+    }
   }
 
   /** CPU time of the entry (exact: the isolate's thread CPU clock), shared among the invocations it ran for. */
@@ -723,6 +741,8 @@ export class Instance {
       if (invocation === 0 && this.moduleLogs.length < logLimits.linesPerInvocation) {
         this.moduleLogs.push([Date.now(), lvl, message.slice(0, logLimits.lineMaxChars)]);
       }
+      const ended = this.ended.get(invocation);
+      if (ended !== undefined && ended.lines++ < 100) ended.sink.lateLog?.([Date.now(), lvl, message.slice(0, logLimits.lineMaxChars)]);
       return;
     }
     if (inv.logLines >= logLimits.linesPerInvocation || inv.logChars >= logLimits.charsPerInvocation) {
@@ -837,6 +857,10 @@ export class Instance {
     this.invocations.delete(invocation);
     clearTimeout(inv.timer);
     inv.io.close();
+    if (inv.sink.lateLog !== undefined) {
+      this.ended.set(invocation, { sink: inv.sink, lines: inv.logLines });
+      if (this.ended.size > 64) this.ended.delete(this.ended.keys().next().value!);
+    }
     if (inv.wakeAt > 0) this.armWake();
     this.lastUsedMs = Date.now();
     // The guest forgets it (timers, streams, counters) with the next entry.
@@ -910,6 +934,7 @@ export class Instance {
     this.disposing = true;
     dirty.delete(this);
     clearTimeout(this.wakeTimer);
+    for (const wake of this.idleWaiters.splice(0)) wake();
     const entry = this.entry;
     this.failAll({ code: "instance_terminated", message: "the instance was stopped while this request ran; retry" });
     try {

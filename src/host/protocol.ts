@@ -156,6 +156,8 @@ export type ToHost =
   | { t: "authed"; id: number; principal: { role: "admin" } | { role: "tenant"; tenant: string } | null }
   /** Log lines of `logs` `id` are stored (or could not be: `ok` false). */
   | { t: "logsStored"; id: number; ok: boolean }
+  /** Send the usage report now (`flick info` wants what happened until this moment); answered with `ack`. */
+  | { t: "flush"; id: number }
   /** Stop taking connections, finish what runs (up to `graceMs`), then exit. */
   | { t: "drain"; graceMs: number };
 
@@ -185,6 +187,11 @@ export interface ResponseSink {
   chunk(bytes: Uint8Array, end: boolean, logs: WireLogLine[]): void;
   /** The function read `bytes` more of its streamed request body: the writer may send more. */
   bodyCredit(bytes: number): void;
+  /**
+   * A console line of the invocation after it ended (an unhandled rejection reported at the
+   * end of its entry, work that outlived it): stored without holding anything back.
+   */
+  lateLog?(line: WireLogLine): void;
 }
 
 /** Control of a running invocation from outside: flow-control credit, request body pieces. */

@@ -248,6 +248,7 @@ async function runHere(
     }
     const slots = admitted.slots as HostSlots;
     const instance = admitted.instance;
+    usage.instance(slots.id, slots.inFlight, Date.now());
     let control: InvocationControl | undefined;
     let bodyPump: BodyPump | undefined;
     // Writes happen in order; one that carries log lines waits for them to be stored.
@@ -261,6 +262,7 @@ async function runHere(
       head: (status, headers, bytes, end, logs) => then(logs, () => writer.head(status, headers, bytes, end, admitted.cold)),
       chunk: (bytes, end, logs) => then(logs, () => writer.chunk(bytes, end, () => control?.credit(bytes.byteLength))),
       bodyCredit: (bytes) => bodyPump?.credit(bytes),
+      lateLog: (line) => storeLogs(route, invocationId, [line], false),
     };
     const end = await instance.invoke(request, sink, (c) => {
       control = c;
@@ -319,10 +321,14 @@ async function invokeFromPrimary(message: Extract<ToHost, { t: "invoke" }>): Pro
     return;
   }
   const cold = taken.cold;
+  const spec = taken.instance.spec;
+  usage.instance(taken.slots.id, taken.slots.inFlight, Date.now());
   const sink: ResponseSink = {
     head: (status, headers, body, end, logs) => send({ t: "head", id, status, headers, body, end, logs, cold }),
     chunk: (bytes, end, logs) => send({ t: "chunk", id, bytes, end, logs }),
     bodyCredit: (bytes) => send({ t: "bodyCredit", id, bytes }),
+    lateLog: ([timeMs, level, text]) =>
+      send({ t: "logs", lines: [{ timeMs, level, message: text, function: spec.function.slice(spec.tenant.length + 1), tenant: spec.tenant, invocationId: message.request.invocationId ?? "" }] }),
   };
   const end = await taken.instance.invoke(message.request, sink, (control) => remote.set(id, control));
   remote.delete(id);
@@ -405,6 +411,12 @@ function handle(message: ToHost): void {
         if (message.now) instance?.dispose();
         else instance?.drain();
       });
+      break;
+    }
+    case "flush": {
+      const report = usage.take();
+      if (report !== undefined) send(report);
+      send({ t: "ack", id: message.id });
       break;
     }
     case "drain":

@@ -392,6 +392,8 @@ export class Platform implements ApiBackend, GatewayBackend {
   async listFunctions(who: Principal): Promise<FunctionInfo[]> {
     const tenant = Platform.tenantOf(who);
     const fns = await this.store.listFunctions(tenant ?? undefined);
+    // What hosts ran until now is in the numbers.
+    await this.supervisor.flushReports();
     return fns.flatMap((fn) => {
       const live = this.live.get(fn.name);
       return live === undefined ? [] : [this.info(fn, live.version)];
@@ -402,6 +404,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     const fn = await this.owned(who, name);
     const version = await this.store.getVersion(name, fn.liveVersion);
     if (version === undefined) throw new FlickError("internal", `function "${name}" points at a missing version ${fn.liveVersion}`);
+    await this.supervisor.flushReports();
     const info = this.info(fn, version);
     if (this.queue !== undefined) info.invocations = await this.queue.counts(name);
     if (this.cron !== undefined && (version.settings.crons?.length ?? 0) > 0) info.cron = this.cron.upcoming(name, 3);
@@ -669,7 +672,6 @@ export class Platform implements ApiBackend, GatewayBackend {
     const spare = this.budgets.chunk(tenant);
     const tokens = token ? await this.budgets.acquire(host, tenant, 1) : 0;
     if (token && tokens === 0) {
-      this.record(live.fn, { throttled: true });
       return {
         kind: "throttle", reason: "tenant_limit", tokens: 0, spare,
         message: `tenant ${tenant} has ${this.budgets.limitOf(tenant)} requests in flight, its limit`, retryAfterMs: schedulerDefaults.retryAfterMs,
@@ -682,7 +684,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     this.drop(got.evicted);
     if (got.ok === true) return { kind: "place", spec: this.specOf(live, got.instance), tokens, spare };
     if (got.ok === "relay") return { kind: "relay", tokens, spare };
-    this.record(live.fn, { throttled: true });
+    // The host counts the throttle in its report.
     return { kind: "throttle", reason: got.reason, message: got.message, retryAfterMs: got.retryAfterMs, tokens, spare };
   }
 

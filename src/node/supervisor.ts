@@ -403,6 +403,18 @@ export class Supervisor {
     );
   }
 
+  /** Has every live host send its usage report now; resolves once they all did. */
+  async flushReports(): Promise<void> {
+    await Promise.all(
+      this.hosts.map(async (host, index) => {
+        if (!host.up) return;
+        try {
+          await this.ask(index, "ack", (id) => ({ t: "flush", id }));
+        } catch {}
+      }),
+    );
+  }
+
   /** Asks host `index` for `tenant`'s tokens it does not use; resolves with how many it gave back. */
   async reclaim(index: number, tenant: string): Promise<number> {
     const host = this.hosts[index];

@@ -11,7 +11,7 @@ import { setClock } from "./clock.ts";
 import { zlibDone as settleZlib } from "./compression-streams.ts";
 import { logLine } from "./console.ts";
 import { fetched as settleFetch } from "./fetch.ts";
-import { closeOutbox, copyBytes, emit, openOutbox, outboxSize, takeOutbox } from "./host-ops.ts";
+import { closeOutbox, copyBytes, emit, openOutbox, outboxSize, ownBytes, takeOutbox } from "./host-ops.ts";
 import { currentInvocation, endInvocation, enterInvocation, onInvocationEnd } from "./invocation-scope.ts";
 import { functionHandler, serviceWorkerHandler, type FetchHandler } from "./service-worker.ts";
 import { subtleDone as settleSubtle } from "./subtle-crypto.ts";
@@ -298,7 +298,7 @@ function bodyStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     type: "bytes",
     start(controller: { enqueue(chunk: Uint8Array): void; close(): void }) {
-      controller.enqueue(bytes);
+      controller.enqueue(ownBytes(bytes));
       controller.close();
     },
   } as never);
@@ -333,7 +333,7 @@ function onBody(invocation: number, bytes: Uint8Array, end: boolean, error: stri
   const flow = bodyFlow.get(invocation);
   if (flow !== undefined) flow.delivered += bytes.byteLength;
   try {
-    if (bytes.byteLength > 0) controller.enqueue(bytes);
+    if (bytes.byteLength > 0) controller.enqueue(ownBytes(bytes));
     if (error !== "") {
       incoming.delete(invocation);
       controller.error(new TypeError(`the request body was cut off: ${error}`));

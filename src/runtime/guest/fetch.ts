@@ -5,7 +5,7 @@
  * as a `fetched` event of a later entry, which settles the promise; a limit the host
  * enforces (subrequests, sizes) arrives the same way, as a rejection.
  */
-import { emit } from "./host-ops.ts";
+import { emit, ownBytes } from "./host-ops.ts";
 import { currentInvocation } from "./invocation-scope.ts";
 import { addAbortAlgorithm } from "./web/abort.ts";
 import { newDOMException } from "./web/dom-exception.ts";
@@ -91,5 +91,5 @@ export function fetched(
   }
   const pairs: [string, string][] = [];
   for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([headers[i]!, headers[i + 1]!]);
-  p.resolve(createFetchedResponse(status, statusText, pairs, body, urlList));
+  p.resolve(createFetchedResponse(status, statusText, pairs, body === null ? null : ownBytes(body), urlList));
 }

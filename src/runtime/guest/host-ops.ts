@@ -94,6 +94,15 @@ export function copyBytes(bytes: Uint8Array): Uint8Array {
   return new U8(bytes);
 }
 
+/**
+ * Bytes that arrived with an entry, as a buffer of their own: the events of one entry may
+ * share one ArrayBuffer (they were copied in together), and a byte stream transfers the
+ * buffer of every chunk it takes — which would empty the other events' bytes.
+ */
+export function ownBytes<T extends Uint8Array>(bytes: T): T {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : (copyBytes(bytes) as T);
+}
+
 /** Queue messages per sendBatch, and bytes per message (the async payload limit). */
 export const maxQueueBatch = 100;
 export const maxQueueMessage = 1024 * 1024;
