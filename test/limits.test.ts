@@ -65,6 +65,9 @@ before(async () => {
      } };`,
     { timeoutMs },
   );
+  // One instance node-wide (requests that reach the other host are relayed to it), so
+  // "a fresh isolate" is the only one there is.
+  await node.admin.scale("spin", { maxInstances: 1 });
   await deploySource(
     node.admin,
     "swallow",
