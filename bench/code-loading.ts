@@ -9,7 +9,8 @@ import * as path from "node:path";
 import type ivm from "isolated-vm";
 import { bundleFunction, bundleRuntime, scriptForm } from "../src/build/index.ts";
 import { EgressPolicy } from "../src/host/egress-policy.ts";
-import { Instance, makeRuntimeSnapshot, type FunctionCode, type RuntimeCode } from "../src/host/instance.ts";
+import { Instance, makeRuntimeSnapshot, type FunctionCode, type HostContext, type RuntimeCode } from "../src/host/instance.ts";
+import { FairJobs } from "../src/host/fair-jobs.ts";
 
 export interface CodeLoadingRow {
   function: string;
@@ -41,15 +42,16 @@ export async function measureCodeLoading(samples = 60): Promise<CodeLoadingRow[]
   const source = await bundleRuntime();
   const snapshot = makeRuntimeSnapshot(source);
   const runtime: RuntimeCode = snapshot === undefined ? { source } : { source, snapshot };
-  const egress = new EgressPolicy();
+  const host: HostContext = { runtime, egress: new EgressPolicy(), jobs: new FairJobs(), taint: (reason) => { throw new Error(reason); } };
+  const links = { wasm: () => null };
   const hello = (await bundleFunction(path.join(path.dirname(new URL(import.meta.url).pathname), "..", "examples", "hello.ts"))).code;
-  const spec = { instance: "bench#load", function: "bench/load", versionId: "v", bundlePath: "", memoryMiB: 128, timeoutMs: 30_000, env: [], wasm: {} };
-  const time = (code: () => FunctionCode): number => {
+  const spec = { instance: "bench#load", function: "bench/load", tenant: "bench", key: "bench/load@v", versionId: "v", bundlePath: "", memoryMiB: 128, timeoutMs: 30_000, cpuLimitMs: null, concurrency: 16, env: [], wasm: {} };
+  const time = async (code: () => FunctionCode): Promise<number> => {
     const times: number[] = [];
     for (let i = 0; i < samples; i++) {
       const c = code();
       const t = performance.now();
-      const instance = new Instance(spec, c, runtime, egress);
+      const instance = await Instance.create(spec, c, host, links);
       times.push(performance.now() - t);
       instance.dispose();
     }
@@ -60,15 +62,15 @@ export async function measureCodeLoading(samples = 60): Promise<CodeLoadingRow[]
     const script = await scriptForm(module);
     if (script === null) throw new Error(`bench: ${name} has no script form`);
     let cache: ivm.ExternalCopy<ArrayBuffer> | undefined;
-    new Instance(spec, { script, onCachedData: (data) => (cache = data) }, runtime, egress).dispose();
+    (await Instance.create(spec, { script, onCachedData: (data) => (cache = data) }, host, links)).dispose();
     if (cache === undefined) throw new Error("bench: V8 made no code cache");
     const cachedData = cache;
     rows.push({
       function: name,
       bundleKiB: Buffer.byteLength(module) / 1024,
-      moduleMs: time(() => module),
-      scriptMs: time(() => ({ script })),
-      scriptCachedMs: time(() => ({ script, cachedData })),
+      moduleMs: await time(() => module),
+      scriptMs: await time(() => ({ script })),
+      scriptCachedMs: await time(() => ({ script, cachedData })),
       codeCacheKiB: cachedData.copy().byteLength / 1024,
     });
   }

@@ -8,7 +8,8 @@ import * as path from "node:path";
 import ivm from "isolated-vm";
 import { bundleFunction, bundleRuntime } from "../src/build/index.ts";
 import { EgressPolicy } from "../src/host/egress-policy.ts";
-import { Instance, makeRuntimeSnapshot, type RuntimeCode } from "../src/host/instance.ts";
+import { FairJobs } from "../src/host/fair-jobs.ts";
+import { Instance, makeRuntimeSnapshot, type HostContext, type RuntimeCode } from "../src/host/instance.ts";
 import type { ResponseSink } from "../src/host/protocol.ts";
 
 function median(values: number[]): number {
@@ -34,8 +35,12 @@ export async function measureIsolateCosts(samples = 200, requests = 20_000): Pro
   const snapshot = makeRuntimeSnapshot(source);
   const runtime: RuntimeCode = snapshot === undefined ? { source } : { source, snapshot };
   const hello = (await bundleFunction(path.join(path.dirname(new URL(import.meta.url).pathname), "..", "examples", "hello.ts"))).code;
-  const egress = new EgressPolicy();
-  const spec = (i: number) => ({ instance: `bench#${i}`, function: "bench/hello", versionId: "v", bundlePath: "", memoryMiB: 128, timeoutMs: 30_000, env: [], wasm: {} });
+  const host: HostContext = { runtime, egress: new EgressPolicy(), jobs: new FairJobs(), taint: (reason) => { throw new Error(reason); } };
+  const links = { wasm: () => null };
+  const spec = (i: number) => ({
+    instance: `bench#${i}`, function: "bench/hello", tenant: "bench", key: "bench/hello@v", versionId: "v", bundlePath: "", memoryMiB: 128, timeoutMs: 30_000,
+    cpuLimitMs: null, concurrency: 16, env: [], wasm: {},
+  });
 
   // A blank isolate and context, no runtime: the floor.
   const blank: number[] = [];
@@ -48,20 +53,20 @@ export async function measureIsolateCosts(samples = 200, requests = 20_000): Pro
   }
 
   // With the runtime and a module loaded (the first one produces the code cache).
-  new Instance(spec(-1), hello, runtime, egress).dispose();
+  (await Instance.create(spec(-1), hello, host, links)).dispose();
   const boot: number[] = [];
   const heaps: number[] = [];
   for (let i = 0; i < samples; i++) {
     const t = performance.now();
-    const instance = new Instance(spec(i), hello, runtime, egress);
+    const instance = await Instance.create(spec(i), hello, host, links);
     boot.push(performance.now() - t);
-    const heap = (instance as unknown as { isolate: ivm.Isolate }).isolate.getHeapStatisticsSync();
+    const heap = await (instance as unknown as { isolate: ivm.Isolate }).isolate.getHeapStatistics();
     heaps.push((heap.used_heap_size + heap.externally_allocated_size) / 2 ** 20);
     instance.dispose();
   }
 
   // Warm requests through the dispatcher, sequentially.
-  const instance = new Instance(spec(0), hello, runtime, egress);
+  const instance = await Instance.create(spec(0), hello, host, links);
   const sink: ResponseSink = { head() {}, chunk() {}, bodyCredit() {} };
   const request = { method: "GET", url: "http://localhost/", headers: ["accept", "*/*", "user-agent", "bench"], body: null };
   for (let i = 0; i < 2000; i++) await instance.invoke(request, sink);

@@ -27,7 +27,9 @@ export const allowed: Readonly<Record<string, readonly string[]>> = {
   build: ["errors", "model"],
   control: ["errors", "model"],
   store: ["errors", "model"],
-  host: ["build", "errors", "model", "telemetry"],
+  // A worker host runs the gateway on its own listener and checks the host⇄guest contract
+  // (runtime/contract.ts, plain data and pure functions) on its side.
+  host: ["build", "errors", "gateway", "model", "runtime", "telemetry"],
   gateway: ["control", "errors", "model", "telemetry", "bus"],
   api: ["control", "store", "queue", "telemetry", "errors", "model"],
   queue: ["store", "bus", "errors", "model", "control"],

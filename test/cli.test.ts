@@ -167,7 +167,9 @@ async function closedPort(): Promise<number> {
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
     const full = path.join(dir, entry);
-    return statSync(full).isDirectory() ? filesUnder(full) : [full];
+    const stat = statSync(full);
+    // The primary's socket is a file name, not a file: nothing to read.
+    return stat.isDirectory() ? filesUnder(full) : stat.isFile() ? [full] : [];
   });
 }
 

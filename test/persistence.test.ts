@@ -37,7 +37,7 @@ test("functions, versions, settings, secrets, tokens and log lines survive SIGKI
     const again = new FlickClient(second.url, acmeToken);
     const info = await again.getFunction("keeper");
     assert.equal(info.liveVersion, v1.version);
-    assert.deepEqual(info.settings, { memoryMiB: 64, timeoutMs: 2000, env: { MODE: "prod" }, secretNames: ["TOKEN"], private: false, retries: 2, maxEventAgeMs: 21_600_000, crons: [], timeZone: "UTC", cronMissed: "once", handlers: ["fetch"], serviceBindings: {}, queueBindings: {} });
+    assert.deepEqual(info.settings, { memoryMiB: 64, timeoutMs: 2000, cpuLimitMs: null, env: { MODE: "prod" }, secretNames: ["TOKEN"], private: false, retries: 2, maxEventAgeMs: 21_600_000, crons: [], timeZone: "UTC", cronMissed: "once", handlers: ["fetch"], serviceBindings: {}, queueBindings: {} });
     assert.deepEqual((await again.listVersions("keeper")).map((v) => v.id).sort(), [v1.version, v2.version].sort());
     const lines = await again.readLogs("keeper");
     assert.ok(lines.some((l) => l.invocationId === invocation && l.message === "v1 served"), "the acknowledged log line is kept");

@@ -27,6 +27,8 @@ export const deployRequest = z.strictObject({
   tenant: tenantName.optional(),
   memoryMiB: z.number().int().min(limits.memoryMiB.min).max(limits.memoryMiB.max).optional(),
   timeoutMs: z.number().int().min(limits.timeoutMs.min).max(limits.timeoutMs.max).optional(),
+  /** CPU time one invocation may use, ms (the isolate's thread CPU clock); unset: the timeout bounds it. */
+  cpuLimitMs: z.number().int().min(limits.cpuLimitMs.min).max(limits.cpuLimitMs.max).optional(),
   env: envMap.optional(),
   secrets: envMap.optional(),
   private: z.boolean().optional(),
@@ -60,6 +62,8 @@ export type CreateTenantRequest = z.infer<typeof createTenantRequest>;
 export interface SettingsView {
   memoryMiB: number;
   timeoutMs: number;
+  /** null: no CPU limit of its own (the timeout bounds it). */
+  cpuLimitMs: number | null;
   env: Record<string, string>;
   /** Names only; values are never returned. */
   secretNames: string[];

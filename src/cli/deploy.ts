@@ -13,6 +13,7 @@ const deployOptions = {
   name: { type: "string" },
   memory: { type: "string" },
   timeout: { type: "string" },
+  "cpu-limit": { type: "string" },
   env: { type: "string", multiple: true },
   secret: { type: "string", multiple: true },
   private: { type: "boolean" },
@@ -30,6 +31,7 @@ const deployHelp = [
   "--name N            function name (default: from the file name)",
   "--memory MiB        isolate memory limit (default 128, 16..1024)",
   "--timeout DUR       wall-clock limit per request, e.g. 30s or 1500ms (default 30s)",
+  "--cpu-limit DUR     CPU time one request may use, e.g. 50ms (default: none beyond the timeout)",
   "--env K=V           a plain variable in env (repeatable; shown by `flick info`)",
   "--secret K=V        a secret in env (repeatable; stored encrypted, never shown)",
   "--private           calls to /fn/<name> need a token of the function's tenant",
@@ -51,6 +53,7 @@ function requestFrom(values: Values, code: string, wasm: Record<string, Uint8Arr
   if (Object.keys(wasm).length > 0) request.wasm = Object.fromEntries(Object.entries(wasm).map(([h, b]) => [h, Buffer.from(b).toString("base64")]));
   if (values["memory"] !== undefined) request.memoryMiB = parseInteger(values["memory"] as string, "--memory");
   if (values["timeout"] !== undefined) request.timeoutMs = parseDuration(values["timeout"] as string, "--timeout");
+  if (values["cpu-limit"] !== undefined) request.cpuLimitMs = parseDuration(values["cpu-limit"] as string, "--cpu-limit");
   if (values["env"] !== undefined) request.env = Object.fromEntries((values["env"] as string[]).map((e) => parsePair(e, "--env")));
   if (values["secret"] !== undefined) request.secrets = Object.fromEntries((values["secret"] as string[]).map((e) => parsePair(e, "--secret")));
   if (values["private"] === true) request.private = true;

@@ -46,7 +46,7 @@ export const info: Command = {
         `url        ${f.url}`,
         `version    ${f.liveVersion}`,
         `memory     ${f.settings.memoryMiB} MiB`,
-        `timeout    ${duration(f.settings.timeoutMs)}`,
+        `timeout    ${duration(f.settings.timeoutMs)}${f.settings.cpuLimitMs === null ? "" : `, CPU ${duration(f.settings.cpuLimitMs)} per request`}`,
         `access     ${f.settings.private ? "private (needs a token of its tenant)" : "public"}`,
         `env        ${env.length === 0 ? "-" : env.map(([k, v]) => `${k}=${v}`).join(", ")}`,
         `secrets    ${f.settings.secretNames.length === 0 ? "-" : f.settings.secretNames.map((k) => `${k}=••••`).join(", ")}`,

@@ -3,6 +3,7 @@ export { placementPolicies, type HostSpec, type Labels, type PlacementPolicy } f
 export {
   Scheduler,
   schedulerDefaults,
+  type AcquireOptions,
   type Acquired,
   type FunctionPolicy,
   type InstanceRef,
@@ -10,3 +11,4 @@ export {
   type ThrottleReason,
   type TickResult,
 } from "./scheduler.ts";
+export { TenantBudget, type Holder } from "./tenant-budget.ts";

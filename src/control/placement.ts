@@ -118,13 +118,13 @@ export class HostTable {
    * `prefer` is soft: a host it accepts wins over a better-scoring one it refuses (the
    * scheduler uses it to spread one function's instances over hosts).
    */
-  choose(demand: InstanceDemand, policy: PlacementPolicy, antiAffinity: boolean, prefer?: (host: number) => boolean): number {
+  choose(demand: InstanceDemand, policy: PlacementPolicy, antiAffinity: boolean, prefer?: (host: number) => boolean, where?: (host: number) => boolean): number {
     if (policy === "best-fit") {
       // The first host, in ascending free memory, with room for it and allowed to take it.
       let fallback = -1;
       for (let i = this.position(demand.memoryMiB, -1); i < this.size; i++) {
         const h = this.byFree[i]!;
-        if (this.instances[h]! < this.slots[h]! && this.allowed(h, demand, antiAffinity)) {
+        if (this.instances[h]! < this.slots[h]! && (where === undefined || where(h)) && this.allowed(h, demand, antiAffinity)) {
           if (prefer === undefined || prefer(h)) return h;
           if (fallback < 0) fallback = h;
         }
@@ -132,10 +132,10 @@ export class HostTable {
       return fallback;
     }
     if (prefer !== undefined) {
-      const preferred = this.scan(demand, policy, antiAffinity, prefer);
+      const preferred = this.scan(demand, policy, antiAffinity, where === undefined ? prefer : (h) => prefer(h) && where(h));
       if (preferred >= 0) return preferred;
     }
-    return this.scan(demand, policy, antiAffinity);
+    return this.scan(demand, policy, antiAffinity, where);
   }
 
   private scan(demand: InstanceDemand, policy: PlacementPolicy, antiAffinity: boolean, prefer?: (host: number) => boolean): number {

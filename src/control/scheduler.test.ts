@@ -18,7 +18,6 @@ function scheduler(over: Partial<SchedulerOptions> = {}): Scheduler {
     concurrency: 2,
     placement: "best-fit",
     keepAlive: { policy: "fixed", ttlMs: 1000 },
-    tenantConcurrency: 1000,
     tenantAntiAffinity: false,
     ...over,
   });
@@ -30,8 +29,13 @@ function fn(name: string, over: Partial<FunctionPolicy> = {}): FunctionPolicy {
 }
 
 function ok(r: ReturnType<Scheduler["acquire"]>) {
-  assert.ok(r.ok, `expected a slot, got ${r.ok ? "" : `${r.reason}: ${r.message}`}`);
+  if (r.ok !== true) assert.fail(`expected a slot, got ${r.ok === "relay" ? "relay" : `${r.reason}: ${r.message}`}`);
   return r;
+}
+
+/** The reason of a throttle (or what came instead). */
+function reasonOf(r: ReturnType<Scheduler["acquire"]>): string {
+  return r.ok === true ? "placed" : r.ok === "relay" ? "relay" : r.reason;
 }
 
 test("reuses a warm instance until its slots are full, then starts another", () => {
@@ -108,7 +112,7 @@ test("labels pin or keep a function away; an impossible constraint is no_capacit
   assert.equal(ok(s.acquire("t/avoider", "t/avoider@v1", 0)).host, 1);
   const r = s.acquire("t/nowhere", "t/nowhere@v1", 0);
   assert.equal(r.ok, false);
-  assert.equal(r.ok ? "" : r.reason, "no_capacity");
+  assert.equal(reasonOf(r), "no_capacity");
 });
 
 test("tenant anti-affinity: a host serves one tenant at a time", () => {
@@ -121,22 +125,54 @@ test("tenant anti-affinity: a host serves one tenant at a time", () => {
   assert.notEqual(a.host, b.host);
   assert.equal(ok(s.acquire("a/f", "a/f@v1", 0)).host, a.host, "a tenant's own instances share its host");
   const c = s.acquire("c/f", "c/f@v1", 0);
-  assert.deepEqual(c.ok ? "placed" : c.reason, "no_capacity", "a third tenant has no host of its own");
+  assert.deepEqual(reasonOf(c), "no_capacity", "a third tenant has no host of its own");
 });
 
-test("throttling: tenant concurrency, then max instances, each with its reason and a Retry-After", () => {
-  const s = scheduler({ concurrency: 1, tenantConcurrency: 3 });
+test("throttling: max instances, with its reason and a Retry-After", () => {
+  const s = scheduler({ concurrency: 1 });
   s.configure(fn("t/capped", { maxInstances: 2 }));
-  s.configure(fn("t/other"));
   ok(s.acquire("t/capped", "t/capped@v1", 0));
   ok(s.acquire("t/capped", "t/capped@v1", 0));
   const capped = s.acquire("t/capped", "t/capped@v1", 0);
-  assert.deepEqual(capped.ok ? "" : [capped.reason, capped.retryAfterMs > 0], ["function_limit", true]);
-  ok(s.acquire("t/other", "t/other@v1", 0));
-  const tenant = s.acquire("t/other", "t/other@v1", 0);
-  assert.deepEqual(tenant.ok ? "" : tenant.reason, "tenant_limit");
-  s.setTenantLimit("t", 10);
-  ok(s.acquire("t/other", "t/other@v1", 0));
+  assert.deepEqual(capped.ok === false ? [capped.reason, capped.retryAfterMs > 0] : "", ["function_limit", true]);
+});
+
+test("a host's miss places a new instance on that host, so its next requests stay local", () => {
+  const s = scheduler({ concurrency: 4 });
+  s.configure(fn("t/f"));
+  const first = ok(s.acquire("t/f", "t/f@v1", 0, { origin: 1 }));
+  assert.deepEqual([first.host, first.cold], [1, true]);
+  // The other host's instance has free slots by the reports, but host 1 says its own are full: another one there.
+  const second = ok(s.acquire("t/f", "t/f@v1", 1, { origin: 1 }));
+  assert.equal(second.host, 1);
+  assert.notEqual(second.instance, first.instance);
+});
+
+test("a miss where the function may not grow is relayed to a host with a free slot, else refused", () => {
+  const s = scheduler({ concurrency: 2 });
+  s.configure(fn("t/one", { maxInstances: 1 }));
+  const only = ok(s.acquire("t/one", "t/one@v1", 0, { origin: 0 }));
+  assert.equal(only.host, 0);
+  assert.equal(reasonOf(s.acquire("t/one", "t/one@v1", 1, { origin: 1 })), "relay", "host 1 sends it to host 0's instance");
+  // Host 0 reports both slots taken by its own requests: nowhere to go.
+  s.report(only.instance, 2, 2, 2);
+  assert.equal(reasonOf(s.acquire("t/one", "t/one@v1", 3, { origin: 1 })), "function_limit");
+  // A pinned function misses on a host it may not use: relayed to one it may.
+  const pinned = scheduler({ hosts: [host(1024, 100, { zone: "a" }), host(1024, 100, { zone: "b" })] });
+  pinned.configure(fn("t/pinned", { pin: { zone: "b" } }));
+  assert.equal(reasonOf(pinned.acquire("t/pinned", "t/pinned@v1", 0, { origin: 0 })), "relay");
+  assert.equal(ok(pinned.acquire("t/pinned", "t/pinned@v1", 0, { exclude: 0 })).host, 1);
+});
+
+test("what hosts report keeps idle instances idle and busy ones alive", () => {
+  const s = scheduler({ keepAlive: { policy: "fixed", ttlMs: 1000 } });
+  s.configure(fn("t/f"));
+  const inst = ok(s.acquire("t/f", "t/f@v1", 0, { origin: 0 }));
+  s.report(inst.instance, 3, 500, 600);
+  assert.deepEqual(s.tick(5000).stop, [], "busy by its host's report: kept");
+  s.report(inst.instance, 0, 5200, 5300);
+  assert.deepEqual(s.tick(6000).stop, [], "idle since 5200: within the TTL");
+  assert.deepEqual(s.tick(6300).stop.map((r) => r.instance), [inst.instance], "idle past the TTL: stopped");
 });
 
 test("the kill switch (max instances 0) stops every instance, busy ones too, and refuses requests", () => {
@@ -146,7 +182,7 @@ test("the kill switch (max instances 0) stops every instance, busy ones too, and
   const stopped = s.configure(fn("t/f", { maxInstances: 0 }));
   assert.deepEqual(stopped.map((r) => r.instance), [a.instance]);
   const r = s.acquire("t/f", "t/f@v1", 1);
-  assert.deepEqual(r.ok ? "" : r.reason, "function_limit");
+  assert.deepEqual(reasonOf(r), "function_limit");
   s.configure(fn("t/f"));
   ok(s.acquire("t/f", "t/f@v1", 2));
 });

@@ -9,9 +9,14 @@
  *   the node's placement policy (placement.ts) on a host that satisfies the function's
  *   constraints and has room — preferring hosts that run none of the function yet, and
  *   evicting idle instances, least recently used first, when no host has room.
- * - Limits, checked in order: the tenant's requests in flight (default 1000), the
- *   function's max instances (0 = the kill switch), and capacity. Beyond them `acquire`
- *   says which (`tenant_limit`, `function_limit`, `no_capacity`) and when to retry.
+ * - Limits: the function's max instances (0 = the kill switch) and capacity. Beyond them
+ *   `acquire` says which (`function_limit`, `no_capacity`) and when to retry. A tenant's
+ *   requests in flight are capped before the scheduler is asked (tenant-budget.ts).
+ * - Requests run in two places. Worker hosts admit most of them themselves, on instances
+ *   placed on them, and report what runs (`report`); they ask (`acquire` with an origin)
+ *   only when their instances of a version are full — the answer prefers a new instance on
+ *   that host, so the next requests stay local, else a relay to another host. The primary
+ *   acquires and releases what it runs itself (async attempts, binding calls, relays).
  * - Keep-alive and pre-warm (keep-alive.ts), per function: fixed TTL or the hybrid
  *   histogram policy; provisioned instances (`minInstances`) are kept warm always.
  * - Reclamation: a host over its memory capacity loses idle instances, LRU first.
@@ -19,7 +24,7 @@
 import { IdleTimeHistogram, keepAliveWindows, type KeepAliveSpec } from "./keep-alive.ts";
 import { HostTable, type HostSpec, type Labels, type PlacementPolicy } from "./placement.ts";
 
-export type ThrottleReason = "function_limit" | "tenant_limit" | "no_capacity";
+export type ThrottleReason = "function_limit" | "no_capacity";
 
 /** How the node wants one function run; `configure` it on deploy, scale and start. */
 export interface FunctionPolicy {
@@ -47,8 +52,6 @@ export interface SchedulerOptions {
   concurrency: number;
   placement: PlacementPolicy;
   keepAlive: KeepAliveSpec;
-  /** Requests in flight per tenant (default 1000; per tenant with `setTenantLimit`). */
-  tenantConcurrency: number;
   /** A host serves one tenant at a time. */
   tenantAntiAffinity: boolean;
 }
@@ -68,7 +71,16 @@ export interface InstanceRef {
 
 export type Acquired =
   | { ok: true; instance: string; host: number; cold: boolean; evicted: InstanceRef[] }
+  /** For a host's miss: nothing can be placed on it, but another host can run the request. */
+  | { ok: "relay"; evicted: InstanceRef[] }
   | { ok: false; reason: ThrottleReason; retryAfterMs: number; message: string; evicted: InstanceRef[] };
+
+export interface AcquireOptions {
+  /** The host whose own instances are full (a miss): place there if at all possible. */
+  origin?: number;
+  /** A host not to use (the one a relayed request came from). */
+  exclude?: number;
+}
 
 export interface TickResult {
   /** Instances to stop (idle past their keep-alive, reclaimed, over a lowered cap). */
@@ -82,7 +94,10 @@ interface InstanceState {
   key: string;
   fn: FunctionState;
   host: number;
+  /** Requests the primary runs on it (exact): acquire/release. */
   inFlight: number;
+  /** Requests its host admitted itself, as last reported. */
+  remote: number;
   lastUsedMs: number;
   memoryMiB: number;
   /** Kept warm for `minInstances`: never expires, never reclaimed. */
@@ -94,7 +109,6 @@ interface InstanceState {
 interface FunctionState {
   policy: FunctionPolicy;
   instances: InstanceState[];
-  inFlight: number;
   /** When the function last went idle (no request in flight), or -1 before its first request. */
   idleSinceMs: number;
   histogram: IdleTimeHistogram;
@@ -104,17 +118,11 @@ interface FunctionState {
   prewarmKeepMs: number;
 }
 
-interface TenantState {
-  inFlight: number;
-  limit: number;
-}
-
 export class Scheduler {
   private readonly options: SchedulerOptions;
   readonly hosts: HostTable;
   private readonly functions = new Map<string, FunctionState>();
   private readonly instances = new Map<string, InstanceState>();
-  private readonly tenants = new Map<string, TenantState>();
   private sequence = 0;
 
   constructor(options: SchedulerOptions) {
@@ -128,7 +136,7 @@ export class Scheduler {
   configure(policy: FunctionPolicy): InstanceRef[] {
     let state = this.functions.get(policy.fn);
     if (state === undefined) {
-      state = { policy, instances: [], inFlight: 0, idleSinceMs: -1, histogram: new IdleTimeHistogram(), prewarmAtMs: 0, prewarmKeepMs: 0 };
+      state = { policy, instances: [], idleSinceMs: -1, histogram: new IdleTimeHistogram(), prewarmAtMs: 0, prewarmKeepMs: 0 };
       this.functions.set(policy.fn, state);
       return [];
     }
@@ -136,13 +144,13 @@ export class Scheduler {
     const stop: InstanceRef[] = [];
     for (const inst of [...state.instances]) {
       // Old versions' idle instances go now; busy ones finish and go on release.
-      if (inst.key !== policy.key && inst.inFlight === 0) stop.push(this.drop(inst));
+      if (inst.key !== policy.key && inst.inFlight + inst.remote === 0) stop.push(this.drop(inst));
     }
     // The kill switch stops everything at once, busy or not; a lower cap stops idle extras.
     const max = policy.maxInstances;
     if (max === 0) for (const inst of [...state.instances]) stop.push(this.drop(inst));
     else if (max !== undefined) {
-      for (const inst of state.instances.filter((i) => i.inFlight === 0).sort((a, b) => a.lastUsedMs - b.lastUsedMs)) {
+      for (const inst of state.instances.filter((i) => i.inFlight + i.remote === 0).sort((a, b) => a.lastUsedMs - b.lastUsedMs)) {
         if (state.instances.length <= max) break;
         stop.push(this.drop(inst));
       }
@@ -159,58 +167,74 @@ export class Scheduler {
     return [...state.instances].map((inst) => this.drop(inst));
   }
 
-  setTenantLimit(tenant: string, limit: number): void {
-    this.tenant(tenant).limit = limit;
-  }
-
-  private tenant(name: string): TenantState {
-    let t = this.tenants.get(name);
-    if (t === undefined) {
-      t = { inFlight: 0, limit: this.options.tenantConcurrency };
-      this.tenants.set(name, t);
-    }
-    return t;
-  }
-
   // — requests —
 
-  /** A slot for one request of function `fn`'s version `key`, or why not. */
-  acquire(fn: string, key: string, nowMs: number): Acquired {
+  /**
+   * A slot for one request of function `fn`'s version `key`, or why not. With
+   * `origin` (a host's miss): a new instance on that host when the function and the host
+   * allow it, else `relay` when another host can take the request, else a throttle.
+   */
+  acquire(fn: string, key: string, nowMs: number, options: AcquireOptions = {}): Acquired {
     const state = this.functions.get(fn);
     if (state === undefined) throw new Error(`scheduler: ${fn} is not configured`);
     const policy = state.policy;
-    const tenant = this.tenant(policy.tenant);
     const evicted: InstanceRef[] = [];
-    if (tenant.inFlight >= tenant.limit) {
-      return this.throttle("tenant_limit", `tenant ${policy.tenant} has ${tenant.inFlight} requests in flight, its limit`, evicted);
-    }
     const concurrency = policy.concurrency ?? this.options.concurrency;
+    const atMax = () => policy.maxInstances !== undefined && state.instances.length >= policy.maxInstances;
+    const limited = () =>
+      this.throttle(
+        "function_limit",
+        policy.maxInstances === 0 ? `${fn} is stopped (max instances 0)` : `${fn} runs its maximum of ${policy.maxInstances} instances, all busy`,
+        evicted,
+      );
     let best: InstanceState | undefined;
     for (const inst of state.instances) {
-      if (inst.key === key && inst.inFlight < concurrency && (best === undefined || inst.inFlight > best.inFlight)) best = inst;
+      if (inst.key !== key || inst.host === options.exclude || inst.host === options.origin) continue;
+      if (inst.inFlight + inst.remote < concurrency && (best === undefined || inst.inFlight + inst.remote > best.inFlight + best.remote)) best = inst;
+    }
+    if (options.origin !== undefined) {
+      // A host's miss: its own instances of `key` are full (it knows better than our reports).
+      if (!atMax()) {
+        const here = this.place(state, key, nowMs, evicted, options.origin);
+        if (here !== undefined) {
+          this.start(here, nowMs, false);
+          return { ok: true, instance: here.id, host: here.host, cold: true, evicted };
+        }
+      }
+      if (best !== undefined || (!atMax() && this.canPlace(state, options.origin))) return { ok: "relay", evicted };
+      if (atMax()) return limited();
+      return this.throttle("no_capacity", `no host has room for another instance of ${fn}`, evicted);
     }
     let cold = false;
     if (best === undefined) {
-      if (policy.maxInstances !== undefined && state.instances.length >= policy.maxInstances) {
-        return this.throttle(
-          "function_limit",
-          policy.maxInstances === 0 ? `${fn} is stopped (max instances 0)` : `${fn} runs its maximum of ${policy.maxInstances} instances, all busy`,
-          evicted,
-        );
-      }
-      best = this.place(state, key, nowMs, evicted);
+      if (atMax()) return limited();
+      best = this.place(state, key, nowMs, evicted, undefined, options.exclude);
       if (best === undefined) return this.throttle("no_capacity", `no host has room for another instance of ${fn}`, evicted);
       cold = true;
     }
-    if (state.inFlight === 0 && state.idleSinceMs >= 0) state.histogram.record(nowMs - state.idleSinceMs);
-    best.inFlight++;
-    best.lastUsedMs = nowMs;
-    best.warmUntilMs = 0;
-    state.inFlight++;
-    state.prewarmAtMs = 0;
-    tenant.inFlight++;
-    this.hosts.inFlight[best.host]!++;
+    this.start(best, nowMs, true);
     return { ok: true, instance: best.id, host: best.host, cold, evicted };
+  }
+
+  /** A request starts on `inst`: the primary's own (`own`), or a host's just placed there. */
+  private start(inst: InstanceState, nowMs: number, own: boolean): void {
+    const state = inst.fn;
+    if (this.busyOf(state) === 0 && state.idleSinceMs >= 0) state.histogram.record(nowMs - state.idleSinceMs);
+    // A host's own requests are counted by its reports (a placement for a miss is not: the
+    // host's report says how the new instance is used, and until then it may be reclaimed).
+    if (own) {
+      inst.inFlight++;
+      this.hosts.inFlight[inst.host]!++;
+    }
+    inst.lastUsedMs = nowMs;
+    inst.warmUntilMs = 0;
+    state.prewarmAtMs = 0;
+  }
+
+  private busyOf(fn: FunctionState): number {
+    let n = 0;
+    for (const inst of fn.instances) n += inst.inFlight + inst.remote;
+    return n;
   }
 
   release(instance: string, nowMs: number): void {
@@ -223,37 +247,79 @@ export class Scheduler {
     if (inst.inFlight <= 0) return;
     inst.inFlight--;
     inst.lastUsedMs = nowMs;
-    const fn = inst.fn;
-    fn.inFlight--;
-    this.tenant(fn.policy.tenant).inFlight--;
     this.hosts.inFlight[inst.host]!--;
-    if (fn.inFlight === 0) {
-      fn.idleSinceMs = nowMs;
-      const windows = keepAliveWindows(fn.policy.keepAlive ?? this.options.keepAlive, fn.histogram);
-      fn.prewarmAtMs = windows.prewarmMs > 0 ? nowMs + windows.prewarmMs : 0;
-      fn.prewarmKeepMs = windows.keepAliveMs;
+    this.maybeIdle(inst.fn, nowMs);
+  }
+
+  /** The function has nothing in flight any more: its idle period (and any pre-warm window) starts. */
+  private maybeIdle(fn: FunctionState, nowMs: number): void {
+    if (this.busyOf(fn) > 0) return;
+    fn.idleSinceMs = nowMs;
+    const windows = keepAliveWindows(fn.policy.keepAlive ?? this.options.keepAlive, fn.histogram);
+    fn.prewarmAtMs = windows.prewarmMs > 0 ? nowMs + windows.prewarmMs : 0;
+    fn.prewarmKeepMs = windows.keepAliveMs;
+  }
+
+  /**
+   * What a host reports of an instance it runs: requests it admitted itself in flight now,
+   * and when it was last used (epoch ms).
+   */
+  report(instance: string, remote: number, lastUsedMs: number, nowMs: number): void {
+    const inst = this.instances.get(instance);
+    if (inst === undefined) return;
+    const fn = inst.fn;
+    const wasBusy = this.busyOf(fn) > 0;
+    if (!wasBusy && remote > 0 && fn.idleSinceMs >= 0) fn.histogram.record(Math.max(0, lastUsedMs - fn.idleSinceMs));
+    inst.remote = Math.max(0, remote);
+    if (lastUsedMs > inst.lastUsedMs) {
+      inst.lastUsedMs = lastUsedMs;
+      inst.warmUntilMs = 0;
+      fn.prewarmAtMs = 0;
     }
+    if (wasBusy || remote > 0) this.maybeIdle(fn, Math.min(nowMs, inst.lastUsedMs));
+  }
+
+  /** The host said the instance had no free slot: count it full until its next report. */
+  markFull(instance: string): void {
+    const inst = this.instances.get(instance);
+    if (inst === undefined) return;
+    inst.remote = Math.max(inst.remote, (inst.fn.policy.concurrency ?? this.options.concurrency) - inst.inFlight);
   }
 
   private throttle(reason: ThrottleReason, message: string, evicted: InstanceRef[]): Acquired {
     return { ok: false, reason, retryAfterMs: schedulerDefaults.retryAfterMs, message, evicted };
   }
 
-  /** A new instance of `key` on the policy's host, evicting idle instances if it must. */
-  private place(state: FunctionState, key: string, nowMs: number, evicted: InstanceRef[]): InstanceState | undefined {
+  private demandOf(state: FunctionState) {
     const policy = state.policy;
-    const demand = { tenant: policy.tenant, memoryMiB: policy.expectedMiB ?? schedulerDefaults.expectedMiB, ...(policy.pin ? { pin: policy.pin } : {}), ...(policy.avoid ? { avoid: policy.avoid } : {}) };
+    return { tenant: policy.tenant, memoryMiB: policy.expectedMiB ?? schedulerDefaults.expectedMiB, ...(policy.pin ? { pin: policy.pin } : {}), ...(policy.avoid ? { avoid: policy.avoid } : {}) };
+  }
+
+  /** Whether some host other than `except` could take a new instance of the function now (evictions aside). */
+  private canPlace(state: FunctionState, except: number): boolean {
+    const demand = this.demandOf(state);
+    return this.hosts.choose(demand, this.options.placement, this.options.tenantAntiAffinity, undefined, (h) => h !== except) >= 0;
+  }
+
+  /**
+   * A new instance of `key` on the policy's host — or on `only`, for a host's miss —
+   * evicting idle instances if it must.
+   */
+  private place(state: FunctionState, key: string, nowMs: number, evicted: InstanceRef[], only?: number, exclude?: number): InstanceState | undefined {
+    const policy = state.policy;
+    const demand = this.demandOf(state);
     // Soft: a function's instances go to hosts that run none of it yet, while there are
     // such hosts — a host that dies takes less of it down, and its load uses every core.
     const used = new Set<number>();
     for (const inst of state.instances) used.add(inst.host);
     const prefer = used.size === 0 ? undefined : (h: number) => !used.has(h);
-    let host = this.hosts.choose(demand, this.options.placement, this.options.tenantAntiAffinity, prefer);
+    const where = only !== undefined ? (h: number) => h === only : exclude !== undefined ? (h: number) => h !== exclude : undefined;
+    let host = this.hosts.choose(demand, this.options.placement, this.options.tenantAntiAffinity, prefer, where);
     for (let attempt = 0; host < 0 && attempt < 64; attempt++) {
-      const victim = this.lruIdle((h) => this.hosts.allowed(h, demand, false));
+      const victim = this.lruIdle((h) => this.hosts.allowed(h, demand, false) && (where === undefined || where(h)));
       if (victim === undefined) break;
       evicted.push(this.drop(victim));
-      host = this.hosts.choose(demand, this.options.placement, this.options.tenantAntiAffinity, prefer);
+      host = this.hosts.choose(demand, this.options.placement, this.options.tenantAntiAffinity, prefer, where);
     }
     if (host < 0) return undefined;
     const inst: InstanceState = {
@@ -262,6 +328,7 @@ export class Scheduler {
       fn: state,
       host,
       inFlight: 0,
+      remote: 0,
       lastUsedMs: nowMs,
       memoryMiB: demand.memoryMiB,
       provisioned: false,
@@ -277,7 +344,7 @@ export class Scheduler {
   private lruIdle(where: (host: number) => boolean): InstanceState | undefined {
     let victim: InstanceState | undefined;
     for (const inst of this.instances.values()) {
-      if (inst.inFlight === 0 && !inst.provisioned && (victim === undefined || inst.lastUsedMs < victim.lastUsedMs) && where(inst.host)) victim = inst;
+      if (inst.inFlight + inst.remote === 0 && !inst.provisioned && (victim === undefined || inst.lastUsedMs < victim.lastUsedMs) && where(inst.host)) victim = inst;
     }
     return victim;
   }
@@ -337,7 +404,7 @@ export class Scheduler {
           continue;
         }
         inst.provisioned = false;
-        if (inst.inFlight > 0) continue;
+        if (inst.inFlight + inst.remote > 0) continue;
         const expired =
           inst.key !== policy.key ||
           (inst.warmUntilMs > 0
@@ -356,7 +423,7 @@ export class Scheduler {
         warm.push({ instance: inst.id, host: inst.host, key: inst.key, fn: policy.fn });
       }
       // Hybrid pre-warm: an instance loaded shortly before the next request is likely.
-      if (fn.prewarmAtMs > 0 && nowMs >= fn.prewarmAtMs && fn.inFlight === 0 && policy.maxInstances !== 0) {
+      if (fn.prewarmAtMs > 0 && nowMs >= fn.prewarmAtMs && this.busyOf(fn) === 0 && policy.maxInstances !== 0) {
         fn.prewarmAtMs = 0;
         if (!fn.instances.some((i) => i.key === policy.key)) {
           const inst = this.place(fn, policy.key, nowMs, stop);
@@ -381,7 +448,7 @@ export class Scheduler {
   // — reading —
 
   instancesOf(fn: string): { instance: string; host: number; inFlight: number; key: string; provisioned: boolean }[] {
-    return (this.functions.get(fn)?.instances ?? []).map((i) => ({ instance: i.id, host: i.host, inFlight: i.inFlight, key: i.key, provisioned: i.provisioned }));
+    return (this.functions.get(fn)?.instances ?? []).map((i) => ({ instance: i.id, host: i.host, inFlight: i.inFlight + i.remote, key: i.key, provisioned: i.provisioned }));
   }
 
   get instanceCount(): number {

@@ -1,9 +1,14 @@
 /**
  * Function traffic: `/fn/<name>[/<rest>]`. Routes to the live version, checks auth for
  * private functions, enforces the body limit before any function runs, and passes method,
- * path, query, headers and bytes through unchanged. The function sees the URL without the
+ * path, query, headers and bytes through — except the platform's reserved `x-flick-*`
+ * headers, which a client cannot send a function. The function sees the URL without the
  * `/fn/<name>` prefix (`/fn/api/users?id=1` arrives as `/users?id=1`), so an app written
  * for its own origin — a Hono app, say — routes the same on Flick.
+ *
+ * Runs in the worker hosts, which accept `/fn/` connections themselves (one hop), and in
+ * the primary for requests a host relays to it. Every write to the client is guarded:
+ * nothing a function returns can throw out of here.
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -36,7 +41,17 @@ export interface GatewayBackend {
     writer: ResponseWriter,
     body?: AsyncIterable<Uint8Array>,
     clientGone?: ClientGone,
+    /** A worker host relayed the request (it holds the tenant's token; its own instances are full). */
+    relayedFrom?: number,
   ): Promise<{ error: ErrorData | null }>;
+}
+
+export interface GatewayOptions {
+  /**
+   * Serve requests worker hosts relay over the primary's private socket: the host already
+   * checked auth and named the invocation; `relayHeader` says which host it was.
+   */
+  relayHeader?: string;
 }
 
 /** How a function's response reaches the client: the head (whole body when `end`), then chunks. */
@@ -48,10 +63,12 @@ export interface ResponseWriter {
 
 // Connection-level headers belong to each hop, not to the function (RFC 9110 §7.6.1).
 const hopByHop = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
+/** Headers only the platform sets; a client's are dropped before the function sees the request. */
+export const reservedHeaderPrefix = "x-flick-";
 
 function fail(res: ServerResponse, err: unknown, invocationId?: string): void {
   const error = asFlickError(err);
-  if (res.headersSent) {
+  if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
@@ -65,8 +82,12 @@ function fail(res: ServerResponse, err: unknown, invocationId?: string): void {
   if (error.code === "payload_too_large") headers["connection"] = "close";
   const retryAfter = error.details?.["retryAfterSeconds"];
   if (typeof retryAfter === "number") headers["retry-after"] = String(retryAfter);
-  res.writeHead(error.status, headers);
-  res.end(text);
+  try {
+    res.writeHead(error.status, headers);
+    res.end(text);
+  } catch {
+    res.destroy();
+  }
 }
 
 /**
@@ -130,20 +151,33 @@ async function takeBody(req: IncomingMessage, onOverflow: () => void): Promise<I
   return { whole: null, stream: rest(), overflowed: () => overflowed };
 }
 
-export function createGateway(backend: GatewayBackend): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
+/** A function name from the path, or a 400 for malformed percent-encoding (never a 500). */
+function decodeName(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new FlickError("bad_request", `the function name in the path is not valid percent-encoding (${JSON.stringify(raw.slice(0, 64))}); encode it with encodeURIComponent`);
+  }
+}
+
+export function createGateway(backend: GatewayBackend, options: GatewayOptions = {}): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
   return async (req, res, url) => {
-    const invocationId = randomUUID();
+    const arrivalMs = performance.now();
+    const relayFrom = options.relayHeader === undefined ? undefined : req.headers[options.relayHeader];
+    const relayed = typeof relayFrom === "string" && /^\d+$/.test(relayFrom) ? Number(relayFrom) : undefined;
+    const given = relayed === undefined ? undefined : req.headers["x-flick-invocation-id"];
+    const invocationId = typeof given === "string" && given.length <= 64 ? given : randomUUID();
     try {
       const afterPrefix = url.pathname.slice(functionPrefix.length);
       const slash = afterPrefix.indexOf("/");
-      const name = decodeURIComponent(slash < 0 ? afterPrefix : afterPrefix.slice(0, slash));
+      const name = decodeName(slash < 0 ? afterPrefix : afterPrefix.slice(0, slash));
       const rest = slash < 0 ? "/" : afterPrefix.slice(slash);
       const target = backend.resolve(name);
       if (target === undefined) {
         throw new FlickError("function_not_found", `no function named "${name}" is deployed here; \`flick ls\` lists them`);
       }
       const raw = req.rawHeaders;
-      if (target.private) {
+      if (target.private && relayed === undefined) {
         const authorization = req.headers.authorization;
         const who = authorization === undefined ? undefined : await backend.authenticate(authorization);
         if (who === undefined) {
@@ -156,9 +190,9 @@ export function createGateway(backend: GatewayBackend): (req: IncomingMessage, r
       const headers: string[] = [];
       for (let i = 0; i + 1 < raw.length; i += 2) {
         const lower = raw[i]!.toLowerCase();
-        if (hopByHop.has(lower)) continue;
+        if (hopByHop.has(lower) || lower.startsWith(reservedHeaderPrefix)) continue;
         // A private function's Flick token authenticated the call; it is not the function's to see.
-        if (target.private && lower === "authorization") continue;
+        if (target.private && lower === "authorization" && relayed === undefined) continue;
         headers.push(raw[i]!, raw[i + 1]!);
       }
       // A client that leaves before the response is complete stops the invocation; so does
@@ -166,26 +200,35 @@ export function createGateway(backend: GatewayBackend): (req: IncomingMessage, r
       const gone: ClientGone = {};
       const body = await takeBody(req, () => gone.cancel?.());
       const host = req.headers.host ?? "localhost";
-      const request: WireRequest = { method: req.method ?? "GET", url: `http://${host}${rest}${url.search}`, headers, body: body.whole };
+      const request: WireRequest = { method: req.method ?? "GET", url: `http://${host}${rest}${url.search}`, headers, body: body.whole, arrivalMs };
       const head = req.method === "HEAD";
       const writer: ResponseWriter = {
         head(status, headers, body, end, cold) {
+          if (res.destroyed) return;
           const out: string[] = [];
           for (let i = 0; i + 1 < headers.length; i += 2) {
             const lower = headers[i]!.toLowerCase();
-            if (hopByHop.has(lower) || lower === "content-length") continue;
+            if (hopByHop.has(lower) || lower === "content-length" || lower.startsWith(reservedHeaderPrefix)) continue;
             out.push(headers[i]!, headers[i + 1]!);
           }
           // A null-body status (RFC 9110: 1xx, 204, 304) carries no Content-Length and no body.
           const nullBody = status < 200 || status === 204 || status === 304;
           if (end && !nullBody) out.push("content-length", String(body?.byteLength ?? 0));
           out.push("x-flick-invocation-id", invocationId, "x-flick-cold-start", cold ? "1" : "0");
-          res.writeHead(status, out);
+          try {
+            res.writeHead(status, out);
+          } catch (err) {
+            // The host checked the head where it left the isolate; this is the last guard.
+            fail(res, new FlickError("function_error", `the function's response could not be sent: ${(err as Error).message}`), invocationId);
+            gone.cancel?.();
+            return;
+          }
           if (end) res.end(body === null || nullBody || head ? undefined : body);
           else res.flushHeaders();
         },
         chunk(bytes, end, written) {
-          if (bytes.byteLength > 0 && !head && !res.destroyed) res.write(bytes, () => written());
+          if (res.destroyed || !res.headersSent) return written();
+          if (bytes.byteLength > 0 && !head) res.write(bytes, () => written());
           else written();
           if (end) res.end();
         },
@@ -194,7 +237,7 @@ export function createGateway(backend: GatewayBackend): (req: IncomingMessage, r
         if (!res.writableFinished) gone.cancel?.();
       };
       res.once("close", onClose);
-      const { error } = await backend.invoke(target, request, invocationId, writer, body.stream, gone);
+      const { error } = await backend.invoke(target, request, invocationId, writer, body.stream, gone, relayed);
       res.off("close", onClose);
       if (body.overflowed() && !res.headersSent) {
         throw new FlickError("payload_too_large", `request body is over the limit of ${limits.requestBodyMaxBytes} bytes for function requests`);

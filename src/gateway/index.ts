@@ -1,1 +1,1 @@
-export { createGateway, functionPrefix, type GatewayBackend, type ResponseWriter, type RouteTarget } from "./gateway.ts";
+export { createGateway, functionPrefix, reservedHeaderPrefix, type GatewayBackend, type GatewayOptions, type ResponseWriter, type RouteTarget } from "./gateway.ts";

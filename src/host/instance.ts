@@ -1,26 +1,36 @@
 /**
  * One instance: an isolate holding one function version of one tenant, with the guest
- * runtime loaded and the user's module bound. It runs any number of concurrent
- * invocations, entering the isolate synchronously (applySync) with a timeout equal to
- * the invocation's remaining time, which is how CPU loops — before or after an await —
- * are cut at the deadline.
+ * runtime loaded and the user's module bound, serving up to `concurrency` invocations.
+ *
+ * Guest code never runs on the host's event loop. Every entry into the isolate is
+ * asynchronous — isolated-vm runs it on a thread of its own pool (one thread per busy
+ * isolate; more are made when all are busy) — so a function that spins costs its own
+ * thread and the CPU the OS gives it, while the host keeps accepting, answering and
+ * timing out everything else. At most one entry per instance runs at a time; the events
+ * that arrive meanwhile (requests, timers due, fetch answers) wait and go together in the
+ * next entry, one per event-loop turn (contract.ts).
+ *
+ * Deadlines are the host's: each invocation has a timer at arrival + timeout that answers
+ * it (504) whatever the isolate is doing. An entry that runs past the deadline (or CPU
+ * budget) of every invocation it runs for is stopped by disposing the isolate; requests
+ * that were waiting for the isolate and never reached it are handed back (`started`
+ * false) to run on a fresh instance.
  */
 import { randomBytes } from "node:crypto";
 import { domainToASCII } from "node:url";
 import ivm from "isolated-vm";
 import { FlickError, type ErrorCode, type ErrorData } from "../errors/index.ts";
-import { limits, type LogLevel } from "../model/index.ts";
-import { compressionLimits, ZlibStream } from "./compression-ops.ts";
-import { runSubtle, SubtleError } from "./web-crypto-ops.ts";
+import { checkHostOp, logLimits, type GuestEvent, type HostOp } from "../runtime/contract.ts";
 import type { EgressPolicy } from "./egress-policy.ts";
-import { OutboundError, outboundFetch, type OutboundRequest } from "./outbound-fetch.ts";
-import { streamHighWaterBytes, type Call, type CallResult, type InstanceSpec, type InvocationControl, type InvocationEnd, type ResponseSink, type WireLogLine, type WireRequest } from "./protocol.ts";
+import type { FairJobs } from "./fair-jobs.ts";
+import { InvocationIo } from "./invocation-ops.ts";
+import type { Call, CallResult, InstanceSpec, InvocationControl, InvocationEnd, ResponseSink, WireLogLine, WireRequest } from "./protocol.ts";
+import { checkResponseHead } from "./response-guard.ts";
 
 /**
  * The runtime bundle, and how isolates get it fast: a V8 startup snapshot with the
  * runtime already evaluated (when V8 could make one), else V8's code cache for it, made
- * by the first isolate that compiled it. Both are made by this node's hosts only (the
- * snapshot shared through the data dir, sealed: shared-snapshot.ts).
+ * by the first isolate that compiled it.
  */
 export interface RuntimeCode {
   source: string;
@@ -44,27 +54,61 @@ export interface ScriptCode {
   onCachedData?: (data: ivm.ExternalCopy<ArrayBuffer>) => void;
 }
 
+/** What every instance of a host shares. */
+export interface HostContext {
+  runtime: RuntimeCode;
+  egress: EgressPolicy;
+  jobs: FairJobs;
+  /** Something happened this process cannot take back (an isolate V8 could not stop): replace the host. */
+  taint(reason: string): void;
+}
+
+/** How an instance reaches the rest of its host. */
+export interface InstanceLinks {
+  /** WebAssembly modules shipped with the version, by SHA-256. */
+  wasm: (hash: string) => Uint8Array | null;
+  /** Binding calls (service fetch, queue send) go to the platform through this; unset: refused. */
+  calls?: (call: Call) => Promise<CallResult>;
+  /** Told once when the instance stops for a reason of its own (a limit, a crash). */
+  onGone?: (reason: string) => void;
+}
+
+/** Module evaluation may take at most this long, whatever the function's timeout. */
+const loadLimitMs = 10_000;
+/** After the host disposed an isolate, its thread should stop at once; past this, the host is tainted. */
+const stopGraceMs = 5_000;
+/** An entry with no invocation to charge (runtime bookkeeping only) may run this long. */
+const idleEntryLimitMs = 1_000;
+
+/**
+ * The time handed to the guest at each entry: Unix ms with a fractional part, so the
+ * guest's performance.now() has sub-millisecond resolution across I/O (Date.now() floors
+ * it). The guest clock stands still during an entry.
+ */
+export function guestClock(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /**
  * Runs in a throwaway context before the snapshot is taken, so V8 compiles the request
  * path (dispatcher, Request, Headers, URL, Response) and keeps that code in the snapshot:
  * a new instance's first request then runs compiled code instead of compiling it lazily.
  */
 export const snapshotWarmup = `
-  const noop = () => {};
-  globalThis.__flickHost = {
-    randomBytes: (n) => new Uint8Array(n), domainToASCII: (d) => d, log: noop, timerStart: noop, timerClear: noop,
-    respond: noop, chunk: () => true, complete: noop, fail: noop, fetchStart: noop, fetchAbort: noop,
-    subtle: noop, zlibOpen: noop, zlibWrite: noop, zlibClose: noop, bodyCredit: noop, wasmModule: () => null, queueSend: noop,
-  };
-  const d = __flickDispatcher;
-  d.connect(Date.now());
-  d.init({ default: { async fetch(request, env) {
+  const r = __flickRuntime;
+  r.connect((n) => new Uint8Array(n), (d) => d, () => null, () => {}, Date.now(), 128 * 1024 * 1024);
+  r.init({ default: { async fetch(request, env) {
     const url = new URL(request.url);
     const text = await request.text();
     return url.searchParams.has("json") ? Response.json({ path: url.pathname, text }) : new Response("warm " + text, { headers: { "x-a": "b" } });
-  } } }, []);
-  for (let i = 1; i <= 8; i++) {
-    d.dispatch(i, Date.now(), "POST", "http://warm.invalid/path?json=" + (i % 2), ["content-type", "text/plain", "accept", "*/*"], new Uint8Array([104, 105]), false);
+  } } }, [], []);
+  for (let round = 0; round < 4; round++) {
+    const events = [];
+    for (let i = 1; i <= 4; i++) {
+      const id = round * 4 + i;
+      events.push(["request", id, "POST", "http://warm.invalid/path?json=" + (i % 2), ["content-type", "text/plain", "accept", "*/*"], new Uint8Array([104, 105]), false]);
+    }
+    r.run(Date.now(), true, events);
   }
 `;
 
@@ -81,166 +125,182 @@ export function makeRuntimeSnapshot(source: string): ivm.ExternalCopy<ArrayBuffe
   }
 }
 
-/** Per-invocation limits on outbound fetch (docs/limits.md). */
-export const fetchLimits = {
-  subrequests: 50,
-  connections: 6,
-  maxResponseBytes: 32 * 1024 * 1024,
-  maxUrlLength: 16 * 1024,
-  maxHeaderEntries: 512,
-} as const;
-
-interface Pending {
-  deadline: number;
-  subrequests: number;
-  activeFetches: number;
-  /** Fetches waiting for one of the `connections` slots. */
-  queuedFetches: (() => void)[];
-  /** Aborts every outbound fetch of the invocation when it ends (made on first fetch: not on the hot path). */
-  fetches: AbortController | undefined;
-  fetchOps: Map<number, AbortController>;
-  zlib: Map<number, ZlibStream> | undefined;
-  /** crypto.subtle calls running, and those waiting for one of the `subtleSlots`. */
-  subtleRunning: number;
-  subtleQueue: (() => void)[];
-  resolve: (end: InvocationEnd) => void;
-  sink: ResponseSink;
-  headSent: boolean;
-  bodyEnded: boolean;
-  /** Streamed body bytes the client has not taken yet; the guest pauses above the high-water mark. */
-  unacked: number;
-  paused: boolean;
-  logs: WireLogLine[];
-  timers: Map<number, NodeJS.Timeout>;
-  wall: NodeJS.Timeout;
-  /** The platform's id of the invocation and its service-binding depth (bindings pass them on). */
-  invocationId: string;
-  depth: number;
-}
-
-/** Shared empty map for invocations that never fetch (most of them). */
-const noFetches: Map<number, AbortController> = new Map();
-const levels = new Set<LogLevel>(["debug", "info", "log", "warn", "error"]);
-const moduleScope = 0;
-
-/**
- * The time handed to the guest at each entry: Unix ms with a fractional part, so the
- * guest's performance.now() has sub-millisecond resolution across I/O (Date.now() floors
- * it). The guest clock stands still between entries either way.
- */
-function guestClock(): number {
-  return performance.timeOrigin + performance.now();
-}
-/** crypto.subtle calls one invocation runs at once (the rest wait their turn). */
-const subtleSlots = 4;
-
-function cut(message: string): string {
-  return message.length > limits.logLineMaxBytes ? `${message.slice(0, limits.logLineMaxBytes)}… [line cut at ${limits.logLineMaxBytes} bytes]` : message;
-}
-
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Instances with events waiting for their next entry: one setImmediate per turn enters them all. */
+const dirty = new Set<Instance>();
+let flushScheduled = false;
+function markDirty(instance: Instance): void {
+  dirty.add(instance);
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(() => {
+    flushScheduled = false;
+    const list = [...dirty];
+    dirty.clear();
+    for (const i of list) i.enterNow();
+  });
+}
+
+type Levels = "debug" | "info" | "log" | "warn" | "error";
+const levels = new Set<string>(["debug", "info", "log", "warn", "error"]);
+
+/** One invocation, as the host sees it. */
+interface Invocation {
+  id: number;
+  /** Host performance.now() ms at which it times out. */
+  deadline: number;
+  cpuUsedMs: number;
+  sink: ResponseSink;
+  resolve: (end: InvocationEnd) => void;
+  timer: NodeJS.Timeout;
+  /** The request reached the guest (an entry carried it). */
+  started: boolean;
+  headSent: boolean;
+  bodyEnded: boolean;
+  logs: WireLogLine[];
+  logLines: number;
+  logChars: number;
+  logDropped: number;
+  io: InvocationIo;
+  /** Its timer wake time (guest clock ms), 0 for none. */
+  wakeAt: number;
+}
+
+/** The entry in flight, and the invocations it runs for. */
+interface Entry {
+  startedAt: number;
+  participants: Set<number>;
+  watch: NodeJS.Timeout | undefined;
 }
 
 export class Instance {
   /** The function this instance runs; a pooled blank instance has a placeholder until `adopt`. */
   spec: InstanceSpec;
-  /** Called once when the instance stops existing for a reason of its own (limit hit). */
-  onGone: (reason: string) => void = () => {};
   /**
    * How its code was compiled: from the V8 code cache ("hit"), from source because there
    * was none or V8 refused it ("miss"), or as a module ("module"). Reported with the first request.
    */
   codeCache: "hit" | "miss" | "module" = "module";
-  /** Binding calls (service fetch, queue send) go to the platform through this; unset: refused. */
-  calls: ((call: Call) => Promise<CallResult>) | undefined;
+  /** Epoch ms of the last invocation's start or end (keep-alive is counted from it). */
+  lastUsedMs = Date.now();
+  /** No new invocations: it stops once the running ones are done (`drop` without `now`). */
+  draining = false;
+  private readonly host: HostContext;
+  private links: InstanceLinks;
   private readonly isolate: ivm.Isolate;
-  private readonly context: ivm.Context;
-  private readonly pending = new Map<number, Pending>();
-  private readonly timerOwner = new Map<number, number>();
-  private dispatchRef!: ivm.Reference<(...args: unknown[]) => void>;
-  private scheduledRef!: ivm.Reference<(...args: unknown[]) => void>;
-  private queueBatchRef!: ivm.Reference<(...args: unknown[]) => void>;
+  private context!: ivm.Context;
+  private runRef!: ivm.Reference<(now: number, acked: boolean, events: GuestEvent[]) => Promise<[HostOp[], number]>>;
+  private takeRef!: ivm.Reference<() => [HostOp[], number]>;
+  private initRef: ivm.Reference<(namespace: unknown, env: string[], bindings: string[]) => string> | undefined;
   private handlersRef!: ivm.Reference<() => string>;
-  private timerRef!: ivm.Reference<(timer: number, invocation: number, nowMs: number) => void>;
-  private endRef!: ivm.Reference<(invocation: number) => void>;
-  private fetchedRef!: ivm.Reference<(...args: unknown[]) => void>;
-  private zlibDoneRef!: ivm.Reference<(...args: unknown[]) => void>;
-  private subtleDoneRef!: ivm.Reference<(...args: unknown[]) => void>;
-  private queueDoneRef!: ivm.Reference<(...args: unknown[]) => void>;
-  private resumeRef!: ivm.Reference<(invocation: number, nowMs: number) => void>;
-  private bodyRef!: ivm.Reference<(...args: unknown[]) => void>;
-  private rejectionRef!: ivm.Reference<(...args: unknown[]) => void>;
-  private readonly egress: EgressPolicy;
-  private wasm: (hash: string) => Uint8Array | null;
-  private initRef: ivm.Reference<(...args: unknown[]) => string> | undefined;
+  private readonly invocations = new Map<number, Invocation>();
+  /** Recently ended invocations, for their late log lines (a few, the most recent). */
+  private readonly ended = new Map<number, { sink: ResponseSink; lines: number }>();
+  private events: GuestEvent[] = [];
+  /** Some waiting event needs an entry soon (not only ends to forget). */
+  private eager = false;
+  /** Invocations named by the events waiting (the next entry's participants). */
+  private waitingFor = new Set<number>();
+  private entry: Entry | undefined;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeTimerAt = 0;
   private moduleLogs: WireLogLine[] = [];
-  private justSettled: { invocation: number; logs: WireLogLine[] } | undefined;
   private nextId = 1;
+  private lastCpuNs = 0n;
   private disposing = false;
-  /** Invocations since the host last reported this instance's memory. */
-  private sinceMemoryReport = 0;
+  /** Set by the guest's memory guards: the instance stops with it after this entry. */
+  private memoryLimitHit: string | undefined;
+  private goneReported = false;
+  /** The guest has ops waiting since its last `run` resolved (it called `more`). */
+  private moreWaiting = false;
+  /** Told when no entry runs and none is due. */
+  private idleWaiters: (() => void)[] = [];
 
-  /**
-   * Creates the isolate, loads the runtime and the module, and checks it has a fetch
-   * handler. Throws a FlickError (`invalid_bundle`, `missing_fetch_handler`,
-   * `memory_limit`, `timeout`) with every trace of the isolate already released.
-   */
-  constructor(spec: InstanceSpec, code: FunctionCode | null, runtime: RuntimeCode, egress: EgressPolicy, wasm: (hash: string) => Uint8Array | null = () => null) {
+  private constructor(spec: InstanceSpec, host: HostContext, links: InstanceLinks) {
     this.spec = spec;
-    this.egress = egress;
-    this.wasm = wasm;
-    this.isolate = new ivm.Isolate(
-      runtime.snapshot === undefined ? { memoryLimit: spec.memoryMiB } : { memoryLimit: spec.memoryMiB, snapshot: runtime.snapshot },
-    );
-    try {
-      this.context = this.isolate.createContextSync();
-      this.prepare(runtime);
-      if (code !== null) this.load(code);
-    } catch (err) {
-      const error = this.classify(err, "invalid_bundle");
-      this.dispose();
-      throw error;
-    }
+    this.host = host;
+    this.links = links;
+    const runtime = host.runtime;
+    this.isolate = new ivm.Isolate({
+      memoryLimit: spec.memoryMiB,
+      ...(runtime.snapshot === undefined ? {} : { snapshot: runtime.snapshot }),
+      // V8 could not contain an out-of-memory (or stop a script): the thread that ran it is
+      // parked for good and its memory cannot be freed. This instance is lost; the host
+      // finishes what else it runs and is replaced.
+      onCatastrophicError: (message: string) => this.catastrophe(message),
+    });
   }
 
   /**
-   * A blank instance: isolate, context and runtime ready, no function yet (isolate-pool.ts
-   * keeps some, so a cold start skips the 3–4 ms of making one). Its memory limit is fixed.
+   * Makes an instance of `spec` and loads `code` (or nothing, for a pooled blank one).
+   * Rejects with a FlickError (`invalid_bundle`, `missing_fetch_handler`, `memory_limit`,
+   * `timeout`) with the isolate already released.
    */
-  static blank(memoryMiB: number, runtime: RuntimeCode, egress: EgressPolicy): Instance {
-    const placeholder: InstanceSpec = { instance: "", function: "(pool)", versionId: "", bundlePath: "", memoryMiB, timeoutMs: 30_000, env: [], wasm: {} };
-    const instance = new Instance(placeholder, null, runtime, egress);
-    instance.warmUp();
+  static async create(spec: InstanceSpec, code: FunctionCode | null, host: HostContext, links: InstanceLinks): Promise<Instance> {
+    const instance = new Instance(spec, host, links);
+    try {
+      await instance.prepare();
+      if (code !== null) await instance.load(code);
+    } catch (err) {
+      const error = instance.classify(err, "invalid_bundle");
+      instance.dispose();
+      throw error;
+    }
     return instance;
   }
 
   /**
-   * A few requests through the dispatcher with a built-in handler before any function is
-   * loaded, so the request path's inline caches are warm when the first real request
-   * comes: a pooled cold start then costs what a warm request costs. No user code runs.
+   * A blank instance: isolate, context and runtime ready, no function yet (isolate-pool.ts
+   * keeps some, so a cold start skips making one). Its memory limit is fixed. Before it is
+   * pooled it serves a few built-in requests, so the request path's inline caches are warm
+   * when the first real one comes; no user code runs.
    */
-  private warmUp(): void {
-    const init = this.initRef!;
-    const handler = this.context.evalSync(`({ default: { fetch: (r) => new Response("warm " + new URL(r.url).pathname, { headers: { "x-warm": "1" } }) } })`, { reference: true }) as ivm.Reference<object>;
-    init.applySync(undefined, [handler.derefInto(), []], { arguments: { copy: true }, timeout: 1000 });
-    handler.release();
-    const sink: ResponseSink = { head() {}, chunk() {}, bodyCredit() {} };
-    for (let i = 0; i < 4; i++) {
-      void this.invoke({ method: i % 2 === 0 ? "GET" : "POST", url: `http://warm.invalid/p${i}?q=${i}`, headers: ["accept", "*/*", "user-agent", "flick-warm"], body: i % 2 === 0 ? null : new Uint8Array([104, 105]) }, sink);
+  static async blank(memoryMiB: number, host: HostContext): Promise<Instance> {
+    const placeholder: InstanceSpec = {
+      instance: "", function: "(pool)", tenant: "", key: "", versionId: "", bundlePath: "", memoryMiB,
+      timeoutMs: 5000, cpuLimitMs: null, concurrency: 16, env: [], wasm: {},
+    };
+    const instance = await Instance.create(placeholder, null, host, { wasm: () => null });
+    try {
+      await instance.warmUp();
+    } catch (err) {
+      instance.dispose();
+      throw err;
     }
-    // Back to module scope before the function's module runs (its I/O must be refused there).
-    this.endRef.applySync(undefined, [this.nextId - 1], { timeout: 100 });
+    return instance;
+  }
+
+  private async warmUp(): Promise<void> {
+    const handler = (await this.context.eval(
+      `({ default: { fetch: (r) => new Response("warm " + new URL(r.url).pathname, { headers: { "x-warm": "1" } }) } })`,
+      { reference: true },
+    )) as ivm.Reference<object>;
+    const problem = await this.initRef!.apply(undefined, [handler.derefInto(), [], []], { arguments: { copy: true } });
+    handler.release();
+    if (problem !== "") throw new Error(`warm-up: ${problem}`);
+    const sink: ResponseSink = { head() {}, chunk() {}, bodyCredit() {} };
+    const runs: Promise<InvocationEnd>[] = [];
+    for (let i = 0; i < 4; i++) {
+      runs.push(this.invoke({ method: i % 2 === 0 ? "GET" : "POST", url: `http://warm.invalid/p${i}?q=${i}`, headers: ["accept", "*/*", "user-agent", "flick-warm"], body: i % 2 === 0 ? null : new Uint8Array([104, 105]) }, sink));
+    }
+    const ends = await Promise.all(runs);
+    const failed = ends.find((e) => e.error !== null);
+    if (failed !== undefined) throw new Error(`warm-up: ${failed.error!.message}`);
+    // The guest forgets the warm-up's invocations now: the module then starts in module scope.
+    await this.deliverPending();
     this.moduleLogs = [];
   }
 
-  /** Gives a blank instance its function; throws (disposed) as the constructor would. */
-  adopt(spec: InstanceSpec, code: FunctionCode, wasm: (hash: string) => Uint8Array | null): void {
+  /** Gives a blank instance its function; rejects (disposed) as `create` would. */
+  async adopt(spec: InstanceSpec, code: FunctionCode, links: InstanceLinks): Promise<void> {
     if (spec.memoryMiB !== this.spec.memoryMiB) throw new Error(`a ${this.spec.memoryMiB} MiB blank instance cannot run a ${spec.memoryMiB} MiB function`);
     this.spec = spec;
-    this.wasm = wasm;
+    this.links = links;
     try {
-      this.load(code);
+      await this.load(code);
     } catch (err) {
       const error = this.classify(err, "invalid_bundle");
       this.dispose();
@@ -249,31 +309,41 @@ export class Instance {
   }
 
   /** The handlers the function's module exports ("fetch", "scheduled", "queue"). */
-  handlers(): string[] {
-    const list = this.handlersRef.applySync(undefined, [], { timeout: 100 }) as string;
+  async handlers(): Promise<string[]> {
+    const list = await this.handlersRef.apply(undefined, [], { result: { copy: true } });
     return list === "" ? [] : list.split(",");
   }
 
+  /** Invocations running or waiting. */
   get busy(): number {
-    return this.pending.size;
+    return this.invocations.size;
   }
 
   get disposed(): boolean {
     return this.disposing || this.isolate.isDisposed;
   }
 
-  /** Returns the module-scope logs collected while booting (to attach to the first invocation). */
+  /**
+   * True while an entry has run longer than `ms`: its thread is taken by one invocation's
+   * work, so new requests are better placed elsewhere.
+   */
+  stuck(ms: number): boolean {
+    return this.entry !== undefined && performance.now() - this.entry.startedAt > ms;
+  }
+
+  /** The module-scope logs collected while booting (to attach to the first invocation). */
   takeModuleLogs(): WireLogLine[] {
     const logs = this.moduleLogs;
     this.moduleLogs = [];
     return logs;
   }
 
-  /** Runtime in, host ops connected, dispatcher entries taken: everything but the function. */
-  private prepare(runtime: RuntimeCode): void {
-    const jail = this.context.global;
+  /** Context, runtime entry points, host connected: everything but the function. */
+  private async prepare(): Promise<void> {
+    const runtime = this.host.runtime;
+    this.context = await this.isolate.createContext();
     if (runtime.snapshot === undefined) {
-      const script = this.isolate.compileScriptSync(runtime.source, {
+      const script = await this.isolate.compileScript(runtime.source, {
         filename: "flick:runtime.js",
         ...(runtime.cachedData === undefined ? { produceCachedData: true } : { cachedData: runtime.cachedData }),
       });
@@ -282,105 +352,94 @@ export class Instance {
         runtime.cachedData = produced;
         runtime.onCachedData?.(produced);
       }
-      script.runSync(this.context, { timeout: 5000 });
+      await script.run(this.context);
       script.release();
     }
-    this.context.evalSync("globalThis.__flickHost = {}");
-    const ops = jail.getSync("__flickHost", { reference: true }) as ivm.Reference<Record<string, unknown>>;
-    const callbacks: Record<string, (...args: never[]) => unknown> = {
-      randomBytes: (n: number) => {
-        if (!Number.isInteger(n) || n < 0 || n > 65536) throw new RangeError("randomBytes: length must be an integer in 0..65536");
-        return new Uint8Array(randomBytes(n));
-      },
-      domainToASCII: (domain: string) => {
-        if (typeof domain !== "string" || domain.length > 4096) return null;
-        const ascii = domainToASCII(domain);
-        return ascii === "" ? null : ascii;
-      },
-      log: (invocation: number, level: string, message: string) => this.log(invocation, level, message),
-      timerStart: (invocation: number, timer: number, delayMs: number) => this.timerStart(invocation, timer, delayMs),
-      timerClear: (timer: number) => this.timerClear(timer),
-      respond: (invocation: number, status: number, headers: string[], body: Uint8Array | null, end: boolean) =>
-        this.respond(invocation, status, headers, body, end),
-      chunk: (invocation: number, bytes: Uint8Array, end: boolean) => this.chunk(invocation, bytes, end),
-      complete: (invocation: number) => this.complete(invocation),
-      fail: (invocation: number, message: string, stack: string) => this.fail(invocation, message, stack),
-      fetchStart: (invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string, binding: string) =>
-        this.fetchStart(invocation, op, method, url, headers, body, redirect, binding),
-      queueSend: (invocation: number, op: number, binding: string, bodies: Uint8Array[], contentTypes: string[]) =>
-        this.queueSend(invocation, op, binding, bodies, contentTypes),
-      fetchAbort: (op: number) => this.fetchAbort(op),
-      wasmModule: (hash: string) => (typeof hash === "string" && /^[0-9a-f]{64}$/.test(hash) ? this.wasm(hash) : null),
-      zlibOpen: (invocation: number, stream: number, format: string, compress: boolean) => this.zlibOpen(invocation, stream, format, compress),
-      zlibWrite: (invocation: number, stream: number, op: number, bytes: Uint8Array, final: boolean) => this.zlibWrite(invocation, stream, op, bytes, final),
-      zlibClose: (invocation: number, stream: number) => this.zlibClose(invocation, stream),
-      bodyCredit: (invocation: number, bytes: number) => {
-        if (Number.isSafeInteger(bytes) && bytes > 0) this.pending.get(invocation)?.sink.bodyCredit(bytes);
-      },
-      subtle: (invocation: number, op: number, method: string, json: string, buffers: Uint8Array[]) => this.subtle(invocation, op, method, json, buffers),
-    };
-    for (const [name, fn] of Object.entries(callbacks)) ops.setSync(name, new ivm.Callback(fn));
-    ops.release();
-
-
-    const dispatcher = jail.getSync("__flickDispatcher", { reference: true }) as ivm.Reference<Record<string, unknown>>;
-    jail.deleteSync("__flickDispatcher");
-    const connect = dispatcher.getSync("connect", { reference: true }) as ivm.Reference<(nowMs: number) => void>;
-    connect.applySync(undefined, [guestClock()], { timeout: 1000 });
-    connect.release();
-    this.initRef = dispatcher.getSync("init", { reference: true }) as ivm.Reference<(...args: unknown[]) => string>;
-    this.dispatchRef = dispatcher.getSync("dispatch", { reference: true }) as typeof this.dispatchRef;
-    this.scheduledRef = dispatcher.getSync("scheduled", { reference: true }) as typeof this.scheduledRef;
-    this.queueBatchRef = dispatcher.getSync("queueBatch", { reference: true }) as typeof this.queueBatchRef;
-    this.handlersRef = dispatcher.getSync("handlers", { reference: true }) as typeof this.handlersRef;
-    this.timerRef = dispatcher.getSync("timer", { reference: true }) as typeof this.timerRef;
-    this.endRef = dispatcher.getSync("end", { reference: true }) as typeof this.endRef;
-    this.fetchedRef = dispatcher.getSync("fetched", { reference: true }) as typeof this.fetchedRef;
-    this.zlibDoneRef = dispatcher.getSync("zlibDone", { reference: true }) as typeof this.zlibDoneRef;
-    this.subtleDoneRef = dispatcher.getSync("subtleDone", { reference: true }) as typeof this.subtleDoneRef;
-    this.queueDoneRef = dispatcher.getSync("queueDone", { reference: true }) as typeof this.queueDoneRef;
-    this.resumeRef = dispatcher.getSync("resume", { reference: true }) as typeof this.resumeRef;
-    this.bodyRef = dispatcher.getSync("body", { reference: true }) as typeof this.bodyRef;
-    this.rejectionRef = dispatcher.getSync("unhandledRejection", { reference: true }) as typeof this.rejectionRef;
-    dispatcher.release();
+    const global = this.context.global;
+    const entries = (await global.get("__flickRuntime", { reference: true })) as ivm.Reference<Record<string, unknown>>;
+    await global.delete("__flickRuntime");
+    const [connect, init, handlers, run, take] = await Promise.all(
+      ["connect", "init", "handlers", "run", "take"].map((name) => entries.get(name, { reference: true })),
+    );
+    entries.release();
+    this.initRef = init as typeof this.initRef;
+    this.handlersRef = handlers as typeof this.handlersRef;
+    this.runRef = run as typeof this.runRef;
+    this.takeRef = take as typeof this.takeRef;
+    // The only calls the guest waits for: small, rare, answered from host data.
+    const randomCall = new ivm.Callback((n: number) => {
+      if (!Number.isInteger(n) || n < 1 || n > 65536) throw new RangeError("randomBytes: length must be an integer in 1..65536");
+      return new Uint8Array(randomBytes(n));
+    });
+    const idnaCall = new ivm.Callback((domain: string) => {
+      if (typeof domain !== "string" || domain.length > 4096) return null;
+      const ascii = domainToASCII(domain);
+      return ascii === "" ? null : ascii;
+    });
+    const wasmCall = new ivm.Callback((hash: string) => (typeof hash === "string" && /^[0-9a-f]{64}$/.test(hash) ? this.links.wasm(hash) : null));
+    // Not waited for by the guest: ops are waiting after its `run` resolved.
+    const moreCall = new ivm.Callback(() => this.onMore(), { ignored: true });
+    await (connect as ivm.Reference<(...args: unknown[]) => void>).apply(
+      undefined,
+      [randomCall, idnaCall, wasmCall, moreCall, guestClock(), this.spec.memoryMiB * 1024 * 1024],
+      { arguments: { copy: true } },
+    );
+    connect!.release();
+    this.lastCpuNs = this.isolate.cpuTime;
   }
 
-  /** The function's code: compiled (a module linked), evaluated, its handler found. */
-  private load(code: FunctionCode): void {
+  /**
+   * The function's code: compiled (a module linked), evaluated, its handler found — all in
+   * the isolate's thread, under a deadline the host enforces by disposing the isolate.
+   */
+  private async load(code: FunctionCode): Promise<void> {
     const init = this.initRef!;
     this.initRef = undefined;
     const filename = `${this.spec.function}.js`;
-    const timeout = Math.min(this.spec.timeoutMs, 10_000);
-    let namespace: ivm.Reference<unknown>;
-    if (typeof code === "string") {
-      const module = this.isolate.compileModuleSync(code, { filename });
-      module.instantiateSync(this.context, (specifier) => {
-        throw new Error(`import "${specifier}" is not part of the bundle; functions are deployed as one bundled module (flick deploy bundles imports for you)`);
-      });
-      module.evaluateSync({ timeout });
-      namespace = module.namespace;
-    } else {
-      const script = this.compileScript(code, filename);
-      namespace = script.runSync(this.context, { reference: true, timeout }) as ivm.Reference<unknown>;
-      script.release();
+    const limitMs = Math.min(this.spec.timeoutMs, loadLimitMs);
+    let overran = false;
+    const watch = setTimeout(() => {
+      overran = true;
+      this.dispose();
+    }, limitMs);
+    try {
+      let namespace: ivm.Reference<unknown>;
+      if (typeof code === "string") {
+        const module = await this.isolate.compileModule(code, { filename });
+        await module.instantiate(this.context, (specifier) => {
+          throw new Error(`import "${specifier}" is not part of the bundle; functions are deployed as one bundled module (flick deploy bundles imports for you)`);
+        });
+        await module.evaluate();
+        namespace = module.namespace;
+      } else {
+        const script = await this.compileScript(code, filename);
+        namespace = (await script.run(this.context, { reference: true })) as ivm.Reference<unknown>;
+        script.release();
+      }
+      const bindings = (this.spec.bindings ?? []).flatMap((b) => [b.name, b.kind]);
+      const problem = await init.apply(undefined, [namespace.derefInto(), this.spec.env, bindings], { arguments: { copy: true } });
+      init.release();
+      // Lines the module printed at its top level: kept for the first invocation.
+      const [ops] = await this.takeRef.apply(undefined, [], { result: { copy: true } });
+      for (const op of ops) if (op[0] === "log" && checkHostOp(op) === null) this.moduleLogs.push([Date.now(), levels.has(op[2]) ? (op[2] as Levels) : "log", op[3]]);
+      if (problem !== "") throw new FlickError("missing_fetch_handler", `${this.spec.function}: ${problem}`);
+    } catch (err) {
+      if (overran) {
+        throw new FlickError("timeout", `${this.spec.function}: its module's top level ran past ${limitMs} ms and was stopped; move long work into the handler`);
+      }
+      throw err;
+    } finally {
+      clearTimeout(watch);
     }
-    const bindings = (this.spec.bindings ?? []).flatMap((b) => [b.name, b.kind]);
-    const problem = init.applySync(undefined, [namespace.derefInto(), this.spec.env, bindings], {
-      arguments: { copy: true },
-      timeout: 1000,
-    }) as string;
-    init.release();
-    if (problem !== "") throw new FlickError("missing_fetch_handler", `${this.spec.function}: ${problem}`);
   }
 
   /**
    * Compiles a script form from its code cache when one is given and V8 takes it, else from
-   * source, making the cache. A refused cache (V8 or flags changed) is replaced at once: the
-   * second compile hits V8's in-isolate compilation cache, so it costs little.
+   * source, making the cache. A refused cache (V8 or flags changed) is replaced at once.
    */
-  private compileScript(code: ScriptCode, filename: string): ivm.Script {
+  private async compileScript(code: ScriptCode, filename: string): Promise<ivm.Script> {
     if (code.cachedData !== undefined) {
-      const script = this.isolate.compileScriptSync(code.script, { filename, cachedData: code.cachedData });
+      const script = await this.isolate.compileScript(code.script, { filename, cachedData: code.cachedData });
       if ((script as ivm.Script & { cachedDataRejected?: boolean }).cachedDataRejected !== true) {
         this.codeCache = "hit";
         return script;
@@ -388,11 +447,13 @@ export class Instance {
       script.release();
     }
     this.codeCache = "miss";
-    const script = this.isolate.compileScriptSync(code.script, { filename, produceCachedData: code.onCachedData !== undefined });
+    const script = await this.isolate.compileScript(code.script, { filename, produceCachedData: code.onCachedData !== undefined });
     const produced = (script as ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
     if (produced !== undefined) code.onCachedData?.(produced);
     return script;
   }
+
+  // — invocations —
 
   /**
    * Runs one request: the response goes to `sink` as the handler produces it; the promise
@@ -401,106 +462,460 @@ export class Instance {
    */
   invoke(request: WireRequest, sink: ResponseSink, onStart?: (control: InvocationControl) => void): Promise<InvocationEnd> {
     if (this.disposed) {
-      return Promise.resolve({ error: { code: "instance_terminated", message: "the instance was stopped before the request started; retry" }, logs: [] });
+      return Promise.resolve({ error: { code: "instance_terminated", message: "the instance was stopped before the request started; retry" }, logs: [], started: false });
     }
     const id = this.nextId++;
-    const timeoutMs = this.spec.timeoutMs;
+    const arrival = request.arrivalMs ?? performance.now();
+    const deadline = arrival + this.spec.timeoutMs;
+    this.lastUsedMs = Date.now();
     return new Promise((resolve) => {
-      const pending: Pending = {
-        deadline: Date.now() + timeoutMs,
-        subrequests: 0,
-        activeFetches: 0,
-        queuedFetches: [],
-        fetches: undefined,
-        fetchOps: noFetches,
-        zlib: undefined,
-        subtleRunning: 0,
-        subtleQueue: [],
-        resolve,
+      const inv: Invocation = {
+        id,
+        deadline,
+        cpuUsedMs: 0,
         sink,
+        resolve,
+        timer: setTimeout(() => this.onDeadline(id), Math.max(0, deadline - performance.now())),
+        started: false,
         headSent: false,
         bodyEnded: false,
-        unacked: 0,
-        paused: false,
         logs: this.takeModuleLogs(),
-        timers: new Map(),
-        wall: setTimeout(() => this.timeoutPending(id), timeoutMs),
+        logLines: 0,
+        logChars: 0,
+        logDropped: 0,
+        wakeAt: 0,
+        io: undefined as unknown as InvocationIo,
+      };
+      inv.io = new InvocationIo({
+        function: this.spec.function,
+        tenant: this.spec.tenant,
+        deadline: () => inv.deadline,
         invocationId: request.invocationId ?? "",
         depth: request.depth ?? 0,
-      };
-      this.pending.set(id, pending);
+        hops: request.hops,
+        egress: this.host.egress,
+        jobs: this.host.jobs,
+        bindings: this.spec.bindings ?? [],
+        calls: this.links.calls,
+        post: (event) => {
+          if (this.invocations.has(id)) this.post(event, id);
+        },
+        log: (level, message) => this.log(id, level, message),
+        live: () => this.invocations.has(id),
+      });
+      this.invocations.set(id, inv);
       onStart?.({
-        credit: (bytes) => this.credit(id, bytes),
-        body: (bytes, end, error) => this.enter(id, (timeout) => this.bodyRef.applySync(undefined, [id, bytes, end, error ?? ""], { arguments: { copy: true }, timeout })),
+        credit: (bytes) => this.post(["credit", id, bytes], id),
+        body: (bytes, end, error) => this.post(["body", id, bytes, end, error ?? ""], id),
         cancel: () => this.cancel(id),
       });
-      const scheduled = request.scheduled;
-      const queue = request.queue;
-      this.enter(id, (timeout) =>
-        scheduled !== undefined
-          ? this.scheduledRef.applySync(undefined, [id, guestClock(), scheduled.cron, scheduled.scheduledTime], { arguments: { copy: true }, timeout })
-          : queue !== undefined
-            ? this.queueBatchRef.applySync(
-                undefined,
-                [id, guestClock(), queue.name, queue.messages.map((m) => m.id), queue.messages.map((m) => m.timestamp), queue.messages.map((m) => m.attempts), queue.messages.map((m) => m.body), queue.messages.map((m) => m.contentType)],
-                { arguments: { copy: true }, timeout },
-              )
-            : this.dispatchRef.applySync(undefined, [id, guestClock(), request.method, request.url, request.headers, request.body, request.streamed === true], {
-              arguments: { copy: true },
-              timeout,
-            }),
-      );
+      const event: GuestEvent =
+        request.scheduled !== undefined ? ["scheduled", id, request.scheduled.cron, request.scheduled.scheduledTime]
+        : request.queue !== undefined
+          ? ["queue", id, request.queue.name, request.queue.messages.map((m) => m.id), request.queue.messages.map((m) => m.timestamp),
+            request.queue.messages.map((m) => m.attempts), request.queue.messages.map((m) => m.body), request.queue.messages.map((m) => m.contentType)]
+          : ["request", id, request.method, request.url, request.headers, request.body, request.streamed === true];
+      this.post(event, id);
     });
   }
 
-  /** Stops the instance; in-flight invocations end with `instance_terminated`. */
-  dispose(): void {
-    if (this.disposing) return;
-    this.disposing = true;
-    for (const id of [...this.pending.keys()]) {
-      this.settle(id, { code: "instance_terminated", message: "the instance was stopped while this request ran (another request on it hit a limit); retry" });
-    }
-    try {
-      this.isolate.dispose();
-    } catch {}
+  /**
+   * Queues an event for the next entry; `invocation` (if any) takes part in it. Events
+   * that run no user code (`lazy`: an ended invocation to forget) wait for the next entry
+   * something else starts.
+   */
+  private post(event: GuestEvent, invocation: number, lazy = false): void {
+    if (this.disposed) return;
+    this.events.push(event);
+    if (invocation !== 0) this.waitingFor.add(invocation);
+    if (lazy) return;
+    this.eager = true;
+    if (this.entry === undefined) markDirty(this);
   }
 
-  // — entering the isolate —
+  /** Runs an entry for the events waiting (ends to forget included) and resolves after it. */
+  private deliverPending(): Promise<void> {
+    if (this.events.length === 0 && this.entry === undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.eager = true;
+      if (this.entry === undefined) markDirty(this);
+    });
+  }
 
-  private enter(invocation: number, run: (timeout: number) => void): void {
-    const pending = this.pending.get(invocation);
-    if (pending === undefined || this.disposed) return;
-    const remaining = pending.deadline - Date.now();
-    if (remaining <= 0) {
-      this.timeoutPending(invocation);
+  /** The guest emitted ops after its `run` resolved: an entry comes back for them. */
+  private onMore(): void {
+    if (this.disposed) return;
+    this.moreWaiting = true;
+    if (this.entry === undefined) markDirty(this);
+  }
+
+  /** Runs the waiting events in one entry (called once per turn for each instance with events). */
+  enterNow(): void {
+    if (this.entry !== undefined || this.disposed) return;
+    if (!this.eager) {
+      if (this.moreWaiting) this.takeLate();
       return;
     }
-    this.justSettled = undefined;
-    try {
-      run(Math.max(1, Math.ceil(remaining)));
-    } catch (err) {
-      const error = this.classify(err, "function_error");
-      if (error.code === "function_error" && !this.disposed) this.unhandledRejection(invocation, err);
-      else this.terminate(invocation, error);
+    const events = this.events;
+    this.events = [];
+    this.eager = false;
+    this.moreWaiting = false;
+    const participants = this.waitingFor;
+    this.waitingFor = new Set();
+    for (const event of events) {
+      if (event[0] === "request" || event[0] === "scheduled" || event[0] === "queue") {
+        const inv = this.invocations.get(event[1]);
+        if (inv !== undefined) inv.started = true;
+      }
     }
+    const entry: Entry = { startedAt: performance.now(), participants, watch: undefined };
+    this.entry = entry;
+    this.watchEntry(entry);
+    (this.runRef.apply(undefined, [guestClock(), true, events], { arguments: { copy: true }, result: { promise: true, copy: true } }) as unknown as Promise<[HostOp[], number]>).then(
+      ([ops, last]) => this.afterEntry(entry, ops, last, false, undefined),
+      (err: unknown) => {
+        // An unhandled rejection during the entry makes isolated-vm reject with its reason
+        // and drop the result: the ops are taken again, then the guest reports the rejection.
+        if (this.disposed || this.isolate.isDisposed) return this.afterEntry(entry, [], 0, false, undefined);
+        this.takeRef.apply(undefined, [], { result: { copy: true } }).then(
+          ([ops, last]) => this.afterEntry(entry, ops, last, true, err),
+          () => this.afterEntry(entry, [], 0, false, undefined),
+        );
+      },
+    );
+  }
+
+  /** Ops the guest emitted after `run` resolved (a long promise chain, a streamed body). */
+  private takeLate(): void {
+    this.moreWaiting = false;
+    const entry: Entry = { startedAt: performance.now(), participants: new Set(), watch: undefined };
+    this.entry = entry;
+    this.watchEntry(entry);
+    this.takeRef.apply(undefined, [], { result: { copy: true } }).then(
+      ([ops, last]) => this.afterEntry(entry, ops, last, false, undefined),
+      () => this.afterEntry(entry, [], 0, false, undefined),
+    );
   }
 
   /**
-   * isolated-vm throws the first promise rejection nobody handled during an entry out of
-   * that entry (the runtime's own entry points catch everything else). The isolate is fine:
-   * the guest fires `unhandledrejection` and, unless a listener cancels it, logs it — as a
-   * browser or Workers would; the request goes on.
+   * Stops the entry once it has run past what every invocation it runs for may use: the
+   * latest of their deadlines, or of their remaining CPU time (an entry's running time
+   * bounds the CPU it can use). Each invocation's own 504 comes from its own timer.
    */
-  private unhandledRejection(invocation: number, reason: unknown): void {
-    try {
-      this.rejectionRef.applySync(undefined, [invocation, reason instanceof Error ? reason : String(reason)], {
-        arguments: { copy: true },
-        timeout: 100,
-      });
-    } catch {
-      const text = reason instanceof Error ? (reason.stack ?? `${reason.name}: ${reason.message}`) : String(reason);
-      this.log(invocation, "error", `Uncaught (in promise) ${text}`);
+  private watchEntry(entry: Entry): void {
+    const now = performance.now();
+    let until = now;
+    let any = false;
+    for (const id of entry.participants) {
+      const inv = this.invocations.get(id);
+      if (inv === undefined) continue;
+      any = true;
+      const cpuLeft = this.spec.cpuLimitMs === null ? Infinity : this.spec.cpuLimitMs - inv.cpuUsedMs;
+      until = Math.max(until, now + Math.max(0, Math.min(inv.deadline - now, cpuLeft)));
     }
+    if (!any) until = now + idleEntryLimitMs;
+    entry.watch = setTimeout(() => {
+      if (this.entry === entry) this.overrun(entry);
+    }, Math.max(1, Math.ceil(until - now)));
+  }
+
+  /** The running entry outlived every invocation it ran for: the isolate goes. */
+  private overrun(entry: Entry): void {
+    const ranMs = performance.now() - entry.startedAt;
+    for (const id of entry.participants) {
+      const inv = this.invocations.get(id);
+      if (inv === undefined) continue;
+      if (this.spec.cpuLimitMs !== null && inv.cpuUsedMs + ranMs >= this.spec.cpuLimitMs && performance.now() < inv.deadline) {
+        this.settle(id, this.limitError("cpu_limit"));
+      } else this.settle(id, this.limitError("timeout"));
+    }
+    this.terminate("timeout");
+  }
+
+  private afterEntry(entry: Entry, ops: HostOp[], last: number, failed: boolean, runError: unknown): void {
+    if (this.entry !== entry) return;
+    this.entry = undefined;
+    clearTimeout(entry.watch);
+    if (this.disposing) return;
+    if (this.isolate.isDisposed) {
+      // isolated-vm disposed it: the memory limit.
+      this.failAll(this.limitError("memory_limit"), entry.participants);
+      this.terminate("memory_limit");
+      return;
+    }
+    this.chargeCpu(entry);
+    for (const op of ops) this.apply(op);
+    if (failed && runError !== undefined) {
+      // The first promise rejection nobody handled during the entry: the guest reports it.
+      this.post(["rejection", last, runError], 0);
+    }
+    if (this.memoryLimitHit !== undefined) {
+      this.failAll(this.limitError("memory_limit", this.memoryLimitHit), entry.participants);
+      this.terminate("memory_limit");
+      return;
+    }
+    if (this.spec.cpuLimitMs !== null) {
+      for (const id of entry.participants) {
+        const inv = this.invocations.get(id);
+        if (inv !== undefined && inv.cpuUsedMs > this.spec.cpuLimitMs) this.endWith(id, this.limitError("cpu_limit"));
+      }
+    }
+    if (this.eager || this.moreWaiting) markDirty(this);
+    else {
+      if (this.idleWaiters.length > 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      if (this.draining && this.invocations.size === 0) this.dispose();
+    }
+  }
+
+  /** CPU time of the entry (exact: the isolate's thread CPU clock), shared among the invocations it ran for. */
+  private chargeCpu(entry: Entry): void {
+    let now: bigint;
+    try {
+      now = this.isolate.cpuTime;
+    } catch {
+      return;
+    }
+    const spentMs = Number(now - this.lastCpuNs) / 1e6;
+    this.lastCpuNs = now;
+    const live = [...entry.participants].filter((id) => this.invocations.has(id));
+    for (const id of live) this.invocations.get(id)!.cpuUsedMs += spentMs / live.length;
+  }
+
+  // — host ops —
+
+  private apply(op: HostOp): void {
+    const problem = checkHostOp(op);
+    if (problem !== null) {
+      this.moduleLogs.push([Date.now(), "error", `flick: the runtime sent a malformed op (${problem}); it was dropped`]);
+      return;
+    }
+    switch (op[0]) {
+      case "log":
+        return this.log(op[1], op[2], op[3]);
+      case "wake":
+        return this.wake(op[1], op[2]);
+      case "respond":
+        return this.respond(op[1], op[2], op[3], op[4], op[5]);
+      case "chunk":
+        return this.chunk(op[1], op[2], op[3]);
+      case "complete":
+        return this.settle(op[1], null);
+      case "fail":
+        return this.fail(op[1], op[2], op[3]);
+      case "fetch":
+        return this.invocations.get(op[1])?.io.fetch(op[2], op[3], op[4], op[5], op[6], op[7], op[8]);
+      case "fetchAbort":
+        for (const inv of this.invocations.values()) inv.io.fetchAbort(op[1]);
+        return;
+      case "zlibOpen": {
+        const inv = this.invocations.get(op[1]);
+        const problem = inv?.io.zlibOpen(op[2], op[3], op[4]);
+        if (problem !== undefined && problem !== null) this.endWith(op[1], { code: "function_error", message: `${this.spec.function}: ${problem}` });
+        return;
+      }
+      case "zlibWrite":
+        return this.invocations.get(op[1])?.io.zlibWrite(op[2], op[3], op[4], op[5]);
+      case "zlibClose":
+        return this.invocations.get(op[1])?.io.zlibClose(op[2]);
+      case "bodyCredit": {
+        const inv = this.invocations.get(op[1]);
+        if (inv !== undefined && op[2] > 0) inv.sink.bodyCredit(op[2]);
+        return;
+      }
+      case "subtle":
+        return this.invocations.get(op[1])?.io.subtle(op[2], op[3], op[4], op[5]);
+      case "queueSend":
+        return this.invocations.get(op[1])?.io.queueSend(op[2], op[3], op[4], op[5]);
+      case "memoryLimit":
+        this.memoryLimitHit = op[1];
+        return;
+    }
+  }
+
+  /** One console line, within the invocation's caps (contract.ts `logLimits`). */
+  private log(invocation: number, level: string, message: string): void {
+    const lvl: Levels = levels.has(level) ? (level as Levels) : "log";
+    const inv = this.invocations.get(invocation);
+    if (inv === undefined) {
+      if (invocation === 0 && this.moduleLogs.length < logLimits.linesPerInvocation) {
+        this.moduleLogs.push([Date.now(), lvl, message.slice(0, logLimits.lineMaxChars)]);
+      }
+      const ended = this.ended.get(invocation);
+      if (ended !== undefined && ended.lines++ < 100) ended.sink.lateLog?.([Date.now(), lvl, message.slice(0, logLimits.lineMaxChars)]);
+      return;
+    }
+    if (inv.logLines >= logLimits.linesPerInvocation || inv.logChars >= logLimits.charsPerInvocation) {
+      if (inv.logDropped++ === 0) {
+        inv.logs.push([Date.now(), "warn", `[flick: further console output of this invocation is dropped: it keeps at most ${logLimits.linesPerInvocation} lines and ${logLimits.charsPerInvocation} characters]`]);
+      }
+      return;
+    }
+    const text = message.length > logLimits.lineMaxChars ? `${message.slice(0, logLimits.lineMaxChars)}… [line cut at ${logLimits.lineMaxChars} characters]` : message;
+    inv.logLines++;
+    inv.logChars += text.length;
+    inv.logs.push([Date.now(), lvl, text]);
+  }
+
+  /** The guest's earliest timer of `invocation` moved: one host timer per instance, at the earliest of all. */
+  private wake(invocation: number, atMs: number): void {
+    const inv = this.invocations.get(invocation);
+    if (inv === undefined) return;
+    inv.wakeAt = atMs;
+    this.armWake();
+  }
+
+  private armWake(): void {
+    let at = 0;
+    for (const inv of this.invocations.values()) if (inv.wakeAt > 0 && (at === 0 || inv.wakeAt < at)) at = inv.wakeAt;
+    if (at === this.wakeTimerAt) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    this.wakeTimerAt = at;
+    if (at === 0) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeTimerAt = 0;
+      const now = guestClock();
+      for (const inv of this.invocations.values()) {
+        if (inv.wakeAt > 0 && inv.wakeAt <= now + 1) {
+          inv.wakeAt = 0;
+          this.post(["timers", inv.id], inv.id);
+        }
+      }
+      this.armWake();
+    }, Math.max(0, Math.ceil(at - guestClock())));
+  }
+
+  private respond(invocation: number, status: number, headers: string[], body: Uint8Array | null, end: boolean): void {
+    const inv = this.invocations.get(invocation);
+    if (inv === undefined || inv.headSent) return;
+    const head = checkResponseHead(this.spec.function, status, headers);
+    if (!head.ok) {
+      this.log(invocation, "error", head.message);
+      this.endWith(invocation, { code: "function_error", message: head.message });
+      return;
+    }
+    inv.headSent = true;
+    inv.bodyEnded = end;
+    // At the end of the body, the log lines so far travel with it: stored before the client sees the end.
+    inv.sink.head(head.status, head.headers, body, end, end ? inv.logs.splice(0) : []);
+  }
+
+  private chunk(invocation: number, bytes: Uint8Array, end: boolean): void {
+    const inv = this.invocations.get(invocation);
+    if (inv === undefined || !inv.headSent || inv.bodyEnded) return;
+    inv.bodyEnded = end;
+    inv.sink.chunk(bytes, end, end ? inv.logs.splice(0) : []);
+  }
+
+  private fail(invocation: number, message: string, stack: string): void {
+    this.log(invocation, "error", stack !== "" ? stack : message);
+    // V8 refused an allocation the memory limit would not allow (isolated-vm's allocator
+    // said no): the function is out of memory, whatever its code did with the error.
+    if (/^RangeError: Array buffer allocation failed/.test(message) || /out of memory/i.test(message)) {
+      this.memoryLimitHit = "an allocation failed";
+      return;
+    }
+    this.settle(invocation, {
+      code: "function_error",
+      message: `${this.spec.function} threw: ${message.length > 2048 ? `${message.slice(0, 2048)}…` : message}`,
+    });
+  }
+
+  // — ends —
+
+  /** The invocation hit its deadline: answered now, whatever the isolate is doing. */
+  private onDeadline(invocation: number): void {
+    const inv = this.invocations.get(invocation);
+    if (inv === undefined) return;
+    const message = inv.bodyEnded
+      ? `${this.spec.function}: work after the response (ctx.waitUntil) ran past the ${this.spec.timeoutMs} ms limit and was cancelled.`
+      : `${this.spec.function} did not respond within its ${this.spec.timeoutMs} ms limit. Deploy with a larger --timeout if the work is legitimate.`;
+    this.log(invocation, "error", message);
+    // Not yet in the isolate: it never will be (its request event is dropped from the queue).
+    if (!inv.started) this.events = this.events.filter((e) => !(e[0] === "request" && e[1] === invocation));
+    this.endWith(invocation, { code: "timeout", message });
+  }
+
+  /** The client went away: the invocation stops (its timers, fetches and streams with it). */
+  private cancel(invocation: number): void {
+    if (!this.invocations.has(invocation)) return;
+    this.log(invocation, "info", "the client disconnected; the invocation was stopped");
+    this.endWith(invocation, null);
+  }
+
+  /** Ends an invocation from the host's side (a limit, the client gone). */
+  private endWith(invocation: number, error: ErrorData | null): void {
+    this.settle(invocation, error);
+  }
+
+  /** Ends an invocation: `error` null when it completed. */
+  private settle(invocation: number, error: ErrorData | null): void {
+    const inv = this.invocations.get(invocation);
+    if (inv === undefined) return;
+    this.invocations.delete(invocation);
+    clearTimeout(inv.timer);
+    inv.io.close();
+    if (inv.sink.lateLog !== undefined) {
+      this.ended.set(invocation, { sink: inv.sink, lines: inv.logLines });
+      if (this.ended.size > 64) this.ended.delete(this.ended.keys().next().value!);
+    }
+    if (inv.wakeAt > 0) this.armWake();
+    this.lastUsedMs = Date.now();
+    // The guest forgets it (timers, streams, counters) with the next entry.
+    if (inv.started && !this.disposing) this.post(["end", invocation], 0, true);
+    inv.resolve({ error, logs: inv.logs, started: inv.started });
+    if (this.draining && this.invocations.size === 0 && this.entry === undefined) this.dispose();
+  }
+
+  /**
+   * Every invocation ends: those `error` is about with it, the others that were running
+   * with `instance_terminated`, and those that never reached the isolate too — with
+   * `started` false, so they may run elsewhere.
+   */
+  private failAll(error: ErrorData, about?: ReadonlySet<number>): void {
+    for (const id of [...this.invocations.keys()]) {
+      const inv = this.invocations.get(id)!;
+      if (inv.started && (about === undefined || about.has(id))) this.settle(id, error);
+      else if (inv.started) this.settle(id, { code: "instance_terminated", message: `the instance was stopped while this request ran (another request on it hit a limit: ${error.code}); retry` });
+      else this.settle(id, { code: "instance_terminated", message: "the instance was stopped before the request reached it; retry" });
+    }
+  }
+
+  private limitError(code: "timeout" | "memory_limit" | "cpu_limit", what?: string): ErrorData {
+    const fn = this.spec.function;
+    switch (code) {
+      case "memory_limit":
+        return { code, message: `${fn} went over its memory limit of ${this.spec.memoryMiB} MiB${what === undefined ? "" : ` (${what})`}; the instance was stopped. Use less memory or deploy with a larger --memory.` };
+      case "cpu_limit":
+        return { code, message: `${fn} used more than its ${this.spec.cpuLimitMs} ms of CPU time for one request and was stopped. Do less work per request or deploy with a larger --cpu-limit.` };
+      case "timeout":
+        return { code, message: `${fn} ran past its ${this.spec.timeoutMs} ms limit; the instance was stopped. Deploy with a larger --timeout if the work is legitimate.` };
+    }
+  }
+
+  /** The instance stops for a reason of its own: everything on it ends, its owner is told. */
+  private terminate(reason: ErrorCode): void {
+    this.failAll({ code: "instance_terminated", message: `the instance was stopped while this request ran (another request on it hit a limit: ${reason}); retry` });
+    this.dispose();
+    this.reportGone(reason);
+  }
+
+  private reportGone(reason: string): void {
+    if (this.goneReported) return;
+    this.goneReported = true;
+    this.links.onGone?.(reason);
+  }
+
+  private catastrophe(message: string): void {
+    // The isolate's thread is parked by isolated-vm: nothing of it can run or be freed.
+    const code = /memory/i.test(message) ? "memory_limit" : "timeout";
+    this.failAll(this.limitError(code), this.entry?.participants ?? new Set());
+    this.disposing = true;
+    this.entry = undefined;
+    this.reportGone(code);
+    this.host.taint(`an isolate of ${this.spec.function} could not be stopped (${message})`);
   }
 
   /** What an exception out of the isolate means. */
@@ -510,356 +925,48 @@ export class Instance {
     if ((this.isolate.isDisposed && !this.disposing) || /memory limit/i.test(message)) {
       return new FlickError("memory_limit", `${this.spec.function} went over its memory limit of ${this.spec.memoryMiB} MiB; the instance was stopped. Use less memory or deploy with a larger --memory.`);
     }
-    if (/timed out/i.test(message)) {
-      return new FlickError("timeout", `${this.spec.function} ran past its ${this.spec.timeoutMs} ms limit; the instance was stopped. Deploy with a larger --timeout if the work is legitimate.`);
-    }
     return new FlickError(fallback, `${this.spec.function}: ${message}`);
   }
 
-  /** The invocation hit a limit inside the isolate: answer it, stop everything else, free the isolate. */
-  private terminate(invocation: number, error: FlickError): void {
-    this.log(invocation, "error", error.message);
-    this.settle(invocation, error.toData());
-    const reason = error.code;
-    this.dispose();
-    this.onGone(reason);
-  }
-
-  /** The client went away: the invocation stops (its timers, fetches and streams with it). */
-  private cancel(invocation: number): void {
-    if (!this.pending.has(invocation)) return;
-    this.log(invocation, "info", "the client disconnected; the invocation was stopped");
-    this.settle(invocation, null);
-    if (!this.disposed) {
-      try {
-        this.endRef.applySync(undefined, [invocation], { timeout: 100 });
-      } catch {}
+  /** Stops the instance now; running invocations end with `instance_terminated`. */
+  dispose(): void {
+    if (this.disposing) return;
+    this.disposing = true;
+    dirty.delete(this);
+    clearTimeout(this.wakeTimer);
+    for (const wake of this.idleWaiters.splice(0)) wake();
+    const entry = this.entry;
+    this.failAll({ code: "instance_terminated", message: "the instance was stopped while this request ran; retry" });
+    try {
+      this.isolate.dispose();
+    } catch {}
+    if (entry !== undefined) {
+      clearTimeout(entry.watch);
+      // The thread running the entry should stop at once; one that does not (a builtin
+      // looping without interrupt checks) means the host must be replaced.
+      const check = setTimeout(() => {
+        if (this.entry === entry) this.host.taint(`an isolate of ${this.spec.function} kept running ${stopGraceMs} ms after it was stopped`);
+      }, stopGraceMs);
+      check.unref();
     }
   }
 
-  private timeoutPending(invocation: number): void {
-    if (!this.pending.has(invocation)) return;
-    const pending = this.pending.get(invocation)!;
-    const message = pending.bodyEnded
-      ? `${this.spec.function}: work after the response (ctx.waitUntil) ran past the ${this.spec.timeoutMs} ms limit and was cancelled.`
-      : `${this.spec.function} did not respond within its ${this.spec.timeoutMs} ms limit. Deploy with a larger --timeout if the work is legitimate.`;
-    this.log(invocation, "error", message);
-    this.settle(invocation, { code: "timeout", message });
-    // Outside any isolate entry here (a host timer fired), so telling the guest is safe.
-    if (!this.disposed) {
-      try {
-        this.endRef.applySync(undefined, [invocation], { timeout: 100 });
-      } catch {}
-    }
-  }
-
-  /** Ends an invocation: `error` null when it completed. */
-  private settle(invocation: number, error: ErrorData | null): void {
-    const pending = this.pending.get(invocation);
-    if (pending === undefined) return;
-    this.pending.delete(invocation);
-    clearTimeout(pending.wall);
-    pending.fetches?.abort();
-    pending.queuedFetches.length = 0;
-    if (pending.zlib !== undefined) for (const stream of pending.zlib.values()) stream.destroy();
-    for (const [timer, handle] of pending.timers) {
-      clearTimeout(handle);
-      this.timerOwner.delete(timer);
-    }
-    pending.resolve({ error, logs: pending.logs });
-    // Lines printed later in the same isolate entry (an unhandled rejection surfaces at its
-    // end) still join this invocation's logs, which are sent only after the entry.
-    this.justSettled = { invocation, logs: pending.logs };
-  }
-
-  // — host ops (called synchronously from inside the isolate) —
-
-  private fetchStart(invocation: number, op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string, binding = ""): void {
-    const pending = this.pending.get(invocation);
-    if (pending === undefined) throw new Error("fetch() after the request ended: outbound requests belong to a request that is still running");
-    const target = binding === "" ? undefined : this.binding(binding, "service");
-    if (
-      typeof method !== "string" || typeof url !== "string" || !Array.isArray(headers) || headers.some((h) => typeof h !== "string") ||
-      (body !== null && !(body instanceof Uint8Array)) || (redirect !== "follow" && redirect !== "manual" && redirect !== "error")
-    ) {
-      throw new TypeError("fetch(): malformed request");
-    }
-    if (url.length > fetchLimits.maxUrlLength) throw new TypeError(`fetch(): the URL is longer than ${fetchLimits.maxUrlLength} characters`);
-    if (headers.length > fetchLimits.maxHeaderEntries * 2) throw new TypeError(`fetch(): more than ${fetchLimits.maxHeaderEntries} headers`);
-    if (body !== null && body.byteLength > limits.requestBodyMaxBytes) throw new TypeError(`fetch(): the body is over ${limits.requestBodyMaxBytes} bytes`);
-    if (pending.subrequests >= fetchLimits.subrequests) {
-      throw new Error(`too many subrequests: one request may make at most ${fetchLimits.subrequests} fetch() calls`);
-    }
-    pending.subrequests++;
-    const controller = new AbortController();
-    if (pending.fetchOps === noFetches) pending.fetchOps = new Map();
-    pending.fetchOps.set(op, controller);
-    const onEnd = () => controller.abort();
-    pending.fetches ??= new AbortController();
-    const invocationSignal = pending.fetches.signal;
-    invocationSignal.addEventListener("abort", onEnd, { once: true });
-    const request: OutboundRequest = { method, url, headers, body, redirect };
-    const run = () => {
-      pending.activeFetches++;
-      const started = Date.now();
-      const response =
-        target === undefined
-          ? outboundFetch(request, this.egress, { timeoutMs: Math.max(1, pending.deadline - started), maxResponseBytes: fetchLimits.maxResponseBytes }, controller.signal)
-          : this.serviceFetch(target, request, pending);
-      response
-        .then(
-          (response) => {
-            this.log(invocation, "info", `fetch ${method} ${url} → ${response.status} (${Date.now() - started} ms)`);
-            return [response.status, response.statusText, response.headers, response.body, response.urlList, "", ""] as const;
-          },
-          (err: unknown) => {
-            const error = err instanceof OutboundError ? err : new OutboundError(`fetch to ${url} failed: ${String(err)}`);
-            this.log(invocation, error.message.startsWith("egress_denied") ? "warn" : "info", `fetch ${method} ${url} → ${error.message}`);
-            return [0, "", [], null, [], error.errorName, error.message] as const;
-          },
-        )
-        .then((result) => {
-          pending.activeFetches--;
-          pending.fetchOps.delete(op);
-          invocationSignal.removeEventListener("abort", onEnd);
-          pending.queuedFetches.shift()?.();
-          if (controller.signal.aborted) return;
-          this.enter(invocation, (timeout) =>
-            this.fetchedRef.applySync(undefined, [op, guestClock(), ...result], { arguments: { copy: true }, timeout }),
-          );
-        });
-    };
-    if (pending.activeFetches < fetchLimits.connections) run();
-    else pending.queuedFetches.push(run);
-  }
-
-  /** The target of the instance's binding `name` of `kind`; a TypeError the guest sees otherwise. */
-  private binding(name: string, kind: "service" | "queue"): string {
-    const found = this.spec.bindings?.find((b) => b.name === name && b.kind === kind);
-    if (found === undefined || this.calls === undefined) throw new TypeError(`env.${name} is not a ${kind} binding of this function`);
-    return found.target;
-  }
-
-  /**
-   * A service binding's fetch: the platform runs it on the bound function (no HTTP hop) and
-   * answers in the shape of an outbound fetch, so the guest builds the same Response.
-   */
-  private async serviceFetch(target: string, request: OutboundRequest, pending: Pending): Promise<{ status: number; statusText: string; headers: string[]; body: Uint8Array | null; urlList: string[] }> {
-    const result = await this.calls!({
-      kind: "fetch",
-      caller: this.spec.function,
-      target,
-      parentInvocationId: pending.invocationId,
-      depth: pending.depth + 1,
-      request: { method: request.method, url: request.url, headers: request.headers, body: request.body },
-    });
-    if (result.kind !== "fetch") throw new OutboundError("the platform answered a service call with something else");
-    if (result.error !== null) throw new OutboundError(result.error[1], result.error[0] === "TimeoutError" ? "TimeoutError" : "TypeError");
-    return { status: result.status, statusText: result.statusText, headers: result.headers, body: result.body, urlList: [request.url] };
-  }
-
-  /** `env.<binding>.send`/`sendBatch`: durable async invocations of the bound function. */
-  private queueSend(invocation: number, op: number, binding: string, bodies: Uint8Array[], contentTypes: string[]): void {
-    const pending = this.pending.get(invocation);
-    if (pending === undefined) throw new Error("send() after the request ended: queue messages belong to a request that is still running");
-    const target = this.binding(binding, "queue");
-    // Each send is a subrequest (as in Workers): a loop of sends cannot flood the queue.
-    if (pending.subrequests >= fetchLimits.subrequests) {
-      throw new Error(`too many subrequests: one request may make at most ${fetchLimits.subrequests} fetch() and send() calls`);
-    }
-    pending.subrequests++;
-    const messages = bodies.map((body, i) => ({ body, contentType: contentTypes[i] ?? "application/octet-stream" }));
-    this.calls!({ kind: "enqueue", caller: this.spec.function, target, messages }).then(
-      (result) => this.enterQueueDone(invocation, op, result.kind === "enqueue" ? (result.error ?? "") : "unexpected answer"),
-      (err: unknown) => this.enterQueueDone(invocation, op, `the messages were not queued: ${messageOf(err)}`),
-    );
-  }
-
-  private enterQueueDone(invocation: number, op: number, error: string): void {
-    if (!this.pending.has(invocation)) return;
-    this.enter(invocation, (timeout) => this.queueDoneRef.applySync(undefined, [op, guestClock(), error], { arguments: { copy: true }, timeout }));
-  }
-
-  private zlibOpen(invocation: number, stream: number, format: string, compress: boolean): void {
-    const pending = this.pending.get(invocation);
-    if (pending === undefined) throw new Error("compression streams belong to a request that is still running");
-    pending.zlib ??= new Map();
-    if (pending.zlib.size >= compressionLimits.streamsPerInvocation) {
-      throw new Error(`too many compression streams: at most ${compressionLimits.streamsPerInvocation} per request`);
-    }
-    pending.zlib.set(stream, new ZlibStream(String(format), compress === true));
-  }
-
-  private zlibWrite(invocation: number, stream: number, op: number, bytes: Uint8Array, final: boolean): void {
-    const pending = this.pending.get(invocation);
-    const zlib = pending?.zlib?.get(stream);
-    if (pending === undefined || zlib === undefined) throw new Error("unknown compression stream");
-    if (!(bytes instanceof Uint8Array) || bytes.byteLength > limits.requestBodyMaxBytes) throw new TypeError("compression chunks must be bytes");
-    zlib.write(bytes, final === true).then(({ output, error }) => {
-      if (final || error !== undefined) pending.zlib?.delete(stream);
-      if (!this.pending.has(invocation)) return;
-      const message = error === undefined ? "" : error.message;
-      this.enter(invocation, (timeout) => this.zlibDoneRef.applySync(undefined, [op, guestClock(), output, message], { arguments: { copy: true }, timeout }));
-    });
-  }
-
-  /** The guest is done with a compression stream (it errored or was cancelled): free its slot. */
-  private zlibClose(invocation: number, stream: number): void {
-    const zlib = this.pending.get(invocation)?.zlib;
-    zlib?.get(stream)?.destroy();
-    zlib?.delete(stream);
-  }
-
-  /**
-   * One crypto.subtle call (web-crypto-ops.ts). Node runs the heavy ones on its shared
-   * thread pool, so an invocation gets a few at a time and queues the rest.
-   */
-  private subtle(invocation: number, op: number, method: string, json: string, buffers: Uint8Array[]): void {
-    const pending = this.pending.get(invocation);
-    if (pending === undefined) throw new Error("crypto.subtle works during a request: call it inside fetch() (or a handler), not at module scope");
-    if (typeof json !== "string" || !Array.isArray(buffers) || !buffers.every((b) => b instanceof Uint8Array)) throw new TypeError("malformed crypto call");
-    const run = () => {
-      pending.subtleRunning++;
-      runSubtle(String(method), json, buffers)
-        .then(
-          (result) => ["", result.json, result.buffers] as const,
-          (err: unknown) => [err instanceof SubtleError ? `${err.errorName}: ${err.message}` : `OperationError: ${String(err)}`, "", []] as const,
-        )
-        .then(([error, resultJson, resultBuffers]) => {
-          pending.subtleRunning--;
-          pending.subtleQueue.shift()?.();
-          if (!this.pending.has(invocation)) return;
-          this.enter(invocation, (timeout) =>
-            this.subtleDoneRef.applySync(undefined, [op, guestClock(), error, resultJson, resultBuffers], { arguments: { copy: true }, timeout }),
-          );
-        });
-    };
-    if (pending.subtleRunning < subtleSlots) run();
-    else pending.subtleQueue.push(run);
-  }
-
-  private fetchAbort(op: number): void {
-    for (const pending of this.pending.values()) pending.fetchOps.get(op)?.abort();
-  }
-
-  private log(invocation: number, level: string, message: string): void {
-    if (typeof message !== "string") return;
-    const line: WireLogLine = [Date.now(), levels.has(level as LogLevel) ? (level as LogLevel) : "log", cut(message)];
-    if (invocation === moduleScope) this.moduleLogs.push(line);
-    else (this.pending.get(invocation)?.logs ?? (this.justSettled?.invocation === invocation ? this.justSettled.logs : undefined))?.push(line);
-  }
-
-  private timerStart(invocation: number, timer: number, delayMs: number): void {
-    const pending = this.pending.get(invocation);
-    if (pending === undefined || !Number.isInteger(timer)) return;
-    const delay = Math.max(0, Math.min(Number(delayMs) || 0, 2 ** 31 - 1));
-    const handle = setTimeout(() => {
-      pending.timers.delete(timer);
-      this.timerOwner.delete(timer);
-      this.enter(invocation, (timeout) => this.timerRef.applySync(undefined, [timer, invocation, guestClock()], { timeout }));
-    }, delay);
-    pending.timers.set(timer, handle);
-    this.timerOwner.set(timer, invocation);
-  }
-
-  private timerClear(timer: number): void {
-    const invocation = this.timerOwner.get(timer);
-    if (invocation === undefined) return;
-    this.timerOwner.delete(timer);
-    const pending = this.pending.get(invocation);
-    const handle = pending?.timers.get(timer);
-    if (handle !== undefined) {
-      clearTimeout(handle);
-      pending!.timers.delete(timer);
-    }
-  }
-
-  private respond(invocation: number, status: number, headers: string[], body: Uint8Array | null, end: boolean): void {
-    const pending = this.pending.get(invocation);
-    if (pending === undefined || pending.headSent) return;
-    if (!Number.isInteger(status) || !Array.isArray(headers) || (body !== null && !(body instanceof Uint8Array))) {
-      this.settle(invocation, { code: "function_error", message: "the runtime produced a malformed response" });
-      return;
-    }
-    pending.headSent = true;
-    pending.bodyEnded = end === true;
-    // At the end of the body, the log lines so far travel with it: stored before the client sees the end.
-    pending.sink.head(status, headers.map(String), body, pending.bodyEnded, pending.bodyEnded ? pending.logs.splice(0) : []);
-  }
-
-  /** Returns whether the guest may send the next chunk now; if not, it waits for `resume`. */
-  private chunk(invocation: number, bytes: Uint8Array, end: boolean): boolean {
-    const pending = this.pending.get(invocation);
-    if (pending === undefined || !pending.headSent || pending.bodyEnded || !(bytes instanceof Uint8Array)) return true;
-    pending.bodyEnded = end === true;
-    pending.unacked += bytes.byteLength;
-    pending.sink.chunk(bytes, pending.bodyEnded, pending.bodyEnded ? pending.logs.splice(0) : []);
-    if (pending.unacked < streamHighWaterBytes) return true;
-    pending.paused = true;
-    return false;
-  }
-
-  /** The client took `bytes`: below half the high-water mark, a paused body resumes. */
-  private credit(invocation: number, bytes: number): void {
-    const pending = this.pending.get(invocation);
-    if (pending === undefined) return;
-    pending.unacked = Math.max(0, pending.unacked - bytes);
-    if (!pending.paused || pending.unacked >= streamHighWaterBytes / 2) return;
-    pending.paused = false;
-    this.enter(invocation, (timeout) => this.resumeRef.applySync(undefined, [invocation, guestClock()], { timeout }));
-  }
-
-  private complete(invocation: number): void {
-    this.settle(invocation, null);
-  }
-
-  private fail(invocation: number, message: string, stack: string): void {
-    const text = String(message);
-    this.log(invocation, "error", stack !== "" ? String(stack) : text);
-    if (this.overMemory(text)) {
-      this.settle(invocation, this.classify(new Error("memory limit"), "memory_limit").toData());
-      // Not from inside this call: the isolate must not be disposed while we are in it.
-      setImmediate(() => {
-        this.dispose();
-        this.onGone("memory_limit");
-      });
-      return;
-    }
-    const error: ErrorData = {
-      code: "function_error",
-      message: `${this.spec.function} threw: ${text.length > 2048 ? `${text.slice(0, 2048)}…` : text}`,
-    };
-    this.settle(invocation, error);
+  /** Stops the instance once its invocations are done; new ones are refused. */
+  drain(): void {
+    this.draining = true;
+    if (this.invocations.size === 0 && this.entry === undefined) this.dispose();
   }
 
   /**
    * What the instance holds, MiB: its V8 heap and external memory plus a fixed 0.8 MiB for
-   * the isolate itself (measured: 1,000 idle hello-world instances cost 2.7 MiB of RSS each
-   * with 1.8 MiB of heap). Undefined once disposed.
+   * the isolate itself. Asked of the isolate between entries (never blocking the host).
    */
-  memoryMiB(): number | undefined {
+  async memoryMiB(): Promise<number | undefined> {
     try {
-      const heap = this.isolate.getHeapStatisticsSync();
+      const heap = await this.isolate.getHeapStatistics();
       return (heap.used_heap_size + heap.externally_allocated_size) / 2 ** 20 + 0.8;
     } catch {
       return undefined;
-    }
-  }
-
-  /** What to tell the scheduler after a request: the memory on the first and every 64th, else nothing. */
-  memoryReport(first: boolean): number | undefined {
-    if (!first && ++this.sinceMemoryReport < 64) return undefined;
-    this.sinceMemoryReport = 0;
-    return this.memoryMiB();
-  }
-
-  private overMemory(message: string): boolean {
-    if (/allocation failed|out of memory/i.test(message)) return true;
-    try {
-      const heap = this.isolate.getHeapStatisticsSync();
-      return heap.used_heap_size + heap.externally_allocated_size >= 0.9 * this.spec.memoryMiB * 1024 * 1024;
-    } catch {
-      return false;
     }
   }
 }

@@ -4,19 +4,20 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { bundleRuntime } from "../build/index.ts";
 import { EgressPolicy } from "./egress-policy.ts";
-import { Instance, makeRuntimeSnapshot, type RuntimeCode } from "./instance.ts";
+import { FairJobs } from "./fair-jobs.ts";
+import { Instance, makeRuntimeSnapshot, type HostContext, type RuntimeCode } from "./instance.ts";
 import { IsolatePool } from "./isolate-pool.ts";
 import type { InstanceSpec, ResponseSink } from "./protocol.ts";
 
 const source = await bundleRuntime();
 const snapshot = makeRuntimeSnapshot(source);
 const runtime: RuntimeCode = snapshot === undefined ? { source } : { source, snapshot };
-const egress = new EgressPolicy();
+const host: HostContext = { runtime, egress: new EgressPolicy(), jobs: new FairJobs(), taint: (reason) => assert.fail(`tainted: ${reason}`) };
 const pools: IsolatePool[] = [];
 after(() => pools.forEach((p) => p.dispose()));
 
 function pool(initial: number, quietMs = 3): IsolatePool {
-  const p = new IsolatePool({ memoryMiB: 128, initial, max: 8, quietMs, make: () => Instance.blank(128, runtime, egress) });
+  const p = new IsolatePool({ memoryMiB: 128, initial, max: 8, quietMs, make: () => Instance.blank(128, host) });
   pools.push(p);
   return p;
 }
@@ -26,7 +27,11 @@ async function until(check: () => boolean, what: string): Promise<void> {
   assert.ok(check(), what);
 }
 
-const spec = (memoryMiB = 128): InstanceSpec => ({ instance: "p#1", function: "t/pooled", versionId: "v", bundlePath: "", memoryMiB, timeoutMs: 5000, env: ["WHO", "pool"], wasm: {} });
+const spec = (memoryMiB = 128): InstanceSpec => ({
+  instance: "p#1", function: "t/pooled", tenant: "t", key: "t/pooled@v", versionId: "v", bundlePath: "", memoryMiB, timeoutMs: 5000, cpuLimitMs: null, concurrency: 16,
+  env: ["WHO", "pool"], wasm: {},
+});
+const links = { wasm: () => null };
 
 test("a blank instance from the pool adopts a function and serves it", async () => {
   const p = pool(2);
@@ -34,7 +39,7 @@ test("a blank instance from the pool adopts a function and serves it", async () 
   const blank = p.take(128)!;
   assert.ok(blank !== undefined);
   assert.equal(blank.busy, 0, "its warm-up requests all finished before it was pooled");
-  blank.adopt(spec(), `export default { fetch: (request, env) => new Response("hello from " + env.WHO) };`, () => null);
+  await blank.adopt(spec(), `export default { fetch: (request, env) => new Response("hello from " + env.WHO) };`, links);
   let body = "";
   const sink: ResponseSink = { head: (_s, _h, b) => void (body = new TextDecoder().decode(b ?? new Uint8Array())), chunk() {}, bodyCredit() {} };
   const end = await blank.invoke({ method: "GET", url: "http://x/", headers: [], body: null }, sink);
@@ -49,7 +54,7 @@ test("a pooled instance's warm-up requests leave it at module scope: the module'
   const p = pool(1);
   await until(() => p.size === 1, "filled");
   const blank = p.take(128)!;
-  assert.throws(() => blank.adopt(spec(), "setTimeout(() => {}, 1); export default { fetch: () => new Response('x') };", () => null), /cannot be called at module scope/);
+  await assert.rejects(blank.adopt(spec(), "setTimeout(() => {}, 1); export default { fetch: () => new Response('x') };", links), /cannot be called at module scope/);
 });
 
 test("another memory limit is not served from the pool; a bad module is refused as on the cold path", async () => {
@@ -57,7 +62,7 @@ test("another memory limit is not served from the pool; a bad module is refused 
   await until(() => p.size === 1, "filled");
   assert.equal(p.take(256), undefined);
   const blank = p.take(128)!;
-  assert.throws(() => blank.adopt(spec(), "export default {};", () => null), /no fetch method/);
+  await assert.rejects(blank.adopt(spec(), "export default {};", links), /no fetch method/);
   assert.equal(blank.disposed, true);
 });
 

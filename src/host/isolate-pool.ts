@@ -1,14 +1,14 @@
 /**
- * Blank instances made ahead of need: isolate, context and runtime ready, host ops
- * connected — everything a cold start does before it compiles the function (3–4 ms of
- * the ~4 ms). A cold start with one only compiles and runs the module (~0.1 ms for a
- * hello world).
+ * Blank instances made ahead of need: isolate, context and runtime ready, host connected
+ * — everything a cold start does before it compiles the function. A cold start with one
+ * only compiles and runs the module (~0.1 ms for a hello world).
  *
  * Refilled in the background: one blank instance at a time, only once the host has had
- * no request for `quietMs` (making one blocks this thread for 3–4 ms, and a response
- * waiting behind it would lose what the pool saves — measured: refilling right after a
- * take left cold starts as slow as without a pool). Sized adaptively: the target doubles when a cold start finds
- * the pool empty (up to `max`), and shrinks by one each minute nothing missed.
+ * no request for `quietMs`. Most of the making runs on an isolate thread, but creating
+ * the isolate itself and the thread it takes compete with requests for the same cores
+ * (measured before entries were asynchronous: refilling right after a take left cold
+ * starts as slow as without a pool). Sized adaptively: the target doubles when a cold
+ * start finds the pool empty (up to `max`), and shrinks by one each minute nothing missed.
  * Only for functions with the pool's memory limit (an isolate's limit is fixed at
  * creation): the default, which most functions keep.
  */
@@ -18,7 +18,7 @@ export interface IsolatePoolOptions {
   memoryMiB: number;
   initial: number;
   max: number;
-  make: () => Instance;
+  make: () => Promise<Instance>;
   /** Refill only after this long without a request (default 3 ms). */
   quietMs?: number;
 }
@@ -31,6 +31,7 @@ export class IsolatePool {
   private refilling = false;
   private missedSinceDecay = false;
   private lastActivity = 0;
+  private disposed = false;
   private readonly decay: NodeJS.Timeout;
   hits = 0;
   misses = 0;
@@ -84,15 +85,18 @@ export class IsolatePool {
         setTimeout(step, Math.ceil(quiet - since));
         return;
       }
-      try {
-        this.ready.push(this.options.make());
-      } catch (err) {
-        // A host that cannot make isolates will say so on the cold path too; stop here.
-        this.refilling = false;
-        process.emitWarning(`flick: the isolate pool could not make a blank instance: ${String(err)}`);
-        return;
-      }
-      setImmediate(step);
+      this.options.make().then(
+        (instance) => {
+          if (this.disposed) instance.dispose();
+          else this.ready.push(instance);
+          setImmediate(step);
+        },
+        (err: unknown) => {
+          // A host that cannot make isolates will say so on the cold path too; stop here.
+          this.refilling = false;
+          process.emitWarning(`flick: the isolate pool could not make a blank instance: ${String(err)}`);
+        },
+      );
     };
     setTimeout(step, quiet);
   }
@@ -106,6 +110,7 @@ export class IsolatePool {
   }
 
   dispose(): void {
+    this.disposed = true;
     clearInterval(this.decay);
     for (const instance of this.ready.splice(0)) instance.dispose();
   }

@@ -11,6 +11,6 @@ test("the runtime snapshot builds with its warm-up (the request path compiled in
   assert.ok(snapshot.copy().byteLength > 100_000);
   const isolate = new ivm.Isolate({ snapshot, memoryLimit: 64 });
   const context = isolate.createContextSync();
-  assert.equal(context.evalSync("typeof __flickDispatcher.dispatch + typeof Response + typeof globalThis.__flickHost"), "functionfunctionundefined");
+  assert.equal(context.evalSync("typeof __flickRuntime.run + typeof Response + typeof globalThis.__flickHost"), "functionfunctionundefined");
   isolate.dispose();
 });

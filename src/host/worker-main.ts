@@ -1,37 +1,52 @@
 /**
- * Entry of a worker host process (forked by the supervisor). Holds the instances placed
- * on this host and answers invoke/validate/drop messages. If V8 runs out of memory in a
- * way isolated-vm cannot contain, this process dies and the supervisor starts another:
- * the node and its other hosts keep serving.
+ * Entry of a worker host process (forked by the primary's supervisor): it serves the
+ * node's port for `/fn/` traffic alongside the other hosts, admits requests with the
+ * slots and tokens it holds (admission.ts), runs them on its instances (instance.ts, each
+ * isolate on a thread of its own), and runs what the primary sends it. If something
+ * happens that this process cannot undo — an isolate V8 could not stop — it tells the
+ * primary, which starts a replacement, and drains: it stops accepting connections,
+ * finishes what it runs, and exits.
  */
-import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { bundleRuntime } from "../build/index.ts";
-import { FlickError } from "../errors/index.ts";
+import { FlickError, type ErrorData } from "../errors/index.ts";
+import { createGateway, type GatewayBackend, type ResponseWriter, type RouteTarget } from "../gateway/index.ts";
 import { limits } from "../model/index.ts";
+import { Admission, stuckEntryMs, type Slots } from "./admission.ts";
+import { pumpBody, type BodyPump } from "./body-pump.ts";
 import { checkRuntime } from "./check-runtime.ts";
 import { CodeCache } from "./code-cache.ts";
 import { EgressPolicy } from "./egress-policy.ts";
-import { Instance, makeRuntimeSnapshot, type FunctionCode, type RuntimeCode } from "./instance.ts";
+import { FairJobs } from "./fair-jobs.ts";
+import { createHostServer, listenShared } from "./host-server.ts";
+import { Instance, makeRuntimeSnapshot, type FunctionCode, type HostContext, type InstanceLinks, type RuntimeCode } from "./instance.ts";
 import { IsolatePool } from "./isolate-pool.ts";
-import { MessageBatch } from "./message-batch.ts";
+import { PrimaryLink } from "./primary-link.ts";
+import type { AcquireResult, Call, CallResult, ClientGone, FromHost, InstanceSpec, InvocationControl, ResponseSink, RouteInfo, ToHost, WireLogLine, WireRequest } from "./protocol.ts";
+import { relay } from "./relay.ts";
 import { sharedSnapshot } from "./shared-snapshot.ts";
-import type { Call, CallResult, FromHost, InstanceSpec, InvocationControl, ToHost } from "./protocol.ts";
+import { reportIntervalMs, UsageReport } from "./usage.ts";
 
 checkRuntime();
+const env = process.env;
+const hostIndex = Number(env["FLICK_HOST_INDEX"] ?? "0");
 const source = await bundleRuntime();
-const codeCacheKey = process.env["FLICK_CODE_CACHE_KEY"];
-delete process.env["FLICK_CODE_CACHE_KEY"];
+const codeCacheKey = env["FLICK_CODE_CACHE_KEY"];
+delete env["FLICK_CODE_CACHE_KEY"];
 // The runtime evaluated once into a V8 startup snapshot, so a new isolate starts with it;
 // one snapshot for all hosts of the node (shared-snapshot.ts), so code caches fit them all.
-const snapshotFile = process.env["FLICK_RUNTIME_SNAPSHOT"] ?? "";
+const snapshotFile = env["FLICK_RUNTIME_SNAPSHOT"] ?? "";
 const snapshot =
-  process.env["FLICK_NO_SNAPSHOT"] === "1" ? undefined
+  env["FLICK_NO_SNAPSHOT"] === "1" ? undefined
   : snapshotFile !== "" && codeCacheKey !== undefined && codeCacheKey !== "" ? sharedSnapshot(snapshotFile, Buffer.from(codeCacheKey, "hex"), source, () => makeRuntimeSnapshot(source))
   : makeRuntimeSnapshot(source);
 const runtime: RuntimeCode = snapshot === undefined ? runtimeWithCodeCache() : { source, snapshot };
 // `flick up --egress-allow a,b` reaches hosts through the environment the supervisor sets.
-const egress = new EgressPolicy((process.env["FLICK_EGRESS_ALLOW"] ?? "").split(",").filter((e) => e.trim() !== ""));
+const egress = new EgressPolicy((env["FLICK_EGRESS_ALLOW"] ?? "").split(",").filter((e) => e.trim() !== ""));
+const queueWaitMs = Number(env["FLICK_QUEUE_WAIT_MS"] ?? "0");
+const primarySocket = env["FLICK_PRIMARY_SOCKET"] ?? "";
 
 /**
  * Without a snapshot, isolates compile the runtime script with V8's code cache: the one
@@ -40,7 +55,7 @@ const egress = new EgressPolicy((process.env["FLICK_EGRESS_ALLOW"] ?? "").split(
  */
 function runtimeWithCodeCache(): RuntimeCode {
   const key = codeCacheKey;
-  const file = process.env["FLICK_RUNTIME_CACHE"];
+  const file = env["FLICK_RUNTIME_CACHE"];
   if (key === undefined || key === "" || file === undefined || file === "") return { source };
   const cache = new CodeCache(Buffer.from(key, "hex"));
   const cachedData = cache.load(file, source);
@@ -48,14 +63,13 @@ function runtimeWithCodeCache(): RuntimeCode {
 }
 /** Seals and checks the V8 code caches of function script forms (made at deploy, kept beside them). */
 const functionCache = codeCacheKey === undefined || codeCacheKey === "" ? undefined : new CodeCache(Buffer.from(codeCacheKey, "hex"));
-
 // FLICK_SCRIPT_FORM=0 runs every version as its module, to compare cold starts with and without.
-const useScriptForm = process.env["FLICK_SCRIPT_FORM"] !== "0";
+const useScriptForm = env["FLICK_SCRIPT_FORM"] !== "0";
 
 /** A version's code as this host runs it: its script form from the code cache when it has one. */
-function codeOf(spec: InstanceSpec): FunctionCode {
-  if (spec.scriptPath === undefined || !useScriptForm) return readFileSync(spec.bundlePath, "utf8");
-  return scriptCode(readFileSync(spec.scriptPath, "utf8"), spec.scriptPath);
+async function codeOf(spec: InstanceSpec): Promise<FunctionCode> {
+  if (spec.scriptPath === undefined || !useScriptForm) return readFile(spec.bundlePath, "utf8");
+  return scriptCode(await readFile(spec.scriptPath, "utf8"), spec.scriptPath);
 }
 
 function scriptCode(script: string, path: string): FunctionCode {
@@ -67,16 +81,24 @@ function scriptCode(script: string, path: string): FunctionCode {
   return { script, ...(cachedData === undefined ? {} : { cachedData }), onCachedData: (data) => cache.store(path, script, data, identity) };
 }
 
-const instances = new Map<string, Instance>();
-// FLICK_POOL=0 turns the pool off, to compare cold starts with and without it.
-const pool =
-  process.env["FLICK_POOL"] === "0"
-    ? undefined
-    : new IsolatePool({ memoryMiB: limits.memoryMiB.default, initial: 2, max: 32, make: () => Instance.blank(limits.memoryMiB.default, runtime, egress) });
-/** Message id → [instance, its invocation number], for flow-control credit of streamed bodies. */
-const streaming = new Map<number, InvocationControl>();
-const batch = new MessageBatch<FromHost>((messages) => process.send!(messages));
-const send = (message: FromHost): void => batch.send(message);
+// — the primary —
+
+const link = new PrimaryLink((messages) => {
+  if (process.connected) process.send!(messages);
+});
+const send = (message: FromHost): void => link.send(message);
+
+let draining = false;
+const host: HostContext = {
+  runtime,
+  egress,
+  jobs: new FairJobs(4),
+  taint(reason) {
+    if (draining) return;
+    process.emitWarning(`flick: worker host ${hostIndex} is being replaced: ${reason}`);
+    send({ t: "tainted", reason });
+  },
+};
 
 /** Binding calls in flight to the primary, by call id. */
 const calls = new Map<number, (result: CallResult) => void>();
@@ -89,77 +111,244 @@ function call(c: Call): Promise<CallResult> {
   });
 }
 
-function instanceFor(spec: InstanceSpec): { instance: Instance; cold: boolean } {
-  const existing = instances.get(spec.instance);
-  if (existing !== undefined && !existing.disposed) return { instance: existing, cold: false };
-  const wasm = (hash: string) => {
-    const file = spec.wasm[hash];
-    return file === undefined ? null : new Uint8Array(readFileSync(file));
+// — instances —
+
+// FLICK_POOL=0 turns the pool off, to compare cold starts with and without it.
+const pool =
+  env["FLICK_POOL"] === "0"
+    ? undefined
+    : new IsolatePool({ memoryMiB: limits.memoryMiB.default, initial: 2, max: 32, make: () => Instance.blank(limits.memoryMiB.default, host) });
+
+const usage = new UsageReport();
+type HostSlots = Slots<Instance> & { failure: ErrorData | undefined; served: number };
+
+function linksFor(spec: InstanceSpec, slots: HostSlots): InstanceLinks {
+  return {
+    wasm: (hash) => {
+      const file = spec.wasm[hash];
+      return file === undefined ? null : wasmBytes.get(file) ?? null;
+    },
+    calls: call,
+    onGone: (reason) => {
+      admission.remove(slots.id);
+      send({ t: "gone", instance: slots.id, reason });
+    },
   };
-  const code = codeOf(spec);
-  // A blank instance from the pool when one of the right size is ready; else made now.
-  const blank = pool?.take(spec.memoryMiB);
-  let instance: Instance;
-  if (blank !== undefined) {
-    blank.adopt(spec, code, wasm);
-    instance = blank;
-  } else instance = new Instance(spec, code, runtime, egress, wasm);
-  instance.calls = call;
-  instance.onGone = (reason) => {
-    if (instances.get(spec.instance) === instance) instances.delete(spec.instance);
-    send({ t: "gone", instance: spec.instance, reason });
+}
+/** Wasm modules of the versions this host runs, read when an instance is made (the guest asks synchronously). */
+const wasmBytes = new Map<string, Uint8Array>();
+
+/** Starts an instance of `spec` here; its slots count from now, while it loads. */
+function startInstance(spec: InstanceSpec): HostSlots {
+  const slots: HostSlots = {
+    id: spec.instance,
+    key: spec.key,
+    concurrency: spec.concurrency,
+    inFlight: 0,
+    loaded: undefined,
+    gone: false,
+    failure: undefined,
+    served: 0,
+    ready: Promise.resolve(undefined),
+    stuck: () => slots.loaded?.stuck(stuckEntryMs) ?? false,
+    draining: () => slots.loaded?.draining === true || slots.loaded?.disposed === true,
   };
-  instances.set(spec.instance, instance);
-  return { instance, cold: true };
+  slots.ready = (async () => {
+    try {
+      for (const file of Object.values(spec.wasm)) if (!wasmBytes.has(file)) wasmBytes.set(file, new Uint8Array(await readFile(file)));
+      const code = await codeOf(spec);
+      const links = linksFor(spec, slots);
+      const blank = pool?.take(spec.memoryMiB);
+      let instance: Instance;
+      if (blank !== undefined) {
+        await blank.adopt(spec, code, links);
+        instance = blank;
+      } else instance = await Instance.create(spec, code, host, links);
+      if (slots.gone) {
+        instance.dispose();
+        return undefined;
+      }
+      slots.loaded = instance;
+      return instance;
+    } catch (err) {
+      const error = err instanceof FlickError ? err : new FlickError("internal", `the instance could not be started: ${String(err)}`);
+      slots.failure = error.toData();
+      admission.remove(slots.id);
+      send({ t: "gone", instance: slots.id, reason: error.code });
+      return undefined;
+    }
+  })();
+  return slots;
 }
 
-async function invoke(message: Extract<ToHost, { t: "invoke" }>): Promise<void> {
-  let placed: { instance: Instance; cold: boolean };
-  try {
-    placed = instanceFor(message.spec);
-  } catch (err) {
-    const error = err instanceof FlickError ? err : new FlickError("internal", String(err));
-    send({ t: "done", id: message.id, error: error.toData(), logs: [[Date.now(), "error", error.message]], cold: true });
-    send({ t: "gone", instance: message.spec.instance, reason: error.code });
+const admission: Admission<Instance> = new Admission<Instance>({
+  acquire: async (fn, key, token, instance) =>
+    (await link.ask<Extract<ToHost, { t: "acquired" }>>((id) => ({ t: "acquire", id, fn, key, token, instance }))).result,
+  place: (spec) => startInstance(spec),
+  giveBack: (tenant, n) => send({ t: "tokensBack", tenant, n }),
+});
+
+/** After an invocation: usage for the primary, and the instance's memory now and then. */
+function afterInvocation(slots: HostSlots, instance: Instance, cold: boolean): void {
+  usage.instance(slots.id, slots.inFlight, Date.now());
+  if (cold || ++slots.served % 1024 === 0) {
+    void instance.memoryMiB().then((m) => {
+      if (m !== undefined) usage.memoryOf(slots.id, m);
+    });
+  }
+  pool?.touch();
+}
+
+// — function traffic on this host's listener —
+
+const routes = new Map<string, RouteInfo>();
+/** Token hash → who it acts for, asked of the primary and kept briefly. */
+const authCache = new Map<string, { principal: Awaited<ReturnType<GatewayBackend["authenticate"]>>; atMs: number }>();
+const authCacheMs = 10_000;
+
+/** Log lines that came with the end of a body: stored (or failed to be) before the client sees that end. */
+function storeLogs(route: RouteInfo, invocationId: string, logs: WireLogLine[], wait: boolean): Promise<void> | undefined {
+  if (logs.length === 0) return undefined;
+  const lines = logs.map(([timeMs, level, message]) => ({ timeMs, level, message, function: route.name, tenant: route.tenant, invocationId }));
+  if (!wait) {
+    send({ t: "logs", lines });
+    return undefined;
+  }
+  return link.ask((id) => ({ t: "logs", lines, ack: id })).then(() => undefined);
+}
+
+async function runHere(
+  route: RouteInfo,
+  request: WireRequest,
+  invocationId: string,
+  writer: ResponseWriter,
+  body: AsyncIterable<Uint8Array> | undefined,
+  clientGone: ClientGone | undefined,
+): Promise<{ error: ErrorData | null }> {
+  const arrival = request.arrivalMs ?? performance.now();
+  if (body !== undefined) {
+    request.body = null;
+    request.streamed = true;
+  }
+  for (let attempt = 0; ; attempt++) {
+    const admitted = await admission.admit(route.fn, route.tenant, route.key, queueWaitMs);
+    if (admitted.kind === "throttle") {
+      usage.throttled(route.fn);
+      const retryAfterSeconds = Math.ceil(admitted.retryAfterMs / 1000);
+      return { error: { code: admitted.reason, message: `${admitted.message}; retry in ${retryAfterSeconds} s`, details: { retryAfterSeconds } } };
+    }
+    if (admitted.kind === "gone") return { error: { code: "function_not_found", message: admitted.message } };
+    if (admitted.kind === "failed") return { error: admitted.error };
+    if (admitted.kind === "relay") {
+      try {
+        return await relay(primarySocket, hostIndex, route.name, request, invocationId, writer, body, clientGone);
+      } finally {
+        admitted.release();
+      }
+    }
+    const slots = admitted.slots as HostSlots;
+    const instance = admitted.instance;
+    usage.instance(slots.id, slots.inFlight, Date.now());
+    let control: InvocationControl | undefined;
+    let bodyPump: BodyPump | undefined;
+    // Writes happen in order; one that carries log lines waits for them to be stored.
+    let chain: Promise<void> | undefined;
+    const then = (logs: WireLogLine[], write: () => void) => {
+      const stored = storeLogs(route, invocationId, logs, true);
+      if (chain === undefined && stored === undefined) return write();
+      chain = Promise.all([chain, stored]).then(write, write);
+    };
+    const sink: ResponseSink = {
+      head: (status, headers, bytes, end, logs) => then(logs, () => writer.head(status, headers, bytes, end, admitted.cold)),
+      chunk: (bytes, end, logs) => then(logs, () => writer.chunk(bytes, end, () => control?.credit(bytes.byteLength))),
+      bodyCredit: (bytes) => bodyPump?.credit(bytes),
+      lateLog: (line) => storeLogs(route, invocationId, [line], false),
+    };
+    const end = await instance.invoke(request, sink, (c) => {
+      control = c;
+      if (body !== undefined) bodyPump = pumpBody(body, c);
+      if (clientGone !== undefined) clientGone.cancel = () => c.cancel();
+    });
+    bodyPump?.stop();
+    if (clientGone !== undefined) clientGone.cancel = undefined;
+    admitted.release();
+    afterInvocation(slots, instance, admitted.cold);
+    // Never reached the isolate (it was stopped while the request waited): run it elsewhere.
+    if (!end.started && end.error?.code === "instance_terminated" && body === undefined && attempt < 2) continue;
+    if (chain !== undefined) await chain;
+    storeLogs(route, invocationId, end.logs, false);
+    usage.invocation(route.fn, performance.now() - arrival, admitted.cold, admitted.cold ? instance.codeCache : undefined);
+    return { error: end.error };
+  }
+}
+
+const backend: GatewayBackend = {
+  resolve(name) {
+    const route = routes.get(name);
+    return route === undefined ? undefined : { name: route.name, tenant: route.tenant, private: route.private };
+  },
+  async authenticate(authorization) {
+    const cached = authCache.get(authorization);
+    if (cached !== undefined && performance.now() - cached.atMs < authCacheMs) return cached.principal;
+    const answer = await link.ask<Extract<ToHost, { t: "authed" }>>((id) => ({ t: "auth", id, authorization }));
+    const principal = answer.principal ?? undefined;
+    if (authCache.size > 10_000) authCache.clear();
+    authCache.set(authorization, { principal, atMs: performance.now() });
+    return principal;
+  },
+  async invoke(target: RouteTarget, request, invocationId, writer, body, clientGone) {
+    const route = routes.get(target.name);
+    if (route === undefined) return { error: { code: "function_not_found", message: `function "${target.name}" was removed` } };
+    request.invocationId = invocationId;
+    return runHere(route, request, invocationId, writer, body, clientGone);
+  },
+};
+const gateway = createGateway(backend);
+
+// — what the primary runs here —
+
+/** Primary-originated invocations by message id, for their body pieces, credits and cancels. */
+const remote = new Map<number, InvocationControl>();
+
+async function invokeFromPrimary(message: Extract<ToHost, { t: "invoke" }>): Promise<void> {
+  const id = message.id;
+  if (message.spec !== undefined && admission.get(message.instance) === undefined) admission.add(startInstance(message.spec));
+  const taken = await admission.take(message.instance);
+  if (taken === undefined) {
+    const slots = admission.get(message.instance) as HostSlots | undefined;
+    const error: ErrorData = slots?.failure ?? { code: "instance_terminated", message: "the instance was busy or gone; the request did not start" };
+    send({ t: "done", id, error, logs: [], cold: false, started: false });
     return;
   }
-  const id = message.id;
-  const cold = placed.cold;
-  const { error, logs } = await placed.instance.invoke(
-    message.request,
-    {
-      head: (status, headers, body, end, logs) => send({ t: "head", id, status, headers, body, end, logs, cold }),
-      chunk: (bytes, end, logs) => send({ t: "chunk", id, bytes, end, logs }),
-      bodyCredit: (bytes) => send({ t: "bodyCredit", id, bytes }),
-    },
-    (control) => streaming.set(id, control),
-  );
-  streaming.delete(id);
-  pool?.touch(); // quiet is counted from the last request's end, not its start
-  // The scheduler places and reclaims by what instances really hold: tell it now and then.
-  const report = placed.instance.memoryReport(cold);
-  const done: Extract<FromHost, { t: "done" }> = { t: "done", id, error, logs, cold };
-  if (report !== undefined) done.memoryMiB = report;
-  if (cold) done.codeCache = placed.instance.codeCache;
+  const cold = taken.cold;
+  const spec = taken.instance.spec;
+  usage.instance(taken.slots.id, taken.slots.inFlight, Date.now());
+  const sink: ResponseSink = {
+    head: (status, headers, body, end, logs) => send({ t: "head", id, status, headers, body, end, logs, cold }),
+    chunk: (bytes, end, logs) => send({ t: "chunk", id, bytes, end, logs }),
+    bodyCredit: (bytes) => send({ t: "bodyCredit", id, bytes }),
+    lateLog: ([timeMs, level, text]) =>
+      send({ t: "logs", lines: [{ timeMs, level, message: text, function: spec.function.slice(spec.tenant.length + 1), tenant: spec.tenant, invocationId: message.request.invocationId ?? "" }] }),
+  };
+  const end = await taken.instance.invoke(message.request, sink, (control) => remote.set(id, control));
+  remote.delete(id);
+  taken.release();
+  afterInvocation(taken.slots as HostSlots, taken.instance, cold);
+  const done: Extract<FromHost, { t: "done" }> = { t: "done", id, error: end.error, logs: end.logs, cold, started: end.started };
+  if (cold) done.codeCache = taken.instance.codeCache;
   send(done);
 }
 
-function validate(message: Extract<ToHost, { t: "validate" }>): void {
+async function validate(message: Extract<ToHost, { t: "validate" }>): Promise<void> {
   const spec: InstanceSpec = {
-    instance: `validate-${message.id}`,
-    function: message.filename.replace(/\.js$/, ""),
-    versionId: "",
-    bundlePath: "",
-    memoryMiB: limits.memoryMiB.max,
-    timeoutMs: 5000,
-    env: [],
-    wasm: {},
+    instance: `validate-${message.id}`, function: message.filename.replace(/\.js$/, ""), tenant: "", key: "", versionId: "", bundlePath: "",
+    memoryMiB: limits.memoryMiB.max, timeoutMs: 5000, cpuLimitMs: null, concurrency: 1, env: [], wasm: {},
   };
-  const wasm = (hash: string) => message.wasm[hash] ?? null;
+  const links: InstanceLinks = { wasm: (hash) => message.wasm[hash] ?? null };
   let handlers: string[];
   try {
-    const instance = new Instance(spec, message.code, runtime, egress, wasm);
-    handlers = instance.handlers();
+    const instance = await Instance.create(spec, message.code, host, links);
+    handlers = await instance.handlers();
     instance.dispose();
   } catch (err) {
     const error = err instanceof FlickError ? err : new FlickError("invalid_bundle", String(err));
@@ -170,34 +359,41 @@ function validate(message: Extract<ToHost, { t: "validate" }>): void {
   let scriptOk = false;
   if (message.script !== undefined) {
     try {
-      new Instance(spec, scriptCode(message.script.code, message.script.path), runtime, egress, wasm).dispose();
+      (await Instance.create(spec, scriptCode(message.script.code, message.script.path), host, links)).dispose();
       scriptOk = true;
     } catch {}
   }
   send({ t: "validated", id: message.id, error: null, scriptOk, handlers });
 }
 
-process.on("message", (messages: ToHost[]) => {
-  for (const message of messages) handle(message);
-});
-
 function handle(message: ToHost): void {
+  if (link.answer(message)) return;
   if (message.t === "invoke" || message.t === "body") pool?.touch();
   switch (message.t) {
+    case "routes":
+      if (message.full) routes.clear();
+      for (const route of message.routes) routes.set(route.name, route);
+      for (const name of message.removed) routes.delete(name);
+      authCache.clear();
+      send({ t: "ack", id: message.id });
+      break;
+    case "reclaim":
+      send({ t: "reclaimed", id: message.id, tenant: message.tenant, n: admission.reclaim(message.tenant) });
+      break;
     case "invoke":
-      void invoke(message);
+      void invokeFromPrimary(message);
       break;
     case "validate":
-      validate(message);
+      void validate(message);
       break;
     case "credit":
-      streaming.get(message.id)?.credit(message.bytes);
+      remote.get(message.id)?.credit(message.bytes);
       break;
     case "body":
-      streaming.get(message.id)?.body(message.bytes, message.end, message.error);
+      remote.get(message.id)?.body(message.bytes, message.end, message.error);
       break;
     case "cancel":
-      streaming.get(message.id)?.cancel();
+      remote.get(message.id)?.cancel();
       break;
     case "callDone": {
       const resolve = calls.get(message.id);
@@ -206,21 +402,71 @@ function handle(message: ToHost): void {
       break;
     }
     case "warm":
-      try {
-        instanceFor(message.spec);
-      } catch (err) {
-        const error = err instanceof FlickError ? err : new FlickError("internal", String(err));
-        send({ t: "gone", instance: message.spec.instance, reason: error.code });
-      }
+      if (admission.get(message.spec.instance) === undefined) admission.add(startInstance(message.spec));
       break;
     case "drop": {
-      const instance = instances.get(message.instance);
-      instances.delete(message.instance);
-      instance?.dispose();
+      const slots = admission.remove(message.instance);
+      if (slots === undefined) break;
+      void slots.ready.then((instance) => {
+        if (message.now) instance?.dispose();
+        else instance?.drain();
+      });
       break;
     }
+    case "flush": {
+      const report = usage.take();
+      if (report !== undefined) send(report);
+      send({ t: "ack", id: message.id });
+      break;
+    }
+    case "drain":
+      void drain(message.graceMs);
+      break;
   }
 }
+
+// — the listener —
+
+const server = createHostServer({
+  port: Number(env["FLICK_LISTEN_PORT"] ?? "0"),
+  host: env["FLICK_LISTEN_HOST"] ?? "127.0.0.1",
+  maxConnections: Number(env["FLICK_MAX_CONNECTIONS"] ?? "10000"),
+  headersTimeoutMs: Number(env["FLICK_HEADERS_TIMEOUT_MS"] ?? "10000"),
+  primarySocket,
+  functions: (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    if (draining) res.shouldKeepAlive = false;
+    void gateway(req, res, url);
+  },
+});
+
+const reporter = setInterval(() => {
+  const report = usage.take();
+  if (report !== undefined) send(report);
+}, reportIntervalMs);
+reporter.unref();
+
+/** Stops accepting, lets what runs finish (within `graceMs`), then exits. */
+async function drain(graceMs: number): Promise<void> {
+  if (draining) return;
+  draining = true;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => process.exit(0), graceMs);
+  timer.unref();
+  await closed;
+  // What the primary sent (async attempts, binding calls) finishes too.
+  while (remote.size > 0) await new Promise((r) => setTimeout(r, 20));
+  const report = usage.take();
+  if (report !== undefined) send(report);
+  link.flush();
+  process.exit(0);
+}
+
+process.on("message", (messages: ToHost[]) => {
+  for (const message of messages) handle(message);
+});
 process.on("disconnect", () => process.exit(0));
-process.on("SIGTERM", () => process.exit(0));
+process.on("SIGTERM", () => void drain(Number(env["FLICK_SHUTDOWN_GRACE_MS"] ?? "10000")));
+
+await listenShared(server, Number(env["FLICK_LISTEN_PORT"] ?? "0"), env["FLICK_LISTEN_HOST"] ?? "127.0.0.1");
 send({ t: "ready", pid: process.pid });

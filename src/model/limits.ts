@@ -5,6 +5,8 @@
 export const limits = {
   memoryMiB: { default: 128, min: 16, max: 1024 },
   timeoutMs: { default: 30_000, min: 100, max: 900_000 },
+  /** CPU time per invocation (`--cpu-limit`); unset, the timeout bounds it. */
+  cpuLimitMs: { min: 1, max: 900_000 },
   /** A function bundle (the JS after esbuild), in bytes. */
   bundleMaxBytes: 10 * 1024 * 1024,
   /** env vars + secrets per function, and the size of each value. */

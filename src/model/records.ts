@@ -32,6 +32,8 @@ export interface FunctionSettings {
   memoryMiB: number;
   /** Wall-clock limit for one invocation, including `waitUntil` work, in ms. */
   timeoutMs: number;
+  /** CPU time one invocation may use, ms; absent: bounded by the timeout only. */
+  cpuLimitMs?: number;
   /** Plain variables, visible in `flick info`. */
   env: Record<string, string>;
   /** Names of secrets; their values are sealed in `VersionRecord.sealedSecrets`. */

@@ -87,9 +87,8 @@ export async function runAttempt(backend: GatewayBackend, inv: InvocationRecord,
   }
   const headers = ["x-flick-invocation-id", inv.id, "x-flick-attempt", String(inv.attempts), "content-length", String(inv.payload.byteLength)];
   if (inv.contentType !== null) headers.push("content-type", inv.contentType);
-  // TODO(host): also `hops: inv.hops` once WireRequest carries it, so what this attempt
-  // sends through a queue binding is one hop further (node/binding-calls.ts, queue/hops.ts).
-  const request: WireRequest = { method: "POST", url: `${origin}/`, headers, body: inv.payload };
+  // What this attempt sends through a queue binding is one hop further (queue/hops.ts).
+  const request: WireRequest = { method: "POST", url: `${origin}/`, headers, body: inv.payload, hops: inv.hops };
   if (inv.kind === "scheduled") {
     // A cron run: the payload is its trigger; the guest calls `scheduled(controller, env, ctx)`.
     const trigger = JSON.parse(new TextDecoder().decode(inv.payload)) as { cron: string; scheduledTime: number };
@@ -134,13 +133,13 @@ export async function runBatch(backend: GatewayBackend, batch: InvocationRecord[
   if (target === undefined || target.tenant !== first.tenant) {
     return batch.map(() => ({ kind: "failed", error: { code: "function_not_found", message: `function "${first.function}" is not deployed any more` } }));
   }
-  // TODO(host): also `hops: Math.max(...batch.map((m) => m.hops))` once WireRequest carries
-  // it: what the handler sends is one hop further than its furthest message.
+  // What the handler sends is one hop further than its furthest message.
   const request: WireRequest = {
     method: "POST",
     url: `${origin}/`,
     headers: [],
     body: null,
+    hops: Math.max(...batch.map((m) => m.hops)),
     queue: {
       name: first.function,
       messages: batch.map((m) => ({ id: m.id, timestamp: m.createdAtMs, attempts: m.attempts, body: m.payload, contentType: m.contentType ?? "application/octet-stream" })),

@@ -34,13 +34,8 @@ export async function runBindingCall(call: Call, platform: BindingPlatform): Pro
     try {
       // A target with a queue handler gets the messages in batches; else each as a POST.
       const kind = target.handlers.includes("queue") ? "queue" : "fetch";
-      // TODO(host): the fan-out budget needs the sender's hops. The host must put on the
-      // "enqueue" Call (host/protocol.ts) `hops?: number`: the hops of the invocation that
-      // sends — WireRequest.hops, which runAttempt/runBatch (node/async-invocations.ts) will
-      // set from the claimed record (a batch: the largest of its messages), passed on to
-      // service binding calls like `depth`, absent for /fn traffic. Until then every send is
-      // hop 0 and the limit (limits.asyncHops) never trips through a binding.
-      const hops = hopsOfSend((call as { hops?: number }).hops);
+      // The fan-out budget: one hop further than the sender (queue/hops.ts).
+      const hops = hopsOfSend(call.hops);
       await platform.submit(
         call.messages.map((m) => ({ function: call.target, tenant: callerTenant, kind, payload: m.body, contentType: m.contentType, idempotencyKey: null, hops })),
       );
@@ -57,7 +52,8 @@ export async function runBindingCall(call: Call, platform: BindingPlatform): Pro
     if (call.request.headers[i]!.toLowerCase() !== "x-flick-parent-invocation-id") headers.push(call.request.headers[i]!, call.request.headers[i + 1]!);
   }
   headers.push("x-flick-parent-invocation-id", call.parentInvocationId);
-  const request: WireRequest = { method: call.request.method, url: call.request.url, headers, body: call.request.body, depth: call.depth };
+  // The callee runs in the caller's chain of queue hops, as it does in its depth.
+  const request: WireRequest = { method: call.request.method, url: call.request.url, headers, body: call.request.body, depth: call.depth, ...(call.hops === undefined ? {} : { hops: call.hops }) };
   let collected;
   try {
     // Buffered, within what an outbound fetch may bring back; past that the callee is stopped.

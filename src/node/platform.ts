@@ -11,18 +11,20 @@ import type {
   LogsQuery, Principal, ScaleRequest, SettingsView, TenantInfo, TenantUpdateRequest, VersionInfo,
 } from "../api/index.ts";
 import { bundleHash, scriptForm, scriptFormMinBytes, versionId } from "../build/index.ts";
-import { Scheduler, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
+import { Scheduler, schedulerDefaults, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
 import { FlickError } from "../errors/index.ts";
 import type { ErrorData } from "../errors/index.ts";
 import type { GatewayBackend, ResponseWriter, RouteTarget } from "../gateway/index.ts";
-import type { Call, CallResult, ClientGone, InstanceSpec, Supervisor, WireLogLine, WireRequest } from "../host/index.ts";
+import type { AcquireResult, Call, CallResult, ClientGone, FunctionUsage, InstanceSpec, InstanceUsage, RouteInfo, ShippedLogLine, WireLogLine, WireRequest } from "../host/index.ts";
 import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type LogLine, type TenantRecord, type VersionRecord } from "../model/index.ts";
 import { parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type RetrySettings } from "../queue/index.ts";
 import type { NewLogLine, Store } from "../store/index.ts";
 import { invocationInfo, payloadOf } from "./async-invocations.ts";
 import { runBindingCall } from "./binding-calls.ts";
 import { bindingSettings, cronSettings } from "./deploy-settings.ts";
+import type { AdmissionBudgets } from "./admission-budgets.ts";
 import type { SecretBox } from "./secrets.ts";
+import type { Supervisor } from "./supervisor.ts";
 import { hashToken, mintToken } from "./tokens.ts";
 
 /** What the hot path needs about a live function, opened once per deploy. */
@@ -39,6 +41,8 @@ interface LiveFunction {
   scriptPath: string | undefined;
   env: string[];
   wasm: Record<string, string>;
+  /** What hosts get to route and admit it (no env, no secrets). */
+  route: RouteInfo;
 }
 
 export const defaultTenant = "default";
@@ -66,6 +70,8 @@ export interface PlatformOptions {
   idleTtlMs: number;
   /** A tenant's requests in flight unless `flick tenants set` says otherwise. */
   tenantConcurrency: number;
+  /** Requests one instance serves at once (`flick up --concurrency`). */
+  concurrency: number;
 }
 
 export class Platform implements ApiBackend, GatewayBackend {
@@ -79,16 +85,27 @@ export class Platform implements ApiBackend, GatewayBackend {
   private readonly store: Store;
   private readonly supervisor: Supervisor;
   private readonly scheduler: Scheduler;
+  private readonly budgets: AdmissionBudgets;
   private readonly secrets: SecretBox;
+  /** The last route push to the hosts: changes are answered once every host has them. */
+  private routesPushed: Promise<void> = Promise.resolve();
   /** Async invocations (queue/); attached by the node once both exist. */
   private queue: AsyncQueue | undefined;
   private cron: CronRunner | undefined;
 
-  constructor(store: Store, supervisor: Supervisor, scheduler: Scheduler, secrets: SecretBox, options: PlatformOptions = { queueWaitMs: 0, idleTtlMs: 10 * 60 * 1000, tenantConcurrency: 1000 }) {
+  constructor(
+    store: Store,
+    supervisor: Supervisor,
+    scheduler: Scheduler,
+    budgets: AdmissionBudgets,
+    secrets: SecretBox,
+    options: PlatformOptions = { queueWaitMs: 0, idleTtlMs: 10 * 60 * 1000, tenantConcurrency: 1000, concurrency: schedulerDefaults.concurrency },
+  ) {
     this.options = options;
     this.store = store;
     this.supervisor = supervisor;
     this.scheduler = scheduler;
+    this.budgets = budgets;
     this.secrets = secrets;
     this.logEvents.setMaxListeners(0);
   }
@@ -99,31 +116,52 @@ export class Platform implements ApiBackend, GatewayBackend {
       await this.store.createTenant({ name: defaultTenant, createdAtMs: Date.now() });
     }
     for (const tenant of await this.store.listTenants()) {
-      if (tenant.concurrency !== null && tenant.concurrency !== undefined) this.scheduler.setTenantLimit(tenant.name, tenant.concurrency);
+      if (tenant.concurrency !== null && tenant.concurrency !== undefined) this.budgets.setLimit(tenant.name, tenant.concurrency);
     }
     for (const fn of await this.store.listFunctions()) {
       const version = await this.store.getVersion(fn.name, fn.liveVersion);
-      if (version !== undefined) this.setLive(fn, version);
+      if (version !== undefined) void this.setLive(fn, version);
     }
   }
 
-  private setLive(record: FunctionRecord, version: VersionRecord): void {
-    this.drop(this.scheduler.configure(this.policyOf(record, version)));
+  /**
+   * Makes `version` the one `record` runs: the scheduler's policy, the hosts' routes (the
+   * returned promise settles once every host has them: answer the API after it).
+   */
+  private setLive(record: FunctionRecord, version: VersionRecord): Promise<void> {
+    const policy = this.policyOf(record, version);
+    this.drop(this.scheduler.configure(policy), policy.maxInstances === 0);
     const env: string[] = [];
     for (const [k, v] of Object.entries(version.settings.env)) env.push(k, v);
     if (version.sealedSecrets !== null) for (const [k, v] of Object.entries(this.secrets.open(version.sealedSecrets))) env.push(k, v);
+    const fn = `${record.tenant}/${record.name}`;
+    const key = `${fn}@${version.id}`;
+    const route: RouteInfo = { name: record.name, tenant: record.tenant, fn, key, private: version.settings.private, concurrency: this.options.concurrency };
     this.live.set(record.name, {
       target: { name: record.name, tenant: record.tenant, private: version.settings.private },
       record,
       version,
-      fn: `${record.tenant}/${record.name}`,
-      key: `${record.tenant}/${record.name}@${version.id}`,
+      fn,
+      key,
       bundlePath: this.store.bundlePath(version.bundleHash),
       scriptPath: existsSync(this.store.scriptPath(version.bundleHash)) ? this.store.scriptPath(version.bundleHash) : undefined,
       env,
       wasm: Object.fromEntries(version.wasm.map((hash) => [hash, this.store.wasmPath(hash)])),
+      route,
     });
     this.cron?.setTriggers(this.cronTriggers());
+    return this.pushRoutes([route], []);
+  }
+
+  private pushRoutes(routes: RouteInfo[], removed: string[]): Promise<void> {
+    const pushed = this.supervisor.pushRoutes(routes, removed);
+    this.routesPushed = Promise.all([this.routesPushed, pushed]).then(() => undefined);
+    return this.routesPushed;
+  }
+
+  /** Every live function's route: what a (re)started host gets first. */
+  routes(): RouteInfo[] {
+    return [...this.live.values()].map((l) => l.route);
   }
 
   /** How the scheduler should run a function, from its record (`flick scale`) and version. */
@@ -145,8 +183,9 @@ export class Platform implements ApiBackend, GatewayBackend {
     };
   }
 
-  private drop(refs: readonly InstanceRef[]): void {
-    for (const { instance, host } of refs) this.supervisor.drop(host, instance);
+  /** Stops instances: `now` (kill switch, removal), else once what runs on them is done. */
+  private drop(refs: readonly InstanceRef[], now = false): void {
+    for (const { instance, host } of refs) this.supervisor.drop(host, instance, now);
   }
 
   // — auth —
@@ -178,7 +217,7 @@ export class Platform implements ApiBackend, GatewayBackend {
 
   private view(settings: FunctionSettings): SettingsView {
     return {
-      memoryMiB: settings.memoryMiB, timeoutMs: settings.timeoutMs, env: settings.env, secretNames: settings.secretNames, private: settings.private,
+      memoryMiB: settings.memoryMiB, timeoutMs: settings.timeoutMs, cpuLimitMs: settings.cpuLimitMs ?? null, env: settings.env, secretNames: settings.secretNames, private: settings.private,
       retries: settings.retries ?? limits.retries.default, maxEventAgeMs: settings.maxEventAgeMs ?? limits.maxEventAgeMs.default,
       crons: settings.crons ?? [], timeZone: settings.cronTimeZone ?? "UTC", cronMissed: settings.cronMissed ?? "once",
       handlers: settings.handlers ?? ["fetch"],
@@ -225,12 +264,34 @@ export class Platform implements ApiBackend, GatewayBackend {
     };
   }
 
-  private record(fn: string, what: { latencyMs?: number; cold?: boolean; throttled?: boolean; codeCache?: "hit" | "miss" | "module" }): void {
+  private statsFor(fn: string): Stats {
     let stats = this.stats.get(fn);
     if (stats === undefined) {
       stats = { invocations: 0, coldStarts: 0, codeCacheHits: 0, codeCacheMisses: 0, throttled: 0, latencies: new Float64Array(statsSamples), times: new Float64Array(statsSamples), next: 0 };
       this.stats.set(fn, stats);
     }
+    return stats;
+  }
+
+  /** Counts a host reported for what it ran itself (a sample of its latencies). */
+  private mergeStats(usage: FunctionUsage): void {
+    if (this.live.get(usage.fn.slice(usage.fn.indexOf("/") + 1))?.fn !== usage.fn) return; // removed since
+    const stats = this.statsFor(usage.fn);
+    stats.invocations += usage.invocations;
+    stats.coldStarts += usage.coldStarts;
+    stats.codeCacheHits += usage.codeCacheHits;
+    stats.codeCacheMisses += usage.codeCacheMisses;
+    stats.throttled += usage.throttled;
+    const now = Date.now();
+    for (const latency of usage.latencies) {
+      stats.latencies[stats.next] = latency;
+      stats.times[stats.next] = now;
+      stats.next = (stats.next + 1) % statsSamples;
+    }
+  }
+
+  private record(fn: string, what: { latencyMs?: number; cold?: boolean; throttled?: boolean; codeCache?: "hit" | "miss" | "module" }): void {
+    const stats = this.statsFor(fn);
     if (what.throttled === true) stats.throttled++;
     if (what.latencyMs !== undefined) {
       stats.invocations++;
@@ -268,6 +329,8 @@ export class Platform implements ApiBackend, GatewayBackend {
     const settings: FunctionSettings = {
       memoryMiB: request.memoryMiB ?? limits.memoryMiB.default,
       timeoutMs: request.timeoutMs ?? limits.timeoutMs.default,
+      // Only when set, so a version made before this setting existed keeps its id.
+      ...(request.cpuLimitMs === undefined ? {} : { cpuLimitMs: request.cpuLimitMs }),
       env: Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))),
       secretNames: Object.keys(secrets).sort(),
       private: request.private ?? false,
@@ -321,13 +384,15 @@ export class Platform implements ApiBackend, GatewayBackend {
     // A new version keeps how the function scales (`flick scale` is about the function): the
     // store returns the record as committed, its scale included.
     const record = await this.store.deploy({ name, tenant, liveVersion: id, createdAtMs: existing?.createdAtMs ?? now, updatedAtMs: now }, version);
-    this.setLive(record, version);
+    await this.setLive(record, version);
     return { function: this.info(record, version), version: id, changed: true };
   }
 
   async listFunctions(who: Principal): Promise<FunctionInfo[]> {
     const tenant = Platform.tenantOf(who);
     const fns = await this.store.listFunctions(tenant ?? undefined);
+    // What hosts ran until now is in the numbers.
+    await this.supervisor.flushReports();
     return fns.flatMap((fn) => {
       const live = this.live.get(fn.name);
       return live === undefined ? [] : [this.info(fn, live.version)];
@@ -338,6 +403,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     const fn = await this.owned(who, name);
     const version = await this.store.getVersion(name, fn.liveVersion);
     if (version === undefined) throw new FlickError("internal", `function "${name}" points at a missing version ${fn.liveVersion}`);
+    await this.supervisor.flushReports();
     const info = this.info(fn, version);
     if (this.queue !== undefined) info.invocations = await this.queue.counts(name);
     if (this.cron !== undefined && (version.settings.crons?.length ?? 0) > 0) info.cron = this.cron.upcoming(name, 3);
@@ -351,7 +417,8 @@ export class Platform implements ApiBackend, GatewayBackend {
     this.live.delete(name);
     await this.queue?.removeFunction(name);
     this.cron?.setTriggers(this.cronTriggers());
-    this.drop(this.scheduler.remove(`${fn.tenant}/${name}`));
+    this.drop(this.scheduler.remove(`${fn.tenant}/${name}`), true);
+    await this.pushRoutes([], [name]);
     this.stats.delete(`${fn.tenant}/${name}`);
   }
 
@@ -380,7 +447,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     }
     const record = await this.store.setLiveVersion(name, fn.tenant, target.id, Date.now());
     if (record === undefined) throw new FlickError("function_not_found", `function "${name}" was removed or redeployed while rolling back; \`flick versions ${name}\` lists its versions now`);
-    this.setLive(record, target);
+    await this.setLive(record, target);
     return this.info(record, target);
   }
 
@@ -429,12 +496,17 @@ export class Platform implements ApiBackend, GatewayBackend {
     };
   }
 
-  // — function traffic —
+  // — function traffic the primary runs (relays, async attempts, binding calls) —
 
   resolve(name: string): RouteTarget | undefined {
     return this.live.get(name)?.target;
   }
 
+  /**
+   * Runs a request the primary originates on a worker host: an async attempt, a service
+   * binding call, or a request a host relayed (`relayedFrom`: that host holds the tenant's
+   * token, and its own instances are full). The response streams to `writer`.
+   */
   async invoke(
     target: RouteTarget,
     request: WireRequest,
@@ -442,72 +514,106 @@ export class Platform implements ApiBackend, GatewayBackend {
     writer: ResponseWriter,
     body?: AsyncIterable<Uint8Array>,
     clientGone?: ClientGone,
+    relayedFrom?: number,
   ): Promise<{ error: ErrorData | null }> {
     const live = this.live.get(target.name);
     if (live === undefined) return { error: { code: "function_not_found", message: `function "${target.name}" was removed` } };
     request.invocationId = invocationId;
+    const tenant = live.record.tenant;
+    const tokenHeld = relayedFrom !== undefined;
+    if (!tokenHeld && (await this.budgets.acquire("primary", tenant, 1)) === 0) {
+      this.record(live.fn, { throttled: true });
+      const retryAfterSeconds = Math.ceil(schedulerDefaults.retryAfterMs / 1000);
+      throw new FlickError("tenant_limit", `tenant ${tenant} has ${this.budgets.limitOf(tenant)} requests in flight, its limit; retry in ${retryAfterSeconds} s`, {
+        details: { retryAfterSeconds },
+      });
+    }
+    try {
+      return await this.runOnHost(live, request, invocationId, writer, body, clientGone, relayedFrom);
+    } finally {
+      if (!tokenHeld) this.budgets.release("primary", tenant, 1);
+    }
+  }
+
+  private async runOnHost(
+    live: LiveFunction,
+    request: WireRequest,
+    invocationId: string,
+    writer: ResponseWriter,
+    body: AsyncIterable<Uint8Array> | undefined,
+    clientGone: ClientGone | undefined,
+    exclude: number | undefined,
+  ): Promise<{ error: ErrorData | null }> {
     const store = (logs: WireLogLine[]) =>
       this.appendLogs(logs.map(([timeMs, level, message]) => ({ timeMs, level, message, function: live.record.name, tenant: live.record.tenant, invocationId })));
     // Sink events are applied in order; log lines that come with the end of the body are
-    // stored before the client sees that end, so a line whose effect was seen is never lost.
-    // Without log lines to store first (the common case), events go straight to the writer.
+    // stored before the client sees that end, so a line whose effect was seen is never lost
+    // (a store that fails does not hold the answer back). Without log lines to store first
+    // (the common case), events go straight to the writer.
     let chain: Promise<void> | undefined;
     const then = (logs: WireLogLine[], write: () => void) => {
       if (chain === undefined && logs.length === 0) return write();
       chain = (chain ?? Promise.resolve())
         .then(async () => {
-          if (logs.length > 0) await store(logs);
+          if (logs.length > 0) await store(logs).catch(() => undefined);
           write();
         })
         .catch((err: unknown) => process.emitWarning(`flick: writing a response failed: ${String(err)}`));
     };
-    const fnKey = live.fn;
     const started = performance.now();
-    let placement;
-    try {
-      placement = await this.slot(live);
-    } catch (err) {
-      this.record(fnKey, { throttled: true });
-      throw err;
+    for (let attempt = 0; ; attempt++) {
+      let placement;
+      try {
+        placement = await this.slot(live, exclude);
+      } catch (err) {
+        this.record(live.fn, { throttled: true });
+        throw err;
+      }
+      let result;
+      try {
+        result = await this.supervisor.invoke(
+          placement.host,
+          placement.instance,
+          placement.cold ? this.specOf(live, placement.instance) : undefined,
+          request,
+          {
+            head: (status, headers, bytes, end, logs, cold) => then(logs, () => writer.head(status, headers, bytes, end, cold)),
+            chunk: (bytes, end, logs, written) => then(logs, () => writer.chunk(bytes, end, written)),
+          },
+          body,
+          clientGone,
+        );
+      } catch (err) {
+        this.scheduler.forget(placement.instance);
+        throw err;
+      } finally {
+        this.scheduler.release(placement.instance, Date.now());
+        this.wakeSlotWaiters();
+      }
+      // The host had no free slot on it (its own requests took them), or it was going: elsewhere.
+      if (!result.started && result.error?.code === "instance_terminated" && body === undefined && attempt < 3) {
+        this.scheduler.markFull(placement.instance);
+        continue;
+      }
+      this.record(live.fn, { latencyMs: performance.now() - started, cold: result.cold, ...(result.codeCache === undefined ? {} : { codeCache: result.codeCache }) });
+      if (chain !== undefined) await chain;
+      if (result.logs.length > 0) await store(result.logs).catch(() => undefined);
+      return { error: result.error };
     }
-    let result;
-    try {
-      result = await this.supervisor.invoke(
-        placement.host,
-        this.specOf(live, placement.instance),
-        request,
-        {
-          head: (status, headers, body, end, logs, cold) => then(logs, () => writer.head(status, headers, body, end, cold)),
-          chunk: (bytes, end, logs, written) => then(logs, () => writer.chunk(bytes, end, written)),
-        },
-        body,
-        clientGone,
-      );
-    } catch (err) {
-      this.scheduler.forget(placement.instance);
-      throw err;
-    } finally {
-      this.scheduler.release(placement.instance, Date.now());
-      this.wakeSlotWaiters();
-    }
-    this.record(fnKey, { latencyMs: performance.now() - started, cold: result.cold, ...(result.codeCache === undefined ? {} : { codeCache: result.codeCache }) });
-    if (result.memoryMiB !== undefined) this.scheduler.reportMemory(placement.instance, result.memoryMiB);
-    if (chain !== undefined) await chain;
-    if (result.logs.length > 0) await store(result.logs);
-    return { error: result.error };
   }
 
   /**
    * A slot for one request, or the 429 that says why not. Over a limit, the request may
    * wait up to the node's queue wait for a slot to free (never longer: no hangs).
    */
-  private async slot(live: LiveFunction): Promise<{ instance: string; host: number; cold: boolean }> {
+  private async slot(live: LiveFunction, exclude?: number): Promise<{ instance: string; host: number; cold: boolean }> {
     const fn = live.fn;
     const deadline = Date.now() + this.options.queueWaitMs;
     for (;;) {
-      const got = this.scheduler.acquire(fn, live.key, Date.now());
+      const got = this.scheduler.acquire(fn, live.key, Date.now(), exclude === undefined ? {} : { exclude });
       this.drop(got.evicted);
-      if (got.ok) return got;
+      if (got.ok === true) return got;
+      if (got.ok === "relay") throw new FlickError("internal", "the scheduler answered a relay to the primary");
       const wait = deadline - Date.now();
       if (wait <= 0) {
         throw new FlickError(got.reason, `${got.message}; retry in ${Math.ceil(got.retryAfterMs / 1000)} s`, {
@@ -543,18 +649,95 @@ export class Platform implements ApiBackend, GatewayBackend {
   }
 
   private specOf(live: LiveFunction, instance: string): InstanceSpec {
+    const settings = live.version.settings;
     return {
       instance,
       function: live.fn,
+      tenant: live.record.tenant,
+      key: live.key,
       versionId: live.version.id,
       bundlePath: live.bundlePath,
       ...(live.scriptPath === undefined ? {} : { scriptPath: live.scriptPath }),
-      memoryMiB: live.version.settings.memoryMiB,
-      timeoutMs: live.version.settings.timeoutMs,
+      memoryMiB: settings.memoryMiB,
+      timeoutMs: settings.timeoutMs,
+      cpuLimitMs: settings.cpuLimitMs ?? null,
+      concurrency: live.route.concurrency,
       env: live.env,
       wasm: live.wasm,
-      ...(live.version.settings.bindings === undefined ? {} : { bindings: live.version.settings.bindings }),
+      ...(settings.bindings === undefined ? {} : { bindings: settings.bindings }),
     };
+  }
+
+  // — what worker hosts ask (node/supervisor.ts HostRequests) —
+
+  /**
+   * A host's miss: it needs a tenant token, an instance of `key`, or both. Tokens come from
+   * the tenant's budget; an instance is placed on that host when the function and the host
+   * allow it (the next requests then stay local), else the request is relayed.
+   */
+  async hostAcquire(host: number, fn: string, key: string, token: boolean, instance: boolean): Promise<AcquireResult> {
+    const live = this.live.get(fn.slice(fn.indexOf("/") + 1));
+    if (live === undefined || live.fn !== fn) return { kind: "gone", message: `function ${fn} was removed` };
+    const tenant = live.record.tenant;
+    const spare = this.budgets.chunk(tenant);
+    const tokens = token ? await this.budgets.acquire(host, tenant, 1) : 0;
+    if (token && tokens === 0) {
+      return {
+        kind: "throttle", reason: "tenant_limit", tokens: 0, spare,
+        message: `tenant ${tenant} has ${this.budgets.limitOf(tenant)} requests in flight, its limit`, retryAfterMs: schedulerDefaults.retryAfterMs,
+      };
+    }
+    if (!instance) return { kind: "tokens", tokens, spare };
+    // A host that asked for an old version (a deploy just happened) gets the live one.
+    void key;
+    const got = this.scheduler.acquire(live.fn, live.key, Date.now(), { origin: host });
+    this.drop(got.evicted);
+    if (got.ok === true) return { kind: "place", spec: this.specOf(live, got.instance), tokens, spare };
+    if (got.ok === "relay") return { kind: "relay", tokens, spare };
+    // The host counts the throttle in its report.
+    return { kind: "throttle", reason: got.reason, message: got.message, retryAfterMs: got.retryAfterMs, tokens, spare };
+  }
+
+  hostTokensBack(host: number, tenant: string, n: number): void {
+    this.budgets.release(host, tenant, n);
+  }
+
+  /** What a host ran itself since its last report. */
+  hostReport(instances: InstanceUsage[], functions: FunctionUsage[], memory: [string, number][]): void {
+    const now = Date.now();
+    for (const [instance, inFlight, lastUsedMs] of instances) this.scheduler.report(instance, inFlight, lastUsedMs, now);
+    for (const [instance, memoryMiB] of memory) this.scheduler.reportMemory(instance, memoryMiB);
+    for (const f of functions) this.mergeStats(f);
+  }
+
+  /** Log lines a host ships; false when the store could not take them (the lines are lost, the answer is not held). */
+  async hostLogs(lines: ShippedLogLine[]): Promise<boolean> {
+    try {
+      const byFunction = new Map<string, NewLogLine[]>();
+      for (const l of lines) {
+        const list = byFunction.get(l.function) ?? [];
+        list.push({ timeMs: l.timeMs, level: l.level, message: l.message, function: l.function, tenant: l.tenant, invocationId: l.invocationId });
+        byFunction.set(l.function, list);
+      }
+      for (const list of byFunction.values()) await this.appendLogs(list);
+      return true;
+    } catch (err) {
+      this.droppedLogLines += lines.length;
+      process.emitWarning(`flick: ${lines.length} log lines could not be stored: ${String(err)}`);
+      return false;
+    }
+  }
+
+  /** Log lines the store refused (disk full, I/O error) since start. */
+  droppedLogLines = 0;
+
+  hostDown(host: number): void {
+    this.scheduler.hostDown(host);
+    this.budgets.dropHost(host);
+  }
+
+  hostUp(host: number): void {
+    this.scheduler.hostUp(host);
   }
 
   // — async invocations (queue/, node/async-invocations.ts) —
@@ -640,7 +823,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     const now = Date.now();
     const changed = await this.store.setScale(name, fn.tenant, change, now);
     if (changed === undefined) throw new FlickError("function_not_found", `function "${name}" was removed while scaling it; \`flick ls\` lists yours`);
-    this.setLive(changed.fn, changed.version);
+    await this.setLive(changed.fn, changed.version);
     this.tick(now);
     return this.info(changed.fn, changed.version);
   }
@@ -650,7 +833,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     if (who.role !== "admin") throw new FlickError("forbidden", "only the node's admin token can change a tenant's limits");
     const record = await this.store.updateTenant(tenant, change);
     if (record === undefined) throw new FlickError("tenant_not_found", `tenant "${tenant}" does not exist; \`flick tenants ls\` lists them`);
-    if (change.concurrency !== undefined) this.scheduler.setTenantLimit(tenant, change.concurrency ?? this.options.tenantConcurrency);
+    if (change.concurrency !== undefined) this.budgets.setLimit(tenant, change.concurrency ?? this.options.tenantConcurrency);
     return this.tenantInfo(record);
   }
 }

@@ -1,22 +1,28 @@
 /**
  * The composition root: one Flick node on the embedded default (SQLite store, worker
- * host processes on this machine), serving function traffic, the admin API and health
- * endpoints on one HTTP port.
+ * host processes on this machine). The worker hosts serve the node's port — `/fn/`
+ * traffic they run themselves, the rest they pass to this process (the primary), which
+ * keeps the control plane: admin API, store, scheduler, admission budgets, async queue
+ * and cron, on a private socket in the data dir.
  */
-import { chmodSync, existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { availableParallelism, totalmem } from "node:os";
+import { createServer as createNetServer } from "node:net";
+import { availableParallelism, tmpdir, totalmem } from "node:os";
 import * as path from "node:path";
 import { apiPrefix, createApiHandler, sendError, sendJson } from "../api/index.ts";
-import { Scheduler, schedulerDefaults, type PlacementPolicy } from "../control/index.ts";
+import { Scheduler, schedulerDefaults, TenantBudget, type PlacementPolicy } from "../control/index.ts";
 import { FlickError } from "../errors/index.ts";
 import { createGateway, functionPrefix } from "../gateway/index.ts";
-import { EgressPolicy, Supervisor } from "../host/index.ts";
+import { EgressPolicy, relayHeader } from "../host/index.ts";
 import { limits } from "../model/index.ts";
 import { AsyncQueue, CronRunner, defaultBackoff, defaultQueueQuota } from "../queue/index.ts";
 import { SqliteQueue, SqliteStore, type QueueQuota, type TenantQuotas } from "../store/index.ts";
+import { AdmissionBudgets } from "./admission-budgets.ts";
 import { runAttempt, runBatch } from "./async-invocations.ts";
 import { Platform } from "./platform.ts";
+import { Supervisor } from "./supervisor.ts";
 import { SecretBox } from "./secrets.ts";
 import { ensureAdminToken } from "./tokens.ts";
 
@@ -61,6 +67,10 @@ export interface NodeOptions {
    * memory (per tenant: `flick tenants set`), and log lines and bytes kept.
    */
   tenantQuotas?: Partial<TenantQuotas>;
+  /** Open client connections the node accepts at once, over all hosts (default: 10,000, within the file-descriptor limit). */
+  maxConnections?: number;
+  /** A request's headers must arrive within this, ms (default 10 s). */
+  headersTimeoutMs?: number;
 }
 
 export interface RunningNode {
@@ -72,6 +82,56 @@ export interface RunningNode {
   supervisor: Supervisor;
   /** Stops taking work, gives in-flight work the shutdown grace, then stops everything. */
   stop(graceMs?: number): Promise<void>;
+}
+
+/** The soft limit on open files of this process, from /proc (Linux); undefined elsewhere. */
+function openFilesLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    return m === null ? undefined : Number(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Connections the node takes at once: what was asked, or 10,000, kept below what the
+ * file-descriptor limit allows each host (a host needs descriptors for files, pipes and
+ * outbound fetches too).
+ */
+function connectionCap(asked: number | undefined, hosts: number): number {
+  const perHostFds = openFilesLimit();
+  const wanted = Math.ceil((asked ?? 10_000) / hosts);
+  return perHostFds === undefined ? wanted : Math.max(16, Math.min(wanted, perHostFds - 256));
+}
+
+/** A path for the primary's private socket: in the data dir unless that path is too long for a socket. */
+function socketPath(dataDir: string): string {
+  const inDir = path.join(dataDir, "primary.sock");
+  if (Buffer.byteLength(inDir) < 100) return inDir;
+  return path.join(tmpdir(), `flick-${createHash("sha256").update(dataDir).digest("hex").slice(0, 16)}.sock`);
+}
+
+/** Checks the port is free (and picks one for port 0); the hosts then share it with SO_REUSEPORT. */
+function reservePort(port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once("error", (err: NodeJS.ErrnoException) =>
+      reject(
+        new FlickError(
+          "unavailable",
+          err.code === "EADDRINUSE"
+            ? `port ${port} on ${host} is already in use (another flick up?); stop it or pass --port 0 for any free port`
+            : `cannot listen on ${host}:${port} (${err.code ?? String(err)})`,
+        ),
+      ),
+    );
+    probe.listen({ port, host, exclusive: true }, () => {
+      const address = probe.address();
+      const chosen = typeof address === "object" && address !== null ? address.port : port;
+      probe.close(() => resolve(chosen));
+    });
+  });
 }
 
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
@@ -86,33 +146,106 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   // Fail at start, in the primary, on a malformed allow rule (hosts would die on it).
   new EgressPolicy(options.egressAllow ?? []);
   const hosts = options.hosts ?? availableParallelism();
+  const listenHost = options.host ?? "127.0.0.1";
   const store = new SqliteStore(dataDir, { quotas: options.tenantQuotas ?? {} });
   const adminToken = await ensureAdminToken(store, dataDir, Date.now());
   const idleTtlMs = options.idleTtlMs ?? schedulerDefaults.idleTtlMs;
   const tenantConcurrency = options.tenantConcurrency ?? schedulerDefaults.tenantConcurrency;
+  const concurrency = options.concurrency ?? schedulerDefaults.concurrency;
   const hostMemoryMiB = options.hostMemoryMiB ?? Math.floor((totalmem() / 2 ** 20) * 0.75 / hosts);
+  const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
   const scheduler = new Scheduler({
     hosts: Array.from({ length: hosts }, () => ({ memoryMiB: hostMemoryMiB, slots: options.hostSlots ?? 10_000, labels: options.labels ?? {} })),
-    concurrency: options.concurrency ?? schedulerDefaults.concurrency,
+    concurrency,
     placement: options.placement ?? "best-fit",
     keepAlive: options.keepAlive === "hybrid" ? { policy: "hybrid", fallbackTtlMs: idleTtlMs } : { policy: "fixed", ttlMs: idleTtlMs },
-    tenantConcurrency,
     tenantAntiAffinity: options.tenantAntiAffinity ?? false,
   });
   const secrets = new SecretBox(dataDir);
-  const supervisor = new Supervisor({
+  let port: number;
+  try {
+    port = await reservePort(options.port, listenHost);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const primarySocket = socketPath(dataDir);
+  const supervisor: Supervisor = new Supervisor({
     hosts,
+    port,
+    listenHost,
+    primarySocket,
+    maxConnectionsPerHost: connectionCap(options.maxConnections, hosts),
+    headersTimeoutMs: options.headersTimeoutMs ?? 10_000,
+    queueWaitMs: options.queueWaitMs ?? 0,
+    shutdownGraceMs,
     egressAllow: options.egressAllow ?? [],
     codeCacheKey: secrets.deriveKey("v8 code cache"),
     runtimeCachePath: path.join(dataDir, "runtime"),
     snapshotPath: path.join(dataDir, "runtime.snapshot"),
-    onInstanceGone: (instance) => scheduler.forget(instance),
-    onCall: (call) => platform.handleCall(call),
-    onHostDown: (host) => scheduler.hostDown(host),
-    onHostUp: (host) => scheduler.hostUp(host),
+    routes: () => platform.routes(),
+    requests: {
+      acquire: (host, fn, key, token, instance) => platform.hostAcquire(host, fn, key, token, instance),
+      tokensBack: (host, tenant, n) => platform.hostTokensBack(host, tenant, n),
+      report: (_host, instances, functions, memory) => platform.hostReport(instances, functions, memory),
+      logs: (lines) => platform.hostLogs(lines),
+      auth: async (authorization) => (await platform.authenticate(authorization)) ?? null,
+      call: (call) => platform.handleCall(call),
+      gone: (instance) => scheduler.forget(instance),
+      hostDown: (host) => platform.hostDown(host),
+      hostUp: (host) => platform.hostUp(host),
+    },
   });
-  const platform = new Platform(store, supervisor, scheduler, secrets, { queueWaitMs: options.queueWaitMs ?? 0, idleTtlMs, tenantConcurrency });
-  await Promise.all([platform.load(), supervisor.start()]);
+  const budgets = new AdmissionBudgets(new TenantBudget(tenantConcurrency, () => supervisor.size), (host, tenant) => supervisor.reclaim(host, tenant));
+  const platform = new Platform(store, supervisor, scheduler, budgets, secrets, { queueWaitMs: options.queueWaitMs ?? 0, idleTtlMs, tenantConcurrency, concurrency });
+  await platform.load();
+
+  // The primary's private socket: the admin API, health, and requests hosts relay.
+  const api = createApiHandler(platform);
+  const relays = createGateway(platform, { relayHeader });
+  // Requests being answered, so a stop can let them finish (log follows are not waited for).
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    if (!req.url?.includes("follow=1")) {
+      inFlight++;
+      res.once("close", () => {
+        if (--inFlight === 0) drained?.();
+      });
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://localhost");
+    } catch {
+      sendError(res, new FlickError("bad_request", `cannot parse the request target ${req.url}`));
+      return;
+    }
+    const p = url.pathname;
+    if (p.startsWith(functionPrefix)) void relays(req, res, url);
+    else if (p === apiPrefix || p.startsWith(`${apiPrefix}/`)) void api(req, res, url);
+    else if (p === "/healthz") sendJson(res, 200, { ok: true });
+    else if (p === "/readyz") sendJson(res, 200, { ok: true, hosts: supervisor.pids().length });
+    else if (p === "/" && req.method === "GET") {
+      const text = "Flick is running.\nFunctions answer on /fn/<name>; the admin API is on /api/v1 (see `flick --help`).\n";
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text) });
+      res.end(text);
+    } else sendError(res, new FlickError("not_found", `nothing at ${p}; functions are under /fn/<name>, the API under ${apiPrefix}`));
+  });
+  if (existsSync(primarySocket)) rmSync(primarySocket, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(primarySocket, () => resolve());
+  });
+  try {
+    await supervisor.start();
+  } catch (err) {
+    await supervisor.stop();
+    server.close();
+    await store.close();
+    throw err instanceof FlickError ? err : new FlickError("unavailable", `the worker hosts did not start: ${String(err)}`);
+  }
+  const url = `http://${listenHost.includes(":") ? `[${listenHost}]` : listenHost}:${port}`;
+  platform.publicUrl = url;
 
   const queueStore = new SqliteQueue(dataDir);
   const queueQuota: QueueQuota = { ...defaultQueueQuota, ...options.queueQuota };
@@ -148,57 +281,6 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
   platform.attachCron(cron);
 
-  const gateway = createGateway(platform);
-  // Requests being answered, so a stop can let them finish (log follows are not waited for).
-  let inFlight = 0;
-  let drained: (() => void) | undefined;
-  const api = createApiHandler(platform);
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    if (!req.url?.includes("follow=1")) {
-      inFlight++;
-      res.once("close", () => {
-        if (--inFlight === 0) drained?.();
-      });
-    }
-    let url: URL;
-    try {
-      url = new URL(req.url ?? "/", "http://localhost");
-    } catch {
-      sendError(res, new FlickError("bad_request", `cannot parse the request target ${req.url}`));
-      return;
-    }
-    const p = url.pathname;
-    if (p.startsWith(functionPrefix)) void gateway(req, res, url);
-    else if (p === apiPrefix || p.startsWith(`${apiPrefix}/`)) void api(req, res, url);
-    else if (p === "/healthz") sendJson(res, 200, { ok: true });
-    else if (p === "/readyz") sendJson(res, 200, { ok: true, hosts: supervisor.pids().length });
-    else if (p === "/" && req.method === "GET") {
-      const text = "Flick is running.\nFunctions answer on /fn/<name>; the admin API is on /api/v1 (see `flick --help`).\n";
-      res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text) });
-      res.end(text);
-    } else sendError(res, new FlickError("not_found", `nothing at ${p}; functions are under /fn/<name>, the API under ${apiPrefix}`));
-  });
-  const host = options.host ?? "127.0.0.1";
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.port, host, () => resolve());
-    });
-  } catch (err) {
-    await supervisor.stop();
-    await store.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new FlickError(
-      "unavailable",
-      code === "EADDRINUSE"
-        ? `port ${options.port} on ${host} is already in use (another flick up?); stop it or pass --port 0 for any free port`
-        : `cannot listen on ${host}:${options.port} (${code ?? String(err)})`,
-    );
-  }
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : options.port;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  platform.publicUrl = url;
   const ticker = setInterval(() => platform.tick(Date.now()), 1000);
   ticker.unref();
   // This node is the only user of its data dir: attempts a killed run left mid-way go again now.
@@ -213,14 +295,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     adminToken,
     platform,
     supervisor,
-    stop(graceMs = options.shutdownGraceMs ?? 10_000) {
+    stop(graceMs = shutdownGraceMs) {
       stopped ??= (async () => {
         const deadline = Date.now() + graceMs;
         clearInterval(ticker);
         cron.stop();
-        // No new connections or requests; idle keep-alive connections go now.
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
+        // The hosts stop accepting connections and finish what they run within the grace.
+        const hostsStopped = supervisor.stop(graceMs);
         if (inFlight > 0) {
           await new Promise<void>((resolve) => {
             drained = resolve;
@@ -229,9 +310,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         }
         // Queued events stay queued for the next start; running attempts get what is left of the grace.
         await queue.stop(Math.max(0, deadline - Date.now()));
+        await hostsStopped;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await closed;
-        await supervisor.stop();
+        rmSync(primarySocket, { force: true });
         await store.close();
       })();
       return stopped;

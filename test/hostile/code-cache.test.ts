@@ -21,9 +21,9 @@ const probe = `export default { fetch: () => new Response(navigator.userAgent) }
 let node: TestNode | undefined;
 after(() => node?.kill());
 
-async function waitFor<T>(get: () => T | undefined, what: string): Promise<T> {
+async function waitFor<T>(get: () => T | undefined | Promise<T | undefined>, what: string): Promise<T> {
   for (let i = 0; i < 400; i++) {
-    const v = get();
+    const v = await get();
     if (v !== undefined) return v;
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -175,7 +175,11 @@ test("every host, and the next start, compiles a version from the code cache mad
 
   node = await startTestNode({ dataDir, hosts: 2 });
   assert.equal(await (await fetch(`${node.url}/fn/big`)).text(), "40000");
-  const stats = (await node.admin.getFunction("big")).stats;
+  // Hosts report what they ran a few times a second: wait for the report.
+  const stats = await waitFor(async () => {
+    const s = (await node!.admin.getFunction("big")).stats;
+    return s.coldStarts > 0 ? s : undefined;
+  }, "the host's report of the cold start");
   assert.deepEqual([stats.coldStarts, stats.codeCache], [1, { hits: 1, misses: 0 }], "after a restart, the new hosts take the cache made before it");
   assert.doesNotMatch(node.output(), /failed authentication/);
   await node.kill();

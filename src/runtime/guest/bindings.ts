@@ -6,7 +6,7 @@
  * they are durable. The guest names only its binding; the host knows what it points at.
  */
 import { fetchThrough } from "./fetch.ts";
-import { hostOps, maxQueueBatch, maxQueueMessage } from "./host-ops.ts";
+import { emit, maxQueueBatch, maxQueueMessage } from "./host-ops.ts";
 import { currentInvocation } from "./invocation-scope.ts";
 import { TextEncoder } from "./web/text-encoding.ts";
 
@@ -41,7 +41,7 @@ function send(binding: string, bodies: unknown[]): Promise<void> {
     const op = nextOp++;
     pending.set(op, { resolve, reject });
     try {
-      hostOps().queueSend(invocation, op, binding, encoded.map((e) => e[0]), encoded.map((e) => e[1]));
+      emit(["queueSend", invocation, op, binding, encoded.map((e) => e[0]), encoded.map((e) => e[1])]);
     } catch (err) {
       pending.delete(op);
       throw err;

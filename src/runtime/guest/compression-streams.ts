@@ -3,7 +3,7 @@
  * whose work is done by zlib in the host. Each chunk is a round trip: the host answers
  * through the dispatcher's `zlibDone`, which settles the transform's promise.
  */
-import { hostOps } from "./host-ops.ts";
+import { copyBytes, emit } from "./host-ops.ts";
 import { currentInvocation } from "./invocation-scope.ts";
 import { constructContext, defineInterface, illegalInvocation, requireArgs, toStringES } from "./web/idl.ts";
 import type { ReadableStream } from "./web/readable-stream.ts";
@@ -41,14 +41,14 @@ function create(self: object, iface: string, format: unknown, compress: boolean,
   // is cancelled: only streams in use count against the per-request limit.
   let state: "new" | "open" | "done" = "new";
   const close = () => {
-    if (state === "open") hostOps().zlibClose(invocation, stream);
+    if (state === "open") emit(["zlibClose", invocation, stream]);
     state = "done";
   };
   const write = (bytes: Uint8Array, final: boolean, controller: Controller) =>
     new Promise<void>((resolve, reject) => {
       if (state === "done") return reject(new TypeError(`${iface}: the stream is closed`));
       if (state === "new") {
-        hostOps().zlibOpen(invocation, stream, f, compress);
+        emit(["zlibOpen", invocation, stream, f, compress]);
         state = "open";
       }
       const op = nextOp++;
@@ -65,7 +65,7 @@ function create(self: object, iface: string, format: unknown, compress: boolean,
           reject(error);
         },
       });
-      hostOps().zlibWrite(invocation, stream, op, bytes, final);
+      emit(["zlibWrite", invocation, stream, op, copyBytes(bytes), final]);
     });
   const transform = new TransformStream({
     transform(chunk: unknown, controller: Controller) {

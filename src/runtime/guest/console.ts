@@ -1,15 +1,53 @@
 /**
  * `console` for functions: every method formats its arguments as browsers do and sends
  * one line to the host, tagged with the invocation that is running (0 at module scope).
+ * Output is capped per invocation (contract.ts `logLimits`): a long line is cut, and past
+ * the caps one marker line says how many lines were dropped — the host enforces the same
+ * caps, this side only saves formatting and copying what would be dropped.
  */
+import { logLimits } from "../contract.ts";
 import { formatLogArgs } from "./web/console-format.ts";
-import { hostOps } from "./host-ops.ts";
-import { currentInvocation } from "./invocation-scope.ts";
+import { emit as emitOp } from "./host-ops.ts";
+import { currentInvocation, onInvocationEnd } from "./invocation-scope.ts";
 
 type Level = "debug" | "info" | "log" | "warn" | "error";
 
+interface Budget {
+  lines: number;
+  chars: number;
+  dropped: number;
+}
+const budgets = new Map<number, Budget>();
+onInvocationEnd((invocation) => budgets.delete(invocation));
+
+/** Sends one line of `invocation`, within its caps. Also used by the runtime for its own lines. */
+export function logLine(invocation: number, level: Level, message: string): void {
+  let budget = budgets.get(invocation);
+  if (budget === undefined) {
+    budget = { lines: 0, chars: 0, dropped: 0 };
+    budgets.set(invocation, budget);
+  }
+  if (budget.lines >= logLimits.linesPerInvocation || budget.chars >= logLimits.charsPerInvocation) {
+    if (budget.dropped++ === 0) {
+      emitOp(["log", invocation, "warn", `[flick: further console output of this invocation is dropped: it keeps at most ${logLimits.linesPerInvocation} lines and ${logLimits.charsPerInvocation} characters]`]);
+    }
+    return;
+  }
+  const text = message.length > logLimits.lineMaxChars ? `${message.slice(0, logLimits.lineMaxChars)}… [line cut at ${logLimits.lineMaxChars} characters]` : message;
+  budget.lines++;
+  budget.chars += text.length;
+  emitOp(["log", invocation, level, text]);
+}
+
 function emit(level: Level, args: readonly unknown[]): void {
-  hostOps().log(currentInvocation(), level, formatLogArgs(args));
+  const invocation = currentInvocation();
+  const budget = budgets.get(invocation);
+  // Past the caps nothing is formatted (formatting a huge object is the expensive part).
+  if (budget !== undefined && (budget.lines >= logLimits.linesPerInvocation || budget.chars >= logLimits.charsPerInvocation) && budget.dropped > 0) {
+    budget.dropped++;
+    return;
+  }
+  logLine(invocation, level, formatLogArgs(args));
 }
 
 export function createConsole(): object {

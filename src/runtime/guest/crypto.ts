@@ -1,8 +1,12 @@
 /**
  * `crypto`: `getRandomValues` and `randomUUID` from the host's CSPRNG (V8's Math.random
  * is not cryptographic), and `subtle` (subtle-crypto.ts).
+ *
+ * Asking the host is a sync call — the isolate's thread waits for the host's event loop —
+ * so bytes come 4 KiB at a time into a pool that belongs to this isolate alone (one
+ * function of one tenant), and each byte is handed out once.
  */
-import { hostOps } from "./host-ops.ts";
+import { syncCalls } from "./host-ops.ts";
 import { QuotaExceededError, newDOMException } from "./web/dom-exception.ts";
 import { CryptoKey, SubtleCrypto, createSubtle } from "./subtle-crypto.ts";
 
@@ -12,6 +16,31 @@ const integerArrayNames = new Set([
 ]);
 const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get!;
 const QUOTA = 65536;
+const poolBytes = 4096;
+let pool: Uint8Array = new Uint8Array(0);
+let used = 0;
+const slice = Uint8Array.prototype.slice;
+const fill = Uint8Array.prototype.fill;
+
+/** Empties the pool: at connect, so nothing made before (a snapshot's warm-up) is ever handed out. */
+export function resetRandomPool(): void {
+  pool = new Uint8Array(0);
+  used = 0;
+}
+
+/** `n` fresh CSPRNG bytes (n ≤ QUOTA), from the pool when it has them. */
+function randomBytes(n: number): Uint8Array {
+  if (n > poolBytes) return syncCalls().randomBytes(n);
+  if (pool.byteLength - used < n) {
+    pool = syncCalls().randomBytes(poolBytes);
+    used = 0;
+  }
+  const out = Reflect.apply(slice, pool, [used, used + n]) as Uint8Array;
+  // Handed out once: wiped from the pool as it leaves.
+  Reflect.apply(fill, pool, [0, used, used + n]);
+  used += n;
+  return out;
+}
 
 function getRandomValues<T extends ArrayBufferView | null>(array: T): T {
   const name = array === null || typeof array !== "object" ? undefined : (typedArrayTag.call(array) as string | undefined);
@@ -27,13 +56,13 @@ function getRandomValues<T extends ArrayBufferView | null>(array: T): T {
       `Failed to execute 'getRandomValues' on 'Crypto': The ArrayBufferView's byte length (${view.byteLength}) exceeds the number of bytes of entropy available via this API (${QUOTA}).`,
     );
   }
-  const bytes = hostOps().randomBytes(view.byteLength);
+  const bytes = randomBytes(view.byteLength);
   new Uint8Array(view.buffer, view.byteOffset, view.byteLength).set(bytes);
   return array;
 }
 
 function randomUUID(): string {
-  const b = hostOps().randomBytes(16);
+  const b = randomBytes(16);
   b[6] = (b[6]! & 0x0f) | 0x40;
   b[8] = (b[8]! & 0x3f) | 0x80;
   let hex = "";

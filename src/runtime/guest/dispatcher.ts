@@ -1,25 +1,28 @@
 /**
- * The handler dispatcher: the host's only way into user code. `init` binds the user's
- * module and env once per instance; `dispatch` runs one request through `fetch`; the
- * result leaves through the `respond`/`fail` host ops, possibly during a later entry
- * (a timer firing), which is why nothing here returns the response.
+ * The handler dispatcher: the host's only way into user code (contract.ts
+ * `RuntimeEntries`). `init` binds the user's module and env once per instance; `run`
+ * takes the events of one entry — requests, timers due, answers to earlier host ops — and
+ * runs each; what the handlers produce leaves through the outbox (`take`), during this
+ * entry or a later one.
  */
+import type { GuestEvent, HostOp } from "../contract.ts";
 import { bindingObject, queueDone as settleQueue } from "./bindings.ts";
-import { hostOps } from "./host-ops.ts";
 import { setClock } from "./clock.ts";
 import { zlibDone as settleZlib } from "./compression-streams.ts";
+import { logLine } from "./console.ts";
+import { fetched as settleFetch } from "./fetch.ts";
+import { closeOutbox, copyBytes, emit, openOutbox, outboxSize, ownBytes, takeOutbox } from "./host-ops.ts";
+import { currentInvocation, endInvocation, enterInvocation, onInvocationEnd } from "./invocation-scope.ts";
 import { functionHandler, serviceWorkerHandler, type FetchHandler } from "./service-worker.ts";
 import { subtleDone as settleSubtle } from "./subtle-crypto.ts";
+import { fireDueTimers } from "./timers.ts";
 import { PromiseRejectionEvent } from "./web/event.ts";
 import { dispatch as dispatchEvent } from "./web/event-target.ts";
-import { fetched as settleFetch } from "./fetch.ts";
-import { currentInvocation, enterInvocation } from "./invocation-scope.ts";
-import { dropTimersOf, fireTimer } from "./timers.ts";
-import { createIncomingRequest, type Request } from "./web/request.ts";
+import { headerListOf } from "./web/headers.ts";
+import { createIncomingRequest } from "./web/request.ts";
 import { Response, takeBufferedBody } from "./web/response.ts";
 import { ReadableStream } from "./web/readable-stream.ts";
 import { TextDecoder, TextEncoder } from "./web/text-encoding.ts";
-
 
 let fetchHandler: FetchHandler | undefined;
 /** `scheduled(controller, env, ctx)` of the default export: cron triggers. */
@@ -29,10 +32,18 @@ let queueHandler: ((batch: unknown, env: unknown, ctx: unknown) => unknown) | un
 let handlerThis: object | undefined;
 let env: Readonly<Record<string, unknown>> = Object.freeze({});
 
+/**
+ * Flow control of streamed response bodies: the guest stops reading a body while this
+ * many bytes are on their way to a client that has not taken them (the host's credits
+ * say what it took), and goes on below half of it.
+ */
+export const responseHighWaterBytes = 1024 * 1024;
+
 const getReader = ReadableStream.prototype.getReader;
 const responseStatus = Object.getOwnPropertyDescriptor(Response.prototype, "status")!.get!;
 const responseHeaders = Object.getOwnPropertyDescriptor(Response.prototype, "headers")!.get!;
 const responseBody = Object.getOwnPropertyDescriptor(Response.prototype, "body")!.get!;
+const U8 = Uint8Array;
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -90,6 +101,11 @@ export function init(namespace: Record<string, unknown>, envPairs: string[], bin
   return "the default export has no fetch method (nor a scheduled one); add `async fetch(request, env, ctx) { return new Response(\"…\") }`";
 }
 
+/** The handlers the module has, comma-separated ("fetch,queue"): the platform routes by them. */
+export function handlers(): string {
+  return [fetchHandler && "fetch", scheduledHandler && "scheduled", queueHandler && "queue"].filter(Boolean).join(",");
+}
+
 function errorParts(err: unknown): [string, string] {
   if (err instanceof Error) {
     let stack = "";
@@ -107,6 +123,19 @@ function errorParts(err: unknown): [string, string] {
   return [text, ""];
 }
 
+// — invocations —
+
+/** What an invocation still waits for before it is complete, and its response flow. */
+interface InvocationState {
+  waitUntil: number;
+  responded: boolean;
+  /** Streamed response bytes sent and not yet taken by the client. */
+  unacked: number;
+  /** The body pump waiting for credit, when paused. */
+  paused: (() => void) | undefined;
+}
+const invocations = new Map<number, InvocationState>();
+
 interface BodyController {
   enqueue(chunk: Uint8Array): void;
   close(): void;
@@ -116,10 +145,131 @@ interface BodyController {
 const incoming = new Map<number, BodyController>();
 const bodyFlow = new Map<number, { delivered: number; credited: number }>();
 
+onInvocationEnd((id) => {
+  invocations.delete(id);
+  incoming.delete(id);
+  bodyFlow.delete(id);
+});
+
+function begin(id: number): InvocationState {
+  const state: InvocationState = { waitUntil: 0, responded: false, unacked: 0, paused: undefined };
+  invocations.set(id, state);
+  startedHere.add(id);
+  return state;
+}
+
+/** Invocations started by the running entry that have not answered yet: `run` gives them a few turns. */
+const startedHere = new Set<number>();
+
+function maybeComplete(id: number): void {
+  const state = invocations.get(id);
+  if (state === undefined || !state.responded || state.waitUntil > 0) return;
+  invocations.delete(id);
+  incoming.delete(id);
+  emit(["complete", id]);
+}
+
+function responded(id: number): void {
+  startedHere.delete(id);
+  const state = invocations.get(id);
+  if (state === undefined) return;
+  state.responded = true;
+  maybeComplete(id);
+}
+
+function fail(id: number, err: unknown): void {
+  startedHere.delete(id);
+  if (!invocations.delete(id)) return;
+  incoming.delete(id);
+  const [message, stack] = errorParts(err);
+  emit(["fail", id, message, stack]);
+}
+
+/** The response's headers from its internal list (never through an iterator user code may replace). */
+function flatHeaders(response: Response): string[] {
+  const list = headerListOf(Reflect.apply(responseHeaders, response, []) as never);
+  const flat: string[] = [];
+  for (let i = 0; i < list.size; i++) {
+    flat[2 * i] = list.names[i]!;
+    flat[2 * i + 1] = list.values[i]!;
+  }
+  return flat;
+}
+
+function finish(id: number, value: unknown): void {
+  if (!invocations.has(id)) return;
+  if (!(value instanceof Response)) {
+    fail(id, new TypeError(`fetch() must return a Response (or a Promise of one), but it returned ${describe(value)}`));
+    return;
+  }
+  const status = Reflect.apply(responseStatus, value, []) as number;
+  if (status === 0) {
+    fail(id, new TypeError("fetch() returned Response.error(), a network error: there is nothing to send the client"));
+    return;
+  }
+  const flat = flatHeaders(value);
+  const buffered = takeBufferedBody(value);
+  if (buffered !== undefined) {
+    emit(["respond", id, status, flat, buffered, true]);
+    responded(id);
+    return;
+  }
+  // A streamed body: chunks go to the host as the handler produces them.
+  const stream = Reflect.apply(responseBody, value, []) as ReadableStream<unknown>;
+  let reader: { read(): Promise<{ done: boolean; value: unknown }> };
+  try {
+    reader = Reflect.apply(getReader, stream, []) as typeof reader;
+  } catch (err) {
+    fail(id, err);
+    return;
+  }
+  emit(["respond", id, status, flat, null, false]);
+  startedHere.delete(id);
+  const state = invocations.get(id)!;
+  const pump = (): void => {
+    reader.read().then(({ done, value: chunk }) => {
+      if (!invocations.has(id)) return;
+      if (done) {
+        emit(["chunk", id, new U8(0), true]);
+        responded(id);
+        return;
+      }
+      if (!(chunk instanceof U8)) {
+        fail(id, new TypeError(`response body chunks must be Uint8Array, got ${describe(chunk)}`));
+        return;
+      }
+      emit(["chunk", id, copyBytes(chunk), false]);
+      state.unacked += chunk.byteLength;
+      if (state.unacked < responseHighWaterBytes) pump();
+      else state.paused = pump;
+    }, (err: unknown) => fail(id, err));
+  };
+  pump();
+}
+
+/** The `ctx` a handler gets: waitUntil keeps the invocation open. */
+function contextFor(id: number, state: InvocationState): object {
+  return Object.freeze({
+    /** Keeps the invocation (not the response) open until `promise` settles, within the timeout. */
+    waitUntil(promise: unknown): void {
+      state.waitUntil++;
+      Promise.resolve(promise)
+        .catch((err: unknown) => logLine(id, "error", `waitUntil: ${errorParts(err)[0]}`))
+        .finally(() => {
+          state.waitUntil--;
+          maybeComplete(id);
+        });
+    },
+    passThroughOnException(): void {},
+  });
+}
+
+// — the events —
+
 /**
- * A request body the host streams in piece by piece (see `body`). When the handler has
- * read all that arrived (pull: a read is waiting on an empty queue), the host is told how
- * much it took, so the client is read no further ahead of the handler than the window.
+ * A request body the host streams in piece by piece ("body" events). When the handler has
+ * read all that arrived (pull: a read waits on an empty queue), the host is told how much
+ * it took, so the client is read no further ahead of the handler than the window.
  */
 function incomingBodyStream(id: number): ReadableStream<Uint8Array> {
   const flow = { delivered: 0, credited: 0 };
@@ -132,8 +282,8 @@ function incomingBodyStream(id: number): ReadableStream<Uint8Array> {
     pull(controller: BodyController & { desiredSize: number | null }) {
       const queued = Math.max(0, -(controller.desiredSize ?? 0));
       const read = flow.delivered - queued;
-      if (read > flow.credited) {
-        hostOps().bodyCredit(id, read - flow.credited);
+      if (read > flow.credited && invocations.has(id)) {
+        emit(["bodyCredit", id, read - flow.credited]);
         flow.credited = read;
       }
     },
@@ -144,14 +294,46 @@ function incomingBodyStream(id: number): ReadableStream<Uint8Array> {
   } as never);
 }
 
-/** A piece of invocation's request body arrived (`end` on the last; `error` if the client went away). */
-export function body(invocation: number, bytes: Uint8Array, end: boolean, error: string): void {
+function bodyStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    type: "bytes",
+    start(controller: { enqueue(chunk: Uint8Array): void; close(): void }) {
+      controller.enqueue(ownBytes(bytes));
+      controller.close();
+    },
+  } as never);
+}
+
+function onRequest(id: number, method: string, url: string, headers: string[], body: Uint8Array | null, streamed: boolean): void {
+  enterInvocation(id);
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([headers[i]!, headers[i + 1]!]);
+  const stream = streamed ? incomingBodyStream(id) : body === null || body.length === 0 ? null : bodyStream(body);
+  const request = createIncomingRequest(method, url, pairs, stream);
+  const state = begin(id);
+  if (fetchHandler === undefined) {
+    fail(id, new TypeError(`this function has no fetch handler (its default export has only ${handlers() || "nothing"}); add \`async fetch(request, env, ctx) { … }\` to answer requests`));
+    return;
+  }
+  let result: unknown;
+  try {
+    result = Reflect.apply(fetchHandler, handlerThis, [request, env, contextFor(id, state)]);
+  } catch (err) {
+    fail(id, err);
+    return;
+  }
+  // Promise.resolve also adopts thenables that are not native promises.
+  Promise.resolve(result).then((value) => finish(id, value), (err: unknown) => fail(id, err));
+}
+
+function onBody(invocation: number, bytes: Uint8Array, end: boolean, error: string): void {
   const controller = incoming.get(invocation);
   if (controller === undefined) return;
+  enterInvocation(invocation);
   const flow = bodyFlow.get(invocation);
   if (flow !== undefined) flow.delivered += bytes.byteLength;
   try {
-    if (bytes.byteLength > 0) controller.enqueue(bytes);
+    if (bytes.byteLength > 0) controller.enqueue(ownBytes(bytes));
     if (error !== "") {
       incoming.delete(invocation);
       controller.error(new TypeError(`the request body was cut off: ${error}`));
@@ -165,135 +347,15 @@ export function body(invocation: number, bytes: Uint8Array, end: boolean, error:
   }
 }
 
-function bodyStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    type: "bytes",
-    start(controller: { enqueue(chunk: Uint8Array): void; close(): void }) {
-      controller.enqueue(bytes);
-      controller.close();
-    },
-  } as never);
-}
-
-/** What an invocation still waits for before it is complete. */
-interface InvocationState {
-  waitUntil: number;
-  responded: boolean;
-}
-const invocations = new Map<number, InvocationState>();
-/** Streamed bodies waiting for the client to catch up (flow control), by invocation. */
-const paused = new Map<number, () => void>();
-
-function maybeComplete(id: number): void {
-  const state = invocations.get(id);
-  if (state === undefined || !state.responded || state.waitUntil > 0) return;
-  invocations.delete(id);
-  incoming.delete(id);
-  hostOps().complete(id);
-}
-
-function finish(id: number, value: unknown): void {
-  if (!(value instanceof Response)) {
-    fail(id, new TypeError(`fetch() must return a Response (or a Promise of one), but it returned ${describe(value)}`));
-    return;
-  }
-  const status = Reflect.apply(responseStatus, value, []) as number;
-  const flat: string[] = [];
-  for (const [name, v] of Reflect.apply(responseHeaders, value, []) as Iterable<[string, string]>) flat.push(name, v);
-  const buffered = takeBufferedBody(value);
-  if (buffered !== undefined) {
-    hostOps().respond(id, status, flat, buffered, true);
-    responded(id);
-    return;
-  }
-  // A streamed body: chunks go to the host as the handler produces them.
-  const stream = Reflect.apply(responseBody, value, []) as ReadableStream<unknown>;
-  let reader: { read(): Promise<{ done: boolean; value: unknown }> };
-  try {
-    reader = Reflect.apply(getReader, stream, []) as typeof reader;
-  } catch (err) {
-    fail(id, err);
-    return;
-  }
-  hostOps().respond(id, status, flat, null, false);
-  const pump = (): void => {
-    reader.read().then(({ done, value: chunk }) => {
-      if (!invocations.has(id)) return;
-      if (done) {
-        hostOps().chunk(id, new Uint8Array(0), true);
-        responded(id);
-        return;
-      }
-      if (!(chunk instanceof Uint8Array)) {
-        fail(id, new TypeError(`response body chunks must be Uint8Array, got ${describe(chunk)}`));
-        return;
-      }
-      if (hostOps().chunk(id, chunk, false)) pump();
-      else paused.set(id, pump);
-    }, (err: unknown) => fail(id, err));
-  };
-  pump();
-}
-
-function responded(id: number): void {
-  const state = invocations.get(id);
-  if (state === undefined) return;
-  state.responded = true;
-  maybeComplete(id);
-}
-
-function fail(id: number, err: unknown): void {
-  invocations.delete(id);
-  paused.delete(id);
-  incoming.delete(id);
-  const [message, stack] = errorParts(err);
-  hostOps().fail(id, message, stack);
-}
-
-/** Runs one request; the outcome arrives through `respond` or `fail`. */
-export function dispatch(id: number, nowMs: number, method: string, url: string, headers: string[], body: Uint8Array | null, streamed: boolean): void {
-  setClock(nowMs);
-  enterInvocation(id);
-  const pairs: [string, string][] = [];
-  for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([headers[i]!, headers[i + 1]!]);
-  const stream = streamed ? incomingBodyStream(id) : body === null || body.length === 0 ? null : bodyStream(body);
-  const request = createIncomingRequest(method, url, pairs, stream);
-  const state: InvocationState = { waitUntil: 0, responded: false };
-  invocations.set(id, state);
-  const ctx = contextFor(id, state);
-  if (fetchHandler === undefined) {
-    fail(id, new TypeError("this function has no fetch handler (its default export has only scheduled); add `async fetch(request, env, ctx) { … }` to answer requests"));
-    return;
-  }
-  let result: unknown;
-  try {
-    result = Reflect.apply(fetchHandler, handlerThis, [request, env, ctx]);
-  } catch (err) {
-    fail(id, err);
-    return;
-  }
-  // Promise.resolve also adopts thenables that are not native promises.
-  Promise.resolve(result).then((value) => finish(id, value), (err: unknown) => fail(id, err));
-}
-
-/** The handlers the module has, comma-separated ("fetch,queue"): the platform routes by them. */
-export function handlers(): string {
-  return [fetchHandler && "fetch", scheduledHandler && "scheduled", queueHandler && "queue"].filter(Boolean).join(",");
-}
-
 /**
  * A batch of queue messages: runs `queue(batch, env, ctx)`. Each message may be acked
  * (done, whatever happens after) or retried (run again later, using one of its retries);
  * the rest complete when the handler resolves and are retried when it throws. The outcome
  * goes back as the response body: {"ack": [ids], "retry": [ids]}, status 200 or 500.
  */
-export function queueBatch(
-  id: number, nowMs: number, queueName: string, ids: string[], timestamps: number[], attempts: number[], bodies: Uint8Array[], contentTypes: string[],
-): void {
-  setClock(nowMs);
+function onQueue(id: number, queueName: string, ids: string[], timestamps: number[], attempts: number[], bodies: Uint8Array[], contentTypes: string[]): void {
   enterInvocation(id);
-  const state: InvocationState = { waitUntil: 0, responded: false };
-  invocations.set(id, state);
+  const state = begin(id);
   if (queueHandler === undefined) {
     fail(id, new TypeError("queue messages arrived, but the default export has no queue method; add `async queue(batch, env, ctx) { … }`"));
     return;
@@ -301,32 +363,38 @@ export function queueBatch(
   const acked = new Set<string>();
   const retried = new Set<string>();
   const decoder = new TextDecoder();
-  const messages = ids.map((messageId, i) => {
-    const type = contentTypes[i] ?? "";
-    const bytes = bodies[i] ?? new Uint8Array(0);
-    let body: unknown;
-    if (type.startsWith("application/json")) body = JSON.parse(decoder.decode(bytes));
-    else if (type.startsWith("text/")) body = decoder.decode(bytes);
-    else body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-    return Object.freeze({
-      id: messageId,
-      timestamp: new Date(timestamps[i] ?? 0),
-      attempts: attempts[i] ?? 1,
-      body,
-      ack: () => void (retried.has(messageId) || acked.add(messageId)),
-      retry: () => void (acked.has(messageId) || retried.add(messageId)),
+  let messages: object[];
+  try {
+    messages = ids.map((messageId, i) => {
+      const type = contentTypes[i] ?? "";
+      const bytes = bodies[i] ?? new U8(0);
+      let body: unknown;
+      if (type.startsWith("application/json")) body = JSON.parse(decoder.decode(bytes));
+      else if (type.startsWith("text/")) body = decoder.decode(bytes);
+      else body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+      return Object.freeze({
+        id: messageId,
+        timestamp: new Date(timestamps[i] ?? 0),
+        attempts: attempts[i] ?? 1,
+        body,
+        ack: () => void (retried.has(messageId) || acked.add(messageId)),
+        retry: () => void (acked.has(messageId) || retried.add(messageId)),
+      });
     });
-  });
+  } catch (err) {
+    fail(id, err);
+    return;
+  }
   const batch = Object.freeze({
     queue: queueName,
     messages: Object.freeze(messages),
-    ackAll: () => messages.forEach((m) => m.ack()),
-    retryAll: () => messages.forEach((m) => m.retry()),
+    ackAll: () => messages.forEach((m) => (m as { ack(): void }).ack()),
+    retryAll: () => messages.forEach((m) => (m as { retry(): void }).retry()),
   });
   const report = (status: number, error: string) => {
     if (!invocations.has(id)) return;
     const body = new TextEncoder().encode(JSON.stringify({ ack: [...acked], retry: [...retried], error }));
-    hostOps().respond(id, status, ["content-type", "application/json"], body, true);
+    emit(["respond", id, status, ["content-type", "application/json"], body, true]);
     responded(id);
   };
   let result: unknown;
@@ -347,11 +415,9 @@ export function queueBatch(
  * handler's promise and its waitUntil work settle; a throw or rejection fails it (and the
  * platform retries it like any async invocation).
  */
-export function scheduled(id: number, nowMs: number, cron: string, scheduledTime: number): void {
-  setClock(nowMs);
+function onScheduled(id: number, cron: string, scheduledTime: number): void {
   enterInvocation(id);
-  const state: InvocationState = { waitUntil: 0, responded: false };
-  invocations.set(id, state);
+  const state = begin(id);
   if (scheduledHandler === undefined) {
     fail(id, new TypeError(`a cron trigger ("${cron}") fired, but the default export has no scheduled method; add \`async scheduled(controller, env, ctx) { … }\``));
     return;
@@ -367,52 +433,23 @@ export function scheduled(id: number, nowMs: number, cron: string, scheduledTime
   Promise.resolve(result).then(
     () => {
       if (!invocations.has(id)) return;
-      hostOps().respond(id, 204, [], null, true);
+      emit(["respond", id, 204, [], null, true]);
       responded(id);
     },
     (err: unknown) => fail(id, err),
   );
 }
 
-/** The `ctx` a handler gets: waitUntil keeps the invocation open. */
-function contextFor(id: number, state: InvocationState): object {
-  return Object.freeze({
-    /** Keeps the invocation (not the response) open until `promise` settles, within the timeout. */
-    waitUntil(promise: unknown): void {
-      state.waitUntil++;
-      Promise.resolve(promise)
-        .catch((err: unknown) => hostOps().log(id, "error", `waitUntil: ${errorParts(err)[0]}`))
-        .finally(() => {
-          state.waitUntil--;
-          maybeComplete(id);
-        });
-    },
-    passThroughOnException(): void {},
-  });
-}
-
-/** The host's timer for `timer` is due. An exception in the callback fails its invocation. */
-export function timer(id: number, invocation: number, nowMs: number): void {
-  setClock(nowMs);
-  try {
-    fireTimer(id);
-  } catch (err) {
-    fail(invocation, err);
-  }
-}
-
-/** The host finished an outbound fetch (see fetch.ts). */
-export function fetched(op: number, nowMs: number, ...rest: Parameters<typeof settleFetch> extends [number, ...infer R] ? R : never): void {
-  setClock(nowMs);
-  settleFetch(op, ...rest);
-}
-
-/** The client caught up with a paused streamed body: read on. */
-export function resume(invocation: number, nowMs: number): void {
-  setClock(nowMs);
-  const pump = paused.get(invocation);
-  paused.delete(invocation);
-  pump?.();
+/** The client took bytes of a streamed response: below half the window, a paused body reads on. */
+function onCredit(invocation: number, bytes: number): void {
+  const state = invocations.get(invocation);
+  if (state === undefined) return;
+  state.unacked = Math.max(0, state.unacked - bytes);
+  if (state.paused === undefined || state.unacked >= responseHighWaterBytes / 2) return;
+  const pump = state.paused;
+  state.paused = undefined;
+  enterInvocation(invocation);
+  pump();
 }
 
 /**
@@ -420,43 +457,90 @@ export function resume(invocation: number, nowMs: number): void {
  * hands over a copy of the reason). Fires `unhandledrejection` on the global scope; if
  * no listener cancels it, the function's logs get "Uncaught (in promise) …".
  */
-export function unhandledRejection(invocation: number, reason: unknown): void {
+function onRejection(invocation: number, reason: unknown): void {
   enterInvocation(invocation);
   const promise = Promise.reject(reason);
   promise.catch(() => {});
   const event = new PromiseRejectionEvent("unhandledrejection", { promise, reason, cancelable: true });
   if (dispatchEvent(globalThis, event, true)) {
     const text = reason instanceof Error ? (reason.stack ?? `${reason.name}: ${reason.message}`) : String(reason);
-    hostOps().log(invocation, "error", `Uncaught (in promise) ${text}`);
+    logLine(invocation, "error", `Uncaught (in promise) ${text}`);
   }
 }
 
-/** The host finished a zlib write (see compression-streams.ts). */
-export function zlibDone(op: number, nowMs: number, output: Uint8Array | null, error: string): void {
-  setClock(nowMs);
-  settleZlib(op, output, error);
+/** A timer callback threw: its invocation fails, as a throw in the handler would. */
+function onTimerError(invocation: number, err: unknown): void {
+  fail(invocation, err);
 }
 
-/** The host finished a crypto.subtle call (see subtle-crypto.ts). */
-/** The host queued (or could not queue) a binding's messages. */
-export function queueDone(op: number, nowMs: number, error: string): void {
-  setClock(nowMs);
-  settleQueue(op, error);
+function runEvent(event: GuestEvent): void {
+  switch (event[0]) {
+    case "request":
+      return onRequest(event[1], event[2], event[3], event[4], event[5], event[6]);
+    case "scheduled":
+      return onScheduled(event[1], event[2], event[3]);
+    case "queue":
+      return onQueue(event[1], event[2], event[3], event[4], event[5], event[6], event[7]);
+    case "timers":
+      return fireDueTimers(event[1], onTimerError);
+    case "fetched":
+      return settleFetch(event[1], event[2], event[3], event[4], event[5] as Uint8Array<ArrayBuffer> | null, event[6], event[7], event[8]);
+    case "zlibDone":
+      return settleZlib(event[1], event[2], event[3]);
+    case "subtleDone":
+      return settleSubtle(event[1], event[2], event[3], event[4]);
+    case "queueDone":
+      return settleQueue(event[1], event[2]);
+    case "credit":
+      return onCredit(event[1], event[2]);
+    case "body":
+      return onBody(event[1], event[2], event[3], event[4]);
+    case "end":
+      return endInvocation(event[1]);
+    case "rejection":
+      return onRejection(event[1], event[2]);
+  }
 }
 
-export function subtleDone(op: number, nowMs: number, error: string, json: string, buffers: Uint8Array[]): void {
-  setClock(nowMs);
-  settleSubtle(op, error, json, buffers);
+/** Microtask turns `run` waits at most for the work its events started (then late ops go through `more`). */
+const maxTurns = 64;
+
+/**
+ * Runs one entry's events in order, at host time `nowMs` (one event's failure never stops
+ * the others), then lets the microtasks they started have their turns — until every
+ * invocation started here has answered and two turns passed without a new op, or 64 turns
+ * — and resolves with the outbox.
+ */
+export async function run(nowMs: number, acked: boolean, events: GuestEvent[]): Promise<[HostOp[], number]> {
+  openOutbox(acked);
+  startedHere.clear();
+  runEvents(nowMs, events);
+  let quiet = 0;
+  for (let turn = 0; turn < maxTurns && (startedHere.size > 0 || quiet < 2); turn++) {
+    const before = outboxSize();
+    await null;
+    quiet = outboxSize() === before ? quiet + 1 : 0;
+  }
+  startedHere.clear();
+  return [closeOutbox(), currentInvocation()];
 }
 
-/** The invocation is over (answered, failed or timed out): forget what it left behind. */
-export function end(invocation: number): void {
-  // Nothing runs as an invocation once it ended: module scope again (a pooled instance's
-  // warm-up requests end before the function's module is evaluated).
-  if (currentInvocation() === invocation) enterInvocation(0);
-  invocations.delete(invocation);
-  paused.delete(invocation);
-  incoming.delete(invocation);
-  bodyFlow.delete(invocation);
-  dropTimersOf(invocation);
+function runEvents(nowMs: number, events: GuestEvent[]): void {
+  setClock(nowMs);
+  for (let i = 0; i < events.length; i++) {
+    try {
+      runEvent(events[i]!);
+    } catch (err) {
+      // A runtime bug, or user code throwing where the runtime did not expect it: charge it
+      // to the invocation it happened in, which fails if it is still running.
+      const invocation = currentInvocation();
+      if (invocations.has(invocation)) fail(invocation, err);
+      else logLine(invocation, "error", `Uncaught ${errorParts(err)[1] || errorParts(err)[0]}`);
+    }
+  }
+}
+
+/** Every op the host does not have yet, and the invocation that ran last (unhandled rejections are charged to it). */
+export function take(): [HostOp[], number] {
+  return [takeOutbox(), currentInvocation()];
 }

@@ -1,10 +1,11 @@
 /**
  * Outbound `fetch()`: the request is built and checked here (Fetch's Request constructor),
  * its body read, and the rest happens in the host — egress policy, DNS, the connection,
- * redirects, per-invocation limits — through the `fetchStart` host op. The answer comes
- * back later as a dispatcher entry (`fetched`), which settles the promise.
+ * redirects, per-invocation limits — through the `fetch` host op. The answer comes back
+ * as a `fetched` event of a later entry, which settles the promise; a limit the host
+ * enforces (subrequests, sizes) arrives the same way, as a rejection.
  */
-import { hostOps } from "./host-ops.ts";
+import { emit, ownBytes } from "./host-ops.ts";
 import { currentInvocation } from "./invocation-scope.ts";
 import { addAbortAlgorithm } from "./web/abort.ts";
 import { newDOMException } from "./web/dom-exception.ts";
@@ -49,12 +50,12 @@ export function fetchThrough(binding: string, input: unknown, init?: unknown): P
       pending.set(op, { resolve, reject, url });
       addAbortAlgorithm(signal, () => {
         if (pending.delete(op)) {
-          hostOps().fetchAbort(op);
+          emit(["fetchAbort", op]);
           reject(signal.reason);
         }
       });
       try {
-        hostOps().fetchStart(invocation, op, method, url, flat, body, redirect, binding);
+        emit(["fetch", invocation, op, method, url, flat, body, redirect, binding]);
       } catch (err) {
         pending.delete(op);
         reject(err);
@@ -90,5 +91,5 @@ export function fetched(
   }
   const pairs: [string, string][] = [];
   for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([headers[i]!, headers[i + 1]!]);
-  p.resolve(createFetchedResponse(status, statusText, pairs, body, urlList));
+  p.resolve(createFetchedResponse(status, statusText, pairs, body === null ? null : ownBytes(body), urlList));
 }

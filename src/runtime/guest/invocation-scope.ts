@@ -1,18 +1,33 @@
 /**
- * Which invocation the guest is running right now, so console lines and timers are
- * charged to it. The host enters the isolate for one invocation at a time (dispatch, a
- * timer firing) and the microtasks that entry triggers run before it returns, so "the
- * invocation of the current entry" is set on every entry and left in place: code after
- * an `await` still sees its own invocation. The one approximation: a continuation whose
- * promise was settled by another request's code runs in, and is charged to, that entry.
+ * Which invocation the guest is running right now, so console lines, timers and outbound
+ * calls are charged to it, and what each module forgets when an invocation ends.
+ *
+ * Every event of an entry sets the current invocation before it runs guest code (a
+ * request, a timer, a fetch answer), and it is left in place, so code after an `await`
+ * still sees its own invocation. The one approximation: a continuation whose promise was
+ * settled by another request's code runs in, and is charged to, that request.
  */
 let current = 0;
+const endHooks: ((invocation: number) => void)[] = [];
 
 export function currentInvocation(): number {
   return current;
 }
 
-/** Called at the start of every host entry. */
+/** Called before guest code runs for `id` (0: module scope). */
 export function enterInvocation(id: number): void {
   current = id;
+}
+
+/** `hook` runs when an invocation ends: modules drop what they keep per invocation. */
+export function onInvocationEnd(hook: (invocation: number) => void): void {
+  endHooks.push(hook);
+}
+
+/** The invocation is over (answered, failed, timed out or cancelled): every module forgets it. */
+export function endInvocation(id: number): void {
+  // Nothing runs as an invocation once it ended: module scope again (a pooled instance's
+  // warm-up requests end before the function's module is evaluated).
+  if (current === id) current = 0;
+  for (const hook of endHooks) hook(id);
 }

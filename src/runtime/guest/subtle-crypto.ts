@@ -8,7 +8,7 @@
  * `{"$key": {...}}` a CryptoKey with its material (raw, pkcs8 or spki bytes). The material
  * stays in a WeakMap here, out of user code's reach, and goes to the host only for a call.
  */
-import { hostOps } from "./host-ops.ts";
+import { emit } from "./host-ops.ts";
 import { currentInvocation } from "./invocation-scope.ts";
 import { newDOMException } from "./web/dom-exception.ts";
 import { defineInterface, isBufferSource, isObject, methodContext, requireArgs, toStringES } from "./web/idl.ts";
@@ -237,7 +237,7 @@ function call(method: string, argCount: number, required: number, build: (w: Wir
     const op = nextOp++;
     return new Promise((resolve, reject) => {
       waiting.set(op, { resolve, reject, method });
-      hostOps().subtle(invocation, op, method, JSON.stringify(args), writer.buffers);
+      emit(["subtle", invocation, op, method, JSON.stringify(args), writer.buffers]);
     });
   } catch (err) {
     return Promise.reject(err);

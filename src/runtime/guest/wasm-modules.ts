@@ -5,7 +5,7 @@
  * version, and they are compiled with the real WebAssembly.Module (run-time compilation
  * of other bytes stays refused). Compiled once per isolate.
  */
-import { hostOps } from "./host-ops.ts";
+import { syncCalls } from "./host-ops.ts";
 import { compileShippedModule } from "./lockdown.ts";
 
 const compiled = new Map<string, object>();
@@ -16,7 +16,7 @@ export function shippedWasmModule(hash: unknown): object {
   const key = String(hash);
   let module = compiled.get(key);
   if (module === undefined) {
-    const bytes = hostOps().wasmModule(key);
+    const bytes = syncCalls().wasmModule(key);
     if (bytes === null) throw new Error(`WebAssembly module ${key} was not shipped with this deploy`);
     module = compileShippedModule(bytes);
     compiled.set(key, module);

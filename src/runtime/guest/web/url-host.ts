@@ -10,7 +10,7 @@
  * lowercases an ASCII domain regardless of what ToASCII would say, so the common case never
  * leaves the isolate.
  */
-import { hostOps } from "../host-ops.ts";
+import { syncCalls } from "../host-ops.ts";
 import {
   StringFromCharCode,
   StringPrototypeCharCodeAt,
@@ -78,7 +78,7 @@ function parseDomain(domain: string): string | null {
     if (len === 0) return null;
     return upper ? StringPrototypeToLowerCase(domain) : domain;
   }
-  const result = hostOps().domainToASCII(domain);
+  const result = syncCalls().domainToASCII(domain);
   if (result === null || result === "") return null;
   for (let i = 0; i < result.length; i++) {
     const c = StringPrototypeCharCodeAt(result, i);

@@ -1,0 +1,231 @@
+/**
+ * The I/O a running invocation asks its host for — outbound fetch, service and queue
+ * binding calls, zlib, crypto.subtle — each checked against the invocation's limits here,
+ * in the host, whatever the guest checked. Answers go back as events of a later entry
+ * (`post`), and only while the invocation runs: when it ends, its fetches are aborted, its
+ * zlib streams freed, and work still waiting for a thread-pool slot is dropped unstarted.
+ */
+import { limits } from "../model/index.ts";
+import type { GuestEvent } from "../runtime/contract.ts";
+import { compressionLimits, ZlibStream } from "./compression-ops.ts";
+import type { EgressPolicy } from "./egress-policy.ts";
+import type { FairJobs } from "./fair-jobs.ts";
+import { OutboundError, outboundFetch, type OutboundRequest } from "./outbound-fetch.ts";
+import type { BindingSpec, Call, CallResult } from "./protocol.ts";
+import { runSubtle, SubtleError } from "./web-crypto-ops.ts";
+
+/** Per-invocation limits on outbound requests (docs/limits.md). */
+export const fetchLimits = {
+  /** fetch() and binding calls (env.X.fetch, env.Q.send) together. */
+  subrequests: 50,
+  connections: 6,
+  maxResponseBytes: 32 * 1024 * 1024,
+  maxUrlLength: 16 * 1024,
+  maxHeaderEntries: 512,
+} as const;
+
+/** Queue messages per send/sendBatch, and bytes per message (the async payload limit). */
+export const queueSendLimits = { messages: 100, messageBytes: limits.asyncPayloadMaxBytes } as const;
+
+/** What the I/O of one invocation needs from its instance. */
+export interface IoContext {
+  /** `<tenant>/<function>`. */
+  function: string;
+  tenant: string;
+  deadline: () => number;
+  invocationId: string;
+  depth: number;
+  /** The queue hops of the event it runs; undefined for a request to /fn. */
+  hops: number | undefined;
+  egress: EgressPolicy;
+  jobs: FairJobs;
+  bindings: readonly BindingSpec[];
+  calls: ((call: Call) => Promise<CallResult>) | undefined;
+  /** Hands an answer to the guest (dropped once the invocation ended). */
+  post(event: GuestEvent): void;
+  log(level: "info" | "warn", message: string): void;
+  /** False once the invocation ended. */
+  live(): boolean;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The I/O state of one invocation. */
+export class InvocationIo {
+  private readonly ctx: IoContext;
+  private subrequests = 0;
+  private activeFetches = 0;
+  private readonly queuedFetches: (() => void)[] = [];
+  private readonly fetchOps = new Map<number, AbortController>();
+  private zlib: Map<number, ZlibStream> | undefined;
+
+  constructor(ctx: IoContext) {
+    this.ctx = ctx;
+  }
+
+  /** The invocation ended: abort what runs, drop what waits. */
+  close(): void {
+    for (const controller of this.fetchOps.values()) controller.abort();
+    this.fetchOps.clear();
+    this.queuedFetches.length = 0;
+    if (this.zlib !== undefined) for (const stream of this.zlib.values()) stream.destroy();
+    this.zlib = undefined;
+  }
+
+  /** The target of the instance's binding `name` of `kind`, or why not. */
+  private binding(name: string, kind: "service" | "queue"): string | Error {
+    const found = this.ctx.bindings.find((b) => b.name === name && b.kind === kind);
+    if (found === undefined || this.ctx.calls === undefined) return new TypeError(`env.${name} is not a ${kind} binding of this function`);
+    return found.target;
+  }
+
+  private subrequest(what: string): string | null {
+    if (this.subrequests >= fetchLimits.subrequests) {
+      return `too many subrequests: one request may make at most ${fetchLimits.subrequests} fetch() and binding calls (${what} refused)`;
+    }
+    this.subrequests++;
+    return null;
+  }
+
+  fetch(op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string, binding: string): void {
+    const reject = (message: string, name = "TypeError") => this.ctx.post(["fetched", op, 0, "", [], null, [], name, message]);
+    if (redirect !== "follow" && redirect !== "manual" && redirect !== "error") return reject("fetch(): malformed request");
+    if (url.length > fetchLimits.maxUrlLength) return reject(`fetch(): the URL is longer than ${fetchLimits.maxUrlLength} characters`);
+    if (headers.length > fetchLimits.maxHeaderEntries * 2) return reject(`fetch(): more than ${fetchLimits.maxHeaderEntries} headers`);
+    if (body !== null && body.byteLength > limits.requestBodyMaxBytes) return reject(`fetch(): the body is over ${limits.requestBodyMaxBytes} bytes`);
+    const target = binding === "" ? undefined : this.binding(binding, "service");
+    if (target instanceof Error) return reject(target.message);
+    const refused = this.subrequest(binding === "" ? "fetch" : `env.${binding}.fetch`);
+    if (refused !== null) return reject(refused);
+    const controller = new AbortController();
+    this.fetchOps.set(op, controller);
+    const request: OutboundRequest = { method, url, headers, body, redirect };
+    const run = () => {
+      this.activeFetches++;
+      const started = Date.now();
+      const response =
+        target === undefined
+          ? outboundFetch(request, this.ctx.egress, { timeoutMs: Math.max(1, this.ctx.deadline() - performance.now()), maxResponseBytes: fetchLimits.maxResponseBytes }, controller.signal)
+          : this.serviceFetch(target, request);
+      response
+        .then(
+          (r): GuestEvent => {
+            this.ctx.log("info", `fetch ${method} ${url} → ${r.status} (${Date.now() - started} ms)`);
+            return ["fetched", op, r.status, r.statusText, r.headers, r.body, r.urlList, "", ""];
+          },
+          (err: unknown): GuestEvent => {
+            const error = err instanceof OutboundError ? err : new OutboundError(`fetch to ${url} failed: ${String(err)}`);
+            this.ctx.log(error.message.startsWith("egress_denied") ? "warn" : "info", `fetch ${method} ${url} → ${error.message}`);
+            return ["fetched", op, 0, "", [], null, [], error.errorName, error.message];
+          },
+        )
+        .then((event) => {
+          this.activeFetches--;
+          this.fetchOps.delete(op);
+          this.queuedFetches.shift()?.();
+          if (!controller.signal.aborted) this.ctx.post(event);
+        });
+    };
+    if (this.activeFetches < fetchLimits.connections) run();
+    else this.queuedFetches.push(run);
+  }
+
+  fetchAbort(op: number): void {
+    this.fetchOps.get(op)?.abort();
+  }
+
+  /**
+   * A service binding's fetch: the platform runs it on the bound function (no HTTP hop) and
+   * answers in the shape of an outbound fetch, so the guest builds the same Response.
+   */
+  private async serviceFetch(target: string, request: OutboundRequest): Promise<{ status: number; statusText: string; headers: string[]; body: Uint8Array | null; urlList: string[] }> {
+    const result = await this.ctx.calls!({
+      kind: "fetch",
+      caller: this.ctx.function,
+      target,
+      parentInvocationId: this.ctx.invocationId,
+      depth: this.ctx.depth + 1,
+      ...(this.ctx.hops === undefined ? {} : { hops: this.ctx.hops }),
+      request: { method: request.method, url: request.url, headers: request.headers, body: request.body },
+    });
+    if (result.kind !== "fetch") throw new OutboundError("the platform answered a service call with something else");
+    if (result.error !== null) throw new OutboundError(result.error[1], result.error[0] === "TimeoutError" ? "TimeoutError" : "TypeError");
+    return { status: result.status, statusText: result.statusText, headers: result.headers, body: result.body, urlList: [request.url] };
+  }
+
+  /** `env.<binding>.send`/`sendBatch`: durable async invocations of the bound function. */
+  queueSend(op: number, binding: string, bodies: Uint8Array[], contentTypes: string[]): void {
+    const done = (error: string) => this.ctx.post(["queueDone", op, error]);
+    const target = this.binding(binding, "queue");
+    if (target instanceof Error) return done(target.message);
+    // Sizes from the host's own copies: whatever the guest's getters said, this is what arrived.
+    if (bodies.length === 0 || bodies.length > queueSendLimits.messages || contentTypes.length !== bodies.length) {
+      return done(`env.${binding}.sendBatch(): send 1 to ${queueSendLimits.messages} messages at a time`);
+    }
+    for (const body of bodies) {
+      if (body.byteLength > queueSendLimits.messageBytes) {
+        return done(`env.${binding}.send(): a message is ${body.byteLength} bytes, over the ${queueSendLimits.messageBytes}-byte limit; send a reference to large data`);
+      }
+    }
+    const refused = this.subrequest(`env.${binding}.send`);
+    if (refused !== null) return done(refused);
+    const messages = bodies.map((body, i) => ({ body, contentType: contentTypes[i] ?? "application/octet-stream" }));
+    this.ctx.calls!({ kind: "enqueue", caller: this.ctx.function, target, ...(this.ctx.hops === undefined ? {} : { hops: this.ctx.hops }), messages }).then(
+      (result) => done(result.kind === "enqueue" ? (result.error ?? "") : "unexpected answer"),
+      (err: unknown) => done(`the messages were not queued: ${messageOf(err)}`),
+    );
+  }
+
+  zlibOpen(stream: number, format: string, compress: boolean): string | null {
+    this.zlib ??= new Map();
+    if (this.zlib.size >= compressionLimits.streamsPerInvocation) {
+      return `too many compression streams: at most ${compressionLimits.streamsPerInvocation} per request`;
+    }
+    try {
+      this.zlib.set(stream, new ZlibStream(format, compress));
+    } catch (err) {
+      return messageOf(err);
+    }
+    return null;
+  }
+
+  zlibWrite(stream: number, op: number, bytes: Uint8Array, final: boolean): void {
+    const zlib = this.zlib?.get(stream);
+    if (zlib === undefined) {
+      this.ctx.post(["zlibDone", op, null, "the compression stream is closed"]);
+      return;
+    }
+    this.ctx.jobs.run({
+      owner: this.ctx.tenant,
+      wanted: () => this.ctx.live(),
+      start: () =>
+        zlib.write(bytes, final).then(({ output, error }) => {
+          if (final || error !== undefined) this.zlib?.delete(stream);
+          this.ctx.post(["zlibDone", op, output, error === undefined ? "" : error.message]);
+        }),
+    });
+  }
+
+  zlibClose(stream: number): void {
+    this.zlib?.get(stream)?.destroy();
+    this.zlib?.delete(stream);
+  }
+
+  /**
+   * One crypto.subtle call (web-crypto-ops.ts). Node runs the heavy ones on its thread
+   * pool, which the host shares fairly between tenants (fair-jobs.ts); an invocation runs
+   * a few at a time.
+   */
+  subtle(op: number, method: string, json: string, buffers: Uint8Array[]): void {
+    const start = (): Promise<void> =>
+      runSubtle(method, json, buffers)
+        .then(
+          (result): GuestEvent => ["subtleDone", op, "", result.json, result.buffers],
+          (err: unknown): GuestEvent => ["subtleDone", op, err instanceof SubtleError ? `${err.errorName}: ${err.message}` : `OperationError: ${String(err)}`, "", []],
+        )
+        .then((event) => this.ctx.post(event));
+    this.ctx.jobs.run({ owner: this.ctx.tenant, wanted: () => this.ctx.live(), start });
+  }
+}
