@@ -39,6 +39,8 @@ export const up: Command = {
     "--async-lease DUR   lease of a running async attempt, renewed while it runs (default 60s)",
     "--retry-backoff DUR first wait after a failed async attempt, doubling with jitter (default 1s)",
     "--shutdown-grace DUR on SIGTERM, time in-flight requests and async attempts get to finish (default 10s)",
+    "--max-connections N open client connections over all hosts; beyond, new ones are closed (default 10000)",
+    "--headers-timeout DUR a request's headers must arrive within this (default 10s)",
     "--examples          deploy the functions in examples/ once started",
   ],
   examples: ["flick up", "flick up --port 0 --data-dir /tmp/flick --examples"],
@@ -69,6 +71,8 @@ export const up: Command = {
     "retry-backoff": { type: "string" },
     "async-lease": { type: "string" },
     "shutdown-grace": { type: "string" },
+    "max-connections": { type: "string" },
+    "headers-timeout": { type: "string" },
   },
   positionals: { min: 0, max: 0 },
   async run({ values }) {
@@ -158,5 +162,15 @@ function schedulingOptions(values: Record<string, unknown>): Parameters<typeof s
   }
   if (values["retry-backoff"] !== undefined) out["retryBackoffMs"] = parseDuration(values["retry-backoff"] as string, "--retry-backoff");
   if (values["shutdown-grace"] !== undefined) out["shutdownGraceMs"] = parseDuration(values["shutdown-grace"] as string, "--shutdown-grace");
+  if (values["max-connections"] !== undefined) {
+    const n = parseInteger(values["max-connections"] as string, "--max-connections");
+    if (n < 1) throw new FlickError("validation_failed", "--max-connections must be at least 1 (no client could connect)");
+    out["maxConnections"] = n;
+  }
+  if (values["headers-timeout"] !== undefined) {
+    const ms = parseDuration(values["headers-timeout"] as string, "--headers-timeout");
+    if (ms < 100) throw new FlickError("validation_failed", "--headers-timeout must be at least 100ms");
+    out["headersTimeoutMs"] = ms;
+  }
   return out as never;
 }
