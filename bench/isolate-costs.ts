@@ -22,6 +22,10 @@ export interface IsolateCosts {
   /** "snapshot" or "code cache": how the runtime gets into a new isolate. */
   runtimeLoading: string;
   blankIsolateMs: number;
+  /** Blank instances as a host's pool makes them (snapshot, context, runtime connected, warm-up requests), per second. */
+  blankPerSec: number;
+  /** The same, two in the making at once (the host's main thread is free while an isolate thread works). */
+  blankPerSecParallel: number;
   isolateWithRuntimeMs: number;
   heapAfterBootMiB: number;
   warmRequestUs: number;
@@ -51,6 +55,19 @@ export async function measureIsolateCosts(samples = 200, requests = 20_000): Pro
     blank.push(performance.now() - t);
     isolate.dispose();
   }
+
+  // Blank instances as the pool makes them, one after another and two at a time.
+  const blanks = async (n: number, parallel: number): Promise<number> => {
+    const t = performance.now();
+    for (let i = 0; i < n; i += parallel) {
+      const made = await Promise.all(Array.from({ length: parallel }, () => Instance.blank(128, host)));
+      for (const m of made) m.dispose();
+    }
+    return (n / (performance.now() - t)) * 1000;
+  };
+  await blanks(20, 1);
+  const blankPerSec = await blanks(samples, 1);
+  const blankPerSecParallel = await blanks(samples, 2);
 
   // With the runtime and a module loaded (the first one produces the code cache).
   (await Instance.create(spec(-1), hello, host, links)).dispose();
@@ -93,6 +110,8 @@ export async function measureIsolateCosts(samples = 200, requests = 20_000): Pro
     runtimeBytes: Buffer.byteLength(runtime.source),
     runtimeLoading: snapshot === undefined ? "code cache" : "startup snapshot",
     blankIsolateMs: median(blank),
+    blankPerSec,
+    blankPerSecParallel,
     isolateWithRuntimeMs: median(boot),
     heapAfterBootMiB: median(heaps),
     warmRequestUs,

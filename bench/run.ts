@@ -1,16 +1,18 @@
 /**
- * `npm run bench [-- --duration 10s --connections 64 --cold-functions 100]`: one run, one
- * machine, the same load for every system.
- * 1. Warm hello world (wrk -t2, 64 connections, 10 s by default): Flick, workerd and a bare
- *    node:http server, each started fresh as its own process and measured alone.
+ * `npm run bench [-- --duration 10s --connections 64 --cold-functions 500 --rounds 3]`: one
+ * run, one machine, the same load for every system.
+ * 1. Warm hello world: Flick, workerd and a bare node:http server started side by side,
+ *    measured in interleaved rounds (wrk -t2 -c64, then one connection), ratios per round.
  * 2. Flick cold starts: the first request to each of N freshly deployed functions, back to
  *    back and with 10 ms between them (time for the hosts' isolate pools to refill).
- * 3. Inside a host: isolate creation with the runtime, heap after boot, runtime cost per request;
- *    a function's own load time as a module, as its script form, and from its V8 code cache.
- * 4. Density: host memory per idle warm instance at 1,000 functions.
- * 5. The scheduler's acquire/release cost at 10,000 hosts and 100,000 instances.
- * 6. Burst: 0 → 2,000 concurrent requests over 200 functions.
- * 7. Async invocations: events/s accepted and completed, enqueue latency (synchronous=FULL).
+ * 3. A victim's latency next to 0, 1 and N spinning functions of another tenant.
+ * 4. A worker host killed with SIGKILL under load: the other hosts' success ratio.
+ * 5. Inside a host: isolate creation with the runtime, heap after boot, blank isolates per
+ *    second, runtime cost per request; a function's own load time (module, script, cache).
+ * 6. Density: host memory per idle warm instance at 1,000 functions.
+ * 7. The scheduler's acquire/release cost at 10,000 hosts and 100,000 instances.
+ * 8. Burst: 0 → 2,000 concurrent requests over 200 functions.
+ * 9. Async invocations: events/s accepted and completed, enqueue latency (synchronous=FULL).
  * Prints a table and writes bench/results/<timestamp>.json and bench/results/latest.json.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -23,17 +25,21 @@ import { measureBurst } from "./burst.ts";
 import { largeBundle, measureCodeLoading } from "./code-loading.ts";
 import { measureColdStarts } from "./cold-starts.ts";
 import { measureDensity } from "./density.ts";
+import { measureHostKill } from "./host-kill.ts";
+import { measureNoisyNeighbour } from "./noisy-neighbour.ts";
 import { measureSchedulerCost } from "./scheduler-cost.ts";
 import { measureIsolateCosts } from "./isolate-costs.ts";
 import { repoRoot, startFlick, startNodeHttp, startWorkerd, stopTarget, workerdVersion, type Target } from "./targets.ts";
-import { loadTest, wrkVersion, type LoadOptions, type LoadResult } from "./wrk.ts";
+import { measureWarmRounds, type Spread } from "./warm.ts";
+import { wrkVersion, type LoadOptions } from "./wrk.ts";
 
-function parseOptions(): { load: LoadOptions; coldFunctions: number } {
+function parseOptions(): { load: LoadOptions; coldFunctions: number; rounds: number } {
   const { values } = parseArgs({
     options: {
       duration: { type: "string", default: "10s" },
       connections: { type: "string", default: "64" },
       "cold-functions": { type: "string", default: "500" },
+      rounds: { type: "string", default: "3" },
     },
   });
   const count = (name: string, value: string, min: number) => {
@@ -47,22 +53,12 @@ function parseOptions(): { load: LoadOptions; coldFunctions: number } {
     // wrk needs at least one connection per thread.
     load: { connections, durationS: Number(duration[1]), threads: Math.min(2, connections) },
     coldFunctions: count("cold-functions", values["cold-functions"], 0),
+    rounds: count("rounds", values.rounds, 1),
   };
 }
 
-/** Starts a system, warms it for 2 s of the same load (JIT, instances, connections), measures, stops it. */
-async function measureWarm(start: () => Promise<Target>, load: LoadOptions): Promise<{ target: Target; result: LoadResult }> {
-  const target = await start();
-  try {
-    await loadTest(target.url, { ...load, durationS: Math.min(2, load.durationS) });
-    return { target, result: await loadTest(target.url, load) };
-  } finally {
-    await stopTarget(target);
-  }
-}
-
 async function main(): Promise<void> {
-  const { load, coldFunctions } = parseOptions();
+  const { load, coldFunctions, rounds } = parseOptions();
   const started = Date.now();
   // Fail before starting anything when a tool is missing.
   const versions = { wrk: wrkVersion(), workerd: workerdVersion() };
@@ -77,16 +73,20 @@ async function main(): Promise<void> {
     ...versions,
   };
 
-  const warm: { system: string; version: string; result: LoadResult }[] = [];
-  for (const start of [startFlick, startWorkerd, startNodeHttp]) {
-    const { target, result } = await measureWarm(start, load);
-    warm.push({ system: target.name, version: target.version, result });
-    console.error(`measured ${target.name}: ${result.requestsPerSec.toFixed(0)} req/s`);
+  const targets: Target[] = [];
+  let warm;
+  try {
+    for (const start of [startFlick, startWorkerd, startNodeHttp]) targets.push(await start());
+    warm = await measureWarmRounds(targets, load, rounds);
+  } finally {
+    for (const t of targets) await stopTarget(t);
   }
   const cold = coldFunctions > 0 ? await measureColdStarts(coldFunctions) : undefined;
   const coldSpaced = coldFunctions > 0 ? await measureColdStarts(coldFunctions, 10) : undefined;
   // A 675 KiB function: runs as its script form from the V8 code cache made at deploy.
   const coldLarge = coldFunctions > 0 ? await measureColdStarts(Math.min(50, coldFunctions), 10, largeBundle()) : undefined;
+  const noisy = await measureNoisyNeighbour();
+  const hostKill = await measureHostKill();
   const isolate = await measureIsolateCosts();
   const codeLoading = await measureCodeLoading();
   const density = await measureDensity(1_000);
@@ -94,31 +94,38 @@ async function main(): Promise<void> {
   const burst = await measureBurst(200, 2_000);
   const asyncInvocations = await measureAsync(20_000, 64);
 
-  const resultOf = (system: string) => warm.find((w) => w.system === system)!.result;
-  const flick = resultOf("flick");
-  const ratios = {
-    flickOverWorkerd: flick.requestsPerSec / resultOf("workerd").requestsPerSec,
-    flickOverNodeHttp: flick.requestsPerSec / resultOf("node:http").requestsPerSec,
-  };
   const fmt = (n: number, digits = 2) => n.toFixed(digits);
+  const range = (s: Spread, digits = 2) => `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
   console.log(`\n${machine.cpu} × ${machine.cores}, ${machine.os}, load average ${fmt(machine.loadAverage1m ?? 0)} at start`);
   console.log(`node ${machine.node}, ${machine.workerd}, ${machine.wrk}`);
-  console.log(`\nWarm hello world: wrk -t${load.threads} -c${load.connections} -d${load.durationS}s --latency, one system at a time`);
-  console.log("system        req/s   p50 ms   p99 ms   errors");
-  for (const { system, result } of warm) {
-    console.log(`${system.padEnd(10)} ${fmt(result.requestsPerSec, 0).padStart(8)} ${fmt(result.p50Ms).padStart(8)} ${fmt(result.p99Ms).padStart(8)} ${String(result.errors).padStart(8)}`);
+  console.log(`\nWarm hello world, ${warm.rounds} interleaved rounds: wrk -t${load.threads} -c${load.connections} -d${load.durationS}s --latency, then one connection (wrk -t1 -c1 -d3s); medians over rounds`);
+  console.log("system        req/s   p50 ms   p99 ms   errors   1-conn p50 µs   1-conn p99 µs");
+  for (const s of warm.systems) {
+    console.log(
+      `${s.system.padEnd(10)} ${fmt(median(s.load.map((r) => r.requestsPerSec)), 0).padStart(8)} ${fmt(median(s.load.map((r) => r.p50Ms))).padStart(8)} ${fmt(median(s.load.map((r) => r.p99Ms))).padStart(8)} ${String(s.load.reduce((a, r) => a + r.errors, 0)).padStart(8)} ${fmt(median(s.single.map((r) => r.p50Ms * 1000)), 0).padStart(15)} ${fmt(median(s.single.map((r) => r.p99Ms * 1000)), 0).padStart(15)}`,
+    );
   }
-  console.log(`\nFlick / workerd   = ${fmt(ratios.flickOverWorkerd)}× requests/s`);
-  console.log(`Flick / node:http = ${fmt(ratios.flickOverNodeHttp)}× requests/s`);
+  console.log(`\nFlick / workerd   = ${range(warm.flickOverWorkerd)}× requests/s, median (range) over rounds (target ≥ 1.5)`);
+  console.log(`Flick / node:http = ${range(warm.flickOverNodeHttp)}× requests/s (target ≥ 0.6)`);
+  console.log(`one-connection p50, Flick / node:http = ${range(warm.singleP50OverNodeHttp)}× (target ≤ 1.5)`);
   if (cold !== undefined && coldSpaced !== undefined) {
-    console.log(`\nFlick cold start at the HTTP client, first request to each of ${cold.functions} functions (target p50 ≤ 1 ms, p99 ≤ 5 ms):`);
-    console.log(`back to back:        p50 ${fmt(cold.p50Ms)} ms, p99 ${fmt(cold.p99Ms)} ms, max ${fmt(cold.maxMs)} ms`);
-    console.log(`10 ms between them:  p50 ${fmt(coldSpaced.p50Ms)} ms, p99 ${fmt(coldSpaced.p99Ms)} ms, max ${fmt(coldSpaced.maxMs)} ms  (isolate pool refilled)`);
+    console.log(`\nFlick cold start at the HTTP client, first request to each of ${cold.functions} functions:`);
+    console.log(`back to back:        p50 ${fmt(cold.p50Ms)} ms, p99 ${fmt(cold.p99Ms)} ms, max ${fmt(cold.maxMs)} ms  (target p99 ≤ 10 ms)`);
+    console.log(`10 ms between them:  p50 ${fmt(coldSpaced.p50Ms)} ms, p99 ${fmt(coldSpaced.p99Ms)} ms, max ${fmt(coldSpaced.maxMs)} ms  (target p50 ≤ 1 ms, p99 ≤ 3 ms)`);
     if (coldLarge !== undefined) {
       console.log(`675 KiB function, ${coldLarge.functions} of them, 10 ms apart: p50 ${fmt(coldLarge.p50Ms)} ms, p99 ${fmt(coldLarge.p99Ms)} ms  (script form from the V8 code cache)`);
     }
   }
+  console.log(`\nA victim (another tenant's hello world, one connection) next to spinning functions (while (true) {}, each its own isolate); goal p99 ≤ 2× that with none:`);
+  noisy.spinners.forEach((n, i) => {
+    const r = noisy.results[i]!;
+    console.log(`${String(n).padStart(2)} spinners: p50 ${fmt(r.p50Ms * 1000, 0)} µs, p99 ${fmt(r.p99Ms * 1000, 0)} µs, ${fmt(r.requestsPerSec, 0)} req/s, errors ${r.errors}; p99 ${fmt(noisy.p99Ratios[i]!)}×`);
+  });
+  console.log(`\nA worker host killed (SIGKILL) under load, ${hostKill.clients} keep-alive clients for ${hostKill.durationS} s (goal ≥ 0.99):`);
+  console.log(`${hostKill.requests} requests; ${hostKill.failedOnKilledHost} failed on the killed host's connections, ${hostKill.failedElsewhere} elsewhere; success ratio of the other hosts' requests ${fmt(hostKill.successRatioOtherHosts, 4)}; all hosts back after ${fmt(hostKill.recoveredMs, 0)} ms`);
+
   console.log(`\nInside a worker host (median of 200; runtime bundle ${(isolate.runtimeBytes / 1024).toFixed(0)} KiB, loaded from a V8 ${isolate.runtimeLoading}):`);
   console.log(`blank isolate + context          ${fmt(isolate.blankIsolateMs, 3)} ms`);
   console.log(`isolate with runtime + module    ${fmt(isolate.isolateWithRuntimeMs, 3)} ms   (target ≤ 2 ms)`);
@@ -132,8 +139,8 @@ async function main(): Promise<void> {
   }
 
   console.log(`\nDensity, ${density.instances} warm idle instances (one per function):`);
-  console.log(`hosts' RSS ${fmt(density.hostsRssBeforeMiB, 0)} → ${fmt(density.hostsRssAfterMiB, 0)} MiB: ${fmt(density.perInstanceMiB)} MiB per instance (target ≤ 1.5), ${density.fitIn16GiB} fit in 16 GiB (target ≥ 10,000)`);
-  console.log(`blank isolates one host makes per second: ${fmt(1000 / isolate.isolateWithRuntimeMs, 0)} (sequential, from the per-isolate cost above; target ≥ 300/s)`);
+  console.log(`hosts' RSS ${fmt(density.hostsRssBeforeMiB, 0)} → ${fmt(density.hostsRssAfterMiB, 0)} MiB: ${fmt(density.perInstanceMiB)} MiB per instance (target ≤ 2), ${density.fitIn16GiB} fit in 16 GiB (target ≥ 10,000)`);
+  console.log(`blank isolates one host makes per second (as its pool does: isolate from the snapshot, context, runtime connected): ${fmt(isolate.blankPerSec, 0)} sequential, ${fmt(isolate.blankPerSecParallel, 0)} two at a time (target ≥ 500/s)`);
   console.log(`\nScheduler at ${scheduler.hosts} hosts, ${scheduler.instances} instances (target p99 ≤ 20 µs):`);
   console.log(`release + acquire (warm): p50 ${fmt(scheduler.warmP50Us)} µs, p99 ${fmt(scheduler.warmP99Us)} µs; placement of a new instance: p50 ${fmt(scheduler.coldP50Us)} µs, p99 ${fmt(scheduler.coldP99Us)} µs`);
   console.log(`\nBurst, 0 → ${burst.requests} concurrent requests over ${burst.functions} functions (default limits: 1000 in flight per tenant):`);
@@ -147,8 +154,9 @@ async function main(): Promise<void> {
     durationS: Math.round((Date.now() - started) / 1000),
     machine,
     load,
-    warm: warm.map(({ system, version, result }) => ({ system, version, ...result })),
-    ratios,
+    warm,
+    noisyNeighbour: noisy,
+    hostKill,
     coldStart: cold ?? null,
     coldStartSpaced: coldSpaced ?? null,
     coldStartLarge: coldLarge ?? null,
