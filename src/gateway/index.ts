@@ -1,1 +1,3 @@
-export { createGateway, functionPrefix, reservedHeaderPrefix, type GatewayBackend, type GatewayOptions, type ResponseWriter, type RouteTarget } from "./gateway.ts";
+export {
+  createGateway, functionPrefix, reservedHeaderPrefix, splitTarget, type GatewayBackend, type GatewayOptions, type ResponseWriter, type RouteTarget, type Target,
+} from "./gateway.ts";

@@ -121,6 +121,17 @@ export class Admission<I> {
     return best;
   }
 
+  /** The hot path: a slot on a loaded instance and a token this host holds, or undefined (ask `admit`). */
+  tryAdmit(tenant: string, key: string): Extract<Admitted<I>, { kind: "run" }> | undefined {
+    const t = this.tenants.get(tenant);
+    if (t === undefined || t.held <= t.inFlight) return undefined;
+    const slots = this.pick(key);
+    if (slots === undefined || slots.loaded === undefined) return undefined;
+    t.inFlight++;
+    slots.inFlight++;
+    return { kind: "run", slots, instance: slots.loaded, cold: false, release: () => this.release(tenant, slots) };
+  }
+
   /**
    * A slot and a token for one request of function `fn` (tenant `tenant`, version `key`),
    * or why not. `queueWaitMs`: how long a throttled request waits for a slot to free first.

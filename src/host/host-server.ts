@@ -10,6 +10,7 @@
  * descriptors or sockets (docs/limits.md).
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { functionPrefix, splitTarget, type Target } from "../gateway/index.ts";
 
 export interface HostServerOptions {
   port: number;
@@ -21,7 +22,7 @@ export interface HostServerOptions {
   /** The primary's private socket (API, relays). */
   primarySocket: string;
   /** `/fn/…` traffic. */
-  functions(req: IncomingMessage, res: ServerResponse, url: URL): void;
+  functions(req: IncomingMessage, res: ServerResponse, target: Target): void;
 }
 
 function plainError(res: ServerResponse, status: number, code: string, message: string): void {
@@ -61,15 +62,18 @@ export function proxyToPrimary(socketPath: string, req: IncomingMessage, res: Se
 
 export function createHostServer(options: HostServerOptions): Server {
   const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: options.headersTimeoutMs, requestTimeout: 0 }, (req, res) => {
+    const raw = req.url ?? "/";
+    // Function traffic is routed on the path as the client sent it (origin form).
+    if (raw.startsWith(functionPrefix)) return options.functions(req, res, splitTarget(raw));
     let url: URL;
     try {
-      url = new URL(req.url ?? "/", "http://localhost");
+      url = new URL(raw, "http://localhost");
     } catch {
       plainError(res, 400, "bad_request", `cannot parse the request target ${JSON.stringify(String(req.url).slice(0, 200))}`);
       return;
     }
     const p = url.pathname;
-    if (p.startsWith("/fn/")) options.functions(req, res, url);
+    if (p.startsWith(functionPrefix)) options.functions(req, res, url);
     else if (p === "/healthz") {
       const text = JSON.stringify({ ok: true, pid: process.pid });
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });

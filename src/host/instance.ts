@@ -176,7 +176,6 @@ interface Invocation {
   cpuUsedMs: number;
   sink: ResponseSink;
   resolve: (end: InvocationEnd) => void;
-  timer: NodeJS.Timeout;
   /** The request reached the guest (an entry carried it). */
   started: boolean;
   headSent: boolean;
@@ -185,7 +184,10 @@ interface Invocation {
   logLines: number;
   logChars: number;
   logDropped: number;
-  io: InvocationIo;
+  /** Its fetches, streams and crypto calls; made on its first I/O op (most invocations have none). */
+  io: InvocationIo | undefined;
+  /** What its I/O needs to know (kept until `io` is made). */
+  request: WireRequest;
   /** Its timer wake time (guest clock ms), 0 for none. */
   wakeAt: number;
 }
@@ -239,6 +241,8 @@ export class Instance {
   private moreWaiting = false;
   /** Told when no entry runs and none is due. */
   private idleWaiters: (() => void)[] = [];
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private deadlineAt = Infinity;
 
   private constructor(spec: InstanceSpec, host: HostContext, links: InstanceLinks) {
     this.spec = spec;
@@ -340,8 +344,9 @@ export class Instance {
     return this.invocations.size;
   }
 
+  /** Stopped: by the host, or by isolated-vm (the memory limit; seen when an entry ends). */
   get disposed(): boolean {
-    return this.disposing || this.isolate.isDisposed;
+    return this.disposing;
   }
 
   /**
@@ -496,35 +501,19 @@ export class Instance {
         cpuUsedMs: 0,
         sink,
         resolve,
-        timer: setTimeout(() => this.onDeadline(id), Math.max(0, deadline - performance.now())),
         started: false,
         headSent: false,
         bodyEnded: false,
-        logs: this.takeModuleLogs(),
+        logs: this.moduleLogs.length === 0 ? [] : this.takeModuleLogs(),
         logLines: 0,
         logChars: 0,
         logDropped: 0,
         wakeAt: 0,
-        io: undefined as unknown as InvocationIo,
+        io: undefined,
+        request,
       };
-      inv.io = new InvocationIo({
-        function: this.spec.function,
-        tenant: this.spec.tenant,
-        deadline: () => inv.deadline,
-        invocationId: request.invocationId ?? "",
-        depth: request.depth ?? 0,
-        hops: request.hops,
-        egress: this.host.egress,
-        jobs: this.host.jobs,
-        bindings: this.spec.bindings ?? [],
-        calls: this.links.calls,
-        post: (event) => {
-          if (this.invocations.has(id)) this.post(event, id);
-        },
-        log: (level, message) => this.log(id, level, message),
-        live: () => this.invocations.has(id),
-      });
       this.invocations.set(id, inv);
+      this.armDeadline();
       onStart?.({
         credit: (bytes) => this.post(["credit", id, bytes], id),
         body: (bytes, end, error) => this.post(["body", id, bytes, end, error ?? ""], id),
@@ -538,6 +527,52 @@ export class Instance {
           : ["request", id, request.method, request.url, request.headers, request.body, request.streamed === true];
       this.post(event, id);
     });
+  }
+
+  /** The I/O state of an invocation, made on its first I/O op. */
+  private ioOf(inv: Invocation): InvocationIo {
+    if (inv.io !== undefined) return inv.io;
+    const id = inv.id;
+    const request = inv.request;
+    inv.io = new InvocationIo({
+      function: this.spec.function,
+      tenant: this.spec.tenant,
+      deadline: () => inv.deadline,
+      invocationId: request.invocationId ?? "",
+      depth: request.depth ?? 0,
+      hops: request.hops,
+      egress: this.host.egress,
+      jobs: this.host.jobs,
+      bindings: this.spec.bindings ?? [],
+      calls: this.links.calls,
+      post: (event) => {
+        if (this.invocations.has(id)) this.post(event, id);
+      },
+      log: (level, message) => this.log(id, level, message),
+      live: () => this.invocations.has(id),
+    });
+    return inv.io;
+  }
+
+  /**
+   * One host timer per instance for its invocations' deadlines: at the earliest one. (All
+   * share the function's timeout, so deadlines come roughly in arrival order.)
+   */
+  private armDeadline(): void {
+    let earliest = Infinity;
+    for (const inv of this.invocations.values()) if (inv.deadline < earliest) earliest = inv.deadline;
+    if (earliest === this.deadlineAt) return;
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    this.deadlineAt = earliest;
+    if (earliest === Infinity) return;
+    this.deadlineTimer = setTimeout(() => {
+      this.deadlineTimer = undefined;
+      this.deadlineAt = Infinity;
+      const now = performance.now();
+      for (const inv of [...this.invocations.values()]) if (inv.deadline <= now + 0.5) this.onDeadline(inv.id);
+      this.armDeadline();
+    }, Math.max(0, Math.ceil(earliest - performance.now())));
   }
 
   /**
@@ -742,30 +777,38 @@ export class Instance {
         return this.settle(op[1], null);
       case "fail":
         return this.fail(op[1], op[2], op[3]);
-      case "fetch":
-        return this.invocations.get(op[1])?.io.fetch(op[2], op[3], op[4], op[5], op[6], op[7], op[8]);
+      case "fetch": {
+        const inv = this.invocations.get(op[1]);
+        return inv && this.ioOf(inv).fetch(op[2], op[3], op[4], op[5], op[6], op[7], op[8]);
+      }
       case "fetchAbort":
-        for (const inv of this.invocations.values()) inv.io.fetchAbort(op[1]);
+        for (const inv of this.invocations.values()) inv.io?.fetchAbort(op[1]);
         return;
       case "zlibOpen": {
         const inv = this.invocations.get(op[1]);
-        const problem = inv?.io.zlibOpen(op[2], op[3], op[4]);
+        const problem = inv && this.ioOf(inv).zlibOpen(op[2], op[3], op[4]);
         if (problem !== undefined && problem !== null) this.endWith(op[1], { code: "function_error", message: `${this.spec.function}: ${problem}` });
         return;
       }
-      case "zlibWrite":
-        return this.invocations.get(op[1])?.io.zlibWrite(op[2], op[3], op[4], op[5]);
+      case "zlibWrite": {
+        const inv = this.invocations.get(op[1]);
+        return inv && this.ioOf(inv).zlibWrite(op[2], op[3], op[4], op[5]);
+      }
       case "zlibClose":
-        return this.invocations.get(op[1])?.io.zlibClose(op[2]);
+        return this.invocations.get(op[1])?.io?.zlibClose(op[2]);
       case "bodyCredit": {
         const inv = this.invocations.get(op[1]);
         if (inv !== undefined && op[2] > 0) inv.sink.bodyCredit(op[2]);
         return;
       }
-      case "subtle":
-        return this.invocations.get(op[1])?.io.subtle(op[2], op[3], op[4], op[5]);
-      case "queueSend":
-        return this.invocations.get(op[1])?.io.queueSend(op[2], op[3], op[4], op[5]);
+      case "subtle": {
+        const inv = this.invocations.get(op[1]);
+        return inv && this.ioOf(inv).subtle(op[2], op[3], op[4], op[5]);
+      }
+      case "queueSend": {
+        const inv = this.invocations.get(op[1]);
+        return inv && this.ioOf(inv).queueSend(op[2], op[3], op[4], op[5]);
+      }
       case "memoryLimit":
         this.memoryLimitHit = op[1];
         return;
@@ -898,8 +941,8 @@ export class Instance {
     const inv = this.invocations.get(invocation);
     if (inv === undefined) return;
     this.invocations.delete(invocation);
-    clearTimeout(inv.timer);
-    inv.io.close();
+    if (inv.deadline === this.deadlineAt) this.armDeadline();
+    inv.io?.close();
     if (inv.sink.lateLog !== undefined) {
       this.ended.set(invocation, { sink: inv.sink, lines: inv.logLines });
       if (this.ended.size > 64) this.ended.delete(this.ended.keys().next().value!);
@@ -978,6 +1021,7 @@ export class Instance {
     this.disposing = true;
     dirty.delete(this);
     clearTimeout(this.wakeTimer);
+    clearTimeout(this.deadlineTimer);
     for (const wake of this.idleWaiters.splice(0)) wake();
     const entry = this.entry;
     this.failAll({ code: "instance_terminated", message: "the instance was stopped while this request ran; retry" });

@@ -12,7 +12,7 @@ import { basename } from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bundleRuntime } from "../build/index.ts";
 import { FlickError, type ErrorData } from "../errors/index.ts";
-import { createGateway, type GatewayBackend, type ResponseWriter, type RouteTarget } from "../gateway/index.ts";
+import { createGateway, type GatewayBackend, type ResponseWriter, type RouteTarget, type Target } from "../gateway/index.ts";
 import { limits } from "../model/index.ts";
 import { Admission, stuckEntryMs, type Slots } from "./admission.ts";
 import { pumpBody, type BodyPump } from "./body-pump.ts";
@@ -231,7 +231,7 @@ async function runHere(
     request.streamed = true;
   }
   for (let attempt = 0; ; attempt++) {
-    const admitted = await admission.admit(route.fn, route.tenant, route.key, queueWaitMs);
+    const admitted = admission.tryAdmit(route.tenant, route.key) ?? (await admission.admit(route.fn, route.tenant, route.key, queueWaitMs));
     if (admitted.kind === "throttle") {
       usage.throttled(route.fn);
       const retryAfterSeconds = Math.ceil(admitted.retryAfterMs / 1000);
@@ -433,9 +433,9 @@ const server = createHostServer({
   maxConnections: Number(env["FLICK_MAX_CONNECTIONS"] ?? "10000"),
   headersTimeoutMs: Number(env["FLICK_HEADERS_TIMEOUT_MS"] ?? "10000"),
   primarySocket,
-  functions: (req: IncomingMessage, res: ServerResponse, url: URL) => {
+  functions: (req: IncomingMessage, res: ServerResponse, target: Target) => {
     if (draining) res.shouldKeepAlive = false;
-    void gateway(req, res, url);
+    void gateway(req, res, target);
   },
 });
 
