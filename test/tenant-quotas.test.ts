@@ -81,3 +81,21 @@ test("a tenant's stored log is capped (flick up --tenant-log-lines): its oldest 
   assert.deepEqual(lines.slice(0, 6), ["a-10", "a-11", "a-12", "a-13", "a-14", "b-0"]);
   assert.equal(lines.at(-1), "b-14");
 });
+
+test("a tenant's own async queue quota goes over the node's: beyond it, 429 queue_full and nothing queued", async () => {
+  const beta = new FlickClient(node.url, (await node.admin.createTenant("beta")).token);
+  // Held by a gate the test owns: what is queued stays queued or running.
+  await deploySource(beta, "slow", `export default { async fetch() { await new Promise(() => {}); } };`, { timeoutMs: 60_000 });
+  const set = await flick(["tenants", "set", "beta", "--max-queue-messages", "2", "--data-dir", node.dataDir]);
+  assert.equal(set.code, 0, set.stderr);
+  assert.match(set.stdout, /max-queue-messages 2/);
+  await beta.invokeAsync("slow", { mode: "async", data: "1" });
+  await beta.invokeAsync("slow", { mode: "async", data: "2" });
+  await assert.rejects(beta.invokeAsync("slow", { mode: "async", data: "3" }), (e: unknown) => e instanceof FlickError && e.code === "queue_full");
+  const counts = (await beta.getFunction("slow")).invocations!;
+  assert.equal(counts.queued + counts.running, 2, "the refused one was not queued");
+  // Back to the node's default (100,000): room again.
+  await flick(["tenants", "set", "beta", "--max-queue-messages", "default", "--data-dir", node.dataDir]);
+  await beta.invokeAsync("slow", { mode: "async", data: "3" });
+  await node.admin.removeFunction("slow");
+});

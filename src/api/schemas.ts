@@ -141,6 +141,10 @@ export const tenantUpdateRequest = z.strictObject({
   maxProvisioned: z.number().int().min(0).max(limits.tenantMaxProvisioned.max).nullable().optional(),
   /** Provisioned memory (sum of min-instances × memory) the tenant may reserve, MiB. */
   maxProvisionedMemoryMiB: z.number().int().min(0).max(limits.tenantMaxProvisionedMemoryMiB.max).nullable().optional(),
+  /** Async messages queued or running the tenant may have. */
+  maxQueueMessages: z.number().int().min(1).max(100_000_000).nullable().optional(),
+  /** Their payload, MiB. */
+  maxQueueMiB: z.number().int().min(1).max(1_048_576).nullable().optional(),
 });
 export type TenantUpdateRequest = z.infer<typeof tenantUpdateRequest>;
 
@@ -212,6 +216,9 @@ export interface TenantInfo {
   /** Its own provisioned quotas; null: the node's defaults (`flick up --tenant-max-provisioned[-memory]`). */
   maxProvisioned?: number | null;
   maxProvisionedMemoryMiB?: number | null;
+  /** Its own async queue quotas; null: the node's (`flick up --tenant-queue-messages/--tenant-queue-mib`). */
+  maxQueueMessages?: number | null;
+  maxQueueMiB?: number | null;
   /** What it reserves with provisioned instances now, and the quotas in force (its own or the node's). */
   provisioned?: { instances: number; memoryMiB: number; maxInstances: number; maxMemoryMiB: number };
 }

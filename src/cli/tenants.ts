@@ -8,13 +8,16 @@ export const tenants: Command = {
   name: "tenants",
   summary: "Create tenants (each gets its own token), list them, set their limits. Needs the admin token.",
   usage:
-    "tenants create <name> | tenants ls | tenants set <name> [--concurrency N|default] [--max-provisioned N|default] [--max-provisioned-memory MIB|default]",
+    "tenants create <name> | tenants ls | tenants set <name> [--concurrency N|default] [--max-provisioned N|default] [--max-provisioned-memory MIB|default] [--max-queue-messages N|default] [--max-queue-mib MIB|default]",
   optionHelp: [
     "--concurrency N     requests in flight the tenant may have (beyond: 429 tenant_limit); default: the node's",
     "--max-provisioned N provisioned instances it may reserve, the sum of --min-instances over its",
     "                    functions (beyond: 403 quota_exceeded); default: the node's (flick up, 50)",
     "--max-provisioned-memory MIB  provisioned memory it may reserve, the sum of --min-instances ×",
     "                    --memory (beyond: 403 quota_exceeded); default: the node's (flick up, 2048)",
+    "--max-queue-messages N  async messages queued or running it may have (beyond: 429 queue_full);",
+    "                    default: the node's (flick up --tenant-queue-messages, 100000)",
+    "--max-queue-mib MIB their payload (beyond: 429 queue_full); default: the node's (flick up --tenant-queue-mib, 256)",
     ...connectionHelp,
   ],
   examples: [
@@ -23,7 +26,10 @@ export const tenants: Command = {
     "flick tenants set acme --concurrency 50",
     "flick tenants set acme --max-provisioned 100 --max-provisioned-memory 8192",
   ],
-  options: { ...connectionOptions, concurrency: { type: "string" }, "max-provisioned": { type: "string" }, "max-provisioned-memory": { type: "string" } },
+  options: {
+    ...connectionOptions, concurrency: { type: "string" }, "max-provisioned": { type: "string" }, "max-provisioned-memory": { type: "string" },
+    "max-queue-messages": { type: "string" }, "max-queue-mib": { type: "string" },
+  },
   positionals: { min: 1, max: 2 },
   async run({ values, positionals }) {
     const client = clientFor(resolveConnection(values as never));
@@ -54,12 +60,14 @@ export const tenants: Command = {
     setting("concurrency", "concurrency");
     setting("max-provisioned", "maxProvisioned");
     setting("max-provisioned-memory", "maxProvisionedMemoryMiB");
+    setting("max-queue-messages", "maxQueueMessages");
+    setting("max-queue-mib", "maxQueueMiB");
     if (action === "set" && name !== undefined && Object.keys(change).length > 0) {
       console.log(limitsLine(await client.updateTenant(name, change)));
       return;
     }
     console.error(
-      "usage: flick tenants create <name> | flick tenants ls | flick tenants set <name> [--concurrency N|default] [--max-provisioned N|default] [--max-provisioned-memory MIB|default]",
+      "usage: flick tenants create <name> | flick tenants ls | flick tenants set <name> [--concurrency N|default] [--max-provisioned N|default] [--max-provisioned-memory MIB|default] [--max-queue-messages N|default] [--max-queue-mib MIB|default]",
     );
     return 2;
   },
@@ -74,5 +82,7 @@ function limitsLine(t: TenantInfo): string {
     `tenant ${t.name}: concurrency ${own(t.concurrency, undefined)}`,
     `max-provisioned ${own(t.maxProvisioned, p?.maxInstances)}${p === undefined ? "" : ` (${p.instances} used)`}`,
     `max-provisioned-memory ${own(t.maxProvisionedMemoryMiB, p?.maxMemoryMiB, " MiB")}${p === undefined ? "" : ` (${p.memoryMiB} MiB used)`}`,
+    `max-queue-messages ${own(t.maxQueueMessages, undefined)}`,
+    `max-queue-mib ${own(t.maxQueueMiB, undefined, " MiB")}`,
   ].join(", ");
 }

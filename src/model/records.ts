@@ -13,6 +13,10 @@ export interface TenantRecord {
   maxProvisioned?: number | null;
   /** Provisioned memory (sum of min-instances × memory MiB over its functions) it may reserve, MiB; null: the node's default. */
   maxProvisionedMemoryMiB?: number | null;
+  /** Async messages queued or running it may have; null: the node's default. */
+  maxQueueMessages?: number | null;
+  /** Their payload, MiB; null: the node's default. */
+  maxQueueMiB?: number | null;
 }
 
 /** An API token. Only a SHA-256 of the secret is kept; the secret is shown once. */

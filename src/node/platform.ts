@@ -117,6 +117,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     }
     for (const tenant of await this.store.listTenants()) {
       if (tenant.concurrency !== null && tenant.concurrency !== undefined) this.budgets.setLimit(tenant.name, tenant.concurrency);
+      this.rememberQueueQuota(tenant);
     }
     for (const fn of await this.store.listFunctions()) {
       const version = await this.store.getVersion(fn.name, fn.liveVersion);
@@ -492,6 +493,8 @@ export class Platform implements ApiBackend, GatewayBackend {
       concurrency: record.concurrency ?? null,
       maxProvisioned: record.maxProvisioned ?? null,
       maxProvisionedMemoryMiB: record.maxProvisionedMemoryMiB ?? null,
+      maxQueueMessages: record.maxQueueMessages ?? null,
+      maxQueueMiB: record.maxQueueMiB ?? null,
       provisioned: await this.store.provisioned(record.name),
     };
   }
@@ -829,11 +832,30 @@ export class Platform implements ApiBackend, GatewayBackend {
   }
 
   /** Admin only: a tenant's limits (requests in flight, provisioned quotas); null goes back to the node's default. */
+  /** Tenants' own queue quotas, kept in memory: the queue asks inside its enqueue transaction. */
+  private readonly queueQuotas = new Map<string, { maxQueueMessages: number | null; maxQueueMiB: number | null }>();
+
+  /** A tenant's async queue quota: its own where set, else the node's. */
+  queueQuotaOf(tenant: string, node: { maxMessages: number; maxBytes: number }): { maxMessages: number; maxBytes: number } {
+    const own = this.queueQuotas.get(tenant);
+    if (own === undefined) return node;
+    return {
+      maxMessages: own.maxQueueMessages ?? node.maxMessages,
+      maxBytes: own.maxQueueMiB === null ? node.maxBytes : own.maxQueueMiB * 1024 * 1024,
+    };
+  }
+
+  private rememberQueueQuota(record: TenantRecord): void {
+    if ((record.maxQueueMessages ?? null) === null && (record.maxQueueMiB ?? null) === null) this.queueQuotas.delete(record.name);
+    else this.queueQuotas.set(record.name, { maxQueueMessages: record.maxQueueMessages ?? null, maxQueueMiB: record.maxQueueMiB ?? null });
+  }
+
   async updateTenant(who: Principal, tenant: string, change: TenantUpdateRequest): Promise<TenantInfo> {
     if (who.role !== "admin") throw new FlickError("forbidden", "only the node's admin token can change a tenant's limits");
     const record = await this.store.updateTenant(tenant, change);
     if (record === undefined) throw new FlickError("tenant_not_found", `tenant "${tenant}" does not exist; \`flick tenants ls\` lists them`);
     if (change.concurrency !== undefined) this.budgets.setLimit(tenant, change.concurrency ?? this.options.tenantConcurrency);
+    this.rememberQueueQuota(record);
     return this.tenantInfo(record);
   }
 }

@@ -251,9 +251,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const queueQuota: QueueQuota = { ...defaultQueueQuota, ...options.queueQuota };
   const queue = new AsyncQueue({
     store: queueStore,
-    // TODO(tenant quotas): a tenant's own queue quota (its record, `flick tenants set`) goes
-    // over the node's here; asked inside the enqueue transaction, so from memory.
-    quotaOf: () => queueQuota,
+    // A tenant's own queue quota (`flick tenants set`) goes over the node's; asked inside
+    // the enqueue transaction, so from memory.
+    quotaOf: (tenant) => platform.queueQuotaOf(tenant, queueQuota),
     run: (inv) => runAttempt(platform, inv, platform.publicUrl),
     runBatch: (batch) => runBatch(platform, batch, platform.publicUrl),
     settingsOf: (fn) => platform.retrySettingsOf(fn),

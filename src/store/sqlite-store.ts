@@ -74,6 +74,8 @@ function tenantOf(row: Row): TenantRecord {
     concurrency: orNull(row["concurrency"]),
     maxProvisioned: orNull(row["max_provisioned"]),
     maxProvisionedMemoryMiB: orNull(row["max_provisioned_memory"]),
+    maxQueueMessages: orNull(row["max_queue_messages"]),
+    maxQueueMiB: orNull(row["max_queue_mib"]),
   };
 }
 
@@ -139,6 +141,8 @@ export class SqliteStore implements Store {
     // …and before tenant quotas.
     if (!tenantColumns.includes("max_provisioned")) this.db.exec("ALTER TABLE tenants ADD COLUMN max_provisioned INTEGER");
     if (!tenantColumns.includes("max_provisioned_memory")) this.db.exec("ALTER TABLE tenants ADD COLUMN max_provisioned_memory INTEGER");
+    if (!tenantColumns.includes("max_queue_messages")) this.db.exec("ALTER TABLE tenants ADD COLUMN max_queue_messages INTEGER");
+    if (!tenantColumns.includes("max_queue_mib")) this.db.exec("ALTER TABLE tenants ADD COLUMN max_queue_mib INTEGER");
     const hadLogUsage = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_usage'").get() !== undefined;
     if (!hadLogUsage) {
       inTransaction(this.db, () => {
@@ -154,7 +158,7 @@ export class SqliteStore implements Store {
       insertTenant: prepare("INSERT INTO tenants (name, created_at, concurrency, max_provisioned, max_provisioned_memory) VALUES (?, ?, ?, ?, ?)"),
       getTenant: prepare("SELECT * FROM tenants WHERE name = ?"),
       listTenants: prepare("SELECT * FROM tenants ORDER BY name"),
-      updateTenant: prepare("UPDATE tenants SET concurrency = ?, max_provisioned = ?, max_provisioned_memory = ? WHERE name = ?"),
+      updateTenant: prepare("UPDATE tenants SET concurrency = ?, max_provisioned = ?, max_provisioned_memory = ?, max_queue_messages = ?, max_queue_mib = ? WHERE name = ?"),
       insertToken: prepare("INSERT INTO tokens (id, hash, tenant, created_at) VALUES (?, ?, ?, ?)"),
       tokenByHash: prepare("SELECT * FROM tokens WHERE hash = ?"),
       // The name's owner never changes here: deploy checks it in the same transaction first.
@@ -241,7 +245,7 @@ export class SqliteStore implements Store {
       const row = this.q["getTenant"]!.get(name) as Row | undefined;
       if (row === undefined) return undefined;
       const next = { ...tenantOf(row), ...change };
-      this.q["updateTenant"]!.run(next.concurrency ?? null, next.maxProvisioned ?? null, next.maxProvisionedMemoryMiB ?? null, name);
+      this.q["updateTenant"]!.run(next.concurrency ?? null, next.maxProvisioned ?? null, next.maxProvisionedMemoryMiB ?? null, next.maxQueueMessages ?? null, next.maxQueueMiB ?? null, name);
       return next;
     });
   }

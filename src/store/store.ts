@@ -62,7 +62,7 @@ export interface ProvisionedUsage {
 }
 
 /** A change of a tenant's limits; a field left out stays as it is, null goes back to the node's default. */
-export type TenantChange = Partial<Pick<TenantRecord, "concurrency" | "maxProvisioned" | "maxProvisionedMemoryMiB">>;
+export type TenantChange = Partial<Pick<TenantRecord, "concurrency" | "maxProvisioned" | "maxProvisionedMemoryMiB" | "maxQueueMessages" | "maxQueueMiB">>;
 
 /**
  * Control-plane writes that cannot be done now for a reason outside Flick (disk full, I/O
