@@ -1,6 +1,3 @@
-// The runtime as the host bundles it, plus `setInstanceMemoryLimit` for the tests to call
-// (the host's `connect` will pass the limit the same way). See guest-isolate.ts.
+// The entry of the test bundle: the runtime exactly as the host bundles it
+// (src/build/bundle-runtime.ts bundles bootstrap.ts). See guest-isolate.ts.
 import "../../src/runtime/guest/bootstrap.ts";
-import { setInstanceMemoryLimit } from "../../src/runtime/guest/memory-limit.ts";
-
-Object.defineProperty(globalThis, "__flickTestSetMemoryLimit", { value: setInstanceMemoryLimit, configurable: true });

@@ -2,11 +2,14 @@
  * The guest runtime in a real isolated-vm isolate, for tests of what only an isolate
  * shows (memory V8 does not count, builtins that abort the process, startup snapshots).
  *
- * The runtime is bundled as the host bundles it, plus a line that hands the test
- * `setInstanceMemoryLimit` (guest-isolate-entry.ts; the host's `connect` will pass the
- * limit the same way). Host
- * ops are inert except `wasmModule`, which answers with the bytes given to `shipWasm`.
- * Each guest isolate is its own V8 isolate: create one per test and dispose it.
+ * The runtime is bundled as the host bundles it (guest-isolate-entry.ts) and connected as
+ * a host connects it (src/host/instance.ts `prepare`): references to the entry points on
+ * `__flickRuntime`, which is then deleted, and `connect` with the memory limit. Of the
+ * sync calls only `wasmModule` does something: it answers with the bytes given to
+ * `shipWasm`. Test code runs as user code would, in the same global (`run`, `attempt`,
+ * `runAsync`), or as a function's requests through the runtime's `run` (`serve`,
+ * `request`), one entry each. Each guest isolate is its own V8 isolate: create one per
+ * test and dispose it.
  */
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -54,7 +57,10 @@ export interface GuestIsolateOptions {
 
 export interface GuestIsolate {
   readonly isolate: ivm.Isolate;
-  /** What the runtime reported through `memoryLimitReached`, in order. */
+  /**
+   * What the runtime told the host through `memoryLimitReached` or `memoryLimitExceeded`
+   * (its `memoryLimit` ops, taken from the outbox as a host takes them), in order.
+   */
   readonly reached: string[];
   /** Runs a script and returns its (copied) completion value; guest errors are thrown. */
   run(code: string, timeoutMs?: number): unknown;
@@ -70,7 +76,25 @@ export interface GuestIsolate {
    * guest, to the compiled module (what `import mod from "./x.wasm"` gives).
    */
   shipWasm(bytes: Uint8Array): string;
+  /**
+   * Binds a function's default export: `fetch` is the source of a function expression
+   * `(request, env, ctx) => Response | Promise<Response>`, evaluated in the guest.
+   */
+  serve(fetch: string): void;
+  /** One request to the bound function, in one entry through the runtime's `run`. */
+  request(url?: string): Promise<Answer>;
   dispose(): void;
+}
+
+export interface Answer {
+  /** The response's status, or 0 when the invocation failed without one. */
+  status: number;
+  /** The buffered response body as text. */
+  text: string;
+  /** What `fail` said, when the handler threw. */
+  failed?: string;
+  /** The ops the entry produced. */
+  ops: unknown[][];
 }
 
 export interface Outcome {
@@ -89,31 +113,37 @@ export async function createGuestIsolate(options: GuestIsolateOptions): Promise<
   const context = isolate.createContextSync();
   if (options.runtimeGc === false) context.evalSync(`globalThis.__testGc = gc; gc = undefined;`);
   if (options.fromSnapshot !== true) context.evalSync(source, { filename: "flick:runtime.js" });
+  const entries = context.global.getSync("__flickRuntime", { reference: true }) as ivm.Reference<Record<string, unknown>>;
+  context.global.deleteSync("__flickRuntime");
+  const entry = (name: string) => entries.getSync(name, { reference: true }) as ivm.Reference<(...args: unknown[]) => unknown>;
+  const [connect, init, run, take] = [entry("connect"), entry("init"), entry("run"), entry("take")];
+  const shipped = new Map<string, Uint8Array>();
+  connect.applySync(
+    undefined,
+    [
+      new ivm.Callback((n: number) => new Uint8Array(n)),
+      new ivm.Callback((domain: string) => domain),
+      new ivm.Callback((hash: string) => shipped.get(hash) ?? null),
+      new ivm.Callback(() => {}, { ignored: true }),
+      Date.now(),
+      options.memoryMiB * MiB,
+    ],
+    { arguments: { copy: true } },
+  );
   const reached: string[] = [];
-  context.global.setSync("__onReached", new ivm.Callback((what: string) => void reached.push(String(what))));
-  context.evalSync(`
-    const noop = () => {};
-    const shipped = new Map();
-    globalThis.__shipWasm = (hash, bytes) => shipped.set(hash, bytes);
-    globalThis.__flickHost = {
-      randomBytes: (n) => new Uint8Array(n), domainToASCII: (d) => d, log: noop, timerStart: noop, timerClear: noop,
-      respond: noop, chunk: () => true, complete: noop, fail: noop, fetchStart: noop, fetchAbort: noop,
-      subtle: noop, zlibOpen: noop, zlibWrite: noop, zlibClose: noop, bodyCredit: noop, queueSend: noop,
-      wasmModule: (hash) => shipped.get(hash) ?? null,
-    };
-    const dispatcher = __flickDispatcher;
-    delete globalThis.__flickDispatcher;
-    dispatcher.connect(Date.now());
-    const onReached = __onReached;
-    delete globalThis.__onReached;
-    __flickTestSetMemoryLimit(${options.memoryMiB * MiB}, (what) => onReached(what));
-    delete globalThis.__flickTestSetMemoryLimit;
-  `);
-  const shipWasm = context.global.getSync("__shipWasm", { reference: true }) as ivm.Reference<(hash: string, bytes: Uint8Array) => void>;
-  context.global.deleteSync("__shipWasm");
+  /** Everything the guest emitted since the last take, as the host takes it. */
+  const takeOps = (): unknown[][] => {
+    const [ops] = take.applySync(undefined, [], { result: { copy: true } }) as [unknown[][], number];
+    for (const op of ops) if (op[0] === "memoryLimit") reached.push(String(op[1]));
+    return ops;
+  };
+  let invocation = 0;
   return {
     isolate,
-    reached,
+    get reached() {
+      if (!isolate.isDisposed) takeOps();
+      return reached;
+    },
     run: (code, timeoutMs = 10_000) => context.evalSync(code, { timeout: timeoutMs, copy: true }),
     attempt: (body, timeoutMs = 10_000) =>
       context.evalSync(
@@ -123,8 +153,31 @@ export async function createGuestIsolate(options: GuestIsolateOptions): Promise<
     runAsync: (code, timeoutMs = 10_000) => context.eval(code, { timeout: timeoutMs, promise: true, copy: true }),
     shipWasm: (bytes) => {
       const hash = createHash("sha256").update(bytes).digest("hex");
-      shipWasm.applySync(undefined, [hash, new ivm.ExternalCopy(bytes).copyInto()]);
+      shipped.set(hash, bytes);
       return `globalThis[Symbol.for("flick.wasm")]("${hash}")`;
+    },
+    serve: (fetch) => {
+      const namespace = context.evalSync(`({ default: { fetch: (${fetch}) } })`, { reference: true }) as ivm.Reference<unknown>;
+      const problem = init.applySync(undefined, [namespace.derefInto(), [], []], { arguments: { copy: true } });
+      namespace.release();
+      if (problem !== "") throw new Error(`init: ${String(problem)}`);
+    },
+    request: async (url = "http://fn.test/") => {
+      const id = ++invocation;
+      const event = ["request", id, "GET", url, [], null, false];
+      // The ops are taken with `take`, which hands over those of the `run` just resolved
+      // too (not yet acknowledged), so that each op is seen once whichever way it left.
+      await run.apply(undefined, [Date.now(), true, [event]], { arguments: { copy: true }, result: { promise: true, copy: true } });
+      const ops = takeOps();
+      const respond = ops.find((op) => op[0] === "respond" && op[1] === id);
+      const fail = ops.find((op) => op[0] === "fail" && op[1] === id);
+      const body = respond?.[4] as Uint8Array | null | undefined;
+      return {
+        status: typeof respond?.[2] === "number" ? respond[2] : 0,
+        text: body == null ? "" : new TextDecoder().decode(body),
+        ...(fail === undefined ? {} : { failed: String(fail[2]) }),
+        ops,
+      };
     },
     dispose: () => {
       if (!isolate.isDisposed) isolate.dispose();

@@ -1,5 +1,5 @@
 // Resizable ArrayBuffers inside a real isolate: V8 commits their memory outside what
-// isolated-vm's memoryLimit counts, so the runtime caps the sum of their maxByteLength.
+// isolated-vm's memoryLimit counts, so the runtime counts their byte lengths against it.
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import { createGuestIsolate, type GuestIsolate } from "../../../test/support/guest-isolate.ts";
@@ -22,20 +22,34 @@ test("a resizable ArrayBuffer whose maxByteLength is over the memory limit stops
   assert.deepEqual(g.reached, ["a resizable ArrayBuffer with maxByteLength 1073741824"]);
 });
 
-test("resizable ArrayBuffers within the limit work, and together reserve at most the limit", async () => {
+test("resizable ArrayBuffers count their byte length: a resize past the limit stops the instance at the call", async () => {
   const g = await isolate(32);
   const out = g.attempt(`
     globalThis.kept = [];
     for (let i = 0; i < 3; i++) {
       const b = new ArrayBuffer(0, { maxByteLength: ${12 * MiB} });
+      kept.push(b);
       b.resize(${12 * MiB});
       new Uint8Array(b).fill(1);
-      kept.push(b);
     }
   `);
   assert.equal(out.error, "RangeError", "the third 12 MiB buffer does not fit in 32 MiB with two others alive");
-  assert.equal(g.run(`kept.length + ":" + kept.map((b) => b.byteLength).join()`), `2:${12 * MiB},${12 * MiB}`);
-  assert.equal(g.reached.length, 1);
+  assert.deepEqual(g.reached, [`ArrayBuffer.prototype.resize to ${12 * MiB} bytes`]);
+  assert.equal(g.run(`kept.map((b) => b.byteLength).join()`), `${12 * MiB},${12 * MiB},0`, "the refused resize committed nothing");
+});
+
+test("buffers whose maxima add up to far more than the limit work while what they hold fits", async () => {
+  const g = await isolate(32);
+  const out = g.attempt(`
+    globalThis.kept = [];
+    for (let i = 0; i < 100; i++) kept.push(new ArrayBuffer(${64 * 1024}, { maxByteLength: ${32 * MiB} }));
+    kept[0].resize(${16 * MiB});
+    kept[0].resize(${1024});
+    kept[1].resize(${20 * MiB});
+    return kept.reduce((sum, b) => sum + b.byteLength, 0);
+  `);
+  assert.deepEqual(out, { value: 98 * 64 * 1024 + 1024 + 20 * MiB });
+  assert.deepEqual(g.reached, []);
 });
 
 test("the constructor reads options.maxByteLength once and the buffer gets what was reserved", async () => {
@@ -50,7 +64,7 @@ test("the constructor reads options.maxByteLength once and the buffer gets what 
   assert.deepEqual(g.reached, []);
 });
 
-test("a collected resizable ArrayBuffer gives its reservation back", async () => {
+test("a collected resizable ArrayBuffer stops counting", async () => {
   // As on a host run with --expose-gc: the pool collects before it refuses.
   const g = await isolate(32);
   for (let i = 0; i < 5; i++) {
@@ -68,35 +82,46 @@ test("without gc in the runtime, a buffer V8 collected is released when the pool
   assert.deepEqual(g.reached, []);
 });
 
-test("transfer keeps the reservation with the new buffer; transferToFixedLength ends it", async () => {
+test("transfer moves the count to the new buffer, checked at the length asked for; transferToFixedLength ends it", async () => {
   const g = await isolate(32);
   const moved = g.attempt(`
     let b = new ArrayBuffer(8, { maxByteLength: ${24 * MiB} });
+    b.resize(${24 * MiB});
     globalThis.t = b.transfer();
-    return [b.detached, t.resizable, t.maxByteLength];
+    return [b.detached, t.resizable, t.byteLength];
   `);
   assert.deepEqual(moved.value, [true, true, 24 * MiB]);
-  // The detached original is garbage now; the memory lives on in `t`.
-  assert.equal(g.attempt(`new ArrayBuffer(0, { maxByteLength: ${24 * MiB} });`).error, "RangeError");
+  // The detached original is garbage now; the memory lives on in \`t\`.
+  assert.equal(g.attempt(`new ArrayBuffer(0, { maxByteLength: ${24 * MiB} }).resize(${24 * MiB});`).error, "RangeError");
   const fixed = g.attempt(`
     globalThis.f = t.transferToFixedLength();
-    return [t.detached, f.resizable, new ArrayBuffer(0, { maxByteLength: ${24 * MiB} }).maxByteLength];
+    const again = new ArrayBuffer(0, { maxByteLength: ${24 * MiB} });
+    again.resize(${24 * MiB});
+    return [t.detached, f.resizable, again.byteLength];
   `);
   assert.deepEqual(fixed.value, [true, false, 24 * MiB]);
-  assert.equal(g.reached.length, 1);
+  const longer = g.attempt(`
+    f = undefined;
+    globalThis.small = new ArrayBuffer(8, { maxByteLength: ${30 * MiB} });
+    globalThis.big = new ArrayBuffer(${20 * MiB}, { maxByteLength: ${20 * MiB} });
+    let refused; try { small.transfer(${20 * MiB}); } catch (e) { refused = e.name; }
+    return [refused, small.detached, small.byteLength];
+  `);
+  assert.deepEqual(longer.value, ["RangeError", false, 8]);
+  assert.deepEqual(g.reached, [`ArrayBuffer.prototype.resize to ${24 * MiB} bytes`, `ArrayBuffer.prototype.transfer to ${20 * MiB} bytes`]);
 });
 
-test("a resizable buffer moved by a byte stream keeps its reservation", async () => {
+test("a resizable buffer moved by a byte stream keeps its count", async () => {
   const g = await isolate(32);
   const read = await g.runAsync(`(async () => {
-    const rab = new ArrayBuffer(4, { maxByteLength: ${24 * MiB} });
+    const rab = new ArrayBuffer(${24 * MiB}, { maxByteLength: ${24 * MiB} });
     const stream = new ReadableStream({ type: "bytes", start(c) { c.enqueue(new Uint8Array(rab)); c.close(); } });
     const { value } = await stream.getReader().read();
     globalThis.kept = value.buffer;
-    return [rab.detached, kept.resizable, kept.maxByteLength];
+    return [rab.detached, kept.resizable, kept.byteLength];
   })()`);
   assert.deepEqual(read, [true, true, 24 * MiB]);
-  assert.equal(g.attempt(`new ArrayBuffer(0, { maxByteLength: ${24 * MiB} });`).error, "RangeError");
+  assert.equal(g.attempt(`new ArrayBuffer(${16 * MiB}, { maxByteLength: ${16 * MiB} });`).error, "RangeError");
   assert.equal(g.reached.length, 1);
 });
 
@@ -116,6 +141,7 @@ test("ArrayBuffer stays the same constructor to user code", async () => {
   const out = g.attempt(`
     class Sub extends ArrayBuffer {}
     const sub = new Sub(4, { maxByteLength: 8 });
+    const outcome = (run) => { try { return run(); } catch (e) { return e.name; } };
     let called;
     try { ArrayBuffer(4); } catch (e) { called = e.name; }
     return [
@@ -123,9 +149,11 @@ test("ArrayBuffer stays the same constructor to user code", async () => {
       ArrayBuffer.length, ArrayBuffer.name, ArrayBuffer[Symbol.species] === ArrayBuffer,
       ArrayBuffer.isView(new Uint8Array(1)), sub instanceof Sub, sub instanceof ArrayBuffer, sub.maxByteLength,
       new Uint8Array(4).buffer instanceof ArrayBuffer, called, ArrayBuffer.prototype.transfer.name, ArrayBuffer.prototype.transfer.length,
+      ArrayBuffer.prototype.resize.name, ArrayBuffer.prototype.resize.length, outcome(() => new ArrayBuffer(4).resize(2)),
+      outcome(() => sub.resize(16)), outcome(() => sub.resize(-1)), outcome(() => { sub.resize(6); return sub.byteLength; }),
     ];
   `);
-  assert.deepEqual(out.value, [true, true, 1, "ArrayBuffer", true, true, true, true, 8, true, "TypeError", "transfer", 0]);
+  assert.deepEqual(out.value, [true, true, 1, "ArrayBuffer", true, true, true, true, 8, true, "TypeError", "transfer", 0, "resize", 1, "TypeError", "RangeError", "RangeError", 6]);
   assert.equal(g.attempt(`new ArrayBuffer(16, { maxByteLength: 8 });`).error, "RangeError");
   assert.equal(g.attempt(`new ArrayBuffer(-1);`).error, "RangeError");
   assert.deepEqual(g.reached, []);

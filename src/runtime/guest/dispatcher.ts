@@ -13,6 +13,7 @@ import { logLine } from "./console.ts";
 import { fetched as settleFetch } from "./fetch.ts";
 import { closeOutbox, copyBytes, emit, openOutbox, outboxSize, ownBytes, takeOutbox } from "./host-ops.ts";
 import { currentInvocation, endInvocation, enterInvocation, onInvocationEnd } from "./invocation-scope.ts";
+import { checkCommittedMemory } from "./memory-reservations.ts";
 import { functionHandler, serviceWorkerHandler, type FetchHandler } from "./service-worker.ts";
 import { subtleDone as settleSubtle } from "./subtle-crypto.ts";
 import { fireDueTimers } from "./timers.ts";
@@ -522,6 +523,8 @@ export async function run(nowMs: number, acked: boolean, events: GuestEvent[]): 
     quiet = outboxSize() === before ? quiet + 1 : 0;
   }
   startedHere.clear();
+  // Growth inside Wasm code since the last check: over the limit, a memoryLimit op in this outbox.
+  checkCommittedMemory();
   return [closeOutbox(), currentInvocation()];
 }
 

@@ -6,8 +6,9 @@
  * - WebAssembly cannot compile bytes made at run time (deploy-time modules only);
  * - no shared memory: no SharedArrayBuffer, no Atomics.wait, no shared Wasm memory;
  * - memory V8 does not count stays within the instance's limit: resizable ArrayBuffers
- *   and Wasm memories reserve their maximum (array-buffer-guards.ts,
- *   wasm-memory-guards.ts), and Array builtins that would loop over more elements than
+ *   and Wasm memories count what they have committed, checked when JavaScript grows them
+ *   and at the end of every entry (array-buffer-guards.ts, wasm-memory-guards.ts,
+ *   memory-reservations.ts), and Array builtins that would loop over more elements than
  *   the limit holds stop the instance instead (array-guards.ts).
  */
 import { installArrayBufferGuards } from "./array-buffer-guards.ts";
@@ -95,7 +96,7 @@ export function lockdownContextFeatures(global: typeof globalThis): void {
       define(wasm, name, rejecting);
     }
     // instantiate(module, imports) with a deploy-time Module stays; instantiate(bytes) is refused.
-    // Instantiating reserves the memories the module defines (wasm-memory-guards.ts).
+    // Instantiating counts the memories the module defines (wasm-memory-guards.ts).
     if (wasm["instantiate"] !== undefined && memoryGuards !== undefined) {
       const refuse = refuseWasm("instantiate");
       const safeInstantiate = function instantiateModule(source: unknown, imports?: unknown): Promise<unknown> {
@@ -112,13 +113,13 @@ export function lockdownContextFeatures(global: typeof globalThis): void {
       define(wasm, "instantiate", safeInstantiate);
     }
     if (Module !== undefined) define(wasm, "Module", lockConstructor(Module.prototype, "Module", refuseWasm));
-    // WebAssembly.Memory (refusing `shared`, read once) and WebAssembly.Instance reserve
-    // what their memories may hold.
+    // WebAssembly.Memory (refusing `shared`, read once), Memory.prototype.grow and
+    // WebAssembly.Instance count what their memories hold.
     memoryGuards?.install(define);
   }
 
   // V8's `gc` (when the host runs with --expose-gc, installed in every new context) is
-  // the memory pool's, to collect before refusing a reservation; not user code's.
+  // the memory count's, to collect before refusing growth; not user code's.
   const gc = (global as { gc?: unknown }).gc;
   if (typeof gc === "function") {
     setGarbageCollector(gc as () => void);

@@ -9,7 +9,8 @@
  * them (array-buffer-guards.ts, wasm-memory-guards.ts over memory-reservations.ts, and
  * array-guards.ts) call `memoryLimitReached`, which tells the host to stop this
  * instance with `memory_limit` — whatever user code does with the error afterwards, the
- * instance goes — and throws a RangeError to end the current operation.
+ * instance goes — and throws a RangeError to end the current operation; the check at the
+ * end of each entry (`checkCommittedMemory`) calls `memoryLimitExceeded`, which only tells.
  */
 const MiB = 1024 * 1024;
 let limitBytes = 128 * MiB;
@@ -24,6 +25,14 @@ export function setInstanceMemoryLimit(bytes: number, onReached: (what: string) 
 /** The function's memory limit in bytes (`--memory`, 128 MiB by default). */
 export function instanceMemoryLimitBytes(): number {
   return limitBytes;
+}
+
+/**
+ * The instance holds more than it may: the host stops it (`memory_limit`) once the
+ * current entry ends. For checks with no operation to fail (the end of an entry).
+ */
+export function memoryLimitExceeded(what: string): void {
+  report?.(what);
 }
 
 /**

@@ -1,26 +1,32 @@
 /**
- * The one pool of memory V8 and isolated-vm do not count: resizable ArrayBuffers and
+ * What the memory V8 and isolated-vm do not count holds: resizable ArrayBuffers and
  * WebAssembly memories. V8 reserves their address space at creation and commits pages as
- * they grow, outside the allocator isolated-vm limits, so a guard reserves the most each
- * can ever hold (`maxByteLength`, a memory's maximum in pages × 64 KiB) before it is made,
- * and the sum of live reservations stays within the instance's memory limit. The pool is
- * on top of the heap the limit already counts: an instance holds at most its limit in
- * the heap and its limit again in these.
+ * they grow, outside the allocator isolated-vm limits, so the guards track each live one
+ * with the bytes it has committed — its current byte length — and keep the sum within the
+ * instance's memory limit, on top of the heap the limit already counts: an instance holds
+ * at most its limit in the heap and its limit again in these. Maxima count for nothing
+ * (a growable memory declaring 2 GiB commits what it uses), except where a size cannot be
+ * read: the memories a shipped instance defines but does not export count at their capped
+ * maximum, held by the instance (wasm-memory-guards.ts).
  *
- * A reservation ends when every object holding the memory has been collected: a
- * FinalizationRegistry releases it when V8 runs its cleanup task (isolated-vm runs those
- * only on asynchronous entries), and a pool that looks full first reclaims: it runs a
- * full collection if the host exposed V8's `gc` (captured by the lockdown and removed
- * from the global), then sweeps the reservations whose WeakRefs the collector cleared.
- * Without `gc`, memory dropped but not yet collected still counts, and making and
- * dropping large reservations (an instance per request of a module without a maximum)
- * can reach the limit before V8 happens to collect. Within one entry into the isolate
+ * When the sum is checked:
+ * - growth JavaScript asks for (making one, `resize`, `transfer`, `grow`) before it
+ *   happens, with `ensureRoom`: over the limit, `memoryLimitReached` and nothing grows;
+ * - growth inside Wasm (the `memory.grow` instruction) is not seen by JavaScript: the
+ *   dispatcher calls `checkCommittedMemory` at the end of every entry, which reads every
+ *   live Wasm memory's size and stops the instance when the sum is over. Until then, one
+ *   entry's Wasm code can take each memory up to its capped maximum (at most the limit each).
+ *
+ * An object stops counting once it has been collected: a FinalizationRegistry drops it
+ * when V8 runs its cleanup task (isolated-vm runs those only on asynchronous entries), and
+ * the counts drop the ones whose WeakRefs the collector cleared. When JavaScript's growth
+ * finds the limit reached, the count first runs a full collection if the host exposed
+ * V8's `gc` (captured by the lockdown and removed from the global). Without `gc`, what
+ * was dropped but not yet collected still counts. Within one entry into the isolate
  * nothing comes back: a WeakRef keeps its target until the job ends (ECMA-262
- * AddToKeptObjects), and the registry's callbacks run between entries. Measured: 600
- * resizable buffers of 128 KiB made and dropped in one entry of a 32 MiB instance stop
- * it; one per entry, 600 times, runs.
+ * AddToKeptObjects), and the registry's callbacks run between entries.
  */
-import { instanceMemoryLimitBytes, memoryLimitReached } from "./memory-limit.ts";
+import { instanceMemoryLimitBytes, memoryLimitExceeded, memoryLimitReached } from "./memory-limit.ts";
 
 const FunctionPrototypeCall = Function.prototype.call;
 function uncurryThis<T, A extends unknown[], R>(fn: (this: T, ...args: A) => R): (self: T, ...args: A) => R {
@@ -32,115 +38,170 @@ const WeakRefCtor = WeakRef;
 const WeakRefDeref = uncurryThis(WeakRef.prototype.deref) as (self: WeakRef<object>) => object | undefined;
 const FinalizationRegistryCtor = FinalizationRegistry;
 const RegistryRegister = uncurryThis(FinalizationRegistry.prototype.register) as (
-  self: FinalizationRegistry<Reservation>,
+  self: FinalizationRegistry<Committed>,
   target: object,
-  held: Reservation,
+  held: Committed,
   token: object,
 ) => void;
 const RegistryUnregister = uncurryThis(FinalizationRegistry.prototype.unregister) as (
-  self: FinalizationRegistry<Reservation>,
+  self: FinalizationRegistry<Committed>,
   token: object,
 ) => boolean;
 const ObjectSetPrototypeOf = Object.setPrototypeOf;
 const SetCtor = Set;
-const SetAdd = uncurryThis(Set.prototype.add) as (self: Set<Reservation>, value: Reservation) => Set<Reservation>;
-const SetDelete = uncurryThis(Set.prototype.delete) as (self: Set<Reservation>, value: Reservation) => boolean;
-const SetForEach = uncurryThis(Set.prototype.forEach) as (self: Set<Reservation>, fn: (value: Reservation) => void) => void;
+const SetAdd = uncurryThis(Set.prototype.add) as (self: Set<Committed>, value: Committed) => Set<Committed>;
+const SetDelete = uncurryThis(Set.prototype.delete) as (self: Set<Committed>, value: Committed) => boolean;
+const SetForEach = uncurryThis(Set.prototype.forEach) as (self: Set<Committed>, fn: (value: Committed) => void) => void;
+const MathCeil = Math.ceil;
 
-/** Bytes held for one resizable ArrayBuffer or for the memories of one Wasm memory owner. */
-export interface Reservation {
-  readonly bytes: number;
-  released: boolean;
-  /** The objects whose collection ends it (all of them); empty until `holdUntilCollected`. */
-  refs: WeakRef<object>[];
+/**
+ * Reads the bytes a Wasm memory has committed now (its byte length; only native getters).
+ * Nothing else needs reading: resizable buffers change length only through JavaScript,
+ * whose guards keep their count exact (`setCommitted`).
+ */
+export type Measure = (target: object) => number;
+
+/** The bytes one resizable buffer, one memory, or one instance's unexported memories hold. */
+export interface Committed {
+  /** As last counted. */
+  bytes: number;
+  /** Reads `bytes` again from the first holder (a Wasm memory); undefined: kept right by the guards, or fixed. */
+  readonly measure: Measure | undefined;
+  dropped: boolean;
+  /** The objects whose collection ends it (all of them); the first is the one measured. */
+  readonly refs: WeakRef<object>[];
   /** Registrations whose finalizer has not run yet. */
   pending: number;
 }
 
-let reservedBytes = 0;
-const live = new SetCtor<Reservation>();
+/** The sum of `bytes` over `live`: exact after a count, else what the guards last saw. */
+let committedBytes = 0;
+const live = new SetCtor<Committed>();
+/** The live ones with a `measure`: what can grow where JavaScript does not see it. */
+const measured = new SetCtor<Committed>();
+/** `measured.size`, read at the end of every entry: 0 is the common case, and costs one comparison. */
+let measuredCount = 0;
 // Created on first use rather than at load: the runtime's load runs into the startup snapshot.
-let registry: FinalizationRegistry<Reservation> | undefined;
+let registry: FinalizationRegistry<Committed> | undefined;
 
-function collected(reservation: Reservation): void {
-  if (reservation.released) return;
-  reservation.pending--;
-  if (reservation.pending <= 0) releaseReservation(reservation);
+function collected(committed: Committed): void {
+  if (committed.dropped) return;
+  committed.pending--;
+  if (committed.pending <= 0) untrack(committed);
 }
 
-/** Gives a reservation's bytes back to the pool (idempotent). */
-export function releaseReservation(reservation: Reservation): void {
-  if (reservation.released) return;
-  reservation.released = true;
-  reservedBytes -= reservation.bytes;
-  SetDelete(live, reservation);
-  if (registry !== undefined) RegistryUnregister(registry, reservation);
+/**
+ * Starts counting `bytes` for memory that lives as long as any of `holders`, measured on
+ * `holders[0]` when `measure` is given. The caller made room first (`ensureRoom`).
+ */
+export function track(holders: readonly object[], bytes: number, measure: Measure | undefined): Committed {
+  registry ??= new FinalizationRegistryCtor<Committed>(collected);
+  // No prototype: writing an index must not reach a setter user code put on Array.prototype.
+  const refs = ObjectSetPrototypeOf([], null) as WeakRef<object>[];
+  const committed: Committed = { bytes, measure, dropped: false, refs, pending: holders.length };
+  for (let i = 0; i < holders.length; i++) {
+    const holder = holders[i]!;
+    refs[i] = new WeakRefCtor(holder);
+    RegistryRegister(registry, holder, committed, committed);
+  }
+  SetAdd(live, committed);
+  if (measure !== undefined) {
+    SetAdd(measured, committed);
+    measuredCount++;
+  }
+  committedBytes += bytes;
+  return committed;
+}
+
+/** Stops counting it: its holders were collected, or its memory went where the allocator counts it (idempotent). */
+export function untrack(committed: Committed): void {
+  if (committed.dropped) return;
+  committed.dropped = true;
+  committedBytes -= committed.bytes;
+  SetDelete(live, committed);
+  if (committed.measure !== undefined) {
+    SetDelete(measured, committed);
+    measuredCount--;
+  }
+  if (registry !== undefined) RegistryUnregister(registry, committed);
+}
+
+/** After growth the caller made room for (or a shrink): what it holds now. */
+export function setCommitted(committed: Committed, bytes: number): void {
+  if (committed.dropped) return;
+  committedBytes += bytes - committed.bytes;
+  committed.bytes = bytes;
 }
 
 let collectGarbage: (() => void) | undefined;
 
-/** V8's `gc` when the host exposes it (`--expose-gc`): the pool collects before it refuses. */
+/** V8's `gc` when the host exposes it (`--expose-gc`): a check collects before it refuses. */
 export function setGarbageCollector(gc: () => void): void {
   collectGarbage = gc;
 }
 
-/** Releases the reservations whose objects are all gone; the cleanup task may not have run. */
-function sweep(): void {
-  SetForEach(live, (reservation) => {
-    const refs = reservation.refs;
-    if (refs.length === 0) return;
-    for (let i = 0; i < refs.length; i++) if (WeakRefDeref(refs[i]!) !== undefined) return;
-    releaseReservation(reservation);
+/**
+ * Counts again: drops what was collected, reads every measured size (growth inside Wasm
+ * included), and returns the exact sum. Dereferencing every live WeakRef keeps its target
+ * for the rest of the job, so collect before, never after, a count in the same job.
+ */
+function count(): number {
+  let total = 0;
+  SetForEach(live, (committed) => {
+    const refs = committed.refs;
+    const first = WeakRefDeref(refs[0]!);
+    if (committed.measure !== undefined) {
+      if (first === undefined) return untrack(committed);
+      committed.bytes = committed.measure(first);
+    } else if (first === undefined) {
+      let alive = false;
+      for (let i = 1; i < refs.length && !alive; i++) alive = WeakRefDeref(refs[i]!) !== undefined;
+      if (!alive) return untrack(committed);
+    }
+    total += committed.bytes;
   });
-}
-
-/** Bytes the pool can give now. */
-export function freeBytes(): number {
-  return instanceMemoryLimitBytes() - reservedBytes;
+  committedBytes = total;
+  return total;
 }
 
 /**
- * Gives back what unreachable objects held (collecting first when possible) and returns
- * the bytes free then. Sweeping dereferences every live WeakRef, which keeps its target
- * for the rest of the job, so collect before, never after, a sweep in the same job.
+ * Makes room for `extraBytes` more, about to be committed by JavaScript (a buffer or
+ * memory made, resized, grown, transferred), or stops the instance
+ * (`memoryLimitReached(what)`) when the limit cannot hold them. A limit that looks
+ * reached is counted again (after a collection when `gc` is there) before refusing.
  */
-export function reclaim(): number {
+export function ensureRoom(extraBytes: number, what: string): void {
+  if (!(extraBytes > 0)) return;
+  const limit = instanceMemoryLimitBytes();
+  if (committedBytes + extraBytes <= limit) return;
   collectGarbage?.();
-  sweep();
-  return freeBytes();
+  if (count() + extraBytes <= limit) return;
+  memoryLimitReached(what);
+}
+
+/** Reads a Wasm memory's size again (growth inside Wasm), or drops it when it was collected. */
+function remeasure(committed: Committed): void {
+  const target = WeakRefDeref(committed.refs[0]!);
+  if (target === undefined) return untrack(committed);
+  const bytes = committed.measure!(target);
+  committedBytes += bytes - committed.bytes;
+  committed.bytes = bytes;
 }
 
 /**
- * Takes `bytes` from the pool for an object about to be made, or stops the instance
- * (`memoryLimitReached(what)`) when the limit cannot hold them. The caller either hands
- * the reservation to `holdUntilCollected` or releases it if making the object failed.
+ * The end of an entry (dispatcher.ts `run`): reads what the live Wasm memories hold now —
+ * the only growth the guards did not see, `memory.grow` inside Wasm — and tells the host
+ * to stop the instance when the total is over the limit (counted again in full first).
+ * Does not throw. One comparison when there is no Wasm memory; else about 0.1 µs each.
  */
-export function reserve(bytes: number, what: string): Reservation {
-  if (!(bytes <= freeBytes()) && !(bytes <= reclaim())) memoryLimitReached(what);
-  reservedBytes += bytes;
-  const reservation: Reservation = { bytes, released: false, refs: [], pending: 0 };
-  SetAdd(live, reservation);
-  return reservation;
-}
-
-/** Keeps `reservation` until every one of `holders` has been collected. */
-export function holdUntilCollected(reservation: Reservation, holders: readonly object[]): void {
-  if (reservation.released) return;
-  registry ??= new FinalizationRegistryCtor<Reservation>(collected);
-  // No prototype: writing an index must not reach a setter user code put on Array.prototype.
-  const refs = ObjectSetPrototypeOf([], null) as WeakRef<object>[];
-  for (let i = 0; i < holders.length; i++) {
-    const holder = holders[i]!;
-    refs[i] = new WeakRefCtor(holder);
-    RegistryRegister(registry, holder, reservation, reservation);
+export function checkCommittedMemory(): void {
+  if (measuredCount === 0) return;
+  const limit = instanceMemoryLimitBytes();
+  SetForEach(measured, remeasure);
+  if (committedBytes <= limit) return;
+  const total = count();
+  if (total > limit) {
+    // In MiB rounded up to a tenth, so that a total just over the limit does not read as the limit.
+    memoryLimitExceeded(`WebAssembly memories and resizable ArrayBuffers held ${MathCeil(total / 104857.6) / 10} MiB at the end of an entry`);
   }
-  reservation.refs = refs;
-  reservation.pending = holders.length;
-}
-
-/** Moves a reservation from the object that held it to the one that took its memory over. */
-export function moveReservation(reservation: Reservation, holder: object): void {
-  if (reservation.released) return;
-  if (registry !== undefined) RegistryUnregister(registry, reservation);
-  holdUntilCollected(reservation, [holder]);
 }

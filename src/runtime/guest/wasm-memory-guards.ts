@@ -1,22 +1,40 @@
 /**
- * WebAssembly memories take their most from the instance's memory pool
- * (memory-reservations.ts), shared with resizable ArrayBuffers:
+ * WebAssembly memories count what they have committed against the instance's memory
+ * limit (memory-reservations.ts), with resizable ArrayBuffers:
  * - `new WebAssembly.Memory(descriptor)` reads each field V8 reads (address, initial,
  *   maximum, shared) once, converts it once, refuses `shared`, and hands the native
  *   constructor a fresh object of those values. Its maximum, given or not, is capped at
- *   what the pool has left and reserved: a memory without a maximum may otherwise grow to
- *   4 GiB (16 GiB with memory64), and Emscripten's growable builds declare 2 GiB, so
- *   capping keeps them working up to the instance's limit where refusing would stop them
- *   at start; past the cap `grow` throws a RangeError, as on a machine out of memory.
- * - a shipped module's own memories are capped in its binary (wasm-memory-limits.ts), and
- *   each instantiation (`new WebAssembly.Instance`, `WebAssembly.instantiate`) reserves
- *   their maxima until the instance and the memories it exports are all collected.
- * Over the pool: `memoryLimitReached`.
+ *   the limit — a memory without a maximum may otherwise grow to 4 GiB (16 GiB with
+ *   memory64), and Emscripten's growable builds declare 2 GiB, so capping keeps them
+ *   working up to the limit where refusing would stop them at start; past the cap `grow`
+ *   throws a RangeError, as on a machine out of memory. The cap reserves nothing: the
+ *   memory counts its initial size, then its size.
+ * - `WebAssembly.Memory.prototype.grow` is checked before it commits (its delta converted
+ *   once, the native method given that value); growth inside Wasm is counted at the end of
+ *   the entry (`checkCommittedMemory`).
+ * - a shipped module's own memories are capped in its binary (wasm-memory-limits.ts).
+ *   Each instantiation (`new WebAssembly.Instance`, `WebAssembly.instantiate`) counts
+ *   each memory the module exports at its size, read through the exported
+ *   `WebAssembly.Memory` (which the instance keeps alive, and which keeps its memory
+ *   alive), and each memory it keeps to itself at its capped maximum, since nothing in
+ *   JavaScript can read that one's size; the instance holds those.
+ * Over the limit: `memoryLimitReached`.
  */
 import { instanceMemoryLimitBytes, memoryLimitReached } from "./memory-limit.ts";
-import { freeBytes, holdUntilCollected, reclaim, releaseReservation, reserve, type Reservation } from "./memory-reservations.ts";
-import { limitModuleMemories, maxPages32, maxPages64, wasmPageBytes } from "./wasm-memory-limits.ts";
-import { MathFloor, MathMin, MathTrunc, ObjectDefineProperty, ObjectGetOwnPropertyDescriptor, ObjectSetPrototypeOf, PromisePrototypeThen, PromiseReject, ReflectApply } from "./web/intrinsics.ts";
+import { ensureRoom, setCommitted, track, type Committed } from "./memory-reservations.ts";
+import { limitModuleMemories, maxPages32, maxPages64, wasmPageBytes, type DefinedMemory } from "./wasm-memory-limits.ts";
+import {
+  ArrayBufferPrototypeGetByteLength,
+  MathFloor,
+  MathMin,
+  MathTrunc,
+  ObjectDefineProperty,
+  ObjectGetOwnPropertyDescriptor,
+  ObjectSetPrototypeOf,
+  PromisePrototypeThen,
+  PromiseReject,
+  ReflectApply,
+} from "./web/intrinsics.ts";
 
 const ReflectConstruct = Reflect.construct;
 const ObjectKeys = Object.keys;
@@ -24,8 +42,8 @@ const BigIntCtor = BigInt;
 const BigIntAsIntN = BigInt.asIntN;
 const NumberCtor = Number;
 const WeakMapCtor = WeakMap;
-const WeakMapGet = Function.prototype.call.bind(WeakMap.prototype.get) as unknown as (self: WeakMap<object, number>, key: unknown) => number | undefined;
-const WeakMapSet = Function.prototype.call.bind(WeakMap.prototype.set) as unknown as (self: WeakMap<object, number>, key: object, value: number) => WeakMap<object, number>;
+const WeakMapGet = Function.prototype.call.bind(WeakMap.prototype.get) as unknown as <V>(self: WeakMap<object, V>, key: unknown) => V | undefined;
+const WeakMapSet = Function.prototype.call.bind(WeakMap.prototype.set) as unknown as <V>(self: WeakMap<object, V>, key: object, value: V) => WeakMap<object, V>;
 
 type Constructor = (new (...args: never[]) => object) & { prototype: object };
 
@@ -34,10 +52,26 @@ export interface WasmMemoryGuards {
   compileShipped(bytes: Uint8Array): object;
   /** True for a module `compileShipped` made. */
   isShippedModule(value: unknown): boolean;
-  /** `WebAssembly.instantiate(module, imports)` for a shipped module, reserving its memories. */
+  /** `WebAssembly.instantiate(module, imports)` for a shipped module, counting its memories. */
   instantiate(module: object, imports: unknown): Promise<unknown>;
-  /** Replaces WebAssembly.Memory and WebAssembly.Instance with their guards. */
+  /** Replaces WebAssembly.Memory, WebAssembly.Instance and Memory.prototype.grow with their guards. */
   install(define: (target: object, key: PropertyKey, value: unknown) => void): void;
+}
+
+/** A memory counted at its size: what `grow` needs to check a delta. */
+interface CountedMemory {
+  readonly committed: Committed;
+  readonly is64: boolean;
+  /** Its (capped) maximum: a grow past it fails natively, committing nothing. */
+  readonly maximumPages: number;
+}
+
+/** What a shipped module's instantiation counts. */
+interface ShippedModule {
+  readonly memories: readonly DefinedMemory[];
+  readonly exportsKnown: boolean;
+  /** Counted as soon as it is instantiated: exported memories' minima, the others' maxima. */
+  readonly startBytes: number;
 }
 
 /** Descriptor values converted as V8 converts them: BigInts for memory64, numbers otherwise. */
@@ -61,16 +95,32 @@ function standIn(Guard: Function, Native: Constructor, name: string): void {
   ObjectDefineProperty(Native.prototype, "constructor", { value: Guard, writable: true, enumerable: false, configurable: true });
 }
 
+function shippedModule(limited: { memories: readonly DefinedMemory[]; exportsKnown: boolean }): ShippedModule {
+  let startBytes = 0;
+  for (let i = 0; i < limited.memories.length; i++) {
+    const memory = limited.memories[i]!;
+    startBytes += (memory.exportNames.length > 0 ? memory.minimumPages : memory.maximumPages) * wasmPageBytes;
+  }
+  return { memories: limited.memories, exportsKnown: limited.exportsKnown, startBytes };
+}
+
 export function createWasmMemoryGuards(wasm: Record<string, unknown>): WasmMemoryGuards {
   const NativeModule = wasm["Module"] as Constructor;
   const NativeInstance = wasm["Instance"] as Constructor;
   const NativeMemory = wasm["Memory"] as Constructor;
+  const nativeGrow = (NativeMemory.prototype as { grow: Function }).grow;
+  const growDescriptor = ObjectGetOwnPropertyDescriptor(NativeMemory.prototype, "grow")!;
   const nativeInstantiate = wasm["instantiate"] as (module: object, imports: unknown) => Promise<object>;
   const CompileError = wasm["CompileError"] as ErrorConstructor;
   const InstanceExports = ObjectGetOwnPropertyDescriptor(NativeInstance.prototype, "exports")!.get!;
   const MemoryBuffer = ObjectGetOwnPropertyDescriptor(NativeMemory.prototype, "buffer")!.get!;
-  /** Bytes each shipped module's memories may come to, per instantiation. */
-  const moduleMemoryBytes = new WeakMapCtor<object, number>();
+  /** What each shipped module's instantiations count. */
+  const shipped = new WeakMapCtor<object, ShippedModule>();
+  /** Each memory counted at its size. */
+  const counted = new WeakMapCtor<object, CountedMemory>();
+
+  /** A memory's size in bytes now (growth inside Wasm included). */
+  const memoryBytes = (memory: object): number => ArrayBufferPrototypeGetByteLength(ReflectApply(MemoryBuffer, memory, []) as ArrayBuffer);
 
   const isMemory = (value: unknown): value is object => {
     if (typeof value !== "object" || value === null) return false;
@@ -82,36 +132,58 @@ export function createWasmMemoryGuards(wasm: Record<string, unknown>): WasmMemor
     }
   };
 
-  const reserveModule = (module: object): Reservation | undefined => {
-    const bytes = WeakMapGet(moduleMemoryBytes, module);
-    if (bytes === undefined) throw new TypeError("WebAssembly.Instance(): Argument 0 must be a WebAssembly.Module shipped with the deploy");
-    return bytes === 0 ? undefined : reserve(bytes, `a WebAssembly instance whose memories may grow to ${bytes} bytes`);
+  const countMemory = (memory: object, is64: boolean, maximumPages: number): void => {
+    WeakMapSet(counted, memory, { committed: track([memory], memoryBytes(memory), memoryBytes), is64, maximumPages });
   };
 
-  /** The instance holds the memories it defines; those it exports may outlive it. */
-  const holdForInstance = (reservation: Reservation | undefined, instance: object) => {
-    if (reservation === undefined) return;
-    const holders = ObjectSetPrototypeOf([instance], null) as object[];
+  const moduleOf = (module: object): ShippedModule => {
+    const info = WeakMapGet(shipped, module);
+    if (info === undefined) throw new TypeError("WebAssembly.Instance(): Argument 0 must be a WebAssembly.Module shipped with the deploy");
+    return info;
+  };
+
+  /**
+   * Room for what an instantiation counts at once. Checked before V8 makes the memories,
+   * and again after: the imports object's getters ran user code in between.
+   */
+  const roomForInstance = (info: ShippedModule): void => {
+    ensureRoom(info.startBytes, `a WebAssembly instance whose memories take ${info.startBytes} bytes`);
+  };
+
+  /** Counts a new instance's memories: the exported ones at their size, the others at their maximum. */
+  const countInstance = (info: ShippedModule, instance: object): void => {
     const exports = ReflectApply(InstanceExports, instance, []) as Record<string, unknown>;
-    const names = ObjectKeys(exports);
-    for (let i = 0; i < names.length; i++) {
-      const value = exports[names[i]!];
-      if (isMemory(value)) holders[holders.length] = value;
+    let keptBytes = 0;
+    for (let i = 0; i < info.memories.length; i++) {
+      const memory = info.memories[i]!;
+      if (memory.exportNames.length === 0) {
+        keptBytes += memory.maximumPages * wasmPageBytes;
+        continue;
+      }
+      const exported = exports[memory.exportNames[0]!];
+      if (isMemory(exported) && WeakMapGet(counted, exported) === undefined) countMemory(exported, memory.is64, memory.maximumPages);
     }
-    holdUntilCollected(reservation, holders);
+    if (keptBytes === 0) return;
+    // Held by the instance. When the exports could not be read, the memories it exports
+    // are among those counted here and may outlive it: they hold the count too.
+    const holders = ObjectSetPrototypeOf([instance], null) as object[];
+    if (!info.exportsKnown) {
+      const names = ObjectKeys(exports);
+      for (let i = 0; i < names.length; i++) {
+        const value = exports[names[i]!];
+        if (isMemory(value) && WeakMapGet(counted, value) === undefined) holders[holders.length] = value;
+      }
+    }
+    track(holders, keptBytes, undefined);
   };
 
   const Instance = function Instance(this: unknown, module: object, imports?: unknown): object {
     if (new.target === undefined) throw new TypeError("WebAssembly.Instance must be invoked with 'new'");
-    const reservation = reserveModule(module);
-    let instance: object;
-    try {
-      instance = ReflectConstruct(NativeInstance, [module, imports], new.target);
-    } catch (error) {
-      if (reservation !== undefined) releaseReservation(reservation);
-      throw error;
-    }
-    holdForInstance(reservation, instance);
+    const info = moduleOf(module);
+    roomForInstance(info);
+    const instance = ReflectConstruct(NativeInstance, [module, imports], new.target);
+    roomForInstance(info);
+    countInstance(info, instance);
     return instance;
   };
 
@@ -141,55 +213,72 @@ export function createWasmMemoryGuards(wasm: Record<string, unknown>): WasmMemor
       ReflectConstruct(NativeMemory, [fresh], new.target);
       throw new RangeError("WebAssembly.Memory(): invalid descriptor");
     }
-    let allowedPages = MathFloor(freeBytes() / wasmPageBytes);
-    if (maximumPages > allowedPages) allowedPages = MathFloor(reclaim() / wasmPageBytes);
-    if (initialPages > allowedPages) memoryLimitReached(`a WebAssembly.Memory of ${initialPages} pages`);
-    const cappedPages = MathMin(maximumPages, engineMax, allowedPages);
+    const limitPages = MathFloor(instanceMemoryLimitBytes() / wasmPageBytes);
+    const what = `a WebAssembly.Memory of ${initialPages} pages`;
+    if (initialPages > limitPages) memoryLimitReached(what);
+    ensureRoom(initialPages * wasmPageBytes, what);
+    const cappedPages = MathMin(maximumPages, limitPages);
     fresh.maximum = is64 ? BigIntCtor(cappedPages) : cappedPages;
-    const reservation = reserve(cappedPages * wasmPageBytes, `a WebAssembly.Memory of up to ${cappedPages} pages`);
-    let memory: object;
-    try {
-      memory = ReflectConstruct(NativeMemory, [fresh], new.target);
-    } catch (error) {
-      releaseReservation(reservation);
-      throw error;
-    }
-    holdUntilCollected(reservation, [memory]);
+    const memory = ReflectConstruct(NativeMemory, [fresh], new.target);
+    countMemory(memory, is64, cappedPages);
     return memory;
   };
+
+  // Named and shaped like what it replaces (WebAssembly JS API §Memory.grow).
+  const grow = {
+    grow(this: object, delta: unknown): unknown {
+      const memory = WeakMapGet(counted, this);
+      // Not a memory (the native method throws), or one counted at its maximum already.
+      if (memory === undefined) return ReflectApply(nativeGrow, this, [delta]);
+      const value = toLimit(delta, memory.is64);
+      const deltaPages = value === undefined ? -1 : pages(value);
+      if (deltaPages > 0) {
+        const grownBytes = memoryBytes(this) + deltaPages * wasmPageBytes;
+        // Past its maximum the native method throws a RangeError and commits nothing.
+        if (grownBytes <= memory.maximumPages * wasmPageBytes) {
+          ensureRoom(grownBytes - memory.committed.bytes, `WebAssembly.Memory.prototype.grow by ${deltaPages} pages`);
+        }
+      }
+      const result: unknown = ReflectApply(nativeGrow, this, [value]);
+      setCommitted(memory.committed, memoryBytes(this));
+      return result;
+    },
+  }.grow;
 
   return {
     compileShipped(bytes) {
       const limited = limitModuleMemories(bytes, MathFloor(instanceMemoryLimitBytes() / wasmPageBytes));
       if (limited.refused !== undefined) throw new CompileError(limited.refused);
       const module = new NativeModule(limited.bytes as never);
-      WeakMapSet(moduleMemoryBytes, module, limited.memoryBytes);
+      WeakMapSet(shipped, module, shippedModule(limited));
       return module;
     },
-    isShippedModule: (value) => WeakMapGet(moduleMemoryBytes, value) !== undefined,
+    isShippedModule: (value) => WeakMapGet(shipped, value) !== undefined,
     instantiate(module, imports) {
-      let reservation: Reservation | undefined;
+      let info: ShippedModule;
       try {
-        reservation = reserveModule(module);
+        info = moduleOf(module);
+        roomForInstance(info);
       } catch (error) {
         return PromiseReject(error);
       }
       const instantiated = ReflectApply(nativeInstantiate, wasm, [module, imports]) as Promise<object>;
-      return PromisePrototypeThen(
-        instantiated,
-        (instance) => {
-          holdForInstance(reservation, instance);
-          return instance;
-        },
-        (error: unknown) => {
-          if (reservation !== undefined) releaseReservation(reservation);
-          throw error;
-        },
-      );
+      return PromisePrototypeThen(instantiated, (instance) => {
+        roomForInstance(info);
+        countInstance(info, instance);
+        return instance;
+      });
     },
     install(define) {
       standIn(Instance, NativeInstance, "Instance");
       standIn(Memory, NativeMemory, "Memory");
+      ObjectDefineProperty(grow, "length", { value: 1 });
+      ObjectDefineProperty(NativeMemory.prototype, "grow", {
+        value: grow,
+        writable: growDescriptor.writable,
+        enumerable: growDescriptor.enumerable,
+        configurable: growDescriptor.configurable,
+      });
       define(wasm, "Instance", Instance);
       define(wasm, "Memory", Memory);
     },

@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { leb, memoryType, wasmModule } from "../../../test/support/wasm-module.ts";
-import { limitModuleMemories, wasmPageBytes } from "./wasm-memory-limits.ts";
+import { limitModuleMemories, wasmPageBytes, type LimitedModule } from "./wasm-memory-limits.ts";
 
 // Node's own WebAssembly (the project's lib settings declare no WebAssembly values).
 const wasm = (globalThis as unknown as {
   WebAssembly: {
     Module: new (bytes: Uint8Array) => object;
-    Instance: new (module: object) => { exports: unknown };
+    Instance: new (module: object, imports?: object) => { exports: unknown };
+    Memory: new (descriptor: { initial: number }) => object;
     CompileError: ErrorConstructor;
   };
 }).WebAssembly;
@@ -84,4 +85,45 @@ test("a module without memories, or one it cannot read, is returned as it is", (
   assert.equal(result.bytes, truncated);
   assert.equal(result.refused, undefined);
   assert.throws(() => new wasm.Module(result.bytes), wasm.CompileError);
+});
+
+/** The memories as plain arrays (the module hands out arrays without a prototype). */
+function described(limited: LimitedModule) {
+  return Array.from(limited.memories, (m) => ({ ...m, exportNames: Array.from(m.exportNames) }));
+}
+
+test("each defined memory is described: minimum, capped maximum, address type, export names", () => {
+  const limited = limitModuleMemories(wasmModule({ memories: [{ minimum: 2 }], exportMemory: "mem", memoryExports: [["again", 0]] }), 50);
+  assert.equal(limited.exportsKnown, true);
+  assert.deepEqual(described(limited), [{ minimumPages: 2, maximumPages: 50, is64: false, exportNames: ["mem", "again"] }]);
+  const hidden = limitModuleMemories(wasmModule({ memories: [{ minimum: 1, maximum: 300, memory64: true }] }), 50);
+  assert.deepEqual(described(hidden), [{ minimumPages: 1, maximumPages: 50, is64: true, exportNames: [] }]);
+});
+
+test("imported memories come first in the index space: an export of one is not a defined memory's", () => {
+  const shape = { memories: [{ minimum: 1 }], imports: { global: true, memory: { minimum: 1 } } };
+  // Memory 0 is the import, memory 1 the one the module defines.
+  const importedOnly = limitModuleMemories(wasmModule({ ...shape, exportMemory: "imported" }), 50);
+  assert.deepEqual(described(importedOnly)[0]!.exportNames, []);
+  const defined = limitModuleMemories(wasmModule({ ...shape, memoryExports: [["defined", 1]] }), 50);
+  assert.deepEqual(described(defined)[0]!.exportNames, ["defined"]);
+  // And the module is one V8 takes (multi-memory, an imported memory and global).
+  const memory = new wasm.Memory({ initial: 1 });
+  const exports = new wasm.Instance(new wasm.Module(defined.bytes), { env: { memory, global: 1 } }).exports as Record<string, unknown>;
+  assert.notEqual(exports["defined"], memory);
+  assert.ok(exports["defined"] instanceof (wasm.Memory as unknown as typeof Object));
+});
+
+test("an import this reader does not know leaves the exports unknown and the memories still capped", () => {
+  const bytes = wasmModule({ memories: [{ minimum: 1 }], exportMemory: true, imports: { global: true } });
+  // Turn the global import's kind (3, after its names) into one no reader knows (0x7f).
+  const names = [3, ...new TextEncoder().encode("env"), 6, ...new TextEncoder().encode("global")];
+  const at = bytes.findIndex((_, i) => names.every((b, j) => bytes[i + j] === b)) + names.length;
+  assert.equal(bytes[at], 3);
+  const patched = bytes.slice();
+  patched[at] = 0x7f;
+  const limited = limitModuleMemories(patched, 50);
+  assert.equal(limited.exportsKnown, false);
+  assert.equal(limited.memoryBytes, 50 * wasmPageBytes);
+  assert.deepEqual(described(limited)[0]!.exportNames, []);
 });
