@@ -216,7 +216,7 @@ export class Instance {
   private readonly isolate: ivm.Isolate;
   private context!: ivm.Context;
   private runRef!: ivm.Reference<(now: number, acked: boolean, events: GuestEvent[]) => Promise<[HostOp[], number]>>;
-  private takeRef!: ivm.Reference<() => [HostOp[], number]>;
+  private takeRef!: ivm.Reference<(acked: boolean) => [HostOp[], number]>;
   private initRef: ivm.Reference<(namespace: unknown, env: string[], bindings: string[]) => string> | undefined;
   private handlersRef!: ivm.Reference<() => string>;
   private readonly invocations = new Map<number, Invocation>();
@@ -446,7 +446,7 @@ export class Instance {
       const problem = await init.apply(undefined, [namespace.derefInto(), this.spec.env, bindings], { arguments: { copy: true } });
       init.release();
       // Lines the module printed at its top level: kept for the first invocation.
-      const [ops] = await this.takeRef.apply(undefined, [], { result: { copy: true } });
+      const [ops] = await this.takeRef.apply(undefined, [true], { result: { copy: true } });
       for (const op of ops) if (op[0] === "log" && checkHostOp(op) === null) this.moduleLogs.push([Date.now(), levels.has(op[2]) ? (op[2] as Levels) : "log", op[3]]);
       if (problem !== "") throw new FlickError("missing_fetch_handler", `${this.spec.function}: ${problem}`);
     } catch (err) {
@@ -635,7 +635,7 @@ export class Instance {
         // An unhandled rejection during the entry makes isolated-vm reject with its reason
         // and drop the result: the ops are taken again, then the guest reports the rejection.
         if (this.disposed || this.isolate.isDisposed) return this.afterEntry(entry, [], 0, false, undefined);
-        this.takeRef.apply(undefined, [], { result: { copy: true } }).then(
+        this.takeRef.apply(undefined, [false], { result: { copy: true } }).then(
           ([ops, last]) => this.afterEntry(entry, ops, last, true, err),
           () => this.afterEntry(entry, [], 0, false, undefined),
         );
@@ -650,7 +650,7 @@ export class Instance {
     this.entry = entry;
     inFlightEntries++;
     this.watchEntry(entry);
-    this.takeRef.apply(undefined, [], { result: { copy: true } }).then(
+    this.takeRef.apply(undefined, [true], { result: { copy: true } }).then(
       ([ops, last]) => this.afterEntry(entry, ops, last, false, undefined),
       () => this.afterEntry(entry, [], 0, false, undefined),
     );

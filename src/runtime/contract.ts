@@ -114,8 +114,11 @@ export interface RuntimeEntries {
    * unhandled rejection makes isolated-vm drop an entry's result).
    */
   run(nowMs: number, acked: boolean, events: GuestEvent[]): Promise<[ops: HostOp[], lastInvocation: number]>;
-  /** Every op not yet acknowledged — those of the last `run` if its result was lost, and any emitted since. */
-  take(): [ops: HostOp[], lastInvocation: number];
+  /**
+   * The ops emitted since the last `run` resolved; with `acked` false also those it resolved
+   * with (an unhandled rejection made isolated-vm drop that result).
+   */
+  take(acked: boolean): [ops: HostOp[], lastInvocation: number];
 }
 
 /**

@@ -133,7 +133,8 @@ export async function createGuestIsolate(options: GuestIsolateOptions): Promise<
   const reached: string[] = [];
   /** Everything the guest emitted since the last take, as the host takes it. */
   const takeOps = (): unknown[][] => {
-    const [ops] = take.applySync(undefined, [], { result: { copy: true } }) as [unknown[][], number];
+    // `false`: the harness drops `run`'s result, so the ops it resolved with come here too.
+    const [ops] = take.applySync(undefined, [false], { arguments: { copy: true }, result: { copy: true } }) as [unknown[][], number];
     for (const op of ops) if (op[0] === "memoryLimit") reached.push(String(op[1]));
     return ops;
   };

@@ -544,6 +544,6 @@ function runEvents(nowMs: number, events: GuestEvent[]): void {
 }
 
 /** Every op the host does not have yet, and the invocation that ran last (unhandled rejections are charged to it). */
-export function take(): [HostOp[], number] {
-  return [takeOutbox(), currentInvocation()];
+export function take(acked: boolean): [HostOp[], number] {
+  return [takeOutbox(acked), currentInvocation()];
 }

@@ -75,8 +75,12 @@ export function closeOutbox(): HostOp[] {
   return ops;
 }
 
-/** Everything not acknowledged: the host's `take` (after a lost result, or on `more`). */
-export function takeOutbox(): HostOp[] {
+/**
+ * The host's `take`: the ops emitted since `run` resolved (`acked`: the host has what it
+ * resolved with — the `more` path), or those too (its result was lost).
+ */
+export function takeOutbox(acked: boolean): HostOp[] {
+  if (acked) unacked = [];
   const ops = unacked.length === 0 ? outbox : [...unacked, ...outbox];
   unacked = [];
   outbox = [];
