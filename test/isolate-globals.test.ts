@@ -45,6 +45,7 @@ before(async () => {
         await check("url-pattern", () => new URLPattern({ pathname: "/users/:id" }).exec(new URL("/users/7", request.url).href).pathname.groups);
         await check("self", () => [self === globalThis, globalThis.self === self]);
         await check("host-hidden", () => ["__flickHost", "__flickDispatcher", "process", "require"].filter((k) => k in globalThis));
+        await check("gc-hidden", () => typeof globalThis.gc);
         console.info("info line"); console.warn("warn line"); console.error("error line", { deep: { x: [1, 2] } });
         return Response.json(results);
       },
@@ -88,6 +89,7 @@ test("a function gets the Web APIs, timers, crypto randomness and env it was pro
     "url-pattern": { id: "7" },
     self: [true, true],
     "host-hidden": [],
+    "gc-hidden": "undefined",
   });
 });
 

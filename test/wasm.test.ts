@@ -57,3 +57,15 @@ test("the module survives a restart (stored beside the bundle)", async () => {
   const res = await fetch(`${node.url}/fn/adder?a=1&b=1`);
   assert.equal(((await res.json()) as { viaConstructor: number }).viaConstructor, 2);
 });
+
+test("a function that makes a Wasm memory in every request keeps working: hosts collect before refusing address space", async () => {
+  // Each memory reserves 8 GiB of address space and an instance may hold 8; the host's
+  // isolates get V8's gc (hosts run with --expose-gc) so dropped ones are collected.
+  await node.admin.deploy("memories", {
+    code: `export default { fetch() { return new Response(String(new WebAssembly.Memory({ initial: 1 }).buffer.byteLength)); } };`,
+  });
+  for (let i = 0; i < 30; i++) {
+    const res = await fetch(`${node.url}/fn/memories`);
+    assert.deepEqual([res.status, await res.text()], [200, "65536"], `request ${i}`);
+  }
+});

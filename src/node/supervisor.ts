@@ -119,7 +119,9 @@ export class Supervisor {
     const host = this.hosts[index]!;
     const o = this.options;
     const child = fork(entry, [], {
-      execArgv: ["--no-node-snapshot"],
+      // --expose-gc: every isolate's runtime gets V8's gc (taken from user code at
+      // lockdown) to collect dropped Wasm memories and buffers before refusing more.
+      execArgv: ["--no-node-snapshot", "--expose-gc"],
       serialization: "advanced",
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       env: {

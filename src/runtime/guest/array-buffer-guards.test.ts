@@ -158,3 +158,29 @@ test("ArrayBuffer stays the same constructor to user code", async () => {
   assert.equal(g.attempt(`new ArrayBuffer(-1);`).error, "RangeError");
   assert.deepEqual(g.reached, []);
 });
+
+test("resizable ArrayBuffers' maxima share a 64 GiB address-space budget; dropped ones give theirs back", async () => {
+  const g = await createGuestIsolate({ memoryMiB: 32 });
+  try {
+    // 32 MiB each: 2048 fill 64 GiB.
+    const out = g.attempt(`
+      globalThis.kept = [];
+      try { for (let i = 0; i < 2049; i++) kept.push(new ArrayBuffer(0, { maxByteLength: ${32 * MiB} })); } catch (e) { return [kept.length, e.name]; }
+    `);
+    assert.deepEqual(out.value, [2048, "RangeError"]);
+    assert.equal(g.reached.length, 1);
+    assert.match(g.reached[0]!, /maxByteLength 33554432\), with 64 GiB of address space held already/);
+  } finally {
+    g.dispose();
+  }
+  const again = await createGuestIsolate({ memoryMiB: 32 });
+  try {
+    // Within one entry nothing is collected (a WeakRef keeps its target until the job
+    // ends): dropped buffers give their address space back to later entries.
+    again.serve(`() => { for (let i = 0; i < 1500; i++) new ArrayBuffer(0, { maxByteLength: ${32 * MiB} }); return new Response("made"); }`);
+    for (let i = 0; i < 4; i++) assert.equal((await again.request()).text, "made", `request ${i}`);
+    assert.deepEqual(again.reached, []);
+  } finally {
+    again.dispose();
+  }
+});

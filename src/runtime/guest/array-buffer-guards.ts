@@ -57,7 +57,8 @@ const byteLength = (buffer: object): number => ReflectApply(ByteLengthGetter, bu
 
 /** Counts a new resizable buffer; its length changes only through the guards below, which keep the count. */
 function trackBuffer(buffer: ArrayBuffer): void {
-  WeakMapSet(counted, buffer, track([buffer], byteLength(buffer), undefined));
+  const reserved = ReflectApply(MaxByteLengthGetter, buffer, []) as number;
+  WeakMapSet(counted, buffer, track([buffer], byteLength(buffer), undefined, reserved));
 }
 
 /**
@@ -148,7 +149,7 @@ const GuardedArrayBuffer = function ArrayBuffer(this: unknown, length: unknown, 
     throw new RangeError("Invalid array buffer max length");
   }
   if (maxByteLength > instanceMemoryLimitBytes()) memoryLimitReached(`a resizable ArrayBuffer with maxByteLength ${maxByteLength}`);
-  ensureRoom(lengthIndex, `a resizable ArrayBuffer of ${lengthIndex} bytes`);
+  ensureRoom(lengthIndex, `a resizable ArrayBuffer of ${lengthIndex} bytes (maxByteLength ${maxByteLength})`, maxByteLength);
   const buffer = ReflectConstruct(NativeArrayBuffer, [byteLength, fresh], new.target) as ArrayBuffer;
   trackBuffer(buffer);
   return buffer;

@@ -43,3 +43,17 @@ export function memoryLimitReached(what: string): never {
   report?.(what);
   throw new RangeError(`${what} would go over this function's memory limit of ${Math.round(limitBytes / MiB)} MiB; the instance is being stopped`);
 }
+
+/**
+ * An operation would reserve more address space than one instance may hold
+ * (memory-reservations.ts `addressSpaceBudgetBytes`): stopped like a memory limit, since
+ * what it holds is kept from every other instance on the host.
+ */
+export function addressSpaceLimitReached(what: string, heldBytes: number, budgetBytes: number): never {
+  report?.(`${what}, with ${Math.round(heldBytes / MiB / 1024)} GiB of address space held already`);
+  throw new RangeError(
+    `${what} would reserve more than the ${Math.round(budgetBytes / MiB / 1024)} GiB of address space a function instance may hold ` +
+      `(${Math.round(heldBytes / MiB / 1024)} GiB in live WebAssembly memories and resizable ArrayBuffers); the instance is being stopped. ` +
+      `Keep fewer of them alive at once: reuse one memory, or drop references to those no longer used.`,
+  );
+}

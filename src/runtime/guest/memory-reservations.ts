@@ -17,6 +17,15 @@
  *   live Wasm memory's size and stops the instance when the sum is over. Until then, one
  *   entry's Wasm code can take each memory up to its capped maximum (at most the limit each).
  *
+ * Address space is budgeted too. V8 reserves it at creation, whatever is committed: a
+ * Wasm memory takes 8 GiB (16 GiB with memory64) of guard regions, a resizable buffer its
+ * `maxByteLength`; measured on x64, 16,000 live memories or 1,000,000 buffers of 128 MiB
+ * use up a process's 128 TiB, after which no isolate on the host can make a Wasm memory
+ * (and large allocations fail). Each instance may hold `addressSpaceBudgetBytes` (64 GiB:
+ * 8 memories, or 512 buffers reaching a 128 MiB limit) — `ensureRoom` refuses more,
+ * after a collection, and stops the instance as over its memory limit; a host's
+ * instances together stay far inside the process's space.
+ *
  * An object stops counting once it has been collected: a FinalizationRegistry drops it
  * when V8 runs its cleanup task (isolated-vm runs those only on asynchronous entries), and
  * the counts drop the ones whose WeakRefs the collector cleared. When JavaScript's growth
@@ -26,7 +35,7 @@
  * nothing comes back: a WeakRef keeps its target until the job ends (ECMA-262
  * AddToKeptObjects), and the registry's callbacks run between entries.
  */
-import { instanceMemoryLimitBytes, memoryLimitExceeded, memoryLimitReached } from "./memory-limit.ts";
+import { addressSpaceLimitReached, instanceMemoryLimitBytes, memoryLimitExceeded, memoryLimitReached } from "./memory-limit.ts";
 
 const FunctionPrototypeCall = Function.prototype.call;
 function uncurryThis<T, A extends unknown[], R>(fn: (this: T, ...args: A) => R): (self: T, ...args: A) => R {
@@ -65,6 +74,8 @@ export type Measure = (target: object) => number;
 export interface Committed {
   /** As last counted. */
   bytes: number;
+  /** Address space V8 reserved for it at creation (fixed). */
+  readonly reserved: number;
   /** Reads `bytes` again from the first holder (a Wasm memory); undefined: kept right by the guards, or fixed. */
   readonly measure: Measure | undefined;
   dropped: boolean;
@@ -76,6 +87,13 @@ export interface Committed {
 
 /** The sum of `bytes` over `live`: exact after a count, else what the guards last saw. */
 let committedBytes = 0;
+/** The sum of `reserved` over `live`. */
+let reservedBytes = 0;
+const GiB = 1024 * 1024 * 1024;
+/** Address space one instance may hold in Wasm memories and resizable buffers. */
+export const addressSpaceBudgetBytes = 64 * GiB;
+/** What V8 (x64, with trap-handler guard regions) reserves for one Wasm memory, measured. */
+export const wasmMemoryReservation = (is64: boolean): number => (is64 ? 16 : 8) * GiB;
 const live = new SetCtor<Committed>();
 /** The live ones with a `measure`: what can grow where JavaScript does not see it. */
 const measured = new SetCtor<Committed>();
@@ -94,11 +112,11 @@ function collected(committed: Committed): void {
  * Starts counting `bytes` for memory that lives as long as any of `holders`, measured on
  * `holders[0]` when `measure` is given. The caller made room first (`ensureRoom`).
  */
-export function track(holders: readonly object[], bytes: number, measure: Measure | undefined): Committed {
+export function track(holders: readonly object[], bytes: number, measure: Measure | undefined, reserved: number): Committed {
   registry ??= new FinalizationRegistryCtor<Committed>(collected);
   // No prototype: writing an index must not reach a setter user code put on Array.prototype.
   const refs = ObjectSetPrototypeOf([], null) as WeakRef<object>[];
-  const committed: Committed = { bytes, measure, dropped: false, refs, pending: holders.length };
+  const committed: Committed = { bytes, reserved, measure, dropped: false, refs, pending: holders.length };
   for (let i = 0; i < holders.length; i++) {
     const holder = holders[i]!;
     refs[i] = new WeakRefCtor(holder);
@@ -110,6 +128,7 @@ export function track(holders: readonly object[], bytes: number, measure: Measur
     measuredCount++;
   }
   committedBytes += bytes;
+  reservedBytes += reserved;
   return committed;
 }
 
@@ -118,6 +137,7 @@ export function untrack(committed: Committed): void {
   if (committed.dropped) return;
   committed.dropped = true;
   committedBytes -= committed.bytes;
+  reservedBytes -= committed.reserved;
   SetDelete(live, committed);
   if (committed.measure !== undefined) {
     SetDelete(measured, committed);
@@ -166,17 +186,19 @@ function count(): number {
 
 /**
  * Makes room for `extraBytes` more, about to be committed by JavaScript (a buffer or
- * memory made, resized, grown, transferred), or stops the instance
- * (`memoryLimitReached(what)`) when the limit cannot hold them. A limit that looks
- * reached is counted again (after a collection when `gc` is there) before refusing.
+ * memory made, resized, grown, transferred), and `extraReserved` more address space (a
+ * buffer or memory made), or stops the instance when they do not fit: over the memory
+ * limit `memoryLimitReached(what)`, over the address-space budget
+ * `addressSpaceLimitReached`. What looks full is counted again (after a collection when
+ * `gc` is there) before refusing.
  */
-export function ensureRoom(extraBytes: number, what: string): void {
-  if (!(extraBytes > 0)) return;
+export function ensureRoom(extraBytes: number, what: string, extraReserved = 0): void {
+  const bytes = extraBytes > 0 ? extraBytes : 0;
   const limit = instanceMemoryLimitBytes();
-  if (committedBytes + extraBytes <= limit) return;
+  if (committedBytes + bytes <= limit && reservedBytes + extraReserved <= addressSpaceBudgetBytes) return;
   collectGarbage?.();
-  if (count() + extraBytes <= limit) return;
-  memoryLimitReached(what);
+  if (count() + bytes > limit) memoryLimitReached(what);
+  if (reservedBytes + extraReserved > addressSpaceBudgetBytes) addressSpaceLimitReached(what, reservedBytes, addressSpaceBudgetBytes);
 }
 
 /** Reads a Wasm memory's size again (growth inside Wasm), or drops it when it was collected. */

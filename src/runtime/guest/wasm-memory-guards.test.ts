@@ -181,8 +181,9 @@ test("an exported memory counts its size, also after the instance is gone, and i
 });
 
 test("a shipped module that exports its memory, instantiated in every request, works request after request", async () => {
-  // Without gc, as on hosts; an instance counted at its memory's maximum stopped the second request.
-  const g = await isolate(32, false);
+  // An instance counted at its memory's maximum stopped the second request; without a
+  // collection the 9th would find 8 memories' address space held.
+  const g = await isolate(32);
   const module = g.shipWasm(wasmModule({ memories: [{ minimum: 16 }], exportMemory: true }));
   g.serve(`() => { const e = new WebAssembly.Instance(${module}).exports; return new Response(String(e.grow(16))); }`);
   for (let i = 0; i < 40; i++) assert.deepEqual(await answer(g), { status: 200, text: "16" }, `request ${i}`);
@@ -190,8 +191,8 @@ test("a shipped module that exports its memory, instantiated in every request, w
 });
 
 test("a 1-page memory in each of 100 requests: every request works", async () => {
-  // Without gc, as on hosts; a memory counted at its maximum stopped the second request.
-  const g = await isolate(32, false);
+  // A memory counted at its maximum stopped the second request.
+  const g = await isolate(32);
   g.serve(`() => new Response(String(new WebAssembly.Memory({ initial: 1 }).buffer.byteLength))`);
   for (let i = 0; i < 100; i++) assert.deepEqual(await answer(g), { status: 200, text: "65536" }, `request ${i}`);
   assert.deepEqual(g.reached, []);
@@ -262,4 +263,43 @@ test("WebAssembly.Memory and WebAssembly.Instance stay the same constructors to 
     ];
   `);
   assert.deepEqual(out, { value: [true, true, "Memory", 1, true, true, "Instance", true, "TypeError"] });
+});
+
+test("an instance holds at most 8 live memories' address space: the 9th stops it, with a message saying why", async () => {
+  const g = await isolate(32);
+  const out = g.attempt(`
+    globalThis.kept = [];
+    for (let i = 0; i < 8; i++) kept.push(new WebAssembly.Memory({ initial: 1 }));
+    try { kept.push(new WebAssembly.Memory({ initial: 1 })); } catch (e) { return [kept.length, e.name, e.message]; }
+  `);
+  const [count, name, message] = out.value as [number, string, string];
+  assert.deepEqual([count, name], [8, "RangeError"]);
+  assert.match(message, /would reserve more than the 64 GiB of address space a function instance may hold \(64 GiB in live WebAssembly memories/);
+  assert.deepEqual(g.reached, ["a WebAssembly.Memory of 1 pages, with 64 GiB of address space held already"]);
+});
+
+test("memory64 memories reserve twice as much: the 5th is refused", async () => {
+  const g = await isolate(32);
+  const out = g.attempt(`
+    globalThis.kept = [];
+    try { for (let i = 0; i < 5; i++) kept.push(new WebAssembly.Memory({ initial: 1n, address: "i64" })); } catch (e) { return [kept.length, e.name]; }
+  `);
+  assert.deepEqual(out.value, [4, "RangeError"]);
+});
+
+test("a shipped module's own memories reserve address space too", async () => {
+  const g = await isolate(32);
+  const module = g.shipWasm(wasmModule({ memories: [{ minimum: 1, maximum: 1 }] }));
+  const out = g.attempt(`
+    globalThis.kept = [];
+    try { for (let i = 0; i < 9; i++) kept.push(new WebAssembly.Instance(${module})); } catch (e) { return [kept.length, e.name]; }
+  `);
+  assert.deepEqual(out.value, [8, "RangeError"]);
+});
+
+test("memories dropped are collected before a 9th is refused: a memory in each of 100 requests works", async () => {
+  const g = await isolate(32);
+  g.serve(`() => new Response(String(new WebAssembly.Memory({ initial: 1 }).buffer.byteLength))`);
+  for (let i = 0; i < 100; i++) assert.deepEqual(await answer(g), { status: 200, text: "65536" }, `request ${i}`);
+  assert.deepEqual(g.reached, []);
 });

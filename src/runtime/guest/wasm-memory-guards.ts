@@ -21,7 +21,7 @@
  * Over the limit: `memoryLimitReached`.
  */
 import { instanceMemoryLimitBytes, memoryLimitReached } from "./memory-limit.ts";
-import { ensureRoom, setCommitted, track, type Committed } from "./memory-reservations.ts";
+import { ensureRoom, setCommitted, track, wasmMemoryReservation, type Committed } from "./memory-reservations.ts";
 import { limitModuleMemories, maxPages32, maxPages64, wasmPageBytes, type DefinedMemory } from "./wasm-memory-limits.ts";
 import {
   ArrayBufferPrototypeGetByteLength,
@@ -72,6 +72,8 @@ interface ShippedModule {
   readonly exportsKnown: boolean;
   /** Counted as soon as it is instantiated: exported memories' minima, the others' maxima. */
   readonly startBytes: number;
+  /** The address space its memories reserve. */
+  readonly reservedBytes: number;
 }
 
 /** Descriptor values converted as V8 converts them: BigInts for memory64, numbers otherwise. */
@@ -97,11 +99,13 @@ function standIn(Guard: Function, Native: Constructor, name: string): void {
 
 function shippedModule(limited: { memories: readonly DefinedMemory[]; exportsKnown: boolean }): ShippedModule {
   let startBytes = 0;
+  let reservedBytes = 0;
   for (let i = 0; i < limited.memories.length; i++) {
     const memory = limited.memories[i]!;
     startBytes += (memory.exportNames.length > 0 ? memory.minimumPages : memory.maximumPages) * wasmPageBytes;
+    reservedBytes += wasmMemoryReservation(memory.is64);
   }
-  return { memories: limited.memories, exportsKnown: limited.exportsKnown, startBytes };
+  return { memories: limited.memories, exportsKnown: limited.exportsKnown, startBytes, reservedBytes };
 }
 
 export function createWasmMemoryGuards(wasm: Record<string, unknown>): WasmMemoryGuards {
@@ -133,7 +137,7 @@ export function createWasmMemoryGuards(wasm: Record<string, unknown>): WasmMemor
   };
 
   const countMemory = (memory: object, is64: boolean, maximumPages: number): void => {
-    WeakMapSet(counted, memory, { committed: track([memory], memoryBytes(memory), memoryBytes), is64, maximumPages });
+    WeakMapSet(counted, memory, { committed: track([memory], memoryBytes(memory), memoryBytes, wasmMemoryReservation(is64)), is64, maximumPages });
   };
 
   const moduleOf = (module: object): ShippedModule => {
@@ -147,17 +151,19 @@ export function createWasmMemoryGuards(wasm: Record<string, unknown>): WasmMemor
    * and again after: the imports object's getters ran user code in between.
    */
   const roomForInstance = (info: ShippedModule): void => {
-    ensureRoom(info.startBytes, `a WebAssembly instance whose memories take ${info.startBytes} bytes`);
+    ensureRoom(info.startBytes, `a WebAssembly instance whose memories take ${info.startBytes} bytes`, info.reservedBytes);
   };
 
   /** Counts a new instance's memories: the exported ones at their size, the others at their maximum. */
   const countInstance = (info: ShippedModule, instance: object): void => {
     const exports = ReflectApply(InstanceExports, instance, []) as Record<string, unknown>;
     let keptBytes = 0;
+    let keptReserved = 0;
     for (let i = 0; i < info.memories.length; i++) {
       const memory = info.memories[i]!;
       if (memory.exportNames.length === 0) {
         keptBytes += memory.maximumPages * wasmPageBytes;
+        keptReserved += wasmMemoryReservation(memory.is64);
         continue;
       }
       const exported = exports[memory.exportNames[0]!];
@@ -174,7 +180,7 @@ export function createWasmMemoryGuards(wasm: Record<string, unknown>): WasmMemor
         if (isMemory(value) && WeakMapGet(counted, value) === undefined) holders[holders.length] = value;
       }
     }
-    track(holders, keptBytes, undefined);
+    track(holders, keptBytes, undefined, keptReserved);
   };
 
   const Instance = function Instance(this: unknown, module: object, imports?: unknown): object {
@@ -216,7 +222,7 @@ export function createWasmMemoryGuards(wasm: Record<string, unknown>): WasmMemor
     const limitPages = MathFloor(instanceMemoryLimitBytes() / wasmPageBytes);
     const what = `a WebAssembly.Memory of ${initialPages} pages`;
     if (initialPages > limitPages) memoryLimitReached(what);
-    ensureRoom(initialPages * wasmPageBytes, what);
+    ensureRoom(initialPages * wasmPageBytes, what, wasmMemoryReservation(is64));
     const cappedPages = MathMin(maximumPages, limitPages);
     fresh.maximum = is64 ? BigIntCtor(cappedPages) : cappedPages;
     const memory = ReflectConstruct(NativeMemory, [fresh], new.target);
