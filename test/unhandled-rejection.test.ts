@@ -45,4 +45,5 @@ test("an unhandled rejection fires unhandledrejection, is logged unless cancelle
   assert.ok(lines.some((l) => l.invocationId === firstId && l.level === "error" && /^Uncaught \(in promise\) Error: loud rejection/.test(l.message)));
   assert.equal(lines.some((l) => l.invocationId === quietId), false, "a cancelled event is not logged");
   assert.ok(lines.some((l) => /Uncaught \(in promise\) Error: loud after await/.test(l.message)));
+  for (const line of lines) assert.doesNotMatch(line.message, /isolated-vm boundary|file:\/\/|src\/host/, "no host frames reach the tenant's logs");
 });

@@ -61,7 +61,11 @@ export function proxyToPrimary(socketPath: string, req: IncomingMessage, res: Se
 }
 
 export function createHostServer(options: HostServerOptions): Server {
-  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: options.headersTimeoutMs, requestTimeout: 0 }, (req, res) => {
+  // Node checks the headers timeout every `connectionsCheckingInterval` (30 s by default):
+  // a connection that never finishes its head would otherwise live that long, not
+  // `headersTimeoutMs`. A quarter of the timeout, at most a second, keeps it close.
+  const checkEveryMs = Math.max(50, Math.min(1_000, Math.floor(options.headersTimeoutMs / 4)));
+  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: options.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: checkEveryMs }, (req, res) => {
     const raw = req.url ?? "/";
     // Function traffic is routed on the path as the client sent it (origin form).
     if (raw.startsWith(functionPrefix)) return options.functions(req, res, splitTarget(raw));

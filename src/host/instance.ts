@@ -125,6 +125,21 @@ export function makeRuntimeSnapshot(source: string): ivm.ExternalCopy<ArrayBuffe
   }
 }
 
+/**
+ * A rejection reason as the guest made it. isolated-vm appends the host's frames to an
+ * error's stack on its way out of the isolate ("at (<isolated-vm boundary>)" and below):
+ * they are cut off before the reason goes back to the guest and into the tenant's logs.
+ */
+export function guestReason(reason: unknown): unknown {
+  if (!(reason instanceof Error) || typeof reason.stack !== "string") return reason;
+  const at = reason.stack.indexOf("\n    at (<isolated-vm boundary>)");
+  if (at < 0) return reason;
+  const copy = new Error(reason.message);
+  copy.name = reason.name;
+  copy.stack = reason.stack.slice(0, at);
+  return copy;
+}
+
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -720,7 +735,7 @@ export class Instance {
     for (const op of ops) this.apply(op);
     if (failed && runError !== undefined) {
       // The first promise rejection nobody handled during the entry: the guest reports it.
-      this.post(["rejection", last, runError], 0);
+      this.post(["rejection", last, guestReason(runError)], 0);
     }
     if (this.memoryLimitHit !== undefined) {
       this.failAll(this.limitError("memory_limit", this.memoryLimitHit), entry.participants);

@@ -9,6 +9,7 @@
  * Hop-by-hop headers, Content-Length (the host frames the body) and the platform's own
  * `x-flick-*` headers are not the function's to send: they are dropped.
  */
+import { responseHeadLimits } from "../runtime/contract.ts";
 
 const tokenChar = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const badValueChar = /[^\t\x20-\x7e\x80-\xff]/;
@@ -16,8 +17,8 @@ const badValueChar = /[^\t\x20-\x7e\x80-\xff]/;
 export const hopByHop = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
 /** Headers only the platform sets (on requests to functions and on their responses). */
 export const reservedPrefix = "x-flick-";
-const maxHeaders = 1024;
-const maxHeaderBytes = 256 * 1024;
+const maxHeaders = responseHeadLimits.headers;
+const maxHeaderBytes = responseHeadLimits.chars;
 
 export type Checked = { ok: true; status: number; headers: string[] } | { ok: false; message: string };
 

@@ -143,6 +143,12 @@ export const maxOpString = 64 * 1024;
 export const maxOpStrings = 4096;
 /** Bytes in one op: a whole response body or an outbound request body. */
 export const maxOpBytes = 100 * 1024 * 1024;
+/**
+ * A response head: at most this many headers and this many characters of names and
+ * values together. The guest refuses more (a 502 naming the excess) before it emits the
+ * op; the host checks again (response-guard.ts).
+ */
+export const responseHeadLimits = { headers: 1024, chars: 256 * 1024 } as const;
 
 const hostOpShapes: { readonly [K in HostOpName]: readonly Shape[] } = {
   log: ["int", "str", "str"],

@@ -1,8 +1,8 @@
 /**
  * What a hostile-code test checks after the attack: the node's worker hosts (its child
  * processes) are the same ones, nothing restarted, and the node still answers. Also a plain
- * HTTP client on `node:http` — a strict parser, and no limit on header size unless asked —
- * so a test sees exactly what went over the wire.
+ * HTTP client on `node:http` — its strict parser, a header size limit a test can raise —
+ * so a test sees exactly what went over the wire (a cut body included).
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";

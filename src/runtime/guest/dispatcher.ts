@@ -5,7 +5,7 @@
  * runs each; what the handlers produce leaves through the outbox (`take`), during this
  * entry or a later one.
  */
-import type { GuestEvent, HostOp } from "../contract.ts";
+import { maxOpString, responseHeadLimits, type GuestEvent, type HostOp } from "../contract.ts";
 import { bindingObject, queueDone as settleQueue } from "./bindings.ts";
 import { setClock } from "./clock.ts";
 import { zlibDone as settleZlib } from "./compression-streams.ts";
@@ -197,8 +197,36 @@ function flatHeaders(response: Response): string[] {
   return flat;
 }
 
+/** Why a head cannot be handed to the host (the contract's limits), or undefined. */
+function headProblem(flat: readonly string[]): string | undefined {
+  if (flat.length > 2 * responseHeadLimits.headers) return `fetch() returned a response with ${flat.length / 2} headers; at most ${responseHeadLimits.headers} are sent`;
+  let chars = 0;
+  for (let i = 0; i < flat.length; i++) {
+    const text = flat[i]!;
+    if (text.length > maxOpString) {
+      return `fetch() returned the response header "${flat[i - (i % 2)]!.slice(0, 64)}" with a ${i % 2 === 0 ? "name" : "value"} of ${text.length} characters; at most ${maxOpString} are sent`;
+    }
+    chars += text.length;
+  }
+  if (chars > responseHeadLimits.chars) return `fetch() returned more than ${responseHeadLimits.chars / 1024} KiB of response headers (${chars} characters)`;
+  return undefined;
+}
+
+/**
+ * The handler's answer, handed to the host. Anything wrong with it — not a Response, a
+ * network error, a brand check a Proxy fails, a head over the contract's limits — fails
+ * the invocation with a message (a 502) rather than leaving it to its deadline.
+ */
 function finish(id: number, value: unknown): void {
   if (!invocations.has(id)) return;
+  try {
+    respondWith(id, value);
+  } catch (err) {
+    fail(id, err);
+  }
+}
+
+function respondWith(id: number, value: unknown): void {
   if (!(value instanceof Response)) {
     fail(id, new TypeError(`fetch() must return a Response (or a Promise of one), but it returned ${describe(value)}`));
     return;
@@ -209,6 +237,11 @@ function finish(id: number, value: unknown): void {
     return;
   }
   const flat = flatHeaders(value);
+  const problem = headProblem(flat);
+  if (problem !== undefined) {
+    fail(id, new TypeError(problem));
+    return;
+  }
   const buffered = takeBufferedBody(value);
   if (buffered !== undefined) {
     emit(["respond", id, status, flat, buffered, true]);
@@ -217,13 +250,7 @@ function finish(id: number, value: unknown): void {
   }
   // A streamed body: chunks go to the host as the handler produces them.
   const stream = Reflect.apply(responseBody, value, []) as ReadableStream<unknown>;
-  let reader: { read(): Promise<{ done: boolean; value: unknown }> };
-  try {
-    reader = Reflect.apply(getReader, stream, []) as typeof reader;
-  } catch (err) {
-    fail(id, err);
-    return;
-  }
+  const reader = Reflect.apply(getReader, stream, []) as { read(): Promise<{ done: boolean; value: unknown }> };
   emit(["respond", id, status, flat, null, false]);
   startedHere.delete(id);
   const state = invocations.get(id)!;
