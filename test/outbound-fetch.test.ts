@@ -80,6 +80,20 @@ test("GET and POST reach an allowed server with headers and body, and the answer
   assert.deepEqual(JSON.parse(post["text"] as string), { method: "POST", path: "/echo", header: "1", host: origin.slice(7), body: "sent body" });
 });
 
+test("fetch sends the request's own headers even when the function replaced the Headers iterator", async () => {
+  await node.admin.deploy("liar", {
+    code: `export default { async fetch(request) {
+      // Self-harm only, but what goes out is the request's header list, not this.
+      Headers.prototype[Symbol.iterator] = function* () { yield ["bad name", "x"]; yield ["x-test", "lie"]; };
+      Headers.prototype.entries = Headers.prototype[Symbol.iterator];
+      const res = await fetch(new URL(request.url).searchParams.get("url"), { method: "POST", body: "sent body", headers: { "x-test": "1" } });
+      return new Response(await res.text());
+    } };`,
+  });
+  const res = await fetch(`${node.url}/fn/liar?url=${encodeURIComponent(`${origin}/echo`)}`);
+  assert.deepEqual(await res.json(), { method: "POST", path: "/echo", header: "1", host: origin.slice(7), body: "sent body" });
+});
+
 test("redirects are followed (or not, with redirect: manual) and gzip bodies are decoded", async () => {
   const followed = await call(`${origin}/redirect?to=/echo`);
   assert.deepEqual([followed["status"], followed["redirected"], followed["url"]], [201, true, `${origin}/echo`]);

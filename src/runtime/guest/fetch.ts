@@ -9,6 +9,7 @@ import { emit, ownBytes } from "./host-ops.ts";
 import { currentInvocation } from "./invocation-scope.ts";
 import { addAbortAlgorithm } from "./web/abort.ts";
 import { newDOMException } from "./web/dom-exception.ts";
+import { headerListOf } from "./web/headers.ts";
 import { Request } from "./web/request.ts";
 import { createFetchedResponse, type Response } from "./web/response.ts";
 
@@ -21,6 +22,9 @@ interface Pending {
 const pending = new Map<number, Pending>();
 let nextOp = 1;
 const requestArrayBuffer = Request.prototype.arrayBuffer;
+// Captured: the headers go out from the internal list, never through an iterator or
+// getter user code may have replaced.
+const requestHeaders = Object.getOwnPropertyDescriptor(Request.prototype, "headers")!.get!;
 
 export function fetch(input: unknown, init?: unknown): Promise<Response> {
   return fetchThrough("", input, init);
@@ -39,8 +43,9 @@ export function fetchThrough(binding: string, input: unknown, init?: unknown): P
     const request = new Request(input as never, init as never);
     const signal = request.signal;
     if (signal.aborted) throw signal.reason;
+    const list = headerListOf(Reflect.apply(requestHeaders, request, []) as never);
     const flat: string[] = [];
-    for (const [name, value] of request.headers) flat.push(name, value);
+    for (let i = 0; i < list.size; i++) flat.push(list.names[i]!, list.values[i]!);
     const method = request.method;
     const url = request.url;
     const redirect = request.redirect;
