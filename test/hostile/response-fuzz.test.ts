@@ -7,9 +7,8 @@
 // reaches — depends on timing, so a replay may refuse a few other ones.
 //
 // Out of the generator's range on purpose: over 2,048 headers and single names or values
-// over 64 KiB, which today wait for the function's timeout instead of a 502 (the todo in
-// response-head.test.ts), and body streams whose pull waits on a timer (the todo below);
-// here no answer may wait for a deadline.
+// over 64 KiB (response-head.test.ts covers those), and body streams whose pull waits on a
+// timer (the last test here); here no answer may wait for a deadline.
 import assert from "node:assert/strict";
 import { Agent } from "node:http";
 import { after, before, test } from "node:test";
@@ -257,7 +256,6 @@ test(`${requests} fuzzed responses are valid HTTP or a clean 502, and the node s
 
 test(
   "a body stream whose pull waits on a timer ends, with 8 requests at once on one instance",
-  { todo: "bug: code running in a promise reaction (a stream's pull called by the response pump) is attributed to whichever invocation the guest entered last, so its setTimeout (and console.log) belong to another request; when that one ends first, the timer is dropped and this body waits for its deadline" },
   async () => {
     await deploySource(node.admin, "timed-stream", `export default { fetch() {
       return new Response(new ReadableStream({ async pull(c) { await new Promise((r) => setTimeout(r, 5)); c.close(); } }));

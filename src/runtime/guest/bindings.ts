@@ -7,10 +7,10 @@
  */
 import { fetchThrough } from "./fetch.ts";
 import { emit, maxQueueBatch, maxQueueMessage } from "./host-ops.ts";
-import { currentInvocation } from "./invocation-scope.ts";
+import { currentInvocation, enterInvocation } from "./invocation-scope.ts";
 import { TextEncoder } from "./web/text-encoding.ts";
 
-const pending = new Map<number, { resolve(): void; reject(error: unknown): void }>();
+const pending = new Map<number, { invocation: number; resolve(): void; reject(error: unknown): void }>();
 let nextOp = 1;
 const encoder = new TextEncoder();
 
@@ -39,7 +39,7 @@ function send(binding: string, bodies: unknown[]): Promise<void> {
     if (bodies.length > maxQueueBatch) throw new RangeError(`env.${binding}.sendBatch(): at most ${maxQueueBatch} messages per batch, got ${bodies.length}`);
     const encoded = bodies.map((b) => encode(b, binding));
     const op = nextOp++;
-    pending.set(op, { resolve, reject });
+    pending.set(op, { invocation, resolve, reject });
     try {
       emit(["queueSend", invocation, op, binding, encoded.map((e) => e[0]), encoded.map((e) => e[1])]);
     } catch (err) {
@@ -54,6 +54,7 @@ export function queueDone(op: number, error: string): void {
   const p = pending.get(op);
   if (p === undefined) return;
   pending.delete(op);
+  enterInvocation(p.invocation);
   if (error === "") p.resolve();
   else p.reject(new Error(error));
 }

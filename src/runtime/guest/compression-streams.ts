@@ -4,14 +4,14 @@
  * through the dispatcher's `zlibDone`, which settles the transform's promise.
  */
 import { copyBytes, emit } from "./host-ops.ts";
-import { currentInvocation } from "./invocation-scope.ts";
+import { currentInvocation, enterInvocation } from "./invocation-scope.ts";
 import { constructContext, defineInterface, illegalInvocation, requireArgs, toStringES } from "./web/idl.ts";
 import type { ReadableStream } from "./web/readable-stream.ts";
 import { TransformStream } from "./web/transform-stream.ts";
 import type { WritableStream } from "./web/writable-stream.ts";
 
 const formats = ["gzip", "deflate", "deflate-raw", "brotli"];
-const waiting = new Map<number, { deliver(output: Uint8Array | null): void; resolve(): void; reject(error: unknown): void }>();
+const waiting = new Map<number, { invocation: number; deliver(output: Uint8Array | null): void; resolve(): void; reject(error: unknown): void }>();
 let nextStream = 1;
 let nextOp = 1;
 
@@ -20,6 +20,7 @@ export function zlibDone(op: number, output: Uint8Array | null, error: string): 
   const w = waiting.get(op);
   if (w === undefined) return;
   waiting.delete(op);
+  enterInvocation(w.invocation);
   // Output made before a failure is enqueued first, as a transform that enqueues and throws.
   w.deliver(output);
   if (error !== "") w.reject(new TypeError(`${error}`));
@@ -53,6 +54,7 @@ function create(self: object, iface: string, format: unknown, compress: boolean,
       }
       const op = nextOp++;
       waiting.set(op, {
+        invocation,
         deliver(output) {
           if (output !== null && output.byteLength > 0) controller.enqueue(output);
         },

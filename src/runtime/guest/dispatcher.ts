@@ -11,7 +11,7 @@ import { setClock } from "./clock.ts";
 import { zlibDone as settleZlib } from "./compression-streams.ts";
 import { logLine } from "./console.ts";
 import { fetched as settleFetch } from "./fetch.ts";
-import { closeOutbox, copyBytes, emit, openOutbox, outboxSize, ownBytes, takeOutbox } from "./host-ops.ts";
+import { closeOutbox, copyBytes, emit, openOutbox, outboxSize, ownBytes, repliesAsked, takeOutbox } from "./host-ops.ts";
 import { currentInvocation, endInvocation, enterInvocation, onInvocationEnd } from "./invocation-scope.ts";
 import { checkCommittedMemory } from "./memory-reservations.ts";
 import { functionHandler, serviceWorkerHandler, type FetchHandler } from "./service-worker.ts";
@@ -155,12 +155,8 @@ onInvocationEnd((id) => {
 function begin(id: number): InvocationState {
   const state: InvocationState = { waitUntil: 0, responded: false, unacked: 0, paused: undefined };
   invocations.set(id, state);
-  startedHere.add(id);
   return state;
 }
-
-/** Invocations started by the running entry that have not answered yet: `run` gives them a few turns. */
-const startedHere = new Set<number>();
 
 function maybeComplete(id: number): void {
   const state = invocations.get(id);
@@ -171,7 +167,6 @@ function maybeComplete(id: number): void {
 }
 
 function responded(id: number): void {
-  startedHere.delete(id);
   const state = invocations.get(id);
   if (state === undefined) return;
   state.responded = true;
@@ -179,7 +174,6 @@ function responded(id: number): void {
 }
 
 function fail(id: number, err: unknown): void {
-  startedHere.delete(id);
   if (!invocations.delete(id)) return;
   incoming.delete(id);
   const [message, stack] = errorParts(err);
@@ -252,7 +246,6 @@ function respondWith(id: number, value: unknown): void {
   const stream = Reflect.apply(responseBody, value, []) as ReadableStream<unknown>;
   const reader = Reflect.apply(getReader, stream, []) as { read(): Promise<{ done: boolean; value: unknown }> };
   emit(["respond", id, status, flat, null, false]);
-  startedHere.delete(id);
   const state = invocations.get(id)!;
   const pump = (): void => {
     reader.read().then(({ done, value: chunk }) => {
@@ -530,43 +523,54 @@ function runEvent(event: GuestEvent): void {
   }
 }
 
-/** Microtask turns `run` waits at most for the work its events started (then late ops go through `more`). */
+/** Microtask turns `run` gives one event's work at most (then late ops go through `more`). */
 const maxTurns = 64;
 
 /**
  * Runs one entry's events in order, at host time `nowMs` (one event's failure never stops
- * the others), then lets the microtasks they started have their turns — until every
- * invocation started here has answered and two turns passed without a new op, or 64 turns
- * — and resolves with the outbox.
+ * the others). After each event its microtasks have their turns before the next event
+ * runs, so code after an `await` runs — and its console lines, timers and fetches are
+ * charged — as the invocation the event was for, not whichever event came last. Resolves
+ * with the outbox.
  */
 export async function run(nowMs: number, acked: boolean, events: GuestEvent[]): Promise<[HostOp[], number]> {
   openOutbox(acked);
-  startedHere.clear();
-  runEvents(nowMs, events);
-  let quiet = 0;
-  for (let turn = 0; turn < maxTurns && (startedHere.size > 0 || quiet < 2); turn++) {
-    const before = outboxSize();
-    await null;
-    quiet = outboxSize() === before ? quiet + 1 : 0;
+  setClock(nowMs);
+  for (let i = 0; i < events.length; i++) {
+    runOneEvent(events[i]!);
+    await settle(currentInvocation());
   }
-  startedHere.clear();
   // Growth inside Wasm code since the last check: over the limit, a memoryLimit op in this outbox.
   checkCommittedMemory();
   return [closeOutbox(), currentInvocation()];
 }
 
-function runEvents(nowMs: number, events: GuestEvent[]): void {
-  setClock(nowMs);
-  for (let i = 0; i < events.length; i++) {
-    try {
-      runEvent(events[i]!);
-    } catch (err) {
-      // A runtime bug, or user code throwing where the runtime did not expect it: charge it
-      // to the invocation it happened in, which fails if it is still running.
-      const invocation = currentInvocation();
-      if (invocations.has(invocation)) fail(invocation, err);
-      else logLine(invocation, "error", `Uncaught ${errorParts(err)[1] || errorParts(err)[0]}`);
-    }
+/**
+ * The turns the microtasks of an event for `invocation` get: until it is over, or has
+ * asked the host for something that answers in a later entry (a timer, a fetch…), and
+ * two turns passed without a new op — at most 64. (Microtasks run in order: each `await`
+ * here lets every one queued before it run first.)
+ */
+async function settle(invocation: number): Promise<void> {
+  const askedBefore = repliesAsked();
+  let quiet = 0;
+  for (let turn = 0; turn < maxTurns; turn++) {
+    if (quiet >= 2 && (!invocations.has(invocation) || repliesAsked() !== askedBefore)) return;
+    const before = outboxSize();
+    await null;
+    quiet = outboxSize() === before ? quiet + 1 : 0;
+  }
+}
+
+function runOneEvent(event: GuestEvent): void {
+  try {
+    runEvent(event);
+  } catch (err) {
+    // A runtime bug, or user code throwing where the runtime did not expect it: charge it
+    // to the invocation it happened in, which fails if it is still running.
+    const invocation = currentInvocation();
+    if (invocations.has(invocation)) fail(invocation, err);
+    else logLine(invocation, "error", `Uncaught ${errorParts(err)[1] || errorParts(err)[0]}`);
   }
 }
 

@@ -6,7 +6,7 @@
  * enforces (subrequests, sizes) arrives the same way, as a rejection.
  */
 import { emit, ownBytes } from "./host-ops.ts";
-import { currentInvocation } from "./invocation-scope.ts";
+import { currentInvocation, enterInvocation } from "./invocation-scope.ts";
 import { addAbortAlgorithm } from "./web/abort.ts";
 import { newDOMException } from "./web/dom-exception.ts";
 import { headerListOf } from "./web/headers.ts";
@@ -14,6 +14,8 @@ import { Request } from "./web/request.ts";
 import { createFetchedResponse, type Response } from "./web/response.ts";
 
 interface Pending {
+  /** The invocation that made the request: its continuation runs as it. */
+  invocation: number;
   resolve(response: Response): void;
   reject(error: unknown): void;
   url: string;
@@ -52,7 +54,7 @@ export function fetchThrough(binding: string, input: unknown, init?: unknown): P
     const start = (body: Uint8Array | null) => {
       if (signal.aborted) return reject(signal.reason);
       const op = nextOp++;
-      pending.set(op, { resolve, reject, url });
+      pending.set(op, { invocation, resolve, reject, url });
       addAbortAlgorithm(signal, () => {
         if (pending.delete(op)) {
           emit(["fetchAbort", op]);
@@ -90,6 +92,7 @@ export function fetched(
   const p = pending.get(op);
   if (p === undefined) return;
   pending.delete(op);
+  enterInvocation(p.invocation);
   if (errorName !== "") {
     p.reject(errorName === "TimeoutError" || errorName === "AbortError" ? newDOMException(errorMessage, errorName) : new TypeError(errorMessage));
     return;

@@ -48,6 +48,14 @@ export function emit(op: HostOp): void {
   const problem = checkHostOp(op);
   if (problem !== null) throw new TypeError(`internal error in the Flick runtime: ${problem}`);
   Reflect.apply(push, outbox, [op]);
+  switch (op[0]) {
+    case "wake":
+    case "fetch":
+    case "zlibWrite":
+    case "subtle":
+    case "queueSend":
+      asked++;
+  }
   if (closed && !toldMore) {
     toldMore = true;
     more?.();
@@ -59,6 +67,14 @@ export function openOutbox(acked: boolean): void {
   if (acked) unacked = [];
   closed = false;
   toldMore = false;
+}
+
+/** Ops emitted so far whose answer comes in a later entry (a timer, a fetch, a crypto call…). */
+let asked = 0;
+
+/** How many ops so far asked the host for something that answers in a later entry. */
+export function repliesAsked(): number {
+  return asked;
 }
 
 /** How many ops wait in the outbox (the dispatcher watches it to see microtasks make progress). */

@@ -3,9 +3,12 @@
  * calls are charged to it, and what each module forgets when an invocation ends.
  *
  * Every event of an entry sets the current invocation before it runs guest code (a
- * request, a timer, a fetch answer), and it is left in place, so code after an `await`
- * still sees its own invocation. The one approximation: a continuation whose promise was
- * settled by another request's code runs in, and is charged to, that request.
+ * request, a timer, a fetch answer), and it is left in place while the microtasks that
+ * event started have their turns (dispatcher.ts `run`), so code after an `await` still
+ * sees its own invocation. The approximations: a continuation whose promise was settled
+ * by another request's code runs in, and is charged to, that request; so is one still
+ * running after its event's turns (over 64 microtask turns without answering or waiting
+ * on the host).
  */
 let current = 0;
 const endHooks: ((invocation: number) => void)[] = [];

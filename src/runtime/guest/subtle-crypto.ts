@@ -9,7 +9,7 @@
  * stays in a WeakMap here, out of user code's reach, and goes to the host only for a call.
  */
 import { emit } from "./host-ops.ts";
-import { currentInvocation } from "./invocation-scope.ts";
+import { currentInvocation, enterInvocation } from "./invocation-scope.ts";
 import { newDOMException } from "./web/dom-exception.ts";
 import { defineInterface, isBufferSource, isObject, methodContext, requireArgs, toStringES } from "./web/idl.ts";
 import { registerSerializable } from "./web/structured-clone.ts";
@@ -198,7 +198,7 @@ const arrayBufferOf = (u: Uint8Array) => u.buffer.slice(u.byteOffset, u.byteOffs
 
 /** Bytes one call may carry to the host (host-ops.ts refuses more, after this clearer error). */
 const maxCallBytes = 64 * 1024 * 1024;
-const waiting = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void; method: string }>();
+const waiting = new Map<number, { invocation: number; resolve(value: unknown): void; reject(error: unknown): void; method: string }>();
 let nextOp = 1;
 
 const jsErrors: Record<string, new (message: string) => Error> = { TypeError, RangeError };
@@ -208,6 +208,7 @@ export function subtleDone(op: number, error: string, json: string, buffers: Uin
   const w = waiting.get(op);
   if (w === undefined) return;
   waiting.delete(op);
+  enterInvocation(w.invocation);
   if (error !== "") {
     const m = /^(\w+): ([\s\S]*)$/.exec(error);
     const name = m?.[1] ?? "OperationError";
@@ -236,7 +237,7 @@ function call(method: string, argCount: number, required: number, build: (w: Wir
     if (invocation === 0) throw new TypeError(`${context}: crypto.subtle works during a request; call it inside fetch() or another handler, not at module scope.`);
     const op = nextOp++;
     return new Promise((resolve, reject) => {
-      waiting.set(op, { resolve, reject, method });
+      waiting.set(op, { invocation, resolve, reject, method });
       emit(["subtle", invocation, op, method, JSON.stringify(args), writer.buffers]);
     });
   } catch (err) {
