@@ -708,13 +708,16 @@ export class Instance {
 
   /** The running entry outlived every invocation it ran for: the isolate goes. */
   private overrun(entry: Entry): void {
-    const ranMs = performance.now() - entry.startedAt;
+    // The watch fires once every participant is past its deadline or its CPU budget (the
+    // entry's wall time counted as CPU, an upper bound). A timer may fire up to a
+    // millisecond early (libuv truncates its clock), so a deadline still more than that
+    // away means the CPU budget ran out.
+    const now = performance.now();
     for (const id of entry.participants) {
       const inv = this.invocations.get(id);
       if (inv === undefined) continue;
-      if (this.spec.cpuLimitMs !== null && inv.cpuUsedMs + ranMs >= this.spec.cpuLimitMs && performance.now() < inv.deadline) {
-        this.settle(id, this.limitError("cpu_limit"));
-      } else this.settle(id, this.limitError("timeout"));
+      const cpu = this.spec.cpuLimitMs !== null && now < inv.deadline - 1;
+      this.settle(id, this.limitError(cpu ? "cpu_limit" : "timeout"));
     }
     this.terminate("timeout");
   }
@@ -732,6 +735,10 @@ export class Instance {
       return;
     }
     this.chargeCpu(entry);
+    // A memory guard refused an allocation in this entry: the instance stops, and what the
+    // code did with the RangeError afterwards (a caught one and a 200, or a 502 of its own)
+    // is not sent — its invocations answer memory_limit (`apply` skips their answers).
+    for (const op of ops) if (op[0] === "memoryLimit" && this.memoryLimitHit === undefined) this.memoryLimitHit = String(op[1]);
     for (const op of ops) this.apply(op);
     if (failed && runError !== undefined) {
       // The first promise rejection nobody handled during the entry: the guest reports it.
@@ -779,6 +786,7 @@ export class Instance {
       this.moduleLogs.push([Date.now(), "error", `flick: the runtime sent a malformed op (${problem}); it was dropped`]);
       return;
     }
+    if (this.memoryLimitHit !== undefined && (op[0] === "respond" || op[0] === "chunk" || op[0] === "complete" || op[0] === "fail")) return;
     switch (op[0]) {
       case "log":
         return this.log(op[1], op[2], op[3]);

@@ -139,7 +139,7 @@ export type ToHost =
    * Load `code` in a throwaway isolate. With `script` (its script form and where it will be
    * stored), load that too and, when it works, seal its V8 code cache beside that path.
    */
-  | { t: "validate"; id: number; code: string; filename: string; wasm: Record<string, Uint8Array>; script?: { code: string; path: string } }
+  | { t: "validate"; id: number; code: string; filename: string; timeoutMs: number; wasm: Record<string, Uint8Array>; script?: { code: string; path: string } }
   /** Stop an instance: now (kill switch, removal), or once its requests are done. */
   | { t: "drop"; instance: string; now: boolean }
   /** Start an instance now, without a request (provisioned or pre-warmed). */

@@ -89,16 +89,34 @@ const link = new PrimaryLink((messages) => {
 const send = (message: FromHost): void => link.send(message);
 
 let draining = false;
+/** An isolate's thread is parked for good (an uncontainable OOM): this process cannot exit normally. */
+let tainted = false;
 const host: HostContext = {
   runtime,
   egress,
   jobs: new FairJobs(4),
   taint(reason) {
-    if (draining) return;
+    if (draining || tainted) return;
+    tainted = true;
     process.emitWarning(`flick: worker host ${hostIndex} is being replaced: ${reason}`);
     send({ t: "tainted", reason });
   },
 };
+
+/**
+ * Leaves. A tainted host cannot `process.exit`: exiting disposes the isolates, and one of
+ * them has a thread isolated-vm parked for good, which the exit waits for forever. It
+ * kills itself once the primary has what it sent (the channel wrote the last batch).
+ */
+function leave(): void {
+  if (!tainted) process.exit(0);
+  link.flush();
+  const kill = (): void => {
+    process.kill(process.pid, "SIGKILL");
+  };
+  if (!process.connected) return kill();
+  process.send!([], kill);
+}
 
 /** Binding calls in flight to the primary, by call id. */
 const calls = new Map<number, (result: CallResult) => void>();
@@ -342,7 +360,7 @@ async function invokeFromPrimary(message: Extract<ToHost, { t: "invoke" }>): Pro
 async function validate(message: Extract<ToHost, { t: "validate" }>): Promise<void> {
   const spec: InstanceSpec = {
     instance: `validate-${message.id}`, function: message.filename.replace(/\.js$/, ""), tenant: "", key: "", versionId: "", bundlePath: "",
-    memoryMiB: limits.memoryMiB.max, timeoutMs: 5000, cpuLimitMs: null, concurrency: 1, env: [], wasm: {},
+    memoryMiB: limits.memoryMiB.max, timeoutMs: message.timeoutMs, cpuLimitMs: null, concurrency: 1, env: [], wasm: {},
   };
   const links: InstanceLinks = { wasm: (hash) => message.wasm[hash] ?? null };
   let handlers: string[];
@@ -451,7 +469,7 @@ async function drain(graceMs: number): Promise<void> {
   draining = true;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  const timer = setTimeout(() => process.exit(0), graceMs);
+  const timer = setTimeout(leave, graceMs);
   timer.unref();
   await closed;
   // What the primary sent (async attempts, binding calls) finishes too.
@@ -459,13 +477,13 @@ async function drain(graceMs: number): Promise<void> {
   const report = usage.take();
   if (report !== undefined) send(report);
   link.flush();
-  process.exit(0);
+  leave();
 }
 
 process.on("message", (messages: ToHost[]) => {
   for (const message of messages) handle(message);
 });
-process.on("disconnect", () => process.exit(0));
+process.on("disconnect", () => (tainted ? process.kill(process.pid, "SIGKILL") : process.exit(0)));
 process.on("SIGTERM", () => void drain(Number(env["FLICK_SHUTDOWN_GRACE_MS"] ?? "10000")));
 
 await listenShared(server, Number(env["FLICK_LISTEN_PORT"] ?? "0"), env["FLICK_LISTEN_HOST"] ?? "127.0.0.1");

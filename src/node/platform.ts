@@ -361,7 +361,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     // What hosts will run: the script form, from a V8 code cache, when the module is big enough to gain.
     const script = Buffer.byteLength(request.code) >= scriptFormMinBytes ? await scriptForm(request.code) : null;
     const checked = await this.supervisor.validate(
-      request.code, `${tenant}/${name}.js`, wasm,
+      request.code, `${tenant}/${name}.js`, settings.timeoutMs, wasm,
       script === null ? undefined : { code: script, path: this.store.scriptPath(hash) },
     );
     if (checked.error !== null) throw FlickError.fromData(checked.error);

@@ -219,8 +219,19 @@ export class Supervisor {
         if (current) this.replace(index, message.reason);
         return;
     }
-    // What follows concerns the host's current instances and tokens: a replaced host's are gone already.
-    if (!current) return;
+    // What follows concerns the host's current instances and tokens: a replaced host's are
+    // gone already. It may still ask for a slot (a request it took while its replacement
+    // started): it gets a clean "retry", never silence.
+    if (!current) {
+      if (message.t === "acquire") {
+        answer({
+          t: "acquired",
+          id: message.id,
+          result: { kind: "throttle", reason: "no_capacity", message: "the worker host that took this request is being replaced; retry", retryAfterMs: 1000, tokens: 0, spare: 0 },
+        });
+      }
+      return;
+    }
     switch (message.t) {
       case "acquire":
         r.acquire(index, message.fn, message.key, message.token, message.instance).then(
@@ -240,7 +251,11 @@ export class Supervisor {
     }
   }
 
-  /** A tainted host: its index gets a new process now; the old one drains and exits. */
+  /**
+   * A tainted host: its index gets a new process now. The old one keeps listening until
+   * the new one is ready (on a one-host node no connection is refused meanwhile), then
+   * drains and exits; if it has not exited a grace period later, it is killed.
+   */
   private replace(index: number, reason: string): void {
     const host = this.hosts[index]!;
     const old = host.child;
@@ -249,13 +264,24 @@ export class Supervisor {
     host.up = false;
     this.options.requests.hostDown(index);
     const oldBatch = host.batch;
-    oldBatch?.send({ t: "drain", graceMs: this.options.shutdownGraceMs });
-    oldBatch?.flush();
     // Invocations the old process runs keep their waiters; they settle when it exits.
     const waiters = new Map(host.waiters);
     host.waiters.clear();
     old.once("exit", () => this.failWaiters(waiters, index, "the worker host running this request was replaced"));
-    this.spawn(index).catch((err: unknown) => process.emitWarning(`flick: worker host ${index} failed to start: ${String(err)}`));
+    const graceMs = this.options.shutdownGraceMs;
+    const drainOld = () => {
+      oldBatch?.send({ t: "drain", graceMs });
+      oldBatch?.flush();
+      const kill = setTimeout(() => {
+        if (old.exitCode === null && old.signalCode === null) old.kill("SIGKILL");
+      }, graceMs + 5_000);
+      kill.unref();
+      old.once("exit", () => clearTimeout(kill));
+    };
+    this.spawn(index).then(drainOld, (err: unknown) => {
+      process.emitWarning(`flick: worker host ${index} failed to start: ${String(err)}`);
+      drainOld();
+    });
   }
 
   private failWaiters(waiters: Map<number, Waiter>, index: number, why: string): void {
@@ -381,12 +407,14 @@ export class Supervisor {
   async validate(
     code: string,
     filename: string,
+    /** The function's timeout: its module's top level may run this long (at most 10 s), as at a cold start. */
+    timeoutMs: number,
     wasm: Record<string, Uint8Array> = {},
     script?: { code: string; path: string },
   ): Promise<{ error: ErrorData | null; scriptOk: boolean; handlers: string[] }> {
     const index = this.nextId % this.hosts.length;
     const done = await this.ask<Extract<FromHost, { t: "validated" }>>(index, "validate", (id) =>
-      script === undefined ? { t: "validate", id, code, filename, wasm } : { t: "validate", id, code, filename, wasm, script },
+      script === undefined ? { t: "validate", id, code, filename, timeoutMs, wasm } : { t: "validate", id, code, filename, timeoutMs, wasm, script },
     );
     return { error: done.error, scriptOk: done.scriptOk, handlers: done.handlers };
   }

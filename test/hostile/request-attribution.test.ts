@@ -38,12 +38,10 @@ after(async () => {
   await signal?.close();
 });
 
-// Known bug, described in the report that added this file: runtime/guest/dispatcher.ts
-// runs all of an entry's events first and their microtasks after, with the current
-// invocation left at the last event's: every continuation in the entry is charged to that
-// invocation. Here the slow request's timer is charged to the quick one, dropped when the
-// quick one answers, and the slow one ends 504 timeout; its log line is stored under the
-// quick one's invocation id. (The code before the new data plane, 51b18fd, fails it too.)
+// When an entry ran all its events first and their microtasks after, every continuation was
+// charged to the entry's last invocation: the slow request's timer went to the quick one,
+// was dropped when the quick one answered, and the slow one ended 504 timeout, its log line
+// stored under the quick one's invocation id (51b18fd and the first new data plane both).
 test("two requests resumed in the same entry each keep their own timers and log lines", { timeout: 60_000 }, async () => {
   for (let round = 0; round < 3; round++) {
     const name = `r${round}`;

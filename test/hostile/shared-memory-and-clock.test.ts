@@ -1,4 +1,6 @@
-// Threat: high-resolution timers and shared memory (Spectre-style side channels).
+// Threat: high-resolution timers and shared memory (Spectre-style side channels), including
+// shared WebAssembly memory asked for by a descriptor that answers "not shared" when the
+// runtime checks it and "shared" when V8 reads it.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { deploySource } from "../support/functions.ts";
@@ -31,6 +33,22 @@ before(async () => {
       });
     } };`,
   );
+  await deploySource(
+    node.admin,
+    "two-faced",
+    `export default { fetch() {
+      const kinds = {};
+      const attempts = {
+        getter: () => { let reads = 0; return { initial: 1, maximum: 1, get shared() { return reads++ > 0; } }; },
+        proxy: () => { let reads = 0; return new Proxy({ initial: 1, maximum: 1 }, { get: (t, k) => (k === "shared" ? reads++ > 0 : t[k]), has: () => true }); },
+      };
+      for (const [name, descriptor] of Object.entries(attempts)) {
+        try { kinds[name] = Object.prototype.toString.call(new WebAssembly.Memory(descriptor()).buffer); }
+        catch (e) { kinds[name] = e.name + ": " + e.message; }
+      }
+      return Response.json(kinds);
+    } };`,
+  );
 });
 after(() => node.kill());
 
@@ -52,4 +70,13 @@ test("no SharedArrayBuffer, no Atomics.wait, no shared WebAssembly memory", asyn
   assert.equal(r["atomicsAdd"], "function", "plain Atomics on ordinary buffers stay");
   assert.match(String(r["sharedMemory"]), /shared WebAssembly memory is disallowed/);
   assert.deepEqual(r["plainMemory"], [65536, true, true], "unshared memory is still made by the guarded constructor");
+});
+
+test("a descriptor whose shared is false when checked and true when read again gets no SharedArrayBuffer", async () => {
+  const kinds = (await (await fetch(`${node.url}/fn/two-faced`)).json()) as Record<string, string>;
+  for (const [how, kind] of Object.entries(kinds)) {
+    assert.notEqual(kind, "[object SharedArrayBuffer]", `a ${how} descriptor got shared memory`);
+    assert.ok(kind === "[object ArrayBuffer]" || /Error: /.test(kind), `${how}: ${kind}`);
+  }
+  assert.deepEqual(Object.keys(kinds), ["getter", "proxy"]);
 });
