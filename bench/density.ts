@@ -1,6 +1,7 @@
 /**
  * Density: resident memory of the worker hosts with 1,000 warm idle instances (one per
- * function), per instance, and how many would fit in 16 GiB at that rate.
+ * function, each served one request and then left idle), per instance, and how many would
+ * fit in 16 GiB at that rate.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -37,7 +38,9 @@ export async function measureDensity(count = 1_000): Promise<Density> {
     await new Promise((r) => setTimeout(r, 500));
     const before = hostsRssMiB(flick.child.pid!);
     for (let i = 0; i < count; i++) await (await fetch(`${flick.baseUrl}/fn/dense-${i}`)).arrayBuffer();
-    await new Promise((r) => setTimeout(r, 1000));
+    // Idle: hosts collect an instance's garbage once it has waited a second (instance.ts
+    // idleCollectMs); the sweep runs every second, so after 2.5 s every instance had its turn.
+    await new Promise((r) => setTimeout(r, 2500));
     const after = hostsRssMiB(flick.child.pid!);
     const perInstanceMiB = (after - before) / count;
     return { instances: count, hostsRssBeforeMiB: before, hostsRssAfterMiB: after, perInstanceMiB, fitIn16GiB: Math.floor(16_384 / perInstanceMiB) };

@@ -167,6 +167,19 @@ let inFlightEntries = 0;
 
 /** Instances with events waiting for their next entry: one setImmediate per turn enters them all. */
 const dirty = new Set<Instance>();
+
+/**
+ * An instance idle this long has its garbage collected once (a "collect" entry), so a
+ * warm instance that waits holds less memory; one sweep a second over the live instances
+ * finds them, so the request path pays nothing.
+ */
+const idleCollectMs = 1_000;
+const live = new Set<Instance>();
+let sweeper: NodeJS.Timeout | undefined;
+function sweepIdle(): void {
+  const now = Date.now();
+  for (const instance of live) instance.collectIfIdle(now);
+}
 let flushScheduled = false;
 function markDirty(instance: Instance): void {
   dirty.add(instance);
@@ -258,11 +271,20 @@ export class Instance {
   private idleWaiters: (() => void)[] = [];
   private deadlineTimer: NodeJS.Timeout | undefined;
   private deadlineAt = Infinity;
+  /** Its garbage was collected since it last served (`collectIfIdle`). */
+  private collected = false;
+  /** Being made or given its function (module evaluation runs outside entries): not idle. */
+  private loading = true;
 
   private constructor(spec: InstanceSpec, host: HostContext, links: InstanceLinks) {
     this.spec = spec;
     this.host = host;
     this.links = links;
+    live.add(this);
+    if (sweeper === undefined) {
+      sweeper = setInterval(sweepIdle, idleCollectMs);
+      sweeper.unref();
+    }
     const runtime = host.runtime;
     this.isolate = new ivm.Isolate({
       memoryLimit: spec.memoryMiB,
@@ -289,6 +311,7 @@ export class Instance {
       instance.dispose();
       throw error;
     }
+    instance.loading = false;
     return instance;
   }
 
@@ -339,8 +362,10 @@ export class Instance {
     if (spec.memoryMiB !== this.spec.memoryMiB) throw new Error(`a ${this.spec.memoryMiB} MiB blank instance cannot run a ${spec.memoryMiB} MiB function`);
     this.spec = spec;
     this.links = links;
+    this.loading = true;
     try {
       await this.load(code);
+      this.loading = false;
     } catch (err) {
       const error = this.classify(err, "invalid_bundle");
       this.dispose();
@@ -509,6 +534,7 @@ export class Instance {
     const arrival = request.arrivalMs ?? performance.now();
     const deadline = arrival + this.spec.timeoutMs;
     this.lastUsedMs = Date.now();
+    this.collected = false;
     return new Promise((resolve) => {
       const inv: Invocation = {
         id,
@@ -1018,6 +1044,7 @@ export class Instance {
   }
 
   private catastrophe(message: string): void {
+    live.delete(this);
     // The isolate's thread is parked by isolated-vm: nothing of it can run or be freed.
     const code = /memory/i.test(message) ? "memory_limit" : "timeout";
     this.failAll(this.limitError(code), this.entry?.participants ?? new Set());
@@ -1038,10 +1065,18 @@ export class Instance {
     return new FlickError(fallback, `${this.spec.function}: ${message}`);
   }
 
+  /** Idle for `idleCollectMs` and not collected since its last use: a "collect" entry. */
+  collectIfIdle(nowMs: number): void {
+    if (this.collected || this.loading || this.disposing || this.invocations.size > 0 || this.entry !== undefined || nowMs - this.lastUsedMs < idleCollectMs) return;
+    this.collected = true;
+    this.post(["collect"], 0);
+  }
+
   /** Stops the instance now; running invocations end with `instance_terminated`. */
   dispose(): void {
     if (this.disposing) return;
     this.disposing = true;
+    live.delete(this);
     dirty.delete(this);
     clearTimeout(this.wakeTimer);
     clearTimeout(this.deadlineTimer);

@@ -39,7 +39,9 @@ export type GuestEvent =
   /** The host ended the invocation (timeout, limit, client gone): forget its timers, streams, state. */
   | [kind: "end", invocation: number]
   /** A promise rejection nobody handled surfaced at the end of the last entry. */
-  | [kind: "rejection", invocation: number, reason: unknown];
+  | [kind: "rejection", invocation: number, reason: unknown]
+  /** The instance has been idle a while: collect garbage now, so its heap shrinks while it waits. */
+  | [kind: "collect"];
 
 export type GuestEventKind = GuestEvent[0];
 

@@ -27,11 +27,13 @@ test("functions, versions, tokens and tenants survive closing and reopening the 
   await store.deploy(record("f", "v2"), version("f", "v2", 20));
   await store.setLiveVersion("f", "t", "v1", 30);
   await store.setScale("f", "t", { minInstances: 2, maxInstances: 5, pin: { zone: "a" }, avoid: {}, keepAlive: { policy: "hybrid" } }, 31);
-  await store.updateTenant("t", { concurrency: 7 });
+  await store.updateTenant("t", { concurrency: 7, maxQueueMessages: 500 });
   await store.close();
 
   const again = new SqliteStore(d);
-  assert.deepEqual(await again.getTenant("t"), { name: "t", createdAtMs: 1, concurrency: 7, maxProvisioned: null, maxProvisionedMemoryMiB: null });
+  assert.deepEqual(await again.getTenant("t"), {
+    name: "t", createdAtMs: 1, concurrency: 7, maxProvisioned: null, maxProvisionedMemoryMiB: null, maxQueueMessages: 500, maxQueueMiB: null,
+  });
   assert.deepEqual((await again.getFunction("f"))?.scale, { minInstances: 2, maxInstances: 5, pin: { zone: "a" }, avoid: {}, keepAlive: { policy: "hybrid" } });
   assert.deepEqual(await again.tokenByHash("h1"), { id: "tok_1", hash: "h1", tenant: "t", createdAtMs: 1 });
   assert.equal((await again.getFunction("f"))?.liveVersion, "v1");

@@ -13,7 +13,7 @@ import { logLine } from "./console.ts";
 import { fetched as settleFetch } from "./fetch.ts";
 import { closeOutbox, copyBytes, emit, openOutbox, outboxSize, ownBytes, repliesAsked, takeOutbox } from "./host-ops.ts";
 import { currentInvocation, endInvocation, enterInvocation, onInvocationEnd } from "./invocation-scope.ts";
-import { checkCommittedMemory } from "./memory-reservations.ts";
+import { checkCommittedMemory, collectIdle } from "./memory-reservations.ts";
 import { functionHandler, serviceWorkerHandler, type FetchHandler } from "./service-worker.ts";
 import { subtleDone as settleSubtle } from "./subtle-crypto.ts";
 import { fireDueTimers } from "./timers.ts";
@@ -520,6 +520,8 @@ function runEvent(event: GuestEvent): void {
       return endInvocation(event[1]);
     case "rejection":
       return onRejection(event[1], event[2]);
+    case "collect":
+      return collectIdle();
   }
 }
 

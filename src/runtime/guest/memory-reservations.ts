@@ -154,10 +154,23 @@ export function setCommitted(committed: Committed, bytes: number): void {
 }
 
 let collectGarbage: (() => void) | undefined;
+let gcWith: ((options: { type: "major" | "minor"; execution?: "sync"; flavor?: "regular" | "last-resort" }) => void) | undefined;
 
 /** V8's `gc` when the host exposes it (`--expose-gc`): a check collects before it refuses. */
 export function setGarbageCollector(gc: () => void): void {
   collectGarbage = gc;
+  gcWith = gc as typeof gcWith;
+}
+
+/**
+ * The instance went idle (the host's "collect" event): V8's memory-reducing full
+ * collection ("last resort": it compacts and gives back what it can) returns the pages a
+ * request's garbage took — measured on a warm hello-world instance, its heap from 3.9 to
+ * 2.5 MiB physical. Without `gc`, nothing.
+ */
+export function collectIdle(): void {
+  if (gcWith === undefined) return;
+  gcWith({ type: "major", execution: "sync", flavor: "last-resort" });
 }
 
 /**
