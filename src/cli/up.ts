@@ -15,7 +15,7 @@ export const up: Command = {
     "--host ADDR         address to listen on (default 127.0.0.1)",
     "--data-dir DIR      where state lives (default ./.flick)",
     "--hosts N           worker host processes (default: number of cores)",
-    "--concurrency N     requests one instance serves at once before another starts (default 16)",
+    "--concurrency N     requests one instance serves at once before another starts (default 64)",
     "--idle-ttl DUR      stop an instance idle this long (default 10m)",
     "--egress-allow LIST let functions fetch these addresses, CIDR ranges or host names,",
     "                    comma-separated (default: loopback, private and metadata ranges are denied)",

@@ -48,7 +48,7 @@ export interface FunctionPolicy {
 
 export interface SchedulerOptions {
   hosts: readonly HostSpec[];
-  /** Requests one instance takes before another is started (default 16). */
+  /** Requests one instance takes before another is started (default 64). */
   concurrency: number;
   placement: PlacementPolicy;
   keepAlive: KeepAliveSpec;
@@ -57,7 +57,7 @@ export interface SchedulerOptions {
 }
 
 export const schedulerDefaults = {
-  concurrency: 16,
+  concurrency: 64,
   idleTtlMs: 10 * 60 * 1000,
   tenantConcurrency: 1000,
   expectedMiB: 4,
