@@ -38,9 +38,9 @@ export async function measureDensity(count = 1_000): Promise<Density> {
     await new Promise((r) => setTimeout(r, 500));
     const before = hostsRssMiB(flick.child.pid!);
     for (let i = 0; i < count; i++) await (await fetch(`${flick.baseUrl}/fn/dense-${i}`)).arrayBuffer();
-    // Idle: hosts collect an instance's garbage once it has waited a second (instance.ts
-    // idleCollectMs); the sweep runs every second, so after 2.5 s every instance had its turn.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Idle: hosts collect an instance's garbage once it has waited 10 s (instance.ts
+    // idleCollectMs), up to 100 a second on a quiet host: after 25 s every instance had its turn.
+    await new Promise((r) => setTimeout(r, 25_000));
     const after = hostsRssMiB(flick.child.pid!);
     const perInstanceMiB = (after - before) / count;
     return { instances: count, hostsRssBeforeMiB: before, hostsRssAfterMiB: after, perInstanceMiB, fitIn16GiB: Math.floor(16_384 / perInstanceMiB) };

@@ -1,4 +1,4 @@
-// An instance that has waited a second has its garbage collected once, in an entry of its
+// An instance that has waited 10 s has its garbage collected once, in an entry of its
 // own (V8's memory-reducing full collection through the runtime's captured `gc`): a warm
 // idle instance holds less memory, and nothing runs on the request path for it.
 import assert from "node:assert/strict";
@@ -37,9 +37,9 @@ test("an idle instance's heap shrinks once its garbage is collected", async () =
     const isolate = (instance as unknown as { isolate: ivm.Isolate }).isolate;
     const busy = (await isolate.getHeapStatistics()).total_physical_size;
     let now = busy;
-    // The sweep runs every second; wait for the collection's effect (giving up after 300
-    // looks, so a missing collection fails rather than hangs).
-    for (let look = 0; look < 300 && now > busy * 0.75; look++) {
+    // The collection comes 10 s after the last request (the sweep runs every second); wait
+    // for its effect, giving up after 600 looks so a missing one fails rather than hangs.
+    for (let look = 0; look < 600 && now > busy * 0.75; look++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       now = (await isolate.getHeapStatistics()).total_physical_size;
     }
