@@ -8,6 +8,7 @@
 // One worker host, so the bystanders are on the host that is replaced. Requests go on
 // connections of their own (no keep-alive pool that could lead to the old host).
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { FlickClient } from "../../src/api/index.ts";
 import { getFresh } from "../support/fresh-http.ts";
@@ -135,5 +136,22 @@ test("on a one-host node, no connection is refused while a tainted host is repla
     answers.push(`${res.status} ${res.body}`);
   }
   for (const pid of hostPids(node)) seen.add(pid);
-  assert.deepEqual(answers.filter((a) => a !== "200 hello"), [], `${answers.length} requests while the host was replaced`);
+  const failed = answers.filter((a) => a !== "200 hello");
+  const what = `${answers.length} requests while the host was replaced`;
+  if (migratesPendingConnections()) assert.deepEqual(failed, [], what);
+  else {
+    // Without net.ipv4.tcp_migrate_req the kernel resets connections still waiting in the
+    // old listener's accept queue when it closes (docs/architecture.md says so): a reset,
+    // a handful at most, but never a refusal.
+    assert.deepEqual(failed.filter((a) => a !== "0 ECONNRESET"), [], what);
+    assert.ok(failed.length <= 2, `${failed.length} resets: ${what}`);
+  }
 });
+
+function migratesPendingConnections(): boolean {
+  try {
+    return readFileSync("/proc/sys/net/ipv4/tcp_migrate_req", "utf8").trim() === "1";
+  } catch {
+    return false;
+  }
+}
