@@ -8,7 +8,7 @@ import type ivm from "isolated-vm";
 import { bundleRuntime } from "../build/index.ts";
 import { EgressPolicy } from "./egress-policy.ts";
 import { FairJobs } from "./fair-jobs.ts";
-import { Instance, makeRuntimeSnapshot, type HostContext } from "./instance.ts";
+import { idleCollectionsRunning, Instance, makeRuntimeSnapshot, type HostContext } from "./instance.ts";
 import type { InstanceSpec, ResponseSink } from "./protocol.ts";
 
 // As hosts run (supervisor.ts): the runtime gets V8's gc.
@@ -48,5 +48,37 @@ test("an idle instance's heap shrinks once its garbage is collected", async () =
     assert.equal((await instance.invoke({ method: "GET", url: "http://fn.test/", headers: [], body: null }, sink)).error, null);
   } finally {
     instance.dispose();
+  }
+});
+
+test("idle instances are collected one at a time, and none is lost to it", async () => {
+  // isolated-vm starts a thread for every entry it is given: hundreds of collections posted
+  // at once shared the cores so thinly that some outlived the 1 s an idle entry may run,
+  // and their instances were stopped as if they had hung.
+  const gone: string[] = [];
+  const code = `const keep = []; for (let i = 0; i < 50000; i++) keep.push({ i });
+    export default { fetch() { return new Response(String(keep.length)); } };`;
+  const instances: Instance[] = [];
+  try {
+    for (let i = 0; i < 12; i++) {
+      const instance = await Instance.create({ ...spec, instance: `i#${i + 2}`, key: `t/garbage@${i}` }, code, host, { wasm: () => null, onGone: (reason) => gone.push(reason) });
+      instances.push(instance);
+      assert.equal((await instance.invoke({ method: "GET", url: "http://fn.test/", headers: [], body: null }, sink)).error, null);
+    }
+    const collected = () => instances.filter((i) => (i as unknown as { collected: boolean }).collected && !i.collectPending).length;
+    let most = 0;
+    // Looked at every turn until all 12 are collected (600 s of turns at most, so a
+    // missing collection fails rather than hangs).
+    const giveUp = performance.now() + 600_000;
+    while (collected() < instances.length && performance.now() < giveUp) {
+      most = Math.max(most, idleCollectionsRunning());
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(collected(), instances.length, "every idle instance was collected");
+    assert.equal(most, 1, "at most one collection at a time");
+    assert.deepEqual(gone, [], "no instance stopped");
+    for (const instance of instances) assert.equal((await instance.invoke({ method: "GET", url: "http://fn.test/", headers: [], body: null }, sink)).error, null);
+  } finally {
+    for (const instance of instances) instance.dispose();
   }
 });

@@ -173,9 +173,12 @@ const dirty = new Set<Instance>();
  * warm instance that waits holds less memory. One sweep a second over the live instances
  * finds them, so the request path pays nothing. A collection costs about 5 ms of CPU on
  * the isolate's thread (measured, hello world), so they wait until an instance is really
- * idle, and each sweep starts at most a few while the host serves requests (more when
- * it has been quiet for a second): a burst of cold starts is not followed by a burst of
- * collections competing with the next requests for the cores.
+ * idle, run one at a time (the next starts when one ends), and at most a few per second
+ * while the host serves requests (more when it has been quiet for a second): a burst of
+ * cold starts is not followed by a burst of collections competing with the next requests
+ * for the cores. (isolated-vm never queues an entry: with all its threads busy it starts
+ * another. Hundreds of collections posted at once shared the cores so thinly that some
+ * outlived `idleEntryLimitMs` and their idle instances were stopped.)
  */
 const idleCollectMs = 10_000;
 const collectsPerBusySweep = 4;
@@ -184,13 +187,35 @@ const live = new Set<Instance>();
 let sweeper: NodeJS.Timeout | undefined;
 /** Epoch ms of the last invocation any instance of this host started. */
 let lastInvokeMs = 0;
+/** Collections this sweep may still start, and whether one is running. */
+let collectBudget = 0;
+let collecting = false;
 function sweepIdle(): void {
+  collectBudget = Date.now() - lastInvokeMs >= 1_000 ? collectsPerQuietSweep : collectsPerBusySweep;
+  collectNext();
+}
+function collectNext(): void {
+  if (collecting || collectBudget === 0) return;
   const now = Date.now();
-  let budget = now - lastInvokeMs >= 1_000 ? collectsPerQuietSweep : collectsPerBusySweep;
   for (const instance of live) {
-    if (budget === 0) return;
-    if (instance.collectIfIdle(now)) budget--;
+    if (instance.collectIfIdle(now)) {
+      collecting = true;
+      collectBudget--;
+      return;
+    }
   }
+  collectBudget = 0;
+}
+/** Idle collections posted or running on this host's instances (at most one; for tests). */
+export function idleCollectionsRunning(): number {
+  let n = 0;
+  for (const instance of live) if (instance.collectPending) n++;
+  return n;
+}
+/** The running collection ended (its entry finished, or its instance went). */
+function collectDone(): void {
+  collecting = false;
+  collectNext();
 }
 let flushScheduled = false;
 function markDirty(instance: Instance): void {
@@ -237,6 +262,8 @@ interface Entry {
   startedAt: number;
   participants: Set<number>;
   watch: NodeJS.Timeout | undefined;
+  /** It runs this instance's idle collection. */
+  collects?: boolean;
 }
 
 export class Instance {
@@ -285,6 +312,8 @@ export class Instance {
   private deadlineAt = Infinity;
   /** Its garbage was collected since it last served (`collectIfIdle`). */
   private collected = false;
+  /** A "collect" event of this instance is posted or in its running entry. */
+  private collectRunning = false;
   /** Being made or given its function (module evaluation runs outside entries): not idle. */
   private loading = true;
 
@@ -679,7 +708,7 @@ export class Instance {
         if (inv !== undefined) inv.started = true;
       }
     }
-    const entry: Entry = { startedAt: performance.now(), participants, watch: undefined };
+    const entry: Entry = { startedAt: performance.now(), participants, watch: undefined, collects: this.collectRunning };
     this.entry = entry;
     inFlightEntries++;
     this.watchEntry(entry);
@@ -766,6 +795,7 @@ export class Instance {
     this.entry = undefined;
     inFlightEntries--;
     clearTimeout(entry.watch);
+    if (entry.collects) this.endCollect();
     if (this.disposing) return;
     if (this.isolate.isDisposed) {
       // isolated-vm disposed it: the memory limit.
@@ -1062,6 +1092,7 @@ export class Instance {
     const code = /memory/i.test(message) ? "memory_limit" : "timeout";
     this.failAll(this.limitError(code), this.entry?.participants ?? new Set());
     this.disposing = true;
+    this.endCollect();
     if (this.entry !== undefined) inFlightEntries--;
     this.entry = undefined;
     this.reportGone(code);
@@ -1082,14 +1113,26 @@ export class Instance {
   collectIfIdle(nowMs: number): boolean {
     if (this.collected || this.loading || this.disposing || this.invocations.size > 0 || this.entry !== undefined || nowMs - this.lastUsedMs < idleCollectMs) return false;
     this.collected = true;
+    this.collectRunning = true;
     this.post(["collect"], 0);
     return true;
+  }
+
+  get collectPending(): boolean {
+    return this.collectRunning;
+  }
+
+  private endCollect(): void {
+    if (!this.collectRunning) return;
+    this.collectRunning = false;
+    collectDone();
   }
 
   /** Stops the instance now; running invocations end with `instance_terminated`. */
   dispose(): void {
     if (this.disposing) return;
     this.disposing = true;
+    this.endCollect();
     live.delete(this);
     dirty.delete(this);
     clearTimeout(this.wakeTimer);
