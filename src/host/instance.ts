@@ -288,7 +288,7 @@ export class Instance {
   private handlersRef!: ivm.Reference<() => string>;
   private readonly invocations = new Map<number, Invocation>();
   /** Recently ended invocations, for their late log lines (a few, the most recent). */
-  private readonly ended = new Map<number, { sink: ResponseSink; lines: number }>();
+  private readonly ended = new Map<number, { log: NonNullable<ResponseSink["lateLog"]>; lines: number }>();
   private events: GuestEvent[] = [];
   /** Some waiting event needs an entry soon (not only ends to forget). */
   private eager = false;
@@ -916,7 +916,7 @@ export class Instance {
         this.moduleLogs.push([Date.now(), lvl, message.slice(0, logLimits.lineMaxChars)]);
       }
       const ended = this.ended.get(invocation);
-      if (ended !== undefined && ended.lines++ < 100) ended.sink.lateLog?.([Date.now(), lvl, message.slice(0, logLimits.lineMaxChars)]);
+      if (ended !== undefined && ended.lines++ < 100) ended.log([Date.now(), lvl, message.slice(0, logLimits.lineMaxChars)]);
       return;
     }
     if (inv.logLines >= logLimits.linesPerInvocation || inv.logChars >= logLimits.charsPerInvocation) {
@@ -1036,7 +1036,9 @@ export class Instance {
     if (inv.deadline === this.deadlineAt) this.armDeadline();
     inv.io?.close();
     if (inv.sink.lateLog !== undefined) {
-      this.ended.set(invocation, { sink: inv.sink, lines: inv.logLines });
+      // Only the logger is kept, not the sink: a sink holds its client's response objects,
+      // which would then outlive 64 more requests and be promoted to the old space.
+      this.ended.set(invocation, { log: inv.sink.lateLog, lines: inv.logLines });
       if (this.ended.size > 64) this.ended.delete(this.ended.keys().next().value!);
     }
     if (inv.wakeAt > 0) this.armWake();

@@ -244,6 +244,21 @@ function storeLogs(route: RouteInfo, invocationId: string, logs: WireLogLine[], 
   return link.ask((id) => ({ t: "logs", lines, ack: id })).then(() => undefined);
 }
 
+/**
+ * A late log line's writer for an ended invocation. Made outside the invocation's scope:
+ * a closure there would share its context, and with it the client's response objects,
+ * for as long as the instance remembers the invocation (instance.ts `ended`).
+ */
+function lateLogger(route: RouteInfo, invocationId: string): NonNullable<ResponseSink["lateLog"]> {
+  return (line) => storeLogs(route, invocationId, [line], false);
+}
+
+function remoteLateLogger(spec: InstanceSpec, invocationId: string): NonNullable<ResponseSink["lateLog"]> {
+  const fn = spec.function.slice(spec.tenant.length + 1);
+  const tenant = spec.tenant;
+  return ([timeMs, level, text]) => send({ t: "logs", lines: [{ timeMs, level, message: text, function: fn, tenant, invocationId }] });
+}
+
 async function runHere(
   route: RouteInfo,
   request: WireRequest,
@@ -289,7 +304,7 @@ async function runHere(
       head: (status, headers, bytes, end, logs) => then(logs, () => writer.head(status, headers, bytes, end, admitted.cold)),
       chunk: (bytes, end, logs) => then(logs, () => writer.chunk(bytes, end, () => control?.credit(bytes.byteLength))),
       bodyCredit: (bytes) => bodyPump?.credit(bytes),
-      lateLog: (line) => storeLogs(route, invocationId, [line], false),
+      lateLog: lateLogger(route, invocationId),
     };
     const end = await instance.invoke(request, sink, (c) => {
       control = c;
@@ -354,8 +369,7 @@ async function invokeFromPrimary(message: Extract<ToHost, { t: "invoke" }>): Pro
     head: (status, headers, body, end, logs) => send({ t: "head", id, status, headers, body, end, logs, cold }),
     chunk: (bytes, end, logs) => send({ t: "chunk", id, bytes, end, logs }),
     bodyCredit: (bytes) => send({ t: "bodyCredit", id, bytes }),
-    lateLog: ([timeMs, level, text]) =>
-      send({ t: "logs", lines: [{ timeMs, level, message: text, function: spec.function.slice(spec.tenant.length + 1), tenant: spec.tenant, invocationId: message.request.invocationId ?? "" }] }),
+    lateLog: remoteLateLogger(spec, message.request.invocationId ?? ""),
   };
   const end = await taken.instance.invoke(message.request, sink, (control) => remote.set(id, control));
   remote.delete(id);
