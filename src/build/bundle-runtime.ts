@@ -9,9 +9,15 @@ const bootstrap = fileURLToPath(new URL("../runtime/guest/bootstrap.ts", import.
 let cached: Promise<string> | undefined;
 
 export function bundleRuntime(): Promise<string> {
-  cached ??= esbuild
+  cached ??= bundleGuestScript(bootstrap);
+  return cached;
+}
+
+/** A guest script (the runtime, or a test's entry around it) as one IIFE, built as the host builds the runtime. */
+export function bundleGuestScript(entry: string): Promise<string> {
+  return esbuild
     .build({
-      entryPoints: [bootstrap],
+      entryPoints: [entry],
       bundle: true,
       write: false,
       format: "iife",
@@ -26,5 +32,4 @@ export function bundleRuntime(): Promise<string> {
       minifySyntax: true,
     })
     .then((r) => r.outputFiles[0]!.text);
-  return cached;
 }

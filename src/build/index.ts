@@ -1,4 +1,4 @@
 export { bundleFunction, type BundledFunction } from "./bundle-function.ts";
-export { bundleRuntime } from "./bundle-runtime.ts";
+export { bundleGuestScript, bundleRuntime } from "./bundle-runtime.ts";
 export { bundleHash, versionId } from "./content-hash.ts";
 export { scriptForm, scriptFormMinBytes } from "./script-form.ts";

@@ -14,8 +14,8 @@
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
-import * as esbuild from "esbuild";
 import ivm from "isolated-vm";
+import { bundleGuestScript } from "../../src/build/index.ts";
 
 // Every context made from now on gets V8's `gc` (as on a host run with --expose-gc).
 setFlagsFromString("--expose-gc");
@@ -25,18 +25,7 @@ const MiB = 1024 * 1024;
 
 let bundled: Promise<string> | undefined;
 function testBundle(): Promise<string> {
-  bundled ??= esbuild
-    .build({
-      entryPoints: [entry],
-      bundle: true,
-      write: false,
-      format: "iife",
-      platform: "neutral",
-      target: "es2024",
-      logLevel: "silent",
-      legalComments: "none",
-    })
-    .then((r) => r.outputFiles[0]!.text);
+  bundled ??= bundleGuestScript(entry);
   return bundled;
 }
 

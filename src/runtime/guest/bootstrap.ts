@@ -6,7 +6,7 @@
  * and delete when it connects the isolate. After that, nothing on the global scope leads
  * to the host.
  */
-import type { RuntimeEntries, SyncHostCalls } from "../contract.ts";
+import type { RuntimeEntries } from "../contract.ts";
 import { clockGlobals, resetClock, setClock } from "./clock.ts";
 import { CompressionStream, DecompressionStream } from "./compression-streams.ts";
 import { createConsole, logLine } from "./console.ts";
@@ -45,14 +45,7 @@ Object.defineProperty(global, wasmModuleKey, { value: shippedWasmModule, writabl
  * Connects this isolate to its host. Separate from the rest of the bootstrap so that
  * everything above can live in a V8 startup snapshot shared by all isolates.
  */
-function connect(
-  randomBytes: SyncHostCalls["randomBytes"],
-  domainToASCII: SyncHostCalls["domainToASCII"],
-  wasmModule: SyncHostCalls["wasmModule"],
-  more: () => void,
-  nowMs: number,
-  memoryLimitBytes: number,
-): void {
+const connect: RuntimeEntries["connect"] = (randomBytes, domainToASCII, wasmModule, more, nowMs, memoryLimitBytes) => {
   installSyncCalls({ randomBytes, domainToASCII, wasmModule }, more);
   resetRandomPool();
   setInstanceMemoryLimit(memoryLimitBytes, (what) => emit(["memoryLimit", what]));
@@ -60,7 +53,7 @@ function connect(
   bindGlobalIdentity(globalThis);
   lockdownContextFeatures(globalThis);
   resetClock(nowMs);
-}
+};
 
 const entries: RuntimeEntries = {
   connect,
