@@ -596,7 +596,8 @@ export class Instance {
         request,
       };
       this.invocations.set(id, inv);
-      this.armDeadline();
+      // Deadlines mostly come in arrival order: only an earlier one moves the timer.
+      if (deadline < this.deadlineAt) this.armDeadline();
       onStart?.({
         credit: (bytes) => this.post(["credit", id, bytes], id),
         body: (bytes, end, error) => this.post(["body", id, bytes, end, error ?? ""], id),
