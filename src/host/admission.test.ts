@@ -141,3 +141,25 @@ test("with tokens in hand, a burst for a version with no instance here asks for 
   assert.deepEqual(burst.map((r) => (r.kind === "run" ? r.slots.id : r.kind)), Array(8).fill("b1"));
   assert.deepEqual(asks, [{ token: true, instance: true }, { token: false, instance: true }]);
 });
+
+test("an instance that is gone is forgotten: found by id no more, and its function's next request asks for another", async () => {
+  const { admission, asks } = setup([
+    { kind: "place", spec: spec("i1"), tokens: 2, spare: 2 },
+    { kind: "place", spec: spec("i2"), tokens: 0, spare: 2 },
+  ]);
+  admission.add(loaded(spec("other", "t/g@v")));
+  const first = await admission.admit("t/f", "t", "t/f@v");
+  assert.equal(first.kind === "run" && first.slots.id, "i1");
+  first.kind === "run" && first.release();
+  assert.equal(admission.get("i1")?.id, "i1");
+  const gone = admission.remove("i1");
+  assert.equal(gone?.gone, true);
+  assert.equal(admission.get("i1"), undefined);
+  assert.equal(admission.remove("i1"), undefined, "removing twice is a no-op");
+  assert.deepEqual(admission.all().map((s) => s.id), ["other"]);
+  assert.equal(admission.tryAdmit("t", "t/f@v"), undefined, "no slot of a gone instance is handed out");
+  const next = await admission.admit("t/f", "t", "t/f@v");
+  assert.equal(next.kind === "run" && next.slots.id, "i2");
+  assert.deepEqual(asks.map((a) => a.instance), [true, true]);
+  assert.deepEqual(admission.all().map((s) => s.id).sort(), ["i2", "other"]);
+});

@@ -62,6 +62,7 @@ export class Admission<I> {
   private readonly deps: AdmissionDeps<I>;
   private readonly tenants = new Map<string, TenantTokens>();
   private readonly byKey = new Map<string, Slots<I>[]>();
+  private readonly byId = new Map<string, Slots<I>>();
   /** Instance placements asked for and not yet answered, by key: one at a time per key. */
   private readonly placing = new Map<string, Promise<void>>();
   private releaseWaiters: (() => void)[] = [];
@@ -87,28 +88,27 @@ export class Admission<I> {
       this.byKey.set(slots.key, list);
     }
     list.push(slots);
+    this.byId.set(slots.id, slots);
   }
 
   remove(id: string): Slots<I> | undefined {
-    for (const [key, list] of this.byKey) {
-      const i = list.findIndex((s) => s.id === id);
-      if (i < 0) continue;
-      const [slots] = list.splice(i, 1);
-      if (list.length === 0) this.byKey.delete(key);
-      slots!.gone = true;
-      this.wakeWaiters();
-      return slots;
-    }
-    return undefined;
+    const slots = this.byId.get(id);
+    if (slots === undefined) return undefined;
+    this.byId.delete(id);
+    const list = this.byKey.get(slots.key)!;
+    list.splice(list.indexOf(slots), 1);
+    if (list.length === 0) this.byKey.delete(slots.key);
+    slots.gone = true;
+    this.wakeWaiters();
+    return slots;
   }
 
   get(id: string): Slots<I> | undefined {
-    for (const list of this.byKey.values()) for (const s of list) if (s.id === id) return s;
-    return undefined;
+    return this.byId.get(id);
   }
 
   all(): Slots<I>[] {
-    return [...this.byKey.values()].flat();
+    return [...this.byId.values()];
   }
 
   /** The busiest instance of `key` with a free slot (so the others can go idle), not stuck or draining. */
