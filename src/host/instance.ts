@@ -173,8 +173,9 @@ const dirty = new Set<Instance>();
  * warm instance that waits holds less memory. One sweep a second over the live instances
  * finds them, so the request path pays nothing. A collection costs about 5 ms of CPU on
  * the isolate's thread (measured, hello world), so they wait until an instance is really
- * idle, run one at a time (the next starts when one ends), and at most a few per second
- * while the host serves requests (more when it has been quiet for a second): a burst of
+ * idle, run one at a time (the next starts when one ends), and while the host serves
+ * requests at most 4 a second and a tenth of a core (`collectDone`; 100 a second once it
+ * has been quiet for a second): a burst of
  * cold starts is not followed by a burst of collections competing with the next requests
  * for the cores. (isolated-vm never queues an entry: with all its threads busy it starts
  * another. Hundreds of collections posted at once shared the cores so thinly that some
@@ -190,16 +191,25 @@ let lastInvokeMs = 0;
 /** Collections this sweep may still start, and whether one is running. */
 let collectBudget = 0;
 let collecting = false;
+/** performance.now() of the running collection's start; no next one before `collectPausedUntil`. */
+let collectStartedAt = 0;
+let collectPausedUntil = 0;
+/** The last collections: start, end (performance.now() ms) and whether the host was serving (for tests). */
+const collectLog: { startedAt: number; endedAt: number; busy: boolean }[] = [];
+function hostBusy(): boolean {
+  return Date.now() - lastInvokeMs < 1_000;
+}
 function sweepIdle(): void {
-  collectBudget = Date.now() - lastInvokeMs >= 1_000 ? collectsPerQuietSweep : collectsPerBusySweep;
+  collectBudget = hostBusy() ? collectsPerBusySweep : collectsPerQuietSweep;
   collectNext();
 }
 function collectNext(): void {
-  if (collecting || collectBudget === 0) return;
+  if (collecting || collectBudget === 0 || performance.now() < collectPausedUntil) return;
   const now = Date.now();
   for (const instance of live) {
     if (instance.collectIfIdle(now)) {
       collecting = true;
+      collectStartedAt = performance.now();
       collectBudget--;
       return;
     }
@@ -212,10 +222,25 @@ export function idleCollectionsRunning(): number {
   for (const instance of live) if (instance.collectPending) n++;
   return n;
 }
-/** The running collection ended (its entry finished, or its instance went). */
+export function idleCollectionLog(): readonly { startedAt: number; endedAt: number; busy: boolean }[] {
+  return collectLog;
+}
+/**
+ * The running collection ended (its entry finished, or its instance went). While the host
+ * serves requests, the next waits nine times as long as this one took: collections use at
+ * most a tenth of a core however large the heaps (a tenant's idle 128 MiB instances take
+ * 100 ms and more each, and are collected on the platform's time, not the tenant's).
+ */
 function collectDone(): void {
   collecting = false;
-  collectNext();
+  const endedAt = performance.now();
+  const busy = hostBusy();
+  collectLog.push({ startedAt: collectStartedAt, endedAt, busy });
+  if (collectLog.length > 32) collectLog.shift();
+  if (busy) {
+    collectPausedUntil = endedAt + 9 * (endedAt - collectStartedAt);
+    setTimeout(collectNext, Math.ceil(collectPausedUntil - endedAt) + 1).unref();
+  } else collectNext();
 }
 let flushScheduled = false;
 function markDirty(instance: Instance): void {
