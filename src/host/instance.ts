@@ -23,6 +23,7 @@ import { FlickError, type ErrorCode, type ErrorData } from "../errors/index.ts";
 import { checkHostOp, logLimits, type GuestEvent, type HostOp } from "../runtime/contract.ts";
 import type { EgressPolicy } from "./egress-policy.ts";
 import type { FairJobs } from "./fair-jobs.ts";
+import { collectionEnded, idleCollectMs, noteInvocation, trackIdle, untrackIdle, type Collectable } from "./idle-collection.ts";
 import { InvocationIo } from "./invocation-ops.ts";
 import type { Call, CallResult, InstanceSpec, InvocationControl, InvocationEnd, ResponseSink, WireLogLine, WireRequest } from "./protocol.ts";
 import { checkResponseHead } from "./response-guard.ts";
@@ -168,80 +169,6 @@ let inFlightEntries = 0;
 /** Instances with events waiting for their next entry: one setImmediate per turn enters them all. */
 const dirty = new Set<Instance>();
 
-/**
- * An instance idle this long has its garbage collected once (a "collect" entry), so a
- * warm instance that waits holds less memory. One sweep a second over the live instances
- * finds them, so the request path pays nothing. A collection costs about 5 ms of CPU on
- * the isolate's thread (measured, hello world), so they wait until an instance is really
- * idle, run one at a time (the next starts when one ends), and while the host serves
- * requests at most 4 a second and a tenth of a core (`collectDone`; 100 a second once it
- * has been quiet for a second): a burst of
- * cold starts is not followed by a burst of collections competing with the next requests
- * for the cores. (isolated-vm never queues an entry: with all its threads busy it starts
- * another. Hundreds of collections posted at once shared the cores so thinly that some
- * outlived `idleEntryLimitMs` and their idle instances were stopped.)
- */
-const idleCollectMs = 10_000;
-const collectsPerBusySweep = 4;
-const collectsPerQuietSweep = 100;
-const live = new Set<Instance>();
-let sweeper: NodeJS.Timeout | undefined;
-/** Epoch ms of the last invocation any instance of this host started. */
-let lastInvokeMs = 0;
-/** Collections this sweep may still start, and whether one is running. */
-let collectBudget = 0;
-let collecting = false;
-/** performance.now() of the running collection's start; no next one before `collectPausedUntil`. */
-let collectStartedAt = 0;
-let collectPausedUntil = 0;
-/** The last collections: start, end (performance.now() ms) and whether the host was serving (for tests). */
-const collectLog: { startedAt: number; endedAt: number; busy: boolean }[] = [];
-function hostBusy(): boolean {
-  return Date.now() - lastInvokeMs < 1_000;
-}
-function sweepIdle(): void {
-  collectBudget = hostBusy() ? collectsPerBusySweep : collectsPerQuietSweep;
-  collectNext();
-}
-function collectNext(): void {
-  if (collecting || collectBudget === 0 || performance.now() < collectPausedUntil) return;
-  const now = Date.now();
-  for (const instance of live) {
-    if (instance.collectIfIdle(now)) {
-      collecting = true;
-      collectStartedAt = performance.now();
-      collectBudget--;
-      return;
-    }
-  }
-  collectBudget = 0;
-}
-/** Idle collections posted or running on this host's instances (at most one; for tests). */
-export function idleCollectionsRunning(): number {
-  let n = 0;
-  for (const instance of live) if (instance.collectPending) n++;
-  return n;
-}
-export function idleCollectionLog(): readonly { startedAt: number; endedAt: number; busy: boolean }[] {
-  return collectLog;
-}
-/**
- * The running collection ended (its entry finished, or its instance went). While the host
- * serves requests, the next waits nine times as long as this one took: collections use at
- * most a tenth of a core however large the heaps (a tenant's idle 128 MiB instances take
- * 100 ms and more each, and are collected on the platform's time, not the tenant's).
- */
-function collectDone(): void {
-  collecting = false;
-  const endedAt = performance.now();
-  const busy = hostBusy();
-  collectLog.push({ startedAt: collectStartedAt, endedAt, busy });
-  if (collectLog.length > 32) collectLog.shift();
-  if (busy) {
-    collectPausedUntil = endedAt + 9 * (endedAt - collectStartedAt);
-    setTimeout(collectNext, Math.ceil(collectPausedUntil - endedAt) + 1).unref();
-  } else collectNext();
-}
 let flushScheduled = false;
 function markDirty(instance: Instance): void {
   dirty.add(instance);
@@ -291,7 +218,7 @@ interface Entry {
   collects?: boolean;
 }
 
-export class Instance {
+export class Instance implements Collectable {
   /** The function this instance runs; a pooled blank instance has a placeholder until `adopt`. */
   spec: InstanceSpec;
   /**
@@ -346,11 +273,7 @@ export class Instance {
     this.spec = spec;
     this.host = host;
     this.links = links;
-    live.add(this);
-    if (sweeper === undefined) {
-      sweeper = setInterval(sweepIdle, 1_000);
-      sweeper.unref();
-    }
+    trackIdle(this);
     const runtime = host.runtime;
     this.isolate = new ivm.Isolate({
       memoryLimit: spec.memoryMiB,
@@ -600,7 +523,7 @@ export class Instance {
     const arrival = request.arrivalMs ?? performance.now();
     const deadline = arrival + this.spec.timeoutMs;
     this.lastUsedMs = Date.now();
-    lastInvokeMs = this.lastUsedMs;
+    noteInvocation(this.lastUsedMs);
     this.collected = false;
     return new Promise((resolve) => {
       const inv: Invocation = {
@@ -1115,7 +1038,7 @@ export class Instance {
   }
 
   private catastrophe(message: string): void {
-    live.delete(this);
+    untrackIdle(this);
     // The isolate's thread is parked by isolated-vm: nothing of it can run or be freed.
     const code = /memory/i.test(message) ? "memory_limit" : "timeout";
     this.failAll(this.limitError(code), this.entry?.participants ?? new Set());
@@ -1153,7 +1076,7 @@ export class Instance {
   private endCollect(): void {
     if (!this.collectRunning) return;
     this.collectRunning = false;
-    collectDone();
+    collectionEnded();
   }
 
   /** Stops the instance now; running invocations end with `instance_terminated`. */
@@ -1161,7 +1084,7 @@ export class Instance {
     if (this.disposing) return;
     this.disposing = true;
     this.endCollect();
-    live.delete(this);
+    untrackIdle(this);
     dirty.delete(this);
     clearTimeout(this.wakeTimer);
     clearTimeout(this.deadlineTimer);

@@ -7,7 +7,8 @@ import { setFlagsFromString } from "node:v8";
 import { bundleRuntime } from "../../src/build/index.ts";
 import { EgressPolicy } from "../../src/host/egress-policy.ts";
 import { FairJobs } from "../../src/host/fair-jobs.ts";
-import { idleCollectionLog, Instance, makeRuntimeSnapshot, type HostContext } from "../../src/host/instance.ts";
+import { idleCollectionLog } from "../../src/host/idle-collection.ts";
+import { Instance, makeRuntimeSnapshot, type HostContext } from "../../src/host/instance.ts";
 import type { InstanceSpec, ResponseSink } from "../../src/host/protocol.ts";
 
 setFlagsFromString("--expose-gc");

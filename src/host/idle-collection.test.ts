@@ -8,7 +8,8 @@ import type ivm from "isolated-vm";
 import { bundleRuntime } from "../build/index.ts";
 import { EgressPolicy } from "./egress-policy.ts";
 import { FairJobs } from "./fair-jobs.ts";
-import { idleCollectionsRunning, Instance, makeRuntimeSnapshot, type HostContext } from "./instance.ts";
+import { idleCollectionsRunning } from "./idle-collection.ts";
+import { Instance, makeRuntimeSnapshot, type HostContext } from "./instance.ts";
 import type { InstanceSpec, ResponseSink } from "./protocol.ts";
 
 // As hosts run (supervisor.ts): the runtime gets V8's gc.
