@@ -312,6 +312,9 @@ async function runHere(
       if (clientGone !== undefined) clientGone.cancel = () => c.cancel();
     });
     bodyPump?.stop();
+    // The invocation is over: nothing here may keep its handles (see instance.ts `forget`).
+    bodyPump = undefined;
+    control = undefined;
     if (clientGone !== undefined) clientGone.cancel = undefined;
     admitted.release();
     afterInvocation(slots, instance, admitted.cold);
