@@ -4,7 +4,8 @@
  * 1. Warm hello world: Flick, workerd and a bare node:http server started side by side,
  *    measured in interleaved rounds (wrk -t2 -c64, then one connection), ratios per round.
  * 2. Flick cold starts: the first request to each of N freshly deployed functions, back to
- *    back and with 10 ms between them (time for the hosts' isolate pools to refill).
+ *    back and with 10 ms between them (time for the hosts' isolate pools to refill); then,
+ *    from the same client at the same spacing, a bare node:http and a warm Flick function.
  * 3. A victim's latency next to 0, 1 and N spinning functions of another tenant.
  * 4. A worker host killed with SIGKILL under load: the other hosts' success ratio.
  * 5. Inside a host: isolate creation with the runtime, heap after boot, blank isolates per
@@ -114,6 +115,10 @@ async function main(): Promise<void> {
     console.log(`\nFlick cold start at the HTTP client, first request to each of ${cold.functions} functions:`);
     console.log(`back to back:        p50 ${fmt(cold.p50Ms)} ms, p99 ${fmt(cold.p99Ms)} ms, max ${fmt(cold.maxMs)} ms  (target p99 ≤ 10 ms)`);
     console.log(`10 ms between them:  p50 ${fmt(coldSpaced.p50Ms)} ms, p99 ${fmt(coldSpaced.p99Ms)} ms, max ${fmt(coldSpaced.maxMs)} ms  (target p50 ≤ 1 ms, p99 ≤ 3 ms)`);
+    console.log(`the same client and spacing, right after (what any request costs here):`);
+    for (const [label, c] of [["back to back", cold], ["10 ms apart", coldSpaced]] as const) {
+      console.log(`  ${label.padEnd(13)} bare node:http p50 ${fmt(c.nodeHttp.p50Ms)} ms, p99 ${fmt(c.nodeHttp.p99Ms)} ms; warm Flick function p50 ${fmt(c.warm.p50Ms)} ms, p99 ${fmt(c.warm.p99Ms)} ms`);
+    }
     if (coldLarge !== undefined) {
       console.log(`675 KiB function, ${coldLarge.functions} of them, 10 ms apart: p50 ${fmt(coldLarge.p50Ms)} ms, p99 ${fmt(coldLarge.p99Ms)} ms  (script form from the V8 code cache)`);
     }
