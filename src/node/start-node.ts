@@ -6,7 +6,7 @@
  * and cron, on a private socket in the data dir.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { availableParallelism, tmpdir, totalmem } from "node:os";
@@ -20,6 +20,7 @@ import { limits } from "../model/index.ts";
 import { AsyncQueue, CronRunner, defaultBackoff, defaultQueueQuota } from "../queue/index.ts";
 import { SqliteQueue, SqliteStore, type QueueQuota, type TenantQuotas } from "../store/index.ts";
 import { AdmissionBudgets } from "./admission-budgets.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { runAttempt, runBatch } from "./async-invocations.ts";
 import { Platform } from "./platform.ts";
 import { Supervisor } from "./supervisor.ts";
@@ -143,6 +144,22 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   // version is closed to others too (what is inside is then out of their reach).
   process.umask(0o077);
   if (existsSync(dataDir)) chmodSync(dataDir, 0o700);
+  else mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // One node per data dir, before anything in it is touched (a second one is refused).
+  const lock = lockDataDir(dataDir);
+  let node: RunningNode;
+  try {
+    node = await startLocked(options, dataDir);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const stop = node.stop;
+  node.stop = (graceMs?: number) => stop(graceMs).finally(() => lock.release());
+  return node;
+}
+
+async function startLocked(options: NodeOptions, dataDir: string): Promise<RunningNode> {
   // Fail at start, in the primary, on a malformed allow rule (hosts would die on it).
   new EgressPolicy(options.egressAllow ?? []);
   const hosts = options.hosts ?? availableParallelism();
