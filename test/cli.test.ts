@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { flick, type CliResult } from "./support/cli.ts";
-import { flickBin, startTestNode, tempDir, type TestNode } from "./support/node-process.ts";
+import { flickBin, repoRoot, startTestNode, tempDir, type TestNode } from "./support/node-process.ts";
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -230,24 +230,41 @@ test("flick <command> --help exits 0 with usage, options and examples for every 
   }
 });
 
-test("an unknown command exits 2 naming it and showing the command list", async () => {
-  const result = await flick(["deplyo", "app.ts"], {}, elsewhere);
-  assert.equal(result.code, 2);
-  assert.match(result.stderr, /unknown command "deplyo"/);
-  assert.match(result.stderr, /Commands:/);
-  assert.equal(result.stdout, "");
+test("an unknown command exits 2 naming it, with the command meant when it is close", async () => {
+  const typo = await flick(["deplyo", "app.ts"], {}, elsewhere);
+  assert.equal(typo.code, 2);
+  assert.equal(typo.stderr, 'flick: unknown command "deplyo"; did you mean "deploy"? (flick --help lists the commands)\n');
+  assert.equal(typo.stdout, "");
+  const far = await flick(["frobnicate"], {}, elsewhere);
+  assert.equal(far.code, 2);
+  assert.equal(far.stderr, 'flick: unknown command "frobnicate" (flick --help lists the commands)\n');
+});
+
+test("flick --version prints the version and the Node.js running it", async () => {
+  const { version } = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version: string };
+  for (const flag of ["--version", "-v", "version"]) {
+    const result = await flick([flag], {}, elsewhere);
+    assert.equal(result.code, 0, flag);
+    assert.equal(result.stdout, `flick ${version} (Node.js ${process.version})\n`, flag);
+  }
 });
 
 test("an unknown flag, a flag without its value or a wrong argument count exits 2 with a message and the usage", async () => {
   const badFlag = await flick(["deploy", "app.ts", "--memroy", "256"], {}, elsewhere);
   assert.equal(badFlag.code, 2);
-  assert.match(badFlag.stderr, /flick deploy: Unknown option '--memroy'/);
-  assert.match(badFlag.stderr, /Usage: flick deploy/);
+  assert.equal(badFlag.stderr, "flick deploy: unknown flag --memroy; did you mean --memory? (flick deploy --help for its usage)\n");
+
+  const unlike = await flick(["ls", "--bogus"], {}, elsewhere);
+  assert.equal(unlike.code, 2);
+  assert.match(unlike.stderr, /^flick ls: unknown flag --bogus; its flags are --url, --token, --data-dir, --json /);
 
   const noValue = await flick(["logs", "app", "--since"], {}, elsewhere);
   assert.equal(noValue.code, 2);
-  assert.match(noValue.stderr, /--since/);
-  assert.match(noValue.stderr, /Usage: flick logs/);
+  assert.match(noValue.stderr, /^flick logs: --since needs a value \(--since <value>\)/);
+
+  const value = await flick(["ls", "--json=yes"], {}, elsewhere);
+  assert.equal(value.code, 2);
+  assert.match(value.stderr, /^flick ls: --json takes no value/);
 
   const missing = await flick(["info"], {}, elsewhere);
   assert.equal(missing.code, 2);

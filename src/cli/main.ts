@@ -2,6 +2,7 @@
  * `flick`: parses the command line, runs one command, and turns errors into a message
  * and an exit code (1 for errors, 2 for usage).
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { FlickError } from "../errors/index.ts";
 import { helpOf, type Command } from "./command.ts";
@@ -11,6 +12,7 @@ import { dlq, invocation } from "./invocations.ts";
 import { invoke } from "./invoke.ts";
 import { logs } from "./logs.ts";
 import { scale } from "./scale.ts";
+import { closest } from "./suggest.ts";
 import { tenants } from "./tenants.ts";
 import { up } from "./up.ts";
 
@@ -21,7 +23,7 @@ function overview(): string {
   return [
     "flick — run Web-standard functions in V8 isolates on your own machines.",
     "",
-    "Usage: flick <command> [options]   (flick <command> --help for details)",
+    "Usage: flick <command> [options]   (flick <command> --help for details; flick --version)",
     "",
     "Commands:",
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
@@ -36,22 +38,50 @@ function overview(): string {
   ].join("\n");
 }
 
+/** `flick --version`: this package's version and the Node.js running it. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return `flick ${pkg.version} (Node.js ${process.version})\n`;
+}
+
+/** What was wrong with the flags, in the command's terms, instead of the parser's message. */
+function flagProblem(command: Command, err: Error & { code?: string }): string {
+  const known = Object.keys(command.options).map((o) => `--${o}`);
+  if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const flag = /'(-[^']*)'/.exec(err.message)?.[1] ?? "";
+    const meant = closest(flag.replace(/=.*$/, ""), known);
+    const hint = meant !== undefined ? `; did you mean ${meant}?` : known.length === 0 ? "; it takes none" : `; its flags are ${known.join(", ")}`;
+    return `unknown flag ${flag}${hint}`;
+  }
+  if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    const flag = /--([\w-]+)/.exec(err.message)?.[1];
+    if (flag !== undefined && command.options[flag]?.type === "string") return `--${flag} needs a value (--${flag} <value>)`;
+    if (flag !== undefined) return `--${flag} takes no value`;
+  }
+  return err.message;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(overview());
     return name === undefined ? 2 : 0;
   }
+  if (name === "--version" || name === "-v" || name === "version") {
+    process.stdout.write(version());
+    return 0;
+  }
   const command = commands.find((c) => c.name === name);
   if (command === undefined) {
-    process.stderr.write(`flick: unknown command "${name}"\n\n${overview()}`);
+    const meant = closest(name, commands.map((c) => c.name));
+    process.stderr.write(`flick: unknown command "${name}"${meant === undefined ? "" : `; did you mean "${meant}"?`} (flick --help lists the commands)\n`);
     return 2;
   }
   let parsed;
   try {
     parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
   } catch (err) {
-    process.stderr.write(`flick ${name}: ${(err as Error).message}\n\n${helpOf(command)}`);
+    process.stderr.write(`flick ${name}: ${flagProblem(command, err as Error)} (flick ${name} --help for its usage)\n`);
     return 2;
   }
   if (parsed.values["help"] === true) {
