@@ -41,12 +41,16 @@ test("the Hono app routes with params, query and JSON bodies", async () => {
   assert.equal((await fetch(`${node.url}/fn/hono-app/nowhere`)).status, 404);
 });
 
-test("starting again with --examples changes nothing (identical redeploys are no-ops)", async () => {
+test("starting again with --examples leaves the user's versions of the examples alone", async () => {
+  // The user changed an example after the first start.
+  await node.admin.deploy("hello", { code: `export default { fetch: () => new Response("mine") };` });
   const before = await node.admin.listVersions("hello");
   await node.kill();
   const again = await startTestNode({ dataDir: node.dataDir, args: ["--examples"] });
   try {
     assert.deepEqual(await again.admin.listVersions("hello"), before);
+    assert.equal(await (await fetch(`${again.url}/fn/hello`)).text(), "mine");
+    assert.match(again.output(), /examples {5}not deployed: this node already has functions/);
   } finally {
     await again.kill();
   }

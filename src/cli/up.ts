@@ -41,7 +41,7 @@ export const up: Command = {
     "--shutdown-grace DUR on SIGTERM, time in-flight requests and async attempts get to finish (default 10s)",
     "--max-connections N open client connections over all hosts; beyond, new ones are closed (default 10000)",
     "--headers-timeout DUR a request's headers must arrive within this (default 10s)",
-    "--examples          deploy the functions in examples/ once started",
+    "--examples          deploy the functions in examples/ once started, if the node has none yet",
   ],
   examples: ["flick up", "flick up --port 0 --data-dir /tmp/flick --examples"],
   options: {
@@ -94,8 +94,12 @@ export const up: Command = {
     console.log(`  admin token  ${path.join(dataDir, "admin.token")} (the CLI on this machine uses it)`);
     console.log(`  hosts        ${node.supervisor.size} worker host processes`);
     if (values["examples"] === true) {
-      const names = await deployExamples(node.platform);
-      for (const name of names) console.log(`  example      ${node.url}/fn/${name}`);
+      // Only into a node without functions: a restart never redeploys an example over
+      // what the user made of it since (or brings back one they removed).
+      if ((await node.platform.listFunctions({ role: "admin" })).length === 0) {
+        const names = await deployExamples(node.platform);
+        for (const name of names) console.log(`  example      ${node.url}/fn/${name}`);
+      } else console.log("  examples     not deployed: this node already has functions (a new --data-dir starts with the examples)");
     }
     console.log("Press Ctrl-C to stop.");
     await new Promise<void>((resolve) => {
