@@ -81,10 +81,20 @@ test("a function that throws answers 502 function_error and its logs get the mes
   const res = await fetch(`${node.url}/fn/thrower`);
   const invocation = res.headers.get("x-flick-invocation-id");
   const error = await expectError(res, 502, "function_error");
-  assert.match(error.message, /TypeError: kaboom in handler/);
+  // An anonymous caller learns that it threw, not what: the text is the tenant's to read.
+  assert.equal(error.message, `function "thrower" threw an exception; its message and stack are in the function's logs (invocation ${invocation})`);
+  assert.doesNotMatch(JSON.stringify(error), /kaboom/);
   const lines = (await node.admin.readLogs("thrower")).filter((l) => l.invocationId === invocation);
   assert.deepEqual(lines.map((l) => l.level), ["log", "error"]);
   assert.match(lines[1]!.message, /TypeError: kaboom in handler\n\s+at Object\.fetch \(default\/thrower\.js:\d+:\d+\)/);
+});
+
+test("a caller with the tenant's token gets the exception text of a private function", async () => {
+  const source = `export default { fetch() { throw new TypeError("kaboom, privately"); } };`;
+  await deploySource(node.admin, "private-thrower", source, { private: true });
+  const res = await fetch(`${node.url}/fn/private-thrower`, { headers: { authorization: `Bearer ${node.adminToken}` } });
+  const error = await expectError(res, 502, "function_error");
+  assert.match(error.message, /private-thrower threw: TypeError: kaboom, privately/);
 });
 
 for (const kind of ["objects", "buffers"]) {

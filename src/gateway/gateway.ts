@@ -151,6 +151,16 @@ async function takeBody(req: IncomingMessage, onOverflow: () => void): Promise<I
   return { whole: null, stream: rest(), overflowed: () => overflowed };
 }
 
+/**
+ * What a caller outside the function's tenant learns of an exception the function threw:
+ * that it threw, and where its tenant finds the message and stack — not the text itself,
+ * which may hold anything the code had in hand.
+ */
+function withoutFunctionText(error: ErrorData, name: string, invocationId: string): ErrorData {
+  if (error.code !== "function_error" || error.details?.["thrown"] !== true) return error;
+  return { code: error.code, message: `function "${name}" threw an exception; its message and stack are in the function's logs (invocation ${invocationId})` };
+}
+
 /** A function name from the path, or a 400 for malformed percent-encoding (never a 500). */
 function decodeName(raw: string): string {
   try {
@@ -189,6 +199,8 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
         throw new FlickError("function_not_found", `no function named "${name}" is deployed here; \`flick ls\` lists them`);
       }
       const raw = req.rawHeaders;
+      // The caller proved it acts for the function's tenant (or is the admin).
+      let insider = false;
       if (target.private && relayed === undefined) {
         const authorization = req.headers.authorization;
         const who = authorization === undefined ? undefined : await backend.authenticate(authorization);
@@ -198,6 +210,7 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
         if (who.role === "tenant" && who.tenant !== target.tenant) {
           throw new FlickError("forbidden", `function "${name}" is private to its tenant; your token belongs to another tenant`);
         }
+        insider = true;
       }
       const headers: string[] = [];
       for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -256,7 +269,7 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
       }
       if (error !== null) {
         // Before the head: the error contract. After it: all we can do is cut the stream.
-        if (!res.headersSent) fail(res, FlickError.fromData(error), invocationId);
+        if (!res.headersSent) fail(res, FlickError.fromData(insider ? error : withoutFunctionText(error, name, invocationId)), invocationId);
         else if (!res.writableEnded) res.destroy();
       }
     } catch (err) {

@@ -970,9 +970,12 @@ export class Instance implements Collectable {
       this.memoryLimitHit = "an allocation failed";
       return;
     }
+    // `thrown`: the message is the function's own text (the gateway shows it only to a
+    // caller of the function's tenant; it is in the logs either way).
     this.settle(invocation, {
       code: "function_error",
       message: `${this.spec.function} threw: ${message.length > 2048 ? `${message.slice(0, 2048)}…` : message}`,
+      details: { thrown: true },
     });
   }
 
