@@ -61,6 +61,16 @@ test("a bad cron expression or time zone is refused at deploy with what to fix",
   await assert.rejects(node.admin.deploy("tz-alone", { code: cronFunction, timeZone: "UTC" }), /add at least one/);
 });
 
+test("a cron trigger for a module without a scheduled handler is refused at deploy", async () => {
+  const code = `export default { fetch: () => new Response("no cron here") };`;
+  await assert.rejects(node.admin.deploy("fetch-only-cron", { code, crons: ["@hourly"] }), (err: Error & { code?: string }) => {
+    assert.equal(err.code, "validation_failed");
+    assert.equal(err.message, 'crons: the module has no scheduled handler for "@hourly" to run (its default export has fetch); add `async scheduled(controller, env, ctx) { … }` or deploy without --cron');
+    return true;
+  });
+  await assert.rejects(node.admin.getFunction("fetch-only-cron"), /not found|no function/i);
+});
+
 test("a module with only a scheduled handler deploys; a request to it says it has no fetch handler", async () => {
   await node.admin.deploy("cron-only", { code: cronFunction, env: { LEDGER: ledger.url }, crons: ["@yearly"] });
   const res = await fetch(`${node.url}/fn/cron-only`);

@@ -847,7 +847,7 @@ export class Instance implements Collectable {
       case "complete":
         return this.settle(op[1], null);
       case "fail":
-        return this.fail(op[1], op[2], op[3]);
+        return this.fail(op[1], op[2], op[3], op[4]);
       case "fetch": {
         const inv = this.invocations.get(op[1]);
         return inv && this.ioOf(inv).fetch(op[2], op[3], op[4], op[5], op[6], op[7], op[8]);
@@ -962,7 +962,7 @@ export class Instance implements Collectable {
     inv.sink.chunk(bytes, end, end ? inv.logs.splice(0) : []);
   }
 
-  private fail(invocation: number, message: string, stack: string): void {
+  private fail(invocation: number, message: string, stack: string, thrown: boolean): void {
     this.log(invocation, "error", stack !== "" ? stack : message);
     // V8 refused an allocation the memory limit would not allow (isolated-vm's allocator
     // said no): the function is out of memory, whatever its code did with the error.
@@ -970,13 +970,12 @@ export class Instance implements Collectable {
       this.memoryLimitHit = "an allocation failed";
       return;
     }
-    // `thrown`: the message is the function's own text (the gateway shows it only to a
-    // caller of the function's tenant; it is in the logs either way).
-    this.settle(invocation, {
-      code: "function_error",
-      message: `${this.spec.function} threw: ${message.length > 2048 ? `${message.slice(0, 2048)}…` : message}`,
-      details: { thrown: true },
-    });
+    const text = message.length > 2048 ? `${message.slice(0, 2048)}…` : message;
+    // `thrown`: the message is the function's own text, which the gateway shows only to a
+    // caller of the function's tenant (it is in the logs either way).
+    this.settle(invocation, thrown
+      ? { code: "function_error", message: `${this.spec.function} threw: ${text}`, details: { thrown: true } }
+      : { code: "function_error", message: `${this.spec.function}: ${text}` });
   }
 
   // — ends —

@@ -367,6 +367,12 @@ export class Platform implements ApiBackend, GatewayBackend {
     if (checked.error !== null) throw FlickError.fromData(checked.error);
     // What the module exports decides how queue messages reach it (after the id: derived from the code).
     settings.handlers = checked.handlers;
+    if ((settings.crons?.length ?? 0) > 0 && !checked.handlers.includes("scheduled")) {
+      throw new FlickError(
+        "validation_failed",
+        `crons: the module has no scheduled handler for ${settings.crons!.map((c) => `"${c}"`).join(", ")} to run (its default export has ${checked.handlers.join(", ") || "no handler"}); add \`async scheduled(controller, env, ctx) { … }\` or deploy without --cron`,
+      );
+    }
 
     const now = Date.now();
     await this.store.putBundle(hash, request.code);

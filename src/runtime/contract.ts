@@ -57,8 +57,11 @@ export type HostOp =
   | [op: "chunk", invocation: number, bytes: Uint8Array, end: boolean]
   /** The invocation is over: response complete and waitUntil promises settled. */
   | [op: "complete", invocation: number]
-  /** The handler threw, returned something that is not a Response, or its body failed. */
-  | [op: "fail", invocation: number, message: string, stack: string]
+  /**
+   * The handler threw, returned something that is not a Response, or its body failed.
+   * `thrown`: the message is the function's own (its exception), not the runtime's words.
+   */
+  | [op: "fail", invocation: number, message: string, stack: string, thrown: boolean]
   /** Starts an outbound fetch (binding "" = the network, else a service binding's name). */
   | [op: "fetch", invocation: number, fetchOp: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string, binding: string]
   | [op: "fetchAbort", fetchOp: number]
@@ -158,7 +161,7 @@ const hostOpShapes: { readonly [K in HostOpName]: readonly Shape[] } = {
   respond: ["int", "int", "strs", "bytes?", "bool"],
   chunk: ["int", "bytes", "bool"],
   complete: ["int"],
-  fail: ["int", "str", "str"],
+  fail: ["int", "str", "str", "bool"],
   fetch: ["int", "int", "str", "str", "strs", "bytes?", "str", "str"],
   fetchAbort: ["int"],
   zlibOpen: ["int", "int", "str", "bool"],

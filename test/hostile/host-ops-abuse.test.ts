@@ -80,8 +80,12 @@ test("throwing non-Errors, returning junk and unhandled rejections are function 
     assert.equal(res.status, 502, c);
     assert.equal(res.headers.get("x-flick-error"), "function_error", c);
   }
-  const string = await (await fetch(`${node.url}/fn/hostile?case=throw-string`)).json() as { error: { message: string } };
-  assert.match(string.error.message, /Uncaught "a string"/);
+  // The caller learns that it threw; the function's logs have what.
+  const answer = await fetch(`${node.url}/fn/hostile?case=throw-string`);
+  const string = await answer.json() as { error: { message: string } };
+  assert.match(string.error.message, /^function "hostile" threw an exception; its message and stack are in the function's logs/);
+  const invocation = answer.headers.get("x-flick-invocation-id");
+  assert.ok((await node.admin.readLogs("hostile")).some((l) => l.invocationId === invocation && /Uncaught "a string"/.test(l.message)));
   const unhandled = await fetch(`${node.url}/fn/hostile?case=reject-unhandled`);
   assert.equal(await unhandled.text(), "still answered");
   assert.equal(await (await fetch(`${node.url}/fn/bystander`)).text(), "fine");

@@ -14,7 +14,7 @@ import { fetched as settleFetch } from "./fetch.ts";
 import { closeOutbox, copyBytes, emit, openOutbox, outboxSize, ownBytes, repliesAsked, takeOutbox } from "./host-ops.ts";
 import { currentInvocation, endInvocation, enterInvocation, onInvocationEnd } from "./invocation-scope.ts";
 import { checkCommittedMemory, collectIdle } from "./memory-reservations.ts";
-import { functionHandler, serviceWorkerHandler, type FetchHandler } from "./service-worker.ts";
+import { functionHandler, HandlerMisuse, serviceWorkerHandler, type FetchHandler } from "./service-worker.ts";
 import { subtleDone as settleSubtle } from "./subtle-crypto.ts";
 import { fireDueTimers } from "./timers.ts";
 import { PromiseRejectionEvent } from "./web/event.ts";
@@ -173,11 +173,20 @@ function responded(id: number): void {
   maybeComplete(id);
 }
 
+/** The handler threw or rejected with `err`: its text is the function's own (unless the platform threw it). */
 function fail(id: number, err: unknown): void {
+  if (err instanceof HandlerMisuse) return refuse(id, err.message, "Error");
   if (!invocations.delete(id)) return;
   incoming.delete(id);
   const [message, stack] = errorParts(err);
-  emit(["fail", id, message, stack]);
+  emit(["fail", id, message, stack, true]);
+}
+
+/** The platform refuses what the function did (no handler, not a Response, a bad head …): its own words. */
+function refuse(id: number, message: string, kind = "TypeError"): void {
+  if (!invocations.delete(id)) return;
+  incoming.delete(id);
+  emit(["fail", id, `${kind}: ${message}`, "", false]);
 }
 
 /** The response's headers from its internal list (never through an iterator user code may replace). */
@@ -222,18 +231,18 @@ function finish(id: number, value: unknown): void {
 
 function respondWith(id: number, value: unknown): void {
   if (!(value instanceof Response)) {
-    fail(id, new TypeError(`fetch() must return a Response (or a Promise of one), but it returned ${describe(value)}`));
+    refuse(id, `fetch() must return a Response (or a Promise of one), but it returned ${describe(value)}`);
     return;
   }
   const status = Reflect.apply(responseStatus, value, []) as number;
   if (status === 0) {
-    fail(id, new TypeError("fetch() returned Response.error(), a network error: there is nothing to send the client"));
+    refuse(id, "fetch() returned Response.error(), a network error: there is nothing to send the client");
     return;
   }
   const flat = flatHeaders(value);
   const problem = headProblem(flat);
   if (problem !== undefined) {
-    fail(id, new TypeError(problem));
+    refuse(id, problem);
     return;
   }
   const buffered = takeBufferedBody(value);
@@ -256,7 +265,7 @@ function respondWith(id: number, value: unknown): void {
         return;
       }
       if (!(chunk instanceof U8)) {
-        fail(id, new TypeError(`response body chunks must be Uint8Array, got ${describe(chunk)}`));
+        refuse(id, `response body chunks must be Uint8Array, got ${describe(chunk)}`);
         return;
       }
       emit(["chunk", id, copyBytes(chunk), false]);
@@ -333,7 +342,7 @@ function onRequest(id: number, method: string, url: string, headers: string[], b
   const request = createIncomingRequest(method, url, pairs, stream);
   const state = begin(id);
   if (fetchHandler === undefined) {
-    fail(id, new TypeError(`this function has no fetch handler (its default export has only ${handlers() || "nothing"}); add \`async fetch(request, env, ctx) { … }\` to answer requests`));
+    refuse(id, `this function has no fetch handler (its default export has only ${handlers() || "nothing"}); add \`async fetch(request, env, ctx) { … }\` to answer requests`);
     return;
   }
   let result: unknown;
@@ -378,7 +387,7 @@ function onQueue(id: number, queueName: string, ids: string[], timestamps: numbe
   enterInvocation(id);
   const state = begin(id);
   if (queueHandler === undefined) {
-    fail(id, new TypeError("queue messages arrived, but the default export has no queue method; add `async queue(batch, env, ctx) { … }`"));
+    refuse(id, "queue messages arrived, but the default export has no queue method; add `async queue(batch, env, ctx) { … }`");
     return;
   }
   const acked = new Set<string>();
@@ -440,7 +449,7 @@ function onScheduled(id: number, cron: string, scheduledTime: number): void {
   enterInvocation(id);
   const state = begin(id);
   if (scheduledHandler === undefined) {
-    fail(id, new TypeError(`a cron trigger ("${cron}") fired, but the default export has no scheduled method; add \`async scheduled(controller, env, ctx) { … }\``));
+    refuse(id, `a cron trigger ("${cron}") fired, but the default export has no scheduled method; add \`async scheduled(controller, env, ctx) { … }\``);
     return;
   }
   const controller = Object.freeze({ type: "scheduled", cron, scheduledTime });

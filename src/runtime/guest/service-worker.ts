@@ -47,6 +47,9 @@ export class FetchEvent extends Event {
 defineInterface(FetchEvent, "FetchEvent");
 
 /** A handler for `addEventListener("fetch", …)` functions, or undefined when none listens. */
+/** The platform's words about how the function was used, not the function's own exception. */
+export class HandlerMisuse extends Error {}
+
 export function serviceWorkerHandler(global: object): FetchHandler | undefined {
   if (!hasListeners(global, "fetch")) return undefined;
   return (request, _env, ctx) => {
@@ -55,7 +58,7 @@ export function serviceWorkerHandler(global: object): FetchHandler | undefined {
     fetchEventState.set(event, state);
     dispatch(global, event, true);
     if (!state.responded) {
-      throw new Error("no \"fetch\" listener called event.respondWith(); call it synchronously in the listener with a Response or a promise of one");
+      throw new HandlerMisuse("no \"fetch\" listener called event.respondWith(); call it synchronously in the listener with a Response or a promise of one");
     }
     return state.response;
   };
