@@ -534,12 +534,17 @@ test("a secret value never appears in CLI output, node output or the data dir", 
 // Deploys that must fail (exit 1, a precise message, nothing stored)
 // ---------------------------------------------------------------------------------------
 
-test("deploy --memory 5000 exits 1 naming memoryMiB and its bound", async () => {
+test("deploy --memory 5000 (and other values out of range) exits 1 naming the flag and its range", async () => {
   const entry = path.join(project({ "too-big.ts": answering(`"x"`) }), "too-big.ts");
   const result = await cli("deploy", entry, "--memory", "5000");
   assert.equal(result.code, 1);
-  assert.match(result.stderr, /memoryMiB: .*1024/);
+  assert.equal(result.stderr, "error: --memory 5000: must be 16..1024 MiB [bad_request]\n");
   assert.ok(!(await listedNames()).includes("too-big"));
+  for (const [flag, value, range] of [["--timeout", "20m", "100ms..15m"], ["--cpu-limit", "0ms", "1ms..15m"], ["--retries", "11", "0..10"], ["--max-event-age", "7h", "1s..6h"]] as const) {
+    const out = await cli("deploy", entry, flag, value);
+    assert.equal(out.code, 1, flag);
+    assert.equal(out.stderr, `error: ${flag} ${value}: must be ${range} [bad_request]\n`, flag);
+  }
 });
 
 test("deploy --timeout with a value that is not a duration exits 1 showing the expected form", async () => {

@@ -5,6 +5,7 @@ import { bundleFunction } from "../build/index.ts";
 import { FlickError } from "../errors/index.ts";
 import { connectionHelp, connectionOptions, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
+import { limits } from "../model/index.ts";
 import { bytes, logLine } from "./format.ts";
 import { nameFromEntry, parseDuration, parseInteger, parsePair } from "./parse.ts";
 
@@ -51,15 +52,15 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 function requestFrom(values: Values, code: string, wasm: Record<string, Uint8Array>): DeployRequest {
   const request: DeployRequest = { code };
   if (Object.keys(wasm).length > 0) request.wasm = Object.fromEntries(Object.entries(wasm).map(([h, b]) => [h, Buffer.from(b).toString("base64")]));
-  if (values["memory"] !== undefined) request.memoryMiB = parseInteger(values["memory"] as string, "--memory");
-  if (values["timeout"] !== undefined) request.timeoutMs = parseDuration(values["timeout"] as string, "--timeout");
-  if (values["cpu-limit"] !== undefined) request.cpuLimitMs = parseDuration(values["cpu-limit"] as string, "--cpu-limit");
+  if (values["memory"] !== undefined) request.memoryMiB = parseInteger(values["memory"] as string, "--memory", limits.memoryMiB, "MiB");
+  if (values["timeout"] !== undefined) request.timeoutMs = parseDuration(values["timeout"] as string, "--timeout", limits.timeoutMs);
+  if (values["cpu-limit"] !== undefined) request.cpuLimitMs = parseDuration(values["cpu-limit"] as string, "--cpu-limit", limits.cpuLimitMs);
   if (values["env"] !== undefined) request.env = Object.fromEntries((values["env"] as string[]).map((e) => parsePair(e, "--env")));
   if (values["secret"] !== undefined) request.secrets = Object.fromEntries((values["secret"] as string[]).map((e) => parsePair(e, "--secret")));
   if (values["private"] === true) request.private = true;
   if (values["tenant"] !== undefined) request.tenant = values["tenant"] as string;
-  if (values["retries"] !== undefined) request.retries = parseInteger(values["retries"] as string, "--retries");
-  if (values["max-event-age"] !== undefined) request.maxEventAgeMs = parseDuration(values["max-event-age"] as string, "--max-event-age");
+  if (values["retries"] !== undefined) request.retries = parseInteger(values["retries"] as string, "--retries", limits.retries);
+  if (values["max-event-age"] !== undefined) request.maxEventAgeMs = parseDuration(values["max-event-age"] as string, "--max-event-age", limits.maxEventAgeMs);
   if (values["cron"] !== undefined) request.crons = values["cron"] as string[];
   if (values["service-binding"] !== undefined) request.serviceBindings = Object.fromEntries((values["service-binding"] as string[]).map((e) => parsePair(e, "--service-binding")));
   if (values["queue-binding"] !== undefined) request.queueBindings = Object.fromEntries((values["queue-binding"] as string[]).map((e) => parsePair(e, "--queue-binding")));

@@ -3,11 +3,15 @@ import { FlickError } from "../errors/index.ts";
 
 const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** "30s", "1500ms", "10m", "1h"; a bare number is seconds (as Lambda counts timeouts). */
-export function parseDuration(text: string, flag: string): number {
+/** "30s", "1500ms", "10m", "1h"; a bare number is seconds (as Lambda counts timeouts). With `range`, within it. */
+export function parseDuration(text: string, flag: string, range?: { min: number; max: number }): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (match === null) throw new FlickError("bad_request", `${flag} ${text}: expected a duration like 30s, 1500ms, 10m or 1h`);
-  return Math.round(Number(match[1]) * units[match[2] ?? "s"]!);
+  const ms = Math.round(Number(match[1]) * units[match[2] ?? "s"]!);
+  if (range !== undefined && (ms < range.min || ms > range.max)) {
+    throw new FlickError("bad_request", `${flag} ${text}: must be ${formatDuration(range.min)}..${formatDuration(range.max)}`);
+  }
+  return ms;
 }
 
 /** "K=V" into [K, V]. */
@@ -35,10 +39,22 @@ export function parseHeader(text: string): [string, string] {
   return [text.slice(0, colon).trim(), text.slice(colon + 1).trim()];
 }
 
-export function parseInteger(text: string, flag: string): number {
+/** A whole number; with `range`, within it (the error names the flag and the range, in `unit`). */
+export function parseInteger(text: string, flag: string, range?: { min: number; max: number }, unit = ""): number {
   const n = Number(text);
   if (!Number.isSafeInteger(n)) throw new FlickError("bad_request", `${flag} ${text}: expected a whole number`);
+  if (range !== undefined && (n < range.min || n > range.max)) {
+    throw new FlickError("bad_request", `${flag} ${text}: must be ${range.min}..${range.max}${unit === "" ? "" : ` ${unit}`}`);
+  }
   return n;
+}
+
+/** Milliseconds as a flag would say them: 1500ms, 30s, 15m, 6h. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }
 
 /** A function name from a file name: "My Handler.ts" → "my-handler". */
