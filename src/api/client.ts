@@ -82,15 +82,20 @@ export class FlickClient {
     return (await this.call<{ lines: LogLine[] }>("GET", `/functions/${encodeURIComponent(name)}/logs?${params}`)).lines;
   }
 
-  /** Streams log lines (past ones matching `sinceMs`, then new ones) until `signal` aborts. */
-  async followLogs(name: string, onLine: (line: LogLine) => void, options: { sinceMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+  /**
+   * Streams log lines (past ones matching `sinceMs`, or those after line `afterId`, then new
+   * ones) until `signal` aborts or the node closes the stream. `onOpen` once it is open.
+   */
+  async followLogs(name: string, onLine: (line: LogLine) => void, options: { sinceMs?: number; afterId?: number; signal?: AbortSignal; onOpen?: () => void } = {}): Promise<void> {
     const params = new URLSearchParams({ follow: "1" });
     if (options.sinceMs !== undefined) params.set("since", String(options.sinceMs));
+    if (options.afterId !== undefined) params.set("after", String(options.afterId));
     const res = await fetch(`${this.baseUrl}${apiPrefix}/functions/${encodeURIComponent(name)}/logs?${params}`, {
       headers: this.headers(),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     if (!res.ok) throw FlickError.fromData(((await res.json()) as { error?: unknown }).error);
+    options.onOpen?.();
     const decoder = new TextDecoder();
     let buffered = "";
     try {

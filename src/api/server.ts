@@ -116,6 +116,8 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
     }
     // Follow: NDJSON, one line per log line, kept open until the client goes away.
     res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+    // Sent now, not with the first line: a follow that starts with nothing to print is open too.
+    res.flushHeaders();
     let last = lines.at(-1)?.id ?? query.afterId ?? 0;
     const write = (batch: typeof lines) => {
       for (const line of batch) {

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { FlickError } from "../errors/index.ts";
 import { connectionHelp, connectionOptions, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
 import { logLine } from "./format.ts";
@@ -21,9 +23,7 @@ export const logs: Command = {
     const name = positionals[0]!;
     const sinceMs = values["since"] === undefined ? undefined : Date.now() - parseDuration(values["since"] as string, "--since");
     if (values["follow"] === true) {
-      const controller = new AbortController();
-      process.once("SIGINT", () => controller.abort());
-      await client.followLogs(name, (line) => console.log(logLine(line)), { ...(sinceMs === undefined ? {} : { sinceMs }), signal: controller.signal });
+      await follow(name, values, sinceMs);
       return;
     }
     const lines = await client.readLogs(name, {
@@ -33,3 +33,55 @@ export const logs: Command = {
     for (const line of lines) console.log(logLine(line));
   },
 };
+
+/**
+ * `flick logs -f`: prints lines until Ctrl-C. When the node goes away (stopped, restarted,
+ * unreachable) it says so once and reconnects when the node is back, where it left off:
+ * from the last line it printed, so nothing is shown twice or skipped. The connection is
+ * resolved again each time (a restarted `flick up` may be on another port).
+ */
+async function follow(name: string, values: Record<string, unknown>, sinceMs: number | undefined): Promise<void> {
+  const controller = new AbortController();
+  process.once("SIGINT", () => controller.abort());
+  let lastId: number | undefined;
+  let away = false;
+  let waitMs = 250;
+  let url = "the node";
+  while (!controller.signal.aborted) {
+    // One attempt: Ctrl-C stops it, and so does a node that takes the connection but does
+    // not answer within a few seconds (a stopping one can: its port is closing).
+    const attempt = new AbortController();
+    const stop = () => attempt.abort();
+    controller.signal.addEventListener("abort", stop, { once: true });
+    const unanswered = setTimeout(stop, 3000);
+    try {
+      // Inside: while the node is down, its data dir may name none.
+      const connection = resolveConnection(values as never);
+      url = connection.url;
+      await clientFor(connection).followLogs(name, (line) => {
+        lastId = line.id;
+        console.log(logLine(line));
+      }, {
+        ...(lastId !== undefined ? { afterId: lastId } : sinceMs !== undefined ? { sinceMs } : {}),
+        signal: attempt.signal,
+        onOpen: () => {
+          clearTimeout(unanswered);
+          if (away) process.stderr.write(`flick: ${url} is back; following ${name} again\n`);
+          away = false;
+          waitMs = 250;
+        },
+      });
+    } catch (err) {
+      if (controller.signal.aborted) return;
+      // The node answered, and not with "unavailable": a real error (no such function, a bad token).
+      if (err instanceof FlickError && err.code !== "unavailable") throw err;
+    }
+    clearTimeout(unanswered);
+    controller.signal.removeEventListener("abort", stop);
+    if (controller.signal.aborted) return;
+    if (!away) process.stderr.write(`flick: ${url} went away; reconnecting when it is back (Ctrl-C to stop)\n`);
+    away = true;
+    await sleep(waitMs, undefined, { signal: controller.signal }).catch(() => {});
+    waitMs = Math.min(waitMs * 2, 2000);
+  }
+}

@@ -39,6 +39,18 @@ function plainError(res: ServerResponse, status: number, code: string, message: 
   }
 }
 
+/** Log follows (`flick logs -f`) passing through: streams that end only when their client goes. */
+const follows = new Set<() => void>();
+
+/**
+ * Ends the log follows passing through this host, as a clean end of their streams (the
+ * CLI then waits for the node and follows it again). A draining host does, or its
+ * listener would wait for them until its grace ran out.
+ */
+export function endFollows(): void {
+  for (const end of [...follows]) end();
+}
+
 /** Passes a request to the primary's socket and its answer back, streamed both ways. */
 export function proxyToPrimary(socketPath: string, req: IncomingMessage, res: ServerResponse): void {
   const headers: Record<string, string | string[]> = {};
@@ -46,6 +58,8 @@ export function proxyToPrimary(socketPath: string, req: IncomingMessage, res: Se
   const upstream = httpRequest({ socketPath, method: req.method, path: req.url, headers }, (answer) => {
     try {
       res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
+      // At once, as the primary sent them: a log follow may have no line to send for a while.
+      res.flushHeaders();
     } catch {
       res.destroy();
       answer.destroy();
@@ -57,6 +71,20 @@ export function proxyToPrimary(socketPath: string, req: IncomingMessage, res: Se
   res.on("close", () => {
     if (!res.writableFinished) upstream.destroy();
   });
+  if (/[?&]follow=1(&|$)/.test(req.url ?? "")) {
+    const end = () => {
+      follows.delete(end);
+      // The stream ends cleanly for the client; the primary's side is simply dropped.
+      upstream.removeAllListeners("error");
+      upstream.on("error", () => {});
+      upstream.destroy();
+      // Ended, the connection would sit idle and keep the closing listener open: it goes too.
+      if (res.headersSent) res.end(() => res.socket?.destroy());
+      else res.destroy();
+    };
+    follows.add(end);
+    res.once("close", () => follows.delete(end));
+  }
   req.pipe(upstream);
 }
 

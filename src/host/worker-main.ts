@@ -21,7 +21,7 @@ import { checkRuntime } from "./check-runtime.ts";
 import { CodeCache } from "./code-cache.ts";
 import { EgressPolicy } from "./egress-policy.ts";
 import { FairJobs } from "./fair-jobs.ts";
-import { createHostServer, listenShared } from "./host-server.ts";
+import { createHostServer, endFollows, listenShared } from "./host-server.ts";
 import { Instance, makeRuntimeSnapshot, type FunctionCode, type HostContext, type InstanceLinks, type RuntimeCode } from "./instance.ts";
 import { IsolatePool } from "./isolate-pool.ts";
 import { PrimaryLink } from "./primary-link.ts";
@@ -495,6 +495,7 @@ async function drain(graceMs: number): Promise<void> {
   draining = true;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  endFollows();
   const timer = setTimeout(leave, graceMs);
   timer.unref();
   await closed;
