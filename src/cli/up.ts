@@ -42,6 +42,7 @@ export const up: Command = {
     "--max-connections N open client connections over all hosts; beyond, new ones are closed (default 10000)",
     "--headers-timeout DUR a request's headers must arrive within this (default 10s)",
     "--examples          deploy the functions in examples/ once started, if the node has none yet",
+    "--log-format F      one line per function request on the output: text (default), json, or off",
   ],
   examples: ["flick up", "flick up --port 0 --data-dir /tmp/flick --examples"],
   options: {
@@ -73,6 +74,7 @@ export const up: Command = {
     "shutdown-grace": { type: "string" },
     "max-connections": { type: "string" },
     "headers-timeout": { type: "string" },
+    "log-format": { type: "string" },
   },
   positionals: { min: 0, max: 0 },
   async run({ values }) {
@@ -85,6 +87,7 @@ export const up: Command = {
       ...(values["concurrency"] === undefined ? {} : { concurrency: parseInteger(values["concurrency"] as string, "--concurrency") }),
       ...(values["idle-ttl"] === undefined ? {} : { idleTtlMs: parseDuration(values["idle-ttl"] as string, "--idle-ttl") }),
       egressAllow: ((values["egress-allow"] as string[] | undefined) ?? []).flatMap((v) => v.split(",")).filter((v) => v.trim() !== ""),
+      accessLog: logFormat(values["log-format"] as string | undefined),
       ...schedulingOptions(values),
     });
     const info = path.join(dataDir, nodeFile);
@@ -112,6 +115,13 @@ export const up: Command = {
     rmSync(info, { force: true });
   },
 };
+
+/** `--log-format`: how each function request is printed (text, json), or not at all (off). */
+function logFormat(value: string | undefined): "text" | "json" | "off" {
+  if (value === undefined) return "text";
+  if (value === "text" || value === "json" || value === "off") return value;
+  throw new FlickError("validation_failed", `--log-format: "${value}" is not one of text, json, off`);
+}
 
 /** `flick up`'s scheduler flags, checked (a bad value is a clear error before anything starts). */
 function schedulingOptions(values: Record<string, unknown>): Parameters<typeof startNode>[0] extends infer O ? Partial<O> : never {

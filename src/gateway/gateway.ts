@@ -52,6 +52,24 @@ export interface GatewayOptions {
    * checked auth and named the invocation; `relayHeader` says which host it was.
    */
   relayHeader?: string;
+  /** Told of every request once it is answered (the node's access lines). */
+  access?: (entry: AccessEntry) => void;
+}
+
+/** One answered `/fn/` request. */
+export interface AccessEntry {
+  /** Epoch ms of its arrival. */
+  atMs: number;
+  /** The function name from the path (as asked; it may not exist). */
+  fn: string;
+  method: string;
+  /** The path without its query (a query may carry secrets). */
+  path: string;
+  /** The status sent, or 499 when the client went away before the head. */
+  status: number;
+  ms: number;
+  cold: boolean;
+  invocationId: string;
 }
 
 /** How a function's response reaches the client: the head (whole body when `end`), then chunks. */
@@ -183,8 +201,11 @@ export function splitTarget(raw: string): Target {
 }
 
 export function createGateway(backend: GatewayBackend, options: GatewayOptions = {}): (req: IncomingMessage, res: ServerResponse, url: Target) => Promise<void> {
+  const access = options.access;
   return async (req, res, url) => {
     const arrivalMs = performance.now();
+    let fn = "";
+    let cold = false;
     const relayFrom = options.relayHeader === undefined ? undefined : req.headers[options.relayHeader];
     const relayed = typeof relayFrom === "string" && /^\d+$/.test(relayFrom) ? Number(relayFrom) : undefined;
     const given = relayed === undefined ? undefined : req.headers["x-flick-invocation-id"];
@@ -192,7 +213,9 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
     try {
       const afterPrefix = url.pathname.slice(functionPrefix.length);
       const slash = afterPrefix.indexOf("/");
-      const name = decodeName(slash < 0 ? afterPrefix : afterPrefix.slice(0, slash));
+      // As sent (percent-encoded): a decoded name could put a line break in the access log.
+      fn = slash < 0 ? afterPrefix : afterPrefix.slice(0, slash);
+      const name = decodeName(fn);
       const rest = slash < 0 ? "/" : afterPrefix.slice(slash);
       const target = backend.resolve(name);
       if (target === undefined) {
@@ -228,7 +251,8 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
       const request: WireRequest = { method: req.method ?? "GET", url: `http://${host}${rest}${url.search}`, headers, body: body.whole, arrivalMs };
       const head = req.method === "HEAD";
       const writer: ResponseWriter = {
-        head(status, headers, body, end, cold) {
+        head(status, headers, body, end, coldStart) {
+          cold = coldStart;
           if (res.destroyed) return;
           const out: string[] = [];
           for (let i = 0; i + 1 < headers.length; i += 2) {
@@ -239,7 +263,7 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
           // A null-body status (RFC 9110: 1xx, 204, 304) carries no Content-Length and no body.
           const nullBody = status < 200 || status === 204 || status === 304;
           if (end && !nullBody) out.push("content-length", String(body?.byteLength ?? 0));
-          out.push("x-flick-invocation-id", invocationId, "x-flick-cold-start", cold ? "1" : "0");
+          out.push("x-flick-invocation-id", invocationId, "x-flick-cold-start", coldStart ? "1" : "0");
           try {
             res.writeHead(status, out);
           } catch (err) {
@@ -274,6 +298,18 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
       }
     } catch (err) {
       fail(res, err, invocationId);
+    }
+    if (access !== undefined) {
+      access({
+        atMs: Date.now() - (performance.now() - arrivalMs),
+        fn,
+        method: req.method ?? "GET",
+        path: url.pathname,
+        status: res.headersSent ? res.statusCode : 499,
+        ms: performance.now() - arrivalMs,
+        cold,
+        invocationId,
+      });
     }
   };
 }

@@ -1,3 +1,3 @@
 export {
-  createGateway, functionPrefix, reservedHeaderPrefix, splitTarget, type GatewayBackend, type GatewayOptions, type ResponseWriter, type RouteTarget, type Target,
+  createGateway, functionPrefix, type AccessEntry, reservedHeaderPrefix, splitTarget, type GatewayBackend, type GatewayOptions, type ResponseWriter, type RouteTarget, type Target,
 } from "./gateway.ts";

@@ -21,6 +21,7 @@ import { checkRuntime } from "./check-runtime.ts";
 import { CodeCache } from "./code-cache.ts";
 import { EgressPolicy } from "./egress-policy.ts";
 import { FairJobs } from "./fair-jobs.ts";
+import { accessLogger } from "./access-log.ts";
 import { createHostServer, endFollows, listenShared } from "./host-server.ts";
 import { Instance, makeRuntimeSnapshot, type FunctionCode, type HostContext, type InstanceLinks, type RuntimeCode } from "./instance.ts";
 import { IsolatePool } from "./isolate-pool.ts";
@@ -348,7 +349,9 @@ const backend: GatewayBackend = {
     return runHere(route, request, invocationId, writer, body, clientGone);
   },
 };
-const gateway = createGateway(backend);
+// Access lines on the node's output (`flick up --log-format`), batched per loop turn.
+const accessFormat = env["FLICK_ACCESS_LOG"] === "json" ? "json" : env["FLICK_ACCESS_LOG"] === "off" ? "off" : "text";
+const gateway = createGateway(backend, accessFormat === "off" ? {} : { access: accessLogger(accessFormat) });
 
 // — what the primary runs here —
 

@@ -72,6 +72,8 @@ export interface NodeOptions {
   maxConnections?: number;
   /** A request's headers must arrive within this, ms (default 10 s). */
   headersTimeoutMs?: number;
+  /** Access lines on the node's output, one per function request: text (default), json, or off. */
+  accessLog?: "text" | "json" | "off";
 }
 
 export interface RunningNode {
@@ -194,6 +196,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     primarySocket,
     maxConnectionsPerHost: connectionCap(options.maxConnections, hosts),
     headersTimeoutMs: options.headersTimeoutMs ?? 10_000,
+    ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }),
     queueWaitMs: options.queueWaitMs ?? 0,
     shutdownGraceMs,
     egressAllow: options.egressAllow ?? [],

@@ -74,6 +74,8 @@ export interface SupervisorOptions {
   /** Open connections per host, and the header timeout (docs/limits.md). */
   maxConnectionsPerHost: number;
   headersTimeoutMs: number;
+  /** Access lines on the output: text (default), json, or off. */
+  accessLog?: "text" | "json" | "off";
   queueWaitMs: number;
   shutdownGraceMs: number;
   /** Addresses, CIDR ranges or host names outbound fetch may reach despite the default deny rules. */
@@ -132,6 +134,7 @@ export class Supervisor {
         FLICK_PRIMARY_SOCKET: o.primarySocket,
         FLICK_MAX_CONNECTIONS: String(o.maxConnectionsPerHost),
         FLICK_HEADERS_TIMEOUT_MS: String(o.headersTimeoutMs),
+        FLICK_ACCESS_LOG: o.accessLog ?? "text",
         FLICK_QUEUE_WAIT_MS: String(o.queueWaitMs),
         FLICK_SHUTDOWN_GRACE_MS: String(o.shutdownGraceMs),
         FLICK_EGRESS_ALLOW: (o.egressAllow ?? []).join(","),
