@@ -4,7 +4,7 @@
  */
 import { FlickError } from "../errors/index.ts";
 import type { LogLine } from "../model/index.ts";
-import { apiPrefix } from "./server.ts";
+import { apiPrefix } from "./prefix.ts";
 import type {
   CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, ScaleRequest, TenantInfo, TenantUpdateRequest,
   VersionInfo, WhoAmI,

@@ -1,7 +1,6 @@
 import { watch } from "node:fs";
 import * as path from "node:path";
 import type { DeployRequest, FlickClient } from "../api/index.ts";
-import { bundleFunction } from "../build/index.ts";
 import { FlickError } from "../errors/index.ts";
 import { connectionHelp, connectionOptions, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
@@ -74,6 +73,8 @@ function requestFrom(values: Values, code: string, wasm: Record<string, Uint8Arr
 }
 
 async function deployOnce(client: FlickClient, entry: string, name: string, values: Values): Promise<void> {
+  // Loaded on use: esbuild is not needed to start the CLI.
+  const { bundleFunction } = await import("../build/index.ts");
   const bundle = await bundleFunction(entry);
   for (const warning of bundle.warnings) console.error(`warning: ${warning}`);
   const result = await client.deploy(name, requestFrom(values, bundle.code, bundle.wasm));

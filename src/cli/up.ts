@@ -1,6 +1,6 @@
 import { rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { deployExamples, placementPolicies, startNode, type PlacementPolicy } from "../node/index.ts";
+import type { PlacementPolicy, startNode } from "../node/index.ts";
 import { connectionOptions, type Command } from "./command.ts";
 import { defaultDataDir, nodeFile } from "./config.ts";
 import { parseDuration, parseInteger, parseLabels } from "./parse.ts";
@@ -79,6 +79,8 @@ export const up: Command = {
   positionals: { min: 0, max: 0 },
   async run({ values }) {
     const dataDir = path.resolve((values["data-dir"] as string | undefined) ?? process.env["FLICK_DATA_DIR"] ?? defaultDataDir);
+    // Loaded here, not at the top: every other command (and --help) starts without the node.
+    const { deployExamples, placementPolicies, startNode } = await import("../node/index.ts");
     const node = await startNode({
       dataDir,
       port: values["port"] === undefined ? 8080 : parseInteger(values["port"] as string, "--port"),
@@ -88,7 +90,7 @@ export const up: Command = {
       ...(values["idle-ttl"] === undefined ? {} : { idleTtlMs: parseDuration(values["idle-ttl"] as string, "--idle-ttl") }),
       egressAllow: ((values["egress-allow"] as string[] | undefined) ?? []).flatMap((v) => v.split(",")).filter((v) => v.trim() !== ""),
       accessLog: logFormat(values["log-format"] as string | undefined),
-      ...schedulingOptions(values),
+      ...schedulingOptions(values, placementPolicies),
     });
     const info = path.join(dataDir, nodeFile);
     writeFileSync(info, `${JSON.stringify({ url: node.url, pid: process.pid })}\n`);
@@ -124,7 +126,7 @@ function logFormat(value: string | undefined): "text" | "json" | "off" {
 }
 
 /** `flick up`'s scheduler flags, checked (a bad value is a clear error before anything starts). */
-function schedulingOptions(values: Record<string, unknown>): Parameters<typeof startNode>[0] extends infer O ? Partial<O> : never {
+function schedulingOptions(values: Record<string, unknown>, placementPolicies: readonly PlacementPolicy[]): Parameters<typeof startNode>[0] extends infer O ? Partial<O> : never {
   const out: Record<string, unknown> = {};
   if (values["host-memory"] !== undefined) out["hostMemoryMiB"] = parseInteger(values["host-memory"] as string, "--host-memory");
   if (values["host-slots"] !== undefined) out["hostSlots"] = parseInteger(values["host-slots"] as string, "--host-slots");
