@@ -14,6 +14,7 @@
  * 7. The scheduler's acquire/release cost at 10,000 hosts and 100,000 instances.
  * 8. Burst: 0 → 2,000 concurrent requests over 200 functions.
  * 9. Async invocations: events/s accepted and completed, enqueue latency (synchronous=FULL).
+ * 10. CLI start-up: `flick --help`, `ls` and `invoke` next to `node -e 0`.
  * Prints a table and writes bench/results/<timestamp>.json and bench/results/latest.json.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -22,6 +23,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { stopAllChildren } from "./children.ts";
 import { measureAsync } from "./async.ts";
+import { measureCliStartup } from "./cli-startup.ts";
 import { measureBurst } from "./burst.ts";
 import { largeBundle, measureCodeLoading } from "./code-loading.ts";
 import { measureColdStarts } from "./cold-starts.ts";
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
   const scheduler = measureSchedulerCost();
   const burst = await measureBurst(200, 2_000);
   const asyncInvocations = await measureAsync(20_000, 64);
+  const cli = await measureCliStartup();
 
   const fmt = (n: number, digits = 2) => n.toFixed(digits);
   const range = (s: Spread, digits = 2) => `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
@@ -154,6 +157,9 @@ async function main(): Promise<void> {
   console.log(`\nAsync invocations, ${asyncInvocations.events} events to a no-op function from ${asyncInvocations.clients} clients (each 202 after an fsync):`);
   console.log(`accepted ${fmt(asyncInvocations.acceptedPerSec, 0)}/s, completed ${fmt(asyncInvocations.completedPerSec, 0)}/s end to end; enqueue latency p50 ${fmt(asyncInvocations.enqueueP50Ms)} ms, p99 ${fmt(asyncInvocations.enqueueP99Ms)} ms; errors ${asyncInvocations.errors}`);
 
+  console.log(`\nCLI start-up, median wall of ${cli.runs} interleaved runs (targets: --help ≤ 150 ms, ls ≤ 250 ms):`);
+  console.log(`node -e 0 ${fmt(cli.nodeMs, 0)} ms; flick --help ${fmt(cli.helpMs, 0)} ms; flick ls ${fmt(cli.lsMs, 0)} ms; flick invoke ${fmt(cli.invokeMs, 0)} ms`);
+
   const report = {
     date: new Date(started).toISOString(),
     durationS: Math.round((Date.now() - started) / 1000),
@@ -171,6 +177,7 @@ async function main(): Promise<void> {
     scheduler,
     burst,
     async: asyncInvocations,
+    cliStartup: cli,
   };
   const dir = path.join(repoRoot, "bench", "results");
   mkdirSync(dir, { recursive: true });
