@@ -773,6 +773,30 @@ test("flick logs -f prints lines logged after it started, and stops on Ctrl-C", 
   }
 });
 
+test("--json on every command that prints: what it prints parses, with the API's fields", async () => {
+  const json = async (...args: string[]) => {
+    const result = await cli(...args, "--json");
+    assert.equal(result.code, 0, `flick ${args.join(" ")} --json: ${result.stderr}`);
+    return JSON.parse(result.stdout) as Record<string, any>;
+  };
+  const entry = path.join(project({ "json-fn.ts": answering(`"j " + (env.V ?? "")`) }), "json-fn.ts");
+  const first = await json("deploy", entry);
+  assert.equal(first["function"].name, "json-fn");
+  assert.equal(first["changed"], true);
+  const second = await json("deploy", entry, "--env", "V=2");
+  assert.notEqual(second["version"], first["version"]);
+  const answer = await json("invoke", "json-fn");
+  assert.deepEqual([answer["status"], answer["body"], typeof answer["headers"]["x-flick-invocation-id"]], [200, "j 2", "string"]);
+  assert.match(String((await json("invoke", "json-fn", "--async"))["id"]), /^[0-9a-f-]{36}$/);
+  assert.equal((await json("scale", "json-fn", "--max-instances", "5"))["scale"].maxInstances, 5);
+  assert.equal((await json("rollback", "json-fn"))["liveVersion"], first["version"]);
+  assert.deepEqual(await json("dlq", "ls", "json-fn"), []);
+  assert.ok(Array.isArray(await json("tenants", "ls")));
+  const logs = await cli("logs", "json-fn", "--json");
+  for (const line of logs.stdout.split("\n").filter((l) => l !== "")) assert.equal(typeof JSON.parse(line).message, "string");
+  assert.deepEqual(await json("rm", "json-fn"), { removed: "json-fn" });
+});
+
 // ---------------------------------------------------------------------------------------
 // flick dev
 // ---------------------------------------------------------------------------------------

@@ -21,6 +21,15 @@ export const connectionOptions: ParseArgsOptionsConfig = {
   "data-dir": { type: "string" },
 };
 
+/** `--json`: print what the API answered, as JSON, instead of text (for scripts). */
+export const jsonOption: ParseArgsOptionsConfig = { json: { type: "boolean" } };
+export const jsonHelp = "--json              print the API's answer as JSON instead of text";
+
+/** Prints `value` as JSON (pretty; one value per command, or one per line for streams). */
+export function printJson(value: unknown, oneLine = false): void {
+  console.log(oneLine ? JSON.stringify(value) : JSON.stringify(value, null, 2));
+}
+
 export const connectionHelp = [
   "--url URL           node to talk to (default: FLICK_URL, then <data-dir>/node.json)",
   "--token TOKEN       API token (default: FLICK_TOKEN, then <data-dir>/admin.token)",

@@ -2,7 +2,7 @@ import { watch } from "node:fs";
 import * as path from "node:path";
 import type { DeployRequest, FlickClient } from "../api/index.ts";
 import { FlickError } from "../errors/index.ts";
-import { connectionHelp, connectionOptions, type Command } from "./command.ts";
+import { connectionHelp, connectionOptions, jsonHelp, jsonOption, printJson, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
 import { limits } from "../model/index.ts";
 import { bytes, logLine } from "./format.ts";
@@ -78,6 +78,7 @@ async function deployOnce(client: FlickClient, entry: string, name: string, valu
   const bundle = await bundleFunction(entry);
   for (const warning of bundle.warnings) console.error(`warning: ${warning}`);
   const result = await client.deploy(name, requestFrom(values, bundle.code, bundle.wasm));
+  if (values["json"] === true) return void printJson(result);
   const what = result.changed ? "deployed" : "unchanged (this exact version is already live)";
   console.log(`${name}: ${what}`);
   console.log(`  version  ${result.version} (${bytes(Buffer.byteLength(bundle.code))} bundled)`);
@@ -88,13 +89,13 @@ export const deploy: Command = {
   name: "deploy",
   summary: "Bundle a function with its npm dependencies and make it live.",
   usage: "deploy <entry.ts|.js> [--name N] [--memory MiB] [--timeout 30s] [--env K=V]… [--secret K=V]… [--private] [--cron EXPR]… [--tz ZONE]",
-  optionHelp: deployHelp,
+  optionHelp: [jsonHelp, ...deployHelp],
   examples: [
     "flick deploy examples/hello.ts",
     "flick deploy src/index.ts --name api --memory 256 --timeout 10s --env MODE=prod --secret DB_PASSWORD=hunter2",
     "flick deploy examples/cron-report.ts --cron \"0 9 * * MON-FRI\" --tz Europe/Paris",
   ],
-  options: deployOptions,
+  options: { ...deployOptions, ...jsonOption },
   positionals: { min: 1, max: 1 },
   async run({ values, positionals }) {
     const entry = positionals[0]!;

@@ -1,10 +1,9 @@
 import type { FunctionInfo } from "../api/index.ts";
-import { connectionHelp, connectionOptions, type Command } from "./command.ts";
+import { connectionHelp, connectionOptions, jsonHelp as apiJsonHelp, jsonOption, printJson, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
 import { bytes, duration, table, time } from "./format.ts";
 import type { SettingsView } from "../api/index.ts";
 
-const jsonOption = { json: { type: "boolean" } } as const;
 const jsonHelp = "--json              print JSON instead of a table";
 
 function settingsLine(s: SettingsView): string {
@@ -108,13 +107,14 @@ export const versions: Command = {
 export const rollback: Command = {
   name: "rollback",
   summary: "Move the live pointer to an earlier version (the previous one by default).",
-  usage: "rollback <name> [--to VERSION]",
-  optionHelp: ["--to VERSION        version id from `flick versions` (default: the one before the live one)", ...connectionHelp],
+  usage: "rollback <name> [--to VERSION] [--json]",
+  optionHelp: ["--to VERSION        version id from `flick versions` (default: the one before the live one)", apiJsonHelp, ...connectionHelp],
   examples: ["flick rollback hello", "flick rollback hello --to 3f2a9c0d1e2b4a5c"],
-  options: { ...connectionOptions, to: { type: "string" } },
+  options: { ...connectionOptions, ...jsonOption, to: { type: "string" } },
   positionals: { min: 1, max: 1 },
   async run({ values, positionals }) {
     const f = await clientFor(resolveConnection(values as never)).rollback(positionals[0]!, values["to"] as string | undefined);
+    if (values["json"] === true) return void printJson(f);
     console.log(`${f.name}: live version is now ${f.liveVersion}`);
   },
 };
@@ -122,13 +122,14 @@ export const rollback: Command = {
 export const rm: Command = {
   name: "rm",
   summary: "Remove a function with all its versions and logs.",
-  usage: "rm <name>",
-  optionHelp: connectionHelp,
+  usage: "rm <name> [--json]",
+  optionHelp: [apiJsonHelp, ...connectionHelp],
   examples: ["flick rm hello"],
-  options: connectionOptions,
+  options: { ...connectionOptions, ...jsonOption },
   positionals: { min: 1, max: 1 },
   async run({ values, positionals }) {
     await clientFor(resolveConnection(values as never)).removeFunction(positionals[0]!);
+    if (values["json"] === true) return void printJson({ removed: positionals[0] });
     console.log(`${positionals[0]}: removed`);
   },
 };

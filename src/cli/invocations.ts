@@ -1,6 +1,6 @@
 /** `flick invocation <id>` and `flick dlq ls|replay`: how async invocations went, and the dead-letter list. */
 import type { InvocationInfo } from "../api/index.ts";
-import { connectionHelp, connectionOptions, type Command } from "./command.ts";
+import { connectionHelp, connectionOptions, jsonHelp, jsonOption, printJson, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
 import { table, time } from "./format.ts";
 import { parseInteger } from "./parse.ts";
@@ -45,9 +45,9 @@ export const dlq: Command = {
   name: "dlq",
   summary: "The dead-letter list of a function's async invocations: list them, or run them again.",
   usage: "dlq ls <name> [--limit N] | dlq replay <name> [id…]",
-  optionHelp: ["--limit N           how many to list, newest first (default 100)", ...connectionHelp],
+  optionHelp: ["--limit N           how many to list, newest first (default 100)", jsonHelp, ...connectionHelp],
   examples: ["flick dlq ls resize", "flick dlq replay resize", "flick dlq replay resize 0b6f2a1e-…"],
-  options: { ...connectionOptions, limit: { type: "string" } },
+  options: { ...connectionOptions, ...jsonOption, limit: { type: "string" } },
   positionals: { min: 2, max: 10_002 },
   async run({ values, positionals }) {
     const client = clientFor(resolveConnection(values as never));
@@ -55,6 +55,7 @@ export const dlq: Command = {
     if (action === "ls" && ids.length === 0) {
       const limit = values["limit"] === undefined ? undefined : parseInteger(values["limit"] as string, "--limit");
       const dead = await client.listDead(name!, limit);
+      if (values["json"] === true) return void printJson(dead);
       if (dead.length === 0) {
         console.log(`${name}: the dead-letter list is empty`);
         return;
@@ -66,8 +67,12 @@ export const dlq: Command = {
     }
     if (action === "replay") {
       const replayed = await client.replayDead(name!, ids.length === 0 ? undefined : ids);
-      console.log(`${name}: ${replayed.length} invocation(s) queued again`);
       const missing = ids.filter((id) => !replayed.includes(id));
+      if (values["json"] === true) {
+        printJson({ replayed, missing });
+        return missing.length > 0 ? 1 : 0;
+      }
+      console.log(`${name}: ${replayed.length} invocation(s) queued again`);
       if (missing.length > 0) {
         console.error(`not in ${name}'s dead-letter list (ids from \`flick dlq ls ${name}\`): ${missing.join(", ")}`);
         return 1;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { FlickError } from "../errors/index.ts";
-import { connectionHelp, connectionOptions, type Command } from "./command.ts";
+import { connectionHelp, connectionOptions, jsonOption, printJson, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
 import { parseHeader } from "./parse.ts";
 
@@ -16,11 +16,13 @@ export const invoke: Command = {
     "--path /p           path and query after the function name, e.g. /users?id=1",
     "--header k:v        a request header (repeatable)",
     "--data @file|text   request body: text, or @path to send a file's bytes",
+    "--json              the answer as JSON: status, headers and body (base64 if not UTF-8); with --async, {id, duplicate}",
     ...connectionHelp,
   ],
   examples: ["flick invoke hello", "flick invoke resize --async --data '{\"key\":\"photos/1.jpg\"}'", "flick invoke json-api --path /sum --data '{\"numbers\":[1,2]}' --header content-type:application/json", "flick invoke upload --data @photo.jpg"],
   options: {
     ...connectionOptions,
+    ...jsonOption,
     method: { type: "string" },
     path: { type: "string" },
     header: { type: "string", multiple: true },
@@ -49,6 +51,10 @@ export const invoke: Command = {
         : typeof body === "string" ? { mode: "async" as const, data: body }
         : { mode: "async" as const, base64: Buffer.from(body).toString("base64") };
       const queued = await clientFor(resolveConnection(values as never)).invokeAsync(positionals[0]!, request, key);
+      if (values["json"] === true) {
+        printJson(queued);
+        return 0;
+      }
       console.log(queued.id);
       if (queued.duplicate) console.error(`(the idempotency key was used before: this is that invocation, nothing new runs)`);
       return 0;
@@ -60,6 +66,16 @@ export const invoke: Command = {
       headers: ((values["header"] as string[] | undefined) ?? []).map(parseHeader),
       ...(body === undefined ? {} : { body }),
     });
+    if (values["json"] === true) {
+      // The function's answer as JSON: status, headers, and the body as text (base64 when it is not UTF-8).
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      let text: string | undefined;
+      try {
+        text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      } catch {}
+      printJson({ status: response.status, headers: Object.fromEntries(response.headers), ...(text === undefined ? { base64: Buffer.from(bytes).toString("base64") } : { body: text }) });
+      return response.headers.has("x-flick-error") ? 1 : 0;
+    }
     console.log(`HTTP ${response.status} ${response.statusText}`);
     for (const [k, v] of response.headers) console.log(`${k}: ${v}`);
     console.log("");

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { FlickError } from "../errors/index.ts";
-import { connectionHelp, connectionOptions, type Command } from "./command.ts";
+import type { LogLine } from "../model/index.ts";
+import { connectionHelp, connectionOptions, jsonOption, printJson, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
 import { logLine } from "./format.ts";
 import { parseDuration, parseInteger } from "./parse.ts";
@@ -13,10 +14,11 @@ export const logs: Command = {
     "-f, --follow        keep printing new lines as they arrive",
     "--since DUR         only lines from the last DUR, e.g. 10m, 2h (default: all kept)",
     "--limit N           at most the last N lines (default 1000)",
+    "--json              one JSON object per line (the API's), as they come with -f",
     ...connectionHelp,
   ],
   examples: ["flick logs hello", "flick logs hello -f --since 5m"],
-  options: { ...connectionOptions, follow: { type: "boolean", short: "f" }, since: { type: "string" }, limit: { type: "string" } },
+  options: { ...connectionOptions, ...jsonOption, follow: { type: "boolean", short: "f" }, since: { type: "string" }, limit: { type: "string" } },
   positionals: { min: 1, max: 1 },
   async run({ values, positionals }) {
     const client = clientFor(resolveConnection(values as never));
@@ -30,9 +32,14 @@ export const logs: Command = {
       ...(sinceMs === undefined ? {} : { sinceMs }),
       limit: values["limit"] === undefined ? 1000 : Math.max(1, parseInteger(values["limit"] as string, "--limit")),
     });
-    for (const line of lines) console.log(logLine(line));
+    for (const line of lines) print(line, values["json"] === true);
   },
 };
+
+function print(line: LogLine, json: boolean): void {
+  if (json) printJson(line, true);
+  else console.log(logLine(line));
+}
 
 /**
  * `flick logs -f`: prints lines until Ctrl-C. When the node goes away (stopped, restarted,
@@ -60,7 +67,7 @@ async function follow(name: string, values: Record<string, unknown>, sinceMs: nu
       url = connection.url;
       await clientFor(connection).followLogs(name, (line) => {
         lastId = line.id;
-        console.log(logLine(line));
+        print(line, values["json"] === true);
       }, {
         ...(lastId !== undefined ? { afterId: lastId } : sinceMs !== undefined ? { sinceMs } : {}),
         signal: attempt.signal,

@@ -1,4 +1,4 @@
-import { connectionHelp, connectionOptions, type Command } from "./command.ts";
+import { connectionHelp, connectionOptions, jsonHelp, jsonOption, printJson, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
 import { FlickError } from "../errors/index.ts";
 import { parseDuration, parseInteger, parseLabels } from "./parse.ts";
@@ -23,11 +23,13 @@ export const scale: Command = {
     "--pin K=V,…         run only on hosts with these labels (flick up --labels)",
     "--avoid K=V,…       never run on hosts with these labels",
     "--keep-alive P      fixed:<duration>, hybrid (pre-warm from its idle times), or node (the node's policy)",
+    jsonHelp,
     ...connectionHelp,
   ],
   examples: ["flick scale api --min-instances 2", "flick scale api --max-instances 0", "flick scale api --max-instances none --keep-alive hybrid"],
   options: {
     ...connectionOptions,
+    ...jsonOption,
     "min-instances": { type: "string" },
     "max-instances": { type: "string" },
     pin: { type: "string" },
@@ -46,6 +48,7 @@ export const scale: Command = {
     if (values["avoid"] !== undefined) change["avoid"] = parseLabels(values["avoid"] as string, "--avoid");
     if (values["keep-alive"] !== undefined) change["keepAlive"] = keepAliveOf(values["keep-alive"] as string);
     const f = await clientFor(resolveConnection(values as never)).scale(positionals[0]!, change);
+    if (values["json"] === true) return void printJson(f);
     console.log(`${f.name}: ${scaleLine(f.scale)}`);
   },
 };

@@ -1,5 +1,5 @@
 import type { TenantInfo, TenantUpdateRequest } from "../api/index.ts";
-import { connectionHelp, connectionOptions, type Command } from "./command.ts";
+import { connectionHelp, connectionOptions, jsonHelp, jsonOption, printJson, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
 import { table, time } from "./format.ts";
 import { parseInteger } from "./parse.ts";
@@ -18,6 +18,7 @@ export const tenants: Command = {
     "--max-queue-messages N  async messages queued or running it may have (beyond: 429 queue_full);",
     "                    default: the node's (flick up --tenant-queue-messages, 100000)",
     "--max-queue-mib MIB their payload (beyond: 429 queue_full); default: the node's (flick up --tenant-queue-mib, 256)",
+    jsonHelp,
     ...connectionHelp,
   ],
   examples: [
@@ -27,7 +28,7 @@ export const tenants: Command = {
     "flick tenants set acme --max-provisioned 100 --max-provisioned-memory 8192",
   ],
   options: {
-    ...connectionOptions, concurrency: { type: "string" }, "max-provisioned": { type: "string" }, "max-provisioned-memory": { type: "string" },
+    ...connectionOptions, ...jsonOption, concurrency: { type: "string" }, "max-provisioned": { type: "string" }, "max-provisioned-memory": { type: "string" },
     "max-queue-messages": { type: "string" }, "max-queue-mib": { type: "string" },
   },
   positionals: { min: 1, max: 2 },
@@ -36,12 +37,14 @@ export const tenants: Command = {
     const [action, name] = positionals;
     if (action === "create" && name !== undefined) {
       const created = await client.createTenant(name);
+      if (values["json"] === true) return void printJson(created);
       console.log(`tenant ${created.tenant} created; its token (shown once, keep it safe):`);
       console.log(created.token);
       return;
     }
     if (action === "ls" && name === undefined) {
       const list = await client.listTenants();
+      if (values["json"] === true) return void printJson(list);
       console.log(table(
         ["TENANT", "CONCURRENCY", "CREATED", "PROVISIONED", "PROVISIONED MEMORY"],
         list.map((t) => [
@@ -63,7 +66,9 @@ export const tenants: Command = {
     setting("max-queue-messages", "maxQueueMessages");
     setting("max-queue-mib", "maxQueueMiB");
     if (action === "set" && name !== undefined && Object.keys(change).length > 0) {
-      console.log(limitsLine(await client.updateTenant(name, change)));
+      const updated = await client.updateTenant(name, change);
+      if (values["json"] === true) return void printJson(updated);
+      console.log(limitsLine(updated));
       return;
     }
     console.error(
