@@ -240,6 +240,12 @@ test("an unknown command exits 2 naming it, with the command meant when it is cl
   assert.equal(far.stderr, 'flick: unknown command "frobnicate" (flick --help lists the commands)\n');
 });
 
+test("flick --help states the exit codes", async () => {
+  const help = await flick(["--help"], {}, elsewhere);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Exit codes: 0 done; 1 failed .*\n.*; 2 wrong usage \(/m);
+});
+
 test("flick --version prints the version and the Node.js running it", async () => {
   const { version } = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version: string };
   for (const flag of ["--version", "-v", "version"]) {

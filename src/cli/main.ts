@@ -34,6 +34,9 @@ function overview(): string {
     "  curl localhost:8080/fn/hello     call it",
     "",
     "Config: flags, then FLICK_URL / FLICK_TOKEN, then the local data dir (./.flick).",
+    "Exit codes: 0 done; 1 failed (the message says what happened and how to fix it; `flick invoke` also when",
+    "the platform, not the function, answered with an error); 2 wrong usage (unknown command or flag, a",
+    "missing value or argument). --json on any command that prints gives the API's answer as JSON.",
     "",
   ].join("\n");
 }
