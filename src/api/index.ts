@@ -1,4 +1,5 @@
 export type { ApiBackend, LogsQuery, Principal } from "./backend.ts";
 export { FlickClient, type InvokeOptions } from "./client.ts";
 export * from "./schemas.ts";
-export { apiPrefix, createApiHandler, sendError, sendJson } from "./server.ts";
+export { apiPrefix } from "./prefix.ts";
+export { createApiHandler, sendError, sendJson } from "./server.ts";

@@ -2,16 +2,15 @@
  * The admin API over node:http: `/api/v1/…`, JSON in and out, `Authorization: Bearer`.
  * Every failure is a FlickError rendered by the platform error contract.
  */
-import { apiPrefix } from "./prefix.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type * as z from "zod";
 import { FlickError, asFlickError } from "../errors/index.ts";
+import { apiPrefix } from "./prefix.ts";
 import type { ApiBackend, Principal } from "./backend.ts";
 import { readJson } from "./read-json.ts";
 import {
   createTenantRequest, deployRequest, describeIssues, functionName, invokeRequest, replayRequest, rollbackRequest, scaleRequest, tenantUpdateRequest,
 } from "./schemas.ts";
-
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -191,5 +190,3 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
     }
   };
 }
-
-export { apiPrefix };

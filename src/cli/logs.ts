@@ -21,14 +21,13 @@ export const logs: Command = {
   options: { ...connectionOptions, ...jsonOption, follow: { type: "boolean", short: "f" }, since: { type: "string" }, limit: { type: "string" } },
   positionals: { min: 1, max: 1 },
   async run({ values, positionals }) {
-    const client = clientFor(resolveConnection(values as never));
     const name = positionals[0]!;
     const sinceMs = values["since"] === undefined ? undefined : Date.now() - parseDuration(values["since"] as string, "--since");
     if (values["follow"] === true) {
       await follow(name, values, sinceMs);
       return;
     }
-    const lines = await client.readLogs(name, {
+    const lines = await clientFor(resolveConnection(values as never)).readLogs(name, {
       ...(sinceMs === undefined ? {} : { sinceMs }),
       limit: values["limit"] === undefined ? 1000 : Math.max(1, parseInteger(values["limit"] as string, "--limit")),
     });

@@ -1,6 +1,6 @@
 import { rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import type { PlacementPolicy, startNode } from "../node/index.ts";
+import type { NodeOptions, PlacementPolicy, startNode } from "../node/index.ts";
 import { connectionOptions, type Command } from "./command.ts";
 import { defaultDataDir, nodeFile } from "./config.ts";
 import { parseDuration, parseInteger, parseLabels } from "./parse.ts";
@@ -119,7 +119,7 @@ export const up: Command = {
 };
 
 /** `--log-format`: how each function request is printed (text, json), or not at all (off). */
-function logFormat(value: string | undefined): "text" | "json" | "off" {
+function logFormat(value: string | undefined): NonNullable<NodeOptions["accessLog"]> {
   if (value === undefined) return "text";
   if (value === "text" || value === "json" || value === "off") return value;
   throw new FlickError("validation_failed", `--log-format: "${value}" is not one of text, json, off`);

@@ -4,12 +4,11 @@
  */
 import type { AccessEntry } from "../gateway/index.ts";
 
+/** How a host prints access lines (`flick up --log-format`): text, JSON objects, or not at all. */
 export type AccessLogFormat = "text" | "json" | "off";
 
-export const accessLogFormats: readonly AccessLogFormat[] = ["text", "json", "off"];
-
 /** `2026-12-06T09:45:01.123Z hello GET /fn/hello 200 0.8ms cold id=…` */
-export function formatAccess(entry: AccessEntry, format: "text" | "json"): string {
+export function formatAccess(entry: AccessEntry, format: Exclude<AccessLogFormat, "off">): string {
   const time = new Date(entry.atMs).toISOString();
   if (format === "json") {
     return JSON.stringify({ time, function: entry.fn, method: entry.method, path: entry.path, status: entry.status, ms: Math.round(entry.ms * 10) / 10, cold: entry.cold, invocationId: entry.invocationId });
@@ -17,7 +16,7 @@ export function formatAccess(entry: AccessEntry, format: "text" | "json"): strin
   return `${time} ${entry.fn} ${entry.method} ${entry.path} ${entry.status} ${entry.ms.toFixed(1)}ms${entry.cold ? " cold" : ""} id=${entry.invocationId}`;
 }
 
-export function accessLogger(format: "text" | "json", write: (text: string) => void = (text) => void process.stdout.write(text)): (entry: AccessEntry) => void {
+export function accessLogger(format: Exclude<AccessLogFormat, "off">, write: (text: string) => void = (text) => void process.stdout.write(text)): (entry: AccessEntry) => void {
   let lines: string[] = [];
   let scheduled = false;
   const flush = () => {

@@ -10,3 +10,4 @@ export { checkRuntime, versionAtLeast } from "./check-runtime.ts";
 export { EgressPolicy } from "./egress-policy.ts";
 export { fetchLimits } from "./invocation-ops.ts";
 export { relayHeader } from "./relay.ts";
+export type { AccessLogFormat } from "./access-log.ts";

@@ -68,7 +68,6 @@ const functionCache = codeCacheKey === undefined || codeCacheKey === "" ? undefi
 // FLICK_SCRIPT_FORM=0 runs every version as its module, to compare cold starts with and without.
 const useScriptForm = env["FLICK_SCRIPT_FORM"] !== "0";
 
-/** A version's code as this host runs it: its script form from the code cache when it has one. */
 /**
  * A bundle file's text. Small ones (most) are read at once: a cold start waits for this,
  * and the thread pool's round trip cost more than the read (0.2–0.8 ms against ~30 µs).
@@ -77,6 +76,7 @@ async function readCode(path: string): Promise<string> {
   return statSync(path).size <= 256 * 1024 ? readFileSync(path, "utf8") : readFile(path, "utf8");
 }
 
+/** A version's code as this host runs it: its script form from the code cache when it has one. */
 async function codeOf(spec: InstanceSpec): Promise<FunctionCode> {
   if (spec.scriptPath === undefined || !useScriptForm) return readCode(spec.bundlePath);
   return scriptCode(await readCode(spec.scriptPath), spec.scriptPath);

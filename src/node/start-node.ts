@@ -15,7 +15,7 @@ import { apiPrefix, createApiHandler, sendError, sendJson } from "../api/index.t
 import { Scheduler, schedulerDefaults, TenantBudget, type PlacementPolicy } from "../control/index.ts";
 import { FlickError } from "../errors/index.ts";
 import { createGateway, functionPrefix } from "../gateway/index.ts";
-import { EgressPolicy, relayHeader } from "../host/index.ts";
+import { EgressPolicy, relayHeader, type AccessLogFormat } from "../host/index.ts";
 import { limits } from "../model/index.ts";
 import { AsyncQueue, CronRunner, defaultBackoff, defaultQueueQuota } from "../queue/index.ts";
 import { SqliteQueue, SqliteStore, type QueueQuota, type TenantQuotas } from "../store/index.ts";
@@ -73,7 +73,7 @@ export interface NodeOptions {
   /** A request's headers must arrive within this, ms (default 10 s). */
   headersTimeoutMs?: number;
   /** Access lines on the node's output, one per function request: text (default), json, or off. */
-  accessLog?: "text" | "json" | "off";
+  accessLog?: AccessLogFormat;
 }
 
 export interface RunningNode {

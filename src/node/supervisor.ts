@@ -8,7 +8,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { FlickError, type ErrorData } from "../errors/index.ts";
-import { MessageBatch } from "../host/index.ts";
+import { MessageBatch, type AccessLogFormat } from "../host/index.ts";
 import {
   streamHighWaterBytes,
   type AcquireResult, type Call, type CallResult, type ClientGone, type FromHost, type FunctionUsage, type InstanceSpec, type InstanceUsage,
@@ -75,7 +75,7 @@ export interface SupervisorOptions {
   maxConnectionsPerHost: number;
   headersTimeoutMs: number;
   /** Access lines on the output: text (default), json, or off. */
-  accessLog?: "text" | "json" | "off";
+  accessLog?: AccessLogFormat;
   queueWaitMs: number;
   shutdownGraceMs: number;
   /** Addresses, CIDR ranges or host names outbound fetch may reach despite the default deny rules. */
