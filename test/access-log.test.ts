@@ -1,6 +1,7 @@
 // The node prints one access line per function request: time, function, method, path
 // (never the query), status, duration, cold start and invocation id; as JSON with
-// `--log-format json`, nothing with `off`. A hostile path cannot forge a line.
+// `--log-format json`, nothing with `off`. (A path that tries to forge a line:
+// test/hostile/access-log-forging.test.ts.)
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { test } from "node:test";
@@ -35,12 +36,6 @@ test("text access lines: function, method, path without the query, status, ms, c
     await missing.text();
     assert.match(await lineWith(node, missing.headers.get("x-flick-invocation-id")!), / nope GET \/fn\/nope 404 /);
 
-    // A name that decodes to a line break is printed as sent: one line, nothing forged.
-    const forged = await fetch(`${node.url}/fn/x%0A2026-01-01T00:00:00.000Z%20admin%20GET`);
-    await forged.text();
-    const forgedLine = await lineWith(node, forged.headers.get("x-flick-invocation-id")!);
-    assert.match(forgedLine, / x%0A2026-01-01T00:00:00\.000Z%20admin%20GET GET /);
-    assert.ok(!node.output().split("\n").some((l) => l.startsWith("2026-01-01T00:00:00.000Z admin")));
   } finally {
     await node.kill();
   }
