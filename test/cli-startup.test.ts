@@ -20,7 +20,7 @@ function loadedBy(...args: string[]): string[] {
   return result.stderr.split("\n").filter((l) => l.startsWith("LOADED ")).map((l) => l.slice("LOADED ".length));
 }
 
-const heavy = [/isolated-vm/, /esbuild/, /\/zod\//, /\/src\/node\//, /\/src\/build\//, /\/src\/host\//, /\/src\/api\/server\.ts/, /\/src\/api\/schemas\.ts/];
+const heavy = [/isolated-vm/, /esbuild/, /smol-toml/, /\/zod\//, /\/src\/node\//, /\/src\/build\//, /\/src\/host\//, /\/src\/api\/server\.ts/, /\/src\/api\/schemas\.ts/];
 
 for (const args of [["--help"], ["ls"], ["invoke", "hello"], ["logs", "hello"]]) {
   test(`flick ${args.join(" ")} loads nothing heavy`, () => {

@@ -16,7 +16,7 @@ import { flickBin, repoRoot, startTestNode, tempDir, type TestNode } from "./sup
 // ---------------------------------------------------------------------------------------
 
 /** Every command `flick --help` must list, in the order users see them. */
-const allCommands = ["up", "deploy", "dev", "invoke", "invocation", "dlq", "ls", "info", "versions", "rollback", "scale", "rm", "logs", "tenants"];
+const allCommands = ["up", "init", "deploy", "dev", "invoke", "invocation", "dlq", "ls", "info", "versions", "rollback", "secret", "scale", "rm", "logs", "tenants"];
 
 let node: TestNode;
 /** An empty working directory: no ./.flick here, so only flags and env can find the node. */
@@ -801,29 +801,6 @@ test("--json on every command that prints: what it prints parses, with the API's
   const logs = await cli("logs", "json-fn", "--json");
   for (const line of logs.stdout.split("\n").filter((l) => l !== "")) assert.equal(typeof JSON.parse(line).message, "string");
   assert.deepEqual(await json("rm", "json-fn"), { removed: "json-fn" });
-});
-
-// ---------------------------------------------------------------------------------------
-// flick dev
-// ---------------------------------------------------------------------------------------
-
-test("flick dev deploys, redeploys when the file changes, prints the function's logs, and stops on Ctrl-C", async () => {
-  const dir = project({ "dev-app.ts": `export default { fetch() { console.log("dev says v1"); return new Response("v1"); } };\n` });
-  const entry = path.join(dir, "dev-app.ts");
-  const dev = spawnCli("dev", entry);
-  try {
-    await dev.printed(`${node.url}/fn/dev-app`);
-    await dev.printed("watching");
-    assert.equal((await call("dev-app")).body, "v1");
-    await dev.printed("dev says v1");
-
-    writeFileSync(entry, `export default { fetch() { console.log("dev says v2"); return new Response("v2"); } };\n`);
-    await until("the dev server to serve v2", async () => ((await call("dev-app")).body === "v2" ? true : undefined));
-    await dev.printed("dev says v2");
-    assert.match(dev.stdout(), /^dev-app: deployed\n(.*\n)*dev-app: deployed$/m);
-  } finally {
-    assert.equal(await dev.interrupt(), 0, dev.stderr());
-  }
 });
 
 // ---------------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ test("a cron trigger for a module without a scheduled handler is refused at depl
   const code = `export default { fetch: () => new Response("no cron here") };`;
   await assert.rejects(node.admin.deploy("fetch-only-cron", { code, crons: ["@hourly"] }), (err: Error & { code?: string }) => {
     assert.equal(err.code, "validation_failed");
-    assert.equal(err.message, 'crons: the module has no scheduled handler for "@hourly" to run (its default export has fetch); add `async scheduled(controller, env, ctx) { … }` or deploy without --cron');
+    assert.equal(err.message, 'crons: the module has no scheduled handler for "@hourly" to run (its default export has fetch); add `async scheduled(controller, env, ctx) { … }` or deploy without --cron (--unset cron drops the ones it has)');
     return true;
   });
   await assert.rejects(node.admin.getFunction("fetch-only-cron"), /not found|no function/i);

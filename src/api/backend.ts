@@ -20,6 +20,8 @@ export interface ApiBackend {
   /** The principal for an `Authorization` header value, or undefined when missing/unknown. */
   authenticate(authorization: string | undefined): Promise<Principal | undefined>;
   deploy(who: Principal, name: string, request: DeployRequest): Promise<DeployResponse>;
+  /** A new version of the live one with this secret set (a value) or removed (null). */
+  changeSecret(who: Principal, name: string, secret: string, value: string | null): Promise<DeployResponse>;
   listFunctions(who: Principal): Promise<FunctionInfo[]>;
   getFunction(who: Principal, name: string): Promise<FunctionInfo>;
   removeFunction(who: Principal, name: string): Promise<void>;

@@ -59,6 +59,12 @@ export class FlickClient {
   deploy(name: string, request: DeployRequest): Promise<DeployResponse> {
     return this.call("PUT", `/functions/${encodeURIComponent(name)}`, request);
   }
+  /** `flick secret put`: a new version with this secret set; `value` null removes it. */
+  setSecret(name: string, secret: string, value: string | null): Promise<DeployResponse> {
+    const path = `/functions/${encodeURIComponent(name)}/secrets/${encodeURIComponent(secret)}`;
+    return value === null ? this.call("DELETE", path) : this.call("PUT", path, { value });
+  }
+
   async listFunctions(): Promise<FunctionInfo[]> {
     return (await this.call<{ functions: FunctionInfo[] }>("GET", "/functions")).functions;
   }

@@ -4,7 +4,7 @@
  * same types, so both sides agree at compile time.
  */
 import * as z from "zod";
-import { functionNamePattern, limits, tenantNamePattern, type LogLine, type ScaleSettings } from "../model/index.ts";
+import { functionNamePattern, limits, tenantNamePattern, type LogLine, type ScaleSettings, type SettingSource } from "../model/index.ts";
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const envMap = z
@@ -21,8 +21,26 @@ export const tenantName = z
   .string()
   .regex(tenantNamePattern, "tenant names are 1-63 lowercase letters, digits and dashes, starting and ending with a letter or digit");
 
+/** A setting a deploy may unset: a scalar, a whole map, or one entry of a map (`env.GREETING`). */
+const settingKey = z
+  .string()
+  .regex(
+    /^(?:memoryMiB|timeoutMs|cpuLimitMs|private|retries|maxEventAgeMs|crons|timeZone|cronMissed|(?:env|secrets|serviceBindings|queueBindings)(?:\.[A-Za-z_][A-Za-z0-9_]*)?)$/,
+    "a setting is memoryMiB, timeoutMs, cpuLimitMs, private, retries, maxEventAgeMs, crons, timeZone, cronMissed, env, secrets, serviceBindings or queueBindings, or one entry of a map (env.NAME)",
+  );
+
+/**
+ * `PUT /functions/<name>`. Settings stick: a field left out keeps the live version's value;
+ * the maps (env, secrets, bindings) are merged name by name; `unset` first returns settings
+ * to their defaults (or removes map entries). Without `code`, the live version's code runs
+ * with the changed settings.
+ */
 export const deployRequest = z.strictObject({
-  code: z.string().min(1, "the bundle is empty").max(limits.bundleMaxBytes, `bundles are at most ${limits.bundleMaxBytes} bytes`),
+  code: z.string().min(1, "the bundle is empty").max(limits.bundleMaxBytes, `bundles are at most ${limits.bundleMaxBytes} bytes`).optional(),
+  /** Settings back to their defaults before this request's values apply. */
+  unset: z.array(settingKey).max(500).optional(),
+  /** How each setting given was given (`flick.toml`, `--memory`), shown by `flick info`; by key as in `unset`, or a map's name for all its entries. */
+  origin: z.record(settingKey, z.string().regex(/^[\x20-\x7e]{1,80}$/, "an origin is 1-80 printable ASCII characters")).optional(),
   /** Admin only: the tenant to deploy for (default `default`). */
   tenant: tenantName.optional(),
   memoryMiB: z.number().int().min(limits.memoryMiB.min).max(limits.memoryMiB.max).optional(),
@@ -55,6 +73,12 @@ export type DeployRequest = z.infer<typeof deployRequest>;
 
 export const rollbackRequest = z.strictObject({ to: z.string().regex(/^[0-9a-f]{16}$/, "a version id is 16 hex digits").optional() });
 export type RollbackRequest = z.infer<typeof rollbackRequest>;
+
+/** `PUT /functions/<name>/secrets/<NAME>`: a new version with this secret set, everything else kept. */
+export const secretRequest = z.strictObject({
+  value: z.string().max(limits.envValueMaxBytes, `values are at most ${limits.envValueMaxBytes} bytes`),
+});
+export type SecretRequest = z.infer<typeof secretRequest>;
 
 export const createTenantRequest = z.strictObject({ name: tenantName });
 export type CreateTenantRequest = z.infer<typeof createTenantRequest>;
@@ -89,6 +113,8 @@ export interface FunctionInfo {
   /** Where the function answers, e.g. http://127.0.0.1:8080/fn/hello */
   url: string;
   settings: SettingsView;
+  /** Where each setting that is not at its default came from, by key (`memoryMiB`, `env.GREETING`). */
+  sources: Record<string, SettingSource>;
   createdAtMs: number;
   updatedAtMs: number;
   /** Warm instances right now. */

@@ -9,7 +9,7 @@ import { apiPrefix } from "./prefix.ts";
 import type { ApiBackend, Principal } from "./backend.ts";
 import { readJson } from "./read-json.ts";
 import {
-  createTenantRequest, deployRequest, describeIssues, functionName, invokeRequest, replayRequest, rollbackRequest, scaleRequest, tenantUpdateRequest,
+  createTenantRequest, deployRequest, describeIssues, functionName, invokeRequest, replayRequest, rollbackRequest, scaleRequest, secretRequest, tenantUpdateRequest,
 } from "./schemas.ts";
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -45,6 +45,14 @@ function decodeParam(raw: string): string {
   } catch {
     throw new FlickError("bad_request", `the path segment "${raw}" is not valid percent-encoding (each % takes two hex digits, together valid UTF-8)`);
   }
+}
+
+function secretParam(raw: string): string {
+  const name = decodeParam(raw);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(name)) {
+    throw new FlickError("validation_failed", `invalid secret name "${name}": names are letters, digits and _, not starting with a digit`);
+  }
+  return name;
 }
 
 function nameParam(raw: string): string {
@@ -87,6 +95,18 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
     const body = parse(deployRequest, await readJson(req));
     const result = await backend.deploy(who, name, body);
     sendJson(res, result.changed ? 201 : 200, result);
+  });
+  route("PUT", /^\/functions\/([^/]+)\/secrets\/([^/]+)$/, async ({ req, res, who, params }) => {
+    const name = nameParam(params[0]!);
+    const secret = secretParam(params[1]!);
+    const body = parse(secretRequest, await readJson(req));
+    const result = await backend.changeSecret(who, name, secret, body.value);
+    sendJson(res, result.changed ? 201 : 200, result);
+  });
+  route("DELETE", /^\/functions\/([^/]+)\/secrets\/([^/]+)$/, async ({ res, who, params }) => {
+    const name = nameParam(params[0]!);
+    const result = await backend.changeSecret(who, name, secretParam(params[1]!), null);
+    sendJson(res, 200, result);
   });
   route("GET", /^\/functions\/([^/]+)$/, async ({ res, who, params }) => sendJson(res, 200, await backend.getFunction(who, nameParam(params[0]!))));
   route("DELETE", /^\/functions\/([^/]+)$/, async ({ res, who, params }) => {

@@ -1,15 +1,19 @@
-import { watch } from "node:fs";
+import { existsSync } from "node:fs";
 import * as path from "node:path";
-import type { DeployRequest, FlickClient } from "../api/index.ts";
+import type { DeployRequest, FlickClient, ScaleRequest } from "../api/index.ts";
 import { FlickError } from "../errors/index.ts";
 import { connectionHelp, connectionOptions, jsonHelp, jsonOption, printJson, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
 import { limits } from "../model/index.ts";
-import { bytes, logLine } from "./format.ts";
+import { bytes } from "./format.ts";
 import { nameFromEntry, parseDuration, parseInteger, parsePair } from "./parse.ts";
+import type { ProjectConfig } from "./project-config.ts";
+import { scaleLine } from "./functions.ts";
 
-const deployOptions = {
-  ...connectionOptions,
+const configFileName = "flick.toml";
+
+export const settingOptions = {
+  config: { type: "string" },
   name: { type: "string" },
   memory: { type: "string" },
   timeout: { type: "string" },
@@ -17,6 +21,8 @@ const deployOptions = {
   env: { type: "string", multiple: true },
   secret: { type: "string", multiple: true },
   private: { type: "boolean" },
+  public: { type: "boolean" },
+  unset: { type: "string", multiple: true },
   tenant: { type: "string" },
   retries: { type: "string" },
   "max-event-age": { type: "string" },
@@ -26,15 +32,19 @@ const deployOptions = {
   tz: { type: "string" },
   "cron-missed": { type: "string" },
 } as const;
+const deployOptions = { ...connectionOptions, ...settingOptions };
 
-const deployHelp = [
-  "--name N            function name (default: from the file name)",
+export const settingHelp = [
+  "--config FILE       settings file (default: ./flick.toml when no entry is given; see docs/config.md)",
+  "--name N            function name (default: the config's name, else from the file name)",
   "--memory MiB        isolate memory limit (default 128, 16..1024)",
   "--timeout DUR       wall-clock limit per request, e.g. 30s or 1500ms (default 30s)",
   "--cpu-limit DUR     CPU time one request may use, e.g. 50ms (default: none beyond the timeout)",
   "--env K=V           a plain variable in env (repeatable; shown by `flick info`)",
-  "--secret K=V        a secret in env (repeatable; stored encrypted, never shown)",
-  "--private           calls to /fn/<name> need a token of the function's tenant",
+  "--secret K=V        a secret in env (repeatable; stored encrypted, never shown; or `flick secret put`)",
+  "--private           calls to /fn/<name> need a token of the function's tenant (--public: anyone may call)",
+  "--unset SETTING     back to the default: memory, timeout, cpu-limit, private, retries, max-event-age, cron,",
+  "                    tz, cron-missed, env, env.NAME, secret.NAME, service-binding.NAME, queue-binding.NAME",
   "--tenant T          deploy for tenant T (admin token only; default: default)",
   "--retries N         async invocations: retries after a function error or timeout (default 2, 0..10)",
   "--max-event-age DUR async invocations: give up on throttles and faults after this age (default 6h, 1s..6h)",
@@ -43,112 +53,151 @@ const deployHelp = [
   "--cron EXPR         run the scheduled handler on this schedule, e.g. \"*/5 * * * *\" or @daily (repeatable)",
   "--tz ZONE           time zone of the cron fields, e.g. Europe/Paris (default UTC)",
   "--cron-missed once|skip  runs missed while the node was down: run the latest once at start (default), or skip",
-  ...connectionHelp,
+  "Settings stick: a deploy changes what its flags and config name and keeps the rest (flick info shows where",
+  "each setting came from).",
 ];
+const deployHelp = [...settingHelp, ...connectionHelp];
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-function requestFrom(values: Values, code: string, wasm: Record<string, Uint8Array>): DeployRequest {
-  const request: DeployRequest = { code };
-  if (Object.keys(wasm).length > 0) request.wasm = Object.fromEntries(Object.entries(wasm).map(([h, b]) => [h, Buffer.from(b).toString("base64")]));
-  if (values["memory"] !== undefined) request.memoryMiB = parseInteger(values["memory"] as string, "--memory", limits.memoryMiB, "MiB");
-  if (values["timeout"] !== undefined) request.timeoutMs = parseDuration(values["timeout"] as string, "--timeout", limits.timeoutMs);
-  if (values["cpu-limit"] !== undefined) request.cpuLimitMs = parseDuration(values["cpu-limit"] as string, "--cpu-limit", limits.cpuLimitMs);
-  if (values["env"] !== undefined) request.env = Object.fromEntries((values["env"] as string[]).map((e) => parsePair(e, "--env")));
-  if (values["secret"] !== undefined) request.secrets = Object.fromEntries((values["secret"] as string[]).map((e) => parsePair(e, "--secret")));
-  if (values["private"] === true) request.private = true;
+/** `--unset` names (the flags' own, or the API's) → the API's setting keys. */
+const unsetNames: Record<string, string> = {
+  memory: "memoryMiB", timeout: "timeoutMs", "cpu-limit": "cpuLimitMs", private: "private", public: "private", retries: "retries",
+  "max-event-age": "maxEventAgeMs", cron: "crons", crons: "crons", tz: "timeZone", "cron-missed": "cronMissed",
+  env: "env", secret: "secrets", secrets: "secrets", "service-binding": "serviceBindings", "queue-binding": "queueBindings",
+};
+const apiKeys = new Set(Object.values(unsetNames));
+
+function unsetKey(text: string): string {
+  const dot = text.indexOf(".");
+  const head = dot < 0 ? text : text.slice(0, dot);
+  const key = unsetNames[head] ?? (apiKeys.has(head) ? head : undefined);
+  const isMap = key === "env" || key === "secrets" || key === "serviceBindings" || key === "queueBindings";
+  if (key === undefined || (dot >= 0 && (!isMap || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(text.slice(dot + 1))))) {
+    throw new FlickError("bad_request", `--unset ${text}: expected memory, timeout, cpu-limit, private, retries, max-event-age, cron, tz, cron-missed, env, env.NAME, secret.NAME, service-binding.NAME or queue-binding.NAME`);
+  }
+  return dot < 0 ? key : `${key}${text.slice(dot)}`;
+}
+
+/** The deploy request (without code) the flags ask for, on top of the config file's. */
+export function requestFrom(values: Values, base: Omit<DeployRequest, "code"> = {}): Omit<DeployRequest, "code"> {
+  const request: Omit<DeployRequest, "code"> = structuredClone(base);
+  const origin: Record<string, string> = { ...request.origin };
+  const flag = <K extends keyof DeployRequest>(name: string, key: K, value: DeployRequest[K]) => {
+    (request as DeployRequest)[key] = value;
+    origin[key] = `--${name}`;
+  };
+  const pairs = (name: string, key: "env" | "secrets" | "serviceBindings" | "queueBindings") => {
+    const given = values[name] as string[] | undefined;
+    if (given === undefined) return;
+    const map = { ...request[key] };
+    for (const [k, v] of given.map((e) => parsePair(e, `--${name}`))) {
+      map[k] = v;
+      origin[`${key}.${k}`] = `--${name}`;
+    }
+    request[key] = map;
+  };
+  // Unset first, so a flag's unset also drops what the config file would set.
+  for (const text of (values["unset"] as string[] | undefined) ?? []) {
+    const key = unsetKey(text);
+    const [map, entry] = key.split(".") as [keyof DeployRequest, string | undefined];
+    if (entry === undefined) delete (request as Record<string, unknown>)[map];
+    else delete ((request as Record<string, unknown>)[map] as Record<string, string> | undefined)?.[entry];
+    request.unset = [...(request.unset ?? []), key];
+  }
+  if (values["memory"] !== undefined) flag("memory", "memoryMiB", parseInteger(values["memory"] as string, "--memory", limits.memoryMiB, "MiB"));
+  if (values["timeout"] !== undefined) flag("timeout", "timeoutMs", parseDuration(values["timeout"] as string, "--timeout", limits.timeoutMs));
+  if (values["cpu-limit"] !== undefined) flag("cpu-limit", "cpuLimitMs", parseDuration(values["cpu-limit"] as string, "--cpu-limit", limits.cpuLimitMs));
+  pairs("env", "env");
+  pairs("secret", "secrets");
+  if (values["private"] === true && values["public"] === true) throw new FlickError("bad_request", "--private and --public: give one of them");
+  if (values["private"] === true) flag("private", "private", true);
+  if (values["public"] === true) flag("public", "private", false);
   if (values["tenant"] !== undefined) request.tenant = values["tenant"] as string;
-  if (values["retries"] !== undefined) request.retries = parseInteger(values["retries"] as string, "--retries", limits.retries);
-  if (values["max-event-age"] !== undefined) request.maxEventAgeMs = parseDuration(values["max-event-age"] as string, "--max-event-age", limits.maxEventAgeMs);
-  if (values["cron"] !== undefined) request.crons = values["cron"] as string[];
-  if (values["service-binding"] !== undefined) request.serviceBindings = Object.fromEntries((values["service-binding"] as string[]).map((e) => parsePair(e, "--service-binding")));
-  if (values["queue-binding"] !== undefined) request.queueBindings = Object.fromEntries((values["queue-binding"] as string[]).map((e) => parsePair(e, "--queue-binding")));
-  if (values["tz"] !== undefined) request.timeZone = values["tz"] as string;
+  if (values["retries"] !== undefined) flag("retries", "retries", parseInteger(values["retries"] as string, "--retries", limits.retries));
+  if (values["max-event-age"] !== undefined) flag("max-event-age", "maxEventAgeMs", parseDuration(values["max-event-age"] as string, "--max-event-age", limits.maxEventAgeMs));
+  if (values["cron"] !== undefined) flag("cron", "crons", values["cron"] as string[]);
+  pairs("service-binding", "serviceBindings");
+  pairs("queue-binding", "queueBindings");
+  if (values["tz"] !== undefined) flag("tz", "timeZone", values["tz"] as string);
   if (values["cron-missed"] !== undefined) {
     const missed = values["cron-missed"] as string;
     if (missed !== "once" && missed !== "skip") throw new FlickError("bad_request", `--cron-missed ${missed}: expected once or skip`);
-    request.cronMissed = missed;
+    flag("cron-missed", "cronMissed", missed);
   }
+  if (Object.keys(origin).length > 0) request.origin = origin;
   return request;
 }
 
-async function deployOnce(client: FlickClient, entry: string, name: string, values: Values): Promise<void> {
+/** What to deploy: the entry, the name, the settings (config file, then flags) and the config's scale. */
+export interface DeployPlan {
+  entry: string;
+  name: string;
+  request: Omit<DeployRequest, "code">;
+  scale?: ScaleRequest;
+  config?: ProjectConfig;
+}
+
+/**
+ * The deploy the command line asks for. With no entry argument, the settings file is
+ * `--config` or ./flick.toml and its `entry` is deployed; with one, a file is read only
+ * when `--config` names it.
+ */
+export async function planDeploy(values: Values, positionals: string[]): Promise<DeployPlan> {
+  const configFile = (values["config"] as string | undefined) ?? (positionals.length === 0 ? configFileName : undefined);
+  let config: ProjectConfig | undefined;
+  if (configFile !== undefined) {
+    if (positionals.length === 0 && values["config"] === undefined && !existsSync(configFileName)) {
+      throw new FlickError("bad_request", `no entry file given and no ${configFileName} here (${process.cwd()}); give one (flick deploy src/index.ts), or make a project with \`flick init\``);
+    }
+    // Loaded on use: the TOML parser is not needed to start the CLI.
+    const { loadProjectConfig } = await import("./project-config.ts");
+    config = loadProjectConfig(configFile);
+  }
+  const entry = positionals[0] !== undefined ? path.resolve(positionals[0]) : config?.entry;
+  if (entry === undefined) throw new FlickError("bad_request", `${configFile}: no entry = "…" saying which module to deploy; add one (entry = "src/index.ts") or give it: flick deploy src/index.ts`);
+  const name = (values["name"] as string | undefined) ?? config?.name ?? nameFromEntry(entry);
+  return { entry, name, request: requestFrom(values, config?.request), ...(config?.scale === undefined ? {} : { scale: config.scale }), ...(config === undefined ? {} : { config }) };
+}
+
+/** The plan's entry bundled with its npm dependencies, as a deploy request with the plan's settings. */
+export async function bundled(plan: DeployPlan): Promise<DeployRequest> {
   // Loaded on use: esbuild is not needed to start the CLI.
   const { bundleFunction } = await import("../build/index.ts");
-  const bundle = await bundleFunction(entry);
+  const bundle = await bundleFunction(plan.entry);
   for (const warning of bundle.warnings) console.error(`warning: ${warning}`);
-  const result = await client.deploy(name, requestFrom(values, bundle.code, bundle.wasm));
-  if (values["json"] === true) return void printJson(result);
+  const request: DeployRequest = { ...plan.request, code: bundle.code };
+  if (Object.keys(bundle.wasm).length > 0) request.wasm = Object.fromEntries(Object.entries(bundle.wasm).map(([h, b]) => [h, Buffer.from(b).toString("base64")]));
+  return request;
+}
+
+async function deployOnce(client: FlickClient, plan: DeployPlan, json: boolean): Promise<void> {
+  const request = await bundled(plan);
+  const result = await client.deploy(plan.name, request);
+  const scaled = plan.scale === undefined || Object.keys(plan.scale).length === 0 ? undefined : await client.scale(plan.name, plan.scale);
+  if (json) return void printJson(scaled === undefined ? result : { ...result, function: scaled });
   const what = result.changed ? "deployed" : "unchanged (this exact version is already live)";
-  console.log(`${name}: ${what}`);
-  console.log(`  version  ${result.version} (${bytes(Buffer.byteLength(bundle.code))} bundled)`);
+  console.log(`${plan.name}: ${what}`);
+  console.log(`  version  ${result.version} (${bytes(Buffer.byteLength(request.code ?? ""))} bundled)`);
   console.log(`  url      ${result.function.url}`);
+  if (scaled !== undefined) console.log(`  scale    ${scaleLine(scaled.scale)}`);
 }
 
 export const deploy: Command = {
   name: "deploy",
   summary: "Bundle a function with its npm dependencies and make it live.",
-  usage: "deploy <entry.ts|.js> [--name N] [--memory MiB] [--timeout 30s] [--env K=V]… [--secret K=V]… [--private] [--cron EXPR]… [--tz ZONE]",
+  usage: "deploy [entry.ts|.js] [--config flick.toml] [--name N] [--memory MiB] [--timeout 30s] [--env K=V]… [--secret K=V]… [--private|--public] [--unset SETTING]… [--cron EXPR]… [--tz ZONE]",
   optionHelp: [jsonHelp, ...deployHelp],
   examples: [
+    "flick deploy                      (the function ./flick.toml describes)",
     "flick deploy examples/hello.ts",
     "flick deploy src/index.ts --name api --memory 256 --timeout 10s --env MODE=prod --secret DB_PASSWORD=hunter2",
     "flick deploy examples/cron-report.ts --cron \"0 9 * * MON-FRI\" --tz Europe/Paris",
   ],
   options: { ...deployOptions, ...jsonOption },
-  positionals: { min: 1, max: 1 },
+  positionals: { min: 0, max: 1 },
   async run({ values, positionals }) {
-    const entry = positionals[0]!;
-    const client = clientFor(resolveConnection(values as never));
-    await deployOnce(client, entry, (values["name"] as string | undefined) ?? nameFromEntry(path.resolve(entry)), values);
-  },
-};
-
-export const dev: Command = {
-  name: "dev",
-  summary: "Deploy, then redeploy on every save in the entry's folder, printing the function's logs.",
-  usage: "dev <entry.ts|.js> [deploy options]",
-  optionHelp: deployHelp,
-  examples: ["flick dev examples/json-api.ts"],
-  options: deployOptions,
-  positionals: { min: 1, max: 1 },
-  async run({ values, positionals }) {
-    const entry = positionals[0]!;
-    const name = (values["name"] as string | undefined) ?? nameFromEntry(path.resolve(entry));
-    const client = clientFor(resolveConnection(values as never));
-    const redeploy = async () => {
-      try {
-        await deployOnce(client, entry, name, values);
-      } catch (err) {
-        console.error(`error: ${(err as Error).message}`);
-      }
-    };
-    await redeploy();
-    const dir = path.dirname(path.resolve(entry));
-    let timer: NodeJS.Timeout | undefined;
-    const watcher = watch(dir, { recursive: true }, (_event, file) => {
-      if (file !== null && /(^|[\\/])(node_modules|\.git|\.flick)([\\/]|$)/.test(file)) return;
-      clearTimeout(timer);
-      timer = setTimeout(() => void redeploy(), 100);
-    });
-    console.log(`watching ${dir} — save to redeploy, Ctrl-C to stop`);
-    const controller = new AbortController();
-    const stop = () => controller.abort();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    const follow = async () => {
-      while (!controller.signal.aborted) {
-        try {
-          await client.followLogs(name, (line) => console.log(logLine(line)), { sinceMs: Date.now(), signal: controller.signal });
-        } catch (err) {
-          if (controller.signal.aborted) break;
-          console.error(`logs: ${(err as Error).message}; retrying`);
-        }
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    };
-    await follow();
-    watcher.close();
-    clearTimeout(timer);
+    const plan = await planDeploy(values, positionals);
+    await deployOnce(clientFor(resolveConnection(values as never)), plan, values["json"] === true);
   },
 };

@@ -59,10 +59,51 @@ export const info: Command = {
         ...(f.cron ?? []).map((c) => `cron       ${c.expression} (${c.timeZone}, missed runs: ${f.settings.cronMissed}): next ${c.next.map(time).join(", ")}`),
         `created    ${time(f.createdAtMs)}`,
         `updated    ${time(f.updatedAtMs)}`,
+        "",
+        "settings (where each came from; flick deploy --unset SETTING returns one to its default)",
+        ...sourceLines(f),
       ].join("\n"),
     );
   },
 };
+
+/** The settings' names as flags and `--unset` say them. */
+const flagNames: Record<string, string> = {
+  memoryMiB: "memory", timeoutMs: "timeout", cpuLimitMs: "cpu-limit", private: "private", retries: "retries", maxEventAgeMs: "max-event-age",
+  crons: "cron", timeZone: "tz", cronMissed: "cron-missed", env: "env", secrets: "secret", serviceBindings: "service-binding", queueBindings: "queue-binding",
+};
+
+/** One line per setting that is set (memory and timeout always): name, value, where it came from. */
+function sourceLines(f: FunctionInfo): string[] {
+  const s = f.settings;
+  const value = (key: string): string => {
+    const [head, entry] = key.split(".") as [string, string | undefined];
+    switch (head) {
+      case "memoryMiB": return `${s.memoryMiB} MiB`;
+      case "timeoutMs": return duration(s.timeoutMs);
+      case "cpuLimitMs": return s.cpuLimitMs === null ? "-" : duration(s.cpuLimitMs);
+      case "private": return String(s.private);
+      case "retries": return String(s.retries);
+      case "maxEventAgeMs": return duration(s.maxEventAgeMs);
+      case "crons": return s.crons.join(", ");
+      case "timeZone": return s.timeZone;
+      case "cronMissed": return s.cronMissed;
+      case "env": return s.env[entry!] ?? "";
+      case "secrets": return "••••";
+      case "serviceBindings": return `→ ${s.serviceBindings[entry!] ?? ""}`;
+      case "queueBindings": return `→ ${s.queueBindings[entry!] ?? ""}`;
+      default: return "";
+    }
+  };
+  const keys = [...new Set(["memoryMiB", "timeoutMs", ...Object.keys(f.sources)])];
+  const rows = keys.map((key) => {
+    const [head, entry] = key.split(".") as [string, string | undefined];
+    const source = f.sources[key];
+    const shown = value(key);
+    return [`  ${flagNames[head] ?? head}${entry === undefined ? "" : `.${entry}`}`, shown.length > 40 ? `${shown.slice(0, 39)}…` : shown, source === undefined ? "default" : `${source.from}, version ${source.version}`];
+  });
+  return table(["", "", ""], rows).split("\n").slice(1);
+}
 
 /** "API → users (service), JOBS → resize (queue)" or "-". */
 function bindingsLine(settings: FunctionInfo["settings"]): string {

@@ -6,17 +6,20 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { FlickError } from "../errors/index.ts";
 import { helpOf, type Command } from "./command.ts";
-import { deploy, dev } from "./deploy.ts";
+import { deploy } from "./deploy.ts";
+import { dev } from "./dev.ts";
 import { info, ls, rm, rollback, versions } from "./functions.ts";
+import { init } from "./init.ts";
 import { dlq, invocation } from "./invocations.ts";
 import { invoke } from "./invoke.ts";
 import { logs } from "./logs.ts";
 import { scale } from "./scale.ts";
+import { secret } from "./secret.ts";
 import { closest } from "./suggest.ts";
 import { tenants } from "./tenants.ts";
 import { up } from "./up.ts";
 
-export const commands: Command[] = [up, deploy, dev, invoke, invocation, dlq, ls, info, versions, rollback, scale, rm, logs, tenants];
+export const commands: Command[] = [up, init, deploy, dev, invoke, invocation, dlq, ls, info, versions, rollback, secret, scale, rm, logs, tenants];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -31,6 +34,7 @@ function overview(): string {
     "Getting started:",
     "  flick up --examples &            start a node on :8080 with the examples deployed",
     "  flick deploy examples/hello.ts   deploy (or redeploy) a function",
+    "  flick init my-fn && cd my-fn     start a function of your own (flick.toml, src/index.ts, a test)",
     "  curl localhost:8080/fn/hello     call it",
     "",
     "Config: flags, then FLICK_URL / FLICK_TOKEN, then the local data dir (./.flick).",

@@ -81,6 +81,25 @@ export interface VersionRecord {
   /** SHA-256 of the WebAssembly modules shipped with the bundle (stored beside it). */
   wasm: string[];
   createdAtMs: number;
+  /**
+   * Where each setting this version has came from (key as in `SettingKey`): the deploy
+   * that set it last and how. A key not here is at its default. Outside `settings`, so it
+   * is not part of the version's id: the same settings given another way are the same version.
+   */
+  sources?: Record<string, SettingSource>;
+}
+
+/**
+ * A setting's key: a scalar (`memoryMiB`, `timeoutMs`, `cpuLimitMs`, `private`, `retries`,
+ * `maxEventAgeMs`, `crons`, `timeZone`, `cronMissed`) or one entry of a map
+ * (`env.NAME`, `secrets.NAME`, `serviceBindings.NAME`, `queueBindings.NAME`).
+ */
+export type SettingKey = string;
+
+/** Who set a setting: how (`flick.toml`, `--memory`, `flick secret put`, `api`) and in which version. */
+export interface SettingSource {
+  from: string;
+  version: string;
 }
 
 /** A named function of one tenant and the version that serves its traffic. */

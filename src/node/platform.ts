@@ -21,7 +21,7 @@ import { parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type Ret
 import type { NewLogLine, Store } from "../store/index.ts";
 import { invocationInfo, payloadOf } from "./async-invocations.ts";
 import { runBindingCall } from "./binding-calls.ts";
-import { bindingSettings, cronSettings } from "./deploy-settings.ts";
+import { bindingSettings, cronSettings, desiredOf, mergeSettings, sourcesOf } from "./deploy-settings.ts";
 import type { AdmissionBudgets } from "./admission-budgets.ts";
 import type { SecretBox } from "./secrets.ts";
 import type { Supervisor } from "./supervisor.ts";
@@ -234,6 +234,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       liveVersion: fn.liveVersion,
       url: `${this.publicUrl}/fn/${fn.name}`,
       settings: this.view(version.settings),
+      sources: version.sources ?? {},
       createdAtMs: fn.createdAtMs,
       updatedAtMs: fn.updatedAtMs,
       instances: this.scheduler.instancesOf(`${fn.tenant}/${fn.name}`).length,
@@ -305,9 +306,38 @@ export class Platform implements ApiBackend, GatewayBackend {
     }
   }
 
-  async deploy(who: Principal, name: string, request: DeployRequest): Promise<DeployResponse> {
+  /** Deploys of one function, one at a time: each merges into the settings the last one left. */
+  private readonly deploying = new Map<string, Promise<unknown>>();
+
+  private serially<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.deploying.get(name) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    const tail = run.then(() => undefined, () => undefined);
+    this.deploying.set(name, tail);
+    void tail.then(() => {
+      if (this.deploying.get(name) === tail) this.deploying.delete(name);
+    });
+    return run;
+  }
+
+  deploy(who: Principal, name: string, request: DeployRequest): Promise<DeployResponse> {
+    return this.serially(name, () => this.deployNow(who, name, request));
+  }
+
+  /** `flick secret put` / `rm`: the live code and settings again, with this secret changed. */
+  async changeSecret(who: Principal, name: string, secret: string, value: string | null): Promise<DeployResponse> {
+    // Another tenant's function is a 403 here, not a name clash.
+    const fn = await this.owned(who, name);
+    const request: DeployRequest = value === null
+      ? { tenant: fn.tenant, unset: [`secrets.${secret}`] }
+      : { tenant: fn.tenant, secrets: { [secret]: value }, origin: { [`secrets.${secret}`]: "flick secret put" } };
+    return this.deploy(who, name, request);
+  }
+
+  private async deployNow(who: Principal, name: string, request: DeployRequest): Promise<DeployResponse> {
     let tenant: string;
-    if (who.role === "admin") tenant = request.tenant ?? defaultTenant;
+    // The admin redeploying a tenant's function without --tenant means that function.
+    if (who.role === "admin") tenant = request.tenant ?? (await this.store.getFunction(name))?.tenant ?? defaultTenant;
     else {
       if (request.tenant !== undefined && request.tenant !== who.tenant) {
         throw new FlickError("forbidden", `your token acts for tenant "${who.tenant}"; it cannot deploy for "${request.tenant}"`);
@@ -323,45 +353,60 @@ export class Platform implements ApiBackend, GatewayBackend {
     if (existing !== undefined && existing.tenant !== tenant) {
       throw new FlickError("name_taken", `the name "${name}" is taken by another tenant on this node; pick another name`);
     }
-    const secrets = request.secrets ?? {};
-    const env = request.env ?? {};
+    const live = existing === undefined ? undefined : await this.store.getVersion(name, existing.liveVersion);
+    if (request.code === undefined && live === undefined) {
+      throw new FlickError("function_not_found", `no function named "${name}" to change; deploy its code first (flick deploy)`);
+    }
+    const code = request.code ?? (await this.store.getBundle(live!.bundleHash));
+    const wasmGiven = request.code !== undefined
+      ? request.wasm ?? {}
+      : Object.fromEntries(await Promise.all(live!.wasm.map(async (h) => [h, Buffer.from(await this.store.getWasm(h)).toString("base64")] as const)));
+    // Settings stick: the live version's, with what this deploy unsets and sets.
+    const { desired, set } = mergeSettings(
+      live === undefined ? undefined : desiredOf(live.settings, live.sealedSecrets === null ? {} : this.secrets.open(live.sealedSecrets), live.sources),
+      request,
+    );
+    const secrets = desired.secrets ?? {};
+    const env = desired.env ?? {};
     const clash = Object.keys(secrets).find((k) => k in env);
-    if (clash !== undefined) throw new FlickError("validation_failed", `"${clash}" is both an env var and a secret; give it one role`);
+    if (clash !== undefined) throw new FlickError("validation_failed", `"${clash}" is both an env var and a secret; give it one role (flick secret rm ${clash}, or --unset env.${clash})`);
+    for (const [what, map] of [["env", env], ["secrets", secrets]] as const) {
+      if (Object.keys(map).length > limits.envMaxEntries) throw new FlickError("validation_failed", `${what}: at most ${limits.envMaxEntries} entries; unset some first`);
+    }
     const settings: FunctionSettings = {
-      memoryMiB: request.memoryMiB ?? limits.memoryMiB.default,
-      timeoutMs: request.timeoutMs ?? limits.timeoutMs.default,
+      memoryMiB: desired.memoryMiB ?? limits.memoryMiB.default,
+      timeoutMs: desired.timeoutMs ?? limits.timeoutMs.default,
       // Only when set, so a version made before this setting existed keeps its id.
-      ...(request.cpuLimitMs === undefined ? {} : { cpuLimitMs: request.cpuLimitMs }),
+      ...(desired.cpuLimitMs === undefined ? {} : { cpuLimitMs: desired.cpuLimitMs }),
       env: Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))),
       secretNames: Object.keys(secrets).sort(),
-      private: request.private ?? false,
+      private: desired.private ?? false,
       // Only when set, so a version made before these settings existed keeps its id.
-      ...(request.retries === undefined ? {} : { retries: request.retries }),
-      ...(request.maxEventAgeMs === undefined ? {} : { maxEventAgeMs: request.maxEventAgeMs }),
-      ...cronSettings(request),
-      ...(await bindingSettings(request, tenant, name, env, secrets, (fn) => this.store.getFunction(fn))),
+      ...(desired.retries === undefined ? {} : { retries: desired.retries }),
+      ...(desired.maxEventAgeMs === undefined ? {} : { maxEventAgeMs: desired.maxEventAgeMs }),
+      ...cronSettings(desired),
+      ...(await bindingSettings(desired, tenant, name, env, secrets, (fn) => this.store.getFunction(fn))),
     };
-    const id = versionId(request.code, JSON.stringify(settings), settings.secretNames.length === 0 ? "" : this.secrets.digest(secrets));
-    if (existing !== undefined && existing.liveVersion === id) {
-      const version = (await this.store.getVersion(name, id))!;
-      return { function: this.info(existing, version), version: id, changed: false };
+    const id = versionId(code, JSON.stringify(settings), settings.secretNames.length === 0 ? "" : this.secrets.digest(secrets));
+    if (existing !== undefined && live !== undefined && existing.liveVersion === id) {
+      return { function: this.info(existing, live), version: id, changed: false };
     }
     const wasm: Record<string, Uint8Array> = {};
     let wasmBytes = 0;
-    for (const [hash, base64] of Object.entries(request.wasm ?? {})) {
+    for (const [hash, base64] of Object.entries(wasmGiven)) {
       const bytes = new Uint8Array(Buffer.from(base64, "base64"));
       if (bundleHash(bytes) !== hash) throw new FlickError("validation_failed", `wasm.${hash}: the bytes do not hash to their key; send each module under its SHA-256`);
       wasm[hash] = bytes;
       wasmBytes += bytes.byteLength;
     }
-    if (Buffer.byteLength(request.code) + wasmBytes > limits.bundleMaxBytes) {
-      throw new FlickError("validation_failed", `code and wasm: the bundle is ${Buffer.byteLength(request.code) + wasmBytes} bytes, over the ${limits.bundleMaxBytes}-byte limit`);
+    if (Buffer.byteLength(code) + wasmBytes > limits.bundleMaxBytes) {
+      throw new FlickError("validation_failed", `code and wasm: the bundle is ${Buffer.byteLength(code) + wasmBytes} bytes, over the ${limits.bundleMaxBytes}-byte limit`);
     }
-    const hash = bundleHash(request.code);
+    const hash = bundleHash(code);
     // What hosts will run: the script form, from a V8 code cache, when the module is big enough to gain.
-    const script = Buffer.byteLength(request.code) >= scriptFormMinBytes ? await scriptForm(request.code) : null;
+    const script = Buffer.byteLength(code) >= scriptFormMinBytes ? await scriptForm(code) : null;
     const checked = await this.supervisor.validate(
-      request.code, `${tenant}/${name}.js`, settings.timeoutMs, wasm,
+      code, `${tenant}/${name}.js`, settings.timeoutMs, wasm,
       script === null ? undefined : { code: script, path: this.store.scriptPath(hash) },
     );
     if (checked.error !== null) throw FlickError.fromData(checked.error);
@@ -370,23 +415,24 @@ export class Platform implements ApiBackend, GatewayBackend {
     if ((settings.crons?.length ?? 0) > 0 && !checked.handlers.includes("scheduled")) {
       throw new FlickError(
         "validation_failed",
-        `crons: the module has no scheduled handler for ${settings.crons!.map((c) => `"${c}"`).join(", ")} to run (its default export has ${checked.handlers.join(", ") || "no handler"}); add \`async scheduled(controller, env, ctx) { … }\` or deploy without --cron`,
+        `crons: the module has no scheduled handler for ${settings.crons!.map((c) => `"${c}"`).join(", ")} to run (its default export has ${checked.handlers.join(", ") || "no handler"}); add \`async scheduled(controller, env, ctx) { … }\` or deploy without --cron (--unset cron drops the ones it has)`,
       );
     }
 
     const now = Date.now();
-    await this.store.putBundle(hash, request.code);
+    await this.store.putBundle(hash, code);
     if (script !== null && checked.scriptOk) await this.store.putScript(hash, script);
     for (const [wasmHash, bytes] of Object.entries(wasm)) await this.store.putWasm(wasmHash, bytes);
     const version: VersionRecord = (await this.store.getVersion(name, id)) ?? {
       function: name,
       id,
       bundleHash: hash,
-      bundleBytes: Buffer.byteLength(request.code),
+      bundleBytes: Buffer.byteLength(code),
       settings,
       sealedSecrets: settings.secretNames.length === 0 ? null : this.secrets.seal(secrets),
       createdAtMs: now,
       wasm: Object.keys(wasm).sort(),
+      sources: sourcesOf(desired, set, request.origin, live, id),
     };
     // A new version keeps how the function scales (`flick scale` is about the function): the
     // store returns the record as committed, its scale included.
@@ -440,7 +486,11 @@ export class Platform implements ApiBackend, GatewayBackend {
     }));
   }
 
-  async rollback(who: Principal, name: string, to: string | undefined): Promise<FunctionInfo> {
+  rollback(who: Principal, name: string, to: string | undefined): Promise<FunctionInfo> {
+    return this.serially(name, () => this.rollbackNow(who, name, to));
+  }
+
+  private async rollbackNow(who: Principal, name: string, to: string | undefined): Promise<FunctionInfo> {
     const fn = await this.owned(who, name);
     const versions = await this.store.listVersions(name);
     let target: VersionRecord | undefined;
@@ -787,6 +837,25 @@ export class Platform implements ApiBackend, GatewayBackend {
     const fn = await this.owned(who, name);
     const { payload, contentType } = payloadOf(request);
     const queued = await this.asyncQueue().submit({ function: name, tenant: fn.tenant, kind: "fetch", payload, contentType, idempotencyKey });
+    return { id: queued.id, duplicate: queued.duplicate };
+  }
+
+  /**
+   * Runs the function's `scheduled` handler (as a cron run at this moment would) or gives its
+   * `queue` handler one message, now: `flick dev` fires them by hand. Through the async
+   * queue, as cron and queue bindings do, so retries and logs are the same.
+   */
+  async fire(who: Principal, name: string, kind: "scheduled" | "queue", body: string): Promise<InvokeResponse> {
+    const fn = await this.owned(who, name);
+    const handlers = this.live.get(name)?.version.settings.handlers ?? ["fetch"];
+    if (!handlers.includes(kind)) {
+      throw new FlickError("validation_failed", `function "${name}" has no ${kind} handler (its default export has ${handlers.join(", ")}); add \`async ${kind}(${kind === "scheduled" ? "controller" : "batch"}, env, ctx) { … }\``);
+    }
+    const payload = kind === "scheduled" ? JSON.stringify({ cron: "manual", scheduledTime: Date.now() }) : body;
+    const queued = await this.asyncQueue().submit({
+      function: name, tenant: fn.tenant, kind, payload: new TextEncoder().encode(payload),
+      contentType: kind === "scheduled" ? "application/json" : "text/plain;charset=UTF-8", idempotencyKey: null,
+    });
     return { id: queued.id, duplicate: queued.duplicate };
   }
 

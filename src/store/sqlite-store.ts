@@ -3,6 +3,7 @@
  * `synchronous=NORMAL` with WAL survives a killed process (SIGKILL) without losing a
  * committed transaction; only an OS crash or power loss can drop the last commits.
  */
+import { readFile } from "node:fs/promises";
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
@@ -25,6 +26,7 @@ CREATE TABLE IF NOT EXISTS functions (
 CREATE TABLE IF NOT EXISTS versions (
   function TEXT NOT NULL, id TEXT NOT NULL, bundle_hash TEXT NOT NULL, bundle_bytes INTEGER NOT NULL,
   settings TEXT NOT NULL, sealed_secrets TEXT, created_at INTEGER NOT NULL, wasm TEXT NOT NULL DEFAULT '[]',
+  sources TEXT NOT NULL DEFAULT '{}',
   PRIMARY KEY (function, id));
 CREATE TABLE IF NOT EXISTS logs (
   id INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL, function TEXT NOT NULL,
@@ -89,6 +91,7 @@ function versionOf(row: Row): VersionRecord {
     sealedSecrets: (row["sealed_secrets"] as string | null) ?? null,
     createdAtMs: Number(row["created_at"]),
     wasm: JSON.parse((row["wasm"] as string | undefined) ?? "[]") as string[],
+    sources: JSON.parse((row["sources"] as string | undefined) ?? "{}") as NonNullable<VersionRecord["sources"]>,
   };
 }
 
@@ -133,6 +136,8 @@ export class SqliteStore implements Store {
     // Data dirs from before Wasm support lack the column.
     const columns = (this.db.prepare("PRAGMA table_info(versions)").all() as Row[]).map((c) => c["name"]);
     if (!columns.includes("wasm")) this.db.exec("ALTER TABLE versions ADD COLUMN wasm TEXT NOT NULL DEFAULT '[]'");
+    // …and before settings remembered where they came from.
+    if (!columns.includes("sources")) this.db.exec("ALTER TABLE versions ADD COLUMN sources TEXT NOT NULL DEFAULT '{}'");
     // …and before scheduling settings.
     const fnColumns = (this.db.prepare("PRAGMA table_info(functions)").all() as Row[]).map((c) => c["name"]);
     if (!fnColumns.includes("scale")) this.db.exec("ALTER TABLE functions ADD COLUMN scale TEXT");
@@ -167,8 +172,8 @@ export class SqliteStore implements Store {
          ON CONFLICT(name) DO UPDATE SET live_version = excluded.live_version, updated_at = excluded.updated_at`,
       ),
       insertVersion: prepare(
-        `INSERT OR IGNORE INTO versions (function, id, bundle_hash, bundle_bytes, settings, sealed_secrets, created_at, wasm)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO versions (function, id, bundle_hash, bundle_bytes, settings, sealed_secrets, created_at, wasm, sources)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       setLive: prepare("UPDATE functions SET live_version = ?, updated_at = ? WHERE name = ?"),
       setScale: prepare("UPDATE functions SET scale = ?, updated_at = ? WHERE name = ?"),
@@ -324,6 +329,14 @@ export class SqliteStore implements Store {
     return this.writeOnce(this.bundlePath(hash), code);
   }
 
+  async getBundle(hash: string): Promise<string> {
+    return readFile(this.bundlePath(hash), "utf8");
+  }
+
+  async getWasm(hash: string): Promise<Uint8Array> {
+    return new Uint8Array(await readFile(this.wasmPath(hash)));
+  }
+
   private writeOnce(file: string, code: string | Uint8Array): string {
     if (existsSync(file)) return file;
     // Write, fsync, rename: a bundle is either absent or complete, never torn. A write that
@@ -359,6 +372,7 @@ export class SqliteStore implements Store {
       this.q["insertVersion"]!.run(
         version.function, version.id, version.bundleHash, version.bundleBytes,
         JSON.stringify(version.settings), version.sealedSecrets, version.createdAtMs, JSON.stringify(version.wasm),
+        JSON.stringify(version.sources ?? {}),
       );
       this.q["upsertFunction"]!.run(fn.name, fn.tenant, fn.liveVersion, fn.createdAtMs, fn.updatedAtMs);
       if (before !== undefined) this.checkProvisioned(fn.tenant, before);

@@ -87,6 +87,8 @@ export interface Store {
   /** Stores a bundle under its content hash (durably) and returns where a host reads it. */
   putBundle(hash: string, code: string): Promise<string>;
   bundlePath(hash: string): string;
+  /** A stored bundle's code (a settings-only deploy runs the live version's code again). */
+  getBundle(hash: string): Promise<string>;
   /** Writes the script form of bundle `hash` (build/script-form.ts), once; returns its path. */
   putScript(hash: string, code: string): Promise<string>;
   /** Where the script form of bundle `hash` is, whether or not it exists. */
@@ -94,6 +96,7 @@ export interface Store {
   /** Stores a WebAssembly module under its content hash and returns its path. */
   putWasm(hash: string, bytes: Uint8Array): Promise<string>;
   wasmPath(hash: string): string;
+  getWasm(hash: string): Promise<Uint8Array>;
 
   /**
    * Stores the version (if new) and points the function at it, in one transaction, and
