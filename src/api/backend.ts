@@ -27,6 +27,10 @@ export interface ApiBackend {
   removeFunction(who: Principal, name: string): Promise<void>;
   listVersions(who: Principal, name: string): Promise<VersionInfo[]>;
   rollback(who: Principal, name: string, to: string | undefined): Promise<FunctionInfo>;
+  /** `flick traffic`: a split between versions (version → percent, adding up to 100). */
+  traffic(who: Principal, name: string, shares: Record<string, number>): Promise<FunctionInfo>;
+  /** `flick promote`: every request to this version (default: the split's canary). */
+  promote(who: Principal, name: string, version: string | undefined): Promise<FunctionInfo>;
   readLogs(who: Principal, name: string, query: LogsQuery): Promise<LogLine[]>;
   /** Calls `onLines` with every new line of the function until the returned function is called. */
   followLogs(who: Principal, name: string, onLines: (lines: LogLine[]) => void): Promise<() => void>;

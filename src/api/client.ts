@@ -59,6 +59,16 @@ export class FlickClient {
   deploy(name: string, request: DeployRequest): Promise<DeployResponse> {
     return this.call("PUT", `/functions/${encodeURIComponent(name)}`, request);
   }
+  /** `flick traffic`: version → percent (adding up to 100). */
+  traffic(name: string, split: Record<string, number>): Promise<FunctionInfo> {
+    return this.call("POST", `/functions/${encodeURIComponent(name)}/traffic`, { split });
+  }
+
+  /** `flick promote`: every request to `version` (default: the split's canary). */
+  promote(name: string, version?: string): Promise<FunctionInfo> {
+    return this.call("POST", `/functions/${encodeURIComponent(name)}/promote`, version === undefined ? {} : { version });
+  }
+
   /** `flick secret put`: a new version with this secret set; `value` null removes it. */
   setSecret(name: string, secret: string, value: string | null): Promise<DeployResponse> {
     const path = `/functions/${encodeURIComponent(name)}/secrets/${encodeURIComponent(secret)}`;

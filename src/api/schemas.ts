@@ -37,6 +37,8 @@ const settingKey = z
  */
 export const deployRequest = z.strictObject({
   code: z.string().min(1, "the bundle is empty").max(limits.bundleMaxBytes, `bundles are at most ${limits.bundleMaxBytes} bytes`).optional(),
+  /** Percent of requests the new version takes (1-99); the live version keeps the rest and stays live (`flick promote`). */
+  canary: z.number().int().min(1, "a canary takes 1-99% of the requests").max(99, "a canary takes 1-99% of the requests").optional(),
   /** Settings back to their defaults before this request's values apply. */
   unset: z.array(settingKey).max(500).optional(),
   /** How each setting given was given (`flick.toml`, `--memory`), shown by `flick info`; by key as in `unset`, or a map's name for all its entries. */
@@ -80,6 +82,17 @@ export const secretRequest = z.strictObject({
 });
 export type SecretRequest = z.infer<typeof secretRequest>;
 
+/** `POST /functions/<name>/traffic`: version id → whole percent; they add up to 100. */
+export const trafficRequest = z.strictObject({
+  split: z
+    .record(z.string().regex(/^[0-9a-f]{16}$/, "a version id is 16 hex digits"), z.number().int().min(0).max(100))
+    .refine((m) => Object.keys(m).length >= 1 && Object.keys(m).length <= 4, "split between 1 and 4 versions"),
+});
+export type TrafficRequest = z.infer<typeof trafficRequest>;
+
+/** `POST /functions/<name>/promote`: every request to this version (default: the split's canary). */
+export const promoteRequest = z.strictObject({ version: z.string().regex(/^[0-9a-f]{16}$/, "a version id is 16 hex digits").optional() });
+
 export const createTenantRequest = z.strictObject({ name: tenantName });
 export type CreateTenantRequest = z.infer<typeof createTenantRequest>;
 
@@ -115,6 +128,10 @@ export interface FunctionInfo {
   settings: SettingsView;
   /** Where each setting that is not at its default came from, by key (`memoryMiB`, `env.GREETING`). */
   sources: Record<string, SettingSource>;
+  /** Who gets the requests: the live version at 100, or a split (`flick traffic`). */
+  traffic: { version: string; percent: number }[];
+  /** A version's preview URL, with `<version>` to fill in; it needs a token of the function's tenant. */
+  previewUrl: string;
   createdAtMs: number;
   updatedAtMs: number;
   /** Warm instances right now. */
@@ -231,6 +248,10 @@ export interface VersionInfo {
   createdAtMs: number;
   bundleBytes: number;
   live: boolean;
+  /** Its share of the requests now (0 when it takes none). */
+  percent: number;
+  /** Where to try it (with a token of the function's tenant), whatever its share. */
+  previewUrl: string;
   settings: SettingsView;
 }
 

@@ -9,7 +9,7 @@ import { apiPrefix } from "./prefix.ts";
 import type { ApiBackend, Principal } from "./backend.ts";
 import { readJson } from "./read-json.ts";
 import {
-  createTenantRequest, deployRequest, describeIssues, functionName, invokeRequest, replayRequest, rollbackRequest, scaleRequest, secretRequest, tenantUpdateRequest,
+  createTenantRequest, deployRequest, describeIssues, functionName, invokeRequest, replayRequest, promoteRequest, rollbackRequest, scaleRequest, secretRequest, tenantUpdateRequest, trafficRequest,
 } from "./schemas.ts";
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -120,6 +120,16 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
     const name = nameParam(params[0]!);
     const body = parse(rollbackRequest, await readJson(req));
     sendJson(res, 200, await backend.rollback(who, name, body.to));
+  });
+  route("POST", /^\/functions\/([^/]+)\/traffic$/, async ({ req, res, who, params }) => {
+    const name = nameParam(params[0]!);
+    const body = parse(trafficRequest, await readJson(req));
+    sendJson(res, 200, await backend.traffic(who, name, body.split));
+  });
+  route("POST", /^\/functions\/([^/]+)\/promote$/, async ({ req, res, who, params }) => {
+    const name = nameParam(params[0]!);
+    const body = parse(promoteRequest, await readJson(req));
+    sendJson(res, 200, await backend.promote(who, name, body.version));
   });
   route("GET", /^\/functions\/([^/]+)\/logs$/, async ({ req, res, url, who, params }) => {
     const name = nameParam(params[0]!);

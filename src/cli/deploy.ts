@@ -9,6 +9,7 @@ import { bytes } from "./format.ts";
 import { nameFromEntry, parseDuration, parseInteger, parsePair } from "./parse.ts";
 import type { ProjectConfig } from "./project-config.ts";
 import { scaleLine } from "./functions.ts";
+import { trafficLine } from "./traffic.ts";
 
 const configFileName = "flick.toml";
 
@@ -23,6 +24,7 @@ export const settingOptions = {
   private: { type: "boolean" },
   public: { type: "boolean" },
   unset: { type: "string", multiple: true },
+  canary: { type: "string" },
   tenant: { type: "string" },
   retries: { type: "string" },
   "max-event-age": { type: "string" },
@@ -45,6 +47,8 @@ export const settingHelp = [
   "--private           calls to /fn/<name> need a token of the function's tenant (--public: anyone may call)",
   "--unset SETTING     back to the default: memory, timeout, cpu-limit, private, retries, max-event-age, cron,",
   "                    tz, cron-missed, env, env.NAME, secret.NAME, service-binding.NAME, queue-binding.NAME",
+  "--canary PERCENT    the new version takes this share of the requests (1-99%), the live one the rest;",
+  "                    then flick traffic, flick promote, or flick rollback to end it",
   "--tenant T          deploy for tenant T (admin token only; default: default)",
   "--retries N         async invocations: retries after a function error or timeout (default 2, 0..10)",
   "--max-event-age DUR async invocations: give up on throttles and faults after this age (default 6h, 1s..6h)",
@@ -114,6 +118,10 @@ export function requestFrom(values: Values, base: Omit<DeployRequest, "code"> = 
   if (values["private"] === true) flag("private", "private", true);
   if (values["public"] === true) flag("public", "private", false);
   if (values["tenant"] !== undefined) request.tenant = values["tenant"] as string;
+  if (values["canary"] !== undefined) {
+    const text = (values["canary"] as string).replace(/%$/, "");
+    request.canary = parseInteger(text, "--canary", { min: 1, max: 99 }, "%");
+  }
   if (values["retries"] !== undefined) flag("retries", "retries", parseInteger(values["retries"] as string, "--retries", limits.retries));
   if (values["max-event-age"] !== undefined) flag("max-event-age", "maxEventAgeMs", parseDuration(values["max-event-age"] as string, "--max-event-age", limits.maxEventAgeMs));
   if (values["cron"] !== undefined) flag("cron", "crons", values["cron"] as string[]);
@@ -180,6 +188,7 @@ async function deployOnce(client: FlickClient, plan: DeployPlan, json: boolean):
   console.log(`${plan.name}: ${what}`);
   console.log(`  version  ${result.version} (${bytes(Buffer.byteLength(request.code ?? ""))} bundled)`);
   console.log(`  url      ${result.function.url}`);
+  if (result.function.traffic.length > 1) console.log(`  traffic  ${trafficLine(result.function)} (flick promote ${plan.name} when it looks good, flick rollback ${plan.name} to stop)`);
   if (scaled !== undefined) console.log(`  scale    ${scaleLine(scaled.scale)}`);
 }
 

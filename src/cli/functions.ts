@@ -3,6 +3,7 @@ import { connectionHelp, connectionOptions, jsonHelp as apiJsonHelp, jsonOption,
 import { clientFor, resolveConnection } from "./config.ts";
 import { bytes, duration, table, time } from "./format.ts";
 import type { SettingsView } from "../api/index.ts";
+import { trafficLine } from "./traffic.ts";
 
 const jsonHelp = "--json              print JSON instead of a table";
 
@@ -44,6 +45,8 @@ export const info: Command = {
         `tenant     ${f.tenant}`,
         `url        ${f.url}`,
         `version    ${f.liveVersion}`,
+        `traffic    ${trafficLine(f)}`,
+        `preview    ${f.previewUrl} (needs a token of the function's tenant)`,
         `memory     ${f.settings.memoryMiB} MiB`,
         `timeout    ${duration(f.settings.timeoutMs)}${f.settings.cpuLimitMs === null ? "" : `, CPU ${duration(f.settings.cpuLimitMs)} per request`}`,
         `access     ${f.settings.private ? "private (needs a token of its tenant)" : "public"}`,
@@ -141,7 +144,7 @@ export const versions: Command = {
   async run({ values, positionals }) {
     const list = await clientFor(resolveConnection(values as never)).listVersions(positionals[0]!);
     if (values["json"] === true) return void console.log(JSON.stringify(list, null, 2));
-    console.log(table(["", "VERSION", "CREATED", "SIZE", "LIMITS"], list.map((v) => [v.live ? "*" : "", v.id, time(v.createdAtMs), bytes(v.bundleBytes), settingsLine(v.settings)])));
+    console.log(table(["", "VERSION", "TRAFFIC", "CREATED", "SIZE", "LIMITS"], list.map((v) => [v.live ? "*" : "", v.id, `${v.percent}%`, time(v.createdAtMs), bytes(v.bundleBytes), settingsLine(v.settings)])));
   },
 };
 

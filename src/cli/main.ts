@@ -17,9 +17,10 @@ import { scale } from "./scale.ts";
 import { secret } from "./secret.ts";
 import { closest } from "./suggest.ts";
 import { tenants } from "./tenants.ts";
+import { promote, traffic } from "./traffic.ts";
 import { up } from "./up.ts";
 
-export const commands: Command[] = [up, init, deploy, dev, invoke, invocation, dlq, ls, info, versions, rollback, secret, scale, rm, logs, tenants];
+export const commands: Command[] = [up, init, deploy, dev, invoke, invocation, dlq, ls, info, versions, rollback, traffic, promote, secret, scale, rm, logs, tenants];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -225,6 +225,22 @@ test("a new version's deploy stops the old version's idle instances; busy ones f
   assert.deepEqual(s.tick(2).stop.map((r) => r.instance), [old.instance]);
 });
 
+test("in a traffic split every version's instances keep the keep-alive; a preview's go once idle", () => {
+  const s = scheduler();
+  s.configure(fn("t/f", { key: "t/f@v1", alsoServing: ["t/f@v2"] }));
+  const live = ok(s.acquire("t/f", "t/f@v1", 0));
+  const canary = ok(s.acquire("t/f", "t/f@v2", 0));
+  const preview = ok(s.acquire("t/f", "t/f@v0", 0));
+  for (const r of [live, canary, preview]) s.release(r.instance, 10);
+  assert.deepEqual(s.tick(20).stop.map((r) => r.instance), [preview.instance], "the preview's version serves no traffic");
+  assert.deepEqual(s.tick(1009).stop, []);
+  assert.deepEqual(s.tick(1010).stop.map((r) => r.instance).sort(), [live.instance, canary.instance].sort());
+  // Promoting the canary (v2 alone) lets the old live version's idle instances go at once.
+  const again = ok(s.acquire("t/f", "t/f@v1", 2000));
+  s.release(again.instance, 2001);
+  assert.deepEqual(s.configure(fn("t/f", { key: "t/f@v2" })).map((r) => r.instance), [again.instance]);
+});
+
 test("reclamation: a host over its memory capacity loses idle instances, least recently used first", () => {
   const s = scheduler({ hosts: [host(100)], concurrency: 1, keepAlive: { policy: "fixed", ttlMs: 10 * MIN } });
   for (const name of ["t/a", "t/b", "t/c"]) s.configure(fn(name, { expectedMiB: 10 }));

@@ -26,6 +26,11 @@ import { HostTable, type HostSpec, type Labels, type PlacementPolicy } from "./p
 
 export type ThrottleReason = "function_limit" | "no_capacity";
 
+/** Whether instances of `key` serve the function's traffic now (its live version, or one in a split). */
+function serves(policy: FunctionPolicy, key: string): boolean {
+  return key === policy.key || (policy.alsoServing?.includes(key) ?? false);
+}
+
 /** How the node wants one function run; `configure` it on deploy, scale and start. */
 export interface FunctionPolicy {
   /** `<tenant>/<name>`. */
@@ -33,6 +38,11 @@ export interface FunctionPolicy {
   tenant: string;
   /** The live version's key, `<tenant>/<name>@<version id>`: warm instances are made of it. */
   key: string;
+  /**
+   * Other versions' keys that serve traffic too (a split): their instances keep the
+   * function's keep-alive. Any other version's (an old one, a preview) go once idle.
+   */
+  alsoServing?: readonly string[];
   /** What one instance is expected to use, MiB, until hosts report (default 4). */
   expectedMiB?: number;
   /** Requests one instance takes at once (default: the node's). */
@@ -144,7 +154,7 @@ export class Scheduler {
     const stop: InstanceRef[] = [];
     for (const inst of [...state.instances]) {
       // Old versions' idle instances go now; busy ones finish and go on release.
-      if (inst.key !== policy.key && inst.inFlight + inst.remote === 0) stop.push(this.drop(inst));
+      if (!serves(policy, inst.key) && inst.inFlight + inst.remote === 0) stop.push(this.drop(inst));
     }
     // The kill switch stops everything at once, busy or not; a lower cap stops idle extras.
     const max = policy.maxInstances;
@@ -406,7 +416,7 @@ export class Scheduler {
         inst.provisioned = false;
         if (inst.inFlight + inst.remote > 0) continue;
         const expired =
-          inst.key !== policy.key ||
+          !serves(policy, inst.key) ||
           (inst.warmUntilMs > 0
             ? nowMs >= inst.warmUntilMs
             : windows.prewarmMs > 0

@@ -1,7 +1,8 @@
 /**
- * Function traffic: `/fn/<name>[/<rest>]`. Routes to the live version, checks auth for
- * private functions, enforces the body limit before any function runs, and passes method,
- * path, query, headers and bytes through — except the platform's reserved `x-flick-*`
+ * Function traffic: `/fn/<name>[/<rest>]`. Routes to the live version (or one a traffic
+ * split picks; `/fn/<name>@<version>` previews one, with a token), says which in
+ * `x-flick-version`, checks auth for private functions and previews, enforces the body
+ * limit before any function runs, and passes method, path, query, headers and bytes through — except the platform's reserved `x-flick-*`
  * headers, which a client cannot send a function. The function sees the URL without the
  * `/fn/<name>` prefix (`/fn/api/users?id=1` arrives as `/users?id=1`), so an app written
  * for its own origin — a Hono app, say — routes the same on Flick.
@@ -21,16 +22,25 @@ export const functionPrefix = "/fn/";
 /** Request bodies larger than this (with a Content-Length) stream into the function. */
 export const streamedBodyMinBytes = 256 * 1024;
 
-/** What the gateway needs to know about a function to route to it. */
+/** What the gateway needs to know about a function to route one request to it. */
 export interface RouteTarget {
   name: string;
   tenant: string;
   private: boolean;
+  /** The version this request runs (the live one, one of a split's, or the one previewed): `x-flick-version`. */
+  version: string;
+  /** Its instances' key, `<tenant>/<name>@<version>`. */
+  key: string;
 }
 
 export interface GatewayBackend {
-  /** The live function called `name`, from memory (the hot path never waits on storage). */
-  resolve(name: string): RouteTarget | undefined;
+  /**
+   * Where a request for `name` goes, from memory (the hot path never waits on storage): the
+   * live version, or one picked by the traffic split; with `version` (a preview URL,
+   * `/fn/<name>@<version>`), that version, private to the function's tenant whatever the
+   * function's own setting. Whether the version exists is known once it is placed.
+   */
+  resolve(name: string, version?: string): RouteTarget | undefined;
   /** Who a token acts for, undefined when unknown. */
   authenticate(authorization: string): Promise<{ role: "admin" } | { role: "tenant"; tenant: string } | undefined>;
   /** Runs the request; the response is written to `writer` as it comes; settles when the invocation is over. */
@@ -215,9 +225,15 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
       const slash = afterPrefix.indexOf("/");
       // As sent (percent-encoded): a decoded name could put a line break in the access log.
       fn = slash < 0 ? afterPrefix : afterPrefix.slice(0, slash);
-      const name = decodeName(fn);
+      // `<name>@<version>`: a preview of one version (authenticated, below).
+      const at = fn.indexOf("@");
+      const name = decodeName(at < 0 ? fn : fn.slice(0, at));
+      const previewed = at < 0 ? undefined : fn.slice(at + 1);
+      if (previewed !== undefined && !/^[0-9a-f]{16}$/.test(previewed)) {
+        throw new FlickError("bad_request", `"${fn.slice(0, 80)}": a preview URL is /fn/<name>@<version>, the version's 16 hex digits (\`flick versions ${name}\`)`);
+      }
       const rest = slash < 0 ? "/" : afterPrefix.slice(slash);
-      const target = backend.resolve(name);
+      const target = backend.resolve(name, previewed);
       if (target === undefined) {
         throw new FlickError("function_not_found", `no function named "${name}" is deployed here; \`flick ls\` lists them`);
       }
@@ -228,7 +244,12 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
         const authorization = req.headers.authorization;
         const who = authorization === undefined ? undefined : await backend.authenticate(authorization);
         if (who === undefined) {
-          throw new FlickError("unauthorized", `function "${name}" is private: send \`Authorization: Bearer <token>\` with a token of its tenant`);
+          throw new FlickError(
+            "unauthorized",
+            previewed === undefined
+              ? `function "${name}" is private: send \`Authorization: Bearer <token>\` with a token of its tenant`
+              : `a preview URL needs \`Authorization: Bearer <token>\` with a token of the function's tenant`,
+          );
         }
         if (who.role === "tenant" && who.tenant !== target.tenant) {
           throw new FlickError("forbidden", `function "${name}" is private to its tenant; your token belongs to another tenant`);
@@ -263,7 +284,7 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
           // A null-body status (RFC 9110: 1xx, 204, 304) carries no Content-Length and no body.
           const nullBody = status < 200 || status === 204 || status === 304;
           if (end && !nullBody) out.push("content-length", String(body?.byteLength ?? 0));
-          out.push("x-flick-invocation-id", invocationId, "x-flick-cold-start", coldStart ? "1" : "0");
+          out.push("x-flick-invocation-id", invocationId, "x-flick-cold-start", coldStart ? "1" : "0", "x-flick-version", target.version);
           try {
             res.writeHead(status, out);
           } catch (err) {

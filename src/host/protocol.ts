@@ -56,8 +56,12 @@ export interface RouteInfo {
   tenant: string;
   /** `<tenant>/<name>`. */
   fn: string;
-  /** The live version's key: requests go to instances of it. */
+  /** The live version's key: requests go to instances of it (or of the split's). */
   key: string;
+  /** The live version's id. */
+  version: string;
+  /** A traffic split: each version's key and its share; absent: all to `key`. */
+  split?: { version: string; key: string; percent: number }[];
   private: boolean;
   concurrency: number;
 }

@@ -18,6 +18,8 @@ export function relay(
   socketPath: string,
   fromHost: number,
   name: string,
+  /** The version the host picked (a split's draw, or a preview): the primary runs the same. */
+  version: string,
   request: WireRequest,
   invocationId: string,
   writer: ResponseWriter,
@@ -37,7 +39,7 @@ export function relay(
       resolve({ error });
     };
     const upstream = httpRequest(
-      { socketPath, method: request.method, path: `/fn/${encodeURIComponent(name)}${url.pathname}${url.search}`, headers: headers.flat() as unknown as Record<string, string> },
+      { socketPath, method: request.method, path: `/fn/${encodeURIComponent(name)}@${version}${url.pathname}${url.search}`, headers: headers.flat() as unknown as Record<string, string> },
       (answer) => {
         const platformError = answer.headers["x-flick-error"];
         if (typeof platformError === "string" && answer.headers["content-type"]?.includes("application/json")) {

@@ -13,7 +13,7 @@ import { basename } from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bundleRuntime } from "../build/index.ts";
 import { FlickError, type ErrorData } from "../errors/index.ts";
-import { createGateway, type GatewayBackend, type ResponseWriter, type RouteTarget, type Target } from "../gateway/index.ts";
+import { createGateway, targetOf, type GatewayBackend, type ResponseWriter, type RouteTarget, type Target } from "../gateway/index.ts";
 import { limits } from "../model/index.ts";
 import { Admission, stuckEntryMs, type Slots } from "./admission.ts";
 import { pumpBody, type BodyPump } from "./body-pump.ts";
@@ -262,6 +262,8 @@ function remoteLateLogger(spec: InstanceSpec, invocationId: string): NonNullable
 
 async function runHere(
   route: RouteInfo,
+  /** The version this request runs (gateway/traffic-split.ts). */
+  target: RouteTarget,
   request: WireRequest,
   invocationId: string,
   writer: ResponseWriter,
@@ -274,7 +276,7 @@ async function runHere(
     request.streamed = true;
   }
   for (let attempt = 0; ; attempt++) {
-    const admitted = admission.tryAdmit(route.tenant, route.key) ?? (await admission.admit(route.fn, route.tenant, route.key, queueWaitMs));
+    const admitted = admission.tryAdmit(route.tenant, target.key) ?? (await admission.admit(route.fn, route.tenant, target.key, queueWaitMs));
     if (admitted.kind === "throttle") {
       usage.throttled(route.fn);
       const retryAfterSeconds = Math.ceil(admitted.retryAfterMs / 1000);
@@ -284,7 +286,7 @@ async function runHere(
     if (admitted.kind === "failed") return { error: admitted.error };
     if (admitted.kind === "relay") {
       try {
-        return await relay(primarySocket, hostIndex, route.name, request, invocationId, writer, body, clientGone);
+        return await relay(primarySocket, hostIndex, route.name, target.version, request, invocationId, writer, body, clientGone);
       } finally {
         admitted.release();
       }
@@ -329,9 +331,9 @@ async function runHere(
 }
 
 const backend: GatewayBackend = {
-  resolve(name) {
+  resolve(name, version) {
     const route = routes.get(name);
-    return route === undefined ? undefined : { name: route.name, tenant: route.tenant, private: route.private };
+    return route === undefined ? undefined : targetOf(route, version);
   },
   async authenticate(authorization) {
     const cached = authCache.get(authorization);
@@ -346,7 +348,7 @@ const backend: GatewayBackend = {
     const route = routes.get(target.name);
     if (route === undefined) return { error: { code: "function_not_found", message: `function "${target.name}" was removed` } };
     request.invocationId = invocationId;
-    return runHere(route, request, invocationId, writer, body, clientGone);
+    return runHere(route, target, request, invocationId, writer, body, clientGone);
   },
 };
 // Access lines on the node's output (`flick up --log-format`), batched per loop turn.

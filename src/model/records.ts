@@ -111,6 +111,17 @@ export interface FunctionRecord {
   updatedAtMs: number;
   /** How the scheduler runs it (`flick scale`); absent: the node's defaults. */
   scale?: ScaleSettings;
+  /**
+   * A traffic split (`flick deploy --canary`, `flick traffic`): versions and their whole
+   * percentages, summing to 100, `liveVersion` among them; absent: all to `liveVersion`.
+   */
+  traffic?: TrafficShare[];
+}
+
+/** One version's share of a function's requests in a split. */
+export interface TrafficShare {
+  version: string;
+  percent: number;
 }
 
 /** Per-function scheduling: provisioned and capped instances, placement and keep-alive overrides. */

@@ -14,9 +14,9 @@ import { bundleHash, scriptForm, scriptFormMinBytes, versionId } from "../build/
 import { Scheduler, schedulerDefaults, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
 import { FlickError } from "../errors/index.ts";
 import type { ErrorData } from "../errors/index.ts";
-import type { GatewayBackend, ResponseWriter, RouteTarget } from "../gateway/index.ts";
+import { targetOf, type GatewayBackend, type ResponseWriter, type RouteTarget } from "../gateway/index.ts";
 import type { AcquireResult, Call, CallResult, ClientGone, FunctionUsage, InstanceSpec, InstanceUsage, RouteInfo, ShippedLogLine, WireLogLine, WireRequest } from "../host/index.ts";
-import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type LogLine, type TenantRecord, type VersionRecord } from "../model/index.ts";
+import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type LogLine, type TenantRecord, type TrafficShare, type VersionRecord } from "../model/index.ts";
 import { parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type RetrySettings } from "../queue/index.ts";
 import type { NewLogLine, Store } from "../store/index.ts";
 import { invocationInfo, payloadOf } from "./async-invocations.ts";
@@ -80,6 +80,8 @@ export class Platform implements ApiBackend, GatewayBackend {
   /** Requests waiting for a slot (queue wait), woken when any slot frees. */
   private slotWaiters: (() => void)[] = [];
   private readonly live = new Map<string, LiveFunction>();
+  /** Other versions that serve requests (a split's, previews'), by key; opened on first use. */
+  private readonly serving = new Map<string, LiveFunction>();
   private readonly stats = new Map<string, Stats>();
   private readonly logEvents = new EventEmitter();
   private readonly store: Store;
@@ -125,21 +127,20 @@ export class Platform implements ApiBackend, GatewayBackend {
     }
   }
 
-  /**
-   * Makes `version` the one `record` runs: the scheduler's policy, the hosts' routes (the
-   * returned promise settles once every host has them: answer the API after it).
-   */
-  private setLive(record: FunctionRecord, version: VersionRecord): Promise<void> {
-    const policy = this.policyOf(record, version);
-    this.drop(this.scheduler.configure(policy), policy.maxInstances === 0);
+  /** What serving `version` of `record` takes: its files, its env with the secrets opened, its target. */
+  private entryOf(record: FunctionRecord, version: VersionRecord): LiveFunction {
     const env: string[] = [];
     for (const [k, v] of Object.entries(version.settings.env)) env.push(k, v);
     if (version.sealedSecrets !== null) for (const [k, v] of Object.entries(this.secrets.open(version.sealedSecrets))) env.push(k, v);
     const fn = `${record.tenant}/${record.name}`;
     const key = `${fn}@${version.id}`;
-    const route: RouteInfo = { name: record.name, tenant: record.tenant, fn, key, private: version.settings.private, concurrency: this.options.concurrency };
-    this.live.set(record.name, {
-      target: { name: record.name, tenant: record.tenant, private: version.settings.private },
+    const split = record.traffic?.map((t) => ({ version: t.version, key: `${fn}@${t.version}`, percent: t.percent }));
+    const route: RouteInfo = {
+      name: record.name, tenant: record.tenant, fn, key, version: version.id, private: version.settings.private, concurrency: this.options.concurrency,
+      ...(split === undefined ? {} : { split }),
+    };
+    return {
+      target: targetOf(route),
       record,
       version,
       fn,
@@ -149,9 +150,42 @@ export class Platform implements ApiBackend, GatewayBackend {
       env,
       wasm: Object.fromEntries(version.wasm.map((hash) => [hash, this.store.wasmPath(hash)])),
       route,
-    });
+    };
+  }
+
+  /**
+   * Makes `version` the one `record` runs, with the record's traffic split if it has one:
+   * the scheduler's policy, the hosts' routes (the returned promise settles once every host
+   * has them: answer the API after it).
+   */
+  private setLive(record: FunctionRecord, version: VersionRecord): Promise<void> {
+    const policy = this.policyOf(record, version);
+    this.drop(this.scheduler.configure(policy), policy.maxInstances === 0);
+    const entry = this.entryOf(record, version);
+    this.live.set(record.name, entry);
+    // Versions are immutable, but the function record each entry carries is not.
+    for (const key of [...this.serving.keys()]) if (key.startsWith(`${entry.fn}@`)) this.serving.delete(key);
     this.cron?.setTriggers(this.cronTriggers());
-    return this.pushRoutes([route], []);
+    return this.pushRoutes([entry.route], []);
+  }
+
+  /**
+   * What serving another version of a live function takes (one of its split, or a preview),
+   * opened on first use and kept for the next requests; undefined when the function has no
+   * such version.
+   */
+  private async servingOf(live: LiveFunction, version: string): Promise<LiveFunction | undefined> {
+    if (version === live.version.id) return live;
+    const key = `${live.fn}@${version}`;
+    const known = this.serving.get(key);
+    if (known !== undefined) return known;
+    const record = await this.store.getVersion(live.record.name, version);
+    if (record === undefined || this.live.get(live.record.name) !== live) return undefined;
+    const entry = this.entryOf(live.record, record);
+    // A few hundred versions at most: previews of old ones come and go.
+    if (this.serving.size >= 256) this.serving.delete(this.serving.keys().next().value!);
+    this.serving.set(key, entry);
+    return entry;
   }
 
   private pushRoutes(routes: RouteInfo[], removed: string[]): Promise<void> {
@@ -176,6 +210,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       fn: `${record.tenant}/${record.name}`,
       tenant: record.tenant,
       key: `${record.tenant}/${record.name}@${version.id}`,
+      ...(record.traffic === undefined ? {} : { alsoServing: record.traffic.filter((t) => t.version !== version.id).map((t) => `${record.tenant}/${record.name}@${t.version}`) }),
       minInstances: scale.minInstances,
       ...(scale.maxInstances === null ? {} : { maxInstances: scale.maxInstances }),
       ...(Object.keys(scale.pin).length > 0 ? { pin: scale.pin } : {}),
@@ -235,6 +270,8 @@ export class Platform implements ApiBackend, GatewayBackend {
       url: `${this.publicUrl}/fn/${fn.name}`,
       settings: this.view(version.settings),
       sources: version.sources ?? {},
+      traffic: fn.traffic ?? [{ version: fn.liveVersion, percent: 100 }],
+      previewUrl: `${this.publicUrl}/fn/${fn.name}@<version>`,
       createdAtMs: fn.createdAtMs,
       updatedAtMs: fn.updatedAtMs,
       instances: this.scheduler.instancesOf(`${fn.tenant}/${fn.name}`).length,
@@ -388,7 +425,18 @@ export class Platform implements ApiBackend, GatewayBackend {
       ...(await bindingSettings(desired, tenant, name, env, secrets, (fn) => this.store.getFunction(fn))),
     };
     const id = versionId(code, JSON.stringify(settings), settings.secretNames.length === 0 ? "" : this.secrets.digest(secrets));
-    if (existing !== undefined && live !== undefined && existing.liveVersion === id) {
+    // A canary takes `canary`% of the requests; the live version keeps the rest (and stays live).
+    const canary = request.canary;
+    if (canary !== undefined && (existing === undefined || live === undefined)) {
+      throw new FlickError("validation_failed", `canary: "${name}" has no live version yet to share its traffic with; deploy it once without --canary`);
+    }
+    const traffic = canary === undefined || existing === undefined || id === existing.liveVersion
+      ? undefined
+      : [{ version: existing.liveVersion, percent: 100 - canary }, { version: id, percent: canary }];
+    const unchanged = traffic === undefined
+      ? existing?.liveVersion === id && existing.traffic === undefined
+      : JSON.stringify(traffic) === JSON.stringify(existing?.traffic);
+    if (existing !== undefined && live !== undefined && unchanged) {
       return { function: this.info(existing, live), version: id, changed: false };
     }
     const wasm: Record<string, Uint8Array> = {};
@@ -436,9 +484,14 @@ export class Platform implements ApiBackend, GatewayBackend {
     };
     // A new version keeps how the function scales (`flick scale` is about the function): the
     // store returns the record as committed, its scale included.
-    const record = await this.store.deploy({ name, tenant, liveVersion: id, createdAtMs: existing?.createdAtMs ?? now, updatedAtMs: now }, version);
-    await this.setLive(record, version);
-    return { function: this.info(record, version), version: id, changed: true };
+    // Without --canary, a deploy ends any split: all requests go to the new version.
+    const record = await this.store.deploy(
+      { name, tenant, liveVersion: traffic === undefined ? id : existing!.liveVersion, createdAtMs: existing?.createdAtMs ?? now, updatedAtMs: now, ...(traffic === undefined ? {} : { traffic }) },
+      version,
+    );
+    const liveVersion = traffic === undefined ? version : live!;
+    await this.setLive(record, liveVersion);
+    return { function: this.info(record, liveVersion), version: id, changed: true };
   }
 
   async listFunctions(who: Principal): Promise<FunctionInfo[]> {
@@ -468,6 +521,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     // Only if it is still that tenant's: the name may have been removed and taken meanwhile.
     if (!(await this.store.removeFunction(name, fn.tenant))) throw new FlickError("function_not_found", `no function named "${name}"; \`flick ls\` lists yours`);
     this.live.delete(name);
+    for (const key of [...this.serving.keys()]) if (key.startsWith(`${fn.tenant}/${name}@`)) this.serving.delete(key);
     await this.queue?.removeFunction(name);
     this.cron?.setTriggers(this.cronTriggers());
     this.drop(this.scheduler.remove(`${fn.tenant}/${name}`), true);
@@ -482,6 +536,8 @@ export class Platform implements ApiBackend, GatewayBackend {
       createdAtMs: v.createdAtMs,
       bundleBytes: v.bundleBytes,
       live: v.id === fn.liveVersion,
+      percent: fn.traffic === undefined ? (v.id === fn.liveVersion ? 100 : 0) : (fn.traffic.find((t) => t.version === v.id)?.percent ?? 0),
+      previewUrl: `${this.publicUrl}/fn/${fn.name}@${v.id}`,
       settings: this.view(v.settings),
     }));
   }
@@ -497,15 +553,68 @@ export class Platform implements ApiBackend, GatewayBackend {
     if (to !== undefined) {
       target = versions.find((v) => v.id === to);
       if (target === undefined) throw new FlickError("version_not_found", `function "${name}" has no version ${to}; \`flick versions ${name}\` lists them`);
+    } else if (fn.traffic !== undefined) {
+      // During a split, rolling back ends it: every request goes to the live (stable) version again.
+      target = versions.find((v) => v.id === fn.liveVersion);
     } else {
       const liveIndex = versions.findIndex((v) => v.id === fn.liveVersion);
       target = versions[liveIndex + 1];
       if (target === undefined) throw new FlickError("bad_request", `function "${name}" has no version older than the live one (${fn.liveVersion}) to roll back to`);
     }
-    const record = await this.store.setLiveVersion(name, fn.tenant, target.id, Date.now());
-    if (record === undefined) throw new FlickError("function_not_found", `function "${name}" was removed or redeployed while rolling back; \`flick versions ${name}\` lists its versions now`);
-    await this.setLive(record, target);
-    return this.info(record, target);
+    if (target === undefined) throw new FlickError("internal", `function "${name}" points at a missing version ${fn.liveVersion}`);
+    return this.route(fn, target.id, undefined);
+  }
+
+  /**
+   * `flick traffic`: splits requests between versions by whole percentages summing to 100
+   * (at most 4 versions). The version with the largest share (the first given on a tie) is
+   * the live one: settings of later deploys start from it. One version at 100 ends the split.
+   */
+  traffic(who: Principal, name: string, shares: Record<string, number>): Promise<FunctionInfo> {
+    return this.serially(name, async () => {
+      const fn = await this.owned(who, name);
+      const given = Object.entries(shares).filter(([, p]) => p > 0);
+      const total = given.reduce((sum, [, p]) => sum + p, 0);
+      if (given.length === 0 || total !== 100) {
+        throw new FlickError("validation_failed", `split: the percentages add up to ${total}, not 100 (e.g. flick traffic ${name} <live>=90 <new>=10)`);
+      }
+      const versions = new Set((await this.store.listVersions(name)).map((v) => v.id));
+      const unknown = given.find(([v]) => !versions.has(v));
+      if (unknown !== undefined) throw new FlickError("version_not_found", `function "${name}" has no version ${unknown[0]}; \`flick versions ${name}\` lists them`);
+      let live = given[0]!;
+      for (const share of given) if (share[1] > live[1]) live = share;
+      const traffic = given.length === 1 ? undefined : given.map(([version, percent]) => ({ version, percent }));
+      return this.route(fn, live[0], traffic);
+    });
+  }
+
+  /** `flick promote`: every request to `version` (default: the split's canary, the largest share that is not live); the split ends. */
+  promote(who: Principal, name: string, version: string | undefined): Promise<FunctionInfo> {
+    return this.serially(name, async () => {
+      const fn = await this.owned(who, name);
+      let target = version;
+      if (target === undefined) {
+        const canaries = (fn.traffic ?? []).filter((t) => t.version !== fn.liveVersion).sort((a, b) => b.percent - a.percent);
+        if (canaries.length === 0) throw new FlickError("bad_request", `function "${name}" has no traffic split to promote from; name a version: flick promote ${name} <version>`);
+        target = canaries[0]!.version;
+      }
+      if ((await this.store.getVersion(name, target)) === undefined) {
+        throw new FlickError("version_not_found", `function "${name}" has no version ${target}; \`flick versions ${name}\` lists them`);
+      }
+      return this.route(fn, target, undefined);
+    });
+  }
+
+  /** Points `fn` at `liveVersion` with `traffic` (or none) and makes it so on every host. */
+  private async route(fn: FunctionRecord, liveVersion: string, traffic: TrafficShare[] | undefined): Promise<FunctionInfo> {
+    const name = fn.name;
+    const record = await this.store.setLiveVersion(name, fn.tenant, liveVersion, Date.now(), traffic);
+    const version = record === undefined ? undefined : await this.store.getVersion(name, liveVersion);
+    if (record === undefined || version === undefined) {
+      throw new FlickError("function_not_found", `function "${name}" was removed or redeployed meanwhile; \`flick versions ${name}\` lists its versions now`);
+    }
+    await this.setLive(record, version);
+    return this.info(record, version);
   }
 
   // — logs —
@@ -557,8 +666,10 @@ export class Platform implements ApiBackend, GatewayBackend {
 
   // — function traffic the primary runs (relays, async attempts, binding calls) —
 
-  resolve(name: string): RouteTarget | undefined {
-    return this.live.get(name)?.target;
+  resolve(name: string, version?: string): RouteTarget | undefined {
+    const live = this.live.get(name);
+    if (live === undefined) return undefined;
+    return live.route.split === undefined && version === undefined ? live.target : targetOf(live.route, version);
   }
 
   /**
@@ -575,8 +686,11 @@ export class Platform implements ApiBackend, GatewayBackend {
     clientGone?: ClientGone,
     relayedFrom?: number,
   ): Promise<{ error: ErrorData | null }> {
-    const live = this.live.get(target.name);
-    if (live === undefined) return { error: { code: "function_not_found", message: `function "${target.name}" was removed` } };
+    const current = this.live.get(target.name);
+    if (current === undefined) return { error: { code: "function_not_found", message: `function "${target.name}" was removed` } };
+    // The version the gateway picked (and named in x-flick-version): a split's, or a preview.
+    const live = target.key === current.key ? current : await this.servingOf(current, target.version);
+    if (live === undefined) return { error: { code: "version_not_found", message: `function "${target.name}" has no version ${target.version}; \`flick versions ${target.name}\` lists them` } };
     request.invocationId = invocationId;
     const tenant = live.record.tenant;
     const tokenHeld = relayedFrom !== undefined;
@@ -735,8 +849,11 @@ export class Platform implements ApiBackend, GatewayBackend {
    * allow it (the next requests then stay local), else the request is relayed.
    */
   async hostAcquire(host: number, fn: string, key: string, token: boolean, instance: boolean): Promise<AcquireResult> {
-    const live = this.live.get(fn.slice(fn.indexOf("/") + 1));
-    if (live === undefined || live.fn !== fn) return { kind: "gone", message: `function ${fn} was removed` };
+    const current = this.live.get(fn.slice(fn.indexOf("/") + 1));
+    if (current === undefined || current.fn !== fn) return { kind: "gone", message: `function ${fn} was removed` };
+    // The version the host's gateway picked: the live one, a split's, or a preview.
+    const live = key === current.key || !key.startsWith(`${fn}@`) ? current : await this.servingOf(current, key.slice(fn.length + 1));
+    if (live === undefined) return { kind: "gone", message: `function ${fn.slice(fn.indexOf("/") + 1)} has no version ${key.slice(fn.length + 1)}` };
     const tenant = live.record.tenant;
     const spare = this.budgets.chunk(tenant);
     const tokens = token ? await this.budgets.acquire(host, tenant, 1) : 0;
@@ -747,8 +864,6 @@ export class Platform implements ApiBackend, GatewayBackend {
       };
     }
     if (!instance) return { kind: "tokens", tokens, spare };
-    // A host that asked for an old version (a deploy just happened) gets the live one.
-    void key;
     const got = this.scheduler.acquire(live.fn, live.key, Date.now(), { origin: host });
     this.drop(got.evicted);
     if (got.ok === true) return { kind: "place", spec: this.specOf(live, got.instance), tokens, spare };

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { FlickError } from "../errors/index.ts";
 import { defaultScale } from "../model/index.ts";
-import type { FunctionRecord, LogLevel, LogLine, ScaleSettings, TenantRecord, TokenRecord, VersionRecord } from "../model/index.ts";
+import type { FunctionRecord, LogLevel, LogLine, ScaleSettings, TenantRecord, TokenRecord, TrafficShare, VersionRecord } from "../model/index.ts";
 import { storeUnavailable } from "./sqlite-errors.ts";
 import { inTransaction } from "./sqlite-transaction.ts";
 import {
@@ -64,6 +64,7 @@ function functionOf(row: Row): FunctionRecord {
     updatedAtMs: Number(row["updated_at"]),
   };
   if (typeof row["scale"] === "string") fn.scale = JSON.parse(row["scale"]) as ScaleSettings;
+  if (typeof row["traffic"] === "string") fn.traffic = JSON.parse(row["traffic"]) as TrafficShare[];
   return fn;
 }
 
@@ -141,6 +142,8 @@ export class SqliteStore implements Store {
     // …and before scheduling settings.
     const fnColumns = (this.db.prepare("PRAGMA table_info(functions)").all() as Row[]).map((c) => c["name"]);
     if (!fnColumns.includes("scale")) this.db.exec("ALTER TABLE functions ADD COLUMN scale TEXT");
+    // …and before traffic splits.
+    if (!fnColumns.includes("traffic")) this.db.exec("ALTER TABLE functions ADD COLUMN traffic TEXT");
     const tenantColumns = (this.db.prepare("PRAGMA table_info(tenants)").all() as Row[]).map((c) => c["name"]);
     if (!tenantColumns.includes("concurrency")) this.db.exec("ALTER TABLE tenants ADD COLUMN concurrency INTEGER");
     // …and before tenant quotas.
@@ -168,14 +171,14 @@ export class SqliteStore implements Store {
       tokenByHash: prepare("SELECT * FROM tokens WHERE hash = ?"),
       // The name's owner never changes here: deploy checks it in the same transaction first.
       upsertFunction: prepare(
-        `INSERT INTO functions (name, tenant, live_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT(name) DO UPDATE SET live_version = excluded.live_version, updated_at = excluded.updated_at`,
+        `INSERT INTO functions (name, tenant, live_version, created_at, updated_at, traffic) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(name) DO UPDATE SET live_version = excluded.live_version, updated_at = excluded.updated_at, traffic = excluded.traffic`,
       ),
       insertVersion: prepare(
         `INSERT OR IGNORE INTO versions (function, id, bundle_hash, bundle_bytes, settings, sealed_secrets, created_at, wasm, sources)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      setLive: prepare("UPDATE functions SET live_version = ?, updated_at = ? WHERE name = ?"),
+      setLive: prepare("UPDATE functions SET live_version = ?, updated_at = ?, traffic = ? WHERE name = ?"),
       setScale: prepare("UPDATE functions SET scale = ?, updated_at = ? WHERE name = ?"),
       getFunction: prepare("SELECT * FROM functions WHERE name = ?"),
       listFunctions: prepare("SELECT * FROM functions ORDER BY name"),
@@ -374,7 +377,7 @@ export class SqliteStore implements Store {
         JSON.stringify(version.settings), version.sealedSecrets, version.createdAtMs, JSON.stringify(version.wasm),
         JSON.stringify(version.sources ?? {}),
       );
-      this.q["upsertFunction"]!.run(fn.name, fn.tenant, fn.liveVersion, fn.createdAtMs, fn.updatedAtMs);
+      this.q["upsertFunction"]!.run(fn.name, fn.tenant, fn.liveVersion, fn.createdAtMs, fn.updatedAtMs, fn.traffic === undefined ? null : JSON.stringify(fn.traffic));
       if (before !== undefined) this.checkProvisioned(fn.tenant, before);
       return functionOf(this.q["getFunction"]!.get(fn.name) as Row);
     });
@@ -386,16 +389,19 @@ export class SqliteStore implements Store {
     return row === undefined || row["tenant"] !== tenant ? undefined : functionOf(row);
   }
 
-  async setLiveVersion(name: string, tenant: string, versionId: string, nowMs: number): Promise<FunctionRecord | undefined> {
-    return this.write(`the rollback of "${name}"`, () => {
+  async setLiveVersion(name: string, tenant: string, versionId: string, nowMs: number, traffic?: TrafficShare[]): Promise<FunctionRecord | undefined> {
+    return this.write(`the traffic change of "${name}"`, () => {
       const current = this.ownedRow(name, tenant);
-      if (current === undefined || this.q["getVersion"]!.get(name, versionId) === undefined) return undefined;
+      if (current === undefined) return undefined;
+      for (const v of [versionId, ...(traffic ?? []).map((t) => t.version)]) if (this.q["getVersion"]!.get(name, v) === undefined) return undefined;
       const before = this.usageOf(tenant);
-      this.q["setLive"]!.run(versionId, nowMs, name);
+      this.q["setLive"]!.run(versionId, nowMs, traffic === undefined ? null : JSON.stringify(traffic), name);
       this.checkProvisioned(tenant, before);
-      return { ...current, liveVersion: versionId, updatedAtMs: nowMs };
+      const { traffic: _old, ...rest } = current;
+      return { ...rest, liveVersion: versionId, updatedAtMs: nowMs, ...(traffic === undefined ? {} : { traffic }) };
     });
   }
+
 
   async setScale(name: string, tenant: string, change: Partial<ScaleSettings>, nowMs: number): Promise<{ fn: FunctionRecord; version: VersionRecord } | undefined> {
     return this.write(`the scale of "${name}"`, () => {

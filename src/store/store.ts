@@ -3,7 +3,7 @@
  * one (NATS JetStream, later) are interchangeable. Methods are async because a clustered
  * store talks to the network; callers on the hot path keep their own caches.
  */
-import type { FunctionRecord, LogLevel, LogLine, ScaleSettings, TenantRecord, TokenRecord, VersionRecord } from "../model/index.ts";
+import type { FunctionRecord, LogLevel, LogLine, ScaleSettings, TenantRecord, TokenRecord, TrafficShare, VersionRecord } from "../model/index.ts";
 import { limits } from "../model/index.ts";
 
 export interface LogQuery {
@@ -106,10 +106,11 @@ export interface Store {
    */
   deploy(fn: FunctionRecord, version: VersionRecord): Promise<FunctionRecord>;
   /**
-   * Points the function at one of its versions if it is still `tenant`'s and has it;
-   * undefined otherwise. `quota_exceeded` as for deploy.
+   * Points the function at one of its versions, with a traffic split among its versions or
+   * none (all to that one), if it is still `tenant`'s and has them all; undefined otherwise.
+   * `quota_exceeded` as for deploy.
    */
-  setLiveVersion(name: string, tenant: string, versionId: string, nowMs: number): Promise<FunctionRecord | undefined>;
+  setLiveVersion(name: string, tenant: string, versionId: string, nowMs: number, traffic?: TrafficShare[]): Promise<FunctionRecord | undefined>;
   /**
    * Applies a `flick scale` change to how the scheduler runs the function, if it is still
    * `tenant`'s, and returns it with its live version; undefined otherwise.

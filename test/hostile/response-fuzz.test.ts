@@ -207,7 +207,8 @@ function problem(answer: RawAnswer, spec: Spec, method: string): string | null {
   }
   // The function's own answer: its id, its status.
   if (answer.headers["x-fuzz-id"] !== spec.id && spec.make !== "redirect") return `x-fuzz-id ${String(answer.headers["x-fuzz-id"])} is not ${spec.id}`;
-  const leaked = Object.keys(answer.headers).filter((h) => h.startsWith("x-flick-") && h !== "x-flick-invocation-id" && h !== "x-flick-cold-start");
+  const platformHeaders = ["x-flick-invocation-id", "x-flick-cold-start", "x-flick-version"];
+  const leaked = Object.keys(answer.headers).filter((h) => h.startsWith("x-flick-") && !platformHeaders.includes(h));
   if (leaked.length > 0) return `the function set platform headers ${leaked.join(", ")}`;
   const given = spec.status === "undefined" || spec.make === "no-init" ? 200 : Number(spec.status) % 65536;
   if (spec.make !== "redirect" && answer.status !== given) return `status ${answer.status}, the function made ${String(spec.status)}`;
