@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { flick, type CliResult } from "./support/cli.ts";
-import { startTestNode, tempDir, type TestNode } from "./support/node-process.ts";
+import { repoRoot, startTestNode, tempDir, type TestNode } from "./support/node-process.ts";
 
 let node: TestNode;
 const scratch: string[] = [];
@@ -147,4 +147,36 @@ test("flick init makes a project whose test passes and which deploys as it is; i
   const again = await flick(["init", "hello-world"], {}, parent);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /already has flick\.toml, src\/index\.ts.*nothing was written/);
+});
+
+test("flick types writes Env from flick.toml and the local secrets; code using it typechecks, a wrong name does not", async () => {
+  const dir = project({
+    "flick.toml": `name = "typed"\nentry = "src/index.ts"\n[env]\nGREETING = "hi"\n[bindings.services]\nUSERS = "users"\n[bindings.queues]\nJOBS = "jobs"\n`,
+    ".dev.secrets": "API_KEY=local\n",
+    "src/index.ts": `export default {
+  async fetch(_request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    ctx.waitUntil(env.JOBS.send({ at: Date.now() }));
+    const users = await env.USERS.fetch("http://users/list");
+    return new Response(env.GREETING + env.API_KEY.length + users.status);
+  },
+  scheduled(controller: ScheduledController, env: Env) { console.log(controller.cron, env.GREETING); },
+  queue(batch: MessageBatch<{ at: number }>) { for (const m of batch.messages) m.ack(); },
+};\n`,
+  });
+  const made = await flick(["types"], {}, dir);
+  assert.equal(made.code, 0, made.stderr);
+  assert.match(made.stdout, /flick-env\.d\.ts: Env with 1 vars, 1 secrets, 2 bindings/);
+  const declarations = readFileSync(path.join(dir, "flick-env.d.ts"), "utf8");
+  assert.match(declarations, /^ {2}API_KEY: string;/m);
+  assert.doesNotMatch(declarations, /local/, "a secret's value never reaches the file");
+  const tsc = (file: string) =>
+    spawnSync(path.join(repoRoot, "node_modules", ".bin", "tsc"), [
+      "--ignoreConfig", "--noEmit", "--strict", "--target", "ES2023", "--lib", "ES2023,DOM", "--module", "NodeNext", "--moduleResolution", "NodeNext", file, "flick-env.d.ts",
+    ], { cwd: dir, encoding: "utf8" });
+  const good = tsc("src/index.ts");
+  assert.equal(good.status, 0, good.stdout + good.stderr);
+  writeFileSync(path.join(dir, "src", "wrong.ts"), "export const f = (env: Env) => env.NOPE;\n");
+  const wrong = tsc("src/wrong.ts");
+  assert.notEqual(wrong.status, 0, wrong.stdout + wrong.stderr);
+  assert.match(wrong.stdout, /Property 'NOPE' does not exist on type 'Env'/);
 });

@@ -9,6 +9,7 @@ import { FlickError } from "../errors/index.ts";
 import { functionNamePattern } from "../model/index.ts";
 import type { Command } from "./command.ts";
 import { devDataDir, devSecretsFile } from "./dev.ts";
+import { envDeclarations, typesFileName } from "./types.ts";
 
 function files(name: string): Record<string, string> {
   return {
@@ -23,11 +24,8 @@ timeout = "30s"
 [env]
 GREETING = "Hello"
 `,
-    "src/index.ts": `/** What the function finds in \`env\`: flick.toml's [env], secrets and bindings. */
-export interface Env {
-  GREETING: string;
-}
-
+    "src/index.ts": `// \`Env\` (what the function finds in env) is declared in ${typesFileName}, which
+// \`flick types\` writes from flick.toml: run it again after changing the file.
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const name = new URL(request.url).searchParams.get("name") ?? "world";
@@ -57,7 +55,9 @@ test("greets the world without a name", async () => {
         private: true,
         type: "module",
         engines: { node: ">=24" },
-        scripts: { test: 'node --test "test/**/*.test.ts"', dev: "flick dev", deploy: "flick deploy" },
+        scripts: { test: 'node --test "test/**/*.test.ts"', dev: "flick dev", deploy: "flick deploy", types: "flick types" },
+        // For editors and tsc only: Node 24 runs the TypeScript itself.
+        devDependencies: { "@types/node": "^24.0.0" },
       },
       null,
       2,
@@ -68,18 +68,19 @@ test("greets the world without a name", async () => {
           target: "ES2023", module: "NodeNext", moduleResolution: "NodeNext", lib: ["ES2023", "DOM"], strict: true,
           noEmit: true, allowImportingTsExtensions: true, verbatimModuleSyntax: true, erasableSyntaxOnly: true, skipLibCheck: true,
         },
-        include: ["src", "test"],
+        include: ["src", "test", typesFileName],
       },
       null,
       2,
     )}\n`,
+    [typesFileName]: envDeclarations("flick.toml", ["GREETING"], [], [], []),
     ".gitignore": `node_modules/\n.flick/\n${devDataDir}/\n${devSecretsFile}\n`,
   };
 }
 
 export const init: Command = {
   name: "init",
-  summary: "Start a TypeScript function: flick.toml, src/index.ts, a test, package.json.",
+  summary: "Start a TypeScript function: flick.toml, src/index.ts, a test, env types, package.json.",
   usage: "init [dir] [--name N]",
   optionHelp: ["--name N            the function's name (default: the folder's name)"],
   examples: ["flick init hello && cd hello && npm test && flick deploy"],

@@ -18,9 +18,10 @@ import { secret } from "./secret.ts";
 import { closest } from "./suggest.ts";
 import { tenants } from "./tenants.ts";
 import { promote, traffic } from "./traffic.ts";
+import { types } from "./types.ts";
 import { up } from "./up.ts";
 
-export const commands: Command[] = [up, init, deploy, dev, invoke, invocation, dlq, ls, info, versions, rollback, traffic, promote, secret, scale, rm, logs, tenants];
+export const commands: Command[] = [up, init, deploy, dev, types, invoke, invocation, dlq, ls, info, versions, rollback, traffic, promote, secret, scale, rm, logs, tenants];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
