@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { FlickError } from "../errors/index.ts";
 import { helpOf, type Command } from "./command.ts";
+import { backup, restore } from "./backup.ts";
 import { deploy } from "./deploy.ts";
 import { dev } from "./dev.ts";
 import { info, ls, rm, rollback, versions } from "./functions.ts";
@@ -21,7 +22,7 @@ import { promote, traffic } from "./traffic.ts";
 import { types } from "./types.ts";
 import { up } from "./up.ts";
 
-export const commands: Command[] = [up, init, deploy, dev, types, invoke, invocation, dlq, ls, info, versions, rollback, traffic, promote, secret, scale, rm, logs, tenants];
+export const commands: Command[] = [up, init, deploy, dev, types, invoke, invocation, dlq, ls, info, versions, rollback, traffic, promote, secret, scale, rm, logs, tenants, backup, restore];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -3,3 +3,4 @@ export { deployExamples, examplesDir } from "./deploy-examples.ts";
 export { adminTokenFile } from "./tokens.ts";
 export { defaultTenant } from "./platform.ts";
 export { placementPolicies, type PlacementPolicy } from "../control/index.ts";
+export { backupDataDir, restoreDataDir, type BackupSummary } from "./backup.ts";
