@@ -10,6 +10,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symli
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { repoRoot, tempDir } from "./support/node-process.ts";
+import { assertTourShown, runTour } from "./support/readme-tour.ts";
 
 let work: string;
 let prefix: string;
@@ -41,7 +42,7 @@ before(() => {
   work = tempDir("flick-pack-");
   const copy = path.join(work, "checkout");
   mkdirSync(copy);
-  for (const entry of ["package.json", "bin", "scripts", "src", "examples", "docs", "README.md"]) {
+  for (const entry of ["package.json", "tsconfig.json", "tsconfig.dist.json", "bin", "scripts", "src", "examples", "docs", "README.md"]) {
     cpSync(path.join(repoRoot, entry), path.join(copy, entry), { recursive: true });
   }
   symlinkSync(path.join(repoRoot, "node_modules"), path.join(copy, "node_modules"));
@@ -92,6 +93,34 @@ test("installed with npm install -g, flick works from any folder: up, init, depl
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { message: "Hello, Ada!" });
     assert.match(ok(flickBin, ["info", "shop", "--data-dir", "../.flick"], project), /secret\.API_KEY\s+••••\s+flick secret put/);
+  } finally {
+    const exited = new Promise((resolve) => up.once("exit", resolve));
+    up.kill("SIGINT");
+    await exited;
+  }
+});
+
+test("the README's tour runs with the installed package, from a folder that has only the examples", async () => {
+  const folder = path.join(work, "tour");
+  mkdirSync(folder);
+  cpSync(path.join(repoRoot, "examples"), path.join(folder, "examples"), { recursive: true });
+  const home = path.join(work, "tour-home");
+  mkdirSync(home);
+  const up = spawn(flickBin, ["up", "--port", "0", "--hosts", "1", "--examples"], { cwd: folder, env, stdio: ["ignore", "pipe", "pipe"] });
+  try {
+    let output = "";
+    await new Promise<void>((resolve, reject) => {
+      up.stdout.on("data", (d: Buffer) => {
+        output += d.toString();
+        if (output.includes("Press Ctrl-C to stop.")) resolve();
+      });
+      up.stderr.on("data", (d: Buffer) => (output += d.toString()));
+      up.once("exit", (code) => reject(new Error(`flick up exited ${code}:\n${output}`)));
+    });
+    const url = /Flick is up at (http:\/\/\S+)/.exec(output)![1]!;
+    // `npx flick` in the checkout is the installed `flick` here.
+    const run = await runTour({ cwd: folder, home, nodeUrl: url, dataDir: path.join(folder, ".flick"), pathFirst: path.join(prefix, "bin"), prelude: 'npx() { "$@"; }' });
+    assertTourShown(run);
   } finally {
     const exited = new Promise((resolve) => up.once("exit", resolve));
     up.kill("SIGINT");

@@ -5,7 +5,8 @@
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
-const bootstrap = fileURLToPath(new URL("../runtime/guest/bootstrap.ts", import.meta.url));
+// `.ts` in the checkout, `.js` in the package (compiled by scripts/build-dist.ts): esbuild bundles either.
+const bootstrap = fileURLToPath(new URL(`../runtime/guest/bootstrap${import.meta.url.slice(import.meta.url.lastIndexOf("."))}`, import.meta.url));
 let cached: Promise<string> | undefined;
 
 export function bundleRuntime(): Promise<string> {

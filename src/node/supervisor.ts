@@ -15,7 +15,8 @@ import {
   type InvocationEnd, type RouteInfo, type ShippedLogLine, type ToHost, type WireLogLine, type WireRequest,
 } from "../host/index.ts";
 
-const entry = fileURLToPath(new URL("../host/worker-main.ts", import.meta.url));
+// `.ts` in the checkout, `.js` in the package (compiled by scripts/build-dist.ts).
+const entry = fileURLToPath(new URL(`../host/worker-main${import.meta.url.slice(import.meta.url.lastIndexOf("."))}`, import.meta.url));
 
 export interface InvokeResult extends InvocationEnd {
   cold: boolean;
