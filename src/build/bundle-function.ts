@@ -17,6 +17,8 @@ export interface BundledFunction {
   wasm: Record<string, Uint8Array>;
   /** Absolute paths of every source file in the bundle, for `flick dev` to watch. */
   inputs: string[];
+  /** The bundle's source map (JSON), its sources relative to where the command ran: stack traces name them. */
+  sourceMap: string;
   warnings: string[];
 }
 
@@ -81,6 +83,11 @@ export async function bundleFunction(entry: string, cwd = process.cwd()): Promis
       absWorkingDir: path.dirname(absolute),
       bundle: true,
       write: false,
+      // Not written (write: false): it only names the map's sources relative to the entry's folder.
+      outfile: path.join(path.dirname(absolute), "flick-bundle.js"),
+      // External: the code carries no sourceMappingURL comment, so it (and its version id) is as before.
+      sourcemap: "external",
+      sourcesContent: false,
       metafile: true,
       format: "esm",
       platform: "neutral",
@@ -100,11 +107,15 @@ export async function bundleFunction(entry: string, cwd = process.cwd()): Promis
       details: { errors: lines },
     });
   }
-  const out = result.outputFiles[0];
+  const out = result.outputFiles.find((f) => f.path.endsWith(".js"));
+  const mapFile = result.outputFiles.find((f) => f.path.endsWith(".js.map"));
   if (out === undefined) throw new FlickError("invalid_bundle", `esbuild produced no output for ${entry}`);
   const dir = path.dirname(absolute);
+  const map = JSON.parse(mapFile?.text ?? '{"version":3,"sources":[],"mappings":""}') as { sources: string[] };
+  map.sources = map.sources.map((s) => (s.includes(":") ? s : path.relative(cwd, path.resolve(dir, s)) || s));
   return {
     code: out.text,
+    sourceMap: JSON.stringify(map),
     wasm,
     inputs: Object.keys(result.metafile.inputs).filter((p) => !p.startsWith("flick-wasm:")).map((p) => path.resolve(dir, p)),
     warnings: result.warnings.map((m) => formatMessage(m, cwd, dir)),

@@ -29,10 +29,22 @@ const identifier = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
 
 /** The script form of `code`, or null when it must stay a module. Never throws. */
 export async function scriptForm(code: string): Promise<string | null> {
+  return (await scriptFormWithMap(code, undefined))?.script ?? null;
+}
+
+/**
+ * The script form and, given the bundle's source map, the script's: esbuild reads the
+ * bundle's map from an inline sourceMappingURL and chains it, so the script's frames map
+ * to the user's files; one `;` more in front for the wrapper's first line.
+ */
+export async function scriptFormWithMap(code: string, sourceMap: string | undefined): Promise<{ script: string; map: string | null } | null> {
   let text: string;
+  let map: string | null = null;
   try {
+    const inline = sourceMap === undefined ? "" : `\n//# sourceMappingURL=data:application/json;base64,${Buffer.from(sourceMap).toString("base64")}\n`;
     const result = await esbuild.build({
-      stdin: { contents: code, loader: "js" },
+      stdin: { contents: code + inline, loader: "js", sourcefile: "bundle.js" },
+      ...(sourceMap === undefined ? {} : { outfile: "script.js", sourcemap: "external" as const, sourcesContent: false }),
       bundle: true,
       write: false,
       format: "esm",
@@ -43,7 +55,13 @@ export async function scriptForm(code: string): Promise<string | null> {
       logLevel: "silent",
       legalComments: "none",
     });
-    text = result.outputFiles[0]?.text ?? "";
+    text = result.outputFiles.find((f) => !f.path.endsWith(".map"))?.text ?? "";
+    const mapped = result.outputFiles.find((f) => f.path.endsWith(".map"))?.text;
+    if (mapped !== undefined) {
+      const parsed = JSON.parse(mapped) as { mappings: string };
+      parsed.mappings = `;${parsed.mappings}`;
+      map = JSON.stringify(parsed);
+    }
   } catch {
     return null; // an import left unbundled, or syntax esbuild refuses: the module path reports it
   }
@@ -65,5 +83,5 @@ export async function scriptForm(code: string): Promise<string | null> {
   }
   // Any other import/export left at the start of a line means a shape this does not know.
   if (/^(?:import|export)\b/m.test(body)) return null;
-  return `(function () { "use strict";\n${body}\nreturn Object.freeze({ __proto__: null, ${getters.join(", ")} });\n})()`;
+  return { script: `(function () { "use strict";\n${body}\nreturn Object.freeze({ __proto__: null, ${getters.join(", ")} });\n})()`, map };
 }

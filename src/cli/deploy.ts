@@ -174,7 +174,7 @@ export async function bundled(plan: DeployPlan): Promise<DeployRequest> {
   const { bundleFunction } = await import("../build/index.ts");
   const bundle = await bundleFunction(plan.entry);
   for (const warning of bundle.warnings) console.error(`warning: ${warning}`);
-  const request: DeployRequest = { ...plan.request, code: bundle.code };
+  const request: DeployRequest = { ...plan.request, code: bundle.code, sourceMap: bundle.sourceMap };
   if (Object.keys(bundle.wasm).length > 0) request.wasm = Object.fromEntries(Object.entries(bundle.wasm).map(([h, b]) => [h, Buffer.from(b).toString("base64")]));
   return request;
 }

@@ -27,6 +27,7 @@ import { collectionEnded, idleCollectMs, noteInvocation, trackIdle, untrackIdle,
 import { InvocationIo } from "./invocation-ops.ts";
 import type { Call, CallResult, InstanceSpec, InvocationControl, InvocationEnd, ResponseSink, WireLogLine, WireRequest } from "./protocol.ts";
 import { checkResponseHead } from "./response-guard.ts";
+import { mapStack } from "./stack-map.ts";
 
 /**
  * The runtime bundle, and how isolates get it fast: a V8 startup snapshot with the
@@ -271,6 +272,8 @@ export class Instance implements Collectable {
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeTimerAt = 0;
   private moduleLogs: WireLogLine[] = [];
+  /** The source map of the code this instance runs (module or script form), for stack traces in its lines. */
+  private mapFile: string | undefined;
   private nextId = 1;
   private lastCpuNs = 0n;
   private disposing = false;
@@ -480,6 +483,7 @@ export class Instance implements Collectable {
     }, limitMs);
     try {
       let namespace: ivm.Reference<unknown>;
+      this.mapFile = typeof code === "string" ? `${this.spec.bundlePath}.map` : this.spec.scriptPath === undefined ? undefined : `${this.spec.scriptPath}.map`;
       if (typeof code === "string") {
         const module = await this.isolate.compileModule(code, { filename });
         await module.instantiate(this.context, (specifier) => {
@@ -497,7 +501,7 @@ export class Instance implements Collectable {
       init.release();
       // Lines the module printed at its top level: kept for the first invocation.
       const [ops] = await this.takeRef.apply(undefined, [true], { result: { copy: true } });
-      for (const op of ops) if (op[0] === "log" && checkHostOp(op) === null) this.moduleLogs.push([Date.now(), levels.has(op[2]) ? (op[2] as Levels) : "log", op[3]]);
+      for (const op of ops) if (op[0] === "log" && checkHostOp(op) === null) this.moduleLogs.push([Date.now(), levels.has(op[2]) ? (op[2] as Levels) : "log", this.mapped(op[3])]);
       if (problem !== "") throw new FlickError("missing_fetch_handler", `${this.spec.function}: ${problem}`);
     } catch (err) {
       if (overran) {
@@ -886,8 +890,14 @@ export class Instance implements Collectable {
     }
   }
 
+  /** `text` with the bundle's stack frames at the user's files and lines, when the version kept a source map. */
+  private mapped(text: string): string {
+    return this.mapFile === undefined ? text : mapStack(text, `${this.spec.function}.js`, this.mapFile);
+  }
+
   /** One console line, within the invocation's caps (contract.ts `logLimits`). */
-  private log(invocation: number, level: string, message: string): void {
+  private log(invocation: number, level: string, raw: string): void {
+    const message = this.mapped(raw);
     const lvl: Levels = levels.has(level) ? (level as Levels) : "log";
     const inv = this.invocations.get(invocation);
     if (inv === undefined) {
@@ -970,7 +980,8 @@ export class Instance implements Collectable {
       this.memoryLimitHit = "an allocation failed";
       return;
     }
-    const text = message.length > 2048 ? `${message.slice(0, 2048)}…` : message;
+    const mapped = this.mapped(message);
+    const text = mapped.length > 2048 ? `${mapped.slice(0, 2048)}…` : mapped;
     // `thrown`: the message is the function's own text, which the gateway shows only to a
     // caller of the function's tenant (it is in the logs either way).
     this.settle(invocation, thrown

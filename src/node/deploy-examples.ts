@@ -15,9 +15,9 @@ export async function deployExamples(platform: Platform, dir = examplesDir): Pro
   for (const file of readdirSync(dir).sort()) {
     if (!/\.(ts|js)$/.test(file) || file.endsWith(".d.ts") || file.endsWith(".test.ts")) continue;
     const name = path.basename(file).replace(/\.(ts|js)$/, "");
-    const { code, wasm } = await bundleFunction(path.join(dir, file));
+    const { code, wasm, sourceMap } = await bundleFunction(path.join(dir, file), dir);
     const shipped = Object.fromEntries(Object.entries(wasm).map(([h, b]) => [h, Buffer.from(b).toString("base64")]));
-    await platform.deploy({ role: "admin" }, name, Object.keys(shipped).length === 0 ? { code } : { code, wasm: shipped });
+    await platform.deploy({ role: "admin" }, name, Object.keys(shipped).length === 0 ? { code, sourceMap } : { code, sourceMap, wasm: shipped });
     names.push(name);
   }
   return names;

@@ -11,7 +11,7 @@ import { limits, type Binding, type FunctionSettings, type SettingKey, type Sett
 import { CronError, parseCron } from "../queue/index.ts";
 
 /** A version's settings in a deploy request's terms: what a deploy merges into. */
-export type DesiredSettings = Omit<DeployRequest, "code" | "tenant" | "wasm" | "unset" | "origin" | "canary">;
+export type DesiredSettings = Omit<DeployRequest, "code" | "tenant" | "wasm" | "unset" | "origin" | "canary" | "sourceMap">;
 
 const scalarKeys = ["memoryMiB", "timeoutMs", "cpuLimitMs", "private", "retries", "maxEventAgeMs", "crons", "timeZone", "cronMissed"] as const;
 const mapKeys = ["env", "secrets", "serviceBindings", "queueBindings"] as const;

@@ -10,7 +10,7 @@ import type {
   ApiBackend, CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, FunctionStats, InvocationInfo, InvokeRequest, InvokeResponse,
   LogsQuery, Principal, ScaleRequest, SettingsView, TenantInfo, TenantUpdateRequest, VersionInfo,
 } from "../api/index.ts";
-import { bundleHash, scriptForm, scriptFormMinBytes, versionId } from "../build/index.ts";
+import { bundleHash, scriptFormMinBytes, scriptFormWithMap, SourceMap, versionId } from "../build/index.ts";
 import { Scheduler, schedulerDefaults, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
 import { FlickError } from "../errors/index.ts";
 import type { ErrorData } from "../errors/index.ts";
@@ -394,6 +394,14 @@ export class Platform implements ApiBackend, GatewayBackend {
     if (request.code === undefined && live === undefined) {
       throw new FlickError("function_not_found", `no function named "${name}" to change; deploy its code first (flick deploy)`);
     }
+    if (request.sourceMap !== undefined) {
+      if (request.code === undefined) throw new FlickError("validation_failed", "sourceMap: a source map goes with the code it maps; send both");
+      try {
+        new SourceMap(request.sourceMap);
+      } catch (err) {
+        throw new FlickError("validation_failed", `sourceMap: ${(err as Error).message}; send the map esbuild wrote for this bundle (or none)`);
+      }
+    }
     const code = request.code ?? (await this.store.getBundle(live!.bundleHash));
     const wasmGiven = request.code !== undefined
       ? request.wasm ?? {}
@@ -437,6 +445,8 @@ export class Platform implements ApiBackend, GatewayBackend {
       ? existing?.liveVersion === id && existing.traffic === undefined
       : JSON.stringify(traffic) === JSON.stringify(existing?.traffic);
     if (existing !== undefined && live !== undefined && unchanged) {
+      // A version deployed before maps were kept gets one now.
+      if (request.sourceMap !== undefined) await this.store.putSourceMap(live.bundleHash, request.sourceMap, "module");
       return { function: this.info(existing, live), version: id, changed: false };
     }
     const wasm: Record<string, Uint8Array> = {};
@@ -452,7 +462,8 @@ export class Platform implements ApiBackend, GatewayBackend {
     }
     const hash = bundleHash(code);
     // What hosts will run: the script form, from a V8 code cache, when the module is big enough to gain.
-    const script = Buffer.byteLength(code) >= scriptFormMinBytes ? await scriptForm(code) : null;
+    const form = Buffer.byteLength(code) >= scriptFormMinBytes ? await scriptFormWithMap(code, request.sourceMap) : null;
+    const script = form?.script ?? null;
     const checked = await this.supervisor.validate(
       code, `${tenant}/${name}.js`, settings.timeoutMs, wasm,
       script === null ? undefined : { code: script, path: this.store.scriptPath(hash) },
@@ -469,7 +480,12 @@ export class Platform implements ApiBackend, GatewayBackend {
 
     const now = Date.now();
     await this.store.putBundle(hash, code);
-    if (script !== null && checked.scriptOk) await this.store.putScript(hash, script);
+    // Maps before the version that uses them: a host that starts it finds them.
+    if (request.sourceMap !== undefined) await this.store.putSourceMap(hash, request.sourceMap, "module");
+    if (script !== null && checked.scriptOk) {
+      await this.store.putScript(hash, script);
+      if (form?.map != null) await this.store.putSourceMap(hash, form.map, "script");
+    }
     for (const [wasmHash, bytes] of Object.entries(wasm)) await this.store.putWasm(wasmHash, bytes);
     const version: VersionRecord = (await this.store.getVersion(name, id)) ?? {
       function: name,

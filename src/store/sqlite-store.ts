@@ -332,6 +332,10 @@ export class SqliteStore implements Store {
     return this.writeOnce(this.bundlePath(hash), code);
   }
 
+  async putSourceMap(hash: string, map: string, form: "module" | "script"): Promise<string> {
+    return this.writeOnce(`${form === "module" ? this.bundlePath(hash) : this.scriptPath(hash)}.map`, map);
+  }
+
   async getBundle(hash: string): Promise<string> {
     return readFile(this.bundlePath(hash), "utf8");
   }

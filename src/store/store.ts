@@ -93,6 +93,8 @@ export interface Store {
   putScript(hash: string, code: string): Promise<string>;
   /** Where the script form of bundle `hash` is, whether or not it exists. */
   scriptPath(hash: string): string;
+  /** Stores the source map of bundle `hash` (`<bundle>.map`), or of its script form (`<script>.map`), once. */
+  putSourceMap(hash: string, map: string, form: "module" | "script"): Promise<string>;
   /** Stores a WebAssembly module under its content hash and returns its path. */
   putWasm(hash: string, bytes: Uint8Array): Promise<string>;
   wasmPath(hash: string): string;
