@@ -779,6 +779,13 @@ test("flick logs -f prints lines logged after it started, and stops on Ctrl-C", 
   }
 });
 
+test("every command that prints and ends takes --json (up and dev run until stopped)", async () => {
+  const { commands } = await import("../src/cli/main.ts");
+  const without = commands.filter((c) => c.options["json"] === undefined).map((c) => c.name);
+  assert.deepEqual(without, ["up", "dev"]);
+  for (const c of commands) if (c.options["json"] !== undefined) assert.ok(c.optionHelp.some((l) => l.startsWith("--json")), `flick ${c.name} --help mentions --json`);
+});
+
 test("--json on every command that prints: what it prints parses, with the API's fields", async () => {
   const json = async (...args: string[]) => {
     const result = await cli(...args, "--json");
@@ -800,7 +807,16 @@ test("--json on every command that prints: what it prints parses, with the API's
   assert.ok(Array.isArray(await json("tenants", "ls")));
   const logs = await cli("logs", "json-fn", "--json");
   for (const line of logs.stdout.split("\n").filter((l) => l !== "")) assert.equal(typeof JSON.parse(line).message, "string");
+  assert.deepEqual((await json("traffic", "json-fn"))["traffic"], [{ version: first["version"], percent: 100 }]);
+  assert.equal((await json("promote", "json-fn", first["version"].slice(0, 8)))["liveVersion"], first["version"]);
+  assert.deepEqual(await json("secret", "ls", "--name", "json-fn"), []);
   assert.deepEqual(await json("rm", "json-fn"), { removed: "json-fn" });
+  const made = await flick(["init", "json-init", "--json"], {}, elsewhere);
+  assert.equal(made.code, 0, made.stderr);
+  assert.equal(JSON.parse(made.stdout).name, "json-init");
+  const typed = await flick(["types", "--json"], {}, path.join(elsewhere, "json-init"));
+  assert.equal(typed.code, 0, typed.stderr);
+  assert.deepEqual(JSON.parse(typed.stdout).vars, ["GREETING"]);
 });
 
 // ---------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { FlickError } from "../errors/index.ts";
 import { functionNamePattern } from "../model/index.ts";
-import type { Command } from "./command.ts";
+import { jsonOption, printJson, type Command } from "./command.ts";
 import { devDataDir, devSecretsFile } from "./dev.ts";
 import { envDeclarations, typesFileName } from "./types.ts";
 
@@ -82,9 +82,9 @@ export const init: Command = {
   name: "init",
   summary: "Start a TypeScript function: flick.toml, src/index.ts, a test, env types, package.json.",
   usage: "init [dir] [--name N]",
-  optionHelp: ["--name N            the function's name (default: the folder's name)"],
+  optionHelp: ["--name N            the function's name (default: the folder's name)", "--json              print {name, dir, files} as JSON"],
   examples: ["flick init hello && cd hello && npm test && flick deploy"],
-  options: { name: { type: "string" } },
+  options: { name: { type: "string" }, ...jsonOption },
   positionals: { min: 0, max: 1 },
   async run({ values, positionals }) {
     const dir = path.resolve(positionals[0] ?? ".");
@@ -102,6 +102,7 @@ export const init: Command = {
       mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
       writeFileSync(path.join(dir, file), contents, { flag: "wx" });
     }
+    if (values["json"] === true) return void printJson({ name, dir, files: Object.keys(wanted) });
     const rel = path.relative(process.cwd(), dir) || ".";
     console.log(`${name}: a new function in ${rel}`);
     for (const file of Object.keys(wanted)) console.log(`  ${file}`);

@@ -9,7 +9,7 @@
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { FlickError } from "../errors/index.ts";
-import type { Command } from "./command.ts";
+import { jsonOption, printJson, type Command } from "./command.ts";
 import { devSecretsFile, readSecretsFile } from "./dev.ts";
 
 export const typesFileName = "flick-env.d.ts";
@@ -76,9 +76,10 @@ export const types: Command = {
   optionHelp: [
     "--config FILE       the settings file (default: ./flick.toml)",
     `--out FILE          where to write (default: ${typesFileName} beside the settings file)`,
+    "--json              print {file, vars, secrets, serviceBindings, queueBindings} as JSON",
   ],
   examples: ["flick types", "flick types --config api/flick.toml --out api/src/env.d.ts"],
-  options: { config: { type: "string" }, out: { type: "string" } },
+  options: { config: { type: "string" }, out: { type: "string" }, ...jsonOption },
   positionals: { min: 0, max: 0 },
   async run({ values }) {
     const file = (values["config"] as string | undefined) ?? "flick.toml";
@@ -92,6 +93,7 @@ export const types: Command = {
     if (clash !== undefined) throw new FlickError("bad_request", `${path.basename(config.file)}: "${clash}" is used twice in env (vars, secrets and bindings share it); give each its own name`);
     const out = path.resolve((values["out"] as string | undefined) ?? path.join(dir, typesFileName));
     writeFileSync(out, envDeclarations(path.relative(path.dirname(out), config.file) || path.basename(config.file), Object.keys(config.env), secrets, services, queues));
+    if (values["json"] === true) return void printJson({ file: out, vars: Object.keys(config.env), secrets, serviceBindings: services, queueBindings: queues });
     console.log(`${path.relative(process.cwd(), out) || out}: Env with ${Object.keys(config.env).length} vars, ${secrets.length} secrets, ${services.length + queues.length} bindings`);
   },
 };
