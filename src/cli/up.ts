@@ -43,6 +43,8 @@ export const up: Command = {
     "--headers-timeout DUR a request's headers must arrive within this (default 10s)",
     "--examples          deploy the functions in examples/ once started, if the node has none yet",
     "--log-format F      one line per function request on the output: text (default), json, or off",
+    "--metrics-listen A  serve Prometheus /metrics on HOST:PORT without a token (default: /metrics on the",
+    "                    node's port, for the admin token only)",
   ],
   examples: ["flick up", "flick up --port 0 --data-dir /tmp/flick --examples"],
   options: {
@@ -75,6 +77,7 @@ export const up: Command = {
     "max-connections": { type: "string" },
     "headers-timeout": { type: "string" },
     "log-format": { type: "string" },
+    "metrics-listen": { type: "string" },
   },
   positionals: { min: 0, max: 0 },
   async run({ values }) {
@@ -90,6 +93,7 @@ export const up: Command = {
       ...(values["idle-ttl"] === undefined ? {} : { idleTtlMs: parseDuration(values["idle-ttl"] as string, "--idle-ttl") }),
       egressAllow: ((values["egress-allow"] as string[] | undefined) ?? []).flatMap((v) => v.split(",")).filter((v) => v.trim() !== ""),
       accessLog: logFormat(values["log-format"] as string | undefined),
+      ...(values["metrics-listen"] === undefined ? {} : { metricsListen: values["metrics-listen"] as string }),
       ...schedulingOptions(values, placementPolicies),
     });
     const info = path.join(dataDir, nodeFile);

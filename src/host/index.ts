@@ -11,3 +11,4 @@ export { EgressPolicy } from "./egress-policy.ts";
 export { fetchLimits } from "./invocation-ops.ts";
 export { relayHeader } from "./relay.ts";
 export type { AccessLogFormat } from "./access-log.ts";
+export { durationCounts, outcomeOf } from "./usage.ts";

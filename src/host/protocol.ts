@@ -126,6 +126,13 @@ export interface FunctionUsage {
   throttled: number;
   /** A sample of latencies (ms, as the client saw them from arrival to the end). */
   latencies: number[];
+  /** Answers by `<status class>|<platform error code>` ("2xx|" for the function's own 2xx, "5xx|function_error"). */
+  outcomes: Record<string, number>;
+  /** Every latency counted into `durationBucketsMs` (one more count for above the last), and their sum, ms. */
+  durations: number[];
+  durationSumMs: number;
+  /** 429s by reason (`function_limit`, `tenant_limit`, `no_capacity`). */
+  throttledBy: Record<string, number>;
 }
 
 export type ToHost =

@@ -5,6 +5,7 @@
  * and a bounded sample of latencies for `flick info`; measured instance memory. Never per
  * request: the hot path sends nothing.
  */
+import { durationBucketsMs } from "../model/index.ts";
 import type { FromHost, FunctionUsage, InstanceUsage } from "./protocol.ts";
 
 /** Latencies kept per function per report (a uniform sample beyond that). */
@@ -23,15 +24,22 @@ export class UsageReport {
   private fn(name: string): FunctionUsage & { seen: number } {
     let f = this.functions.get(name);
     if (f === undefined) {
-      f = { fn: name, invocations: 0, coldStarts: 0, codeCacheHits: 0, codeCacheMisses: 0, throttled: 0, latencies: [], seen: 0 };
+      f = {
+        fn: name, invocations: 0, coldStarts: 0, codeCacheHits: 0, codeCacheMisses: 0, throttled: 0, latencies: [], seen: 0,
+        outcomes: {}, durations: new Array<number>(durationBucketsMs.length + 1).fill(0), durationSumMs: 0, throttledBy: {},
+      };
       this.functions.set(name, f);
     }
     return f;
   }
 
-  invocation(fn: string, latencyMs: number, cold: boolean, codeCache: "hit" | "miss" | "module" | undefined): void {
+  /** One answered invocation; `outcome` as in `FunctionUsage.outcomes`. */
+  invocation(fn: string, latencyMs: number, cold: boolean, codeCache: "hit" | "miss" | "module" | undefined, outcome: string): void {
     const f = this.fn(fn);
     f.invocations++;
+    f.outcomes[outcome] = (f.outcomes[outcome] ?? 0) + 1;
+    f.durations[bucketOf(latencyMs)]!++;
+    f.durationSumMs += latencyMs;
     if (cold) f.coldStarts++;
     if (codeCache === "hit") f.codeCacheHits++;
     else if (codeCache === "miss") f.codeCacheMisses++;
@@ -44,8 +52,10 @@ export class UsageReport {
     }
   }
 
-  throttled(fn: string): void {
-    this.fn(fn).throttled++;
+  throttled(fn: string, reason: string): void {
+    const f = this.fn(fn);
+    f.throttled++;
+    f.throttledBy[reason] = (f.throttledBy[reason] ?? 0) + 1;
   }
 
   memoryOf(instance: string, memoryMiB: number): void {
@@ -66,4 +76,24 @@ export class UsageReport {
     this.memory.clear();
     return report;
   }
+}
+
+/** The `durationBucketsMs` bucket of `ms` (its index; the last index: above them all). */
+export function bucketOf(ms: number): number {
+  let i = 0;
+  while (i < durationBucketsMs.length && ms > durationBucketsMs[i]!) i++;
+  return i;
+}
+
+/** "2xx|" for a function's own 200, "5xx|function_error" for a platform error: the metrics' status and code. */
+export function outcomeOf(status: number | undefined, code: string | undefined, codeStatus: number | undefined): string {
+  const shown = status ?? codeStatus ?? 500;
+  return `${Math.floor(shown / 100)}xx|${code ?? ""}`;
+}
+
+/** One latency as bucket counts (the primary's own invocations, counted as a host would). */
+export function durationCounts(ms: number): number[] {
+  const counts = new Array<number>(durationBucketsMs.length + 1).fill(0);
+  counts[bucketOf(ms)] = 1;
+  return counts;
 }

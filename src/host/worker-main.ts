@@ -12,7 +12,7 @@ import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bundleRuntime } from "../build/index.ts";
-import { FlickError, type ErrorData } from "../errors/index.ts";
+import { errorCodes, FlickError, type ErrorData } from "../errors/index.ts";
 import { createGateway, targetOf, type GatewayBackend, type ResponseWriter, type RouteTarget, type Target } from "../gateway/index.ts";
 import { limits } from "../model/index.ts";
 import { Admission, stuckEntryMs, type Slots } from "./admission.ts";
@@ -29,7 +29,7 @@ import { PrimaryLink } from "./primary-link.ts";
 import type { AcquireResult, Call, CallResult, ClientGone, FromHost, InstanceSpec, InvocationControl, ResponseSink, RouteInfo, ToHost, WireLogLine, WireRequest } from "./protocol.ts";
 import { relay } from "./relay.ts";
 import { sharedSnapshot } from "./shared-snapshot.ts";
-import { reportIntervalMs, UsageReport } from "./usage.ts";
+import { outcomeOf, reportIntervalMs, UsageReport } from "./usage.ts";
 
 checkRuntime();
 const env = process.env;
@@ -278,7 +278,7 @@ async function runHere(
   for (let attempt = 0; ; attempt++) {
     const admitted = admission.tryAdmit(route.tenant, target.key) ?? (await admission.admit(route.fn, route.tenant, target.key, queueWaitMs));
     if (admitted.kind === "throttle") {
-      usage.throttled(route.fn);
+      usage.throttled(route.fn, admitted.reason);
       const retryAfterSeconds = Math.ceil(admitted.retryAfterMs / 1000);
       return { error: { code: admitted.reason, message: `${admitted.message}; retry in ${retryAfterSeconds} s`, details: { retryAfterSeconds } } };
     }
@@ -303,8 +303,12 @@ async function runHere(
       if (chain === undefined && stored === undefined) return write();
       chain = Promise.all([chain, stored]).then(write, write);
     };
+    let sentStatus: number | undefined;
     const sink: ResponseSink = {
-      head: (status, headers, bytes, end, logs) => then(logs, () => writer.head(status, headers, bytes, end, admitted.cold)),
+      head: (status, headers, bytes, end, logs) => {
+        sentStatus = status;
+        then(logs, () => writer.head(status, headers, bytes, end, admitted.cold));
+      },
       chunk: (bytes, end, logs) => then(logs, () => writer.chunk(bytes, end, () => control?.credit(bytes.byteLength))),
       bodyCredit: (bytes) => bodyPump?.credit(bytes),
       lateLog: lateLogger(route, invocationId),
@@ -325,7 +329,8 @@ async function runHere(
     if (!end.started && end.error?.code === "instance_terminated" && body === undefined && attempt < 2) continue;
     if (chain !== undefined) await chain;
     storeLogs(route, invocationId, end.logs, false);
-    usage.invocation(route.fn, performance.now() - arrival, admitted.cold, admitted.cold ? instance.codeCache : undefined);
+    const code = end.error?.code;
+    usage.invocation(route.fn, performance.now() - arrival, admitted.cold, admitted.cold ? instance.codeCache : undefined, outcomeOf(sentStatus, code, code === undefined ? undefined : errorCodes[code]));
     return { error: end.error };
   }
 }

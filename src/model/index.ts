@@ -1,3 +1,3 @@
 export type { Binding, DeadReason, FunctionRecord, FunctionSettings, InvocationKind, InvocationRecord, InvocationStatus, LogLevel, LogLine, ScaleSettings, SettingKey, SettingSource, TenantRecord, TrafficShare, TokenRecord, VersionRecord } from "./records.ts";
 export { defaultScale } from "./records.ts";
-export { functionNamePattern, limits, tenantNamePattern } from "./limits.ts";
+export { durationBucketsMs, functionNamePattern, limits, tenantNamePattern } from "./limits.ts";

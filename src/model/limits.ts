@@ -52,3 +52,10 @@ export const limits = {
 /** Function names: what Workers allows, so they are safe in URLs, subjects and file names. */
 export const functionNamePattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export const tenantNamePattern = functionNamePattern;
+
+/**
+ * Upper bounds (ms) of the invocation wall-time histogram (`flick_invocation_duration_seconds`):
+ * hosts count into these buckets, the primary adds the counts up. Fixed, so every host's
+ * counts line up; one more bucket holds what is above the last.
+ */
+export const durationBucketsMs: readonly number[] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 300_000, 900_000];

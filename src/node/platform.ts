@@ -12,13 +12,14 @@ import type {
 } from "../api/index.ts";
 import { bundleHash, scriptFormMinBytes, scriptFormWithMap, SourceMap, versionId } from "../build/index.ts";
 import { Scheduler, schedulerDefaults, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
-import { FlickError } from "../errors/index.ts";
+import { errorCodes, FlickError } from "../errors/index.ts";
 import type { ErrorData } from "../errors/index.ts";
 import { targetOf, type GatewayBackend, type ResponseWriter, type RouteTarget } from "../gateway/index.ts";
-import type { AcquireResult, Call, CallResult, ClientGone, FunctionUsage, InstanceSpec, InstanceUsage, RouteInfo, ShippedLogLine, WireLogLine, WireRequest } from "../host/index.ts";
+import { durationCounts, outcomeOf, type AcquireResult, type Call, type CallResult, type ClientGone, type FunctionUsage, type InstanceSpec, type InstanceUsage, type RouteInfo, type ShippedLogLine, type WireLogLine, type WireRequest } from "../host/index.ts";
 import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type LogLine, type TenantRecord, type TrafficShare, type VersionRecord } from "../model/index.ts";
 import { parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type RetrySettings } from "../queue/index.ts";
 import type { NewLogLine, Store } from "../store/index.ts";
+import type { NodeMetrics } from "../telemetry/index.ts";
 import { invocationInfo, payloadOf } from "./async-invocations.ts";
 import { runBindingCall } from "./binding-calls.ts";
 import { bindingSettings, cronSettings, desiredOf, mergeSettings, sourcesOf } from "./deploy-settings.ts";
@@ -76,6 +77,8 @@ export interface PlatformOptions {
 
 export class Platform implements ApiBackend, GatewayBackend {
   publicUrl = "";
+  /** The node's Prometheus metrics (`/metrics`); set by the node once made. */
+  metrics: NodeMetrics | undefined;
   private readonly options: PlatformOptions;
   /** Requests waiting for a slot (queue wait), woken when any slot frees. */
   private slotWaiters: (() => void)[] = [];
@@ -192,6 +195,17 @@ export class Platform implements ApiBackend, GatewayBackend {
     const pushed = this.supervisor.pushRoutes(routes, removed);
     this.routesPushed = Promise.all([this.routesPushed, pushed]).then(() => undefined);
     return this.routesPushed;
+  }
+
+  /** Each live function's instances right now: warm, busy, provisioned (the metrics' gauge). */
+  instanceCounts(): { tenant: string; function: string; warm: number; busy: number; provisioned: number }[] {
+    return [...this.live.values()].map((l) => {
+      const instances = this.scheduler.instancesOf(l.fn);
+      return {
+        tenant: l.record.tenant, function: l.record.name, warm: instances.length,
+        busy: instances.filter((i) => i.inFlight > 0).length, provisioned: instances.filter((i) => i.provisioned).length,
+      };
+    });
   }
 
   /** Every live function's route: what a (re)started host gets first. */
@@ -316,6 +330,8 @@ export class Platform implements ApiBackend, GatewayBackend {
   private mergeStats(usage: FunctionUsage): void {
     if (this.live.get(usage.fn.slice(usage.fn.indexOf("/") + 1))?.fn !== usage.fn) return; // removed since
     const stats = this.statsFor(usage.fn);
+    const slash = usage.fn.indexOf("/");
+    this.metrics?.count(usage.fn.slice(0, slash), usage.fn.slice(slash + 1), usage);
     stats.invocations += usage.invocations;
     stats.coldStarts += usage.coldStarts;
     stats.codeCacheHits += usage.codeCacheHits;
@@ -329,9 +345,20 @@ export class Platform implements ApiBackend, GatewayBackend {
     }
   }
 
-  private record(fn: string, what: { latencyMs?: number; cold?: boolean; throttled?: boolean; codeCache?: "hit" | "miss" | "module" }): void {
+  /** What the primary ran (or refused) itself: `flick info`'s numbers and the metrics (`outcome` as in host/usage.ts). */
+  private record(fn: string, what: { latencyMs?: number; cold?: boolean; throttled?: string; codeCache?: "hit" | "miss" | "module"; outcome?: string }): void {
     const stats = this.statsFor(fn);
-    if (what.throttled === true) stats.throttled++;
+    if (what.throttled !== undefined) stats.throttled++;
+    const slash = fn.indexOf("/");
+    this.metrics?.count(fn.slice(0, slash), fn.slice(slash + 1), {
+      invocations: what.latencyMs === undefined ? 0 : 1,
+      coldStarts: what.cold === true ? 1 : 0,
+      codeCacheHits: what.codeCache === "hit" ? 1 : 0,
+      outcomes: what.outcome === undefined || what.latencyMs === undefined ? {} : { [what.outcome]: 1 },
+      durations: what.latencyMs === undefined ? [] : durationCounts(what.latencyMs),
+      durationSumMs: what.latencyMs ?? 0,
+      throttledBy: what.throttled === undefined ? {} : { [what.throttled]: 1 },
+    });
     if (what.latencyMs !== undefined) {
       stats.invocations++;
       if (what.cold === true) stats.coldStarts++;
@@ -543,6 +570,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     this.drop(this.scheduler.remove(`${fn.tenant}/${name}`), true);
     await this.pushRoutes([], [name]);
     this.stats.delete(`${fn.tenant}/${name}`);
+    await this.metrics?.removeFunction(fn.tenant, name);
   }
 
   async listVersions(who: Principal, name: string): Promise<VersionInfo[]> {
@@ -711,7 +739,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     const tenant = live.record.tenant;
     const tokenHeld = relayedFrom !== undefined;
     if (!tokenHeld && (await this.budgets.acquire("primary", tenant, 1)) === 0) {
-      this.record(live.fn, { throttled: true });
+      this.record(live.fn, { throttled: "tenant_limit" });
       const retryAfterSeconds = Math.ceil(schedulerDefaults.retryAfterMs / 1000);
       throw new FlickError("tenant_limit", `tenant ${tenant} has ${this.budgets.limitOf(tenant)} requests in flight, its limit; retry in ${retryAfterSeconds} s`, {
         details: { retryAfterSeconds },
@@ -750,12 +778,13 @@ export class Platform implements ApiBackend, GatewayBackend {
         .catch((err: unknown) => process.emitWarning(`flick: writing a response failed: ${String(err)}`));
     };
     const started = performance.now();
+    let sentStatus: number | undefined;
     for (let attempt = 0; ; attempt++) {
       let placement;
       try {
         placement = await this.slot(live, exclude);
       } catch (err) {
-        this.record(live.fn, { throttled: true });
+        this.record(live.fn, { throttled: err instanceof FlickError ? err.code : "internal" });
         throw err;
       }
       let result;
@@ -766,7 +795,10 @@ export class Platform implements ApiBackend, GatewayBackend {
           placement.cold ? this.specOf(live, placement.instance) : undefined,
           request,
           {
-            head: (status, headers, bytes, end, logs, cold) => then(logs, () => writer.head(status, headers, bytes, end, cold)),
+            head: (status, headers, bytes, end, logs, cold) => {
+              sentStatus = status;
+              then(logs, () => writer.head(status, headers, bytes, end, cold));
+            },
             chunk: (bytes, end, logs, written) => then(logs, () => writer.chunk(bytes, end, written)),
           },
           body,
@@ -784,7 +816,11 @@ export class Platform implements ApiBackend, GatewayBackend {
         this.scheduler.markFull(placement.instance);
         continue;
       }
-      this.record(live.fn, { latencyMs: performance.now() - started, cold: result.cold, ...(result.codeCache === undefined ? {} : { codeCache: result.codeCache }) });
+      const code = result.error?.code;
+      this.record(live.fn, {
+        latencyMs: performance.now() - started, cold: result.cold, ...(result.codeCache === undefined ? {} : { codeCache: result.codeCache }),
+        outcome: outcomeOf(sentStatus, code, code === undefined ? undefined : errorCodes[code]),
+      });
       if (chain !== undefined) await chain;
       if (result.logs.length > 0) await store(result.logs).catch(() => undefined);
       return { error: result.error };

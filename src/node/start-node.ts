@@ -26,6 +26,7 @@ import { Platform } from "./platform.ts";
 import { Supervisor } from "./supervisor.ts";
 import { SecretBox } from "./secrets.ts";
 import { ensureAdminToken } from "./tokens.ts";
+import { listenMetrics, metricsRoute, nodeMetrics } from "./metrics-endpoint.ts";
 
 export interface NodeOptions {
   dataDir: string;
@@ -74,6 +75,8 @@ export interface NodeOptions {
   headersTimeoutMs?: number;
   /** Access lines on the node's output, one per function request: text (default), json, or off. */
   accessLog?: AccessLogFormat;
+  /** `host:port` of a listener serving /metrics without a token (else /metrics on the node's port, admin token only). */
+  metricsListen?: string;
 }
 
 export interface RunningNode {
@@ -106,6 +109,11 @@ function connectionCap(asked: number | undefined, hosts: number): number {
   const perHostFds = openFilesLimit();
   const wanted = Math.ceil((asked ?? 10_000) / hosts);
   return perHostFds === undefined ? wanted : Math.max(16, Math.min(wanted, perHostFds - 256));
+}
+
+/** Memory each worker host may fill with instances: what was asked, or 3/4 of RAM shared by the hosts. */
+function hostMemoryMiB(options: NodeOptions, hosts: number): number {
+  return options.hostMemoryMiB ?? Math.floor((totalmem() / 2 ** 20) * 0.75 / hosts);
 }
 
 /** A path for the primary's private socket: in the data dir unless that path is too long for a socket. */
@@ -166,20 +174,25 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   new EgressPolicy(options.egressAllow ?? []);
   const hosts = options.hosts ?? availableParallelism();
   const listenHost = options.host ?? "127.0.0.1";
-  const store = new SqliteStore(dataDir, { quotas: options.tenantQuotas ?? {} });
+  // Made before the parts it reads (they are asked only at scrape time).
+  let queueRef: AsyncQueue | undefined;
+  let platformRef: Platform | undefined;
+  const scheduler = new Scheduler({
+    hosts: Array.from({ length: hosts }, () => ({ memoryMiB: hostMemoryMiB(options, hosts), slots: options.hostSlots ?? 10_000, labels: options.labels ?? {} })),
+    concurrency: options.concurrency ?? schedulerDefaults.concurrency,
+    placement: options.placement ?? "best-fit",
+    keepAlive: options.keepAlive === "hybrid"
+      ? { policy: "hybrid", fallbackTtlMs: options.idleTtlMs ?? schedulerDefaults.idleTtlMs }
+      : { policy: "fixed", ttlMs: options.idleTtlMs ?? schedulerDefaults.idleTtlMs },
+    tenantAntiAffinity: options.tenantAntiAffinity ?? false,
+  });
+  const metrics = nodeMetrics({ platform: () => platformRef!, scheduler, queue: () => queueRef });
+  const store = new SqliteStore(dataDir, { quotas: options.tenantQuotas ?? {}, onCommit: (seconds) => metrics.storeCommit.observe(seconds) });
   const adminToken = await ensureAdminToken(store, dataDir, Date.now());
   const idleTtlMs = options.idleTtlMs ?? schedulerDefaults.idleTtlMs;
   const tenantConcurrency = options.tenantConcurrency ?? schedulerDefaults.tenantConcurrency;
   const concurrency = options.concurrency ?? schedulerDefaults.concurrency;
-  const hostMemoryMiB = options.hostMemoryMiB ?? Math.floor((totalmem() / 2 ** 20) * 0.75 / hosts);
   const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
-  const scheduler = new Scheduler({
-    hosts: Array.from({ length: hosts }, () => ({ memoryMiB: hostMemoryMiB, slots: options.hostSlots ?? 10_000, labels: options.labels ?? {} })),
-    concurrency,
-    placement: options.placement ?? "best-fit",
-    keepAlive: options.keepAlive === "hybrid" ? { policy: "hybrid", fallbackTtlMs: idleTtlMs } : { policy: "fixed", ttlMs: idleTtlMs },
-    tenantAntiAffinity: options.tenantAntiAffinity ?? false,
-  });
   const secrets = new SecretBox(dataDir);
   let port: number;
   try {
@@ -213,11 +226,14 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
       call: (call) => platform.handleCall(call),
       gone: (instance) => scheduler.forget(instance),
       hostDown: (host) => platform.hostDown(host),
+      restarting: (host) => metrics.hostRestarts.inc({ host: String(host) }),
       hostUp: (host) => platform.hostUp(host),
     },
   });
   const budgets = new AdmissionBudgets(new TenantBudget(tenantConcurrency, () => supervisor.size), (host, tenant) => supervisor.reclaim(host, tenant));
   const platform = new Platform(store, supervisor, scheduler, budgets, secrets, { queueWaitMs: options.queueWaitMs ?? 0, idleTtlMs, tenantConcurrency, concurrency });
+  platformRef = platform;
+  platform.metrics = metrics;
   await platform.load();
 
   // The primary's private socket: the admin API, health, and requests hosts relay.
@@ -243,6 +259,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     const p = url.pathname;
     if (p.startsWith(functionPrefix)) void relays(req, res, url);
     else if (p === apiPrefix || p.startsWith(`${apiPrefix}/`)) void api(req, res, url);
+    else if (p === "/metrics") metricsRoute(req, res, metrics, platform).catch((err: unknown) => sendError(res, err));
     else if (p === "/healthz") sendJson(res, 200, { ok: true });
     else if (p === "/readyz") sendJson(res, 200, { ok: true, hosts: supervisor.pids().length });
     else if (p === "/" && req.method === "GET") {
@@ -282,12 +299,21 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     leaseMs: options.asyncLeaseMs ?? 60_000,
     backoff: { ...defaultBackoff, failureBaseMs: options.retryBackoffMs ?? defaultBackoff.failureBaseMs },
     onError: (err) => process.emitWarning(`flick: async queue: ${String(err)}`),
+    onFinish: (inv, finish) => {
+      const labels = { tenant: inv.tenant, function: inv.function };
+      const failed = finish.outcome !== "completed" && finish.failed;
+      metrics.asyncAttempts.inc({ ...labels, result: finish.outcome === "completed" ? "completed" : failed ? "failed" : "throttled" });
+      if (finish.outcome === "dead") metrics.deadLettered.inc({ ...labels, reason: finish.reason });
+    },
   });
+  queueRef = queue;
   platform.attachQueue(queue);
   // Cron runs go through the queue: durable, retried, dead-lettered like any async invocation.
   const cron = new CronRunner({
     store: queueStore,
     fire: async (trigger, scheduledTime) => {
+      // A run fired well after its time is one the node was down for (fired once at start).
+      metrics.cronRuns.inc({ tenant: trigger.tenant, function: trigger.fn, trigger: Date.now() - scheduledTime > 60_000 ? "missed" : "schedule" });
       await queue.submit({
         function: trigger.fn,
         tenant: trigger.tenant,
@@ -301,6 +327,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   });
   platform.attachCron(cron);
 
+  const metricsServer = options.metricsListen === undefined ? undefined : await listenMetrics(options.metricsListen, metrics);
   const ticker = setInterval(() => platform.tick(Date.now()), 1000);
   ticker.unref();
   // This node is the only user of its data dir: attempts a killed run left mid-way go again now.
@@ -335,6 +362,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
         server.closeAllConnections();
         await closed;
         rmSync(primarySocket, { force: true });
+        metricsServer?.close();
         await store.close();
       })();
       return stopped;

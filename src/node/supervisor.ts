@@ -45,6 +45,8 @@ export interface HostRequests {
   hostDown(host: number): void;
   /** A host process is (again) ready for instances. */
   hostUp(host: number): void;
+  /** A host died while the node runs, and is being started again. */
+  restarting?(host: number): void;
 }
 
 interface Waiter {
@@ -312,6 +314,7 @@ export class Supervisor {
     this.options.requests.hostDown(index);
     if (this.stopping) return;
     process.emitWarning(`flick: worker host ${index} died (${signal ?? code}); restarting`);
+    this.options.requests.restarting?.(index);
     setTimeout(() => {
       if (!this.stopping) this.spawn(index).catch((err: unknown) => process.emitWarning(`flick: worker host ${index} failed to restart: ${String(err)}`));
     }, 50);

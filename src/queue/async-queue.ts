@@ -111,6 +111,11 @@ export class AsyncQueue {
     return replayed;
   }
 
+  /** Queued, running and dead events node-wide, and when the oldest waiting one was acknowledged. */
+  backlog(): ReturnType<QueueStore["backlog"]> {
+    return this.store.backlog();
+  }
+
   counts(fn?: string): Promise<QueueCounts> {
     return this.store.counts(fn);
   }

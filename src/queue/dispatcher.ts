@@ -34,13 +34,15 @@ export interface DispatcherOptions {
   now?: () => number;
   /** Told about store failures the dispatcher rides out (it retries them). */
   onError?: (err: unknown) => void;
+  /** Told how each attempt ended (metrics): completed, retry (failed or deferred) or dead. */
+  onFinish?: (invocation: InvocationRecord, finish: Finish) => void;
 }
 
 /** Without a due time in sight the dispatcher still looks this often (new work is poked). */
 const idlePollMs = 1000;
 
 export class Dispatcher {
-  private readonly o: Required<Omit<DispatcherOptions, "onError" | "runBatch">> & Pick<DispatcherOptions, "onError" | "runBatch">;
+  private readonly o: Required<Omit<DispatcherOptions, "onError" | "runBatch" | "onFinish">> & Pick<DispatcherOptions, "onError" | "runBatch" | "onFinish">;
   private readonly running = new Map<string, Promise<void>>();
   private finished: Finish[] = [];
   private flushScheduled = false;
@@ -166,7 +168,7 @@ export class Dispatcher {
       .then((outcomes) => {
         batch.forEach((invocation, i) => {
           const outcome = outcomes[i] ?? { kind: "deferred", error: { code: "internal", message: "no outcome for this message" } };
-          this.finished.push(decide(invocation, outcome, this.o.settingsOf(invocation.function), this.o.now(), this.o.random, this.o.backoff));
+          this.finish(invocation, decide(invocation, outcome, this.o.settingsOf(invocation.function), this.o.now(), this.o.random, this.o.backoff));
         });
         this.scheduleFlush();
       });
@@ -179,10 +181,15 @@ export class Dispatcher {
       .catch((err: unknown): AttemptOutcome => ({ kind: "deferred", error: { code: "internal", message: `the attempt failed inside Flick: ${String(err)}` } }))
       .then((outcome) => {
         const settings = this.o.settingsOf(invocation.function);
-        this.finished.push(decide(invocation, outcome, settings, this.o.now(), this.o.random, this.o.backoff));
+        this.finish(invocation, decide(invocation, outcome, settings, this.o.now(), this.o.random, this.o.backoff));
         this.scheduleFlush();
       });
     this.running.set(invocation.id, attempt);
+  }
+
+  private finish(invocation: InvocationRecord, finish: Finish): void {
+    this.finished.push(finish);
+    this.o.onFinish?.(invocation, finish);
   }
 
   private scheduleFlush(): void {

@@ -104,6 +104,8 @@ export interface QueueStore {
   /** The earliest time something may become runnable (a due time or a lease end); null: nothing waits. */
   nextWakeMs(): Promise<number | null>;
   counts(fn?: string): Promise<QueueCounts>;
+  /** What waits and what gave up, node-wide, and when the oldest waiting event was acknowledged (metrics; never scans completed ones). */
+  backlog(): Promise<{ queued: number; running: number; dead: number; oldestQueuedMs: number | null }>;
   /** Drops completed invocations older than `completedBeforeMs` and dead ones older than `deadBeforeMs`. */
   prune(completedBeforeMs: number, deadBeforeMs: number): Promise<number>;
   /** Removes every invocation and cron state of a removed function. */

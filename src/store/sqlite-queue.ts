@@ -133,6 +133,7 @@ export class SqliteQueue implements QueueStore {
       nextQueued: prepare("SELECT MIN(next_at) AS t FROM invocations WHERE status = 'queued'"),
       nextLease: prepare("SELECT MIN(lease_until) AS t FROM invocations WHERE status = 'running'"),
       counts: prepare("SELECT status, COUNT(*) AS n FROM invocations GROUP BY status"),
+      backlog: prepare("SELECT status, COUNT(*) AS n, MIN(created_at) AS oldest FROM invocations WHERE status IN ('queued', 'running', 'dead') GROUP BY status"),
       countsOf: prepare("SELECT status, COUNT(*) AS n FROM invocations WHERE function = ? GROUP BY status"),
       pruneCompleted: prepare("DELETE FROM invocations WHERE status = 'completed' AND updated_at < ?"),
       pruneDead: prepare("DELETE FROM invocations WHERE status = 'dead' AND updated_at < ?"),
@@ -306,6 +307,16 @@ export class SqliteQueue implements QueueStore {
     const lease = (this.q["nextLease"]!.get() as Row)["t"];
     const times = [queued, lease].filter((t): t is number | bigint => t !== null && t !== undefined).map(Number);
     return times.length === 0 ? null : Math.min(...times);
+  }
+
+  async backlog(): Promise<{ queued: number; running: number; dead: number; oldestQueuedMs: number | null }> {
+    const out = { queued: 0, running: 0, dead: 0, oldestQueuedMs: null as number | null };
+    for (const row of this.q["backlog"]!.all() as Row[]) {
+      const status = row["status"] as "queued" | "running" | "dead";
+      out[status] = Number(row["n"]);
+      if (status === "queued") out.oldestQueuedMs = Number(row["oldest"]);
+    }
+    return out;
   }
 
   async counts(fn?: string): Promise<QueueCounts> {

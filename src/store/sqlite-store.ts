@@ -113,9 +113,12 @@ export interface SqliteStoreOptions {
   quotas?: Partial<TenantQuotas>;
   /** How long a write waits for another process's lock before `store_unavailable`, ms (default 5 s; the event loop waits too). */
   busyTimeoutMs?: number;
+  /** Told how long each control-plane write took to commit, seconds (the node's metrics). */
+  onCommit?: (seconds: number) => void;
 }
 
 export class SqliteStore implements Store {
+  private readonly onCommit: ((seconds: number) => void) | undefined;
   private readonly db: DatabaseSync;
   private readonly bundleDir: string;
   private readonly q: Record<string, StatementSync>;
@@ -124,6 +127,7 @@ export class SqliteStore implements Store {
 
   constructor(dataDir: string, options: SqliteStoreOptions = {}) {
     this.quotas = { ...defaultTenantQuotas, ...options.quotas };
+    this.onCommit = options.onCommit;
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     this.bundleDir = path.join(dataDir, "bundles");
     mkdirSync(this.bundleDir, { recursive: true, mode: 0o700 });
@@ -222,10 +226,13 @@ export class SqliteStore implements Store {
 
   /** A write in one transaction; a fault of the disk or database becomes `store_unavailable` (sqlite-errors.ts). */
   private write<T>(what: string, work: () => T): T {
+    const started = performance.now();
     try {
       return inTransaction(this.db, work);
     } catch (err) {
       throw storeUnavailable(err, what);
+    } finally {
+      this.onCommit?.((performance.now() - started) / 1000);
     }
   }
 

@@ -1,0 +1,1 @@
+export { NodeMetrics, type InvocationCounts, type MetricsSource } from "./metrics.ts";
