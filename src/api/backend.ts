@@ -5,7 +5,7 @@
 import type { LogLine } from "../model/index.ts";
 import type {
   CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, ScaleRequest, TenantInfo, TenantUpdateRequest,
-  VersionInfo,
+  UsageAnswer, UsageRequest, VersionInfo,
 } from "./schemas.ts";
 
 export type Principal = { role: "admin" } | { role: "tenant"; tenant: string };
@@ -27,6 +27,8 @@ export interface ApiBackend {
   removeFunction(who: Principal, name: string): Promise<void>;
   listVersions(who: Principal, name: string): Promise<VersionInfo[]>;
   rollback(who: Principal, name: string, to: string | undefined): Promise<FunctionInfo>;
+  /** `flick usage`: metered usage summed by function, hour or tenant. */
+  usage(who: Principal, query: UsageRequest): Promise<UsageAnswer>;
   /** `flick traffic`: a split between versions (version → percent, adding up to 100). */
   traffic(who: Principal, name: string, shares: Record<string, number>): Promise<FunctionInfo>;
   /** `flick promote`: every request to this version (default: the split's canary). */

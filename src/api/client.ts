@@ -7,7 +7,7 @@ import type { LogLine } from "../model/index.ts";
 import { apiPrefix } from "./prefix.ts";
 import type {
   CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, ScaleRequest, TenantInfo, TenantUpdateRequest,
-  VersionInfo, WhoAmI,
+  UsageAnswer, VersionInfo, WhoAmI,
 } from "./schemas.ts";
 
 export interface InvokeOptions {
@@ -59,6 +59,16 @@ export class FlickClient {
   deploy(name: string, request: DeployRequest): Promise<DeployResponse> {
     return this.call("PUT", `/functions/${encodeURIComponent(name)}`, request);
   }
+  /** `flick usage`: metered usage in [sinceMs, untilMs), summed `by` function, hour or tenant. */
+  usage(query: { sinceMs?: number; untilMs?: number; by?: "function" | "hour" | "tenant"; tenant?: string } = {}): Promise<UsageAnswer> {
+    const params = new URLSearchParams();
+    if (query.sinceMs !== undefined) params.set("since", String(query.sinceMs));
+    if (query.untilMs !== undefined) params.set("until", String(query.untilMs));
+    if (query.by !== undefined) params.set("by", query.by);
+    if (query.tenant !== undefined) params.set("tenant", query.tenant);
+    return this.call("GET", `/usage?${params}`);
+  }
+
   /** `flick traffic`: version → percent (adding up to 100). */
   traffic(name: string, split: Record<string, number>): Promise<FunctionInfo> {
     return this.call("POST", `/functions/${encodeURIComponent(name)}/traffic`, { split });

@@ -292,3 +292,37 @@ export function describeIssues(error: z.ZodError): string[] {
     return `${where}: ${issue.message}`;
   });
 }
+
+/** `GET /usage?since=<ms>&until=<ms>&by=function|hour|tenant&tenant=<name>`. */
+export interface UsageRequest {
+  sinceMs: number;
+  untilMs: number;
+  by: "function" | "hour" | "tenant";
+  /** Admin only: one tenant's (a tenant's token always reads its own). */
+  tenant?: string;
+}
+
+/** Sums over metered invocations: one row per function, per hour or per tenant. */
+export interface UsageLine {
+  tenant: string;
+  /** With `by=function`. */
+  function?: string;
+  /** With `by=hour`: the hour's start, epoch ms (UTC). */
+  hourMs?: number;
+  invocations: number;
+  wallMs: number;
+  cpuMs: number;
+  /** Memory limit × wall time, MiB·ms, and the same in GB-seconds (MiB·ms / 1024 / 1000). */
+  mibMs: number;
+  gbSeconds: number;
+  requestBytes: number;
+  responseBytes: number;
+}
+
+export interface UsageAnswer {
+  sinceMs: number;
+  untilMs: number;
+  by: UsageRequest["by"];
+  lines: UsageLine[];
+  total: Omit<UsageLine, "tenant" | "function" | "hourMs">;
+}

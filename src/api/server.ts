@@ -9,7 +9,7 @@ import { apiPrefix } from "./prefix.ts";
 import type { ApiBackend, Principal } from "./backend.ts";
 import { readJson } from "./read-json.ts";
 import {
-  createTenantRequest, deployRequest, describeIssues, functionName, invokeRequest, replayRequest, promoteRequest, rollbackRequest, scaleRequest, secretRequest, tenantUpdateRequest, trafficRequest,
+  createTenantRequest, deployRequest, describeIssues, functionName, tenantName, invokeRequest, replayRequest, promoteRequest, rollbackRequest, scaleRequest, secretRequest, tenantUpdateRequest, trafficRequest,
 } from "./schemas.ts";
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -164,6 +164,17 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
       clearInterval(keepAlive);
       stop();
     });
+  });
+  route("GET", /^\/usage$/, async ({ res, url, who }) => {
+    const now = Date.now();
+    const by = url.searchParams.get("by") ?? "function";
+    if (by !== "function" && by !== "hour" && by !== "tenant") throw new FlickError("validation_failed", `by=${by}: expected function, hour or tenant`);
+    const tenant = url.searchParams.get("tenant");
+    if (tenant !== null && !tenantName.safeParse(tenant).success) throw new FlickError("validation_failed", `tenant=${tenant}: not a tenant name`);
+    const sinceMs = intParam(url, "since") ?? now - 24 * 3_600_000;
+    const untilMs = intParam(url, "until") ?? now + 3_600_000;
+    if (sinceMs >= untilMs) throw new FlickError("validation_failed", `since (${sinceMs}) must be before until (${untilMs})`);
+    sendJson(res, 200, await backend.usage(who, { sinceMs: Math.floor(sinceMs / 3_600_000) * 3_600_000, untilMs, by, ...(tenant === null ? {} : { tenant }) }));
   });
   route("POST", /^\/tenants$/, async ({ req, res, who }) => {
     const body = parse(createTenantRequest, await readJson(req));

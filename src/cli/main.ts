@@ -20,9 +20,10 @@ import { closest } from "./suggest.ts";
 import { tenants } from "./tenants.ts";
 import { promote, traffic } from "./traffic.ts";
 import { types } from "./types.ts";
+import { usage } from "./usage.ts";
 import { up } from "./up.ts";
 
-export const commands: Command[] = [up, init, deploy, dev, types, invoke, invocation, dlq, ls, info, versions, rollback, traffic, promote, secret, scale, rm, logs, tenants, backup, restore];
+export const commands: Command[] = [up, init, deploy, dev, types, invoke, invocation, dlq, ls, info, versions, rollback, traffic, promote, secret, scale, rm, logs, usage, tenants, backup, restore];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -192,6 +192,9 @@ interface Invocation {
   /** Host performance.now() ms at which it times out. */
   deadline: number;
   cpuUsedMs: number;
+  /** Request body bytes given to the guest, and response body bytes it sent (usage metering). */
+  requestBytes: number;
+  responseBytes: number;
   sink: ResponseSink;
   resolve: (end: InvocationEnd) => void;
   /** The request reached the guest (an entry carried it). */
@@ -555,6 +558,8 @@ export class Instance implements Collectable {
         id,
         deadline,
         cpuUsedMs: 0,
+        requestBytes: request.body?.byteLength ?? 0,
+        responseBytes: 0,
         sink,
         resolve,
         started: false,
@@ -590,7 +595,11 @@ export class Instance implements Collectable {
   private controlOf(id: number): InvocationControl {
     return {
       credit: (bytes) => this.post(["credit", id, bytes], id),
-      body: (bytes, end, error) => this.post(["body", id, bytes, end, error ?? ""], id),
+      body: (bytes, end, error) => {
+        const inv = this.invocations.get(id);
+        if (inv !== undefined) inv.requestBytes += bytes.byteLength;
+        this.post(["body", id, bytes, end, error ?? ""], id);
+      },
       cancel: () => this.cancel(id),
     };
   }
@@ -814,10 +823,11 @@ export class Instance implements Collectable {
     }
   }
 
-  /** CPU time of the entry (exact: the isolate's thread CPU clock), shared among the invocations it ran for. */
+  /**
+   * CPU time of the entry (exact: the isolate's thread CPU clock), shared among the
+   * invocations it ran for: the CPU limit and usage metering (`cpuMs` of every invocation).
+   */
   private chargeCpu(entry: Entry): void {
-    // Read only when a CPU limit needs it (the read takes a lock in isolated-vm).
-    if (this.spec.cpuLimitMs === null) return;
     let now: bigint;
     try {
       now = this.isolate.cpuTime;
@@ -961,6 +971,7 @@ export class Instance implements Collectable {
     }
     inv.headSent = true;
     inv.bodyEnded = end;
+    inv.responseBytes += body?.byteLength ?? 0;
     // At the end of the body, the log lines so far travel with it: stored before the client sees the end.
     inv.sink.head(head.status, head.headers, body, end, end ? inv.logs.splice(0) : []);
   }
@@ -969,6 +980,7 @@ export class Instance implements Collectable {
     const inv = this.invocations.get(invocation);
     if (inv === undefined || !inv.headSent || inv.bodyEnded) return;
     inv.bodyEnded = end;
+    inv.responseBytes += bytes.byteLength;
     inv.sink.chunk(bytes, end, end ? inv.logs.splice(0) : []);
   }
 
@@ -1037,7 +1049,7 @@ export class Instance implements Collectable {
     this.lastUsedMs = Date.now();
     // The guest forgets it (timers, streams, counters) with the next entry.
     if (inv.started && !this.disposing) this.post(["end", invocation], 0, true);
-    inv.resolve({ error, logs: inv.logs, started: inv.started });
+    inv.resolve({ error, logs: inv.logs, started: inv.started, cpuMs: inv.cpuUsedMs, requestBytes: inv.requestBytes, responseBytes: inv.responseBytes });
     forget(inv);
     if (this.draining && this.invocations.size === 0 && this.entry === undefined) this.dispose();
   }

@@ -11,7 +11,7 @@
  * cron, binding calls, requests relayed from another host).
  */
 import type { ErrorData } from "../errors/index.ts";
-import type { LogLevel } from "../model/index.ts";
+import type { LogLevel, UsageRow } from "../model/index.ts";
 
 /** Everything a host needs to create an instance of one function version. */
 export interface InstanceSpec {
@@ -232,6 +232,10 @@ export interface InvocationEnd {
    * waited): it may run elsewhere without running twice.
    */
   started: boolean;
+  /** Usage: CPU ms (the isolate's thread clock, shared among concurrent invocations), request and response body bytes. */
+  cpuMs?: number;
+  requestBytes?: number;
+  responseBytes?: number;
 }
 
 export type FromHost =
@@ -242,7 +246,7 @@ export type FromHost =
   /** Tenant tokens this host no longer needs. */
   | { t: "tokensBack"; tenant: string; n: number }
   | { t: "reclaimed"; id: number; tenant: string; n: number }
-  | { t: "report"; instances: InstanceUsage[]; functions: FunctionUsage[]; memory: [instance: string, memoryMiB: number][] }
+  | { t: "report"; instances: InstanceUsage[]; functions: FunctionUsage[]; memory: [instance: string, memoryMiB: number][]; meter: UsageRow[] }
   | { t: "logs"; lines: ShippedLogLine[]; ack?: number }
   | { t: "auth"; id: number; authorization: string }
   | { t: "head"; id: number; status: number; headers: string[]; body: Uint8Array | null; end: boolean; logs: WireLogLine[]; cold: boolean }

@@ -5,7 +5,7 @@
  * and a bounded sample of latencies for `flick info`; measured instance memory. Never per
  * request: the hot path sends nothing.
  */
-import { durationBucketsMs } from "../model/index.ts";
+import { durationBucketsMs, type UsageRow } from "../model/index.ts";
 import type { FromHost, FunctionUsage, InstanceUsage } from "./protocol.ts";
 
 /** Latencies kept per function per report (a uniform sample beyond that). */
@@ -16,6 +16,8 @@ export class UsageReport {
   private readonly changed = new Map<string, InstanceUsage>();
   private readonly functions = new Map<string, FunctionUsage & { seen: number }>();
   private readonly memory = new Map<string, number>();
+  /** Usage by `<tenant/name>|<hour>`: every invocation is in exactly one report. */
+  private readonly metered = new Map<string, UsageRow>();
 
   instance(id: string, inFlight: number, lastUsedMs: number): void {
     this.changed.set(id, [id, inFlight, lastUsedMs]);
@@ -52,6 +54,23 @@ export class UsageReport {
     }
   }
 
+  /** Meters one invocation of `tenant`'s function `name` that ran on this host. */
+  meter(tenant: string, name: string, wallMs: number, memoryMiB: number, end: { cpuMs?: number; requestBytes?: number; responseBytes?: number }): void {
+    const hourMs = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    const key = `${tenant}/${name}|${hourMs}`;
+    let row = this.metered.get(key);
+    if (row === undefined) {
+      row = { tenant, function: name, hourMs, invocations: 0, wallMs: 0, cpuMs: 0, mibMs: 0, requestBytes: 0, responseBytes: 0 };
+      this.metered.set(key, row);
+    }
+    row.invocations++;
+    row.wallMs += wallMs;
+    row.cpuMs += end.cpuMs ?? 0;
+    row.mibMs += memoryMiB * wallMs;
+    row.requestBytes += end.requestBytes ?? 0;
+    row.responseBytes += end.responseBytes ?? 0;
+  }
+
   throttled(fn: string, reason: string): void {
     const f = this.fn(fn);
     f.throttled++;
@@ -64,13 +83,15 @@ export class UsageReport {
 
   /** The report since the last one, or undefined when nothing changed. */
   take(): Extract<FromHost, { t: "report" }> | undefined {
-    if (this.changed.size === 0 && this.functions.size === 0 && this.memory.size === 0) return undefined;
+    if (this.changed.size === 0 && this.functions.size === 0 && this.memory.size === 0 && this.metered.size === 0) return undefined;
     const report: Extract<FromHost, { t: "report" }> = {
       t: "report",
       instances: [...this.changed.values()],
       functions: [...this.functions.values()].map(({ seen: _seen, ...f }) => f),
       memory: [...this.memory],
+      meter: [...this.metered.values()],
     };
+    this.metered.clear();
     this.changed.clear();
     this.functions.clear();
     this.memory.clear();

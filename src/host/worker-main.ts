@@ -330,6 +330,7 @@ async function runHere(
     if (chain !== undefined) await chain;
     storeLogs(route, invocationId, end.logs, false);
     const code = end.error?.code;
+    if (end.started) usage.meter(route.tenant, route.name, performance.now() - arrival, instance.spec.memoryMiB, end);
     usage.invocation(route.fn, performance.now() - arrival, admitted.cold, admitted.cold ? instance.codeCache : undefined, outcomeOf(sentStatus, code, code === undefined ? undefined : errorCodes[code]));
     return { error: end.error };
   }
@@ -384,8 +385,10 @@ async function invokeFromPrimary(message: Extract<ToHost, { t: "invoke" }>): Pro
     bodyCredit: (bytes) => send({ t: "bodyCredit", id, bytes }),
     lateLog: remoteLateLogger(spec, message.request.invocationId ?? ""),
   };
+  const started = performance.now();
   const end = await taken.instance.invoke(message.request, sink, (control) => remote.set(id, control));
   remote.delete(id);
+  if (end.started) usage.meter(spec.tenant, spec.function.slice(spec.tenant.length + 1), performance.now() - started, spec.memoryMiB, end);
   taken.release();
   afterInvocation(taken.slots as HostSlots, taken.instance, cold);
   const done: Extract<FromHost, { t: "done" }> = { t: "done", id, error: end.error, logs: end.logs, cold, started: end.started };

@@ -195,3 +195,20 @@ export interface InvocationRecord {
   lastError: { code: string; message: string } | null;
   deadReason: DeadReason | null;
 }
+
+/** Usage of one function in one hour (`flick usage`): sums over its invocations. */
+export interface UsageRow {
+  tenant: string;
+  function: string;
+  /** Start of the hour, epoch ms (UTC). */
+  hourMs: number;
+  invocations: number;
+  /** Wall time, from arrival to the end of the answer. */
+  wallMs: number;
+  /** CPU time of the isolate's thread (shared among an instance's concurrent invocations). */
+  cpuMs: number;
+  /** The function's memory limit × wall time, MiB·ms (as billed: GB-s = MiB·ms / 1024 / 1000). */
+  mibMs: number;
+  requestBytes: number;
+  responseBytes: number;
+}

@@ -8,7 +8,7 @@ import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import type {
   ApiBackend, CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, FunctionStats, InvocationInfo, InvokeRequest, InvokeResponse,
-  LogsQuery, Principal, ScaleRequest, SettingsView, TenantInfo, TenantUpdateRequest, VersionInfo,
+  LogsQuery, Principal, ScaleRequest, SettingsView, TenantInfo, TenantUpdateRequest, UsageAnswer, UsageRequest, VersionInfo,
 } from "../api/index.ts";
 import { bundleHash, scriptFormMinBytes, scriptFormWithMap, SourceMap, versionId } from "../build/index.ts";
 import { Scheduler, schedulerDefaults, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
@@ -16,7 +16,7 @@ import { errorCodes, FlickError } from "../errors/index.ts";
 import type { ErrorData } from "../errors/index.ts";
 import { targetOf, type GatewayBackend, type ResponseWriter, type RouteTarget } from "../gateway/index.ts";
 import { durationCounts, outcomeOf, type AcquireResult, type Call, type CallResult, type ClientGone, type FunctionUsage, type InstanceSpec, type InstanceUsage, type RouteInfo, type ShippedLogLine, type WireLogLine, type WireRequest } from "../host/index.ts";
-import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type LogLine, type TenantRecord, type TrafficShare, type VersionRecord } from "../model/index.ts";
+import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type LogLine, type TenantRecord, type TrafficShare, type UsageRow, type VersionRecord } from "../model/index.ts";
 import { parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type RetrySettings } from "../queue/index.ts";
 import type { NewLogLine, Store } from "../store/index.ts";
 import type { NodeMetrics } from "../telemetry/index.ts";
@@ -27,6 +27,7 @@ import type { AdmissionBudgets } from "./admission-budgets.ts";
 import type { SecretBox } from "./secrets.ts";
 import type { Supervisor } from "./supervisor.ts";
 import { hashToken, mintToken } from "./tokens.ts";
+import { summarizeUsage } from "./usage-summary.ts";
 
 /** What the hot path needs about a live function, opened once per deploy. */
 interface LiveFunction {
@@ -661,6 +662,25 @@ export class Platform implements ApiBackend, GatewayBackend {
     return this.info(record, version);
   }
 
+  // — usage —
+
+  /**
+   * `flick usage`: metered usage in [sinceMs, untilMs), summed by function, by hour or by
+   * tenant. A tenant sees its own; the admin all, or one tenant's. Exact up to this moment:
+   * every host reports what it ran before the rows are read.
+   */
+  async usage(who: Principal, query: UsageRequest): Promise<UsageAnswer> {
+    const own = Platform.tenantOf(who);
+    if (own !== null && query.tenant !== undefined && query.tenant !== own) {
+      throw new FlickError("forbidden", `your token acts for tenant "${own}"; it cannot read the usage of "${query.tenant}"`);
+    }
+    const tenant = own ?? query.tenant;
+    await this.supervisor.flushReports();
+    await this.usageWrites;
+    const rows = await this.store.readUsage({ ...(tenant === undefined ? {} : { tenant }), sinceMs: query.sinceMs, untilMs: query.untilMs });
+    return summarizeUsage(rows, query);
+  }
+
   // — logs —
 
   async readLogs(who: Principal, name: string, query: LogsQuery): Promise<LogLine[]> {
@@ -928,8 +948,16 @@ export class Platform implements ApiBackend, GatewayBackend {
     this.budgets.release(host, tenant, n);
   }
 
+  /** Metered usage on its way to the store, in report order (`usage` waits for it). */
+  private usageWrites: Promise<void> = Promise.resolve();
+
   /** What a host ran itself since its last report. */
-  hostReport(instances: InstanceUsage[], functions: FunctionUsage[], memory: [string, number][]): void {
+  hostReport(instances: InstanceUsage[], functions: FunctionUsage[], memory: [string, number][], meter: UsageRow[] = []): void {
+    if (meter.length > 0) {
+      this.usageWrites = this.usageWrites
+        .then(() => this.store.addUsage(meter))
+        .catch((err: unknown) => process.emitWarning(`flick: usage of ${meter.length} function-hours could not be stored: ${String(err)}`));
+    }
     const now = Date.now();
     for (const [instance, inFlight, lastUsedMs] of instances) this.scheduler.report(instance, inFlight, lastUsedMs, now);
     for (const [instance, memoryMiB] of memory) this.scheduler.reportMemory(instance, memoryMiB);

@@ -220,7 +220,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     requests: {
       acquire: (host, fn, key, token, instance) => platform.hostAcquire(host, fn, key, token, instance),
       tokensBack: (host, tenant, n) => platform.hostTokensBack(host, tenant, n),
-      report: (_host, instances, functions, memory) => platform.hostReport(instances, functions, memory),
+      report: (_host, instances, functions, memory, meter) => platform.hostReport(instances, functions, memory, meter),
       logs: (lines) => platform.hostLogs(lines),
       auth: async (authorization) => (await platform.authenticate(authorization)) ?? null,
       call: (call) => platform.handleCall(call),

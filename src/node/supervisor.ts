@@ -9,6 +9,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { FlickError, type ErrorData } from "../errors/index.ts";
 import { MessageBatch, type AccessLogFormat } from "../host/index.ts";
+import type { UsageRow } from "../model/index.ts";
 import {
   streamHighWaterBytes,
   type AcquireResult, type Call, type CallResult, type ClientGone, type FromHost, type FunctionUsage, type InstanceSpec, type InstanceUsage,
@@ -35,7 +36,7 @@ export interface InvokeSink {
 export interface HostRequests {
   acquire(host: number, fn: string, key: string, token: boolean, instance: boolean): Promise<AcquireResult>;
   tokensBack(host: number, tenant: string, n: number): void;
-  report(host: number, instances: InstanceUsage[], functions: FunctionUsage[], memory: [string, number][]): void;
+  report(host: number, instances: InstanceUsage[], functions: FunctionUsage[], memory: [string, number][], meter: UsageRow[]): void;
   logs(lines: ShippedLogLine[]): Promise<boolean>;
   auth(authorization: string): Promise<{ role: "admin" } | { role: "tenant"; tenant: string } | null>;
   call(call: Call): Promise<CallResult>;
@@ -249,7 +250,7 @@ export class Supervisor {
         r.tokensBack(index, message.tenant, message.n);
         return;
       case "report":
-        r.report(index, message.instances, message.functions, message.memory);
+        r.report(index, message.instances, message.functions, message.memory, message.meter);
         return;
       case "gone":
         r.gone(message.instance, message.reason);

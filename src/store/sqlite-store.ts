@@ -9,11 +9,11 @@ import * as path from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { FlickError } from "../errors/index.ts";
 import { defaultScale } from "../model/index.ts";
-import type { FunctionRecord, LogLevel, LogLine, ScaleSettings, TenantRecord, TokenRecord, TrafficShare, VersionRecord } from "../model/index.ts";
+import type { FunctionRecord, LogLevel, LogLine, ScaleSettings, TenantRecord, TokenRecord, TrafficShare, UsageRow, VersionRecord } from "../model/index.ts";
 import { storeUnavailable } from "./sqlite-errors.ts";
 import { inTransaction } from "./sqlite-transaction.ts";
 import {
-  defaultTenantQuotas, logRetention, type LogQuery, type NewLogLine, type ProvisionedUsage, type Store, type TenantChange, type TenantQuotas,
+  defaultTenantQuotas, logRetention, type LogQuery, type NewLogLine, type ProvisionedUsage, type Store, type TenantChange, type TenantQuotas, type UsageQuery,
 } from "./store.ts";
 
 const schema = `
@@ -35,6 +35,12 @@ CREATE INDEX IF NOT EXISTS logs_by_function ON logs (function, id);
 CREATE INDEX IF NOT EXISTS logs_by_time ON logs (time_ms);
 CREATE INDEX IF NOT EXISTS logs_by_tenant ON logs (tenant, id);
 CREATE INDEX IF NOT EXISTS functions_by_tenant ON functions (tenant);
+CREATE TABLE IF NOT EXISTS usage (
+  tenant TEXT NOT NULL, function TEXT NOT NULL, hour INTEGER NOT NULL,
+  invocations INTEGER NOT NULL, wall_ms REAL NOT NULL, cpu_ms REAL NOT NULL, mib_ms REAL NOT NULL,
+  request_bytes INTEGER NOT NULL, response_bytes INTEGER NOT NULL,
+  PRIMARY KEY (tenant, function, hour));
+CREATE INDEX IF NOT EXISTS usage_by_hour ON usage (hour);
 `;
 
 // Log lines and counted bytes per tenant, so the per-tenant quota costs one row per append,
@@ -210,6 +216,14 @@ export class SqliteStore implements Store {
          ON CONFLICT(tenant) DO UPDATE SET lines = lines + excluded.lines, bytes = bytes + excluded.bytes RETURNING lines, bytes`,
       ),
       getLogUsage: prepare("SELECT lines, bytes FROM log_usage WHERE tenant = ?"),
+      addUsage: prepare(
+        `INSERT INTO usage (tenant, function, hour, invocations, wall_ms, cpu_ms, mib_ms, request_bytes, response_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(tenant, function, hour) DO UPDATE SET invocations = invocations + excluded.invocations, wall_ms = wall_ms + excluded.wall_ms,
+           cpu_ms = cpu_ms + excluded.cpu_ms, mib_ms = mib_ms + excluded.mib_ms, request_bytes = request_bytes + excluded.request_bytes,
+           response_bytes = response_bytes + excluded.response_bytes`,
+      ),
+      readUsage: prepare("SELECT * FROM usage WHERE hour >= ? AND hour < ? ORDER BY hour, tenant, function"),
+      readUsageOf: prepare("SELECT * FROM usage WHERE tenant = ? AND hour >= ? AND hour < ? ORDER BY hour, function"),
       oldestLogs: prepare(`SELECT id, length(CAST(message AS BLOB)) + ${logRetention.logLineOverheadBytes} AS bytes FROM logs WHERE tenant = ? ORDER BY id LIMIT ?`),
       dropTenantLogs: prepare("DELETE FROM logs WHERE tenant = ? AND id <= ?"),
       pruneOld: prepare("DELETE FROM logs WHERE time_ms < ?"),
@@ -341,6 +355,23 @@ export class SqliteStore implements Store {
 
   async putSourceMap(hash: string, map: string, form: "module" | "script"): Promise<string> {
     return this.writeOnce(`${form === "module" ? this.bundlePath(hash) : this.scriptPath(hash)}.map`, map);
+  }
+
+  async addUsage(rows: readonly UsageRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    inTransaction(this.db, () => {
+      for (const r of rows) this.q["addUsage"]!.run(r.tenant, r.function, r.hourMs, r.invocations, r.wallMs, r.cpuMs, r.mibMs, r.requestBytes, r.responseBytes);
+    });
+  }
+
+  async readUsage(query: UsageQuery): Promise<UsageRow[]> {
+    const rows = (query.tenant === undefined
+      ? this.q["readUsage"]!.all(query.sinceMs, query.untilMs)
+      : this.q["readUsageOf"]!.all(query.tenant, query.sinceMs, query.untilMs)) as Row[];
+    return rows.map((r) => ({
+      tenant: r["tenant"] as string, function: r["function"] as string, hourMs: Number(r["hour"]), invocations: Number(r["invocations"]),
+      wallMs: Number(r["wall_ms"]), cpuMs: Number(r["cpu_ms"]), mibMs: Number(r["mib_ms"]), requestBytes: Number(r["request_bytes"]), responseBytes: Number(r["response_bytes"]),
+    }));
   }
 
   async getBundle(hash: string): Promise<string> {

@@ -3,7 +3,7 @@
  * one (NATS JetStream, later) are interchangeable. Methods are async because a clustered
  * store talks to the network; callers on the hot path keep their own caches.
  */
-import type { FunctionRecord, LogLevel, LogLine, ScaleSettings, TenantRecord, TokenRecord, TrafficShare, VersionRecord } from "../model/index.ts";
+import type { FunctionRecord, LogLevel, LogLine, ScaleSettings, TenantRecord, TokenRecord, TrafficShare, UsageRow, VersionRecord } from "../model/index.ts";
 import { limits } from "../model/index.ts";
 
 export interface LogQuery {
@@ -16,6 +16,12 @@ export interface LogQuery {
 }
 
 export type NewLogLine = Omit<LogLine, "id">;
+
+export interface UsageQuery {
+  tenant?: string;
+  sinceMs: number;
+  untilMs: number;
+}
 
 /**
  * How long and how much log the store keeps (docs/limits.md). Per function: age and a line
@@ -128,6 +134,11 @@ export interface Store {
    * not there (or another's). Bundles stay (content-addressed, maybe shared).
    */
   removeFunction(name: string, tenant: string): Promise<boolean>;
+
+  /** Adds metered usage to its (tenant, function, hour) rows, in one transaction. */
+  addUsage(rows: readonly UsageRow[]): Promise<void>;
+  /** Usage rows of hours in [sinceMs, untilMs), of one tenant or all. */
+  readUsage(query: UsageQuery): Promise<UsageRow[]>;
 
   /** Stores lines and applies the per-tenant log quotas (logRetention) in the same transaction. */
   appendLogs(lines: NewLogLine[]): Promise<LogLine[]>;
