@@ -4,6 +4,8 @@
 // reads only its own; the rows survive a restart.
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { FlickClient } from "../src/api/index.ts";
 import { flick } from "./support/cli.ts";
@@ -12,8 +14,11 @@ import { startTestNode, type TestNode } from "./support/node-process.ts";
 
 let node: TestNode;
 
+// Loopback allowed, so a function can fetch the test's own server (egress metering).
+const nodeArgs = ["--egress-allow", "127.0.0.1"];
+
 before(async () => {
-  node = await startTestNode({ hosts: 2 });
+  node = await startTestNode({ hosts: 2, args: nodeArgs });
 });
 after(async () => {
   await node?.kill();
@@ -75,13 +80,13 @@ test("the usage of known invocations sums exactly, by function, hour and tenant"
   const csv = await flick(["usage", "--csv", "--data-dir", node.dataDir]);
   assert.equal(csv.code, 0, csv.stderr);
   const [header, ...rows] = csv.stdout.trim().split("\n");
-  assert.equal(header, "tenant,function,invocations,wallMs,cpuMs,mibMs,gbSeconds,requestBytes,responseBytes");
+  assert.equal(header, "tenant,function,invocations,wallMs,cpuMs,mibMs,gbSeconds,requestBytes,responseBytes,egressBytes");
   const metered = rows.map((r) => r.split(",")).find((r) => r[1] === "metered")!;
   assert.deepEqual([metered[2], metered[7], metered[8]], [String(calls), String(requestBytes), String(responseBytes)]);
 
   // The rows are on disk: a restart reports the same.
   await node.kill();
-  node = await startTestNode({ hosts: 2, dataDir: node.dataDir });
+  node = await startTestNode({ hosts: 2, dataDir: node.dataDir, args: nodeArgs });
   const again = (await node.admin.usage({ by: "function" })).lines.find((l) => l.function === "metered")!;
   assert.deepEqual([again.invocations, again.requestBytes, again.responseBytes], [calls, requestBytes, responseBytes]);
 });
@@ -96,4 +101,34 @@ test("a tenant reads only its own usage", async () => {
   await assert.rejects(acme.usage({ tenant: "default" }), (err: Error & { code?: string }) => err.code === "forbidden");
   const byTenant = await node.admin.usage({ by: "tenant" });
   assert.deepEqual(byTenant.lines.map((l) => l.tenant).sort(), ["default", "meter-acme"]);
+});
+
+test("outbound fetches are metered in bytes and counted by result in the metrics", async () => {
+  const upstream = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.end("u".repeat(1234)));
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+  const port = (upstream.address() as AddressInfo).port;
+  try {
+    await deploySource(node.admin, "egress-user", `export default { async fetch(request) {
+      const to = new URL(request.url).searchParams.get("to");
+      try {
+        const res = await fetch(to, { method: "POST", body: "p".repeat(321) });
+        return new Response(String((await res.text()).length));
+      } catch (err) { return new Response("refused: " + err.message, { status: 500 }); }
+    } };`);
+    for (let i = 0; i < 3; i++) assert.equal(await (await fetch(`${node.url}/fn/egress-user?to=${encodeURIComponent(`http://127.0.0.1:${port}/`)}`)).text(), "1234");
+    const denied = await fetch(`${node.url}/fn/egress-user?to=${encodeURIComponent("http://10.1.2.3/")}`);
+    assert.match(await denied.text(), /refused: .*egress_denied|refused: .*private/);
+    const line = (await node.admin.usage({ by: "function" })).lines.find((l) => l.function === "egress-user")!;
+    assert.equal(line.egressBytes, 3 * (321 + 1234));
+    const metrics = await (await fetch(`${node.url}/metrics`, { headers: { authorization: `Bearer ${node.adminToken}` } })).text();
+    assert.match(metrics, /^flick_egress_requests_total\{tenant="default",function="egress-user",result="allowed"\} 3$/m);
+    assert.match(metrics, /^flick_egress_requests_total\{tenant="default",function="egress-user",result="denied"\} 1$/m);
+    assert.match(metrics, /^flick_invocation_cpu_seconds_count\{tenant="default",function="egress-user"\} 4$/m);
+    assert.match(metrics, /^flick_queue_wait_seconds_count\{tenant="default",function="egress-user"\} 4$/m);
+  } finally {
+    upstream.close();
+  }
 });

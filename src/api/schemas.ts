@@ -317,6 +317,8 @@ export interface UsageLine {
   gbSeconds: number;
   requestBytes: number;
   responseBytes: number;
+  /** Bytes outbound fetches sent and received (bodies). */
+  egressBytes: number;
 }
 
 export interface UsageAnswer {

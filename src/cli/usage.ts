@@ -9,7 +9,7 @@ import { clientFor, resolveConnection } from "./config.ts";
 import { bytes, table, time } from "./format.ts";
 import { parseDuration } from "./parse.ts";
 
-const columns = ["invocations", "wallMs", "cpuMs", "mibMs", "gbSeconds", "requestBytes", "responseBytes"] as const;
+const columns = ["invocations", "wallMs", "cpuMs", "mibMs", "gbSeconds", "requestBytes", "responseBytes", "egressBytes"] as const;
 
 function csv(answer: UsageAnswer): string {
   const key = answer.by === "function" ? "function" : answer.by === "hour" ? "hour" : undefined;
@@ -24,7 +24,7 @@ function csv(answer: UsageAnswer): string {
 }
 
 function row(l: Pick<UsageLine, (typeof columns)[number]>): string[] {
-  return [String(l.invocations), `${(l.wallMs / 1000).toFixed(3)} s`, `${(l.cpuMs / 1000).toFixed(3)} s`, l.gbSeconds.toFixed(4), bytes(l.requestBytes), bytes(l.responseBytes)];
+  return [String(l.invocations), `${(l.wallMs / 1000).toFixed(3)} s`, `${(l.cpuMs / 1000).toFixed(3)} s`, l.gbSeconds.toFixed(4), bytes(l.requestBytes), bytes(l.responseBytes), bytes(l.egressBytes)];
 }
 
 export const usage: Command = {
@@ -57,7 +57,7 @@ export const usage: Command = {
     if (answer.lines.length === 0) return void console.log(`No metered invocations since ${time(answer.sinceMs)}.`);
     const key = by === "function" ? ["FUNCTION"] : by === "hour" ? ["HOUR"] : [];
     console.log(table(
-      ["TENANT", ...key, "INVOCATIONS", "WALL", "CPU", "GB-S", "REQUEST", "RESPONSE"],
+      ["TENANT", ...key, "INVOCATIONS", "WALL", "CPU", "GB-S", "REQUEST", "RESPONSE", "EGRESS"],
       [
         ...answer.lines.map((l) => [l.tenant, ...(by === "function" ? [l.function ?? ""] : by === "hour" ? [time(l.hourMs ?? 0)] : []), ...row(l)]),
         ["total", ...key.map(() => ""), ...row(answer.total)],

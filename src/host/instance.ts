@@ -195,6 +195,8 @@ interface Invocation {
   /** Request body bytes given to the guest, and response body bytes it sent (usage metering). */
   requestBytes: number;
   responseBytes: number;
+  /** Outbound fetches: bytes sent and received, and how many were allowed, denied, failed. */
+  egress: { bytes: number; allowed: number; denied: number; failed: number };
   sink: ResponseSink;
   resolve: (end: InvocationEnd) => void;
   /** The request reached the guest (an entry carried it). */
@@ -560,6 +562,7 @@ export class Instance implements Collectable {
         cpuUsedMs: 0,
         requestBytes: request.body?.byteLength ?? 0,
         responseBytes: 0,
+        egress: { bytes: 0, allowed: 0, denied: 0, failed: 0 },
         sink,
         resolve,
         started: false,
@@ -624,6 +627,10 @@ export class Instance implements Collectable {
         if (this.invocations.has(id)) this.post(event, id);
       },
       log: (level, message) => this.log(id, level, message),
+      egressed: (result, bytes) => {
+        inv.egress[result]++;
+        inv.egress.bytes += bytes;
+      },
       live: () => this.invocations.has(id),
     });
     return inv.io;
@@ -1049,7 +1056,7 @@ export class Instance implements Collectable {
     this.lastUsedMs = Date.now();
     // The guest forgets it (timers, streams, counters) with the next entry.
     if (inv.started && !this.disposing) this.post(["end", invocation], 0, true);
-    inv.resolve({ error, logs: inv.logs, started: inv.started, cpuMs: inv.cpuUsedMs, requestBytes: inv.requestBytes, responseBytes: inv.responseBytes });
+    inv.resolve({ error, logs: inv.logs, started: inv.started, cpuMs: inv.cpuUsedMs, requestBytes: inv.requestBytes, responseBytes: inv.responseBytes, egress: inv.egress });
     forget(inv);
     if (this.draining && this.invocations.size === 0 && this.entry === undefined) this.dispose();
   }

@@ -44,6 +44,8 @@ export interface IoContext {
   /** Hands an answer to the guest (dropped once the invocation ended). */
   post(event: GuestEvent): void;
   log(level: "info" | "warn", message: string): void;
+  /** An outbound fetch (not a binding) ended: allowed (bytes sent and received), denied by the egress policy, or failed. */
+  egressed(result: "allowed" | "denied" | "failed", bytes: number): void;
   /** False once the invocation ended. */
   live(): boolean;
 }
@@ -112,11 +114,13 @@ export class InvocationIo {
       response
         .then(
           (r): GuestEvent => {
+            if (target === undefined) this.ctx.egressed("allowed", (body?.byteLength ?? 0) + (r.body?.byteLength ?? 0));
             this.ctx.log("info", `fetch ${method} ${url} → ${r.status} (${Date.now() - started} ms)`);
             return ["fetched", op, r.status, r.statusText, r.headers, r.body, r.urlList, "", ""];
           },
           (err: unknown): GuestEvent => {
             const error = err instanceof OutboundError ? err : new OutboundError(`fetch to ${url} failed: ${String(err)}`);
+            if (target === undefined) this.ctx.egressed(error.message.startsWith("egress_denied") ? "denied" : "failed", 0);
             this.ctx.log(error.message.startsWith("egress_denied") ? "warn" : "info", `fetch ${method} ${url} → ${error.message}`);
             return ["fetched", op, 0, "", [], null, [], error.errorName, error.message];
           },

@@ -133,6 +133,13 @@ export interface FunctionUsage {
   durationSumMs: number;
   /** 429s by reason (`function_limit`, `tenant_limit`, `no_capacity`). */
   throttledBy: Record<string, number>;
+  /** CPU ms per invocation and time from arrival to a slot (queue wait), counted into `durationBucketsMs` as `durations` is. */
+  cpu: number[];
+  cpuSumMs: number;
+  queueWait: number[];
+  queueWaitSumMs: number;
+  /** Outbound fetches: allowed, denied by the egress policy, failed. */
+  egress: Record<"allowed" | "denied" | "failed", number>;
 }
 
 export type ToHost =
@@ -236,6 +243,8 @@ export interface InvocationEnd {
   cpuMs?: number;
   requestBytes?: number;
   responseBytes?: number;
+  /** Its outbound fetches: bytes sent and received, and how many were allowed, denied by the egress policy, failed. */
+  egress?: { bytes: number; allowed: number; denied: number; failed: number };
 }
 
 export type FromHost =

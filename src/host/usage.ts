@@ -28,20 +28,37 @@ export class UsageReport {
     if (f === undefined) {
       f = {
         fn: name, invocations: 0, coldStarts: 0, codeCacheHits: 0, codeCacheMisses: 0, throttled: 0, latencies: [], seen: 0,
-        outcomes: {}, durations: new Array<number>(durationBucketsMs.length + 1).fill(0), durationSumMs: 0, throttledBy: {},
+        outcomes: {}, durations: emptyBuckets(), durationSumMs: 0, throttledBy: {},
+        cpu: emptyBuckets(), cpuSumMs: 0, queueWait: emptyBuckets(), queueWaitSumMs: 0, egress: { allowed: 0, denied: 0, failed: 0 },
       };
       this.functions.set(name, f);
     }
     return f;
   }
 
-  /** One answered invocation; `outcome` as in `FunctionUsage.outcomes`. */
-  invocation(fn: string, latencyMs: number, cold: boolean, codeCache: "hit" | "miss" | "module" | undefined, outcome: string): void {
+  /**
+   * One answered invocation; `outcome` as in `FunctionUsage.outcomes`, `waitMs` its time from
+   * arrival to a slot, `end` what the instance measured (CPU, egress).
+   */
+  invocation(
+    fn: string, latencyMs: number, cold: boolean, codeCache: "hit" | "miss" | "module" | undefined, outcome: string,
+    waitMs = 0, end: { cpuMs?: number; egress?: { allowed: number; denied: number; failed: number } } = {},
+  ): void {
     const f = this.fn(fn);
     f.invocations++;
     f.outcomes[outcome] = (f.outcomes[outcome] ?? 0) + 1;
     f.durations[bucketOf(latencyMs)]!++;
     f.durationSumMs += latencyMs;
+    const cpuMs = end.cpuMs ?? 0;
+    f.cpu[bucketOf(cpuMs)]!++;
+    f.cpuSumMs += cpuMs;
+    f.queueWait[bucketOf(waitMs)]!++;
+    f.queueWaitSumMs += waitMs;
+    if (end.egress !== undefined) {
+      f.egress.allowed += end.egress.allowed;
+      f.egress.denied += end.egress.denied;
+      f.egress.failed += end.egress.failed;
+    }
     if (cold) f.coldStarts++;
     if (codeCache === "hit") f.codeCacheHits++;
     else if (codeCache === "miss") f.codeCacheMisses++;
@@ -55,12 +72,12 @@ export class UsageReport {
   }
 
   /** Meters one invocation of `tenant`'s function `name` that ran on this host. */
-  meter(tenant: string, name: string, wallMs: number, memoryMiB: number, end: { cpuMs?: number; requestBytes?: number; responseBytes?: number }): void {
+  meter(tenant: string, name: string, wallMs: number, memoryMiB: number, end: { cpuMs?: number; requestBytes?: number; responseBytes?: number; egress?: { bytes: number } }): void {
     const hourMs = Math.floor(Date.now() / 3_600_000) * 3_600_000;
     const key = `${tenant}/${name}|${hourMs}`;
     let row = this.metered.get(key);
     if (row === undefined) {
-      row = { tenant, function: name, hourMs, invocations: 0, wallMs: 0, cpuMs: 0, mibMs: 0, requestBytes: 0, responseBytes: 0 };
+      row = { tenant, function: name, hourMs, invocations: 0, wallMs: 0, cpuMs: 0, mibMs: 0, requestBytes: 0, responseBytes: 0, egressBytes: 0 };
       this.metered.set(key, row);
     }
     row.invocations++;
@@ -69,6 +86,20 @@ export class UsageReport {
     row.mibMs += memoryMiB * wallMs;
     row.requestBytes += end.requestBytes ?? 0;
     row.responseBytes += end.responseBytes ?? 0;
+    row.egressBytes += end.egress?.bytes ?? 0;
+  }
+
+  /** CPU and egress of an invocation the primary ran here (it counts the invocation itself). */
+  resources(fn: string, end: { cpuMs?: number; egress?: { allowed: number; denied: number; failed: number } }): void {
+    const f = this.fn(fn);
+    const cpuMs = end.cpuMs ?? 0;
+    f.cpu[bucketOf(cpuMs)]!++;
+    f.cpuSumMs += cpuMs;
+    if (end.egress !== undefined) {
+      f.egress.allowed += end.egress.allowed;
+      f.egress.denied += end.egress.denied;
+      f.egress.failed += end.egress.failed;
+    }
   }
 
   throttled(fn: string, reason: string): void {
@@ -99,6 +130,10 @@ export class UsageReport {
   }
 }
 
+function emptyBuckets(): number[] {
+  return new Array<number>(durationBucketsMs.length + 1).fill(0);
+}
+
 /** The `durationBucketsMs` bucket of `ms` (its index; the last index: above them all). */
 export function bucketOf(ms: number): number {
   let i = 0;
@@ -114,7 +149,7 @@ export function outcomeOf(status: number | undefined, code: string | undefined, 
 
 /** One latency as bucket counts (the primary's own invocations, counted as a host would). */
 export function durationCounts(ms: number): number[] {
-  const counts = new Array<number>(durationBucketsMs.length + 1).fill(0);
+  const counts = emptyBuckets();
   counts[bucketOf(ms)] = 1;
   return counts;
 }

@@ -291,6 +291,7 @@ async function runHere(
         admitted.release();
       }
     }
+    const admittedAt = performance.now();
     const slots = admitted.slots as HostSlots;
     const instance = admitted.instance;
     usage.instance(slots.id, slots.inFlight, Date.now());
@@ -331,7 +332,10 @@ async function runHere(
     storeLogs(route, invocationId, end.logs, false);
     const code = end.error?.code;
     if (end.started) usage.meter(route.tenant, route.name, performance.now() - arrival, instance.spec.memoryMiB, end);
-    usage.invocation(route.fn, performance.now() - arrival, admitted.cold, admitted.cold ? instance.codeCache : undefined, outcomeOf(sentStatus, code, code === undefined ? undefined : errorCodes[code]));
+    usage.invocation(
+      route.fn, performance.now() - arrival, admitted.cold, admitted.cold ? instance.codeCache : undefined,
+      outcomeOf(sentStatus, code, code === undefined ? undefined : errorCodes[code]), admittedAt - arrival, end,
+    );
     return { error: end.error };
   }
 }
@@ -388,7 +392,10 @@ async function invokeFromPrimary(message: Extract<ToHost, { t: "invoke" }>): Pro
   const started = performance.now();
   const end = await taken.instance.invoke(message.request, sink, (control) => remote.set(id, control));
   remote.delete(id);
-  if (end.started) usage.meter(spec.tenant, spec.function.slice(spec.tenant.length + 1), performance.now() - started, spec.memoryMiB, end);
+  if (end.started) {
+    usage.meter(spec.tenant, spec.function.slice(spec.tenant.length + 1), performance.now() - started, spec.memoryMiB, end);
+    usage.resources(spec.function, end);
+  }
   taken.release();
   afterInvocation(taken.slots as HostSlots, taken.instance, cold);
   const done: Extract<FromHost, { t: "done" }> = { t: "done", id, error: end.error, logs: end.logs, cold, started: end.started };

@@ -211,4 +211,6 @@ export interface UsageRow {
   mibMs: number;
   requestBytes: number;
   responseBytes: number;
+  /** Bytes its outbound fetches sent and received (bodies). */
+  egressBytes: number;
 }

@@ -9,7 +9,7 @@ import type { UsageRow } from "../model/index.ts";
 const mibMsPerGbSecond = 1024 * 1000;
 
 function zero(): Omit<UsageLine, "tenant" | "function" | "hourMs"> {
-  return { invocations: 0, wallMs: 0, cpuMs: 0, mibMs: 0, gbSeconds: 0, requestBytes: 0, responseBytes: 0 };
+  return { invocations: 0, wallMs: 0, cpuMs: 0, mibMs: 0, gbSeconds: 0, requestBytes: 0, responseBytes: 0, egressBytes: 0 };
 }
 
 function add(into: Omit<UsageLine, "tenant" | "function" | "hourMs">, row: UsageRow): void {
@@ -20,6 +20,7 @@ function add(into: Omit<UsageLine, "tenant" | "function" | "hourMs">, row: Usage
   into.gbSeconds = into.mibMs / mibMsPerGbSecond;
   into.requestBytes += row.requestBytes;
   into.responseBytes += row.responseBytes;
+  into.egressBytes += row.egressBytes;
 }
 
 export function summarizeUsage(rows: readonly UsageRow[], query: UsageRequest): UsageAnswer {

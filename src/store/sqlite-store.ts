@@ -38,7 +38,7 @@ CREATE INDEX IF NOT EXISTS functions_by_tenant ON functions (tenant);
 CREATE TABLE IF NOT EXISTS usage (
   tenant TEXT NOT NULL, function TEXT NOT NULL, hour INTEGER NOT NULL,
   invocations INTEGER NOT NULL, wall_ms REAL NOT NULL, cpu_ms REAL NOT NULL, mib_ms REAL NOT NULL,
-  request_bytes INTEGER NOT NULL, response_bytes INTEGER NOT NULL,
+  request_bytes INTEGER NOT NULL, response_bytes INTEGER NOT NULL, egress_bytes INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (tenant, function, hour));
 CREATE INDEX IF NOT EXISTS usage_by_hour ON usage (hour);
 `;
@@ -217,10 +217,10 @@ export class SqliteStore implements Store {
       ),
       getLogUsage: prepare("SELECT lines, bytes FROM log_usage WHERE tenant = ?"),
       addUsage: prepare(
-        `INSERT INTO usage (tenant, function, hour, invocations, wall_ms, cpu_ms, mib_ms, request_bytes, response_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO usage (tenant, function, hour, invocations, wall_ms, cpu_ms, mib_ms, request_bytes, response_bytes, egress_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(tenant, function, hour) DO UPDATE SET invocations = invocations + excluded.invocations, wall_ms = wall_ms + excluded.wall_ms,
            cpu_ms = cpu_ms + excluded.cpu_ms, mib_ms = mib_ms + excluded.mib_ms, request_bytes = request_bytes + excluded.request_bytes,
-           response_bytes = response_bytes + excluded.response_bytes`,
+           response_bytes = response_bytes + excluded.response_bytes, egress_bytes = egress_bytes + excluded.egress_bytes`,
       ),
       readUsage: prepare("SELECT * FROM usage WHERE hour >= ? AND hour < ? ORDER BY hour, tenant, function"),
       readUsageOf: prepare("SELECT * FROM usage WHERE tenant = ? AND hour >= ? AND hour < ? ORDER BY hour, function"),
@@ -360,7 +360,7 @@ export class SqliteStore implements Store {
   async addUsage(rows: readonly UsageRow[]): Promise<void> {
     if (rows.length === 0) return;
     inTransaction(this.db, () => {
-      for (const r of rows) this.q["addUsage"]!.run(r.tenant, r.function, r.hourMs, r.invocations, r.wallMs, r.cpuMs, r.mibMs, r.requestBytes, r.responseBytes);
+      for (const r of rows) this.q["addUsage"]!.run(r.tenant, r.function, r.hourMs, r.invocations, r.wallMs, r.cpuMs, r.mibMs, r.requestBytes, r.responseBytes, r.egressBytes);
     });
   }
 
@@ -371,6 +371,7 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({
       tenant: r["tenant"] as string, function: r["function"] as string, hourMs: Number(r["hour"]), invocations: Number(r["invocations"]),
       wallMs: Number(r["wall_ms"]), cpuMs: Number(r["cpu_ms"]), mibMs: Number(r["mib_ms"]), requestBytes: Number(r["request_bytes"]), responseBytes: Number(r["response_bytes"]),
+      egressBytes: Number(r["egress_bytes"]),
     }));
   }
 

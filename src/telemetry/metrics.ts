@@ -25,6 +25,13 @@ export interface InvocationCounts {
   durationSumMs: number;
   /** Reason → count. */
   throttledBy: Record<string, number>;
+  /** CPU ms and queue wait per invocation, counted as `durations` is (absent: none reported). */
+  cpu?: number[];
+  cpuSumMs?: number;
+  queueWait?: number[];
+  queueWaitSumMs?: number;
+  /** Outbound fetches by result. */
+  egress?: Record<"allowed" | "denied" | "failed", number>;
 }
 
 /** What the node knows at scrape time. */
@@ -92,6 +99,9 @@ export class NodeMetrics {
   readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;
   private readonly invocations: Counter<"tenant" | "function" | "status" | "code">;
   private readonly duration: CountedHistogram;
+  private readonly cpu: CountedHistogram;
+  private readonly queueWait: CountedHistogram;
+  private readonly egress: Counter<"tenant" | "function" | "result">;
   private readonly coldStarts: Counter<"tenant" | "function" | "kind">;
   private readonly throttles: Counter<"tenant" | "function" | "reason">;
   /** Worker hosts that died and were started again. */
@@ -112,6 +122,15 @@ export class NodeMetrics {
     });
     this.duration = new CountedHistogram("flick_invocation_duration_seconds", "Wall time of an invocation, from the request's arrival to the end of its answer.", durationBucketsMs.map((ms) => ms / 1000));
     this.registry.registerMetric(this.duration as unknown as Metric);
+    const seconds = durationBucketsMs.map((ms) => ms / 1000);
+    this.cpu = new CountedHistogram("flick_invocation_cpu_seconds", "CPU time of an invocation (the isolate's thread clock; concurrent invocations on one instance share it).", seconds);
+    this.registry.registerMetric(this.cpu as unknown as Metric);
+    this.queueWait = new CountedHistogram("flick_queue_wait_seconds", "Time a request a worker host admitted waited for a slot (a tenant token and an instance with room).", seconds);
+    this.registry.registerMetric(this.queueWait as unknown as Metric);
+    this.egress = new Counter({
+      name: "flick_egress_requests_total", help: "Outbound fetches of functions, by result: allowed, denied (by the egress policy), failed (network, timeout, limits).",
+      labelNames: ["tenant", "function", "result"], registers,
+    });
     this.coldStarts = new Counter({
       name: "flick_cold_starts_total", help: "Invocations that started an instance, by kind: pool (an isolate from the host's pool, the code compiled) or code_cache (compiled from the V8 code cache).",
       labelNames: ["tenant", "function", "kind"], registers,
@@ -193,17 +212,21 @@ export class NodeMetrics {
     if (counts.coldStarts - fromCache > 0) this.coldStarts.inc({ tenant, function: fn, kind: "pool" }, counts.coldStarts - fromCache);
     if (fromCache > 0) this.coldStarts.inc({ tenant, function: fn, kind: "code_cache" }, fromCache);
     for (const [reason, n] of Object.entries(counts.throttledBy)) this.throttles.inc({ tenant, function: fn, reason }, n);
+    const labels = { tenant, function: fn };
+    if (counts.cpu !== undefined && counts.cpu.some((n) => n > 0)) this.cpu.add(labels, counts.cpu, (counts.cpuSumMs ?? 0) / 1000);
+    if (counts.queueWait !== undefined && counts.queueWait.some((n) => n > 0)) this.queueWait.add(labels, counts.queueWait, (counts.queueWaitSumMs ?? 0) / 1000);
+    for (const [result, n] of Object.entries(counts.egress ?? {})) if (n > 0) this.egress.inc({ ...labels, result }, n);
   }
 
   /** A removed function's series go with it (label sets stay bounded by what is deployed). */
   async removeFunction(tenant: string, fn: string): Promise<void> {
-    for (const metric of [this.invocations, this.coldStarts, this.throttles, this.asyncAttempts, this.deadLettered, this.cronRuns] as Counter<string>[]) {
+    for (const metric of [this.invocations, this.coldStarts, this.throttles, this.egress, this.asyncAttempts, this.deadLettered, this.cronRuns] as Counter<string>[]) {
       // prom-client removes a series by its whole label set: find the function's.
       for (const { labels } of (await metric.get()).values) {
         if (labels["tenant"] === tenant && labels["function"] === fn) metric.remove(labels as Record<string, string>);
       }
     }
-    this.duration.remove({ tenant, function: fn });
+    for (const histogram of [this.duration, this.cpu, this.queueWait]) histogram.remove({ tenant, function: fn });
   }
 
   text(): Promise<string> {
