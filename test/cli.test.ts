@@ -16,7 +16,7 @@ import { flickBin, repoRoot, startTestNode, tempDir, type TestNode } from "./sup
 // ---------------------------------------------------------------------------------------
 
 /** Every command `flick --help` must list, in the order users see them. */
-const allCommands = ["up", "init", "deploy", "dev", "types", "invoke", "invocation", "dlq", "ls", "info", "versions", "rollback", "traffic", "promote", "secret", "scale", "rm", "logs", "usage", "tenants", "backup", "restore"];
+const allCommands = ["up", "init", "deploy", "dev", "types", "invoke", "invocation", "dlq", "ls", "info", "versions", "rollback", "traffic", "promote", "secret", "scale", "rm", "logs", "tail", "usage", "tenants", "backup", "restore"];
 
 let node: TestNode;
 /** An empty working directory: no ./.flick here, so only flags and env can find the node. */
@@ -725,10 +725,13 @@ export default {
 let chatty: Promise<unknown> | undefined;
 const deployChatty = () => (chatty ??= deployOk(path.join(project({ "chatty.ts": chattySource }), "chatty.ts")));
 
-/** Parses `flick logs` lines: "<ISO time>  <level>  <id8>  <message>". */
+/**
+ * Parses `flick logs` console lines: "<ISO time>  <level>  <id8>    <message>", indented
+ * under their invocation's request line ("…  <id8>  ▸ GET / → 200 (…)"), which is left out.
+ */
 function logLines(stdout: string): { time: string; level: string; id: string; message: string }[] {
-  return stdout.split("\n").filter((l) => l !== "").map((line) => {
-    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) {2}(log|info|debug|warn|error) *  ([0-9a-f]{8}) {2}(.*)$/.exec(line);
+  return stdout.split("\n").filter((l) => l !== "" && !/ {2}[0-9a-f]{8} {2}▸ /.test(l)).map((line) => {
+    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) {2}(log|info|debug|warn|error) *  ([0-9a-f]{8}) {4}(.*)$/.exec(line);
     assert.ok(m, `unexpected log line ${JSON.stringify(line)}`);
     return { time: m[1]!, level: m[2]!, id: m[3]!, message: m[4]! };
   });

@@ -37,7 +37,7 @@ test("lines logged before and after the entry resolved are each stored once", as
     lines = await node.admin.readLogs("late");
   }
   for (let n = 0; n < 5; n++) {
-    const mine = lines.filter((l) => l.invocationId === ids[n]).map((l) => l.message);
+    const mine = lines.filter((l) => l.invocationId === ids[n] && l.request === undefined).map((l) => l.message);
     assert.deepEqual(mine.sort(), [`in fetch ${n}`, `late ${n}`], `invocation ${n}: ${JSON.stringify(mine)}`);
   }
 });

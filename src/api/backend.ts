@@ -2,7 +2,14 @@
  * What the admin API needs from the node. The node implements it; the API only parses,
  * authenticates and renders, so it can be read (and tested) without the rest.
  */
-import type { LogLine } from "../model/index.ts";
+import type { LogLevel, LogLine } from "../model/index.ts";
+
+/** `flick logs --level/--invocation/--grep`: these levels, one invocation, a substring of the message. */
+export interface LogFilter {
+  levels?: LogLevel[];
+  invocationId?: string;
+  text?: string;
+}
 import type {
   CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, ScaleRequest, TenantInfo, TenantUpdateRequest,
   UsageAnswer, UsageRequest, VersionInfo,
@@ -10,11 +17,14 @@ import type {
 
 export type Principal = { role: "admin" } | { role: "tenant"; tenant: string };
 
-export interface LogsQuery {
+export interface LogsQuery extends LogFilter {
   sinceMs?: number;
   afterId?: number;
   limit: number;
 }
+
+/** Whose lines: one function's (by name), or a tenant's — a tenant token's own, or the one the admin names (none: all). */
+export type LogScope = { function: string } | { tenant?: string };
 
 export interface ApiBackend {
   /** The principal for an `Authorization` header value, or undefined when missing/unknown. */
@@ -33,9 +43,9 @@ export interface ApiBackend {
   traffic(who: Principal, name: string, shares: Record<string, number>): Promise<FunctionInfo>;
   /** `flick promote`: every request to this version (default: the split's canary). */
   promote(who: Principal, name: string, version: string | undefined): Promise<FunctionInfo>;
-  readLogs(who: Principal, name: string, query: LogsQuery): Promise<LogLine[]>;
+  readLogs(who: Principal, scope: LogScope, query: LogsQuery): Promise<LogLine[]>;
   /** Calls `onLines` with every new line of the function until the returned function is called. */
-  followLogs(who: Principal, name: string, onLines: (lines: LogLine[]) => void): Promise<() => void>;
+  followLogs(who: Principal, scope: LogScope, onLines: (lines: LogLine[]) => void): Promise<() => void>;
   createTenant(who: Principal, name: string): Promise<CreateTenantResponse>;
   listTenants(who: Principal): Promise<TenantInfo[]>;
   /** `flick scale`: provisioned and capped instances, placement constraints, keep-alive. */

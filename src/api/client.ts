@@ -3,7 +3,7 @@
  * A platform error comes back as the same FlickError the server threw.
  */
 import { FlickError } from "../errors/index.ts";
-import type { LogLine } from "../model/index.ts";
+import type { LogLevel, LogLine } from "../model/index.ts";
 import { apiPrefix } from "./prefix.ts";
 import type {
   CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, ScaleRequest, TenantInfo, TenantUpdateRequest,
@@ -100,23 +100,19 @@ export class FlickClient {
   rollback(name: string, to?: string): Promise<FunctionInfo> {
     return this.call("POST", `/functions/${encodeURIComponent(name)}/rollback`, to === undefined ? {} : { to });
   }
-  async readLogs(name: string, query: { sinceMs?: number; afterId?: number; limit?: number } = {}): Promise<LogLine[]> {
-    const params = new URLSearchParams();
-    if (query.sinceMs !== undefined) params.set("since", String(query.sinceMs));
-    if (query.afterId !== undefined) params.set("after", String(query.afterId));
-    if (query.limit !== undefined) params.set("limit", String(query.limit));
-    return (await this.call<{ lines: LogLine[] }>("GET", `/functions/${encodeURIComponent(name)}/logs?${params}`)).lines;
+  /** Log lines of one function (`name`), or of every function the token sees (`null`; the admin may name a `tenant`). */
+  async readLogs(name: string | null, query: LogReadOptions = {}): Promise<LogLine[]> {
+    return (await this.call<{ lines: LogLine[] }>("GET", `${logsPath(name)}?${logParams(query)}`)).lines;
   }
 
   /**
    * Streams log lines (past ones matching `sinceMs`, or those after line `afterId`, then new
    * ones) until `signal` aborts or the node closes the stream. `onOpen` once it is open.
    */
-  async followLogs(name: string, onLine: (line: LogLine) => void, options: { sinceMs?: number; afterId?: number; signal?: AbortSignal; onOpen?: () => void } = {}): Promise<void> {
-    const params = new URLSearchParams({ follow: "1" });
-    if (options.sinceMs !== undefined) params.set("since", String(options.sinceMs));
-    if (options.afterId !== undefined) params.set("after", String(options.afterId));
-    const res = await fetch(`${this.baseUrl}${apiPrefix}/functions/${encodeURIComponent(name)}/logs?${params}`, {
+  async followLogs(name: string | null, onLine: (line: LogLine) => void, options: LogReadOptions & { signal?: AbortSignal; onOpen?: () => void } = {}): Promise<void> {
+    const params = logParams(options);
+    params.set("follow", "1");
+    const res = await fetch(`${this.baseUrl}${apiPrefix}${logsPath(name)}?${params}`, {
       headers: this.headers(),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
@@ -185,4 +181,32 @@ export class FlickClient {
       redirect: "manual",
     });
   }
+}
+
+/** Which lines `readLogs`/`followLogs` ask for. */
+export interface LogReadOptions {
+  sinceMs?: number;
+  afterId?: number;
+  limit?: number;
+  levels?: LogLevel[];
+  invocationId?: string;
+  text?: string;
+  /** With no function name, the admin's choice of tenant. */
+  tenant?: string;
+}
+
+function logsPath(name: string | null): string {
+  return name === null ? "/logs" : `/functions/${encodeURIComponent(name)}/logs`;
+}
+
+function logParams(query: LogReadOptions): URLSearchParams {
+  const params = new URLSearchParams();
+  if (query.sinceMs !== undefined) params.set("since", String(query.sinceMs));
+  if (query.afterId !== undefined) params.set("after", String(query.afterId));
+  if (query.limit !== undefined) params.set("limit", String(query.limit));
+  if (query.levels !== undefined && query.levels.length > 0) params.set("level", query.levels.join(","));
+  if (query.invocationId !== undefined) params.set("invocation", query.invocationId);
+  if (query.text !== undefined) params.set("q", query.text);
+  if (query.tenant !== undefined) params.set("tenant", query.tenant);
+  return params;
 }

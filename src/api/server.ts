@@ -6,7 +6,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type * as z from "zod";
 import { FlickError, asFlickError } from "../errors/index.ts";
 import { apiPrefix } from "./prefix.ts";
-import type { ApiBackend, Principal } from "./backend.ts";
+import type { ApiBackend, LogScope, Principal } from "./backend.ts";
+import { logFilterOf, logMatches } from "./log-filter.ts";
 import { readJson } from "./read-json.ts";
 import {
   createTenantRequest, deployRequest, describeIssues, functionName, tenantName, invokeRequest, replayRequest, promoteRequest, rollbackRequest, scaleRequest, secretRequest, tenantUpdateRequest, trafficRequest,
@@ -131,10 +132,12 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
     const body = parse(promoteRequest, await readJson(req));
     sendJson(res, 200, await backend.promote(who, name, body.version));
   });
-  route("GET", /^\/functions\/([^/]+)\/logs$/, async ({ req, res, url, who, params }) => {
-    const name = nameParam(params[0]!);
+  /** Log lines of `scope` as JSON, or with follow=1 an NDJSON stream kept open until the client goes away. */
+  const logs = async (req: IncomingMessage, res: ServerResponse, url: URL, who: Principal, scope: LogScope) => {
+    const filter = logFilterOf(url);
     const query = { sinceMs: intParam(url, "since"), afterId: intParam(url, "after"), limit: Math.min(intParam(url, "limit") ?? 1000, 10_000) };
-    const lines = await backend.readLogs(who, name, {
+    const lines = await backend.readLogs(who, scope, {
+      ...filter,
       limit: query.limit,
       ...(query.sinceMs === undefined ? {} : { sinceMs: query.sinceMs }),
       ...(query.afterId === undefined ? {} : { afterId: query.afterId }),
@@ -143,27 +146,33 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
       sendJson(res, 200, { lines });
       return;
     }
-    // Follow: NDJSON, one line per log line, kept open until the client goes away.
     res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
     // Sent now, not with the first line: a follow that starts with nothing to print is open too.
     res.flushHeaders();
     let last = lines.at(-1)?.id ?? query.afterId ?? 0;
     const write = (batch: typeof lines) => {
       for (const line of batch) {
-        if (line.id <= last) continue;
+        if (line.id <= last || !logMatches(line, filter)) continue;
         last = line.id;
         res.write(`${JSON.stringify(line)}\n`);
       }
     };
     for (const line of lines) res.write(`${JSON.stringify(line)}\n`);
-    const stop = await backend.followLogs(who, name, write);
+    const stop = await backend.followLogs(who, scope, write);
     // Catch lines stored between the read above and the subscription.
-    write(await backend.readLogs(who, name, { afterId: last, limit: 10_000 }));
+    write(await backend.readLogs(who, scope, { ...filter, afterId: last, limit: 10_000 }));
     const keepAlive = setInterval(() => res.write("\n"), 15_000);
     req.socket.once("close", () => {
       clearInterval(keepAlive);
       stop();
     });
+  };
+  route("GET", /^\/functions\/([^/]+)\/logs$/, async ({ req, res, url, who, params }) => logs(req, res, url, who, { function: nameParam(params[0]!) }));
+  // `flick tail`: every function of a tenant (a tenant token's own; the admin names one, or reads all).
+  route("GET", /^\/logs$/, async ({ req, res, url, who }) => {
+    const tenant = url.searchParams.get("tenant");
+    if (tenant !== null && !tenantName.safeParse(tenant).success) throw new FlickError("validation_failed", `tenant=${tenant}: not a tenant name`);
+    await logs(req, res, url, who, tenant === null ? {} : { tenant });
   });
   route("GET", /^\/usage$/, async ({ res, url, who }) => {
     const now = Date.now();

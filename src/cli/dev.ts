@@ -120,7 +120,7 @@ export const dev: Command = {
     };
     await redeploy();
 
-    const stopFollowing = await node.platform.followLogs(admin, name, (lines: LogLine[]) => {
+    const stopFollowing = await node.platform.followLogs(admin, { function: name }, (lines: LogLine[]) => {
       for (const line of lines) console.log(logLine(line));
     }).catch(() => () => {});
     let timer: NodeJS.Timeout | undefined;

@@ -26,5 +26,7 @@ export function duration(ms: number): string {
 
 export function logLine(line: LogLine): string {
   const stamp = new Date(line.timeMs).toISOString();
-  return `${stamp}  ${line.level.padEnd(5)}  ${line.invocationId.slice(0, 8)}  ${line.message}`;
+  // A request line heads its invocation's lines; the others are indented under it.
+  if (line.request !== undefined) return `${stamp}  ${line.level.padEnd(5)}  ${line.invocationId.slice(0, 8)}  ▸ ${line.message}`;
+  return `${stamp}  ${line.level.padEnd(5)}  ${line.invocationId.slice(0, 8)}    ${line.message}`;
 }

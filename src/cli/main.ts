@@ -13,7 +13,7 @@ import { info, ls, rm, rollback, versions } from "./functions.ts";
 import { init } from "./init.ts";
 import { dlq, invocation } from "./invocations.ts";
 import { invoke } from "./invoke.ts";
-import { logs } from "./logs.ts";
+import { logs, tail } from "./logs.ts";
 import { scale } from "./scale.ts";
 import { secret } from "./secret.ts";
 import { closest } from "./suggest.ts";
@@ -23,7 +23,7 @@ import { types } from "./types.ts";
 import { usage } from "./usage.ts";
 import { up } from "./up.ts";
 
-export const commands: Command[] = [up, init, deploy, dev, types, invoke, invocation, dlq, ls, info, versions, rollback, traffic, promote, secret, scale, rm, logs, usage, tenants, backup, restore];
+export const commands: Command[] = [up, init, deploy, dev, types, invoke, invocation, dlq, ls, info, versions, rollback, traffic, promote, secret, scale, rm, logs, tail, usage, tenants, backup, restore];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

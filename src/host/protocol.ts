@@ -11,7 +11,7 @@
  * cron, binding calls, requests relayed from another host).
  */
 import type { ErrorData } from "../errors/index.ts";
-import type { LogLevel, UsageRow } from "../model/index.ts";
+import type { LogLevel, RequestFields, UsageRow } from "../model/index.ts";
 
 /** Everything a host needs to create an instance of one function version. */
 export interface InstanceSpec {
@@ -89,7 +89,7 @@ export interface WireRequest {
 }
 
 /** [time ms, level, message] */
-export type WireLogLine = [number, LogLevel, string];
+export type WireLogLine = [number, LogLevel, string] | [number, LogLevel, string, RequestFields];
 
 /** A log line a host ships to the primary for storage. */
 export interface ShippedLogLine {
@@ -100,6 +100,7 @@ export interface ShippedLogLine {
   function: string;
   tenant: string;
   invocationId: string;
+  request?: RequestFields;
 }
 
 /** What the primary answers a host's miss with. */

@@ -28,6 +28,7 @@ import { IsolatePool } from "./isolate-pool.ts";
 import { PrimaryLink } from "./primary-link.ts";
 import type { AcquireResult, Call, CallResult, ClientGone, FromHost, InstanceSpec, InvocationControl, ResponseSink, RouteInfo, ToHost, WireLogLine, WireRequest } from "./protocol.ts";
 import { relay } from "./relay.ts";
+import { requestLine } from "./request-line.ts";
 import { sharedSnapshot } from "./shared-snapshot.ts";
 import { outcomeOf, reportIntervalMs, UsageReport } from "./usage.ts";
 
@@ -237,7 +238,7 @@ const authCacheMs = 10_000;
 /** Log lines that came with the end of a body: stored (or failed to be) before the client sees that end. */
 function storeLogs(route: RouteInfo, invocationId: string, logs: WireLogLine[], wait: boolean): Promise<void> | undefined {
   if (logs.length === 0) return undefined;
-  const lines = logs.map(([timeMs, level, message]) => ({ timeMs, level, message, function: route.name, tenant: route.tenant, invocationId }));
+  const lines = logs.map(([timeMs, level, message, request]) => ({ timeMs, level, message, function: route.name, tenant: route.tenant, invocationId, ...(request === undefined ? {} : { request }) }));
   if (!wait) {
     send({ t: "logs", lines });
     return undefined;
@@ -299,7 +300,9 @@ async function runHere(
     let bodyPump: BodyPump | undefined;
     // Writes happen in order; one that carries log lines waits for them to be stored.
     let chain: Promise<void> | undefined;
+    let logged = false;
     const then = (logs: WireLogLine[], write: () => void) => {
+      if (logs.length > 0) logged = true;
       const stored = storeLogs(route, invocationId, logs, true);
       if (chain === undefined && stored === undefined) return write();
       chain = Promise.all([chain, stored]).then(write, write);
@@ -329,7 +332,9 @@ async function runHere(
     // Never reached the isolate (it was stopped while the request waited): run it elsewhere.
     if (!end.started && end.error?.code === "instance_terminated" && body === undefined && attempt < 2) continue;
     if (chain !== undefined) await chain;
-    storeLogs(route, invocationId, end.logs, false);
+    const endCode = end.error?.code;
+    const line = requestLine(request, sentStatus, end, endCode === undefined ? undefined : errorCodes[endCode], Date.now() - (performance.now() - arrival), performance.now() - arrival, admitted.cold, logged);
+    storeLogs(route, invocationId, line === undefined ? end.logs : [line, ...end.logs], false);
     const code = end.error?.code;
     if (end.started) usage.meter(route.tenant, route.name, performance.now() - arrival, instance.spec.memoryMiB, end);
     usage.invocation(
@@ -383,9 +388,18 @@ async function invokeFromPrimary(message: Extract<ToHost, { t: "invoke" }>): Pro
   const cold = taken.cold;
   const spec = taken.instance.spec;
   usage.instance(taken.slots.id, taken.slots.inFlight, Date.now());
+  let sentStatus: number | undefined;
+  let logged = false;
   const sink: ResponseSink = {
-    head: (status, headers, body, end, logs) => send({ t: "head", id, status, headers, body, end, logs, cold }),
-    chunk: (bytes, end, logs) => send({ t: "chunk", id, bytes, end, logs }),
+    head: (status, headers, body, end, logs) => {
+      sentStatus = status;
+      if (logs.length > 0) logged = true;
+      send({ t: "head", id, status, headers, body, end, logs, cold });
+    },
+    chunk: (bytes, end, logs) => {
+      if (logs.length > 0) logged = true;
+      send({ t: "chunk", id, bytes, end, logs });
+    },
     bodyCredit: (bytes) => send({ t: "bodyCredit", id, bytes }),
     lateLog: remoteLateLogger(spec, message.request.invocationId ?? ""),
   };
@@ -398,7 +412,9 @@ async function invokeFromPrimary(message: Extract<ToHost, { t: "invoke" }>): Pro
   }
   taken.release();
   afterInvocation(taken.slots as HostSlots, taken.instance, cold);
-  const done: Extract<FromHost, { t: "done" }> = { t: "done", id, error: end.error, logs: end.logs, cold, started: end.started };
+  const code = end.error?.code;
+  const line = end.started ? requestLine(message.request, sentStatus, end, code === undefined ? undefined : errorCodes[code], Date.now() - (performance.now() - started), performance.now() - started, cold, logged) : undefined;
+  const done: Extract<FromHost, { t: "done" }> = { t: "done", id, error: end.error, logs: line === undefined ? end.logs : [line, ...end.logs], cold, started: end.started };
   if (cold) done.codeCache = taken.instance.codeCache;
   send(done);
 }

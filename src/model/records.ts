@@ -152,6 +152,22 @@ export interface LogLine {
   invocationId: string;
   level: LogLevel;
   message: string;
+  /** On an invocation's request line (written once it ended): what it was and how it went. */
+  request?: RequestFields;
+}
+
+/** An invocation's request line, as data (`flick logs --status`, the JSON of `flick logs --json`). */
+export interface RequestFields {
+  /** HTTP method, or `scheduled` / `queue` for a cron run or a queue batch. */
+  method: string;
+  /** The path the function saw (without the query, which may carry secrets). */
+  path: string;
+  status: number;
+  /** The platform's error code, when the platform answered. */
+  code?: string;
+  ms: number;
+  cold: boolean;
+  cpuMs: number;
 }
 
 /** Where an async invocation is: waiting (or waiting again), running under a lease, or over. */

@@ -8,7 +8,7 @@ import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import type {
   ApiBackend, CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, FunctionStats, InvocationInfo, InvokeRequest, InvokeResponse,
-  LogsQuery, Principal, ScaleRequest, SettingsView, TenantInfo, TenantUpdateRequest, UsageAnswer, UsageRequest, VersionInfo,
+  LogScope, LogsQuery, Principal, ScaleRequest, SettingsView, TenantInfo, TenantUpdateRequest, UsageAnswer, UsageRequest, VersionInfo,
 } from "../api/index.ts";
 import { bundleHash, scriptFormMinBytes, scriptFormWithMap, SourceMap, versionId } from "../build/index.ts";
 import { Scheduler, schedulerDefaults, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
@@ -683,20 +683,40 @@ export class Platform implements ApiBackend, GatewayBackend {
 
   // — logs —
 
-  async readLogs(who: Principal, name: string, query: LogsQuery): Promise<LogLine[]> {
-    await this.owned(who, name);
-    return this.store.readLogs({ function: name, ...query });
+  /** The store's scope for `scope`: a function `who` owns, its own tenant, or (the admin) the tenant it names, or all. */
+  private async logScope(who: Principal, scope: LogScope): Promise<{ function: string } | { tenant?: string }> {
+    if ("function" in scope) {
+      await this.owned(who, scope.function);
+      return { function: scope.function };
+    }
+    if (who.role === "tenant") {
+      if (scope.tenant !== undefined && scope.tenant !== who.tenant) {
+        throw new FlickError("forbidden", `your token acts for tenant "${who.tenant}"; it cannot read the logs of "${scope.tenant}"`);
+      }
+      return { tenant: who.tenant };
+    }
+    return scope.tenant === undefined ? {} : { tenant: scope.tenant };
   }
 
-  async followLogs(who: Principal, name: string, onLines: (lines: LogLine[]) => void): Promise<() => void> {
-    await this.owned(who, name);
-    this.logEvents.on(name, onLines);
-    return () => this.logEvents.off(name, onLines);
+  async readLogs(who: Principal, scope: LogScope, query: LogsQuery): Promise<LogLine[]> {
+    return this.store.readLogs({ ...(await this.logScope(who, scope)), ...query });
+  }
+
+  /** New lines of the scope as they are stored: one function's (`fn:<name>`), a tenant's (`tenant:<t>`) or all (`*`). */
+  async followLogs(who: Principal, scope: LogScope, onLines: (lines: LogLine[]) => void): Promise<() => void> {
+    const resolved = await this.logScope(who, scope);
+    const channel = "function" in resolved ? `fn:${resolved.function}` : resolved.tenant !== undefined ? `tenant:${resolved.tenant}` : "*";
+    this.logEvents.on(channel, onLines);
+    return () => this.logEvents.off(channel, onLines);
   }
 
   private async appendLogs(lines: NewLogLine[]): Promise<void> {
     const stored = await this.store.appendLogs(lines);
-    if (stored.length > 0 && this.logEvents.listenerCount(stored[0]!.function) > 0) this.logEvents.emit(stored[0]!.function, stored);
+    if (stored.length === 0) return;
+    // All lines of one append are one function's (and so one tenant's).
+    for (const channel of [`fn:${stored[0]!.function}`, `tenant:${stored[0]!.tenant}`, "*"]) {
+      if (this.logEvents.listenerCount(channel) > 0) this.logEvents.emit(channel, stored);
+    }
   }
 
   // — tenants —
@@ -782,7 +802,9 @@ export class Platform implements ApiBackend, GatewayBackend {
     exclude: number | undefined,
   ): Promise<{ error: ErrorData | null }> {
     const store = (logs: WireLogLine[]) =>
-      this.appendLogs(logs.map(([timeMs, level, message]) => ({ timeMs, level, message, function: live.record.name, tenant: live.record.tenant, invocationId })));
+      this.appendLogs(logs.map(([timeMs, level, message, request]) => ({
+        timeMs, level, message, function: live.record.name, tenant: live.record.tenant, invocationId, ...(request === undefined ? {} : { request }),
+      })));
     // Sink events are applied in order; log lines that come with the end of the body are
     // stored before the client sees that end, so a line whose effect was seen is never lost
     // (a store that fails does not hold the answer back). Without log lines to store first
@@ -970,7 +992,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       const byFunction = new Map<string, NewLogLine[]>();
       for (const l of lines) {
         const list = byFunction.get(l.function) ?? [];
-        list.push({ timeMs: l.timeMs, level: l.level, message: l.message, function: l.function, tenant: l.tenant, invocationId: l.invocationId });
+        list.push({ timeMs: l.timeMs, level: l.level, message: l.message, function: l.function, tenant: l.tenant, invocationId: l.invocationId, ...(l.request === undefined ? {} : { request: l.request }) });
         byFunction.set(l.function, list);
       }
       for (const list of byFunction.values()) await this.appendLogs(list);

@@ -1,4 +1,4 @@
-export { logRetention, type LogQuery, type NewLogLine, type Store, type TenantQuotas, type UsageQuery } from "./store.ts";
+export { logRetention, type LogFilter, type LogQuery, type NewLogLine, type Store, type TenantQuotas, type UsageQuery } from "./store.ts";
 export { SqliteStore } from "./sqlite-store.ts";
 export type { EnqueueOptions, EnqueueResult, Enqueued, ErrorSummary, Finish, NewInvocation, QueueCounts, QueueQuota, QueueStore, QueueUsage } from "./queue-store.ts";
 export { queueFullError } from "./queue-full.ts";

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { FlickError } from "../errors/index.ts";
 import { defaultScale } from "../model/index.ts";
-import type { FunctionRecord, LogLevel, LogLine, ScaleSettings, TenantRecord, TokenRecord, TrafficShare, UsageRow, VersionRecord } from "../model/index.ts";
+import type { FunctionRecord, LogLevel, LogLine, RequestFields, ScaleSettings, TenantRecord, TokenRecord, TrafficShare, UsageRow, VersionRecord } from "../model/index.ts";
 import { storeUnavailable } from "./sqlite-errors.ts";
 import { inTransaction } from "./sqlite-transaction.ts";
 import {
@@ -111,6 +111,7 @@ function logOf(row: Row): LogLine {
     invocationId: row["invocation_id"] as string,
     level: row["level"] as LogLevel,
     message: row["message"] as string,
+    ...(typeof row["request"] === "string" ? { request: JSON.parse(row["request"]) as RequestFields } : {}),
   };
 }
 
@@ -152,6 +153,9 @@ export class SqliteStore implements Store {
     // …and before scheduling settings.
     const fnColumns = (this.db.prepare("PRAGMA table_info(functions)").all() as Row[]).map((c) => c["name"]);
     if (!fnColumns.includes("scale")) this.db.exec("ALTER TABLE functions ADD COLUMN scale TEXT");
+    // …and before request lines.
+    const logColumns = (this.db.prepare("PRAGMA table_info(logs)").all() as Row[]).map((c) => c["name"]);
+    if (!logColumns.includes("request")) this.db.exec("ALTER TABLE logs ADD COLUMN request TEXT");
     // …and before traffic splits.
     if (!fnColumns.includes("traffic")) this.db.exec("ALTER TABLE functions ADD COLUMN traffic TEXT");
     const tenantColumns = (this.db.prepare("PRAGMA table_info(tenants)").all() as Row[]).map((c) => c["name"]);
@@ -206,7 +210,7 @@ export class SqliteStore implements Store {
          WHERE f.tenant = ? AND f.scale IS NOT NULL`,
       ),
       insertLog: prepare(
-        "INSERT INTO logs (time_ms, function, tenant, invocation_id, level, message) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO logs (time_ms, function, tenant, invocation_id, level, message, request) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
       ),
       readLogs: prepare(
         "SELECT * FROM logs WHERE function = ? AND id > ? AND time_ms >= ? ORDER BY id DESC LIMIT ?",
@@ -494,7 +498,7 @@ export class SqliteStore implements Store {
     const stored = this.transaction(() => {
       const added = new Map<string, { lines: number; bytes: number }>();
       const out = lines.map((line) => {
-        const row = this.q["insertLog"]!.get(line.timeMs, line.function, line.tenant, line.invocationId, line.level, line.message) as Row;
+        const row = this.q["insertLog"]!.get(line.timeMs, line.function, line.tenant, line.invocationId, line.level, line.message, line.request === undefined ? null : JSON.stringify(line.request)) as Row;
         let sum = added.get(line.tenant);
         if (sum === undefined) added.set(line.tenant, (sum = { lines: 0, bytes: 0 }));
         sum.lines++;
@@ -549,9 +553,44 @@ export class SqliteStore implements Store {
   }
 
   async readLogs(query: LogQuery): Promise<LogLine[]> {
-    const rows = this.q["readLogs"]!.all(query.function, query.afterId ?? 0, query.sinceMs ?? 0, query.limit) as Row[];
-    return rows.map(logOf).reverse();
+    if (query.function !== undefined && query.levels === undefined && query.invocationId === undefined && query.text === undefined && query.tenant === undefined) {
+      const rows = this.q["readLogs"]!.all(query.function, query.afterId ?? 0, query.sinceMs ?? 0, query.limit) as Row[];
+      return rows.map(logOf).reverse();
+    }
+    // Filtered or tenant-wide: the statement for this shape of query, made once.
+    const where = ["id > ?", "time_ms >= ?"];
+    const args: (string | number)[] = [query.afterId ?? 0, query.sinceMs ?? 0];
+    if (query.function !== undefined) {
+      where.push("function = ?");
+      args.push(query.function);
+    }
+    if (query.tenant !== undefined) {
+      where.push("tenant = ?");
+      args.push(query.tenant);
+    }
+    if (query.levels !== undefined && query.levels.length > 0) {
+      where.push(`level IN (${query.levels.map(() => "?").join(", ")})`);
+      args.push(...query.levels);
+    }
+    if (query.invocationId !== undefined) {
+      where.push("invocation_id = ?");
+      args.push(query.invocationId);
+    }
+    if (query.text !== undefined) {
+      where.push("instr(message, ?) > 0");
+      args.push(query.text);
+    }
+    const sql = `SELECT * FROM logs WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`;
+    let statement = this.logQueries.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.logQueries.set(sql, statement);
+    }
+    return (statement.all(...args, query.limit) as Row[]).map(logOf).reverse();
   }
+
+  /** Statements of filtered log reads, by their SQL (a handful of shapes). */
+  private readonly logQueries = new Map<string, StatementSync>();
 
   async close(): Promise<void> {
     this.db.close();

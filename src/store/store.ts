@@ -6,13 +6,24 @@
 import type { FunctionRecord, LogLevel, LogLine, ScaleSettings, TenantRecord, TokenRecord, TrafficShare, UsageRow, VersionRecord } from "../model/index.ts";
 import { limits } from "../model/index.ts";
 
-export interface LogQuery {
-  function: string;
+/** Which log lines: one function's, or a tenant's (or every tenant's), narrowed by the filter. */
+export interface LogQuery extends LogFilter {
+  /** One function's lines; absent: every function's of `tenant` (or of every tenant). */
+  function?: string;
+  tenant?: string;
   /** Lines at or after this time. */
   sinceMs?: number;
   /** Lines with an id greater than this (the follow cursor). */
   afterId?: number;
   limit: number;
+}
+
+/** `flick logs --level/--invocation/--grep`: lines of these levels, of one invocation, containing a text. */
+export interface LogFilter {
+  levels?: LogLevel[];
+  invocationId?: string;
+  /** Case-sensitive substring of the message. */
+  text?: string;
 }
 
 export type NewLogLine = Omit<LogLine, "id">;

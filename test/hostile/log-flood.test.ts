@@ -47,7 +47,7 @@ async function floodWhileAsking(query: string): Promise<{ lines: LogLine[]; byst
   assert.equal(await res.text(), "logged");
   const id = res.headers.get("x-flick-invocation-id");
   // The lines of an invocation are stored before its answer ends.
-  const lines = (await node.admin.readLogs("flood", { limit: 10_000 })).filter((l) => l.invocationId === id);
+  const lines = (await node.admin.readLogs("flood", { limit: 10_000 })).filter((l) => l.invocationId === id && l.request === undefined);
   return { lines, bystanderAnswers };
 }
 
