@@ -79,6 +79,14 @@ test("flick logs filters by level, invocation and text; bad filters are refused"
   const grep = await node.admin.readLogs("chatty", { text: "hello 13" });
   assert.deepEqual(grep.map((l) => l.message), ["hello 13"]);
   await assert.rejects(node.admin.readLogs("chatty", { levels: ["loud" as never] }), /level=loud: levels are debug, info, log, warn, error/);
+  // --status: the lines of the invocations that answered it (request line and console lines).
+  const failed = await call("chatty", "n=20&status=503");
+  await requestLineOf("chatty", failed);
+  const fives = await node.admin.readLogs("chatty", { status: "5xx" });
+  assert.deepEqual([...new Set(fives.map((l) => l.invocationId))], [failed]);
+  assert.deepEqual(fives.map((l) => l.message).filter((m) => !m.startsWith("GET")), ["hello 20"]);
+  assert.deepEqual(await node.admin.readLogs("chatty", { status: "502" }), []);
+  await assert.rejects(node.admin.readLogs("chatty", { status: "bad" }), /status=bad: expected a class \(5xx\)/);
   const bad = await flick(["logs", "chatty", "--level", "loud", "--data-dir", node.dataDir], {}, cwd);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /--level loud: levels are/);

@@ -9,6 +9,8 @@ export interface LogFilter {
   levels?: LogLevel[];
   invocationId?: string;
   text?: string;
+  /** Lines of invocations whose request line's status is in [min, max] (following: the request lines themselves). */
+  status?: { min: number; max: number };
 }
 import type {
   CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, ScaleRequest, TenantInfo, TenantUpdateRequest,

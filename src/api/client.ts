@@ -191,6 +191,8 @@ export interface LogReadOptions {
   levels?: LogLevel[];
   invocationId?: string;
   text?: string;
+  /** "5xx", "502" or "400-499": lines of invocations whose request line's status is in it. */
+  status?: string;
   /** With no function name, the admin's choice of tenant. */
   tenant?: string;
 }
@@ -207,6 +209,7 @@ function logParams(query: LogReadOptions): URLSearchParams {
   if (query.levels !== undefined && query.levels.length > 0) params.set("level", query.levels.join(","));
   if (query.invocationId !== undefined) params.set("invocation", query.invocationId);
   if (query.text !== undefined) params.set("q", query.text);
+  if (query.status !== undefined) params.set("status", query.status);
   if (query.tenant !== undefined) params.set("tenant", query.tenant);
   return params;
 }

@@ -7,11 +7,13 @@ import { clientFor, resolveConnection } from "./config.ts";
 import { logLine } from "./format.ts";
 import { parseDuration, parseInteger } from "./parse.ts";
 
-const filterOptions = { level: { type: "string" }, invocation: { type: "string" }, grep: { type: "string" } } as const;
+const filterOptions = { level: { type: "string" }, invocation: { type: "string" }, grep: { type: "string" }, status: { type: "string" } } as const;
 const filterHelp = [
   "--level L[,L…]      only these levels: debug, info, log, warn, error",
   "--invocation ID     only one invocation's lines (the x-flick-invocation-id of its answer)",
   "--grep TEXT         only lines whose message contains TEXT",
+  "--status S          only invocations that answered S: a class (5xx), a status (502) or a range (400-499)",
+  "                    (with -f, only their request lines: the status is known when an invocation ends)",
 ];
 
 /** The filter flags as the client's options. */
@@ -25,6 +27,11 @@ function filterOf(values: Record<string, unknown>): LogReadOptions {
   }
   if (values["invocation"] !== undefined) out.invocationId = values["invocation"] as string;
   if (values["grep"] !== undefined) out.text = values["grep"] as string;
+  if (values["status"] !== undefined) {
+    const status = values["status"] as string;
+    if (!/^([1-5]xx|\d{3}(-\d{3})?)$/i.test(status)) throw new FlickError("bad_request", `--status ${status}: expected a class (5xx), a status (502) or a range (400-499)`);
+    out.status = status;
+  }
   return out;
 }
 

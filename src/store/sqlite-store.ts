@@ -553,7 +553,7 @@ export class SqliteStore implements Store {
   }
 
   async readLogs(query: LogQuery): Promise<LogLine[]> {
-    if (query.function !== undefined && query.levels === undefined && query.invocationId === undefined && query.text === undefined && query.tenant === undefined) {
+    if (query.function !== undefined && query.levels === undefined && query.invocationId === undefined && query.text === undefined && query.tenant === undefined && query.status === undefined) {
       const rows = this.q["readLogs"]!.all(query.function, query.afterId ?? 0, query.sinceMs ?? 0, query.limit) as Row[];
       return rows.map(logOf).reverse();
     }
@@ -579,6 +579,14 @@ export class SqliteStore implements Store {
     if (query.text !== undefined) {
       where.push("instr(message, ?) > 0");
       args.push(query.text);
+    }
+    if (query.status !== undefined) {
+      // The invocations whose request line says so, within the same function or tenant.
+      const scope = query.function !== undefined ? " AND function = ?" : query.tenant !== undefined ? " AND tenant = ?" : "";
+      where.push(`invocation_id IN (SELECT invocation_id FROM logs WHERE request IS NOT NULL AND json_extract(request, '$.status') BETWEEN ? AND ?${scope})`);
+      args.push(query.status.min, query.status.max);
+      if (query.function !== undefined) args.push(query.function);
+      else if (query.tenant !== undefined) args.push(query.tenant);
     }
     const sql = `SELECT * FROM logs WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`;
     let statement = this.logQueries.get(sql);

@@ -24,6 +24,8 @@ export interface LogFilter {
   invocationId?: string;
   /** Case-sensitive substring of the message. */
   text?: string;
+  /** Lines of invocations whose request line's status is in [min, max]. */
+  status?: { min: number; max: number };
 }
 
 export type NewLogLine = Omit<LogLine, "id">;
