@@ -37,7 +37,7 @@ function filterOf(values: Record<string, unknown>): LogReadOptions {
 
 export const logs: Command = {
   name: "logs",
-  summary: "Print what a function logged (console.*), with time, level and invocation id.",
+  summary: "Print what a function logged (console.*) under each invocation's request line; filter by level, status, text.",
   usage: "logs <name> [-f] [--since 10m] [--limit N] [--level error] [--invocation ID] [--grep TEXT]",
   optionHelp: [
     "-f, --follow        keep printing new lines as they arrive",
