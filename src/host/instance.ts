@@ -627,6 +627,7 @@ export class Instance implements Collectable {
         if (this.invocations.has(id)) this.post(event, id);
       },
       log: (level, message) => this.log(id, level, message),
+      requestHeaders: request.headers,
       egressed: (result, bytes) => {
         inv.egress[result]++;
         inv.egress.bytes += bytes;

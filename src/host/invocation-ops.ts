@@ -5,6 +5,7 @@
  * (`post`), and only while the invocation runs: when it ends, its fetches are aborted, its
  * zlib streams freed, and work still waiting for a thread-pool slot is dropped unstarted.
  */
+import { randomBytes } from "node:crypto";
 import { limits } from "../model/index.ts";
 import type { GuestEvent } from "../runtime/contract.ts";
 import { compressionLimits, ZlibStream } from "./compression-ops.ts";
@@ -46,9 +47,14 @@ export interface IoContext {
   log(level: "info" | "warn", message: string): void;
   /** An outbound fetch (not a binding) ended: allowed (bytes sent and received), denied by the egress policy, or failed. */
   egressed(result: "allowed" | "denied" | "failed", bytes: number): void;
+  /** The request's headers (name, value, …): its W3C `traceparent` / `tracestate`, if a caller sent them. */
+  requestHeaders: readonly string[];
   /** False once the invocation ended. */
   live(): boolean;
 }
+
+/** version-traceid-parentid-flags, lowercase hex (W3C Trace Context, level 1). */
+const traceparentPattern = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -63,8 +69,38 @@ export class InvocationIo {
   private readonly fetchOps = new Map<number, AbortController>();
   private zlib: Map<number, ZlibStream> | undefined;
 
+  /** The invocation's W3C trace context: its caller's, or one made for it; made on first use. */
+  private trace: { traceId: string; flags: string; state: string | undefined } | undefined;
+
   constructor(ctx: IoContext) {
     this.ctx = ctx;
+  }
+
+  private traceContext(): { traceId: string; flags: string; state: string | undefined } {
+    if (this.trace !== undefined) return this.trace;
+    let parent: string | undefined;
+    let state: string | undefined;
+    const h = this.ctx.requestHeaders;
+    for (let i = 0; i + 1 < h.length; i += 2) {
+      const name = h[i]!.toLowerCase();
+      if (name === "traceparent") parent = h[i + 1]!.trim().toLowerCase();
+      else if (name === "tracestate") state = h[i + 1]!.trim();
+    }
+    const m = parent === undefined ? null : traceparentPattern.exec(parent);
+    this.trace = m !== null && m[1] !== "ff" && !/^0+$/.test(m[2]!) && !/^0+$/.test(m[3]!)
+      ? { traceId: m[2]!, flags: m[4]!, state: state !== undefined && state.length <= 512 && /^[\x20-\x7e]*$/.test(state) ? state : undefined }
+      // No (valid) caller context: a new trace, so everything this invocation calls shares one trace id.
+      : { traceId: randomBytes(16).toString("hex"), flags: "00", state: undefined };
+    return this.trace;
+  }
+
+  /** `headers` with a `traceparent` for a new child span of the invocation's trace, unless the function set one itself. */
+  private withTrace(headers: string[]): string[] {
+    for (let i = 0; i + 1 < headers.length; i += 2) if (headers[i]!.toLowerCase() === "traceparent") return headers;
+    const t = this.traceContext();
+    const out = [...headers, "traceparent", `00-${t.traceId}-${randomBytes(8).toString("hex")}-${t.flags}`];
+    if (t.state !== undefined) out.push("tracestate", t.state);
+    return out;
   }
 
   /** The invocation ended: abort what runs, drop what waits. */
@@ -103,7 +139,8 @@ export class InvocationIo {
     if (refused !== null) return reject(refused);
     const controller = new AbortController();
     this.fetchOps.set(op, controller);
-    const request: OutboundRequest = { method, url, headers, body, redirect };
+    // W3C trace context travels with every outbound fetch and service binding call.
+    const request: OutboundRequest = { method, url, headers: this.withTrace(headers), body, redirect };
     const run = () => {
       this.activeFetches++;
       const started = Date.now();
