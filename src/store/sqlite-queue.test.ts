@@ -142,7 +142,8 @@ test("a tenant's usage always equals a recount of its queued and running invocat
   await q.close();
 });
 
-test("the quota holds exactly under concurrent enqueues from several connections", async () => {
+// A bound for a hang (workers waiting on each other would stop the whole run), not a speed target.
+test("the quota holds exactly under concurrent enqueues from several connections", { timeout: 120_000 }, async () => {
   const dir = tempDir();
   new SqliteQueue(dir).close(); // made once, so the writers race on enqueues only
   const writers = 4;
