@@ -55,6 +55,28 @@ before(() => {
 });
 after(() => rmSync(work, { recursive: true, force: true }));
 
+/** Runs `work` next to `flick up` of the installed package, started in `cwd`, then stops it with Ctrl-C. */
+async function withInstalledNode(cwd: string, args: string[], work: (url: string) => Promise<void>): Promise<void> {
+  const up = spawn(flickBin, ["up", "--port", "0", "--hosts", "1", ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  try {
+    let output = "";
+    await new Promise<void>((resolve, reject) => {
+      up.stdout.on("data", (d: Buffer) => {
+        output += d.toString();
+        if (output.includes("Press Ctrl-C to stop.")) resolve();
+      });
+      up.stderr.on("data", (d: Buffer) => (output += d.toString()));
+      up.once("exit", (code) => reject(new Error(`flick up exited ${code}:\n${output}`)));
+    });
+    await work(/Flick is up at (http:\/\/\S+)/.exec(output)![1]!);
+  } finally {
+    const exited = new Promise((resolve) => up.once("exit", resolve));
+    up.kill("SIGINT");
+    await exited;
+  }
+}
+
+
 test("the package holds compiled JavaScript, and packing leaves no dist/ behind", () => {
   const installed = path.join(prefix, "lib", "node_modules", "flick");
   const files = (dir: string): string[] =>
@@ -73,18 +95,7 @@ test("installed with npm install -g, flick works from any folder: up, init, depl
   const version = (JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version: string }).version;
   assert.equal(ok(flickBin, ["--version"], elsewhere), `flick ${version} (Node.js ${process.version})\n`);
 
-  const up = spawn(flickBin, ["up", "--port", "0", "--hosts", "1"], { cwd: elsewhere, env, stdio: ["ignore", "pipe", "pipe"] });
-  try {
-    let output = "";
-    await new Promise<void>((resolve, reject) => {
-      up.stdout.on("data", (d: Buffer) => {
-        output += d.toString();
-        if (output.includes("Press Ctrl-C to stop.")) resolve();
-      });
-      up.stderr.on("data", (d: Buffer) => (output += d.toString()));
-      up.once("exit", (code) => reject(new Error(`flick up exited ${code}:\n${output}`)));
-    });
-    const url = /Flick is up at (http:\/\/\S+)/.exec(output)![1]!;
+  await withInstalledNode(elsewhere, [], async (url) => {
     ok(flickBin, ["init", "shop"], elsewhere);
     const project = path.join(elsewhere, "shop");
     ok(flickBin, ["deploy", "--data-dir", "../.flick"], project);
@@ -93,11 +104,7 @@ test("installed with npm install -g, flick works from any folder: up, init, depl
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { message: "Hello, Ada!" });
     assert.match(ok(flickBin, ["info", "shop", "--data-dir", "../.flick"], project), /secret\.API_KEY\s+••••\s+flick secret put/);
-  } finally {
-    const exited = new Promise((resolve) => up.once("exit", resolve));
-    up.kill("SIGINT");
-    await exited;
-  }
+  });
 });
 
 test("the README's tour runs with the installed package, from a folder that has only the examples", async () => {
@@ -106,24 +113,9 @@ test("the README's tour runs with the installed package, from a folder that has 
   cpSync(path.join(repoRoot, "examples"), path.join(folder, "examples"), { recursive: true });
   const home = path.join(work, "tour-home");
   mkdirSync(home);
-  const up = spawn(flickBin, ["up", "--port", "0", "--hosts", "1", "--examples"], { cwd: folder, env, stdio: ["ignore", "pipe", "pipe"] });
-  try {
-    let output = "";
-    await new Promise<void>((resolve, reject) => {
-      up.stdout.on("data", (d: Buffer) => {
-        output += d.toString();
-        if (output.includes("Press Ctrl-C to stop.")) resolve();
-      });
-      up.stderr.on("data", (d: Buffer) => (output += d.toString()));
-      up.once("exit", (code) => reject(new Error(`flick up exited ${code}:\n${output}`)));
-    });
-    const url = /Flick is up at (http:\/\/\S+)/.exec(output)![1]!;
+  await withInstalledNode(folder, ["--examples"], async (url) => {
     // `npx flick` in the checkout is the installed `flick` here.
     const run = await runTour({ cwd: folder, home, nodeUrl: url, dataDir: path.join(folder, ".flick"), pathFirst: path.join(prefix, "bin"), prelude: 'npx() { "$@"; }' });
     assertTourShown(run);
-  } finally {
-    const exited = new Promise((resolve) => up.once("exit", resolve));
-    up.kill("SIGINT");
-    await exited;
-  }
+  });
 });

@@ -9,6 +9,8 @@ import { FlickClient } from "../api/client.ts";
 import { FlickError } from "../errors/index.ts";
 
 export const defaultDataDir = ".flick";
+/** A function's settings file, beside its code (project-config.ts reads it). */
+export const configFileName = "flick.toml";
 export const nodeFile = "node.json";
 export const adminTokenFile = "admin.token";
 

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import type { DeployRequest, FlickClient, ScaleRequest } from "../api/index.ts";
 import { FlickError } from "../errors/index.ts";
 import { connectionHelp, connectionOptions, jsonHelp, jsonOption, printJson, type Command } from "./command.ts";
-import { clientFor, resolveConnection } from "./config.ts";
+import { clientFor, configFileName, resolveConnection } from "./config.ts";
 import { limits } from "../model/index.ts";
 import { bytes } from "./format.ts";
 import { nameFromEntry, parseDuration, parseInteger, parsePair } from "./parse.ts";
@@ -11,7 +11,7 @@ import type { ProjectConfig } from "./project-config.ts";
 import { scaleLine } from "./functions.ts";
 import { trafficLine } from "./traffic.ts";
 
-const configFileName = "flick.toml";
+
 
 export const settingOptions = {
   config: { type: "string" },

@@ -16,7 +16,6 @@ import { functionNamePattern, limits } from "../model/index.ts";
 import { parseDuration, parseInteger } from "./parse.ts";
 import { closest } from "./suggest.ts";
 
-export const configFileName = "flick.toml";
 
 /** What a config file asks for. */
 export interface ProjectConfig {

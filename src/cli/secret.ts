@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import type { FunctionInfo } from "../api/index.ts";
 import { FlickError } from "../errors/index.ts";
 import { connectionHelp, connectionOptions, jsonHelp, jsonOption, printJson, type Command } from "./command.ts";
-import { clientFor, resolveConnection } from "./config.ts";
+import { clientFor, configFileName, resolveConnection } from "./config.ts";
 import { time } from "./format.ts";
 import { nameFromEntry } from "./parse.ts";
 
@@ -17,7 +17,7 @@ const usage = "secret put <NAME> | secret ls | secret rm <NAME>   [--name FN] (d
 /** The function the command is about: --name, else the one ./flick.toml (or --config) describes. */
 async function functionOf(values: Record<string, unknown>): Promise<string> {
   if (values["name"] !== undefined) return values["name"] as string;
-  const file = (values["config"] as string | undefined) ?? "flick.toml";
+  const file = (values["config"] as string | undefined) ?? configFileName;
   if (values["config"] === undefined && !existsSync(file)) {
     throw new FlickError("bad_request", `which function? give --name FN, or run this beside the function's flick.toml`);
   }

@@ -10,6 +10,7 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { FlickError } from "../errors/index.ts";
 import { jsonOption, printJson, type Command } from "./command.ts";
+import { configFileName } from "./config.ts";
 import { devSecretsFile, readSecretsFile } from "./dev.ts";
 
 export const typesFileName = "flick-env.d.ts";
@@ -82,7 +83,7 @@ export const types: Command = {
   options: { config: { type: "string" }, out: { type: "string" }, ...jsonOption },
   positionals: { min: 0, max: 0 },
   async run({ values }) {
-    const file = (values["config"] as string | undefined) ?? "flick.toml";
+    const file = (values["config"] as string | undefined) ?? configFileName;
     const { loadProjectConfig } = await import("./project-config.ts");
     const config = loadProjectConfig(file);
     const dir = path.dirname(config.file);

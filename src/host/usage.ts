@@ -49,16 +49,9 @@ export class UsageReport {
     f.outcomes[outcome] = (f.outcomes[outcome] ?? 0) + 1;
     f.durations[bucketOf(latencyMs)]!++;
     f.durationSumMs += latencyMs;
-    const cpuMs = end.cpuMs ?? 0;
-    f.cpu[bucketOf(cpuMs)]!++;
-    f.cpuSumMs += cpuMs;
     f.queueWait[bucketOf(waitMs)]!++;
     f.queueWaitSumMs += waitMs;
-    if (end.egress !== undefined) {
-      f.egress.allowed += end.egress.allowed;
-      f.egress.denied += end.egress.denied;
-      f.egress.failed += end.egress.failed;
-    }
+    this.resources(fn, end);
     if (cold) f.coldStarts++;
     if (codeCache === "hit") f.codeCacheHits++;
     else if (codeCache === "miss") f.codeCacheMisses++;
@@ -89,7 +82,7 @@ export class UsageReport {
     row.egressBytes += end.egress?.bytes ?? 0;
   }
 
-  /** CPU and egress of an invocation the primary ran here (it counts the invocation itself). */
+  /** CPU and egress of an invocation: one a host admitted (`invocation`), or one the primary ran here (it counts the invocation itself). */
   resources(fn: string, end: { cpuMs?: number; egress?: { allowed: number; denied: number; failed: number } }): void {
     const f = this.fn(fn);
     const cpuMs = end.cpuMs ?? 0;
