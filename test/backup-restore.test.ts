@@ -20,7 +20,9 @@ after(async () => {
 
 const reportsSecret = (tag: string) => `export default { fetch: (_r, env) => new Response(${JSON.stringify(tag)} + ":" + env.GREETING + ":" + env.API_KEY) };`;
 
-test("a backup taken while the node serves restores into a node with the same functions, secrets, tenants, logs and queue", async () => {
+// Waits below poll for what the node stores after answering; the timeout bounds a wait for
+// something that never comes (a broken guard), it is not a speed target.
+test("a backup taken while the node serves restores into a node with the same functions, secrets, tenants, logs and queue", { timeout: 120_000 }, async () => {
   const node = await startTestNode({ hosts: 1 });
   running = node;
   scratch.push(node.dataDir);

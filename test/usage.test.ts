@@ -33,7 +33,9 @@ const sized = `export default { async fetch(request) {
   return new Response("r".repeat(Number(new URL(request.url).searchParams.get("n") ?? "0") + (x < 0 ? 1 : 0)));
 } };`;
 
-test("the usage of known invocations sums exactly, by function, hour and tenant", async () => {
+// Waits below poll for what the node stores after answering; the timeout bounds a wait for
+// something that never comes (a broken guard), it is not a speed target.
+test("the usage of known invocations sums exactly, by function, hour and tenant", { timeout: 120_000 }, async () => {
   await deploySource(node.admin, "metered", sized, { memoryMiB: 64 });
   let requestBytes = 0;
   let responseBytes = 0;
