@@ -21,8 +21,6 @@ const answering = (text: string) => `export default { fetch: () => new Response(
 const quotaExceeded = (quota: string) => (e: unknown) =>
   e instanceof FlickError && e.code === "quota_exceeded" && e.message.includes(`${quota} quota`) && e.details?.["quota"] === quota;
 
-// Waits below poll for what the node stores after answering; the timeout bounds a wait for
-// something that never comes (a broken guard), it is not a speed target.
 test("provisioned instances and memory are capped per tenant: node defaults, per-tenant overrides, on scale and deploy", async () => {
   await deploySource(acme, "small", answering("small v1"), { memoryMiB: 64 });
   await deploySource(acme, "large", answering("large"), { memoryMiB: 128 });
@@ -71,6 +69,7 @@ test("concurrent scale-ups cannot together pass the quota: exactly as many as fi
   assert.equal((await node.admin.listTenants()).find((t) => t.name === "racer")!.provisioned!.instances, 4);
 });
 
+// The timeout bounds a wait for a request line that never comes (a broken guard), not a speed target.
 test("a tenant's stored log is capped (flick up --tenant-log-lines): its oldest lines go first", { timeout: 120_000 }, async () => {
   await deploySource(acme, "chatty", `export default { fetch: (req) => {
     const run = new URL(req.url).searchParams.get("run");
