@@ -35,6 +35,7 @@ import { measureIsolateCosts } from "./isolate-costs.ts";
 import { repoRoot, startFlick, startNodeHttp, startWorkerd, stopTarget, workerdVersion, type Target } from "./targets.ts";
 import { measureWarmRounds, type Spread } from "./warm.ts";
 import { wrkVersion, type LoadOptions } from "./wrk.ts";
+import { measureTelemetryOverhead } from "./telemetry-overhead.ts";
 
 function parseOptions(): { load: LoadOptions; coldFunctions: number; rounds: number } {
   const { values } = parseArgs({
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
   } finally {
     for (const t of targets) await stopTarget(t);
   }
+  const telemetry = await measureTelemetryOverhead(load, rounds);
   const cold = coldFunctions > 0 ? await measureColdStarts(coldFunctions) : undefined;
   const coldSpaced = coldFunctions > 0 ? await measureColdStarts(coldFunctions, 10) : undefined;
   // A 675 KiB function: runs as its script form from the V8 code cache made at deploy.
@@ -114,6 +116,10 @@ async function main(): Promise<void> {
   console.log(`\nFlick / workerd   = ${range(warm.flickOverWorkerd)}× requests/s, median (range) over rounds (target ≥ 1.5)`);
   console.log(`Flick / node:http = ${range(warm.flickOverNodeHttp)}× requests/s (target ≥ 0.6)`);
   console.log(`one-connection p50, Flick / node:http = ${range(warm.singleP50OverNodeHttp)}× (target ≤ 1.5)`);
+  const pct = (s: Spread) => `${fmt(s.median * 100, 1)} % (${fmt(s.min * 100, 1)} – ${fmt(s.max * 100, 1)})`;
+  console.log(`\nObservability overhead on warm throughput, ${telemetry.rounds} interleaved rounds of three Flick nodes (metrics and metering always on):`);
+  console.log(`req/s (median): no tracing ${fmt(median(telemetry.requestsPerSec.none), 0)}, 1 % sampled ${fmt(median(telemetry.requestsPerSec.sampled1), 0)}, 100 % sampled ${fmt(median(telemetry.requestsPerSec.sampled100), 0)}; ${telemetry.spansExported} spans exported over OTLP/HTTP`);
+  console.log(`throughput lost at 1 % sampling ${pct(telemetry.dropAt1Percent)} (target ≤ 5 %), at 100 % ${pct(telemetry.dropAt100Percent)} (target ≤ 15 %), median (range) over rounds`);
   if (cold !== undefined && coldSpaced !== undefined) {
     console.log(`\nFlick cold start at the HTTP client, first request to each of ${cold.functions} functions:`);
     console.log(`back to back:        p50 ${fmt(cold.p50Ms)} ms, p99 ${fmt(cold.p99Ms)} ms, max ${fmt(cold.maxMs)} ms  (target p99 ≤ 10 ms)`);
@@ -166,6 +172,7 @@ async function main(): Promise<void> {
     machine,
     load,
     warm,
+    telemetry,
     noisyNeighbour: noisy,
     hostKill,
     coldStart: cold ?? null,

@@ -86,9 +86,10 @@ async function startedOrStopped<T>(spawned: Pick<Target, "child" | "dir">, rest:
   }
 }
 
-export async function startFlick(): Promise<Target & { client: FlickClient; baseUrl: string }> {
+/** `args`: more `flick up` flags (the telemetry overhead bench starts nodes with tracing settings). */
+export async function startFlick(args: string[] = []): Promise<Target & { client: FlickClient; baseUrl: string }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "flick-bench-"));
-  const child = spawnChild(process.execPath, [path.join(repoRoot, "bin", "flick.ts"), "up", "--port", "0", "--data-dir", dataDir], { cwd: repoRoot });
+  const child = spawnChild(process.execPath, [path.join(repoRoot, "bin", "flick.ts"), "up", "--port", "0", "--data-dir", dataDir, ...args], { cwd: repoRoot });
   return startedOrStopped({ child, dir: dataDir }, async () => {
     await waitForOutput(child, /Press Ctrl-C to stop\./, "flick up");
     const { url } = JSON.parse(readFileSync(path.join(dataDir, "node.json"), "utf8")) as { url: string };

@@ -4,13 +4,14 @@
  * `tsc -p tsconfig.dist.json` erases the types of every non-test file of bin/ and src/ and
  * rewrites relative `.ts` imports to `.js` (only imports: a `.ts` inside a string, such as
  * `flick init`'s templates, stays as written). The examples are bundled with their npm
- * dependencies (hono is a dev dependency), and package.json is copied for `flick --version`.
+ * dependencies (hono is a dev dependency), the dashboard's static files are copied beside its
+ * handler, and package.json is copied for `flick --version`.
  * In the checkout nothing changes: Node runs the TypeScript itself.
  *
  * Usage: node scripts/build-dist.ts
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -36,5 +37,8 @@ for (const example of readdirSync(path.join(root, "examples")).filter((f) => /\.
     logLevel: "warning",
   });
 }
+// The dashboard's page, styles and browser scripts are served as they are (src/dashboard/serve-dashboard.ts
+// finds them beside itself): tsc compiles only .ts, so they are copied.
+cpSync(path.join(root, "src", "dashboard", "static"), path.join(out, "src", "dashboard", "static"), { recursive: true });
 copyFileSync(path.join(root, "package.json"), path.join(out, "package.json"));
-console.log("dist: bin/ and src/ compiled, examples bundled");
+console.log("dist: bin/ and src/ compiled, examples bundled, dashboard files copied");

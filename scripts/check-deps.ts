@@ -36,6 +36,8 @@ export const allowed: Readonly<Record<string, readonly string[]>> = {
   telemetry: ["errors", "model"],
   bus: ["errors", "model"],
   sim: ["control", "errors", "model"],
+  // The web dashboard's static files and their handler; the page reads the admin API over HTTP.
+  dashboard: ["errors"],
   node: ["*"],
   cli: ["api", "build", "node", "errors", "model"],
 };

@@ -84,6 +84,7 @@ test("the package holds compiled JavaScript, and packing leaves no dist/ behind"
   const shipped = files(installed).map((f) => path.relative(installed, f));
   assert.deepEqual(shipped.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), [], "no TypeScript to strip under node_modules");
   assert.ok(shipped.includes(path.join("dist", "src", "host", "worker-main.js")));
+  assert.ok(shipped.includes(path.join("dist", "src", "dashboard", "static", "index.html")), "the dashboard's files are copied beside its handler");
   assert.ok(!shipped.some((f) => f.includes(".test.")), "no tests in the package");
   assert.equal(existsSync(path.join(work, "checkout", "dist")), false, "postpack removed dist/");
   assert.equal(existsSync(path.join(repoRoot, "dist")), false);
@@ -104,6 +105,8 @@ test("installed with npm install -g, flick works from any folder: up, init, depl
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { message: "Hello, Ada!" });
     assert.match(ok(flickBin, ["info", "shop", "--data-dir", "../.flick"], project), /secret\.API_KEY\s+••••\s+flick secret put/);
+    // The dashboard: its own files, and uPlot from the installed dependency.
+    for (const p of ["/dashboard/", "/dashboard/app.js", "/dashboard/uplot.js"]) assert.equal((await fetch(`${url}${p}`)).status, 200, p);
   });
 });
 

@@ -13,8 +13,8 @@ export interface LogFilter {
   status?: { min: number; max: number };
 }
 import type {
-  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, ScaleRequest, TenantInfo, TenantUpdateRequest,
-  UsageAnswer, UsageRequest, VersionInfo,
+  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, MetricsSeries, ScaleRequest, SeriesRequest, TenantInfo, TraceInfo,
+  TenantUpdateRequest, UsageAnswer, UsageRequest, VersionInfo,
 } from "./schemas.ts";
 
 export type Principal = { role: "admin" } | { role: "tenant"; tenant: string };
@@ -41,6 +41,8 @@ export interface ApiBackend {
   rollback(who: Principal, name: string, to: string | undefined): Promise<FunctionInfo>;
   /** `flick usage`: metered usage summed by function, hour or tenant. */
   usage(who: Principal, query: UsageRequest): Promise<UsageAnswer>;
+  /** The dashboard's charts: invocation history per step of a range (a tenant sees its own functions). */
+  metricsSeries(who: Principal, query: SeriesRequest): Promise<MetricsSeries>;
   /** `flick traffic`: a split between versions (version → percent, adding up to 100). */
   traffic(who: Principal, name: string, shares: Record<string, number>): Promise<FunctionInfo>;
   /** `flick promote`: every request to this version (default: the split's canary). */
@@ -55,7 +57,10 @@ export interface ApiBackend {
   /** Admin only: a tenant's limits — requests in flight, provisioned quotas (null: the node's default). */
   updateTenant(who: Principal, tenant: string, change: TenantUpdateRequest): Promise<TenantInfo>;
   /** Queues an async invocation; resolves once it is durable (the 202). */
-  invokeAsync(who: Principal, name: string, request: InvokeRequest, idempotencyKey: string | null): Promise<InvokeResponse>;
+  /** `caller`: the request's W3C trace context, which the attempts continue. */
+  invokeAsync(who: Principal, name: string, request: InvokeRequest, idempotencyKey: string | null, caller?: { traceparent?: string; tracestate?: string }): Promise<InvokeResponse>;
+  /** The kept spans of the trace an invocation belongs to (`trace_not_found` when none). */
+  traceOf(who: Principal, invocationId: string): Promise<TraceInfo>;
   getInvocation(who: Principal, id: string): Promise<InvocationInfo>;
   listDead(who: Principal, name: string, limit: number): Promise<InvocationInfo[]>;
   /** Queues dead-lettered invocations again (these ids, or all); returns the ids replayed. */

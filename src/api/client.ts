@@ -6,8 +6,8 @@ import { FlickError } from "../errors/index.ts";
 import type { LogLevel, LogLine } from "../model/index.ts";
 import { apiPrefix } from "./prefix.ts";
 import type {
-  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, ScaleRequest, TenantInfo, TenantUpdateRequest,
-  UsageAnswer, VersionInfo, WhoAmI,
+  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, MetricsSeries, ScaleRequest, SeriesRequest, TenantInfo, TraceInfo,
+  TenantUpdateRequest, UsageAnswer, VersionInfo, WhoAmI,
 } from "./schemas.ts";
 
 export interface InvokeOptions {
@@ -67,6 +67,14 @@ export class FlickClient {
     if (query.by !== undefined) params.set("by", query.by);
     if (query.tenant !== undefined) params.set("tenant", query.tenant);
     return this.call("GET", `/usage?${params}`);
+  }
+
+  /** The dashboard's charts: invocation history of a range, per step; one function's, or one tenant's (admin). */
+  metricsSeries(query: SeriesRequest): Promise<MetricsSeries> {
+    const params = new URLSearchParams({ range: query.range });
+    if (query.function !== undefined) params.set("function", query.function);
+    if (query.tenant !== undefined) params.set("tenant", query.tenant);
+    return this.call("GET", `/metrics/series?${params}`);
   }
 
   /** `flick traffic`: version → percent (adding up to 100). */
@@ -160,6 +168,10 @@ export class FlickClient {
   }
   getInvocation(id: string): Promise<InvocationInfo> {
     return this.call("GET", `/invocations/${encodeURIComponent(id)}`);
+  }
+  /** The spans the node kept of the trace invocation `id` belongs to (a request's `x-flick-invocation-id`, or an async id). */
+  getTrace(id: string): Promise<TraceInfo> {
+    return this.call("GET", `/invocations/${encodeURIComponent(id)}/trace`);
   }
   async listDead(name: string, limit?: number): Promise<InvocationInfo[]> {
     const query = limit === undefined ? "" : `?limit=${limit}`;

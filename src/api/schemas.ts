@@ -219,6 +219,25 @@ export const replayRequest = z.strictObject({
   ids: z.array(z.string().min(1).max(100)).max(10_000).optional(),
 });
 
+/** One span of a trace (`GET /api/v1/invocations/<id>/trace`); docs/observability.md lists them. */
+export interface SpanInfo {
+  spanId: string;
+  parentSpanId: string | null;
+  name: string;
+  kind: "server" | "client" | "internal" | "producer" | "consumer";
+  /** Unix epoch ms (fractional), and length in ms. */
+  startMs: number;
+  durationMs: number;
+  attributes: Record<string, string | number | boolean>;
+  /** Set when its work failed. */
+  error: string | null;
+}
+
+export interface TraceInfo {
+  traceId: string;
+  spans: SpanInfo[];
+}
+
 /** An async invocation as the API shows it. */
 export interface InvocationInfo {
   id: string;
@@ -327,4 +346,48 @@ export interface UsageAnswer {
   by: UsageRequest["by"];
   lines: UsageLine[];
   total: Omit<UsageLine, "tenant" | "function" | "hourMs">;
+}
+
+/** The time spans of `GET /metrics/series` (the dashboard's 1 h, 24 h, 7 d; 30 d from the hour rows). */
+export const seriesRanges = ["1h", "24h", "7d", "30d"] as const;
+export type SeriesRange = (typeof seriesRanges)[number];
+
+/** `GET /metrics/series?range=1h|24h|7d|30d&function=<name>&tenant=<name>`. */
+export interface SeriesRequest {
+  range: SeriesRange;
+  /** One function's (a tenant's token: its own only). */
+  function?: string;
+  /** Admin only: one tenant's (a tenant's token always reads its own). */
+  tenant?: string;
+}
+
+/** Sums over a span or one step of it. Latencies are estimated from histogram buckets, as Prometheus does. */
+export interface SeriesTotals {
+  invocations: number;
+  /** Invocations answered 4xx and 5xx, and those the platform answered (a crash, a timeout, a limit). */
+  clientErrors: number;
+  serverErrors: number;
+  platformErrors: number;
+  /** 429s before running (not in `invocations`). */
+  throttled: number;
+  coldStarts: number;
+  cpuMs: number;
+  wallMs: number;
+  /** Wall time quantiles, ms; null without invocations. */
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
+/** Invocation history of a tenant's functions (or one function, or the node's): per step and in total. */
+export interface MetricsSeries {
+  range: SeriesRange;
+  /** Width of each step, ms; steps start at multiples of it (UTC). */
+  stepMs: number;
+  sinceMs: number;
+  untilMs: number;
+  tenant: string | null;
+  function: string | null;
+  /** One entry per step, oldest first, zeros where nothing ran; `startMs` is each step's start (epoch ms). */
+  points: { startMs: number[] } & { [K in keyof SeriesTotals]: SeriesTotals[K][] };
+  total: SeriesTotals;
 }

@@ -12,6 +12,7 @@ import { readJson } from "./read-json.ts";
 import {
   createTenantRequest, deployRequest, describeIssues, functionName, tenantName, invokeRequest, replayRequest, promoteRequest, rollbackRequest, scaleRequest, secretRequest, tenantUpdateRequest, trafficRequest,
 } from "./schemas.ts";
+import { seriesQuery } from "./series-query.ts";
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -185,6 +186,7 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
     if (sinceMs >= untilMs) throw new FlickError("validation_failed", `since (${sinceMs}) must be before until (${untilMs})`);
     sendJson(res, 200, await backend.usage(who, { sinceMs: Math.floor(sinceMs / 3_600_000) * 3_600_000, untilMs, by, ...(tenant === null ? {} : { tenant }) }));
   });
+  route("GET", /^\/metrics\/series$/, async ({ res, url, who }) => sendJson(res, 200, await backend.metricsSeries(who, seriesQuery(url))));
   route("POST", /^\/tenants$/, async ({ req, res, who }) => {
     const body = parse(createTenantRequest, await readJson(req));
     sendJson(res, 201, await backend.createTenant(who, body.name));
@@ -197,10 +199,17 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
   route("POST", /^\/functions\/([^/]+)\/invocations$/, async ({ req, res, who, params }) => {
     const name = nameParam(params[0]!);
     const body = parse(invokeRequest, await readJson(req));
-    const result = await backend.invokeAsync(who, name, body, idempotencyKeyOf(req.headers["idempotency-key"]));
+    const trace = req.headers["traceparent"];
+    const state = req.headers["tracestate"];
+    const caller = {
+      ...(typeof trace === "string" ? { traceparent: trace } : {}),
+      ...(typeof state === "string" ? { tracestate: state } : {}),
+    };
+    const result = await backend.invokeAsync(who, name, body, idempotencyKeyOf(req.headers["idempotency-key"]), caller);
     sendJson(res, 202, result, { location: `${apiPrefix}/invocations/${result.id}` });
   });
   route("GET", /^\/invocations\/([^/]+)$/, async ({ res, who, params }) => sendJson(res, 200, await backend.getInvocation(who, decodeParam(params[0]!))));
+  route("GET", /^\/invocations\/([^/]+)\/trace$/, async ({ res, who, params }) => sendJson(res, 200, await backend.traceOf(who, decodeParam(params[0]!))));
   route("GET", /^\/functions\/([^/]+)\/dlq$/, async ({ res, url, who, params }) =>
     sendJson(res, 200, { invocations: await backend.listDead(who, nameParam(params[0]!), Math.min(intParam(url, "limit") ?? 100, 10_000)) }),
   );

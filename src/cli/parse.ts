@@ -49,6 +49,16 @@ export function parseInteger(text: string, flag: string, range?: { min: number; 
   return n;
 }
 
+/** A probability (0…1) or a percentage (`1%`): `--trace-sample`. */
+export function parseProbability(text: string, flag: string): number {
+  const percent = text.trim().endsWith("%");
+  const n = Number(percent ? text.trim().slice(0, -1) : text) / (percent ? 100 : 1);
+  if (text.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) {
+    throw new FlickError("bad_request", `${flag} ${text}: expected a probability from 0 to 1, or a percentage (0.01 and 1% both record 1 % of new traces)`);
+  }
+  return n;
+}
+
 /** Milliseconds as a flag would say them: 1500ms, 30s, 15m, 6h. */
 export function formatDuration(ms: number): string {
   for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import type { NodeOptions, PlacementPolicy, startNode } from "../node/index.ts";
 import { connectionOptions, type Command } from "./command.ts";
 import { defaultDataDir, nodeFile } from "./config.ts";
-import { parseDuration, parseInteger, parseLabels } from "./parse.ts";
+import { parseDuration, parseInteger, parseLabels, parseProbability } from "./parse.ts";
 import { FlickError } from "../errors/index.ts";
 
 export const up: Command = {
@@ -45,6 +45,10 @@ export const up: Command = {
     "--log-format F      one line per function request on the output: text (default), json, or off",
     "--metrics-listen A  serve Prometheus /metrics on HOST:PORT without a token (default: /metrics on the",
     "                    node's port, for the admin token only)",
+    "--otlp-endpoint URL export spans and function logs over OTLP/HTTP to this collector base URL",
+    "                    (e.g. http://127.0.0.1:4318; traces to /v1/traces, logs to /v1/logs)",
+    "--trace-sample P    share of new traces recorded: 0..1 or a percentage (default 0.01); a caller's",
+    "                    traceparent with the sampled flag is always recorded. Spans: flick trace ID",
   ],
   examples: ["flick up", "flick up --port 0 --data-dir /tmp/flick --examples"],
   options: {
@@ -78,6 +82,8 @@ export const up: Command = {
     "headers-timeout": { type: "string" },
     "log-format": { type: "string" },
     "metrics-listen": { type: "string" },
+    "otlp-endpoint": { type: "string" },
+    "trace-sample": { type: "string" },
   },
   positionals: { min: 0, max: 0 },
   async run({ values }) {
@@ -94,6 +100,8 @@ export const up: Command = {
       egressAllow: ((values["egress-allow"] as string[] | undefined) ?? []).flatMap((v) => v.split(",")).filter((v) => v.trim() !== ""),
       accessLog: logFormat(values["log-format"] as string | undefined),
       ...(values["metrics-listen"] === undefined ? {} : { metricsListen: values["metrics-listen"] as string }),
+      ...(values["otlp-endpoint"] === undefined ? {} : { otlpEndpoint: values["otlp-endpoint"] as string }),
+      ...(values["trace-sample"] === undefined ? {} : { traceSample: parseProbability(values["trace-sample"] as string, "--trace-sample") }),
       ...schedulingOptions(values, placementPolicies),
     });
     const info = path.join(dataDir, nodeFile);

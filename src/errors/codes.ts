@@ -27,6 +27,8 @@ export const errorCodes = {
   version_not_found: 404,
   /** No async invocation with that id (or not one the token may see). */
   invocation_not_found: 404,
+  /** No spans kept for that invocation: not sampled, evicted, or not one the token may see. */
+  trace_not_found: 404,
   /** No tenant of that name. */
   tenant_not_found: 404,
   /** The route exists, the method does not. */

@@ -21,6 +21,7 @@ import { domainToASCII } from "node:url";
 import ivm from "isolated-vm";
 import { FlickError, type ErrorCode, type ErrorData } from "../errors/index.ts";
 import { checkHostOp, logLimits, type GuestEvent, type HostOp } from "../runtime/contract.ts";
+import type { InvocationTrace } from "../telemetry/index.ts";
 import type { EgressPolicy } from "./egress-policy.ts";
 import type { FairJobs } from "./fair-jobs.ts";
 import { collectionEnded, idleCollectMs, noteInvocation, trackIdle, untrackIdle, type Collectable } from "./idle-collection.ts";
@@ -211,6 +212,8 @@ interface Invocation {
   io: InvocationIo | undefined;
   /** What its I/O needs to know (kept until `io` is made). */
   request: WireRequest;
+  /** Its spans, when sampled (host operations add theirs). */
+  trace: InvocationTrace | undefined;
   /** Its timer wake time (guest clock ms), 0 for none. */
   wakeAt: number;
 }
@@ -545,7 +548,7 @@ export class Instance implements Collectable {
    * settles when the invocation is over (response done and waitUntil work settled, or a
    * failure). Never rejects: failures are an `error`.
    */
-  invoke(request: WireRequest, sink: ResponseSink, onStart?: (control: InvocationControl) => void): Promise<InvocationEnd> {
+  invoke(request: WireRequest, sink: ResponseSink, onStart?: (control: InvocationControl) => void, trace?: InvocationTrace): Promise<InvocationEnd> {
     if (this.disposed) {
       return Promise.resolve({ error: { code: "instance_terminated", message: "the instance was stopped before the request started; retry" }, logs: [], started: false });
     }
@@ -575,6 +578,7 @@ export class Instance implements Collectable {
         wakeAt: 0,
         io: undefined,
         request,
+        trace,
       };
       this.invocations.set(id, inv);
       // Deadlines mostly come in arrival order: only an earlier one moves the timer.
@@ -628,6 +632,7 @@ export class Instance implements Collectable {
       },
       log: (level, message) => this.log(id, level, message),
       requestHeaders: request.headers,
+      trace: inv.trace,
       egressed: (result, bytes) => {
         inv.egress[result]++;
         inv.egress.bytes += bytes;

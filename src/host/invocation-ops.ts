@@ -5,8 +5,8 @@
  * (`post`), and only while the invocation runs: when it ends, its fetches are aborted, its
  * zlib streams freed, and work still waiting for a thread-pool slot is dropped unstarted.
  */
-import { randomBytes } from "node:crypto";
 import { limits } from "../model/index.ts";
+import { formatTraceparent, newSpanId, newTraceId, traceParentOf, type InvocationTrace, type SpanKindName } from "../telemetry/index.ts";
 import type { GuestEvent } from "../runtime/contract.ts";
 import { compressionLimits, ZlibStream } from "./compression-ops.ts";
 import type { EgressPolicy } from "./egress-policy.ts";
@@ -49,12 +49,21 @@ export interface IoContext {
   egressed(result: "allowed" | "denied" | "failed", bytes: number): void;
   /** The request's headers (name, value, …): its W3C `traceparent` / `tracestate`, if a caller sent them. */
   requestHeaders: readonly string[];
+  /** The invocation's spans, when it is sampled: each operation below adds its own. */
+  trace: InvocationTrace | undefined;
   /** False once the invocation ended. */
   live(): boolean;
 }
 
-/** version-traceid-parentid-flags, lowercase hex (W3C Trace Context, level 1). */
-const traceparentPattern = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+/** A URL for a span: no credentials, query or fragment (they may hold secrets). */
+function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`.slice(0, 512);
+  } catch {
+    return "";
+  }
+}
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -69,38 +78,41 @@ export class InvocationIo {
   private readonly fetchOps = new Map<number, AbortController>();
   private zlib: Map<number, ZlibStream> | undefined;
 
-  /** The invocation's W3C trace context: its caller's, or one made for it; made on first use. */
-  private trace: { traceId: string; flags: string; state: string | undefined } | undefined;
+  /** An unsampled invocation's W3C trace context: its caller's, or one made for it; made on first use. */
+  private unsampled: { traceId: string; state: string | undefined } | undefined;
 
   constructor(ctx: IoContext) {
     this.ctx = ctx;
   }
 
-  private traceContext(): { traceId: string; flags: string; state: string | undefined } {
-    if (this.trace !== undefined) return this.trace;
-    let parent: string | undefined;
-    let state: string | undefined;
-    const h = this.ctx.requestHeaders;
-    for (let i = 0; i + 1 < h.length; i += 2) {
-      const name = h[i]!.toLowerCase();
-      if (name === "traceparent") parent = h[i + 1]!.trim().toLowerCase();
-      else if (name === "tracestate") state = h[i + 1]!.trim();
+  /**
+   * The `traceparent` / `tracestate` an outbound call carries: `spanId` (the call's own
+   * span) in a sampled trace; else the caller's trace, or a new one, with a fresh span id
+   * and flags 00, so downstream systems still see one trace id.
+   */
+  private outboundTrace(spanId: string | undefined): { parent: string; state: string | undefined } {
+    const trace = this.ctx.trace;
+    if (trace !== undefined && spanId !== undefined) return { parent: trace.traceparent(spanId), state: trace.state };
+    if (this.unsampled === undefined) {
+      const caller = traceParentOf(this.ctx.requestHeaders);
+      this.unsampled = caller === undefined ? { traceId: newTraceId(), state: undefined } : { traceId: caller.traceId, state: caller.state };
     }
-    const m = parent === undefined ? null : traceparentPattern.exec(parent);
-    this.trace = m !== null && m[1] !== "ff" && !/^0+$/.test(m[2]!) && !/^0+$/.test(m[3]!)
-      ? { traceId: m[2]!, flags: m[4]!, state: state !== undefined && state.length <= 512 && /^[\x20-\x7e]*$/.test(state) ? state : undefined }
-      // No (valid) caller context: a new trace, so everything this invocation calls shares one trace id.
-      : { traceId: randomBytes(16).toString("hex"), flags: "00", state: undefined };
-    return this.trace;
+    return { parent: formatTraceparent(this.unsampled.traceId, newSpanId(), false), state: this.unsampled.state };
   }
 
-  /** `headers` with a `traceparent` for a new child span of the invocation's trace, unless the function set one itself. */
-  private withTrace(headers: string[]): string[] {
+  /** `headers` with the call's trace context, unless the function set a `traceparent` itself. */
+  private withTrace(headers: string[], spanId: string | undefined): string[] {
     for (let i = 0; i + 1 < headers.length; i += 2) if (headers[i]!.toLowerCase() === "traceparent") return headers;
-    const t = this.traceContext();
-    const out = [...headers, "traceparent", `00-${t.traceId}-${randomBytes(8).toString("hex")}-${t.flags}`];
+    const t = this.outboundTrace(spanId);
+    const out = [...headers, "traceparent", t.parent];
     if (t.state !== undefined) out.push("tracestate", t.state);
     return out;
+  }
+
+  /** Records a host operation's span under the execution span (sampled invocations only). */
+  private span(spanId: string | undefined, name: string, kind: SpanKindName, startMs: number, attributes: Record<string, string | number | boolean>, error?: string): void {
+    if (spanId === undefined || this.ctx.trace === undefined) return;
+    this.ctx.trace.add(name, kind, startMs, performance.now(), attributes, { parent: this.ctx.trace.executionSpanId, spanId, ...(error === undefined ? {} : { error }) });
   }
 
   /** The invocation ended: abort what runs, drop what waits. */
@@ -140,7 +152,16 @@ export class InvocationIo {
     const controller = new AbortController();
     this.fetchOps.set(op, controller);
     // W3C trace context travels with every outbound fetch and service binding call.
-    const request: OutboundRequest = { method, url, headers: this.withTrace(headers), body, redirect };
+    const spanId = this.ctx.trace === undefined ? undefined : newSpanId();
+    const request: OutboundRequest = { method, url, headers: this.withTrace(headers, spanId), body, redirect };
+    const spanStart = performance.now();
+    const spanName = target === undefined ? `fetch ${method}` : `flick.service ${binding}`;
+    const spanAttributes = (status: number): Record<string, string | number | boolean> => {
+      const a: Record<string, string | number | boolean> = { "http.request.method": method, "url.full": redactedUrl(url) };
+      if (target !== undefined) a["flick.target"] = target.slice(target.indexOf("/") + 1);
+      if (status !== 0) a["http.response.status_code"] = status;
+      return a;
+    };
     const run = () => {
       this.activeFetches++;
       const started = Date.now();
@@ -153,12 +174,14 @@ export class InvocationIo {
           (r): GuestEvent => {
             if (target === undefined) this.ctx.egressed("allowed", (body?.byteLength ?? 0) + (r.body?.byteLength ?? 0));
             this.ctx.log("info", `fetch ${method} ${url} → ${r.status} (${Date.now() - started} ms)`);
+            this.span(spanId, spanName, "client", spanStart, spanAttributes(r.status), r.status >= 500 ? `HTTP ${r.status}` : undefined);
             return ["fetched", op, r.status, r.statusText, r.headers, r.body, r.urlList, "", ""];
           },
           (err: unknown): GuestEvent => {
             const error = err instanceof OutboundError ? err : new OutboundError(`fetch to ${url} failed: ${String(err)}`);
             if (target === undefined) this.ctx.egressed(error.message.startsWith("egress_denied") ? "denied" : "failed", 0);
             this.ctx.log(error.message.startsWith("egress_denied") ? "warn" : "info", `fetch ${method} ${url} → ${error.message}`);
+            this.span(spanId, spanName, "client", spanStart, spanAttributes(0), error.message);
             return ["fetched", op, 0, "", [], null, [], error.errorName, error.message];
           },
         )
@@ -213,9 +236,24 @@ export class InvocationIo {
     const refused = this.subrequest(`env.${binding}.send`);
     if (refused !== null) return done(refused);
     const messages = bodies.map((body, i) => ({ body, contentType: contentTypes[i] ?? "application/octet-stream" }));
-    this.ctx.calls!({ kind: "enqueue", caller: this.ctx.function, target, ...(this.ctx.hops === undefined ? {} : { hops: this.ctx.hops }), messages }).then(
-      (result) => done(result.kind === "enqueue" ? (result.error ?? "") : "unexpected answer"),
-      (err: unknown) => done(`the messages were not queued: ${messageOf(err)}`),
+    // The messages' attempts continue this trace, as children of the send's span.
+    const spanId = this.ctx.trace === undefined ? undefined : newSpanId();
+    const trace = this.outboundTrace(spanId);
+    const started = performance.now();
+    const attributes = { "flick.target": target.slice(target.indexOf("/") + 1), "messaging.batch.message_count": messages.length };
+    this.ctx.calls!({
+      kind: "enqueue", caller: this.ctx.function, target, ...(this.ctx.hops === undefined ? {} : { hops: this.ctx.hops }), messages,
+      trace: trace.parent, ...(trace.state === undefined ? {} : { traceState: trace.state }),
+    }).then(
+      (result) => {
+        const error = result.kind === "enqueue" ? (result.error ?? "") : "unexpected answer";
+        this.span(spanId, "flick.queue.send", "producer", started, attributes, error === "" ? undefined : error);
+        done(error);
+      },
+      (err: unknown) => {
+        this.span(spanId, "flick.queue.send", "producer", started, attributes, messageOf(err));
+        done(`the messages were not queued: ${messageOf(err)}`);
+      },
     );
   }
 
@@ -260,13 +298,22 @@ export class InvocationIo {
    * a few at a time.
    */
   subtle(op: number, method: string, json: string, buffers: Uint8Array[]): void {
+    const spanId = this.ctx.trace === undefined ? undefined : newSpanId();
+    const called = performance.now();
     const start = (): Promise<void> =>
       runSubtle(method, json, buffers)
         .then(
-          (result): GuestEvent => ["subtleDone", op, "", result.json, result.buffers],
-          (err: unknown): GuestEvent => ["subtleDone", op, err instanceof SubtleError ? `${err.errorName}: ${err.message}` : `OperationError: ${String(err)}`, "", []],
+          (result): [GuestEvent, string | undefined] => [["subtleDone", op, "", result.json, result.buffers], undefined],
+          (err: unknown): [GuestEvent, string | undefined] => {
+            const message = err instanceof SubtleError ? `${err.errorName}: ${err.message}` : `OperationError: ${String(err)}`;
+            return [["subtleDone", op, message, "", []], message];
+          },
         )
-        .then((event) => this.ctx.post(event));
+        .then(([event, error]) => {
+          // From the call, so the span shows the wait for a thread-pool slot too.
+          this.span(spanId, `crypto.subtle.${method.slice(0, 32)}`, "internal", called, {}, error);
+          this.ctx.post(event);
+        });
     this.ctx.jobs.run({ owner: this.ctx.tenant, wanted: () => this.ctx.live(), start });
   }
 }

@@ -10,6 +10,7 @@
  * once per instance), and sends the invocations it originates itself (async attempts,
  * cron, binding calls, requests relayed from another host).
  */
+import type { SpanData } from "../telemetry/index.ts";
 import type { ErrorData } from "../errors/index.ts";
 import type { LogLevel, RequestFields, UsageRow } from "../model/index.ts";
 
@@ -149,6 +150,8 @@ export type ToHost =
   | { t: "acquired"; id: number; result: AcquireResult }
   /** Give back every tenant token of `tenant` not in use now; answered with `reclaimed`. */
   | { t: "reclaim"; id: number; tenant: string }
+  /** The spans this host keeps of the trace of `invocationId`, or of `traceId` when given (`flick trace`). */
+  | { t: "spans"; id: number; invocationId: string; traceId: string | null }
   /**
    * Run a request the primary originates (async attempt, cron, binding call, relay) on
    * `instance`; with `spec`, create it first. Tenant tokens are the primary's.
@@ -189,7 +192,11 @@ export type ToHost =
  * to /fn — the platform counts the next hop.
  */
 export type Call =
-  | { kind: "enqueue"; caller: string; target: string; hops?: number; messages: { body: Uint8Array; contentType: string }[] }
+  | {
+      kind: "enqueue"; caller: string; target: string; hops?: number; messages: { body: Uint8Array; contentType: string }[];
+      /** W3C `traceparent` / `tracestate` the messages' attempts continue (the send's span as their parent). */
+      trace?: string; traceState?: string;
+    }
   | { kind: "fetch"; caller: string; target: string; parentInvocationId: string; depth: number; hops?: number; request: WireRequest };
 
 export type CallResult =
@@ -258,6 +265,8 @@ export type FromHost =
   | { t: "reclaimed"; id: number; tenant: string; n: number }
   | { t: "report"; instances: InstanceUsage[]; functions: FunctionUsage[]; memory: [instance: string, memoryMiB: number][]; meter: UsageRow[] }
   | { t: "logs"; lines: ShippedLogLine[]; ack?: number }
+  /** The spans this host keeps of a trace (null: it knows no such invocation or trace). */
+  | { t: "spansOf"; id: number; traceId: string | null; spans: SpanData[] }
   | { t: "auth"; id: number; authorization: string }
   | { t: "head"; id: number; status: number; headers: string[]; body: Uint8Array | null; end: boolean; logs: WireLogLine[]; cold: boolean }
   | { t: "chunk"; id: number; bytes: Uint8Array; end: boolean; logs: WireLogLine[] }

@@ -14,6 +14,18 @@ export function requestLine(
 ): WireLogLine | undefined {
   const shown = status ?? codeStatus ?? 500;
   if (!logged && end.error === null && shown < 500 && end.logs.length === 0) return undefined;
+  const { method, path } = whatRan(request);
+  const fields: RequestFields = {
+    method, path, status: shown, ms: Math.round(ms * 10) / 10, cold, cpuMs: Math.round((end.cpuMs ?? 0) * 100) / 100,
+    ...(end.error === null ? {} : { code: end.error.code }),
+  };
+  const level: LogLevel = end.error !== null || shown >= 500 ? "error" : "info";
+  const how = [`${fields.ms} ms`, ...(cold ? ["cold"] : []), `CPU ${fields.cpuMs} ms`].join(", ");
+  return [arrivalEpochMs, level, `${method} ${path} → ${shown}${fields.code === undefined ? "" : ` ${fields.code}`} (${how})`, fields];
+}
+
+/** What an invocation ran, for people: the method and path (no query), or `scheduled` and the cron, or `queue` and the batch size. */
+export function whatRan(request: WireRequest): { method: string; path: string } {
   let method = request.method;
   let path = "/";
   if (request.scheduled !== undefined) {
@@ -28,11 +40,5 @@ export function requestLine(
     path = start < 0 ? "/" : request.url.slice(start, query < 0 ? undefined : query);
   }
   if (path.length > 200) path = `${path.slice(0, 199)}…`;
-  const fields: RequestFields = {
-    method, path, status: shown, ms: Math.round(ms * 10) / 10, cold, cpuMs: Math.round((end.cpuMs ?? 0) * 100) / 100,
-    ...(end.error === null ? {} : { code: end.error.code }),
-  };
-  const level: LogLevel = end.error !== null || shown >= 500 ? "error" : "info";
-  const how = [`${fields.ms} ms`, ...(cold ? ["cold"] : []), `CPU ${fields.cpuMs} ms`].join(", ");
-  return [arrivalEpochMs, level, `${method} ${path} → ${shown}${fields.code === undefined ? "" : ` ${fields.code}`} (${how})`, fields];
+  return { method, path };
 }

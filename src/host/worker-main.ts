@@ -31,6 +31,8 @@ import { relay } from "./relay.ts";
 import { requestLine } from "./request-line.ts";
 import { sharedSnapshot } from "./shared-snapshot.ts";
 import { outcomeOf, reportIntervalMs, UsageReport } from "./usage.ts";
+import { InvocationTrace, startOtlpExport, TraceSink, traceParentOf } from "../telemetry/index.ts";
+import { recordInvocationSpans, type InvocationFacts, type InvocationTimes } from "./invocation-spans.ts";
 
 checkRuntime();
 const env = process.env;
@@ -49,6 +51,8 @@ const runtime: RuntimeCode = snapshot === undefined ? runtimeWithCodeCache() : {
 // `flick up --egress-allow a,b` reaches hosts through the environment the supervisor sets.
 const egress = new EgressPolicy((env["FLICK_EGRESS_ALLOW"] ?? "").split(",").filter((e) => e.trim() !== ""));
 const queueWaitMs = Number(env["FLICK_QUEUE_WAIT_MS"] ?? "0");
+/** `flick up --trace-sample`: the share of new traces recorded (a caller's sampled flag decides for its own). */
+const traceSample = Number(env["FLICK_TRACE_SAMPLE"] ?? "0");
 const primarySocket = env["FLICK_PRIMARY_SOCKET"] ?? "";
 
 /**
@@ -149,7 +153,14 @@ const pool =
     : new IsolatePool({ memoryMiB: limits.memoryMiB.default, initial: 2, max: 32, make: () => Instance.blank(limits.memoryMiB.default, host) });
 
 const usage = new UsageReport();
-type HostSlots = Slots<Instance> & { failure: ErrorData | undefined; served: number };
+type HostSlots = Slots<Instance> & {
+  failure: ErrorData | undefined;
+  served: number;
+  /** When its start began and ended (performance.now() ms), and whether a pooled isolate took it: its cold start's span. */
+  startedAt: number;
+  readyAt: number;
+  fromPool: boolean;
+};
 
 function linksFor(spec: InstanceSpec, slots: HostSlots): InstanceLinks {
   return {
@@ -178,6 +189,9 @@ function startInstance(spec: InstanceSpec): HostSlots {
     gone: false,
     failure: undefined,
     served: 0,
+    startedAt: performance.now(),
+    readyAt: 0,
+    fromPool: false,
     ready: Promise.resolve(undefined),
     stuck: () => slots.loaded?.stuck(stuckEntryMs) ?? false,
     draining: () => slots.loaded?.draining === true || slots.loaded?.disposed === true,
@@ -192,7 +206,9 @@ function startInstance(spec: InstanceSpec): HostSlots {
       if (blank !== undefined) {
         await blank.adopt(spec, code, links);
         instance = blank;
+        slots.fromPool = true;
       } else instance = await Instance.create(spec, code, host, links);
+      slots.readyAt = performance.now();
       if (slots.gone) {
         instance.dispose();
         return undefined;
@@ -246,6 +262,25 @@ function storeLogs(route: RouteInfo, invocationId: string, logs: WireLogLine[], 
   return link.ask((id) => ({ t: "logs", lines, ack: id })).then(() => undefined);
 }
 
+// — spans of sampled invocations: kept here for `flick trace`, exported from here —
+
+const traces = new TraceSink(env["FLICK_TRACE_KEEP"] === undefined ? {} : { maxSpans: Number(env["FLICK_TRACE_KEEP"]) });
+const otlpEndpoint = env["FLICK_OTLP_ENDPOINT"] ?? "";
+if (otlpEndpoint !== "") {
+  traces.exporter = await startOtlpExport(otlpEndpoint, { name: "flick", version: env["FLICK_VERSION"] ?? "", instance: `${env["FLICK_NODE_ADDRESS"] ?? ""}/host-${hostIndex}` });
+}
+
+function shipSpans(trace: InvocationTrace): void {
+  traces.add(trace.spans);
+  trace.spans = [];
+}
+
+/** The wait for an invocation's log lines to be stored (the primary commits them before the answer goes on). */
+function traceLogCommit(trace: InvocationTrace, stored: Promise<void>, lines: number): void {
+  const start = performance.now();
+  void stored.then(() => trace.add("flick.logs.commit", "internal", start, performance.now(), { "flick.log_lines": lines }));
+}
+
 /**
  * A late log line's writer for an ended invocation. Made outside the invocation's scope:
  * a closure there would share its context, and with it the client's response objects,
@@ -276,15 +311,28 @@ async function runHere(
     request.body = null;
     request.streamed = true;
   }
+  // Sampled or not is decided here, once (telemetry/trace-context.ts).
+  const trace = InvocationTrace.start(traceParentOf(request.headers), traceSample);
+  const facts = (status: number | undefined, error: ErrorData | null, cpuMs?: number): InvocationFacts => ({
+    tenant: route.tenant, function: route.name, version: target.version, invocationId, status, error, ...(cpuMs === undefined ? {} : { cpuMs }),
+  });
   for (let attempt = 0; ; attempt++) {
     const admitted = admission.tryAdmit(route.tenant, target.key) ?? (await admission.admit(route.fn, route.tenant, target.key, queueWaitMs));
-    if (admitted.kind === "throttle") {
-      usage.throttled(route.fn, admitted.reason);
-      const retryAfterSeconds = Math.ceil(admitted.retryAfterMs / 1000);
-      return { error: { code: admitted.reason, message: `${admitted.message}; retry in ${retryAfterSeconds} s`, details: { retryAfterSeconds } } };
+    if (admitted.kind !== "run" && admitted.kind !== "relay") {
+      let error: ErrorData;
+      if (admitted.kind === "throttle") {
+        usage.throttled(route.fn, admitted.reason);
+        const retryAfterSeconds = Math.ceil(admitted.retryAfterMs / 1000);
+        error = { code: admitted.reason, message: `${admitted.message}; retry in ${retryAfterSeconds} s`, details: { retryAfterSeconds } };
+      } else if (admitted.kind === "gone") error = { code: "function_not_found", message: admitted.message };
+      else error = admitted.error;
+      if (trace !== undefined) {
+        const now = performance.now();
+        recordInvocationSpans(trace, request, { arrival, admitted: now, end: now }, facts(errorCodes[error.code], error));
+        shipSpans(trace);
+      }
+      return { error };
     }
-    if (admitted.kind === "gone") return { error: { code: "function_not_found", message: admitted.message } };
-    if (admitted.kind === "failed") return { error: admitted.error };
     if (admitted.kind === "relay") {
       try {
         return await relay(primarySocket, hostIndex, route.name, target.version, request, invocationId, writer, body, clientGone);
@@ -304,6 +352,7 @@ async function runHere(
     const then = (logs: WireLogLine[], write: () => void) => {
       if (logs.length > 0) logged = true;
       const stored = storeLogs(route, invocationId, logs, true);
+      if (trace !== undefined && stored !== undefined) traceLogCommit(trace, stored, logs.length);
       if (chain === undefined && stored === undefined) return write();
       chain = Promise.all([chain, stored]).then(write, write);
     };
@@ -317,11 +366,13 @@ async function runHere(
       bodyCredit: (bytes) => bodyPump?.credit(bytes),
       lateLog: lateLogger(route, invocationId),
     };
+    const executionStart = performance.now();
     const end = await instance.invoke(request, sink, (c) => {
       control = c;
       if (body !== undefined) bodyPump = pumpBody(body, c);
       if (clientGone !== undefined) clientGone.cancel = () => c.cancel();
-    });
+    }, trace);
+    const executionEnd = performance.now();
     bodyPump?.stop();
     // The invocation is over: nothing here may keep its handles (see instance.ts `forget`).
     bodyPump = undefined;
@@ -341,6 +392,16 @@ async function runHere(
       route.fn, performance.now() - arrival, admitted.cold, admitted.cold ? instance.codeCache : undefined,
       outcomeOf(sentStatus, code, code === undefined ? undefined : errorCodes[code]), admittedAt - arrival, end,
     );
+    if (trace !== undefined) {
+      const times: InvocationTimes = { arrival, admitted: admittedAt, execution: [executionStart, executionEnd], end: performance.now() };
+      if (admitted.cold && slots.readyAt > 0) {
+        times.coldStart = [slots.startedAt, slots.readyAt];
+        times.coldKind = slots.fromPool ? "pool" : "new_isolate";
+        times.codeCache = instance.codeCache;
+      }
+      recordInvocationSpans(trace, request, times, facts(sentStatus ?? (code === undefined ? undefined : errorCodes[code]), end.error, end.cpuMs));
+      shipSpans(trace);
+    }
     return { error: end.error };
   }
 }
@@ -376,6 +437,7 @@ const gateway = createGateway(backend, accessFormat === "off" ? {} : { access: a
 const remote = new Map<number, InvocationControl>();
 
 async function invokeFromPrimary(message: Extract<ToHost, { t: "invoke" }>): Promise<void> {
+  const received = performance.now();
   const id = message.id;
   if (message.spec !== undefined && admission.get(message.instance) === undefined) admission.add(startInstance(message.spec));
   const taken = await admission.take(message.instance);
@@ -404,8 +466,26 @@ async function invokeFromPrimary(message: Extract<ToHost, { t: "invoke" }>): Pro
     lateLog: remoteLateLogger(spec, message.request.invocationId ?? ""),
   };
   const started = performance.now();
-  const end = await taken.instance.invoke(message.request, sink, (control) => remote.set(id, control));
+  // Async attempts, cron runs, queue batches and binding calls carry their trace context in the request's headers.
+  const trace = InvocationTrace.start(traceParentOf(message.request.headers), traceSample);
+  const end = await taken.instance.invoke(message.request, sink, (control) => remote.set(id, control), trace);
   remote.delete(id);
+  if (trace !== undefined) {
+    const ended = performance.now();
+    const slots = taken.slots as HostSlots;
+    const times: InvocationTimes = { arrival: received, admitted: started, execution: [started, ended], end: ended };
+    if (cold && slots.readyAt > 0) {
+      times.coldStart = [slots.startedAt, slots.readyAt];
+      times.coldKind = slots.fromPool ? "pool" : "new_isolate";
+      times.codeCache = taken.instance.codeCache;
+    }
+    const code = end.error?.code;
+    recordInvocationSpans(trace, message.request, times, {
+      tenant: spec.tenant, function: spec.function.slice(spec.tenant.length + 1), version: spec.versionId, invocationId: message.request.invocationId ?? "",
+      status: sentStatus ?? (code === undefined ? undefined : errorCodes[code]), error: end.error, ...(end.cpuMs === undefined ? {} : { cpuMs: end.cpuMs }),
+    });
+    shipSpans(trace);
+  }
   if (end.started) {
     usage.meter(spec.tenant, spec.function.slice(spec.tenant.length + 1), performance.now() - started, spec.memoryMiB, end);
     usage.resources(spec.function, end);
@@ -457,6 +537,11 @@ function handle(message: ToHost): void {
       authCache.clear();
       send({ t: "ack", id: message.id });
       break;
+    case "spans": {
+      const traceId = message.traceId ?? traces.traceIdOf(message.invocationId) ?? null;
+      send({ t: "spansOf", id: message.id, traceId, spans: traceId === null ? [] : traces.spansOf(traceId) });
+      return;
+    }
     case "reclaim":
       send({ t: "reclaimed", id: message.id, tenant: message.tenant, n: admission.reclaim(message.tenant) });
       break;
@@ -540,6 +625,8 @@ async function drain(graceMs: number): Promise<void> {
   const report = usage.take();
   if (report !== undefined) send(report);
   link.flush();
+  // What the exporter holds goes out before the process does (bounded by its export timeout).
+  await traces.close().catch(() => undefined);
   leave();
 }
 

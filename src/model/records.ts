@@ -210,6 +210,12 @@ export interface InvocationRecord {
   result: { status: number; body: string; truncated: boolean } | null;
   lastError: { code: string; message: string } | null;
   deadReason: DeadReason | null;
+  /**
+   * The W3C `traceparent` its attempts continue, as children of the span that queued it
+   * (the API request's, a queue send's), and its `tracestate`; null: each attempt decides.
+   */
+  trace: string | null;
+  traceState: string | null;
 }
 
 /** Usage of one function in one hour (`flick usage`): sums over its invocations. */

@@ -87,6 +87,7 @@ export async function runAttempt(backend: GatewayBackend, inv: InvocationRecord,
   }
   const headers = ["x-flick-invocation-id", inv.id, "x-flick-attempt", String(inv.attempts), "content-length", String(inv.payload.byteLength)];
   if (inv.contentType !== null) headers.push("content-type", inv.contentType);
+  withTrace(headers, inv);
   // What this attempt sends through a queue binding is one hop further (queue/hops.ts).
   const request: WireRequest = { method: "POST", url: `${origin}/`, headers, body: inv.payload, hops: inv.hops };
   if (inv.kind === "scheduled") {
@@ -106,6 +107,13 @@ export async function runAttempt(backend: GatewayBackend, inv: InvocationRecord,
   const body = new TextDecoder().decode(collected.body);
   if (status >= 500) return { kind: "failed", error: { code: "function_error", message: `the function answered ${status}: ${body.slice(0, 200)}` } };
   return { kind: "completed", result: { status, body, truncated } };
+}
+
+/** Each attempt continues the trace its invocation was queued in (node/queue-trace.ts), as a child of the queueing span. */
+function withTrace(headers: string[], inv: InvocationRecord): string[] {
+  if (inv.trace !== null) headers.push("traceparent", inv.trace);
+  if (inv.trace !== null && inv.traceState !== null) headers.push("tracestate", inv.traceState);
+  return headers;
 }
 
 /** The attempt did not run (a 429, or a fault before the instance took it): retried without using a retry. */
@@ -137,7 +145,8 @@ export async function runBatch(backend: GatewayBackend, batch: InvocationRecord[
   const request: WireRequest = {
     method: "POST",
     url: `${origin}/`,
-    headers: [],
+    // The batch continues its first message's trace (the guest does not see these headers).
+    headers: withTrace([], first),
     body: null,
     hops: Math.max(...batch.map((m) => m.hops)),
     queue: {

@@ -12,7 +12,9 @@ import type { GatewayBackend, RouteTarget } from "../gateway/index.ts";
 import { fetchLimits, type Call, type CallResult, type WireRequest } from "../host/index.ts";
 import { limits } from "../model/index.ts";
 import { hopsOfSend, type Submission } from "../queue/index.ts";
+import { epochMs, type TraceSink } from "../telemetry/index.ts";
 import { collectResponse } from "./collect-response.ts";
+import { sendQueueTrace } from "./queue-trace.ts";
 
 /** What a binding call needs of the node. */
 export interface BindingPlatform {
@@ -21,6 +23,8 @@ export interface BindingPlatform {
   /** Queues async invocations durably: all of them, or none (over quota, over the hop limit, not written). */
   submit(submissions: Submission[]): Promise<unknown>;
   invoke: (...args: Parameters<GatewayBackend["invoke"]>) => ReturnType<GatewayBackend["invoke"]>;
+  /** Where the commit spans of sampled sends go. */
+  traces?: TraceSink | undefined;
 }
 
 export async function runBindingCall(call: Call, platform: BindingPlatform): Promise<CallResult> {
@@ -36,9 +40,21 @@ export async function runBindingCall(call: Call, platform: BindingPlatform): Pro
       const kind = target.handlers.includes("queue") ? "queue" : "fetch";
       // The fan-out budget: one hop further than the sender (queue/hops.ts).
       const hops = hopsOfSend(call.hops);
-      await platform.submit(
-        call.messages.map((m) => ({ function: call.target, tenant: callerTenant, kind, payload: m.body, contentType: m.contentType, idempotencyKey: null, hops })),
-      );
+      // The messages' attempts continue the sender's trace (node/queue-trace.ts).
+      const trace = sendQueueTrace(platform.traces, call.trace, call.traceState);
+      const started = epochMs(performance.now());
+      let failed: string | undefined;
+      try {
+        await platform.submit(call.messages.map((m) => ({
+          function: call.target, tenant: callerTenant, kind, payload: m.body, contentType: m.contentType, idempotencyKey: null, hops,
+          trace: trace?.trace ?? null, traceState: trace?.traceState ?? null,
+        })));
+      } catch (err) {
+        failed = err instanceof Error ? err.message : String(err);
+        throw err;
+      } finally {
+        trace?.record(started, started, epochMs(performance.now()), { "flick.messages": call.messages.length }, failed);
+      }
       return { kind: "enqueue", error: null };
     } catch (err) {
       return refuse(`the messages were not queued: ${err instanceof Error ? err.message : String(err)}`);

@@ -8,7 +8,7 @@ import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import type {
   ApiBackend, CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, FunctionStats, InvocationInfo, InvokeRequest, InvokeResponse,
-  LogScope, LogsQuery, Principal, ScaleRequest, SettingsView, TenantInfo, TenantUpdateRequest, UsageAnswer, UsageRequest, VersionInfo,
+  LogScope, LogsQuery, MetricsSeries, Principal, ScaleRequest, SeriesRequest, SettingsView, TenantInfo, TenantUpdateRequest, TraceInfo, UsageAnswer, UsageRequest, VersionInfo,
 } from "../api/index.ts";
 import { bundleHash, scriptFormMinBytes, scriptFormWithMap, SourceMap, versionId } from "../build/index.ts";
 import { Scheduler, schedulerDefaults, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
@@ -19,7 +19,7 @@ import { durationCounts, outcomeOf, type AcquireResult, type Call, type CallResu
 import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type LogLine, type TenantRecord, type TrafficShare, type UsageRow, type VersionRecord } from "../model/index.ts";
 import { parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type RetrySettings } from "../queue/index.ts";
 import type { NewLogLine, Store } from "../store/index.ts";
-import type { NodeMetrics } from "../telemetry/index.ts";
+import { epochMs, type NodeMetrics, type SpanData, type TraceSink } from "../telemetry/index.ts";
 import { invocationInfo, payloadOf } from "./async-invocations.ts";
 import { runBindingCall } from "./binding-calls.ts";
 import { bindingSettings, cronSettings, desiredOf, mergeSettings, sourcesOf } from "./deploy-settings.ts";
@@ -28,6 +28,10 @@ import type { SecretBox } from "./secrets.ts";
 import type { Supervisor } from "./supervisor.ts";
 import { hashToken, mintToken } from "./tokens.ts";
 import { summarizeUsage } from "./usage-summary.ts";
+import { apiQueueTrace } from "./queue-trace.ts";
+import { spanInfo, visibleSpans } from "./trace-view.ts";
+import { readSeries } from "./metrics-series.ts";
+import type { RollupRecorder } from "./rollup-recorder.ts";
 
 /** What the hot path needs about a live function, opened once per deploy. */
 interface LiveFunction {
@@ -80,6 +84,11 @@ export class Platform implements ApiBackend, GatewayBackend {
   publicUrl = "";
   /** The node's Prometheus metrics (`/metrics`); set by the node once made. */
   metrics: NodeMetrics | undefined;
+  /** Sampled spans (`flick trace`, OTLP export) and the share of new traces sampled; set by the node once made. */
+  traces: TraceSink | undefined;
+  traceSample = 0;
+  /** The dashboard's history (per-minute and per-hour counts in the store); set by the node once made. */
+  rollups: RollupRecorder | undefined;
   private readonly options: PlatformOptions;
   /** Requests waiting for a slot (queue wait), woken when any slot frees. */
   private slotWaiters: (() => void)[] = [];
@@ -333,6 +342,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     const stats = this.statsFor(usage.fn);
     const slash = usage.fn.indexOf("/");
     this.metrics?.count(usage.fn.slice(0, slash), usage.fn.slice(slash + 1), usage);
+    this.rollups?.count(usage.fn.slice(0, slash), usage.fn.slice(slash + 1), usage);
     stats.invocations += usage.invocations;
     stats.coldStarts += usage.coldStarts;
     stats.codeCacheHits += usage.codeCacheHits;
@@ -351,7 +361,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     const stats = this.statsFor(fn);
     if (what.throttled !== undefined) stats.throttled++;
     const slash = fn.indexOf("/");
-    this.metrics?.count(fn.slice(0, slash), fn.slice(slash + 1), {
+    const counts = {
       invocations: what.latencyMs === undefined ? 0 : 1,
       coldStarts: what.cold === true ? 1 : 0,
       codeCacheHits: what.codeCache === "hit" ? 1 : 0,
@@ -359,7 +369,9 @@ export class Platform implements ApiBackend, GatewayBackend {
       durations: what.latencyMs === undefined ? [] : durationCounts(what.latencyMs),
       durationSumMs: what.latencyMs ?? 0,
       throttledBy: what.throttled === undefined ? {} : { [what.throttled]: 1 },
-    });
+    };
+    this.metrics?.count(fn.slice(0, slash), fn.slice(slash + 1), counts);
+    this.rollups?.count(fn.slice(0, slash), fn.slice(slash + 1), counts);
     if (what.latencyMs !== undefined) {
       stats.invocations++;
       if (what.cold === true) stats.coldStarts++;
@@ -681,6 +693,28 @@ export class Platform implements ApiBackend, GatewayBackend {
     return summarizeUsage(rows, query);
   }
 
+  /**
+   * The dashboard's charts: invocation history of one function, of a tenant's functions
+   * (a tenant's token: its own), or of every tenant's (the admin). Exact up to this moment,
+   * as `usage` is: hosts report, and pending counts are written, before the rows are read.
+   */
+  async metricsSeries(who: Principal, query: SeriesRequest): Promise<MetricsSeries> {
+    const own = Platform.tenantOf(who);
+    if (own !== null && query.tenant !== undefined && query.tenant !== own) {
+      throw new FlickError("forbidden", `your token acts for tenant "${own}"; it cannot read the metrics of "${query.tenant}"`);
+    }
+    let tenant = own ?? query.tenant;
+    if (query.function !== undefined) {
+      // 404 when absent, 403 when another tenant's, as every function route answers.
+      const fn = await this.owned(who, query.function);
+      if (tenant !== undefined && fn.tenant !== tenant) throw new FlickError("function_not_found", `tenant "${tenant}" has no function named "${query.function}"`);
+      tenant = fn.tenant;
+    }
+    await this.supervisor.flushReports();
+    await this.rollups?.flush();
+    return readSeries(this.store, { range: query.range, ...(tenant === undefined ? {} : { tenant }), ...(query.function === undefined ? {} : { function: query.function }) }, Date.now());
+  }
+
   // — logs —
 
   /** The store's scope for `scope`: a function `who` owns, its own tenant, or (the admin) the tenant it names, or all. */
@@ -712,6 +746,8 @@ export class Platform implements ApiBackend, GatewayBackend {
 
   private async appendLogs(lines: NewLogLine[]): Promise<void> {
     const stored = await this.store.appendLogs(lines);
+    // Also to the OTLP collector, when one is set (`--otlp-endpoint`): what was stored, as stored.
+    this.traces?.exporter?.logs(stored);
     if (stored.length === 0) return;
     // All lines of one append are one function's (and so one tenant's).
     for (const channel of [`fn:${stored[0]!.function}`, `tenant:${stored[0]!.tenant}`, "*"]) {
@@ -1050,11 +1086,49 @@ export class Platform implements ApiBackend, GatewayBackend {
     return { retries: settings?.retries ?? limits.retries.default, maxEventAgeMs: settings?.maxEventAgeMs ?? limits.maxEventAgeMs.default };
   }
 
-  async invokeAsync(who: Principal, name: string, request: InvokeRequest, idempotencyKey: string | null): Promise<InvokeResponse> {
+  async invokeAsync(
+    who: Principal, name: string, request: InvokeRequest, idempotencyKey: string | null, caller: { traceparent?: string; tracestate?: string } = {},
+  ): Promise<InvokeResponse> {
+    const start = epochMs(performance.now());
     const fn = await this.owned(who, name);
     const { payload, contentType } = payloadOf(request);
-    const queued = await this.asyncQueue().submit({ function: name, tenant: fn.tenant, kind: "fetch", payload, contentType, idempotencyKey });
+    // Its attempts continue the caller's trace (node/queue-trace.ts).
+    const trace = apiQueueTrace(this.traces, this.traceSample, caller.traceparent, caller.tracestate, `POST /api/v1/functions/${name}/invocations`);
+    const commitStart = epochMs(performance.now());
+    let queued: Awaited<ReturnType<AsyncQueue["submit"]>>;
+    try {
+      queued = await this.asyncQueue().submit({ function: name, tenant: fn.tenant, kind: "fetch", payload, contentType, idempotencyKey, trace: trace.trace, traceState: trace.traceState });
+    } catch (err) {
+      trace.record(start, commitStart, epochMs(performance.now()), { "flick.tenant": fn.tenant, "flick.function": name }, err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+    trace.record(start, commitStart, epochMs(performance.now()), { "flick.tenant": fn.tenant, "flick.function": name, "flick.invocation_id": queued.id, "flick.duplicate": queued.duplicate }, undefined);
     return { id: queued.id, duplicate: queued.duplicate };
+  }
+
+  /**
+   * The spans kept of the trace an invocation belongs to (`flick trace`): the primary's own
+   * (what it queued) and every host's (what ran there). A tenant sees its own functions' spans only.
+   */
+  async traceOf(who: Principal, invocationId: string): Promise<TraceInfo> {
+    let traceId = this.traces?.traceIdOf(invocationId) ?? null;
+    let spans: SpanData[] = [];
+    if (traceId === null) {
+      const found = (await this.supervisor.spansOf(invocationId, null)).find((h) => h.traceId !== null);
+      traceId = found?.traceId ?? null;
+    }
+    if (traceId !== null) {
+      const id = traceId;
+      spans = [...(this.traces?.spansOf(id) ?? []), ...(await this.supervisor.spansOf(invocationId, id)).flatMap((h) => h.spans)];
+    }
+    const visible = visibleSpans(spans, Platform.tenantOf(who));
+    if (traceId === null || !visible.some((s) => s.attributes["flick.invocation_id"] === invocationId)) {
+      throw new FlickError(
+        "trace_not_found",
+        `no trace kept for invocation ${invocationId}: it was not sampled (\`flick up --trace-sample\`, now ${this.traceSample}; or send \`traceparent: 00-<trace id>-<span id>-01\`), or it is older than the last 20,000 to 40,000 spans each worker host keeps in memory`,
+      );
+    }
+    return { traceId, spans: visible.sort((a, b) => a.startMs - b.startMs).map(spanInfo) };
   }
 
   /**
@@ -1106,6 +1180,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       },
       submit: (submissions) => this.asyncQueue().submitAll(submissions),
       invoke: (...args) => this.invoke(...args),
+      traces: this.traces,
     });
   }
 

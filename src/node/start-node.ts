@@ -27,6 +27,9 @@ import { Supervisor } from "./supervisor.ts";
 import { SecretBox } from "./secrets.ts";
 import { ensureAdminToken } from "./tokens.ts";
 import { listenMetrics, metricsRoute, nodeMetrics } from "./metrics-endpoint.ts";
+import { startOtlpExport, TraceSink, type OtlpExport } from "../telemetry/index.ts";
+import { createDashboardHandler, dashboardPrefix } from "../dashboard/index.ts";
+import { RollupRecorder } from "./rollup-recorder.ts";
 
 export interface NodeOptions {
   dataDir: string;
@@ -77,7 +80,17 @@ export interface NodeOptions {
   accessLog?: AccessLogFormat;
   /** `host:port` of a listener serving /metrics without a token (else /metrics on the node's port, admin token only). */
   metricsListen?: string;
+  /** An OTLP/HTTP collector's base URL: spans and function log lines are exported there (telemetry/otlp-export.ts). */
+  otlpEndpoint?: string;
+  /** The share of new traces recorded, 0…1 (default 0.01); a caller's sampled `traceparent` is always followed. */
+  traceSample?: number;
 }
+
+/** This package's version: the `service.version` of exported telemetry. */
+const flickVersion = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+/** `--trace-sample` when not given: 1 % of new traces (a caller's sampled traceparent is always followed). */
+export const defaultTraceSample = 0.01;
 
 export interface RunningNode {
   url: string;
@@ -202,6 +215,16 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     throw err;
   }
   const primarySocket = socketPath(dataDir);
+  // The spans the primary records (what it queues): kept for `flick trace`, exported when a
+  // collector is set. Hosts keep and export their own (checked here first: a bad URL stops the start).
+  let exporter: OtlpExport | undefined;
+  try {
+    exporter = options.otlpEndpoint === undefined ? undefined : await startOtlpExport(options.otlpEndpoint, { name: "flick", version: flickVersion, instance: `${listenHost}:${port}` });
+  } catch (err) {
+    await store.close();
+    throw new FlickError("bad_request", err instanceof Error ? err.message : String(err));
+  }
+  const traces = new TraceSink(exporter === undefined ? {} : { exporter });
   const supervisor: Supervisor = new Supervisor({
     hosts,
     port,
@@ -212,6 +235,9 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }),
     queueWaitMs: options.queueWaitMs ?? 0,
     shutdownGraceMs,
+    traceSample: options.traceSample ?? defaultTraceSample,
+    ...(options.otlpEndpoint === undefined ? {} : { otlpEndpoint: options.otlpEndpoint }),
+    version: flickVersion,
     egressAllow: options.egressAllow ?? [],
     codeCacheKey: secrets.deriveKey("v8 code cache"),
     runtimeCachePath: path.join(dataDir, "runtime"),
@@ -234,10 +260,16 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   const platform = new Platform(store, supervisor, scheduler, budgets, secrets, { queueWaitMs: options.queueWaitMs ?? 0, idleTtlMs, tenantConcurrency, concurrency });
   platformRef = platform;
   platform.metrics = metrics;
+  platform.traces = traces;
+  platform.traceSample = options.traceSample ?? defaultTraceSample;
+  // The dashboard's history: counts batched in memory, written every few seconds (started with the hosts).
+  const rollups = new RollupRecorder(store);
+  platform.rollups = rollups;
   await platform.load();
 
   // The primary's private socket: the admin API, health, and requests hosts relay.
   const api = createApiHandler(platform);
+  const dashboard = createDashboardHandler();
   const relays = createGateway(platform, { relayHeader });
   // Requests being answered, so a stop can let them finish (log follows are not waited for).
   let inFlight = 0;
@@ -260,10 +292,16 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     if (p.startsWith(functionPrefix)) void relays(req, res, url);
     else if (p === apiPrefix || p.startsWith(`${apiPrefix}/`)) void api(req, res, url);
     else if (p === "/metrics") metricsRoute(req, res, metrics, platform).catch((err: unknown) => sendError(res, err));
-    else if (p === "/healthz") sendJson(res, 200, { ok: true });
+    else if (p === dashboardPrefix || p.startsWith(`${dashboardPrefix}/`)) {
+      try {
+        dashboard(req, res, url);
+      } catch (err) {
+        sendError(res, err);
+      }
+    } else if (p === "/healthz") sendJson(res, 200, { ok: true });
     else if (p === "/readyz") sendJson(res, 200, { ok: true, hosts: supervisor.pids().length });
     else if (p === "/" && req.method === "GET") {
-      const text = "Flick is running.\nFunctions answer on /fn/<name>; the admin API is on /api/v1 (see `flick --help`).\n";
+      const text = "Flick is running.\nFunctions answer on /fn/<name>; the admin API is on /api/v1 (see `flick --help`); the dashboard is at /dashboard.\n";
       res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text) });
       res.end(text);
     } else sendError(res, new FlickError("not_found", `nothing at ${p}; functions are under /fn/<name>, the API under ${apiPrefix}`));
@@ -329,6 +367,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
 
   const metricsServer = options.metricsListen === undefined ? undefined : await listenMetrics(options.metricsListen, metrics);
   const ticker = setInterval(() => platform.tick(Date.now()), 1000);
+  rollups.start();
   ticker.unref();
   // This node is the only user of its data dir: attempts a killed run left mid-way go again now.
   await queue.start(true);
@@ -363,6 +402,10 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
         await closed;
         rmSync(primarySocket, { force: true });
         metricsServer?.close();
+        // What the exporter still holds goes out now (bounded by its export timeout).
+        await traces.close().catch((err: unknown) => process.emitWarning(`flick: OTLP export at stop: ${String(err)}`));
+        // The hosts' last reports are in: their counts go to the store before it closes.
+        await rollups.close();
         await store.close();
       })();
       return stopped;

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { FlickError, type ErrorData } from "../errors/index.ts";
 import { MessageBatch, type AccessLogFormat } from "../host/index.ts";
 import type { UsageRow } from "../model/index.ts";
+import type { SpanData } from "../telemetry/index.ts";
 import {
   streamHighWaterBytes,
   type AcquireResult, type Call, type CallResult, type ClientGone, type FromHost, type FunctionUsage, type InstanceSpec, type InstanceUsage,
@@ -48,10 +49,11 @@ export interface HostRequests {
   hostUp(host: number): void;
   /** A host died while the node runs, and is being started again. */
   restarting?(host: number): void;
+
 }
 
 interface Waiter {
-  kind: "invoke" | "validate" | "ack" | "reclaim";
+  kind: "invoke" | "validate" | "ack" | "reclaim" | "spans";
   resolve: (value: never) => void;
   sink?: InvokeSink;
 }
@@ -82,6 +84,11 @@ export interface SupervisorOptions {
   accessLog?: AccessLogFormat;
   queueWaitMs: number;
   shutdownGraceMs: number;
+  /** The share of new traces hosts record (`--trace-sample`, 0…1), and where they export spans (`--otlp-endpoint`). */
+  traceSample?: number;
+  otlpEndpoint?: string;
+  /** Flick's version, for exported telemetry. */
+  version?: string;
   /** Addresses, CIDR ranges or host names outbound fetch may reach despite the default deny rules. */
   egressAllow?: readonly string[];
   /** Where the hosts share their runtime startup snapshot (host/shared-snapshot.ts); unset: each makes its own. */
@@ -140,6 +147,10 @@ export class Supervisor {
         FLICK_HEADERS_TIMEOUT_MS: String(o.headersTimeoutMs),
         FLICK_ACCESS_LOG: o.accessLog ?? "text",
         FLICK_QUEUE_WAIT_MS: String(o.queueWaitMs),
+        FLICK_TRACE_SAMPLE: String(o.traceSample ?? 0),
+        FLICK_OTLP_ENDPOINT: o.otlpEndpoint ?? "",
+        FLICK_VERSION: o.version ?? "",
+        FLICK_NODE_ADDRESS: `${o.listenHost}:${o.port}`,
         FLICK_SHUTDOWN_GRACE_MS: String(o.shutdownGraceMs),
         FLICK_EGRESS_ALLOW: (o.egressAllow ?? []).join(","),
         FLICK_CODE_CACHE_KEY: o.codeCacheKey?.toString("hex") ?? "",
@@ -197,6 +208,7 @@ export class Supervisor {
       case "done":
       case "validated":
       case "ack":
+      case "spansOf":
       case "reclaimed": {
         const waiter = host.waiters.get(message.id);
         if (waiter === undefined) return;
@@ -252,6 +264,7 @@ export class Supervisor {
       case "report":
         r.report(index, message.instances, message.functions, message.memory, message.meter);
         return;
+
       case "gone":
         r.gone(message.instance, message.reason);
         return;
@@ -299,6 +312,7 @@ export class Supervisor {
         waiter.kind === "invoke" ? { t: "done", id, error, logs: [], cold: false, started: true }
         : waiter.kind === "validate" ? { t: "validated", id, error, scriptOk: false, handlers: [] }
         : waiter.kind === "reclaim" ? { t: "reclaimed", id, tenant: "", n: 0 }
+        : waiter.kind === "spans" ? { t: "spansOf", id, traceId: null, spans: [] }
         : { t: "ack", id };
       waiter.resolve(value as never);
     }
@@ -463,6 +477,24 @@ export class Supervisor {
     } catch {
       return 0;
     }
+  }
+
+  /**
+   * The spans the hosts keep of the trace of `invocationId` (or of `traceId`), from every
+   * host that is up: a trace's invocations may have run on several. A host that does not
+   * answer (restarting) adds nothing.
+   */
+  async spansOf(invocationId: string, traceId: string | null): Promise<{ traceId: string | null; spans: SpanData[] }[]> {
+    return Promise.all(
+      this.hosts.map(async (host, index) => {
+        if (!host.up) return { traceId: null, spans: [] };
+        try {
+          return await this.ask<Extract<FromHost, { t: "spansOf" }>>(index, "spans", (id) => ({ t: "spans", id, invocationId, traceId }));
+        } catch {
+          return { traceId: null, spans: [] };
+        }
+      }),
+    );
   }
 
   /** Has a host start an instance ahead of its requests (the scheduler placed it there). */

@@ -1,4 +1,6 @@
-export { logRetention, type LogFilter, type LogQuery, type NewLogLine, type Store, type TenantQuotas, type UsageQuery } from "./store.ts";
+export {
+  logRetention, rollupRetention, type LogFilter, type LogQuery, type NewLogLine, type RollupQuery, type RollupResolution, type RollupRow, type Store, type TenantQuotas, type UsageQuery,
+} from "./store.ts";
 export { SqliteStore } from "./sqlite-store.ts";
 export type { EnqueueOptions, EnqueueResult, Enqueued, ErrorSummary, Finish, NewInvocation, QueueCounts, QueueQuota, QueueStore, QueueUsage } from "./queue-store.ts";
 export { queueFullError } from "./queue-full.ts";

@@ -17,6 +17,9 @@ export interface NewInvocation {
   nextAtMs: number;
   /** Queue hops behind it (0: from the API or cron); see `InvocationRecord.hops`. */
   hops: number;
+  /** The W3C `traceparent` / `tracestate` its attempts continue (see `InvocationRecord.trace`). */
+  trace?: string | null;
+  traceState?: string | null;
 }
 
 /** What `enqueue` made of one item: a new invocation, or the first one with its idempotency key. */

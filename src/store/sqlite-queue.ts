@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS cron_state (function TEXT NOT NULL, expression TEXT N
 const migrations: string[] = [
   // 1: hops; per-tenant usage, due hint and round-robin turn, with the index a fair claim reads.
   `ALTER TABLE invocations ADD COLUMN hops INTEGER NOT NULL DEFAULT 0; ${queueTenantsSchema}`,
+  // 2: the W3C trace context its attempts continue.
+  "ALTER TABLE invocations ADD COLUMN trace TEXT; ALTER TABLE invocations ADD COLUMN trace_state TEXT;",
 ];
 
 type Row = Record<string, unknown>;
@@ -71,6 +73,8 @@ function recordOf(row: Row): InvocationRecord {
     result: row["result"] === null ? null : (JSON.parse(row["result"] as string) as InvocationRecord["result"]),
     lastError: row["last_error"] === null ? null : (JSON.parse(row["last_error"] as string) as InvocationRecord["lastError"]),
     deadReason: (row["dead_reason"] as DeadReason | null) ?? null,
+    trace: (row["trace"] as string | null | undefined) ?? null,
+    traceState: (row["trace_state"] as string | null | undefined) ?? null,
   };
 }
 
@@ -102,8 +106,8 @@ export class SqliteQueue implements QueueStore {
     const prepare = (sql: string) => this.db.prepare(sql);
     this.q = {
       insert: prepare(
-        `INSERT INTO invocations (id, function, tenant, kind, status, payload, content_type, created_at, updated_at, next_at, idempotency_key, hops)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO invocations (id, function, tenant, kind, status, payload, content_type, created_at, updated_at, next_at, idempotency_key, hops, trace, trace_state)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       byKey: prepare("SELECT id FROM invocations WHERE function = ? AND idempotency_key = ? AND created_at >= ? ORDER BY created_at LIMIT 1"),
       expired: prepare(`SELECT * FROM invocations WHERE status = 'running' AND lease_until <= ? ORDER BY lease_until LIMIT ?`),
@@ -200,7 +204,7 @@ export class SqliteQueue implements QueueStore {
     for (const item of fresh) {
       this.q["insert"]!.run(
         item.id, item.function, item.tenant, item.kind, item.payload, item.contentType,
-        item.createdAtMs, item.createdAtMs, item.nextAtMs, item.idempotencyKey, item.hops,
+        item.createdAtMs, item.createdAtMs, item.nextAtMs, item.idempotencyKey, item.hops, item.trace ?? null, item.traceState ?? null,
       );
       tally.add(item.tenant, 1, item.payload.byteLength, item.nextAtMs);
     }

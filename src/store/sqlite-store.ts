@@ -11,9 +11,11 @@ import { FlickError } from "../errors/index.ts";
 import { defaultScale } from "../model/index.ts";
 import type { FunctionRecord, LogLevel, LogLine, RequestFields, ScaleSettings, TenantRecord, TokenRecord, TrafficShare, UsageRow, VersionRecord } from "../model/index.ts";
 import { storeUnavailable } from "./sqlite-errors.ts";
+import { SqliteRollups } from "./sqlite-rollups.ts";
 import { inTransaction } from "./sqlite-transaction.ts";
 import {
-  defaultTenantQuotas, logRetention, type LogQuery, type NewLogLine, type ProvisionedUsage, type Store, type TenantChange, type TenantQuotas, type UsageQuery,
+  defaultTenantQuotas, logRetention, type LogQuery, type NewLogLine, type ProvisionedUsage, type RollupQuery, type RollupRow, type Store, type TenantChange, type TenantQuotas,
+  type UsageQuery,
 } from "./store.ts";
 
 const schema = `
@@ -130,6 +132,7 @@ export class SqliteStore implements Store {
   private readonly bundleDir: string;
   private readonly q: Record<string, StatementSync>;
   private readonly quotas: TenantQuotas;
+  private readonly rollups: SqliteRollups;
   private appendedSincePrune = 0;
 
   constructor(dataDir: string, options: SqliteStoreOptions = {}) {
@@ -175,6 +178,7 @@ export class SqliteStore implements Store {
         );
       });
     }
+    this.rollups = new SqliteRollups(this.db);
     const prepare = (sql: string) => this.db.prepare(sql);
     this.q = {
       insertTenant: prepare("INSERT INTO tenants (name, created_at, concurrency, max_provisioned, max_provisioned_memory) VALUES (?, ?, ?, ?, ?)"),
@@ -377,6 +381,18 @@ export class SqliteStore implements Store {
       wallMs: Number(r["wall_ms"]), cpuMs: Number(r["cpu_ms"]), mibMs: Number(r["mib_ms"]), requestBytes: Number(r["request_bytes"]), responseBytes: Number(r["response_bytes"]),
       egressBytes: Number(r["egress_bytes"]),
     }));
+  }
+
+  async addRollups(rows: readonly RollupRow[]): Promise<void> {
+    this.rollups.add(rows);
+  }
+
+  async readRollups(query: RollupQuery): Promise<RollupRow[]> {
+    return this.rollups.read(query);
+  }
+
+  async pruneRollups(nowMs: number): Promise<void> {
+    this.rollups.prune(nowMs);
   }
 
   async getBundle(hash: string): Promise<string> {

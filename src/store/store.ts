@@ -36,6 +36,43 @@ export interface UsageQuery {
   untilMs: number;
 }
 
+/** A minute's or an hour's invocation counts of one function (the dashboard's charts). */
+export interface RollupRow {
+  tenant: string;
+  function: string;
+  /** Start of the minute or hour, epoch ms (UTC). */
+  startMs: number;
+  invocations: number;
+  /** Invocations that answered 4xx and 5xx, and those the platform answered (an error code: a crash, a timeout, a limit). */
+  clientErrors: number;
+  serverErrors: number;
+  platformErrors: number;
+  /** Requests refused with 429 before they ran (function_limit, tenant_limit, no_capacity); not in `invocations`. */
+  throttled: number;
+  coldStarts: number;
+  cpuMs: number;
+  wallMs: number;
+  /** Invocations per `durationBucketsMs` bucket by wall time, one more for above the last: enough for p50/p99. */
+  durations: number[];
+}
+
+export type RollupResolution = "minute" | "hour";
+
+export interface RollupQuery {
+  resolution: RollupResolution;
+  sinceMs: number;
+  untilMs: number;
+  tenant?: string;
+  /** One function's rows (give its tenant too: a name may have had another owner before). */
+  function?: string;
+}
+
+/** How long rollup rows are kept: minute rows a day (the 1 h and 24 h charts), hour rows 30 days. */
+export const rollupRetention = {
+  minuteMs: 24 * 3600 * 1000,
+  hourMs: 30 * 24 * 3600 * 1000,
+} as const;
+
 /**
  * How long and how much log the store keeps (docs/limits.md). Per function: age and a line
  * count, applied every 1,000 appended lines (`prune`). Per tenant: lines and bytes, the
@@ -152,6 +189,16 @@ export interface Store {
   addUsage(rows: readonly UsageRow[]): Promise<void>;
   /** Usage rows of hours in [sinceMs, untilMs), of one tenant or all. */
   readUsage(query: UsageQuery): Promise<UsageRow[]>;
+
+  /**
+   * Adds per-minute counts to their (tenant, function, minute) rows and to the rows of
+   * their hours, in one transaction (the dashboard's history; rollupRetention).
+   */
+  addRollups(rows: readonly RollupRow[]): Promise<void>;
+  /** Rows of one resolution whose start is in [sinceMs, untilMs), of one tenant (and function) or all, oldest first. */
+  readRollups(query: RollupQuery): Promise<RollupRow[]>;
+  /** Deletes minute rows and hour rows older than rollupRetention keeps, as of `nowMs`. */
+  pruneRollups(nowMs: number): Promise<void>;
 
   /** Stores lines and applies the per-tenant log quotas (logRetention) in the same transaction. */
   appendLogs(lines: NewLogLine[]): Promise<LogLine[]>;

@@ -1,0 +1,1 @@
+export { createDashboardHandler, dashboardPrefix } from "./serve-dashboard.ts";

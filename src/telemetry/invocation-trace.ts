@@ -1,0 +1,111 @@
+/**
+ * The spans of one sampled invocation, recorded where it runs (the worker host), which
+ * keeps them for `flick trace` and exports them over OTLP (trace-sink.ts). Spans are
+ * plain data here: the hot path pays for a few objects per sampled request, nothing per
+ * unsampled one.
+ *
+ * The tree of one invocation (docs/observability.md lists every span and attribute):
+ *   flick.request (server)          arrival → end of the answer; parent: the caller's span
+ *   ├─ flick.admission              arrival → a slot (queue wait, a cold start's placement)
+ *   ├─ flick.cold_start             the instance's start, when this request made one
+ *   └─ flick.execution              the handler, until the answer ended
+ *      ├─ fetch <METHOD> (client)   each outbound fetch; its id is the traceparent sent
+ *      ├─ flick.service <name>      each service-binding call (the callee's flick.request is its child)
+ *      ├─ flick.queue.send          each queue-binding send (the messages' attempts are its children)
+ *      └─ crypto.subtle.<method>    each crypto.subtle call
+ *   flick.logs.commit               the wait for the invocation's log lines to be stored
+ */
+import { formatTraceparent, newSpanId, newTraceId, type TraceParent } from "./trace-context.ts";
+
+export type SpanKindName = "server" | "client" | "internal" | "producer" | "consumer";
+export type SpanAttributes = Record<string, string | number | boolean>;
+
+export interface SpanData {
+  traceId: string;
+  spanId: string;
+  /** Absent for a trace's root. */
+  parentSpanId?: string;
+  name: string;
+  kind: SpanKindName;
+  /** Unix epoch, ms (fractional). */
+  startMs: number;
+  endMs: number;
+  attributes: SpanAttributes;
+  /** The work failed: the status message (OTLP status ERROR). */
+  error?: string;
+}
+
+/** `performance.now()` ms → Unix epoch ms. */
+export function epochMs(perfMs: number): number {
+  return performance.timeOrigin + perfMs;
+}
+
+export class InvocationTrace {
+  readonly traceId: string;
+  readonly state: string | undefined;
+  readonly parentSpanId: string | undefined;
+  /** The invocation's own span (flick.request): the parent of the rest. */
+  readonly spanId = newSpanId();
+  /** The execution span: the parent of host operations. */
+  readonly executionSpanId = newSpanId();
+  spans: SpanData[] = [];
+
+  constructor(traceId: string, parentSpanId: string | undefined, state: string | undefined) {
+    this.traceId = traceId;
+    this.parentSpanId = parentSpanId;
+    this.state = state;
+  }
+
+  /** A trace for an invocation that arrived with `parent` (or none), if it is sampled; see trace-context.ts. */
+  static start(parent: TraceParent | undefined, ratio: number): InvocationTrace | undefined {
+    if (parent !== undefined) return parent.sampled ? new InvocationTrace(parent.traceId, parent.spanId, parent.state) : undefined;
+    return ratio > 0 && Math.random() < ratio ? new InvocationTrace(newTraceId(), undefined, undefined) : undefined;
+  }
+
+  /** Records a span; times are `performance.now()` ms. Returns its id. */
+  add(
+    name: string,
+    kind: SpanKindName,
+    startPerfMs: number,
+    endPerfMs: number,
+    attributes: SpanAttributes,
+    options: { parent?: string; spanId?: string; error?: string } = {},
+  ): string {
+    const spanId = options.spanId ?? newSpanId();
+    const span: SpanData = {
+      traceId: this.traceId,
+      spanId,
+      name,
+      kind,
+      startMs: epochMs(startPerfMs),
+      endMs: epochMs(Math.max(startPerfMs, endPerfMs)),
+      attributes,
+    };
+    const parent = options.parent ?? this.spanId;
+    if (parent !== undefined) span.parentSpanId = parent;
+    if (options.error !== undefined) span.error = options.error;
+    this.spans.push(span);
+    return spanId;
+  }
+
+  /** The invocation's own span, with the caller's span as its parent. Call once, at the end. */
+  addRoot(name: string, startPerfMs: number, endPerfMs: number, attributes: SpanAttributes, error: string | undefined): void {
+    const span: SpanData = {
+      traceId: this.traceId,
+      spanId: this.spanId,
+      name,
+      kind: "server",
+      startMs: epochMs(startPerfMs),
+      endMs: epochMs(Math.max(startPerfMs, endPerfMs)),
+      attributes,
+    };
+    if (this.parentSpanId !== undefined) span.parentSpanId = this.parentSpanId;
+    if (error !== undefined) span.error = error;
+    this.spans.push(span);
+  }
+
+  /** The `traceparent` an outbound call whose span is `spanId` carries. */
+  traceparent(spanId: string): string {
+    return formatTraceparent(this.traceId, spanId, true);
+  }
+}
