@@ -264,7 +264,7 @@ function storeLogs(route: RouteInfo, invocationId: string, logs: WireLogLine[], 
 
 // — spans of sampled invocations: kept here for `flick trace`, exported from here —
 
-const traces = new TraceSink(env["FLICK_TRACE_KEEP"] === undefined ? {} : { maxSpans: Number(env["FLICK_TRACE_KEEP"]) });
+const traces = new TraceSink();
 const otlpEndpoint = env["FLICK_OTLP_ENDPOINT"] ?? "";
 if (otlpEndpoint !== "") {
   traces.exporter = await startOtlpExport(otlpEndpoint, { name: "flick", version: env["FLICK_VERSION"] ?? "", instance: `${env["FLICK_NODE_ADDRESS"] ?? ""}/host-${hostIndex}` });

@@ -36,8 +36,10 @@ function randomHex(chars: number): string {
   }
   const id = pool.slice(at, (at += chars));
   // All zeros is an invalid id (W3C); with 2^64 values it does not happen, but never send one.
-  return /^0+$/.test(id) ? randomHex(chars) : id;
+  return id === zeros.slice(0, chars) ? randomHex(chars) : id;
 }
+
+const zeros = "0".repeat(32);
 
 export function newTraceId(): string {
   return randomHex(32);
