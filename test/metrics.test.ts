@@ -59,3 +59,33 @@ test("a worker host that dies is counted as a restart of that host", { timeout: 
     await new Promise((r) => setTimeout(r, 50));
   }
 });
+
+test("cold starts are counted by kind: code_cache, pool, and none (a new isolate, the code compiled)", { timeout: 120_000 }, async (t) => {
+  // Over 32 KiB: it runs as its script form, from the V8 code cache made at deploy.
+  const big = `const table = [${Array.from({ length: 2500 }, (_, i) => `(x) => x + ${i}`).join(",")}];
+    export default { fetch: () => new Response(String(table.length)) };`;
+  await deploySource(node.admin, "cold-big", big);
+  await deploySource(node.admin, "cold-small", `export default { fetch: () => new Response("small") };`);
+  // A node without the isolate pool: its first request makes a new isolate.
+  const bare = await startTestNode({ hosts: 1, env: { FLICK_POOL: "0" } });
+  t.after(async () => {
+    await bare.kill();
+    rmSync(bare.dataDir, { recursive: true, force: true });
+  });
+  await deploySource(bare.admin, "cold-bare", `export default { fetch: () => new Response("bare") };`);
+  for (const url of [`${node.url}/fn/cold-big`, `${node.url}/fn/cold-small`, `${bare.url}/fn/cold-bare`]) assert.equal((await fetch(url)).status, 200);
+  const read = async (n: TestNode) => (await fetch(`${n.url}/metrics`, { headers: { authorization: `Bearer ${n.adminToken}` } })).text();
+  const want: [TestNode, string][] = [
+    [node, 'flick_cold_starts_total{tenant="default",function="cold-big",kind="code_cache"}'],
+    [node, 'flick_cold_starts_total{tenant="default",function="cold-small",kind="pool"}'],
+    [bare, 'flick_cold_starts_total{tenant="default",function="cold-bare",kind="none"}'],
+  ];
+  // Hosts report every 250 ms: wait until each count shows, then check nothing else did.
+  for (const [n, series] of want) {
+    while (!t.signal.aborted && value(await read(n), series) === undefined) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(value(await read(n), series), 1, series);
+  }
+  const text = await read(node);
+  for (const kind of ["pool", "none"]) assert.equal(value(text, `flick_cold_starts_total{tenant="default",function="cold-big",kind="${kind}"}`), undefined);
+  for (const kind of ["code_cache", "none"]) assert.equal(value(text, `flick_cold_starts_total{tenant="default",function="cold-small",kind="${kind}"}`), undefined);
+});

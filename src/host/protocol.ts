@@ -125,6 +125,8 @@ export interface FunctionUsage {
   coldStarts: number;
   codeCacheHits: number;
   codeCacheMisses: number;
+  /** Cold starts that had neither a pooled isolate nor the V8 code cache (flick_cold_starts_total kind="none"). */
+  coldStartsFresh: number;
   throttled: number;
   /** A sample of latencies (ms, as the client saw them from arrival to the end). */
   latencies: number[];
@@ -273,7 +275,7 @@ export type FromHost =
   /** Invocation `id`'s function read `bytes` of its streamed request body. */
   | { t: "bodyCredit"; id: number; bytes: number }
   /** `busy`: the instance had no free slot (or was gone) and nothing ran; the primary places it again. */
-  | { t: "done"; id: number; error: ErrorData | null; logs: WireLogLine[]; cold: boolean; started: boolean; codeCache?: "hit" | "miss" | "module" }
+  | { t: "done"; id: number; error: ErrorData | null; logs: WireLogLine[]; cold: boolean; started: boolean; codeCache?: "hit" | "miss" | "module"; pooled?: boolean }
   /** `scriptOk`: the script form runs the same way (false when none was sent, or it failed). */
   | { t: "validated"; id: number; error: ErrorData | null; scriptOk: boolean; handlers: string[] }
   /** The instance is gone (limit hit, crash, dropped): the primary forgets it. */

@@ -27,7 +27,7 @@ export class UsageReport {
     let f = this.functions.get(name);
     if (f === undefined) {
       f = {
-        fn: name, invocations: 0, coldStarts: 0, codeCacheHits: 0, codeCacheMisses: 0, throttled: 0, latencies: [], seen: 0,
+        fn: name, invocations: 0, coldStarts: 0, codeCacheHits: 0, codeCacheMisses: 0, coldStartsFresh: 0, throttled: 0, latencies: [], seen: 0,
         outcomes: {}, durations: emptyBuckets(), durationSumMs: 0, throttledBy: {},
         cpu: emptyBuckets(), cpuSumMs: 0, queueWait: emptyBuckets(), queueWaitSumMs: 0, egress: { allowed: 0, denied: 0, failed: 0 },
       };
@@ -40,6 +40,11 @@ export class UsageReport {
    * One answered invocation; `outcome` as in `FunctionUsage.outcomes`, `waitMs` its time from
    * arrival to a slot, `end` what the instance measured (CPU, egress).
    */
+  /** A cold start that had neither a pooled isolate nor the code cache (counted besides `invocation`'s). */
+  freshColdStart(fn: string): void {
+    this.fn(fn).coldStartsFresh++;
+  }
+
   invocation(
     fn: string, latencyMs: number, cold: boolean, codeCache: "hit" | "miss" | "module" | undefined, outcome: string,
     waitMs = 0, end: { cpuMs?: number; egress?: { allowed: number; denied: number; failed: number } } = {},

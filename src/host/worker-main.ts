@@ -388,6 +388,7 @@ async function runHere(
     storeLogs(route, invocationId, line === undefined ? end.logs : [line, ...end.logs], false);
     const code = end.error?.code;
     if (end.started) usage.meter(route.tenant, route.name, performance.now() - arrival, instance.spec.memoryMiB, end);
+    if (admitted.cold && !slots.fromPool && instance.codeCache !== "hit") usage.freshColdStart(route.fn);
     usage.invocation(
       route.fn, performance.now() - arrival, admitted.cold, admitted.cold ? instance.codeCache : undefined,
       outcomeOf(sentStatus, code, code === undefined ? undefined : errorCodes[code]), admittedAt - arrival, end,
@@ -495,7 +496,10 @@ async function invokeFromPrimary(message: Extract<ToHost, { t: "invoke" }>): Pro
   const code = end.error?.code;
   const line = end.started ? requestLine(message.request, sentStatus, end, code === undefined ? undefined : errorCodes[code], Date.now() - (performance.now() - started), performance.now() - started, cold, logged) : undefined;
   const done: Extract<FromHost, { t: "done" }> = { t: "done", id, error: end.error, logs: line === undefined ? end.logs : [line, ...end.logs], cold, started: end.started };
-  if (cold) done.codeCache = taken.instance.codeCache;
+  if (cold) {
+    done.codeCache = taken.instance.codeCache;
+    done.pooled = (taken.slots as HostSlots).fromPool;
+  }
   send(done);
 }
 

@@ -357,7 +357,7 @@ export class Platform implements ApiBackend, GatewayBackend {
   }
 
   /** What the primary ran (or refused) itself: `flick info`'s numbers and the metrics (`outcome` as in host/usage.ts). */
-  private record(fn: string, what: { latencyMs?: number; cold?: boolean; throttled?: string; codeCache?: "hit" | "miss" | "module"; outcome?: string }): void {
+  private record(fn: string, what: { latencyMs?: number; cold?: boolean; fresh?: boolean; throttled?: string; codeCache?: "hit" | "miss" | "module"; outcome?: string }): void {
     const stats = this.statsFor(fn);
     if (what.throttled !== undefined) stats.throttled++;
     const slash = fn.indexOf("/");
@@ -365,6 +365,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       invocations: what.latencyMs === undefined ? 0 : 1,
       coldStarts: what.cold === true ? 1 : 0,
       codeCacheHits: what.codeCache === "hit" ? 1 : 0,
+      coldStartsFresh: what.fresh === true ? 1 : 0,
       outcomes: what.outcome === undefined || what.latencyMs === undefined ? {} : { [what.outcome]: 1 },
       durations: what.latencyMs === undefined ? [] : durationCounts(what.latencyMs),
       durationSumMs: what.latencyMs ?? 0,
@@ -897,6 +898,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       const code = result.error?.code;
       this.record(live.fn, {
         latencyMs: performance.now() - started, cold: result.cold, ...(result.codeCache === undefined ? {} : { codeCache: result.codeCache }),
+        fresh: result.cold && result.pooled === false && result.codeCache !== "hit",
         outcome: outcomeOf(sentStatus, code, code === undefined ? undefined : errorCodes[code]),
       });
       if (chain !== undefined) await chain;

@@ -22,8 +22,9 @@ const entry = fileURLToPath(new URL(`../host/worker-main${import.meta.url.slice(
 
 export interface InvokeResult extends InvocationEnd {
   cold: boolean;
-  /** On a cold start: how the function's code was compiled (instance.ts `codeCache`). */
+  /** On a cold start: how the function's code was compiled (instance.ts `codeCache`), and whether its isolate came from the host's pool. */
   codeCache?: "hit" | "miss" | "module";
+  pooled?: boolean;
 }
 
 /** Where a streamed response goes in the primary; logs come with the end of the body. */
@@ -386,6 +387,7 @@ export class Supervisor {
     if (clientGone !== undefined) clientGone.cancel = undefined;
     const out: InvokeResult = { error: result.error, logs: result.logs, cold: result.cold, started: result.started };
     if (result.codeCache !== undefined) out.codeCache = result.codeCache;
+    if (result.pooled !== undefined) out.pooled = result.pooled;
     return out;
   }
 

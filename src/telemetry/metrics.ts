@@ -18,6 +18,8 @@ export interface InvocationCounts {
   invocations: number;
   coldStarts: number;
   codeCacheHits: number;
+  /** Cold starts with neither a pooled isolate nor the code cache (absent: none). */
+  coldStartsFresh?: number;
   /** `<status class>|<code>` → count. */
   outcomes: Record<string, number>;
   /** Counts per `durationBucketsMs` bucket, one more for above the last. */
@@ -132,7 +134,7 @@ export class NodeMetrics {
       labelNames: ["tenant", "function", "result"], registers,
     });
     this.coldStarts = new Counter({
-      name: "flick_cold_starts_total", help: "Invocations that started an instance, by kind: pool (an isolate from the host's pool, the code compiled) or code_cache (compiled from the V8 code cache).",
+      name: "flick_cold_starts_total", help: "Invocations that started an instance, by kind: code_cache (its code from the V8 code cache), pool (an isolate from the host's pool, the code compiled) or none (a new isolate, the code compiled).",
       labelNames: ["tenant", "function", "kind"], registers,
     });
     this.throttles = new Counter({
@@ -208,9 +210,13 @@ export class NodeMetrics {
       this.invocations.inc({ tenant, function: fn, status: outcome.slice(0, bar), code: outcome.slice(bar + 1) }, n);
     }
     if (counts.invocations > 0) this.duration.add({ tenant, function: fn }, counts.durations, counts.durationSumMs / 1000);
+    // Each cold start once: from the code cache (pooled isolate or not), else from the pool, else neither.
     const fromCache = counts.codeCacheHits;
-    if (counts.coldStarts - fromCache > 0) this.coldStarts.inc({ tenant, function: fn, kind: "pool" }, counts.coldStarts - fromCache);
+    const fresh = counts.coldStartsFresh ?? 0;
+    const fromPool = counts.coldStarts - fromCache - fresh;
+    if (fromPool > 0) this.coldStarts.inc({ tenant, function: fn, kind: "pool" }, fromPool);
     if (fromCache > 0) this.coldStarts.inc({ tenant, function: fn, kind: "code_cache" }, fromCache);
+    if (fresh > 0) this.coldStarts.inc({ tenant, function: fn, kind: "none" }, fresh);
     for (const [reason, n] of Object.entries(counts.throttledBy)) this.throttles.inc({ tenant, function: fn, reason }, n);
     const labels = { tenant, function: fn };
     if (counts.cpu !== undefined && counts.cpu.some((n) => n > 0)) this.cpu.add(labels, counts.cpu, (counts.cpuSumMs ?? 0) / 1000);
