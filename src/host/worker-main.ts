@@ -296,6 +296,11 @@ function remoteLateLogger(spec: InstanceSpec, invocationId: string): NonNullable
   return ([timeMs, level, text]) => send({ t: "logs", lines: [{ timeMs, level, message: text, function: fn, tenant, invocationId }] });
 }
 
+/** What a sampled request's spans say about it (a function, not a closure per request: most are not sampled). */
+function factsOf(route: RouteInfo, target: RouteTarget, invocationId: string, status: number | undefined, error: ErrorData | null, cpuMs?: number): InvocationFacts {
+  return { tenant: route.tenant, function: route.name, version: target.version, invocationId, status, error, ...(cpuMs === undefined ? {} : { cpuMs }) };
+}
+
 async function runHere(
   route: RouteInfo,
   /** The version this request runs (gateway/traffic-split.ts). */
@@ -313,9 +318,6 @@ async function runHere(
   }
   // Sampled or not is decided here, once (telemetry/trace-context.ts).
   const trace = InvocationTrace.start(traceParentOf(request.headers), traceSample);
-  const facts = (status: number | undefined, error: ErrorData | null, cpuMs?: number): InvocationFacts => ({
-    tenant: route.tenant, function: route.name, version: target.version, invocationId, status, error, ...(cpuMs === undefined ? {} : { cpuMs }),
-  });
   for (let attempt = 0; ; attempt++) {
     const admitted = admission.tryAdmit(route.tenant, target.key) ?? (await admission.admit(route.fn, route.tenant, target.key, queueWaitMs));
     if (admitted.kind !== "run" && admitted.kind !== "relay") {
@@ -328,7 +330,7 @@ async function runHere(
       else error = admitted.error;
       if (trace !== undefined) {
         const now = performance.now();
-        recordInvocationSpans(trace, request, { arrival, admitted: now, end: now }, facts(errorCodes[error.code], error));
+        recordInvocationSpans(trace, request, { arrival, admitted: now, end: now }, factsOf(route, target, invocationId, errorCodes[error.code], error));
         shipSpans(trace);
       }
       return { error };
@@ -400,7 +402,7 @@ async function runHere(
         times.coldKind = slots.fromPool ? "pool" : "new_isolate";
         times.codeCache = instance.codeCache;
       }
-      recordInvocationSpans(trace, request, times, facts(sentStatus ?? (code === undefined ? undefined : errorCodes[code]), end.error, end.cpuMs));
+      recordInvocationSpans(trace, request, times, factsOf(route, target, invocationId, sentStatus ?? (code === undefined ? undefined : errorCodes[code]), end.error, end.cpuMs));
       shipSpans(trace);
     }
     return { error: end.error };
