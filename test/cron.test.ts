@@ -49,6 +49,11 @@ test("a * * * * * trigger runs the scheduled handler once at the next whole minu
   assert.ok(logs.some((l) => l.message === `ran for ${new Date(firstRun).toISOString()}`));
   const counts = (await node.admin.getFunction("tick")).invocations;
   assert.ok((counts?.completed ?? 0) >= 1);
+  // The run is in the metrics, as run on schedule (a run the node was down for counts as `missed`).
+  const metrics = await (await fetch(`${node.url}/metrics`, { headers: { authorization: `Bearer ${node.adminToken}` } })).text();
+  const runs = metrics.split("\n").find((l) => l.startsWith('flick_cron_runs_total{tenant="default",function="tick",trigger="schedule"} '));
+  assert.ok(runs !== undefined && Number(runs.split(" ")[1]) >= 1, `a cron run counted: ${runs}`);
+  assert.ok(!metrics.includes('function="tick",trigger="missed"'), "nothing missed");
 });
 
 test("a bad cron expression or time zone is refused at deploy with what to fix", async () => {
