@@ -196,3 +196,31 @@ test("SIGTERM lets running attempts finish and leaves queued events for the next
   const rest = await Promise.all(ids.slice(1).map((id) => settled(id)));
   assert.deepEqual(rest.map((r) => [r.status, r.attempts]), [["completed", 1], ["completed", 1]], "queued ones ran after the restart, once");
 });
+
+test("a function's async invocations are listed newest first, by status, payloads cut to 1 KiB; never another tenant's", async () => {
+  await deploy("listed", { retries: 0 });
+  const big = "é".repeat(3000); // 6000 bytes of UTF-8: cut as text, not as bytes
+  const ok = await node.admin.invokeAsync("listed", { mode: "async", data: big });
+  const bad = await node.admin.invokeAsync("listed", { mode: "async", data: "fail" });
+  assert.equal((await settled(ok.id)).status, "completed");
+  assert.equal((await settled(bad.id)).status, "dead");
+  const all = await node.admin.listInvocations("listed");
+  assert.deepEqual(new Set(all.map((i) => i.id)), new Set([ok.id, bad.id]));
+  assert.ok(all[0]!.updatedAtMs >= all[1]!.updatedAtMs, "most recently changed first");
+  const listedBig = all.find((i) => i.id === ok.id)!;
+  assert.deepEqual(listedBig.payload, { text: "é".repeat(512), truncated: true });
+  assert.deepEqual((await node.admin.getInvocation(ok.id)).payload, { text: big }, "one invocation has all of it");
+  assert.deepEqual((await node.admin.listInvocations("listed", { status: "dead" })).map((i) => i.id), [bad.id]);
+  assert.deepEqual((await node.admin.listInvocations("listed", { status: "queued" })), []);
+  assert.equal((await node.admin.listInvocations("listed", { limit: 1 })).length, 1);
+  await assert.rejects(node.admin.listInvocations("listed", { status: "lost" }), /status=lost: an invocation's status is queued, running, completed, dead/);
+  // Another tenant's token: the function is not its to list.
+  const other = await node.admin.createTenant("lists-other");
+  const { FlickClient } = await import("../src/api/index.ts");
+  await assert.rejects(new FlickClient(node.url, other.token).listInvocations("listed"), (err: Error & { code?: string }) => ["forbidden", "function_not_found"].includes(err.code ?? ""));
+  // The CLI prints them as a table.
+  const { flick } = await import("./support/cli.ts");
+  const printed = await flick(["invocations", "listed", "--status", "dead"], { FLICK_URL: node.url, FLICK_TOKEN: node.adminToken });
+  assert.equal(printed.code, 0, printed.stderr);
+  assert.match(printed.stdout, new RegExp(`${bad.id}\\s+fetch\\s+dead \\(retries_exhausted\\)\\s+1 \\(1 failed\\)`));
+});

@@ -338,6 +338,8 @@ test("the admin sees every page with real data: charts, functions, rollback, liv
   assert.ok(recent.some((r) => r[2] === "GET /boom" && r[3] === "502 function_error"), JSON.stringify(recent));
   await visit(page, "#/invocations?function=acme-jobs");
   assert.match((await page.textContent("#dead-letters tbody")) ?? "", new RegExp(deadId));
+  const asyncRows = await page.$$eval("#async-invocations tbody tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+  assert.deepEqual(asyncRows.map((r) => [r[0], r[1], r[2]]), [[deadId, "fetch", "dead (retries_exhausted)"]], "the async invocation is listed with its status");
   await shot(page, "invocations");
   const before = await node.admin.getInvocation(deadId);
   await page.click(`button[aria-label="Replay invocation ${deadId}"]`);

@@ -2,7 +2,7 @@
  * What the admin API needs from the node. The node implements it; the API only parses,
  * authenticates and renders, so it can be read (and tested) without the rest.
  */
-import type { LogLevel, LogLine } from "../model/index.ts";
+import type { InvocationStatus, LogLevel, LogLine } from "../model/index.ts";
 
 /** `flick logs --level/--invocation/--grep`: these levels, one invocation, a substring of the message. */
 export interface LogFilter {
@@ -63,6 +63,8 @@ export interface ApiBackend {
   traceOf(who: Principal, invocationId: string): Promise<TraceInfo>;
   getInvocation(who: Principal, id: string): Promise<InvocationInfo>;
   listDead(who: Principal, name: string, limit: number): Promise<InvocationInfo[]>;
+  /** A function's latest async invocations, of one status or any, most recently changed first. */
+  listInvocations(who: Principal, name: string, status: InvocationStatus | null, limit: number): Promise<InvocationInfo[]>;
   /** Queues dead-lettered invocations again (these ids, or all); returns the ids replayed. */
   replayDead(who: Principal, name: string, ids: string[] | null): Promise<string[]>;
 }

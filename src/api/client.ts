@@ -173,6 +173,14 @@ export class FlickClient {
   getTrace(id: string): Promise<TraceInfo> {
     return this.call("GET", `/invocations/${encodeURIComponent(id)}/trace`);
   }
+  /** A function's latest async invocations (`status`: only those), most recently changed first; payloads cut to 1 KiB. */
+  async listInvocations(name: string, options: { status?: string; limit?: number } = {}): Promise<InvocationInfo[]> {
+    const query = new URLSearchParams();
+    if (options.status !== undefined) query.set("status", options.status);
+    if (options.limit !== undefined) query.set("limit", String(options.limit));
+    const q = query.size === 0 ? "" : `?${query}`;
+    return (await this.call<{ invocations: InvocationInfo[] }>("GET", `/functions/${encodeURIComponent(name)}/invocations${q}`)).invocations;
+  }
   async listDead(name: string, limit?: number): Promise<InvocationInfo[]> {
     const query = limit === undefined ? "" : `?limit=${limit}`;
     return (await this.call<{ invocations: InvocationInfo[] }>("GET", `/functions/${encodeURIComponent(name)}/dlq${query}`)).invocations;

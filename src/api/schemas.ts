@@ -253,8 +253,12 @@ export interface InvocationInfo {
   result: { status: number; body: string; truncated: boolean } | null;
   lastError: { code: string; message: string } | null;
   deadReason: string | null;
-  /** The payload as sent: text when it is UTF-8, else base64. */
-  payload: { text: string } | { base64: string };
+  /**
+   * The payload as sent: text when it is UTF-8, else base64. In lists (`…/invocations`,
+   * `…/dlq`) only its first 1 KiB, with `truncated` set when there is more: one
+   * invocation (`GET /invocations/<id>`) has all of it.
+   */
+  payload: ({ text: string } | { base64: string }) & { truncated?: boolean };
 }
 
 export interface DeployResponse {

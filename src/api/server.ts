@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type * as z from "zod";
 import { FlickError, asFlickError } from "../errors/index.ts";
+import type { InvocationStatus } from "../model/index.ts";
 import { apiPrefix } from "./prefix.ts";
 import type { ApiBackend, LogScope, Principal } from "./backend.ts";
 import { logFilterOf, logMatches } from "./log-filter.ts";
@@ -63,6 +64,8 @@ function nameParam(raw: string): string {
   if (!result.success) throw new FlickError("validation_failed", `invalid function name "${name}": ${result.error.issues.map((i) => i.message).join("; ")}`);
   return name;
 }
+
+const invocationStatuses: readonly InvocationStatus[] = ["queued", "running", "completed", "dead"];
 
 function intParam(url: URL, key: string): number | undefined {
   const raw = url.searchParams.get(key);
@@ -210,6 +213,14 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
   });
   route("GET", /^\/invocations\/([^/]+)$/, async ({ res, who, params }) => sendJson(res, 200, await backend.getInvocation(who, decodeParam(params[0]!))));
   route("GET", /^\/invocations\/([^/]+)\/trace$/, async ({ res, who, params }) => sendJson(res, 200, await backend.traceOf(who, decodeParam(params[0]!))));
+  route("GET", /^\/functions\/([^/]+)\/invocations$/, async ({ res, url, who, params }) => {
+    const status = url.searchParams.get("status");
+    if (status !== null && !invocationStatuses.includes(status as InvocationStatus)) {
+      throw new FlickError("validation_failed", `query parameter status=${status}: an invocation's status is ${invocationStatuses.join(", ")} (or leave it out for all)`);
+    }
+    const limit = Math.min(intParam(url, "limit") ?? 100, 1000);
+    sendJson(res, 200, { invocations: await backend.listInvocations(who, nameParam(params[0]!), status as InvocationStatus | null, limit) });
+  });
   route("GET", /^\/functions\/([^/]+)\/dlq$/, async ({ res, url, who, params }) =>
     sendJson(res, 200, { invocations: await backend.listDead(who, nameParam(params[0]!), Math.min(intParam(url, "limit") ?? 100, 10_000)) }),
   );

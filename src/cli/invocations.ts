@@ -1,4 +1,4 @@
-/** `flick invocation <id>` and `flick dlq ls|replay`: how async invocations went, and the dead-letter list. */
+/** `flick invocation <id>`, `flick invocations <name>` and `flick dlq ls|replay`: how async invocations went, and the dead-letter list. */
 import type { InvocationInfo } from "../api/index.ts";
 import { connectionHelp, connectionOptions, jsonHelp, jsonOption, printJson, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
@@ -38,6 +38,39 @@ export const invocation: Command = {
     if (inv.result !== null) rows.push(["result", `${inv.result.status} ${inv.result.body}${inv.result.truncated ? "… (cut at 64 KiB)" : ""}`]);
     if (inv.lastError !== null) rows.push(["last error", `${inv.lastError.code}: ${inv.lastError.message}`]);
     for (const [k, v] of rows) console.log(`${k.padEnd(16)} ${v}`);
+  },
+};
+
+export const invocations: Command = {
+  name: "invocations",
+  summary: "List a function's latest async invocations (API, queue, cron): status, attempts, result or error.",
+  usage: "invocations <name> [--status queued|running|completed|dead] [--limit N] [--json]",
+  optionHelp: [
+    "--status S          only those with this status",
+    "--limit N           how many, most recently changed first (default 100, at most 1000)",
+    jsonHelp,
+    ...connectionHelp,
+  ],
+  examples: ["flick invocations resize", "flick invocations resize --status queued --limit 20"],
+  options: { ...connectionOptions, ...jsonOption, status: { type: "string" }, limit: { type: "string" } },
+  positionals: { min: 1, max: 1 },
+  async run({ values, positionals }) {
+    const name = positionals[0]!;
+    const limit = values["limit"] === undefined ? undefined : parseInteger(values["limit"] as string, "--limit", { min: 1, max: 1000 });
+    const status = values["status"] as string | undefined;
+    const list = await clientFor(resolveConnection(values as never)).listInvocations(name, {
+      ...(status === undefined ? {} : { status }),
+      ...(limit === undefined ? {} : { limit }),
+    });
+    if (values["json"] === true) return void printJson(list);
+    if (list.length === 0) {
+      console.log(`${name}: no async invocations${status === undefined ? "" : ` ${status}`} (completed ones are kept a day, dead ones 14 days)`);
+      return;
+    }
+    console.log(table(["ID", "KIND", "STATUS", "ATTEMPTS", "UPDATED", "RESULT", "PAYLOAD"], list.map((i) => [
+      i.id, i.kind, i.deadReason === null ? i.status : `${i.status} (${i.deadReason})`, `${i.attempts} (${i.failures} failed)`, time(i.updatedAtMs),
+      i.result !== null ? `${i.result.status} ${i.result.body.slice(0, 40)}` : i.lastError !== null ? `${i.lastError.code}: ${i.lastError.message.slice(0, 50)}` : "", payloadText(i, 30),
+    ])));
   },
 };
 

@@ -12,7 +12,7 @@ import { dev } from "./dev.ts";
 import { info, ls, rm, rollback, versions } from "./functions.ts";
 import { trace } from "./trace.ts";
 import { init } from "./init.ts";
-import { dlq, invocation } from "./invocations.ts";
+import { dlq, invocation, invocations } from "./invocations.ts";
 import { invoke } from "./invoke.ts";
 import { logs, tail } from "./logs.ts";
 import { scale } from "./scale.ts";
@@ -24,7 +24,7 @@ import { types } from "./types.ts";
 import { usage } from "./usage.ts";
 import { up } from "./up.ts";
 
-export const commands: Command[] = [up, init, deploy, dev, types, invoke, invocation, dlq, ls, info, versions, rollback, traffic, promote, secret, scale, rm, logs, tail, trace, usage, tenants, backup, restore];
+export const commands: Command[] = [up, init, deploy, dev, types, invoke, invocation, invocations, dlq, ls, info, versions, rollback, traffic, promote, secret, scale, rm, logs, tail, trace, usage, tenants, backup, restore];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

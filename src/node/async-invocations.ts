@@ -51,6 +51,19 @@ export function payloadOf(request: InvokeRequest): { payload: Uint8Array; conten
   return { payload, contentType: request.contentType ?? contentType };
 }
 
+/** Bytes of each payload a list shows (`InvocationInfo.payload`). */
+const listedPayloadBytes = 1024;
+
+/** An invocation as a list shows it: its payload cut to its first KiB. */
+export function listedInvocationInfo(inv: InvocationRecord): InvocationInfo {
+  if (inv.payload.byteLength <= listedPayloadBytes) return invocationInfo(inv);
+  // Text is cut on a character boundary (a UTF-8 character is at most 4 bytes), else it would read as binary.
+  let end = listedPayloadBytes;
+  if (decodeUtf8(inv.payload) !== undefined) while (end > listedPayloadBytes - 4 && (inv.payload[end]! & 0xc0) === 0x80) end--;
+  const info = invocationInfo({ ...inv, payload: inv.payload.subarray(0, end) });
+  return { ...info, payload: { ...info.payload, truncated: true } };
+}
+
 export function invocationInfo(inv: InvocationRecord): InvocationInfo {
   const text = decodeUtf8(inv.payload);
   return {

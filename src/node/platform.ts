@@ -16,11 +16,11 @@ import { errorCodes, FlickError } from "../errors/index.ts";
 import type { ErrorData } from "../errors/index.ts";
 import { targetOf, type GatewayBackend, type ResponseWriter, type RouteTarget } from "../gateway/index.ts";
 import { durationCounts, outcomeOf, type AcquireResult, type Call, type CallResult, type ClientGone, type FunctionUsage, type InstanceSpec, type InstanceUsage, type RouteInfo, type ShippedLogLine, type WireLogLine, type WireRequest } from "../host/index.ts";
-import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type LogLine, type TenantRecord, type TrafficShare, type UsageRow, type VersionRecord } from "../model/index.ts";
+import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type InvocationStatus, type LogLine, type TenantRecord, type TrafficShare, type UsageRow, type VersionRecord } from "../model/index.ts";
 import { parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type RetrySettings } from "../queue/index.ts";
 import type { NewLogLine, Store } from "../store/index.ts";
 import { epochMs, type NodeMetrics, type SpanData, type TraceSink } from "../telemetry/index.ts";
-import { invocationInfo, payloadOf } from "./async-invocations.ts";
+import { invocationInfo, listedInvocationInfo, payloadOf } from "./async-invocations.ts";
 import { runBindingCall } from "./binding-calls.ts";
 import { bindingSettings, cronSettings, desiredOf, mergeSettings, sourcesOf } from "./deploy-settings.ts";
 import type { AdmissionBudgets } from "./admission-budgets.ts";
@@ -1162,8 +1162,13 @@ export class Platform implements ApiBackend, GatewayBackend {
   }
 
   async listDead(who: Principal, name: string, limit: number): Promise<InvocationInfo[]> {
+    return this.listInvocations(who, name, "dead", limit);
+  }
+
+  /** A function's latest async invocations, of one status or any, most recently changed first (payloads cut to 1 KiB). */
+  async listInvocations(who: Principal, name: string, status: InvocationStatus | null, limit: number): Promise<InvocationInfo[]> {
     await this.owned(who, name);
-    return (await this.asyncQueue().listDead(name, limit)).map(invocationInfo);
+    return (await this.asyncQueue().list(name, status, limit)).map(listedInvocationInfo);
   }
 
   async replayDead(who: Principal, name: string, ids: string[] | null): Promise<string[]> {

@@ -8,7 +8,7 @@
  * the event that started its chain (hops.ts).
  */
 import { randomUUID } from "node:crypto";
-import { limits, type InvocationRecord } from "../model/index.ts";
+import { limits, type InvocationRecord, type InvocationStatus } from "../model/index.ts";
 import { queueFullError, type EnqueueResult, type Enqueued, type NewInvocation, type QueueCounts, type QueueQuota, type QueueStore, type QueueUsage } from "../store/index.ts";
 import { Dispatcher, type DispatcherOptions } from "./dispatcher.ts";
 import { GroupCommit } from "./group-commit.ts";
@@ -101,8 +101,8 @@ export class AsyncQueue {
     return this.store.get(id);
   }
 
-  listDead(fn: string, limit: number): Promise<InvocationRecord[]> {
-    return this.store.listDead(fn, limit);
+  list(fn: string, status: InvocationStatus | null, limit: number): Promise<InvocationRecord[]> {
+    return this.store.list(fn, status, limit);
   }
 
   async replay(fn: string, ids: readonly string[] | null): Promise<string[]> {

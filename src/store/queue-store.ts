@@ -2,7 +2,7 @@
  * The durable queue of async invocations, behind a small interface (the embedded one is
  * sqlite-queue.ts; a JetStream one will sit beside it). Every method is one transaction.
  */
-import type { DeadReason, InvocationKind, InvocationRecord } from "../model/index.ts";
+import type { DeadReason, InvocationKind, InvocationRecord, InvocationStatus } from "../model/index.ts";
 
 export interface NewInvocation {
   id: string;
@@ -96,7 +96,8 @@ export interface QueueStore {
    */
   requeueRunning(nowMs: number): Promise<number>;
   get(id: string): Promise<InvocationRecord | undefined>;
-  listDead(fn: string, limit: number): Promise<InvocationRecord[]>;
+  /** The latest `limit` invocations of `fn` (of one status, or any), most recently changed first. */
+  list(fn: string, status: InvocationStatus | null, limit: number): Promise<InvocationRecord[]>;
   /**
    * Dead invocations of `fn` (all, or these ids) queued again with fresh attempts; returns
    * their ids. Throws `queue_full` and replays none if they would take the tenant past `quota`.

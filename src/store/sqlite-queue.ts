@@ -128,7 +128,16 @@ export class SqliteQueue implements QueueStore {
       ),
       requeueRunning: prepare("UPDATE invocations SET status = 'queued', next_at = ?, lease_until = NULL WHERE status = 'running' RETURNING tenant"),
       get: prepare("SELECT * FROM invocations WHERE id = ?"),
-      listDead: prepare("SELECT * FROM invocations WHERE function = ? AND status = 'dead' ORDER BY updated_at DESC LIMIT ?"),
+      listOne: prepare("SELECT * FROM invocations WHERE function = ? AND status = ? ORDER BY updated_at DESC LIMIT ?"),
+      // Newest of every status: each status read along the (function, status, updated_at) index, never a sort of all of them.
+      listAll: prepare(
+        `SELECT * FROM (
+           SELECT * FROM (SELECT * FROM invocations WHERE function = ?1 AND status = 'queued' ORDER BY updated_at DESC LIMIT ?2)
+           UNION ALL SELECT * FROM (SELECT * FROM invocations WHERE function = ?1 AND status = 'running' ORDER BY updated_at DESC LIMIT ?2)
+           UNION ALL SELECT * FROM (SELECT * FROM invocations WHERE function = ?1 AND status = 'completed' ORDER BY updated_at DESC LIMIT ?2)
+           UNION ALL SELECT * FROM (SELECT * FROM invocations WHERE function = ?1 AND status = 'dead' ORDER BY updated_at DESC LIMIT ?2)
+         ) ORDER BY updated_at DESC LIMIT ?2`,
+      ),
       deadOf: prepare("SELECT id, tenant, length(payload) AS bytes FROM invocations WHERE function = ? AND status = 'dead'"),
       replayOne: prepare(
         `UPDATE invocations SET status = 'queued', attempts = 0, failures = 0, next_at = ?, dead_reason = NULL, created_at = ?, updated_at = ?
@@ -278,8 +287,9 @@ export class SqliteQueue implements QueueStore {
     return row === undefined ? undefined : recordOf(row);
   }
 
-  async listDead(fn: string, limit: number): Promise<InvocationRecord[]> {
-    return (this.q["listDead"]!.all(fn, limit) as Row[]).map(recordOf);
+  async list(fn: string, status: InvocationStatus | null, limit: number): Promise<InvocationRecord[]> {
+    const rows = status === null ? this.q["listAll"]!.all(fn, limit) : this.q["listOne"]!.all(fn, status, limit);
+    return (rows as Row[]).map(recordOf);
   }
 
   async replay(fn: string, ids: readonly string[] | null, nowMs: number, quotaOf: (tenant: string) => QueueQuota): Promise<string[]> {

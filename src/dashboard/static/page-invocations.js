@@ -1,6 +1,6 @@
-// #/invocations?function=<name>[&id=<invocation>]: a function's recent invocations (its
-// request lines), its async invocations, its dead-letter list with replay, and one async
-// invocation looked up by id.
+// #/invocations?function=<name>[&id=<invocation>]: a function's latest async invocations,
+// its recent invocations (their request lines), its dead-letter list with replay, and one
+// async invocation looked up by id.
 
 import { api, fnPath } from "./api.js";
 import { facts, fill, h, link, ms, notice, number, table, when } from "./dom.js";
@@ -15,8 +15,9 @@ export async function invocationsPage({ main, params, signal, reload }) {
     fill(main, parts, notice("ok", "No functions yet: deploy one with flick deploy."));
     return;
   }
-  const [fn, { invocations: dead }, { lines }] = await Promise.all([
+  const [fn, { invocations: queued }, { invocations: dead }, { lines }] = await Promise.all([
     api(fnPath(chosen), { signal }),
+    api(`${fnPath(chosen)}/invocations?limit=50`, { signal }),
     api(`${fnPath(chosen)}/dlq?limit=100`, { signal }),
     api(`${fnPath(chosen)}/logs?limit=1000`, { signal }),
   ]);
@@ -74,6 +75,18 @@ export async function invocationsPage({ main, params, signal, reload }) {
         when(inv.createdAtMs),
         replay([inv.id], `Replay invocation ${inv.id}`),
       ]), { id: "dead-letters" }),
+    ),
+    h("section", { "aria-labelledby": "async-title" },
+      h("h2", { id: "async-title" }, "Async invocations"),
+      h("p", {}, "The latest 50 from the API, queue bindings and cron, most recently changed first."),
+      table("Async invocations, most recently changed first", ["Id", "Kind", "Status", "Attempts", "Updated", "Result or error"], queued.map((inv) => [
+        h("a", { href: hrefWith({ id: inv.id }) }, h("code", {}, inv.id)),
+        inv.kind,
+        inv.deadReason === null ? inv.status : `${inv.status} (${inv.deadReason})`,
+        `${number(inv.attempts)} (${number(inv.failures)} failed)`,
+        when(inv.updatedAtMs),
+        inv.result !== null ? `${inv.result.status}: ${inv.result.body.slice(0, 80)}` : inv.lastError !== null ? `${inv.lastError.code}: ${inv.lastError.message.slice(0, 80)}` : "–",
+      ]), { id: "async-invocations" }),
     ),
     h("section", { "aria-labelledby": "recent-title" },
       h("h2", { id: "recent-title" }, "Recent invocations"),
