@@ -3,7 +3,8 @@
  * side, serving the same hello world, in interleaved rounds (A B C A B C …):
  *   none  — `--trace-sample 0`: metrics and usage metering only (they are always on);
  *   1 %   — `--trace-sample 0.01`, spans exported over OTLP/HTTP;
- *   100 % — `--trace-sample 1`, every request's spans exported.
+ *   100 % — `--trace-sample 1`, every request's spans exported (`--trace-max-rate 0`: no cap);
+ *   100 % capped — `--trace-sample 1` with the default cap of 1,000 recorded invocations a second.
  * The OTLP receiver runs in this process and only counts what arrives, as cheaply as it
  * can: the cost measured is Flick's (recording, the SDK's batching and encoding, sending),
  * not a collector's. It still shares the machine's two cores, as the load generator does.
@@ -18,10 +19,11 @@ import { loadTest, type LoadOptions } from "./wrk.ts";
 export interface TelemetryOverhead {
   rounds: number;
   /** Per setting: requests/s of each round. */
-  requestsPerSec: Record<"none" | "sampled1" | "sampled100", number[]>;
+  requestsPerSec: Record<"none" | "sampled1" | "sampled100" | "sampled100capped", number[]>;
   /** Throughput lost against `none`, per round: 1 − sampled / none. */
   dropAt1Percent: Spread;
   dropAt100Percent: Spread;
+  dropAt100PercentCapped: Spread;
   /** Spans the receiver got, and export requests it answered. */
   spansExported: number;
   exportRequests: number;
@@ -50,11 +52,12 @@ export async function measureTelemetryOverhead(load: LoadOptions, rounds: number
   const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   const settings = [
     ["none", ["--trace-sample", "0"]],
-    ["sampled1", ["--trace-sample", "0.01", "--otlp-endpoint", endpoint]],
-    ["sampled100", ["--trace-sample", "1", "--otlp-endpoint", endpoint]],
+    ["sampled1", ["--trace-sample", "0.01", "--trace-max-rate", "0", "--otlp-endpoint", endpoint]],
+    ["sampled100", ["--trace-sample", "1", "--trace-max-rate", "0", "--otlp-endpoint", endpoint]],
+    ["sampled100capped", ["--trace-sample", "1", "--otlp-endpoint", endpoint]],
   ] as const;
   const targets: Target[] = [];
-  const result: TelemetryOverhead["requestsPerSec"] = { none: [], sampled1: [], sampled100: [] };
+  const result: TelemetryOverhead["requestsPerSec"] = { none: [], sampled1: [], sampled100: [], sampled100capped: [] };
   try {
     for (const [, args] of settings) targets.push(await startFlick([...args]));
     for (const t of targets) await loadTest(t.url, { ...load, durationS: Math.min(2, load.durationS) });
@@ -75,6 +78,7 @@ export async function measureTelemetryOverhead(load: LoadOptions, rounds: number
     requestsPerSec: result,
     dropAt1Percent: drop(result.sampled1),
     dropAt100Percent: drop(result.sampled100),
+    dropAt100PercentCapped: drop(result.sampled100capped),
     spansExported: spans,
     exportRequests: requests,
   };

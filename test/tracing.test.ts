@@ -231,3 +231,27 @@ test("bad --trace-sample and --otlp-endpoint values are refused with how to fix 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("--trace-max-rate caps what is recorded, however many requests come marked sampled", { timeout: 60_000 }, async () => {
+  const capped = await startTestNode({ hosts: 1, args: ["--trace-sample", "0", "--trace-max-rate", "5"] });
+  try {
+    await deploySource(capped.admin, "flood", `export default { fetch: () => new Response("ok") };`);
+    const started = performance.now();
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const res = await fetch(`${capped.url}/fn/flood`, { headers: { traceparent: `00-${traceId()}-${clientSpan}-01` } });
+      await res.text();
+      ids.push(res.headers.get("x-flick-invocation-id")!);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    let recorded = 0;
+    for (const id of ids) if (await capped.admin.getTrace(id).then(() => true, () => false)) recorded++;
+    // A second's burst (5), then 5 a second while the 40 requests ran.
+    assert.ok(recorded >= 5, `the first ${recorded} were recorded`);
+    assert.ok(recorded <= 5 + Math.ceil(seconds * 5) + 1, `${recorded} recorded in ${seconds.toFixed(2)} s, over a cap of 5 a second`);
+    assert.ok(recorded < 40);
+  } finally {
+    await capped.kill();
+    rmSync(capped.dataDir, { recursive: true, force: true });
+  }
+});

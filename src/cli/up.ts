@@ -48,7 +48,8 @@ export const up: Command = {
     "--otlp-endpoint URL export spans and function logs over OTLP/HTTP to this collector base URL",
     "                    (e.g. http://127.0.0.1:4318; traces to /v1/traces, logs to /v1/logs)",
     "--trace-sample P    share of new traces recorded: 0..1 or a percentage (default 0.01); a caller's",
-    "                    traceparent with the sampled flag is always recorded. Spans: flick trace ID",
+    "                    traceparent with the sampled flag is recorded too. Spans: flick trace ID",
+    "--trace-max-rate N  invocations recorded per second at most, however sampled (default 1000; 0: no cap)",
   ],
   examples: ["flick up", "flick up --port 0 --data-dir /tmp/flick --examples"],
   options: {
@@ -84,6 +85,7 @@ export const up: Command = {
     "metrics-listen": { type: "string" },
     "otlp-endpoint": { type: "string" },
     "trace-sample": { type: "string" },
+    "trace-max-rate": { type: "string" },
   },
   positionals: { min: 0, max: 0 },
   async run({ values }) {
@@ -102,6 +104,7 @@ export const up: Command = {
       ...(values["metrics-listen"] === undefined ? {} : { metricsListen: values["metrics-listen"] as string }),
       ...(values["otlp-endpoint"] === undefined ? {} : { otlpEndpoint: values["otlp-endpoint"] as string }),
       ...(values["trace-sample"] === undefined ? {} : { traceSample: parseProbability(values["trace-sample"] as string, "--trace-sample") }),
+      ...(values["trace-max-rate"] === undefined ? {} : { traceMaxRate: parseInteger(values["trace-max-rate"] as string, "--trace-max-rate", { min: 0, max: 10_000_000 }) }),
       ...schedulingOptions(values, placementPolicies),
     });
     const info = path.join(dataDir, nodeFile);

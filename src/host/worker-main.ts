@@ -31,7 +31,7 @@ import { relay } from "./relay.ts";
 import { requestLine } from "./request-line.ts";
 import { sharedSnapshot } from "./shared-snapshot.ts";
 import { outcomeOf, reportIntervalMs, UsageReport } from "./usage.ts";
-import { InvocationTrace, startOtlpExport, TraceSink, traceParentOf } from "../telemetry/index.ts";
+import { InvocationTrace, startOtlpExport, TraceBudget, TraceSink, traceParentOf } from "../telemetry/index.ts";
 import { recordInvocationSpans, type InvocationFacts, type InvocationTimes } from "./invocation-spans.ts";
 
 checkRuntime();
@@ -53,6 +53,9 @@ const egress = new EgressPolicy((env["FLICK_EGRESS_ALLOW"] ?? "").split(",").fil
 const queueWaitMs = Number(env["FLICK_QUEUE_WAIT_MS"] ?? "0");
 /** `flick up --trace-sample`: the share of new traces recorded (a caller's sampled flag decides for its own). */
 const traceSample = Number(env["FLICK_TRACE_SAMPLE"] ?? "0");
+/** `--trace-max-rate`, this host's share: invocations recorded per second at most (0: no cap). */
+const traceMaxRate = Number(env["FLICK_TRACE_MAX_RATE"] ?? "0");
+const traceBudget = traceMaxRate > 0 ? new TraceBudget(traceMaxRate) : undefined;
 const primarySocket = env["FLICK_PRIMARY_SOCKET"] ?? "";
 
 /**
@@ -317,7 +320,7 @@ async function runHere(
     request.streamed = true;
   }
   // Sampled or not is decided here, once (telemetry/trace-context.ts).
-  const trace = InvocationTrace.start(traceParentOf(request.headers), traceSample);
+  const trace = InvocationTrace.start(traceParentOf(request.headers), traceSample, traceBudget);
   for (let attempt = 0; ; attempt++) {
     const admitted = admission.tryAdmit(route.tenant, target.key) ?? (await admission.admit(route.fn, route.tenant, target.key, queueWaitMs));
     if (admitted.kind !== "run" && admitted.kind !== "relay") {
@@ -470,7 +473,7 @@ async function invokeFromPrimary(message: Extract<ToHost, { t: "invoke" }>): Pro
   };
   const started = performance.now();
   // Async attempts, cron runs, queue batches and binding calls carry their trace context in the request's headers.
-  const trace = InvocationTrace.start(traceParentOf(message.request.headers), traceSample);
+  const trace = InvocationTrace.start(traceParentOf(message.request.headers), traceSample, traceBudget);
   const end = await taken.instance.invoke(message.request, sink, (control) => remote.set(id, control), trace);
   remote.delete(id);
   if (trace !== undefined) {

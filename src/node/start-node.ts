@@ -82,8 +82,10 @@ export interface NodeOptions {
   metricsListen?: string;
   /** An OTLP/HTTP collector's base URL: spans and function log lines are exported there (telemetry/otlp-export.ts). */
   otlpEndpoint?: string;
-  /** The share of new traces recorded, 0…1 (default 0.01); a caller's sampled `traceparent` is always followed. */
+  /** The share of new traces recorded, 0…1 (default 0.01); a caller's sampled `traceparent` is followed, within `traceMaxRate`. */
   traceSample?: number;
+  /** Invocations recorded per second at most, node-wide (default 1,000; 0: no cap). */
+  traceMaxRate?: number;
 }
 
 /** This package's version: the `service.version` of exported telemetry. */
@@ -91,6 +93,9 @@ const flickVersion = (JSON.parse(readFileSync(new URL("../../package.json", impo
 
 /** `--trace-sample` when not given: 1 % of new traces (a caller's sampled traceparent is always followed). */
 export const defaultTraceSample = 0.01;
+
+/** `--trace-max-rate` when not given: at most 1,000 recorded invocations a second per node. */
+export const defaultTraceMaxRate = 1000;
 
 export interface RunningNode {
   url: string;
@@ -236,6 +241,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     queueWaitMs: options.queueWaitMs ?? 0,
     shutdownGraceMs,
     traceSample: options.traceSample ?? defaultTraceSample,
+    traceMaxRate: options.traceMaxRate ?? defaultTraceMaxRate,
     ...(options.otlpEndpoint === undefined ? {} : { otlpEndpoint: options.otlpEndpoint }),
     version: flickVersion,
     egressAllow: options.egressAllow ?? [],

@@ -88,6 +88,8 @@ export interface SupervisorOptions {
   /** The share of new traces hosts record (`--trace-sample`, 0…1), and where they export spans (`--otlp-endpoint`). */
   traceSample?: number;
   otlpEndpoint?: string;
+  /** Invocations the node records per second at most (`--trace-max-rate`; 0: no cap). */
+  traceMaxRate?: number;
   /** Flick's version, for exported telemetry. */
   version?: string;
   /** Addresses, CIDR ranges or host names outbound fetch may reach despite the default deny rules. */
@@ -149,6 +151,8 @@ export class Supervisor {
         FLICK_ACCESS_LOG: o.accessLog ?? "text",
         FLICK_QUEUE_WAIT_MS: String(o.queueWaitMs),
         FLICK_TRACE_SAMPLE: String(o.traceSample ?? 0),
+        // The node's cap, shared by its hosts.
+        FLICK_TRACE_MAX_RATE: String(o.traceMaxRate === undefined || o.traceMaxRate === 0 ? 0 : Math.max(1, Math.ceil(o.traceMaxRate / o.hosts))),
         FLICK_OTLP_ENDPOINT: o.otlpEndpoint ?? "",
         FLICK_VERSION: o.version ?? "",
         FLICK_NODE_ADDRESS: `${o.listenHost}:${o.port}`,

@@ -35,6 +35,32 @@ export interface SpanData {
   error?: string;
 }
 
+/**
+ * How many invocations a host may record per second (`flick up --trace-max-rate`, split
+ * over its hosts), as a token bucket with a second's worth of burst. Recording and
+ * exporting a trace costs a hello-world request about a third of its CPU; the cap bounds
+ * what sampling, or clients that mark their requests sampled, can take from everyone.
+ */
+export class TraceBudget {
+  private tokens: number;
+  private at = performance.now();
+  private readonly perSecond: number;
+
+  constructor(perSecond: number) {
+    this.perSecond = perSecond;
+    this.tokens = perSecond;
+  }
+
+  take(): boolean {
+    const now = performance.now();
+    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.at) * this.perSecond) / 1000);
+    this.at = now;
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
+  }
+}
+
 /** `performance.now()` ms → Unix epoch ms. */
 export function epochMs(perfMs: number): number {
   return performance.timeOrigin + perfMs;
@@ -56,10 +82,15 @@ export class InvocationTrace {
     this.state = state;
   }
 
-  /** A trace for an invocation that arrived with `parent` (or none), if it is sampled; see trace-context.ts. */
-  static start(parent: TraceParent | undefined, ratio: number): InvocationTrace | undefined {
-    if (parent !== undefined) return parent.sampled ? new InvocationTrace(parent.traceId, parent.spanId, parent.state) : undefined;
-    return ratio > 0 && Math.random() < ratio ? new InvocationTrace(newTraceId(), undefined, undefined) : undefined;
+  /**
+   * A trace for an invocation that arrived with `parent` (or none), if it is sampled (see
+   * trace-context.ts) and `budget` has room: a client that marks every request sampled
+   * gets as many recorded as the budget allows, not all of them.
+   */
+  static start(parent: TraceParent | undefined, ratio: number, budget?: TraceBudget): InvocationTrace | undefined {
+    const sampled = parent !== undefined ? parent.sampled : ratio > 0 && Math.random() < ratio;
+    if (!sampled || (budget !== undefined && !budget.take())) return undefined;
+    return parent !== undefined ? new InvocationTrace(parent.traceId, parent.spanId, parent.state) : new InvocationTrace(newTraceId(), undefined, undefined);
   }
 
   /** Records a span; times are `performance.now()` ms. Returns its id. */
