@@ -4,25 +4,20 @@
 // one), everything an invocation calls shares a trace of its own; a traceparent the
 // function sets itself is left alone.
 import assert from "node:assert/strict";
-import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingHttpHeaders } from "node:http";
 import { rmSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { deploySource } from "./support/functions.ts";
+import { startHeaderRecorder, type HeaderRecorder } from "./support/header-recorder.ts";
 import { startTestNode, type TestNode } from "./support/node-process.ts";
 
 let node: TestNode;
 let upstreamUrl: string;
-const seen: IncomingHttpHeaders[] = [];
-const upstream = createServer((req, res) => {
-  seen.push(req.headers);
-  req.resume();
-  req.on("end", () => res.end("ok"));
-});
+let upstream: HeaderRecorder;
 
 before(async () => {
-  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
-  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/`;
+  upstream = await startHeaderRecorder();
+  upstreamUrl = `${upstream.url}/`;
   node = await startTestNode({ hosts: 1, args: ["--egress-allow", "127.0.0.1"] });
   await deploySource(node.admin, "callee", `export default { fetch: (r) => Response.json({ traceparent: r.headers.get("traceparent"), tracestate: r.headers.get("tracestate") }) };`);
   await deploySource(node.admin, "caller", `export default { async fetch(request, env) {
@@ -34,7 +29,7 @@ before(async () => {
   } };`, { serviceBindings: { CALLEE: "callee" } });
 });
 after(async () => {
-  upstream.close();
+  upstream?.close();
   await node?.kill();
   if (node !== undefined) rmSync(node.dataDir, { recursive: true, force: true });
 });
@@ -46,12 +41,12 @@ const parts = (traceparent: unknown) => {
 };
 
 async function callCaller(headers: Record<string, string>, own?: string): Promise<{ upstream: IncomingHttpHeaders; callee: { traceparent: string; tracestate: string | null } }> {
-  seen.length = 0;
+  upstream.seen.length = 0;
   const query = `to=${encodeURIComponent(upstreamUrl)}${own === undefined ? "" : `&own=${encodeURIComponent(own)}`}`;
   const res = await fetch(`${node.url}/fn/caller?${query}`, { headers });
   assert.equal(res.status, 200, await res.clone().text());
   const body = (await res.json()) as { callee: { traceparent: string; tracestate: string | null } };
-  return { upstream: seen[0]!, callee: body.callee };
+  return { upstream: upstream.seen[0]!, callee: body.callee };
 }
 
 test("a client's traceparent and tracestate reach outbound fetches and service bindings, each a new child span", async () => {

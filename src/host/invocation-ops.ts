@@ -157,7 +157,7 @@ export class InvocationIo {
     const spanStart = performance.now();
     const spanName = target === undefined ? `fetch ${method}` : `flick.service ${binding}`;
     const spanAttributes = (status: number): Record<string, string | number | boolean> => {
-      const a: Record<string, string | number | boolean> = { "http.request.method": method, "url.full": redactedUrl(url) };
+      const a: Record<string, string | number | boolean> = { "http.request.method": method.slice(0, 32), "url.full": redactedUrl(url) };
       if (target !== undefined) a["flick.target"] = target.slice(target.indexOf("/") + 1);
       if (status !== 0) a["http.response.status_code"] = status;
       return a;

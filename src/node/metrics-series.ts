@@ -6,7 +6,7 @@
  */
 import type { MetricsSeries, SeriesRange, SeriesTotals } from "../api/index.ts";
 import { durationBucketsMs } from "../model/index.ts";
-import type { RollupResolution, RollupRow, Store } from "../store/index.ts";
+import { addRollup, type RollupCounts, type RollupResolution, type Store } from "../store/index.ts";
 import { bucketQuantile } from "./bucket-quantile.ts";
 
 const minuteMs = 60_000;
@@ -20,34 +20,19 @@ export const seriesSteps: Readonly<Record<SeriesRange, { spanMs: number; stepMs:
   "30d": { spanMs: 30 * 24 * hourMs, stepMs: 6 * hourMs, resolution: "hour" },
 };
 
-/** A rollup row's counts, summed over rows. */
-type Sum = Omit<RollupRow, "tenant" | "function" | "startMs">;
-
-const emptySum = (): Sum => ({
+const emptySum = (): RollupCounts => ({
   invocations: 0, clientErrors: 0, serverErrors: 0, platformErrors: 0, throttled: 0, coldStarts: 0, cpuMs: 0, wallMs: 0,
   durations: new Array<number>(durationBucketsMs.length + 1).fill(0),
 });
 
-function add(into: Sum, row: RollupRow): void {
-  into.invocations += row.invocations;
-  into.clientErrors += row.clientErrors;
-  into.serverErrors += row.serverErrors;
-  into.platformErrors += row.platformErrors;
-  into.throttled += row.throttled;
-  into.coldStarts += row.coldStarts;
-  into.cpuMs += row.cpuMs;
-  into.wallMs += row.wallMs;
-  for (let i = 0; i < row.durations.length; i++) into.durations[i] = (into.durations[i] ?? 0) + row.durations[i]!;
-}
-
 /** Milliseconds to 3 decimals: sums of floats, shown to people. */
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
-const quantile = (sum: Sum, q: number) => {
+const quantile = (sum: RollupCounts, q: number) => {
   const ms = bucketQuantile(durationBucketsMs, sum.durations, q);
   return ms === null ? null : round(ms);
 };
 
-function totalsOf(sum: Sum): SeriesTotals {
+function totalsOf(sum: RollupCounts): SeriesTotals {
   return {
     invocations: sum.invocations, clientErrors: sum.clientErrors, serverErrors: sum.serverErrors, platformErrors: sum.platformErrors,
     throttled: sum.throttled, coldStarts: sum.coldStarts, cpuMs: round(sum.cpuMs), wallMs: round(sum.wallMs),
@@ -71,8 +56,8 @@ export async function readSeries(store: Store, query: { range: SeriesRange; tena
   const steps = Array.from({ length: spanMs / stepMs }, emptySum);
   const total = emptySum();
   for (const row of rows) {
-    add(steps[Math.floor((row.startMs - sinceMs) / stepMs)]!, row);
-    add(total, row);
+    addRollup(steps[Math.floor((row.startMs - sinceMs) / stepMs)]!, row);
+    addRollup(total, row);
   }
   const each = steps.map(totalsOf);
   const column = <K extends keyof SeriesTotals>(key: K): SeriesTotals[K][] => each.map((t) => t[key]);

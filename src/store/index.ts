@@ -1,5 +1,5 @@
 export {
-  logRetention, rollupRetention, type LogFilter, type LogQuery, type NewLogLine, type RollupQuery, type RollupResolution, type RollupRow, type Store, type TenantQuotas, type UsageQuery,
+  addRollup, logRetention, rollupRetention, type LogFilter, type LogQuery, type NewLogLine, type RollupCounts, type RollupQuery, type RollupResolution, type RollupRow, type Store, type TenantQuotas, type UsageQuery,
 } from "./store.ts";
 export { SqliteStore } from "./sqlite-store.ts";
 export type { EnqueueOptions, EnqueueResult, Enqueued, ErrorSummary, Finish, NewInvocation, QueueCounts, QueueQuota, QueueStore, QueueUsage } from "./queue-store.ts";

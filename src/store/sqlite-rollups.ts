@@ -11,7 +11,7 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { inTransaction } from "./sqlite-transaction.ts";
-import { rollupRetention, type RollupQuery, type RollupRow } from "./store.ts";
+import { addRollup, rollupRetention, type RollupQuery, type RollupRow } from "./store.ts";
 
 const minuteMs = 60_000;
 const hourMs = 3_600_000;
@@ -44,19 +44,6 @@ function rowOf(r: Row): RollupRow {
     wallMs: Number(r["wall_ms"]),
     durations: JSON.parse(r["durations"] as string) as number[],
   };
-}
-
-/** `into` plus `add`, field by field (histograms bucket by bucket). */
-export function addRollup(into: RollupRow, add: RollupRow): void {
-  into.invocations += add.invocations;
-  into.clientErrors += add.clientErrors;
-  into.serverErrors += add.serverErrors;
-  into.platformErrors += add.platformErrors;
-  into.throttled += add.throttled;
-  into.coldStarts += add.coldStarts;
-  into.cpuMs += add.cpuMs;
-  into.wallMs += add.wallMs;
-  for (let i = 0; i < add.durations.length; i++) into.durations[i] = (into.durations[i] ?? 0) + add.durations[i]!;
 }
 
 export class SqliteRollups {

@@ -56,6 +56,22 @@ export interface RollupRow {
   durations: number[];
 }
 
+/** A rollup row's counts, without what it is of. */
+export type RollupCounts = Omit<RollupRow, "tenant" | "function" | "startMs">;
+
+/** `into` plus `add`, field by field (histograms bucket by bucket). */
+export function addRollup(into: RollupCounts, add: RollupCounts): void {
+  into.invocations += add.invocations;
+  into.clientErrors += add.clientErrors;
+  into.serverErrors += add.serverErrors;
+  into.platformErrors += add.platformErrors;
+  into.throttled += add.throttled;
+  into.coldStarts += add.coldStarts;
+  into.cpuMs += add.cpuMs;
+  into.wallMs += add.wallMs;
+  for (let i = 0; i < add.durations.length; i++) into.durations[i] = (into.durations[i] ?? 0) + add.durations[i]!;
+}
+
 export type RollupResolution = "minute" | "hour";
 
 export interface RollupQuery {

@@ -61,6 +61,10 @@ export class TraceBudget {
   }
 }
 
+/** Characters of a span's name and error message kept. */
+export const spanNameMax = 128;
+export const spanErrorMax = 512;
+
 /** `performance.now()` ms → Unix epoch ms. */
 export function epochMs(perfMs: number): number {
   return performance.timeOrigin + perfMs;
@@ -93,7 +97,7 @@ export class InvocationTrace {
     return parent !== undefined ? new InvocationTrace(parent.traceId, parent.spanId, parent.state) : new InvocationTrace(newTraceId(), undefined, undefined);
   }
 
-  /** Records a span; times are `performance.now()` ms. Returns its id. */
+  /** Records a span under the request span (or `options.parent`); times are `performance.now()` ms. */
   add(
     name: string,
     kind: SpanKindName,
@@ -101,37 +105,33 @@ export class InvocationTrace {
     endPerfMs: number,
     attributes: SpanAttributes,
     options: { parent?: string; spanId?: string; error?: string } = {},
-  ): string {
-    const spanId = options.spanId ?? newSpanId();
+  ): void {
+    this.push(options.spanId ?? newSpanId(), options.parent ?? this.spanId, name, kind, startPerfMs, endPerfMs, attributes, options.error);
+  }
+
+  /** The invocation's own span, with the caller's span as its parent. Call once, at the end. */
+  addRoot(name: string, startPerfMs: number, endPerfMs: number, attributes: SpanAttributes, error: string | undefined): void {
+    this.push(this.spanId, this.parentSpanId, name, "server", startPerfMs, endPerfMs, attributes, error);
+  }
+
+  /**
+   * Names and errors come from what a tenant controls (a fetch's method, a failure that
+   * quotes a 16 KiB URL): cut, so each span kept in the host's window stays small.
+   */
+  private push(
+    spanId: string, parent: string | undefined, name: string, kind: SpanKindName, startPerfMs: number, endPerfMs: number, attributes: SpanAttributes, error: string | undefined,
+  ): void {
     const span: SpanData = {
       traceId: this.traceId,
       spanId,
-      name,
+      name: name.length > spanNameMax ? name.slice(0, spanNameMax) : name,
       kind,
       startMs: epochMs(startPerfMs),
       endMs: epochMs(Math.max(startPerfMs, endPerfMs)),
       attributes,
     };
-    const parent = options.parent ?? this.spanId;
     if (parent !== undefined) span.parentSpanId = parent;
-    if (options.error !== undefined) span.error = options.error;
-    this.spans.push(span);
-    return spanId;
-  }
-
-  /** The invocation's own span, with the caller's span as its parent. Call once, at the end. */
-  addRoot(name: string, startPerfMs: number, endPerfMs: number, attributes: SpanAttributes, error: string | undefined): void {
-    const span: SpanData = {
-      traceId: this.traceId,
-      spanId: this.spanId,
-      name,
-      kind: "server",
-      startMs: epochMs(startPerfMs),
-      endMs: epochMs(Math.max(startPerfMs, endPerfMs)),
-      attributes,
-    };
-    if (this.parentSpanId !== undefined) span.parentSpanId = this.parentSpanId;
-    if (error !== undefined) span.error = error;
+    if (error !== undefined) span.error = error.length > spanErrorMax ? `${error.slice(0, spanErrorMax)}…` : error;
     this.spans.push(span);
   }
 

@@ -16,8 +16,6 @@ import type { SpanData, SpanKindName } from "./invocation-trace.ts";
 export interface OtlpExport {
   spans(spans: readonly SpanData[]): void;
   logs(lines: readonly OtlpLogLine[]): void;
-  /** Sends what is buffered. */
-  flush(): Promise<void>;
   shutdown(): Promise<void>;
 }
 
@@ -147,9 +145,6 @@ export async function startOtlpExport(endpoint: string, service: { name: string;
           attributes,
         });
       }
-    },
-    async flush() {
-      await Promise.all([spanProcessor.forceFlush(), logProvider.forceFlush()]);
     },
     async shutdown() {
       await Promise.all([spanProcessor.shutdown(), logProvider.shutdown()]);

@@ -26,8 +26,6 @@ export class TraceSink {
   private previous = new Map<string, string>();
   private readonly maxSpans: number;
   exporter: OtlpExport | undefined;
-  /** Spans recorded since start. */
-  received = 0;
 
   constructor(options: { maxSpans?: number; exporter?: OtlpExport } = {}) {
     this.maxSpans = Math.max(1, options.maxSpans ?? 30_000);
@@ -37,7 +35,6 @@ export class TraceSink {
 
   add(spans: readonly SpanData[]): void {
     if (spans.length === 0) return;
-    this.received += spans.length;
     this.exporter?.spans(spans);
     for (const span of spans) {
       this.ring[this.next] = span;

@@ -1,6 +1,6 @@
 // What a hostile tenant does with this session's controls, given another tenant's names
 // and ids: secrets, settings-only deploys, canaries, traffic, promote, preview URLs, usage,
-// logs (filtered and tailed), /metrics. Each is refused with 403 (or 401/404 as said), and
+// logs (filtered and tailed), /metrics, async invocation lists, traces. Each is refused with 403 (or 401/404 as said), and
 // the victim's function is unchanged afterwards. Odd values are refused naming the field.
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
@@ -98,4 +98,15 @@ test("odd values are refused with the field named", async () => {
   }
   const malformed = await fetch(`${node.url}/fn/vault@latest`);
   assert.equal(malformed.status, 400);
+});
+
+test("another tenant's async invocations and traces are not listed or shown", { timeout: 60_000 }, async (t) => {
+  await assert.rejects(mallory.listInvocations("vault"), forbidden);
+  await assert.rejects(mallory.listInvocations("vault", { status: "dead" }), forbidden);
+  const res = await fetch(`${node.url}/fn/vault`, { headers: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" } });
+  await res.text();
+  const id = res.headers.get("x-flick-invocation-id")!;
+  // Recorded (the victim sees it) before asking as mallory, so a refusal is the scoping, not a miss.
+  while (!t.signal.aborted && !(await victim.getTrace(id).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 50));
+  await assert.rejects(mallory.getTrace(id), (err: Error & { code?: string }) => err.code === "trace_not_found");
 });
