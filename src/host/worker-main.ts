@@ -391,7 +391,11 @@ async function runHere(
     if (chain !== undefined) await chain;
     const endCode = end.error?.code;
     const line = requestLine(request, sentStatus, end, endCode === undefined ? undefined : errorCodes[endCode], Date.now() - (performance.now() - arrival), performance.now() - arrival, admitted.cold, logged);
-    storeLogs(route, invocationId, line === undefined ? end.logs : [line, ...end.logs], false);
+    // With no answer sent yet (the function threw or timed out), the lines that explain the
+    // error the client is about to read are stored first, as the end of a body's are.
+    const explained = sentStatus === undefined && end.logs.length > 0;
+    const storing = storeLogs(route, invocationId, line === undefined ? end.logs : [line, ...end.logs], explained);
+    if (storing !== undefined) await storing.catch(() => undefined);
     const code = end.error?.code;
     if (end.started) usage.meter(route.tenant, route.name, performance.now() - arrival, instance.spec.memoryMiB, end);
     if (admitted.cold && !slots.fromPool && instance.codeCache !== "hit") usage.freshColdStart(route.fn);
