@@ -50,6 +50,10 @@ export const up: Command = {
     "--trace-sample P    share of new traces recorded: 0..1 or a percentage (default 0.01); a caller's",
     "                    traceparent with the sampled flag is recorded too. Spans: flick trace ID",
     "--trace-max-rate N  invocations recorded per second at most, however sampled (default 1000; 0: no cap)",
+    "--node-name N       this node's name (default: the host name); it holds the leases of the async",
+    "                    attempts it runs, and takes back what it was running when it starts again",
+    "--secret-key-file F the 32-byte key that seals secrets and signs code caches (raw, hex or base64;",
+    "                    `openssl rand -hex 32 > F`); default: secret.key in the data dir, made on first start",
   ],
   examples: ["flick up", "flick up --port 0 --data-dir /tmp/flick --examples"],
   options: {
@@ -86,6 +90,8 @@ export const up: Command = {
     "otlp-endpoint": { type: "string" },
     "trace-sample": { type: "string" },
     "trace-max-rate": { type: "string" },
+    "node-name": { type: "string" },
+    "secret-key-file": { type: "string" },
   },
   positionals: { min: 0, max: 0 },
   async run({ values }) {
@@ -105,6 +111,8 @@ export const up: Command = {
       ...(values["otlp-endpoint"] === undefined ? {} : { otlpEndpoint: values["otlp-endpoint"] as string }),
       ...(values["trace-sample"] === undefined ? {} : { traceSample: parseProbability(values["trace-sample"] as string, "--trace-sample") }),
       ...(values["trace-max-rate"] === undefined ? {} : { traceMaxRate: parseInteger(values["trace-max-rate"] as string, "--trace-max-rate", { min: 0, max: 10_000_000 }) }),
+      ...(values["node-name"] === undefined ? {} : { nodeName: nodeName(values["node-name"] as string) }),
+      ...(values["secret-key-file"] === undefined ? {} : { secretKeyFile: path.resolve(values["secret-key-file"] as string) }),
       ...schedulingOptions(values, placementPolicies),
     });
     const info = path.join(dataDir, nodeFile);
@@ -134,6 +142,12 @@ export const up: Command = {
 };
 
 /** `--log-format`: how each function request is printed (text, json), or not at all (off). */
+/** A node's name: it goes into leases and, in a cluster, into what other nodes see. */
+function nodeName(value: string): string {
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(value)) return value;
+  throw new FlickError("validation_failed", `--node-name: "${value.slice(0, 80)}" is not a name; use 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+}
+
 function logFormat(value: string | undefined): NonNullable<NodeOptions["accessLog"]> {
   if (value === undefined) return "text";
   if (value === "text" || value === "json" || value === "off") return value;

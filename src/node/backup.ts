@@ -10,7 +10,8 @@
  * 2. `bundles/`: content-addressed and written once (write, fsync, rename) before the
  *    version that names them is committed, so every bundle the snapshot refers to is
  *    already complete; copied after the databases, none is missing.
- * 3. `secret.key` (without it sealed secrets cannot be opened) and `admin.token`.
+ * 3. `secret.key` (without it sealed secrets cannot be opened; a node started with
+ *    `--secret-key-file` has none: the operator keeps that key) and `admin.token`.
  * Left out: what a node rebuilds or owns only while it runs — the runtime snapshot, code
  * caches, the lock, `node.json`, the socket. Async invocations acknowledged after the
  * snapshot are not in the backup: a backup is a point in time.
@@ -23,8 +24,8 @@ import { lockDataDir } from "./data-dir-lock.ts";
 
 const databases = ["flick.db", "queue.db"];
 const keyFiles = ["secret.key", "admin.token"];
-/** Bundles, their script forms and WebAssembly modules; not code caches or temp files. */
-const bundleFile = /^[0-9a-f]{64}(\.script\.js|\.js|\.wasm)$/;
+/** Bundles, their script forms, their source maps and WebAssembly modules; not code caches or temp files. */
+const bundleFile = /^[0-9a-f]{64}(\.script\.js|\.js|\.wasm)(\.map)?$/;
 
 export interface BackupSummary {
   dir: string;
@@ -90,8 +91,9 @@ export async function backupDataDir(dataDir: string, to: string): Promise<Backup
 
 /** `flick restore`: a backup into a data dir that is new or empty, and that no node uses. */
 export async function restoreDataDir(backupDir: string, dataDir: string): Promise<BackupSummary> {
-  if (!existsSync(path.join(backupDir, "secret.key"))) {
-    throw new FlickError("bad_request", `${backupDir} has no secret.key: it is not a whole backup (flick backup makes one); secrets could not be opened`);
+  // A node whose key is the operator's (--secret-key-file) has no secret.key to back up.
+  if (!existsSync(path.join(backupDir, "BACKUP.json")) && !existsSync(path.join(backupDir, "secret.key"))) {
+    throw new FlickError("bad_request", `${backupDir} has neither BACKUP.json nor secret.key: it is not a backup \`flick backup\` made; restore from one of those`);
   }
   emptyTarget(dataDir, "restore");
   // Nothing may start on it while the files go in.

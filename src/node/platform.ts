@@ -5,7 +5,6 @@
  * never waits on storage.
  */
 import { EventEmitter } from "node:events";
-import { existsSync } from "node:fs";
 import type {
   ApiBackend, CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, FunctionStats, InvocationInfo, InvokeRequest, InvokeResponse,
   LogScope, LogsQuery, MetricsSeries, Principal, ScaleRequest, SeriesRequest, SettingsView, TenantInfo, TenantUpdateRequest, TraceInfo, UsageAnswer, UsageRequest, VersionInfo,
@@ -18,12 +17,13 @@ import { targetOf, type GatewayBackend, type ResponseWriter, type RouteTarget } 
 import { durationCounts, outcomeOf, type AcquireResult, type Call, type CallResult, type ClientGone, type FunctionUsage, type InstanceSpec, type InstanceUsage, type RouteInfo, type ShippedLogLine, type WireLogLine, type WireRequest } from "../host/index.ts";
 import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type InvocationStatus, type LogLine, type TenantRecord, type TrafficShare, type UsageRow, type VersionRecord } from "../model/index.ts";
 import { parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type RetrySettings } from "../queue/index.ts";
-import type { NewLogLine, Store } from "../store/index.ts";
+import type { CodeKind, NewLogLine, Store } from "../store/index.ts";
 import { epochMs, type NodeMetrics, type SpanData, type TraceSink } from "../telemetry/index.ts";
 import { invocationInfo, listedInvocationInfo, payloadOf } from "./async-invocations.ts";
 import { runBindingCall } from "./binding-calls.ts";
 import { bindingSettings, cronSettings, desiredOf, mergeSettings, sourcesOf } from "./deploy-settings.ts";
 import type { AdmissionBudgets } from "./admission-budgets.ts";
+import type { CodeFiles, VersionFiles } from "./code-files.ts";
 import type { SecretBox } from "./secrets.ts";
 import type { Supervisor } from "./supervisor.ts";
 import { hashToken, mintToken } from "./tokens.ts";
@@ -54,6 +54,8 @@ interface LiveFunction {
 export const defaultTenant = "default";
 
 /** `flick info` latencies: the last 1,024 requests per function within the last 5 minutes. */
+const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+
 const statsSamples = 1024;
 const statsWindowMs = 5 * 60 * 1000;
 
@@ -102,6 +104,7 @@ export class Platform implements ApiBackend, GatewayBackend {
   private readonly scheduler: Scheduler;
   private readonly budgets: AdmissionBudgets;
   private readonly secrets: SecretBox;
+  private readonly code: CodeFiles;
   /** The last route push to the hosts: changes are answered once every host has them. */
   private routesPushed: Promise<void> = Promise.resolve();
   /** Async invocations (queue/); attached by the node once both exist. */
@@ -114,6 +117,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     scheduler: Scheduler,
     budgets: AdmissionBudgets,
     secrets: SecretBox,
+    code: CodeFiles,
     options: PlatformOptions = { queueWaitMs: 0, idleTtlMs: 10 * 60 * 1000, tenantConcurrency: 1000, concurrency: schedulerDefaults.concurrency },
   ) {
     this.options = options;
@@ -122,7 +126,15 @@ export class Platform implements ApiBackend, GatewayBackend {
     this.scheduler = scheduler;
     this.budgets = budgets;
     this.secrets = secrets;
+    this.code = code;
     this.logEvents.setMaxListeners(0);
+  }
+
+  /** Stored code a stored version names (a settings-only deploy runs the live version's code again). */
+  private async storedCode(kind: CodeKind, hash: string): Promise<Uint8Array> {
+    const bytes = await this.store.getCode(kind, hash);
+    if (bytes === undefined) throw new FlickError("internal", `the store has lost the ${kind} ${hash} a stored version names; deploy the code again`);
+    return bytes;
   }
 
   /** Loads every live function into memory (at start). */
@@ -136,12 +148,12 @@ export class Platform implements ApiBackend, GatewayBackend {
     }
     for (const fn of await this.store.listFunctions()) {
       const version = await this.store.getVersion(fn.name, fn.liveVersion);
-      if (version !== undefined) void this.setLive(fn, version);
+      if (version !== undefined) void this.setLive(fn, version, await this.code.of(version));
     }
   }
 
   /** What serving `version` of `record` takes: its files, its env with the secrets opened, its target. */
-  private entryOf(record: FunctionRecord, version: VersionRecord): LiveFunction {
+  private entryOf(record: FunctionRecord, version: VersionRecord, files: VersionFiles): LiveFunction {
     const env: string[] = [];
     for (const [k, v] of Object.entries(version.settings.env)) env.push(k, v);
     if (version.sealedSecrets !== null) for (const [k, v] of Object.entries(this.secrets.open(version.sealedSecrets))) env.push(k, v);
@@ -158,10 +170,10 @@ export class Platform implements ApiBackend, GatewayBackend {
       version,
       fn,
       key,
-      bundlePath: this.store.bundlePath(version.bundleHash),
-      scriptPath: existsSync(this.store.scriptPath(version.bundleHash)) ? this.store.scriptPath(version.bundleHash) : undefined,
+      bundlePath: files.bundlePath,
+      scriptPath: files.scriptPath,
       env,
-      wasm: Object.fromEntries(version.wasm.map((hash) => [hash, this.store.wasmPath(hash)])),
+      wasm: files.wasm,
       route,
     };
   }
@@ -171,10 +183,10 @@ export class Platform implements ApiBackend, GatewayBackend {
    * the scheduler's policy, the hosts' routes (the returned promise settles once every host
    * has them: answer the API after it).
    */
-  private setLive(record: FunctionRecord, version: VersionRecord): Promise<void> {
+  private setLive(record: FunctionRecord, version: VersionRecord, files: VersionFiles): Promise<void> {
     const policy = this.policyOf(record, version);
     this.drop(this.scheduler.configure(policy), policy.maxInstances === 0);
-    const entry = this.entryOf(record, version);
+    const entry = this.entryOf(record, version, files);
     this.live.set(record.name, entry);
     // Versions are immutable, but the function record each entry carries is not.
     for (const key of [...this.serving.keys()]) if (key.startsWith(`${entry.fn}@`)) this.serving.delete(key);
@@ -193,8 +205,9 @@ export class Platform implements ApiBackend, GatewayBackend {
     const known = this.serving.get(key);
     if (known !== undefined) return known;
     const record = await this.store.getVersion(live.record.name, version);
-    if (record === undefined || this.live.get(live.record.name) !== live) return undefined;
-    const entry = this.entryOf(live.record, record);
+    const files = record === undefined ? undefined : await this.code.of(record);
+    if (record === undefined || files === undefined || this.live.get(live.record.name) !== live) return undefined;
+    const entry = this.entryOf(live.record, record, files);
     // A few hundred versions at most: previews of old ones come and go.
     if (this.serving.size >= 256) this.serving.delete(this.serving.keys().next().value!);
     this.serving.set(key, entry);
@@ -443,10 +456,10 @@ export class Platform implements ApiBackend, GatewayBackend {
         throw new FlickError("validation_failed", `sourceMap: ${(err as Error).message}; send the map esbuild wrote for this bundle (or none)`);
       }
     }
-    const code = request.code ?? (await this.store.getBundle(live!.bundleHash));
+    const code = request.code ?? new TextDecoder().decode(await this.storedCode("bundle", live!.bundleHash));
     const wasmGiven = request.code !== undefined
       ? request.wasm ?? {}
-      : Object.fromEntries(await Promise.all(live!.wasm.map(async (h) => [h, Buffer.from(await this.store.getWasm(h)).toString("base64")] as const)));
+      : Object.fromEntries(await Promise.all(live!.wasm.map(async (h) => [h, Buffer.from(await this.storedCode("wasm", h)).toString("base64")] as const)));
     // Settings stick: the live version's, with what this deploy unsets and sets.
     const { desired, set } = mergeSettings(
       live === undefined ? undefined : desiredOf(live.settings, live.sealedSecrets === null ? {} : this.secrets.open(live.sealedSecrets), live.sources),
@@ -487,7 +500,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       : JSON.stringify(traffic) === JSON.stringify(existing?.traffic);
     if (existing !== undefined && live !== undefined && unchanged) {
       // A version deployed before maps were kept gets one now.
-      if (request.sourceMap !== undefined) await this.store.putSourceMap(live.bundleHash, request.sourceMap, "module");
+      if (request.sourceMap !== undefined) await this.store.putCode("bundle-map", live.bundleHash, utf8(request.sourceMap));
       return { function: this.info(existing, live), version: id, changed: false };
     }
     const wasm: Record<string, Uint8Array> = {};
@@ -507,7 +520,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     const script = form?.script ?? null;
     const checked = await this.supervisor.validate(
       code, `${tenant}/${name}.js`, settings.timeoutMs, wasm,
-      script === null ? undefined : { code: script, path: this.store.scriptPath(hash) },
+      script === null ? undefined : { code: script, path: this.code.pathOf("script", hash) },
     );
     if (checked.error !== null) throw FlickError.fromData(checked.error);
     // What the module exports decides how queue messages reach it (after the id: derived from the code).
@@ -520,14 +533,14 @@ export class Platform implements ApiBackend, GatewayBackend {
     }
 
     const now = Date.now();
-    await this.store.putBundle(hash, code);
+    await this.store.putCode("bundle", hash, utf8(code));
     // Maps before the version that uses them: a host that starts it finds them.
-    if (request.sourceMap !== undefined) await this.store.putSourceMap(hash, request.sourceMap, "module");
+    if (request.sourceMap !== undefined) await this.store.putCode("bundle-map", hash, utf8(request.sourceMap));
     if (script !== null && checked.scriptOk) {
-      await this.store.putScript(hash, script);
-      if (form?.map != null) await this.store.putSourceMap(hash, form.map, "script");
+      await this.store.putCode("script", hash, utf8(script));
+      if (form?.map != null) await this.store.putCode("script-map", hash, utf8(form.map));
     }
-    for (const [wasmHash, bytes] of Object.entries(wasm)) await this.store.putWasm(wasmHash, bytes);
+    for (const [wasmHash, bytes] of Object.entries(wasm)) await this.store.putCode("wasm", wasmHash, bytes);
     const version: VersionRecord = (await this.store.getVersion(name, id)) ?? {
       function: name,
       id,
@@ -547,7 +560,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       version,
     );
     const liveVersion = traffic === undefined ? version : live!;
-    await this.setLive(record, liveVersion);
+    await this.setLive(record, liveVersion, await this.code.of(liveVersion));
     return { function: this.info(record, liveVersion), version: id, changed: true };
   }
 
@@ -671,7 +684,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     if (record === undefined || version === undefined) {
       throw new FlickError("function_not_found", `function "${name}" was removed or redeployed meanwhile; \`flick versions ${name}\` lists its versions now`);
     }
-    await this.setLive(record, version);
+    await this.setLive(record, version, await this.code.of(version));
     return this.info(record, version);
   }
 
@@ -1200,7 +1213,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     const now = Date.now();
     const changed = await this.store.setScale(name, fn.tenant, change, now);
     if (changed === undefined) throw new FlickError("function_not_found", `function "${name}" was removed while scaling it; \`flick ls\` lists yours`);
-    await this.setLive(changed.fn, changed.version);
+    await this.setLive(changed.fn, changed.version, await this.code.of(changed.version));
     this.tick(now);
     return this.info(changed.fn, changed.version);
   }

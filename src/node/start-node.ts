@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createNetServer } from "node:net";
-import { availableParallelism, tmpdir, totalmem } from "node:os";
+import { availableParallelism, hostname, tmpdir, totalmem } from "node:os";
 import * as path from "node:path";
 import { apiPrefix, createApiHandler, sendError, sendJson } from "../api/index.ts";
 import { Scheduler, schedulerDefaults, TenantBudget, type PlacementPolicy } from "../control/index.ts";
@@ -18,8 +18,9 @@ import { createGateway, functionPrefix } from "../gateway/index.ts";
 import { EgressPolicy, relayHeader, type AccessLogFormat } from "../host/index.ts";
 import { limits } from "../model/index.ts";
 import { AsyncQueue, CronRunner, defaultBackoff, defaultQueueQuota } from "../queue/index.ts";
-import { SqliteQueue, SqliteStore, type QueueQuota, type TenantQuotas } from "../store/index.ts";
+import { SqliteQueue, SqliteStore, type QueueQuota, type Store, type TenantQuotas } from "../store/index.ts";
 import { AdmissionBudgets } from "./admission-budgets.ts";
+import { CodeFiles } from "./code-files.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { runAttempt, runBatch } from "./async-invocations.ts";
 import { Platform } from "./platform.ts";
@@ -57,6 +58,17 @@ export interface NodeOptions {
   tenantAntiAffinity?: boolean;
   /** How long a request over a limit may wait for a slot before its 429 (default 0). */
   queueWaitMs?: number;
+  /**
+   * This node's name (default: the machine's host name): who holds the leases of the async
+   * attempts it runs, so that when it starts again it takes back what it was running.
+   */
+  nodeName?: string;
+  /**
+   * A file with the key that seals secrets and signs code caches (32 bytes: raw, hex or
+   * base64). Default: `secret.key` in the data dir, made on first start. A cluster's nodes
+   * share one.
+   */
+  secretKeyFile?: string;
   /** Async attempts running at once (default 64). */
   asyncConcurrency?: number;
   /** Lease of a running async attempt, renewed every third of it while the attempt runs, ms (default 60 s). */
@@ -86,6 +98,31 @@ export interface NodeOptions {
   traceSample?: number;
   /** Invocations recorded per second at most, node-wide (default 1,000; 0: no cap). */
   traceMaxRate?: number;
+}
+
+/**
+ * The key that seals secrets: the operator's file, else the data dir's own. It must be the
+ * one the store's secrets were sealed with (the store keeps its fingerprint); a data dir
+ * from before fingerprints were kept had its own key seal what it holds.
+ */
+async function sealingKeyOf(store: Store, dataDir: string, keyFile: string | undefined): Promise<SecretBox> {
+  const own = SecretBox.existingIn(dataDir);
+  const known = await store.sealingKey();
+  if (keyFile === undefined && own === undefined && known !== undefined) {
+    throw new FlickError(
+      "bad_request",
+      `the secrets this node stores were sealed with key ${known}, and the data dir has no secret.key: start it with that key (--secret-key-file, the same file on every node), or restore secret.key from a backup`,
+    );
+  }
+  const secrets = keyFile === undefined ? own ?? SecretBox.ofDataDir(dataDir) : SecretBox.ofFile(keyFile);
+  const kept = known ?? (await store.sealingKey((own ?? secrets).fingerprint));
+  if (kept !== secrets.fingerprint) {
+    throw new FlickError(
+      "bad_request",
+      `the secrets this node stores were sealed with key ${kept}, and ${secrets.source} is key ${secrets.fingerprint}: it could open none of them. Start it with the key that sealed them (--secret-key-file, the same file on every node)${keyFile === undefined ? "" : ", or without --secret-key-file to use the data dir's own secret.key"}`,
+    );
+  }
+  return secrets;
 }
 
 /** This package's version: the `service.version` of exported telemetry. */
@@ -211,7 +248,13 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   const tenantConcurrency = options.tenantConcurrency ?? schedulerDefaults.tenantConcurrency;
   const concurrency = options.concurrency ?? schedulerDefaults.concurrency;
   const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
-  const secrets = new SecretBox(dataDir);
+  let secrets: SecretBox;
+  try {
+    secrets = await sealingKeyOf(store, dataDir, options.secretKeyFile);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   let port: number;
   try {
     port = await reservePort(options.port, listenHost);
@@ -263,7 +306,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     },
   });
   const budgets = new AdmissionBudgets(new TenantBudget(tenantConcurrency, () => supervisor.size), (host, tenant) => supervisor.reclaim(host, tenant));
-  const platform = new Platform(store, supervisor, scheduler, budgets, secrets, { queueWaitMs: options.queueWaitMs ?? 0, idleTtlMs, tenantConcurrency, concurrency });
+  const platform = new Platform(store, supervisor, scheduler, budgets, secrets, new CodeFiles(store, dataDir), { queueWaitMs: options.queueWaitMs ?? 0, idleTtlMs, tenantConcurrency, concurrency });
   platformRef = platform;
   platform.metrics = metrics;
   platform.traces = traces;
@@ -329,6 +372,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   platform.publicUrl = url;
 
   const queueStore = new SqliteQueue(dataDir);
+  const nodeName = options.nodeName ?? hostname();
   const queueQuota: QueueQuota = { ...defaultQueueQuota, ...options.queueQuota };
   const queue = new AsyncQueue({
     store: queueStore,
@@ -339,6 +383,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     runBatch: (batch) => runBatch(platform, batch, platform.publicUrl),
     settingsOf: (fn) => platform.retrySettingsOf(fn),
     idempotencyWindowMs: limits.idempotencyWindowMs,
+    holder: nodeName,
     concurrency: options.asyncConcurrency ?? 64,
     leaseMs: options.asyncLeaseMs ?? 60_000,
     backoff: { ...defaultBackoff, failureBaseMs: options.retryBackoffMs ?? defaultBackoff.failureBaseMs },
@@ -376,7 +421,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   rollups.start();
   ticker.unref();
   // This node is the only user of its data dir: attempts a killed run left mid-way go again now.
-  await queue.start(true);
+  await queue.start();
   await cron.start();
 
   let stopped: Promise<void> | undefined;

@@ -26,6 +26,7 @@ function queue(options: Partial<AsyncQueueOptions> = {}): AsyncQueue {
     run: async () => ok,
     settingsOf: () => ({ retries: 0, maxEventAgeMs: 3600_000 }),
     idempotencyWindowMs: 60_000,
+    holder: "n1",
     ...options,
   });
 }
@@ -92,7 +93,7 @@ test("a function queueing to itself stops after 16 hops: the 17th send is refuse
   });
   t.after(() => q.stop(0));
   await q.submit(message("a", "start", { kind: "queue" }));
-  await q.start(true);
+  await q.start();
   const err = await stopped;
   assert.equal(err.code, "bad_request");
   assert.match(err.message, /deeper than 16 hops/);
@@ -122,7 +123,7 @@ test("while one tenant's backlog of 5,000 messages runs, another tenant's event 
     },
   });
   for (let i = 0; i < 50; i++) await q.submitAll(Array.from({ length: 100 }, () => message("a", "backlog", { kind: "queue" })));
-  await q.start(true);
+  await q.start();
   await aRunning;
   await q.submit(message("b", "event"));
   await q.submit(message("b", JSON.stringify({ cron: "* * * * *", scheduledTime: 0 }), { kind: "scheduled" }));

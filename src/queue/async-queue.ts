@@ -60,12 +60,12 @@ export class AsyncQueue {
   }
 
   /**
-   * Starts running what is queued. `soleNode`: nobody else uses this store, so what a
-   * previous run left running (killed mid-attempt) is queued again now rather than when
-   * its lease runs out.
+   * Starts running what is queued. What this node (`holder`) left running when it was
+   * killed mid-attempt is queued again now rather than when its lease runs out; other
+   * nodes' leases are theirs until they end.
    */
-  async start(soleNode: boolean): Promise<void> {
-    if (soleNode) await this.store.requeueRunning(this.now());
+  async start(): Promise<void> {
+    await this.store.releaseHeld(this.options.holder, this.now());
     this.dispatcher.start();
     this.pruner = setInterval(() => void this.prune(), 3600_000);
     this.pruner.unref();

@@ -41,14 +41,15 @@ test("an idempotency key repeated within the window, or within one batch, gives 
 test("claim takes due work under a lease; an expired lease is claimed again, a renewed one is not", async () => {
   const q = queueIn();
   await put(q, [item("a"), item("b", null, 500)]);
-  const first = await q.claim(100, 10, 200);
+  const first = await q.claim(100, 10, 200, "n1");
   assert.deepEqual(first.map((r) => [r.id, r.status, r.attempts]), [["a", "running", 1]], "b is not due yet");
-  assert.deepEqual((await q.claim(150, 10, 250)).length, 0, "a is leased");
+  assert.deepEqual((await q.claim(150, 10, 250, "n1")).length, 0, "a is leased");
   await q.extendLeases(["a"], 400);
-  assert.deepEqual((await q.claim(300, 10, 600)).length, 0, "the renewed lease holds");
-  const again = await q.claim(600, 10, 900);
+  assert.deepEqual((await q.claim(300, 10, 600, "n1")).length, 0, "the renewed lease holds");
+  const again = await q.claim(600, 10, 900, "n1");
   assert.deepEqual(again.map((r) => [r.id, r.attempts]).sort(), [["a", 2], ["b", 1]], "a's lease ran out: its holder is presumed gone");
-  assert.equal(await q.requeueRunning(1000), 2);
+  assert.equal(await q.releaseHeld("n2", 1000), 0, "another node's leases are not touched");
+  assert.equal(await q.releaseHeld("n1", 1000), 2);
   assert.equal((await q.get("a"))?.status, "queued");
   await q.close();
 });
@@ -61,7 +62,7 @@ test("the dispatcher runs every invocation once, with at most `concurrency` at a
   let running = 0;
   let most = 0;
   const d = new Dispatcher({
-    store: q, settingsOf: settings, concurrency: 8,
+    store: q, holder: "n1", settingsOf: settings, concurrency: 8,
     run: async (inv) => {
       runs.set(inv.id, (runs.get(inv.id) ?? 0) + 1);
       most = Math.max(most, ++running);
@@ -84,7 +85,7 @@ test("an attempt longer than the lease is never started twice: the lease is rene
   await put(q, [item("slow", null, Date.now())]);
   let starts = 0;
   const d = new Dispatcher({
-    store: q, settingsOf: settings, leaseMs: 60,
+    store: q, holder: "n1", settingsOf: settings, leaseMs: 60,
     run: async () => {
       starts++;
       await new Promise((r) => setTimeout(r, 400));
@@ -103,7 +104,7 @@ test("a run that rejects is a platform fault: retried without using a retry", as
   await put(q, [item("x", null, Date.now())]);
   let calls = 0;
   const d = new Dispatcher({
-    store: q, settingsOf: () => ({ retries: 0, maxEventAgeMs: 3600_000 }),
+    store: q, holder: "n1", settingsOf: () => ({ retries: 0, maxEventAgeMs: 3600_000 }),
     backoff: { failureBaseMs: 10, failureMaxMs: 10, deferBaseMs: 10, deferMaxMs: 10 },
     run: async (): Promise<AttemptOutcome> => {
       if (++calls < 3) throw new Error("lost the host");

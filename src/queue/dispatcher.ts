@@ -27,6 +27,8 @@ export interface DispatcherOptions {
   settingsOf(fn: string): RetrySettings;
   /** Attempts running at once on this node (default 64). */
   concurrency?: number;
+  /** Who claims: this node's name (`flick up --node-name`); what it left running when killed it takes back at start. */
+  holder: string;
   /** Lease of a claimed invocation, ms (default 60 s), extended while it runs. */
   leaseMs?: number;
   backoff?: Backoff;
@@ -113,7 +115,7 @@ export class Dispatcher {
         const free = this.o.concurrency - this.running.size;
         if (free <= 0 || this.stopping) return;
         const now = this.o.now();
-        const claimed = await this.o.store.claim(now, free, now + this.o.leaseMs);
+        const claimed = await this.o.store.claim(now, free, now + this.o.leaseMs, this.o.holder);
         this.beginAll(claimed);
         if (claimed.length < free) break;
       }

@@ -1,7 +1,8 @@
 export {
-  addRollup, logRetention, rollupRetention, type LogFilter, type LogQuery, type NewLogLine, type RollupCounts, type RollupQuery, type RollupResolution, type RollupRow, type Store, type TenantQuotas, type UsageQuery,
+  addRollup, codeFileName, logRetention, type CodeKind, rollupRetention, type LogFilter, type LogQuery, type NewLogLine, type RollupCounts, type RollupQuery, type RollupResolution, type RollupRow, type Store, type TenantQuotas, type UsageQuery,
 } from "./store.ts";
 export { SqliteStore } from "./sqlite-store.ts";
+export { writeFileDurably } from "./durable-file.ts";
 export type { EnqueueOptions, EnqueueResult, Enqueued, ErrorSummary, Finish, NewInvocation, QueueCounts, QueueQuota, QueueStore, QueueUsage } from "./queue-store.ts";
 export { queueFullError } from "./queue-full.ts";
 export { SqliteQueue } from "./sqlite-queue.ts";

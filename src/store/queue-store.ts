@@ -83,18 +83,20 @@ export interface QueueStore {
   /**
    * Up to `limit` invocations that may run now — running under a lease that expired (its
    * holder is gone), then queued and due — marked running, leased until `leaseUntilMs`, with
-   * their attempt counted. Due ones are dealt round robin across tenants (the tenant served
+   * their attempt counted, held by `holder` (who claims: a node's name). Due ones are dealt round robin across tenants (the tenant served
    * least recently first, one each per round), first in first out within a tenant: one
    * tenant's backlog delays another's events by at most one round.
    */
-  claim(nowMs: number, limit: number, leaseUntilMs: number): Promise<InvocationRecord[]>;
+  claim(nowMs: number, limit: number, leaseUntilMs: number, holder: string): Promise<InvocationRecord[]>;
   extendLeases(ids: readonly string[], leaseUntilMs: number): Promise<void>;
   finish(batch: readonly Finish[]): Promise<void>;
   /**
-   * At start of the only node using this store: whatever a previous run left running is
-   * queued again at once (its attempt is not a failure). Returns how many.
+   * What `holder` (a node, by name: the one that claimed) left running is queued again at
+   * once, its attempt not a failure; called when that node starts again after being killed.
+   * Other holders' running invocations stay theirs until their leases end (they may be
+   * running them right now). Returns how many.
    */
-  requeueRunning(nowMs: number): Promise<number>;
+  releaseHeld(holder: string, nowMs: number): Promise<number>;
   get(id: string): Promise<InvocationRecord | undefined>;
   /** The latest `limit` invocations of `fn` (of one status, or any), most recently changed first. */
   list(fn: string, status: InvocationStatus | null, limit: number): Promise<InvocationRecord[]>;

@@ -48,6 +48,8 @@ const migrations: string[] = [
   `ALTER TABLE invocations ADD COLUMN hops INTEGER NOT NULL DEFAULT 0; ${queueTenantsSchema}`,
   // 2: the W3C trace context its attempts continue.
   "ALTER TABLE invocations ADD COLUMN trace TEXT; ALTER TABLE invocations ADD COLUMN trace_state TEXT;",
+  // 3: who holds a running invocation's lease (a node, by name), so a restarted node takes back only its own.
+  "ALTER TABLE invocations ADD COLUMN holder TEXT;",
 ];
 
 type Row = Record<string, unknown>;
@@ -111,7 +113,7 @@ export class SqliteQueue implements QueueStore {
       ),
       byKey: prepare("SELECT id FROM invocations WHERE function = ? AND idempotency_key = ? AND created_at >= ? ORDER BY created_at LIMIT 1"),
       expired: prepare(`SELECT * FROM invocations WHERE status = 'running' AND lease_until <= ? ORDER BY lease_until LIMIT ?`),
-      take: prepare("UPDATE invocations SET status = 'running', attempts = attempts + 1, lease_until = ?, updated_at = ? WHERE id = ?"),
+      take: prepare("UPDATE invocations SET status = 'running', attempts = attempts + 1, lease_until = ?, updated_at = ?, holder = ? WHERE id = ?"),
       extend: prepare("UPDATE invocations SET lease_until = ? WHERE id = ? AND status = 'running'"),
       // Each statement that moves an invocation returns what its tenant's tally needs.
       complete: prepare(
@@ -126,7 +128,10 @@ export class SqliteQueue implements QueueStore {
         `UPDATE invocations SET status = 'dead', dead_reason = ?, last_error = ?, failures = failures + ?, lease_until = NULL, updated_at = ?
          WHERE id = ? AND status = 'running' RETURNING tenant, length(payload) AS bytes`,
       ),
-      requeueRunning: prepare("UPDATE invocations SET status = 'queued', next_at = ?, lease_until = NULL WHERE status = 'running' RETURNING tenant"),
+      // A lease without a holder was taken before migration 3, by the only node that ever used this file.
+      releaseHeld: prepare(
+        "UPDATE invocations SET status = 'queued', next_at = ?1, updated_at = ?1, lease_until = NULL, holder = NULL WHERE status = 'running' AND (holder = ?2 OR holder IS NULL) RETURNING tenant",
+      ),
       get: prepare("SELECT * FROM invocations WHERE id = ?"),
       listOne: prepare("SELECT * FROM invocations WHERE function = ? AND status = ? ORDER BY updated_at DESC LIMIT ?"),
       // Newest of every status: each status read along the (function, status, updated_at) index, never a sort of all of them.
@@ -232,10 +237,10 @@ export class SqliteQueue implements QueueStore {
     return this.tenants.usage(tenant);
   }
 
-  async claim(nowMs: number, limit: number, leaseUntilMs: number): Promise<InvocationRecord[]> {
+  async claim(nowMs: number, limit: number, leaseUntilMs: number, holder: string): Promise<InvocationRecord[]> {
     return this.transaction(() => {
       // Running to running: no tenant's usage changes.
-      const take = (row: Row) => this.q["take"]!.run(leaseUntilMs, nowMs, row["id"] as string);
+      const take = (row: Row) => this.q["take"]!.run(leaseUntilMs, nowMs, holder, row["id"] as string);
       const rows = this.q["expired"]!.all(nowMs, limit) as Row[];
       rows.forEach(take);
       if (rows.length < limit) rows.push(...this.tenants.takeDue(nowMs, limit - rows.length, take));
@@ -272,9 +277,9 @@ export class SqliteQueue implements QueueStore {
     });
   }
 
-  async requeueRunning(nowMs: number): Promise<number> {
+  async releaseHeld(holder: string, nowMs: number): Promise<number> {
     return this.transaction(() => {
-      const rows = this.q["requeueRunning"]!.all(nowMs) as Row[];
+      const rows = this.q["releaseHeld"]!.all(nowMs, holder) as Row[];
       const tally = this.tenants.tally();
       for (const row of rows) tally.add(row["tenant"] as string, 0, 0, nowMs);
       tally.apply();

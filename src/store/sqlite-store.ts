@@ -4,17 +4,18 @@
  * committed transaction; only an OS crash or power loss can drop the last commits.
  */
 import { readFile } from "node:fs/promises";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { FlickError } from "../errors/index.ts";
 import { defaultScale } from "../model/index.ts";
 import type { FunctionRecord, LogLevel, LogLine, RequestFields, ScaleSettings, TenantRecord, TokenRecord, TrafficShare, UsageRow, VersionRecord } from "../model/index.ts";
+import { writeFileDurably } from "./durable-file.ts";
 import { storeUnavailable } from "./sqlite-errors.ts";
 import { SqliteRollups } from "./sqlite-rollups.ts";
 import { inTransaction } from "./sqlite-transaction.ts";
 import {
-  defaultTenantQuotas, logRetention, type LogQuery, type NewLogLine, type ProvisionedUsage, type RollupQuery, type RollupRow, type Store, type TenantChange, type TenantQuotas,
+  codeFileName, defaultTenantQuotas, logRetention, type CodeKind, type LogQuery, type NewLogLine, type ProvisionedUsage, type RollupQuery, type RollupRow, type Store, type TenantChange, type TenantQuotas,
   type UsageQuery,
 } from "./store.ts";
 
@@ -43,6 +44,7 @@ CREATE TABLE IF NOT EXISTS usage (
   request_bytes INTEGER NOT NULL, response_bytes INTEGER NOT NULL, egress_bytes INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (tenant, function, hour));
 CREATE INDEX IF NOT EXISTS usage_by_hour ON usage (hour);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
 // Log lines and counted bytes per tenant, so the per-tenant quota costs one row per append,
@@ -181,10 +183,14 @@ export class SqliteStore implements Store {
     this.rollups = new SqliteRollups(this.db);
     const prepare = (sql: string) => this.db.prepare(sql);
     this.q = {
-      insertTenant: prepare("INSERT INTO tenants (name, created_at, concurrency, max_provisioned, max_provisioned_memory) VALUES (?, ?, ?, ?, ?)"),
+      insertTenant: prepare(
+        "INSERT INTO tenants (name, created_at, concurrency, max_provisioned, max_provisioned_memory, max_queue_messages, max_queue_mib) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ),
       getTenant: prepare("SELECT * FROM tenants WHERE name = ?"),
       listTenants: prepare("SELECT * FROM tenants ORDER BY name"),
       updateTenant: prepare("UPDATE tenants SET concurrency = ?, max_provisioned = ?, max_provisioned_memory = ?, max_queue_messages = ?, max_queue_mib = ? WHERE name = ?"),
+      keepMeta: prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"),
+      getMeta: prepare("SELECT value FROM meta WHERE key = ?"),
       insertToken: prepare("INSERT INTO tokens (id, hash, tenant, created_at) VALUES (?, ?, ?, ?)"),
       tokenByHash: prepare("SELECT * FROM tokens WHERE hash = ?"),
       // The name's owner never changes here: deploy checks it in the same transaction first.
@@ -263,7 +269,10 @@ export class SqliteStore implements Store {
       if (this.q["getTenant"]!.get(tenant.name) !== undefined) {
         throw new FlickError("tenant_exists", `tenant "${tenant.name}" already exists`);
       }
-      this.q["insertTenant"]!.run(tenant.name, tenant.createdAtMs, tenant.concurrency ?? null, tenant.maxProvisioned ?? null, tenant.maxProvisionedMemoryMiB ?? null);
+      this.q["insertTenant"]!.run(
+        tenant.name, tenant.createdAtMs, tenant.concurrency ?? null, tenant.maxProvisioned ?? null, tenant.maxProvisionedMemoryMiB ?? null,
+        tenant.maxQueueMessages ?? null, tenant.maxQueueMiB ?? null,
+      );
       if (token !== undefined) this.q["insertToken"]!.run(token.id, token.hash, token.tenant, token.createdAtMs);
     });
   }
@@ -336,33 +345,27 @@ export class SqliteStore implements Store {
     return { id: row["id"] as string, hash: row["hash"] as string, tenant: (row["tenant"] as string | null) ?? null, createdAtMs: Number(row["created_at"]) };
   }
 
-  bundlePath(hash: string): string {
-    if (!/^[0-9a-f]{64}$/.test(hash)) throw new FlickError("bad_request", `not a bundle hash: ${hash}`);
-    return path.join(this.bundleDir, `${hash}.js`);
+  async putCode(kind: CodeKind, hash: string, bytes: Uint8Array): Promise<void> {
+    this.writeOnce(this.localCodePath(kind, hash), bytes);
   }
 
-  scriptPath(hash: string): string {
-    return this.bundlePath(hash).replace(/\.js$/, ".script.js");
+  async getCode(kind: CodeKind, hash: string): Promise<Uint8Array | undefined> {
+    try {
+      return new Uint8Array(await readFile(this.localCodePath(kind, hash)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
   }
 
-  async putScript(hash: string, code: string): Promise<string> {
-    return this.writeOnce(this.scriptPath(hash), code);
+  /** Code is files in `bundles/`, named as hosts read them: the node runs them from here. */
+  localCodePath(kind: CodeKind, hash: string): string {
+    return path.join(this.bundleDir, codeFileName(kind, hash));
   }
 
-  wasmPath(hash: string): string {
-    return this.bundlePath(hash).replace(/\.js$/, ".wasm");
-  }
-
-  async putWasm(hash: string, bytes: Uint8Array): Promise<string> {
-    return this.writeOnce(this.wasmPath(hash), bytes);
-  }
-
-  async putBundle(hash: string, code: string): Promise<string> {
-    return this.writeOnce(this.bundlePath(hash), code);
-  }
-
-  async putSourceMap(hash: string, map: string, form: "module" | "script"): Promise<string> {
-    return this.writeOnce(`${form === "module" ? this.bundlePath(hash) : this.scriptPath(hash)}.map`, map);
+  async sealingKey(fingerprint?: string): Promise<string | undefined> {
+    if (fingerprint !== undefined) this.write("the sealing key's fingerprint", () => this.q["keepMeta"]!.run("sealing-key", fingerprint));
+    return (this.q["getMeta"]!.get("sealing-key") as Row | undefined)?.["value"] as string | undefined;
   }
 
   async addUsage(rows: readonly UsageRow[]): Promise<void> {
@@ -395,30 +398,12 @@ export class SqliteStore implements Store {
     this.rollups.prune(nowMs);
   }
 
-  async getBundle(hash: string): Promise<string> {
-    return readFile(this.bundlePath(hash), "utf8");
-  }
-
-  async getWasm(hash: string): Promise<Uint8Array> {
-    return new Uint8Array(await readFile(this.wasmPath(hash)));
-  }
-
-  private writeOnce(file: string, code: string | Uint8Array): string {
+  private writeOnce(file: string, code: Uint8Array): string {
     if (existsSync(file)) return file;
-    // Write, fsync, rename: a bundle is either absent or complete, never torn. A write that
-    // fails (disk full, file size limit) takes its temp file with it.
-    const tmp = `${file}.${process.pid}.tmp`;
+    // A bundle is either absent or complete, never torn.
     try {
-      writeFileSync(tmp, code);
-      const fd = openSync(tmp, "r");
-      try {
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, file);
+      writeFileDurably(file, code);
     } catch (err) {
-      rmSync(tmp, { force: true });
       throw storeUnavailable(err, path.basename(file));
     }
     return file;

@@ -4,6 +4,7 @@
  * store talks to the network; callers on the hot path keep their own caches.
  */
 import type { FunctionRecord, LogLevel, LogLine, ScaleSettings, TenantRecord, TokenRecord, TrafficShare, UsageRow, VersionRecord } from "../model/index.ts";
+import { FlickError } from "../errors/index.ts";
 import { limits } from "../model/index.ts";
 
 /** Which log lines: one function's, or a tenant's (or every tenant's), narrowed by the filter. */
@@ -29,6 +30,25 @@ export interface LogFilter {
 }
 
 export type NewLogLine = Omit<LogLine, "id">;
+
+/**
+ * What a function's code is stored as, by content hash: the bundle (an ES module), its
+ * source map, its script form (build/script-form.ts) and that form's map, and WebAssembly
+ * modules (hashed by their own bytes).
+ */
+export type CodeKind = "bundle" | "bundle-map" | "script" | "script-map" | "wasm";
+
+/**
+ * The file name of code as hosts read it: `<hash>.js`, its map beside it as `<hash>.js.map`,
+ * the script form `<hash>.script.js` (and `.map`), `<hash>.wasm`. Hosts find a map and keep
+ * a V8 code cache (`.v8cache`) beside the file they run, so the names go together.
+ */
+export function codeFileName(kind: CodeKind, hash: string): string {
+  if (!/^[0-9a-f]{64}$/.test(hash)) throw new FlickError("bad_request", `not a content hash: "${hash.slice(0, 80)}"; code is stored under the SHA-256 of its bytes, 64 lowercase hex digits`);
+  return hash + codeSuffixes[kind];
+}
+
+const codeSuffixes: Record<CodeKind, string> = { bundle: ".js", "bundle-map": ".js.map", script: ".script.js", "script-map": ".script.js.map", wasm: ".wasm" };
 
 export interface UsageQuery {
   tenant?: string;
@@ -156,21 +176,28 @@ export interface Store {
   addToken(token: TokenRecord): Promise<void>;
   tokenByHash(hash: string): Promise<TokenRecord | undefined>;
 
-  /** Stores a bundle under its content hash (durably) and returns where a host reads it. */
-  putBundle(hash: string, code: string): Promise<string>;
-  bundlePath(hash: string): string;
-  /** A stored bundle's code (a settings-only deploy runs the live version's code again). */
-  getBundle(hash: string): Promise<string>;
-  /** Writes the script form of bundle `hash` (build/script-form.ts), once; returns its path. */
-  putScript(hash: string, code: string): Promise<string>;
-  /** Where the script form of bundle `hash` is, whether or not it exists. */
-  scriptPath(hash: string): string;
-  /** Stores the source map of bundle `hash` (`<bundle>.map`), or of its script form (`<script>.map`), once. */
-  putSourceMap(hash: string, map: string, form: "module" | "script"): Promise<string>;
-  /** Stores a WebAssembly module under its content hash and returns its path. */
-  putWasm(hash: string, bytes: Uint8Array): Promise<string>;
-  wasmPath(hash: string): string;
-  getWasm(hash: string): Promise<Uint8Array>;
+  /**
+   * Stores code by content hash (64 lowercase hex digits: the bundle's SHA-256, or the
+   * WebAssembly module's), durably, once: a second put of the same kind and hash changes
+   * nothing. `bad_request` for a hash that is not one. The store hands out bytes; where a
+   * node's hosts read them from is the node's business (node/code-files.ts).
+   */
+  putCode(kind: CodeKind, hash: string, bytes: Uint8Array): Promise<void>;
+  /** The stored bytes, or undefined when there are none. */
+  getCode(kind: CodeKind, hash: string): Promise<Uint8Array | undefined>;
+  /**
+   * Optional, for a store whose code already is files on this machine (the embedded one):
+   * where the file of `kind` and `hash` is (or would be), laid out as `codeFileName` says,
+   * so the node need not copy it. A clustered store has no such path.
+   */
+  localCodePath?(kind: CodeKind, hash: string): string;
+
+  /**
+   * The fingerprint of the key that seals this platform's secrets (node/secrets.ts), so a
+   * node started with another key finds out before it seals or opens anything. Given one,
+   * it is kept unless one is kept already; returns the kept one (undefined: none yet).
+   */
+  sealingKey(fingerprint?: string): Promise<string | undefined>;
 
   /**
    * Stores the version (if new) and points the function at it, in one transaction, and
