@@ -116,6 +116,12 @@ export interface FunctionRecord {
    * percentages, summing to 100, `liveVersion` among them; absent: all to `liveVersion`.
    */
   traffic?: TrafficShare[];
+  /**
+   * The store's registry revision at this record's last change: a later change has a larger
+   * one, whatever its function (the embedded store's counter; JetStream KV's revision). A
+   * node holding a record never replaces it with one of a smaller revision.
+   */
+  revision?: number;
 }
 
 /** One version's share of a function's requests in a split. */

@@ -56,6 +56,9 @@ export const defaultTenant = "default";
 /** `flick info` latencies: the last 1,024 requests per function within the last 5 minutes. */
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 
+/** Whether `a` is a later state of a function than `b` (a store without revisions: always). */
+const newer = (a: FunctionRecord, b: FunctionRecord): boolean => a.revision === undefined || b.revision === undefined || a.revision > b.revision;
+
 const statsSamples = 1024;
 const statsWindowMs = 5 * 60 * 1000;
 
@@ -137,8 +140,18 @@ export class Platform implements ApiBackend, GatewayBackend {
     return bytes;
   }
 
-  /** Loads every live function into memory (at start). */
+  /**
+   * Loads every live function into memory (at start), and from then on follows the
+   * registry: a change committed anywhere (in a cluster, on any node) reaches what this node
+   * serves. Watching starts first, so nothing committed while loading is missed.
+   */
   async load(): Promise<void> {
+    this.store.watch((change) => {
+      const sync = change.kind === "function"
+        ? this.serially(change.name, () => this.syncFunction(change.name))
+        : this.syncTenant(change.name);
+      sync.catch((err: unknown) => process.emitWarning(`flick: applying a registry change to ${change.kind} "${change.name}": ${String(err)}`));
+    });
     if ((await this.store.getTenant(defaultTenant)) === undefined) {
       await this.store.createTenant({ name: defaultTenant, createdAtMs: Date.now() });
     }
@@ -184,6 +197,9 @@ export class Platform implements ApiBackend, GatewayBackend {
    * has them: answer the API after it).
    */
   private setLive(record: FunctionRecord, version: VersionRecord, files: VersionFiles): Promise<void> {
+    // What this node has already, or newer (the registry's watch and the API both get here).
+    const current = this.live.get(record.name);
+    if (current !== undefined && current.record.tenant === record.tenant && !newer(record, current.record)) return this.routesPushed;
     const policy = this.policyOf(record, version);
     this.drop(this.scheduler.configure(policy), policy.maxInstances === 0);
     const entry = this.entryOf(record, version, files);
@@ -192,6 +208,40 @@ export class Platform implements ApiBackend, GatewayBackend {
     for (const key of [...this.serving.keys()]) if (key.startsWith(`${entry.fn}@`)) this.serving.delete(key);
     this.cron?.setTriggers(this.cronTriggers());
     return this.pushRoutes([entry.route], []);
+  }
+
+  /**
+   * Brings what this node serves as `name` to what the store holds now: the function's
+   * current record and live version, or nothing once it is removed (or another tenant's
+   * by then). Runs one at a time per name (`serially`), after the API's own changes.
+   */
+  private async syncFunction(name: string): Promise<void> {
+    const record = await this.store.getFunction(name);
+    const live = this.live.get(name);
+    if (live !== undefined && (record === undefined || record.tenant !== live.record.tenant)) await this.unload(live.record.tenant, name);
+    if (record === undefined) return;
+    const version = await this.store.getVersion(name, record.liveVersion);
+    if (version === undefined) return;
+    await this.setLive(record, version, await this.code.of(version));
+  }
+
+  /** A tenant's limits as the store holds them now. */
+  private async syncTenant(name: string): Promise<void> {
+    const record = await this.store.getTenant(name);
+    if (record === undefined) return;
+    this.budgets.setLimit(name, record.concurrency ?? this.options.tenantConcurrency);
+    this.rememberQueueQuota(record);
+  }
+
+  /** Stops serving a removed function on this node: its routes, instances, cron triggers and numbers. */
+  private async unload(tenant: string, name: string): Promise<void> {
+    this.live.delete(name);
+    for (const key of [...this.serving.keys()]) if (key.startsWith(`${tenant}/${name}@`)) this.serving.delete(key);
+    this.cron?.setTriggers(this.cronTriggers());
+    this.drop(this.scheduler.remove(`${tenant}/${name}`), true);
+    await this.pushRoutes([], [name]);
+    this.stats.delete(`${tenant}/${name}`);
+    await this.metrics?.removeFunction(tenant, name);
   }
 
   /**
@@ -590,14 +640,8 @@ export class Platform implements ApiBackend, GatewayBackend {
     const fn = await this.owned(who, name);
     // Only if it is still that tenant's: the name may have been removed and taken meanwhile.
     if (!(await this.store.removeFunction(name, fn.tenant))) throw new FlickError("function_not_found", `no function named "${name}"; \`flick ls\` lists yours`);
-    this.live.delete(name);
-    for (const key of [...this.serving.keys()]) if (key.startsWith(`${fn.tenant}/${name}@`)) this.serving.delete(key);
     await this.queue?.removeFunction(name);
-    this.cron?.setTriggers(this.cronTriggers());
-    this.drop(this.scheduler.remove(`${fn.tenant}/${name}`), true);
-    await this.pushRoutes([], [name]);
-    this.stats.delete(`${fn.tenant}/${name}`);
-    await this.metrics?.removeFunction(fn.tenant, name);
+    if (this.live.get(name)?.record.tenant === fn.tenant) await this.unload(fn.tenant, name);
   }
 
   async listVersions(who: Principal, name: string): Promise<VersionInfo[]> {

@@ -16,7 +16,7 @@ import { SqliteRollups } from "./sqlite-rollups.ts";
 import { inTransaction } from "./sqlite-transaction.ts";
 import {
   codeFileName, defaultTenantQuotas, logRetention, type CodeKind, type LogQuery, type NewLogLine, type ProvisionedUsage, type RollupQuery, type RollupRow, type Store, type TenantChange, type TenantQuotas,
-  type UsageQuery,
+  type RegistryChange, type UsageQuery,
 } from "./store.ts";
 
 const schema = `
@@ -75,6 +75,7 @@ function functionOf(row: Row): FunctionRecord {
   };
   if (typeof row["scale"] === "string") fn.scale = JSON.parse(row["scale"]) as ScaleSettings;
   if (typeof row["traffic"] === "string") fn.traffic = JSON.parse(row["traffic"]) as TrafficShare[];
+  fn.revision = Number(row["revision"] ?? 0);
   return fn;
 }
 
@@ -132,6 +133,7 @@ export class SqliteStore implements Store {
   private readonly onCommit: ((seconds: number) => void) | undefined;
   private readonly db: DatabaseSync;
   private readonly bundleDir: string;
+  private readonly watchers = new Set<(change: RegistryChange) => void>();
   private readonly q: Record<string, StatementSync>;
   private readonly quotas: TenantQuotas;
   private readonly rollups: SqliteRollups;
@@ -163,6 +165,9 @@ export class SqliteStore implements Store {
     if (!logColumns.includes("request")) this.db.exec("ALTER TABLE logs ADD COLUMN request TEXT");
     // …and before traffic splits.
     if (!fnColumns.includes("traffic")) this.db.exec("ALTER TABLE functions ADD COLUMN traffic TEXT");
+    // …and before registry revisions (rows from before start at 0; the counter at 0 too).
+    if (!fnColumns.includes("revision")) this.db.exec("ALTER TABLE functions ADD COLUMN revision INTEGER NOT NULL DEFAULT 0");
+    this.db.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('registry-revision', '0')");
     const tenantColumns = (this.db.prepare("PRAGMA table_info(tenants)").all() as Row[]).map((c) => c["name"]);
     if (!tenantColumns.includes("concurrency")) this.db.exec("ALTER TABLE tenants ADD COLUMN concurrency INTEGER");
     // …and before tenant quotas.
@@ -204,6 +209,10 @@ export class SqliteStore implements Store {
       ),
       setLive: prepare("UPDATE functions SET live_version = ?, updated_at = ?, traffic = ? WHERE name = ?"),
       setScale: prepare("UPDATE functions SET scale = ?, updated_at = ? WHERE name = ?"),
+      // Every change to a function takes the next registry revision (removals too: a name
+      // taken again later gets a larger one than its last owner's).
+      nextRevision: prepare("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'registry-revision' RETURNING CAST(value AS INTEGER) AS revision"),
+      setRevision: prepare("UPDATE functions SET revision = ? WHERE name = ?"),
       getFunction: prepare("SELECT * FROM functions WHERE name = ?"),
       listFunctions: prepare("SELECT * FROM functions ORDER BY name"),
       listFunctionsOf: prepare("SELECT * FROM functions WHERE tenant = ? ORDER BY name"),
@@ -275,6 +284,7 @@ export class SqliteStore implements Store {
       );
       if (token !== undefined) this.q["insertToken"]!.run(token.id, token.hash, token.tenant, token.createdAtMs);
     });
+    this.tell({ kind: "tenant", name: tenant.name });
   }
 
   async getTenant(name: string): Promise<TenantRecord | undefined> {
@@ -287,13 +297,15 @@ export class SqliteStore implements Store {
   }
 
   async updateTenant(name: string, change: TenantChange): Promise<TenantRecord | undefined> {
-    return this.write(`the change of tenant "${name}"`, () => {
+    const changed = this.write(`the change of tenant "${name}"`, () => {
       const row = this.q["getTenant"]!.get(name) as Row | undefined;
       if (row === undefined) return undefined;
       const next = { ...tenantOf(row), ...change };
       this.q["updateTenant"]!.run(next.concurrency ?? null, next.maxProvisioned ?? null, next.maxProvisionedMemoryMiB ?? null, next.maxQueueMessages ?? null, next.maxQueueMiB ?? null, name);
       return next;
     });
+    if (changed !== undefined) this.tell({ kind: "tenant", name });
+    return changed;
   }
 
   async provisioned(tenant: string): Promise<ProvisionedUsage> {
@@ -410,7 +422,7 @@ export class SqliteStore implements Store {
   }
 
   async deploy(fn: FunctionRecord, version: VersionRecord): Promise<FunctionRecord> {
-    return this.write(`the deploy of "${fn.name}"`, () => {
+    const stored = this.write(`the deploy of "${fn.name}"`, () => {
       const current = this.q["getFunction"]!.get(fn.name) as Row | undefined;
       // Checked here, in the transaction that takes the name: of two tenants deploying one
       // new name at once, the second to commit finds the first's row.
@@ -427,8 +439,33 @@ export class SqliteStore implements Store {
       );
       this.q["upsertFunction"]!.run(fn.name, fn.tenant, fn.liveVersion, fn.createdAtMs, fn.updatedAtMs, fn.traffic === undefined ? null : JSON.stringify(fn.traffic));
       if (before !== undefined) this.checkProvisioned(fn.tenant, before);
-      return functionOf(this.q["getFunction"]!.get(fn.name) as Row);
+      return this.changedFunction(fn.name);
     });
+    this.tell({ kind: "function", name: fn.name });
+    return stored;
+  }
+
+  /** Inside a write that changed function `name`: its next revision, and the record as it is now. */
+  private changedFunction(name: string): FunctionRecord {
+    this.q["setRevision"]!.run(this.nextRevision(), name);
+    return functionOf(this.q["getFunction"]!.get(name) as Row);
+  }
+
+  private nextRevision(): number {
+    return Number((this.q["nextRevision"]!.get() as Row)["revision"]);
+  }
+
+  /** Watchers hear of a change after its commit, never inside the transaction. */
+  private tell(change: RegistryChange): void {
+    if (this.watchers.size === 0) return;
+    queueMicrotask(() => {
+      for (const listener of this.watchers) listener(change);
+    });
+  }
+
+  watch(listener: (change: RegistryChange) => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
   }
 
   /** The function if it is `tenant`'s, inside a write. */
@@ -438,21 +475,22 @@ export class SqliteStore implements Store {
   }
 
   async setLiveVersion(name: string, tenant: string, versionId: string, nowMs: number, traffic?: TrafficShare[]): Promise<FunctionRecord | undefined> {
-    return this.write(`the traffic change of "${name}"`, () => {
+    const changed = this.write(`the traffic change of "${name}"`, () => {
       const current = this.ownedRow(name, tenant);
       if (current === undefined) return undefined;
       for (const v of [versionId, ...(traffic ?? []).map((t) => t.version)]) if (this.q["getVersion"]!.get(name, v) === undefined) return undefined;
       const before = this.usageOf(tenant);
       this.q["setLive"]!.run(versionId, nowMs, traffic === undefined ? null : JSON.stringify(traffic), name);
       this.checkProvisioned(tenant, before);
-      const { traffic: _old, ...rest } = current;
-      return { ...rest, liveVersion: versionId, updatedAtMs: nowMs, ...(traffic === undefined ? {} : { traffic }) };
+      return this.changedFunction(name);
     });
+    if (changed !== undefined) this.tell({ kind: "function", name });
+    return changed;
   }
 
 
   async setScale(name: string, tenant: string, change: Partial<ScaleSettings>, nowMs: number): Promise<{ fn: FunctionRecord; version: VersionRecord } | undefined> {
-    return this.write(`the scale of "${name}"`, () => {
+    const changed = this.write(`the scale of "${name}"`, () => {
       const current = this.ownedRow(name, tenant);
       if (current === undefined) return undefined;
       const versionRow = this.q["getVersion"]!.get(name, current.liveVersion) as Row | undefined;
@@ -461,8 +499,10 @@ export class SqliteStore implements Store {
       const before = this.usageOf(tenant);
       this.q["setScale"]!.run(JSON.stringify(scale), nowMs, name);
       this.checkProvisioned(tenant, before);
-      return { fn: { ...current, scale, updatedAtMs: nowMs }, version: versionOf(versionRow) };
+      return { fn: this.changedFunction(name), version: versionOf(versionRow) };
     });
+    if (changed !== undefined) this.tell({ kind: "function", name });
+    return changed;
   }
 
   async getFunction(name: string): Promise<FunctionRecord | undefined> {
@@ -485,13 +525,16 @@ export class SqliteStore implements Store {
   }
 
   async removeFunction(name: string, tenant: string): Promise<boolean> {
-    return this.write(`the removal of "${name}"`, () => {
+    const removed = this.write(`the removal of "${name}"`, () => {
       if (this.ownedRow(name, tenant) === undefined) return false;
+      this.nextRevision();
       this.q["deleteFunction"]!.run(name);
       this.q["deleteVersions"]!.run(name);
       this.q["deleteLogs"]!.run(name);
       return true;
     });
+    if (removed) this.tell({ kind: "function", name });
+    return removed;
   }
 
   async appendLogs(lines: NewLogLine[]): Promise<LogLine[]> {

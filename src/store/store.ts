@@ -31,6 +31,9 @@ export interface LogFilter {
 
 export type NewLogLine = Omit<LogLine, "id">;
 
+/** What changed in the registry: a function (its record, live version, split, scale; or its removal) or a tenant. */
+export type RegistryChange = { kind: "function"; name: string } | { kind: "tenant"; name: string };
+
 /**
  * What a function's code is stored as, by content hash: the bundle (an ES module), its
  * source map, its script form (build/script-form.ts) and that form's map, and WebAssembly
@@ -246,6 +249,14 @@ export interface Store {
   /** Stores lines and applies the per-tenant log quotas (logRetention) in the same transaction. */
   appendLogs(lines: NewLogLine[]): Promise<LogLine[]>;
   readLogs(query: LogQuery): Promise<LogLine[]>;
+
+  /**
+   * Tells `listener` of every committed change to tenants and functions, whoever made it
+   * (in a cluster, any node), in commit order, after the commit. It says what changed, not
+   * how: a listener reads the current state (and a function's `revision` orders what it
+   * reads). Returns a function that stops it.
+   */
+  watch(listener: (change: RegistryChange) => void): () => void;
 
   close(): Promise<void>;
 }

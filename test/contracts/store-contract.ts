@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import { FlickError } from "../../src/errors/index.ts";
 import { defaultScale } from "../../src/model/index.ts";
 import type { FunctionRecord, LogLine, TokenRecord, UsageRow, VersionRecord } from "../../src/model/index.ts";
-import { logRetention, rollupRetention, type CodeKind, type NewLogLine, type RollupRow, type Store, type TenantQuotas } from "../../src/store/index.ts";
+import { logRetention, rollupRetention, type CodeKind, type NewLogLine, type RegistryChange, type RollupRow, type Store, type TenantQuotas } from "../../src/store/index.ts";
 
 export interface StoreBackend {
   name: string;
@@ -25,6 +25,12 @@ const version = (fn: string, id: string, createdAtMs: number, memoryMiB = 128): 
 const fnOf = (name: string, tenant: string, live: string, extra: Partial<FunctionRecord> = {}): FunctionRecord => ({
   name, tenant, liveVersion: live, createdAtMs: 1, updatedAtMs: 2, ...extra,
 });
+/** A function record without its revision, whose values are the store's own (a test of its own checks them). */
+const bare = (fn: FunctionRecord | undefined): Omit<FunctionRecord, "revision"> | undefined => {
+  if (fn === undefined) return undefined;
+  const { revision: _, ...rest } = fn;
+  return rest;
+};
 const token = (id: string, hash: string, tenant: string | null): TokenRecord => ({ id, hash, tenant, createdAtMs: 1 });
 const isCode = (code: string) => (e: unknown) => e instanceof FlickError && e.code === code;
 const noLimits = { concurrency: null, maxProvisioned: null, maxProvisionedMemoryMiB: null, maxQueueMessages: null, maxQueueMiB: null };
@@ -147,8 +153,8 @@ export function storeContract(backend: StoreBackend): void {
     test("a deploy stores the version if new and points the function at it; functions and versions read back as stored", async () => {
       const { store } = await backend.create();
       const v1 = { ...version("f", "v1", 10), sources: { memoryMiB: { from: "--memory", version: "v1" } } };
-      assert.deepEqual(await store.deploy(fnOf("f", "a", "v1"), v1), fnOf("f", "a", "v1"), "the function as stored");
-      assert.deepEqual(await store.getFunction("f"), fnOf("f", "a", "v1"));
+      assert.deepEqual(bare(await store.deploy(fnOf("f", "a", "v1"), v1)), fnOf("f", "a", "v1"), "the function as stored");
+      assert.deepEqual(bare(await store.getFunction("f")), fnOf("f", "a", "v1"));
       assert.deepEqual(await store.getVersion("f", "v1"), v1);
       const v2 = { ...version("f", "v2", 20, 256), sealedSecrets: null, wasm: [], sources: {} };
       await store.deploy(fnOf("f", "a", "v2", { updatedAtMs: 20 }), v2);
@@ -192,10 +198,10 @@ export function storeContract(backend: StoreBackend): void {
       await store.deploy(fnOf("f", "a", "v2"), version("f", "v2", 20));
       const split = [{ version: "v1", percent: 80 }, { version: "v2", percent: 20 }];
       const canary = await store.setLiveVersion("f", "a", "v1", 30, split);
-      assert.deepEqual(canary, fnOf("f", "a", "v1", { updatedAtMs: 30, traffic: split }));
+      assert.deepEqual(bare(canary), fnOf("f", "a", "v1", { updatedAtMs: 30, traffic: split }));
       assert.deepEqual(await store.getFunction("f"), canary);
       const whole = await store.setLiveVersion("f", "a", "v2", 40);
-      assert.deepEqual(whole, fnOf("f", "a", "v2", { updatedAtMs: 40 }), "no split: all to v2");
+      assert.deepEqual(bare(whole), fnOf("f", "a", "v2", { updatedAtMs: 40 }), "no split: all to v2");
       assert.deepEqual(await store.getFunction("f"), whole);
 
       assert.equal(await store.setLiveVersion("f", "a", "v9", 50), undefined, "a version it does not have");
@@ -211,7 +217,7 @@ export function storeContract(backend: StoreBackend): void {
       const v1 = { ...version("f", "v1", 10), sources: {} };
       await store.deploy(fnOf("f", "a", "v1"), v1);
       const first = await store.setScale("f", "a", { minInstances: 1, pin: { zone: "a" } }, 5);
-      assert.deepEqual(first, {
+      assert.deepEqual({ ...first, fn: bare(first?.fn) }, {
         fn: fnOf("f", "a", "v1", { updatedAtMs: 5, scale: { ...defaultScale, minInstances: 1, pin: { zone: "a" } } }),
         version: v1,
       }, "unnamed fields at the node's defaults");
@@ -223,6 +229,61 @@ export function storeContract(backend: StoreBackend): void {
       assert.deepEqual((await store.getFunction("f"))?.scale, scale, "refused changes change nothing");
       assert.deepEqual((await store.deploy(fnOf("f", "a", "v2"), version("f", "v2", 20))).scale, scale, "a new version runs as the function was scaled");
       assert.deepEqual((await store.getFunction("f"))?.scale, scale);
+      await store.close();
+    });
+
+    test("watchers hear of every committed change to tenants and functions, in order, and revisions grow with each change", { timeout: 60_000 }, async (t) => {
+      const { store } = await backend.create();
+      const heard: RegistryChange[] = [];
+      let waiting: { count: number; resolve: () => void } | undefined;
+      const stop = store.watch((change) => {
+        heard.push(change);
+        if (waiting !== undefined && heard.length >= waiting.count) waiting.resolve();
+      });
+      // Changes may be told later than the write's answer (a clustered store hears them back): wait for them.
+      const hearing = (count: number) =>
+        heard.length >= count ? Promise.resolve() : new Promise<void>((resolve, reject) => {
+          waiting = { count, resolve };
+          t.signal.addEventListener("abort", () => reject(new Error(`heard ${JSON.stringify(heard)}, waited for ${count}`)), { once: true });
+        });
+      await store.createTenant({ name: "a", createdAtMs: 1 });
+      const first = await store.deploy(fnOf("f", "a", "v1"), version("f", "v1", 10));
+      const second = await store.deploy(fnOf("f", "a", "v2"), version("f", "v2", 20));
+      const rolled = await store.setLiveVersion("f", "a", "v1", 30);
+      const scaled = await store.setScale("f", "a", { minInstances: 0 }, 40);
+      await store.updateTenant("a", { concurrency: 3 });
+      await assert.rejects(store.deploy(fnOf("f", "b", "x1"), version("f", "x1", 50)), isCode("name_taken"));
+      assert.equal(await store.setLiveVersion("f", "b", "v1", 50), undefined, "another tenant's: no change");
+      const other = await store.deploy(fnOf("g", "a", "w1"), version("g", "w1", 60));
+      assert.equal(await store.removeFunction("f", "a"), true);
+      const again = await store.deploy(fnOf("f", "b", "y1"), version("f", "y1", 70));
+      await hearing(9);
+      assert.deepEqual(heard, [
+        { kind: "tenant", name: "a" },
+        { kind: "function", name: "f" },
+        { kind: "function", name: "f" },
+        { kind: "function", name: "f" },
+        { kind: "function", name: "f" },
+        { kind: "tenant", name: "a" },
+        { kind: "function", name: "g" },
+        { kind: "function", name: "f" },
+        { kind: "function", name: "f" },
+      ], "refused writes tell nothing");
+      const revisions = [first, second, rolled, scaled?.fn, other, again].map((fn) => fn?.revision);
+      assert.ok(revisions.every((r) => typeof r === "number"), `every record has a revision: ${revisions.join(", ")}`);
+      for (let i = 1; i < revisions.length; i++) assert.ok(revisions[i]! > revisions[i - 1]!, `revisions grow: ${revisions.join(", ")}`);
+      assert.equal((await store.getFunction("f"))?.revision, again.revision, "read back as written");
+      stop();
+      await store.deploy(fnOf("h", "a", "z1"), version("h", "z1", 80));
+      await store.updateTenant("a", { concurrency: 4 });
+      // Nothing more is heard once stopped; a second watcher (started after) hears the next one.
+      const later: RegistryChange[] = [];
+      const stopLater = store.watch((change) => later.push(change));
+      await store.updateTenant("a", { concurrency: 5 });
+      while (later.length === 0 && !t.signal.aborted) await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(heard.length, 9);
+      assert.deepEqual(later, [{ kind: "tenant", name: "a" }]);
+      stopLater();
       await store.close();
     });
 
