@@ -1,0 +1,124 @@
+// Real NATS servers for tests: a JetStream cluster of `size` nats-server processes on
+// loopback, each with its own store folder in a temporary dir, routed to one another.
+// Ports are reserved up front so a server killed with SIGKILL comes back on the same ones
+// and rejoins as the same peer (JetStream knows peers by server name).
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+
+export interface NatsServer {
+  name: string;
+  /** Its client URL, nats://127.0.0.1:PORT. */
+  url: string;
+  /** Whether its process runs. */
+  running(): boolean;
+  /** Stops it (SIGKILL: as a crash; SIGTERM: a clean stop) and waits for the exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same ports and store, and waits until it is ready. */
+  restart(): Promise<void>;
+}
+
+export interface NatsCluster {
+  servers: NatsServer[];
+  /** Every server's client URL: what `flick up --cluster` takes. */
+  urls: string[];
+  /** Stops every server and removes their store folders. */
+  stop(): Promise<void>;
+}
+
+/** A port free now on 127.0.0.1 (the OS picks it; the server binds it a moment later). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+  const root = mkdtempSync(path.join(tmpdir(), "flick-nats-"));
+  const clusterName = `flick-test-${path.basename(root).slice(-6)}`;
+  const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), route: await freePort() })));
+  const routes = ports.map((p) => `nats://127.0.0.1:${p.route}`).join(",");
+  const servers = ports.map((p, i) => server(`n${i + 1}`, p, routes, clusterName, path.join(root, `n${i + 1}`)));
+  try {
+    await Promise.all(servers.map((s) => s.restart()));
+    await jetStreamReady(servers.map((s) => s.url));
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.kill("SIGKILL")));
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    servers,
+    urls: servers.map((s) => s.url),
+    async stop() {
+      await Promise.all(servers.map((s) => s.kill("SIGKILL")));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+function server(name: string, ports: { client: number; route: number }, routes: string, clusterName: string, storeDir: string): NatsServer {
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  const url = `nats://127.0.0.1:${ports.client}`;
+  return {
+    name,
+    url,
+    running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
+    async kill(signal: NodeJS.Signals = "SIGKILL") {
+      if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+    async restart() {
+      const args = [
+        "--server_name", name, "--addr", "127.0.0.1", "--port", String(ports.client),
+        "--jetstream", "--store_dir", storeDir,
+        "--cluster_name", clusterName, "--cluster", `nats://127.0.0.1:${ports.route}`, "--routes", routes,
+      ];
+      const proc = spawn("nats-server", args, { stdio: ["ignore", "ignore", "pipe"] });
+      child = proc;
+      exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+      let output = "";
+      await new Promise<void>((resolve, reject) => {
+        proc.once("error", (err) => reject(new Error(`nats-server could not start (${err.message}); install it: apt-get install nats-server`)));
+        proc.once("exit", (code) => reject(new Error(`nats-server ${name} exited (${code}) before it was ready:\n${output}`)));
+        proc.stderr!.on("data", (d: Buffer) => {
+          output += d.toString();
+          if (output.includes("Server is ready")) resolve();
+        });
+      });
+    },
+  };
+}
+
+/**
+ * Waits until the cluster's JetStream has a meta leader and answers: before that, creating
+ * a stream or a bucket fails with "JetStream system temporarily unavailable".
+ */
+async function jetStreamReady(urls: string[]): Promise<void> {
+  const nc = await connect({ servers: urls });
+  try {
+    const jsm = await jetstreamManager(nc, { checkAPI: false });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await jsm.getAccountInfo();
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`the NATS cluster's JetStream did not become ready within 60 s: ${String(err)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  } finally {
+    await nc.close();
+  }
+}
