@@ -34,6 +34,8 @@ export const allowed: Readonly<Record<string, readonly string[]>> = {
   api: ["control", "store", "queue", "telemetry", "errors", "model"],
   queue: ["store", "bus", "errors", "model", "control"],
   telemetry: ["errors", "model"],
+  // Flick nodes as one platform over NATS JetStream (docs/cluster.md).
+  cluster: ["errors", "model"],
   bus: ["errors", "model"],
   sim: ["control", "errors", "model"],
   // The web dashboard's static files and their handler; the page reads the admin API over HTTP.

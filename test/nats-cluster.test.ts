@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { startNatsCluster, type NatsCluster } from "./support/nats-cluster.ts";
+import { closeQuietly, startNatsCluster, type NatsCluster } from "./support/nats-cluster.ts";
 
 let cluster: NatsCluster;
 let nc: NatsConnection;
@@ -15,7 +15,7 @@ before(async () => {
   nc = await connect({ servers: cluster.urls });
 });
 after(async () => {
-  await nc?.close();
+  await closeQuietly(nc);
   await cluster?.stop();
 });
 
@@ -50,8 +50,10 @@ test("an R3 bucket keeps every acknowledged write through the SIGKILL of a serve
   await kv.update("name", "tenant-a, again", first);
   await assert.rejects(kv.update("name", "stale", first), /wrong last sequence/);
 
+  t.diagnostic("50 keys and a name written to the R3 bucket");
   const victim = cluster.servers[0]!;
   await victim.kill("SIGKILL");
+  t.diagnostic(`${victim.name} killed`);
   // Two of three: a quorum. Writes go on (after a leader election if the killed server led
   // the bucket), and nothing acknowledged is gone.
   let failures = 0;
@@ -61,15 +63,20 @@ test("an R3 bucket keeps every acknowledged write through the SIGKILL of a serve
   assert.equal(text((await kv.get("name"))?.value), "tenant-a, again");
 
   await victim.restart();
+  t.diagnostic(`${victim.name} restarted`);
   // The rejoined server catches up and serves the bucket too: read through a connection to
   // it alone (a replica may answer reads directly, so it is read until it has caught up).
   const direct = await connect({ servers: victim.url });
   try {
     const again = await new Kvm(direct).open("flick-test");
     let seen = "";
-    while (seen !== "v59" && !t.signal.aborted) seen = text((await retrying(t.signal, () => again.get("k59"))).value?.value);
+    while (seen !== "v59" && !t.signal.aborted) {
+      seen = text((await retrying(t.signal, () => again.get("k59"))).value?.value);
+      if (seen !== "v59") await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     assert.equal(seen, "v59");
+    t.diagnostic(`${victim.name} caught up`);
   } finally {
-    await direct.close();
+    await closeQuietly(direct);
   }
 });

@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 
 export interface NatsServer {
   name: string;
@@ -28,6 +28,18 @@ export interface NatsCluster {
   urls: string[];
   /** Stops every server and removes their store folders. */
   stop(): Promise<void>;
+}
+
+/**
+ * Closes a client connection, giving up after 5 s: nats.js's close waits for its transport
+ * to say it closed, and a transport caught half-way through a reconnect (its server just
+ * killed) never does, which would hang the test's `after` with nothing left to wait on.
+ */
+export async function closeQuietly(nc: NatsConnection | undefined): Promise<void> {
+  if (nc === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([nc.close().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)))]);
+  clearTimeout(timer);
 }
 
 /** A port free now on 127.0.0.1 (the OS picks it; the server binds it a moment later). */
@@ -88,14 +100,20 @@ function server(name: string, ports: { client: number; route: number }, routes: 
       child = proc;
       exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
       let output = "";
+      let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve, reject) => {
         proc.once("error", (err) => reject(new Error(`nats-server could not start (${err.message}); install it: apt-get install nats-server`)));
         proc.once("exit", (code) => reject(new Error(`nats-server ${name} exited (${code}) before it was ready:\n${output}`)));
+        // A bound on a wait that would otherwise never end, not a speed target.
+        timer = setTimeout(() => {
+          proc.kill("SIGKILL");
+          reject(new Error(`nats-server ${name} was not ready within 30 s:\n${output}`));
+        }, 30_000);
         proc.stderr!.on("data", (d: Buffer) => {
-          output += d.toString();
+          if (output.length < 100_000) output += d.toString();
           if (output.includes("Server is ready")) resolve();
         });
-      });
+      }).finally(() => clearTimeout(timer));
     },
   };
 }
@@ -119,6 +137,6 @@ async function jetStreamReady(urls: string[]): Promise<void> {
       }
     }
   } finally {
-    await nc.close();
+    await closeQuietly(nc);
   }
 }

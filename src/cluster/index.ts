@@ -1,0 +1,1 @@
+export { Membership, type MembershipEvent, type MembershipOptions, type NodeInfo } from "./membership.ts";
