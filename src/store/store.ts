@@ -160,13 +160,21 @@ export interface ProvisionedUsage {
 export type TenantChange = Partial<Pick<TenantRecord, "concurrency" | "maxProvisioned" | "maxProvisionedMemoryMiB" | "maxQueueMessages" | "maxQueueMiB">>;
 
 /**
+ * Everything Flick keeps, in four parts a clustered deployment may keep in different places
+ * (docs/cluster.md); the embedded SQLite store is all four in one file.
+ *
  * Control-plane writes that cannot be done now for a reason outside Flick (disk full, I/O
- * error, the database locked by another process or read-only) reject with
+ * error, the database locked by another process or read-only; no quorum) reject with
  * `store_unavailable` (503, `Retry-After`) and change nothing; `appendLogs` (the invocation
- * path's) rejects with SQLite's own error, as before. Checks that must not race a concurrent write (who
- * owns a name, tenant quotas) run inside the write's own transaction.
+ * path's) rejects with the backend's own error. Checks that must not race a concurrent
+ * write (who owns a name, tenant quotas) are part of the write itself.
  */
-export interface Store {
+export interface Store extends Registry, CodeStore, LogStore, MeterStore {
+  close(): Promise<void>;
+}
+
+/** Tenants, tokens, functions and their versions: who may do what, and what runs. */
+export interface Registry {
   /** Creates the tenant and, in the same transaction, its first token; `tenant_exists` when taken. */
   createTenant(tenant: TenantRecord, token?: TokenRecord): Promise<void>;
   getTenant(name: string): Promise<TenantRecord | undefined>;
@@ -178,22 +186,6 @@ export interface Store {
 
   addToken(token: TokenRecord): Promise<void>;
   tokenByHash(hash: string): Promise<TokenRecord | undefined>;
-
-  /**
-   * Stores code by content hash (64 lowercase hex digits: the bundle's SHA-256, or the
-   * WebAssembly module's), durably, once: a second put of the same kind and hash changes
-   * nothing. `bad_request` for a hash that is not one. The store hands out bytes; where a
-   * node's hosts read them from is the node's business (node/code-files.ts).
-   */
-  putCode(kind: CodeKind, hash: string, bytes: Uint8Array): Promise<void>;
-  /** The stored bytes, or undefined when there are none. */
-  getCode(kind: CodeKind, hash: string): Promise<Uint8Array | undefined>;
-  /**
-   * Optional, for a store whose code already is files on this machine (the embedded one):
-   * where the file of `kind` and `hash` is (or would be), laid out as `codeFileName` says,
-   * so the node need not copy it. A clustered store has no such path.
-   */
-  localCodePath?(kind: CodeKind, hash: string): string;
 
   /**
    * The fingerprint of the key that seals this platform's secrets (node/secrets.ts), so a
@@ -226,11 +218,52 @@ export interface Store {
   getVersion(fn: string, id: string): Promise<VersionRecord | undefined>;
   listVersions(fn: string): Promise<VersionRecord[]>;
   /**
-   * Removes the function, its versions and its logs if it is `tenant`'s; false when it is
-   * not there (or another's). Bundles stay (content-addressed, maybe shared).
+   * Removes the function and its versions if it is `tenant`'s (a whole `Store`: its logs
+   * too); false when it is not there (or another's). Code stays (content-addressed, maybe
+   * shared).
    */
   removeFunction(name: string, tenant: string): Promise<boolean>;
 
+  /**
+   * Tells `listener` of every committed change to tenants and functions, whoever made it
+   * (in a cluster, any node), in commit order, after the commit. It says what changed, not
+   * how: a listener reads the current state (and a function's `revision` orders what it
+   * reads). Returns a function that stops it.
+   */
+  watch(listener: (change: RegistryChange) => void): () => void;
+
+}
+
+/** Function code by content hash. */
+export interface CodeStore {
+  /**
+   * Stores code by content hash (64 lowercase hex digits: the bundle's SHA-256, or the
+   * WebAssembly module's), durably, once: a second put of the same kind and hash changes
+   * nothing. `bad_request` for a hash that is not one. The store hands out bytes; where a
+   * node's hosts read them from is the node's business (node/code-files.ts).
+   */
+  putCode(kind: CodeKind, hash: string, bytes: Uint8Array): Promise<void>;
+  /** The stored bytes, or undefined when there are none. */
+  getCode(kind: CodeKind, hash: string): Promise<Uint8Array | undefined>;
+  /**
+   * Optional, for a store whose code already is files on this machine (the embedded one):
+   * where the file of `kind` and `hash` is (or would be), laid out as `codeFileName` says,
+   * so the node need not copy it. A clustered store has no such path.
+   */
+  localCodePath?(kind: CodeKind, hash: string): string;
+
+}
+
+/** Function log lines, with per-tenant quotas. */
+export interface LogStore {
+  /** Stores lines and applies the per-tenant log quotas (logRetention) in the same transaction. */
+  appendLogs(lines: NewLogLine[]): Promise<LogLine[]>;
+  readLogs(query: LogQuery): Promise<LogLine[]>;
+
+}
+
+/** Metered usage and the dashboard's per-minute and per-hour rollups. */
+export interface MeterStore {
   /** Adds metered usage to its (tenant, function, hour) rows, in one transaction. */
   addUsage(rows: readonly UsageRow[]): Promise<void>;
   /** Usage rows of hours in [sinceMs, untilMs), of one tenant or all. */
@@ -246,19 +279,6 @@ export interface Store {
   /** Deletes minute rows and hour rows older than rollupRetention keeps, as of `nowMs`. */
   pruneRollups(nowMs: number): Promise<void>;
 
-  /** Stores lines and applies the per-tenant log quotas (logRetention) in the same transaction. */
-  appendLogs(lines: NewLogLine[]): Promise<LogLine[]>;
-  readLogs(query: LogQuery): Promise<LogLine[]>;
-
-  /**
-   * Tells `listener` of every committed change to tenants and functions, whoever made it
-   * (in a cluster, any node), in commit order, after the commit. It says what changed, not
-   * how: a listener reads the current state (and a function's `revision` orders what it
-   * reads). Returns a function that stops it.
-   */
-  watch(listener: (change: RegistryChange) => void): () => void;
-
-  close(): Promise<void>;
 }
 
 export type { LogLevel };
