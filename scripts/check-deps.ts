@@ -35,7 +35,7 @@ export const allowed: Readonly<Record<string, readonly string[]>> = {
   queue: ["store", "bus", "errors", "model", "control"],
   telemetry: ["errors", "model"],
   // Flick nodes as one platform over NATS JetStream (docs/cluster.md).
-  cluster: ["errors", "model"],
+  cluster: ["errors", "model", "store"],
   bus: ["errors", "model"],
   sim: ["control", "errors", "model"],
   // The web dashboard's static files and their handler; the page reads the admin API over HTTP.

@@ -146,7 +146,7 @@ export class Platform implements ApiBackend, GatewayBackend {
    * serves. Watching starts first, so nothing committed while loading is missed.
    */
   async load(): Promise<void> {
-    this.store.watch((change) => {
+    await this.store.watch((change) => {
       const sync = change.kind === "function"
         ? this.serially(change.name, () => this.syncFunction(change.name))
         : this.syncTenant(change.name);

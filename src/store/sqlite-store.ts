@@ -11,6 +11,7 @@ import { FlickError } from "../errors/index.ts";
 import { defaultScale } from "../model/index.ts";
 import type { FunctionRecord, LogLevel, LogLine, RequestFields, ScaleSettings, TenantRecord, TokenRecord, TrafficShare, UsageRow, VersionRecord } from "../model/index.ts";
 import { writeFileDurably } from "./durable-file.ts";
+import { checkProvisioned } from "./provisioned-quota.ts";
 import { storeUnavailable } from "./sqlite-errors.ts";
 import { SqliteRollups } from "./sqlite-rollups.ts";
 import { inTransaction } from "./sqlite-transaction.ts";
@@ -323,28 +324,9 @@ export class SqliteStore implements Store {
     };
   }
 
-  /**
-   * Inside a write: refuses (and so rolls back) a change that took the tenant past a
-   * provisioned quota. A change that does not add to an amount over its quota passes, so
-   * a tenant above a quota the operator lowered can still come down.
-   */
+  /** Inside a write: refuses (and so rolls back) a change that took the tenant past a provisioned quota. */
   private checkProvisioned(tenant: string, before: ProvisionedUsage): void {
-    const after = this.usageOf(tenant);
-    const fix = `lower --min-instances of its functions, or ask the operator to raise it (flick tenants set ${tenant} …)`;
-    if (after.instances > after.maxInstances && after.instances > before.instances) {
-      throw new FlickError(
-        "quota_exceeded",
-        `tenant "${tenant}" would reserve ${after.instances} provisioned instances (sum of --min-instances), over its max-provisioned quota of ${after.maxInstances}; ${fix.replace("…", "--max-provisioned N")}`,
-        { details: { quota: "max-provisioned", limit: after.maxInstances, requested: after.instances } },
-      );
-    }
-    if (after.memoryMiB > after.maxMemoryMiB && after.memoryMiB > before.memoryMiB) {
-      throw new FlickError(
-        "quota_exceeded",
-        `tenant "${tenant}" would reserve ${after.memoryMiB} MiB of provisioned memory (sum of --min-instances × --memory), over its max-provisioned-memory quota of ${after.maxMemoryMiB} MiB; ${fix.replace("…", "--max-provisioned-memory MIB")}`,
-        { details: { quota: "max-provisioned-memory", limit: after.maxMemoryMiB, requested: after.memoryMiB } },
-      );
-    }
+    checkProvisioned(tenant, before, this.usageOf(tenant));
   }
 
   async addToken(token: TokenRecord): Promise<void> {
@@ -463,7 +445,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  watch(listener: (change: RegistryChange) => void): () => void {
+  async watch(listener: (change: RegistryChange) => void): Promise<() => void> {
     this.watchers.add(listener);
     return () => this.watchers.delete(listener);
   }

@@ -228,9 +228,10 @@ export interface Registry {
    * Tells `listener` of every committed change to tenants and functions, whoever made it
    * (in a cluster, any node), in commit order, after the commit. It says what changed, not
    * how: a listener reads the current state (and a function's `revision` orders what it
-   * reads). Returns a function that stops it.
+   * reads). Resolves once watching (every change committed after that is told) to a
+   * function that stops it.
    */
-  watch(listener: (change: RegistryChange) => void): () => void;
+  watch(listener: (change: RegistryChange) => void): Promise<() => void>;
 
 }
 

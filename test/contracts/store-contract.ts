@@ -302,7 +302,7 @@ function registryTests(backend: PartBackend<Registry>): void {
     const { store } = await backend.create();
     const heard: RegistryChange[] = [];
     let waiting: { count: number; resolve: () => void } | undefined;
-    const stop = store.watch((change) => {
+    const stop = await store.watch((change) => {
       heard.push(change);
       if (waiting !== undefined && heard.length >= waiting.count) waiting.resolve();
     });
@@ -344,9 +344,9 @@ function registryTests(backend: PartBackend<Registry>): void {
     await store.updateTenant("a", { concurrency: 4 });
     // Nothing more is heard once stopped; a second watcher (started after) hears the next one.
     const later: RegistryChange[] = [];
-    const stopLater = store.watch((change) => later.push(change));
+    const stopLater = await store.watch((change) => later.push(change));
     await store.updateTenant("a", { concurrency: 5 });
-    while (later.length === 0 && !t.signal.aborted) await new Promise((resolve) => setImmediate(resolve));
+    while (later.length === 0 && !t.signal.aborted) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.equal(heard.length, 9);
     assert.deepEqual(later, [{ kind: "tenant", name: "a" }]);
     stopLater();
