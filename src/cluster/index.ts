@@ -1,2 +1,4 @@
 export { Membership, type MembershipEvent, type MembershipOptions, type NodeInfo } from "./membership.ts";
 export { KvRegistry, type KvRegistryOptions } from "./kv-registry.ts";
+export { ObjectCodeStore, type ObjectCodeStoreOptions } from "./object-code-store.ts";
+export { storeUnavailable } from "./store-unavailable.ts";

@@ -23,6 +23,7 @@ import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { FlickError } from "../errors/index.ts";
 import { defaultScale, type FunctionRecord, type ScaleSettings, type TenantRecord, type TokenRecord, type TrafficShare, type VersionRecord } from "../model/index.ts";
+import { storeUnavailable as unavailable } from "./store-unavailable.ts";
 import { checkProvisioned, type ProvisionedUsage, type Registry, type RegistryChange, type TenantChange, type TenantQuotas } from "../store/index.ts";
 
 export interface KvRegistryOptions {
@@ -375,20 +376,3 @@ export class KvRegistry implements Registry {
 
 /** A write lost a race: read again and retry. */
 class Retry extends Error {}
-
-/** NATS unreachable, timing out or without a stream leader: 503 `store_unavailable`, nothing changed. */
-async function unavailable<T>(what: string, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof FlickError || err instanceof Retry) throw err;
-    const text = `${String(err)} ${String((err as Error).cause ?? "")}`;
-    if (/timeout|no responders|503|closed|disconnect|not enabled|unavailable/i.test(text)) {
-      throw new FlickError("store_unavailable", `${what}: the cluster's store (NATS JetStream) did not answer (${String(err)}); nothing was changed, retry in 1 s`, {
-        details: { retryAfterSeconds: 1 },
-        cause: err,
-      });
-    }
-    throw err;
-  }
-}

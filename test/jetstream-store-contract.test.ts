@@ -1,11 +1,12 @@
-// The registry contract (test/contracts/store-contract.ts) against the JetStream KV registry
-// (src/cluster/kv-registry.ts), R3 on a real three-server NATS cluster. Each store is a
-// fresh set of buckets; a reopen is a new registry on the same buckets.
+// The store's contracts (test/contracts/store-contract.ts) against its JetStream parts,
+// R3 on a real three-server NATS cluster: the registry in KV (src/cluster/kv-registry.ts)
+// and code in an Object Store (src/cluster/object-code-store.ts). Each store is a fresh
+// set of buckets; a reopen is a new store on the same buckets.
 import { after, before } from "node:test";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { KvRegistry } from "../src/cluster/index.ts";
+import { KvRegistry, ObjectCodeStore } from "../src/cluster/index.ts";
 import { defaultTenantQuotas } from "../src/store/index.ts";
-import { registryContract } from "./contracts/store-contract.ts";
+import { codeContract, registryContract } from "./contracts/store-contract.ts";
 import { closeQuietly, startNatsCluster, type NatsCluster } from "./support/nats-cluster.ts";
 
 let cluster: NatsCluster;
@@ -31,6 +32,22 @@ registryContract({
       async reopen() {
         await current.close();
         current = await KvRegistry.open(nc, options);
+        return current;
+      },
+    };
+  },
+});
+
+codeContract({
+  name: "ObjectCodeStore (R3)",
+  async create() {
+    const options = { bucket: `code-${++stores}`, replicas: 3 };
+    let current = await ObjectCodeStore.open(nc, options);
+    return {
+      store: current,
+      async reopen() {
+        await current.close();
+        current = await ObjectCodeStore.open(nc, options);
         return current;
       },
     };
