@@ -1,12 +1,14 @@
 // The store's contracts (test/contracts/store-contract.ts) against its JetStream parts,
-// R3 on a real three-server NATS cluster: the registry in KV (src/cluster/kv-registry.ts)
-// and code in an Object Store (src/cluster/object-code-store.ts). Each store is a fresh
+// R3 on a real three-server NATS cluster: the registry in KV (src/cluster/kv-registry.ts),
+// code in an Object Store (src/cluster/object-code-store.ts) and metered usage in KV
+// (src/cluster/kv-meter-store.ts). Each store is a fresh
 // set of buckets; a reopen is a new store on the same buckets.
-import { after, before } from "node:test";
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { KvRegistry, ObjectCodeStore } from "../src/cluster/index.ts";
+import { KvMeterStore, KvRegistry, ObjectCodeStore } from "../src/cluster/index.ts";
 import { defaultTenantQuotas } from "../src/store/index.ts";
-import { codeContract, registryContract } from "./contracts/store-contract.ts";
+import { codeContract, meterContract, registryContract } from "./contracts/store-contract.ts";
 import { closeQuietly, startNatsCluster, type NatsCluster } from "./support/nats-cluster.ts";
 
 let cluster: NatsCluster;
@@ -52,4 +54,37 @@ codeContract({
       },
     };
   },
+});
+
+meterContract({
+  name: "KvMeterStore (R3)",
+  async create() {
+    const options = { bucket: `meter-${++stores}`, replicas: 3, node: "node-a" };
+    let current = await KvMeterStore.open(nc, options);
+    return {
+      store: current,
+      async reopen() {
+        await current.close();
+        current = await KvMeterStore.open(nc, options);
+        return current;
+      },
+    };
+  },
+});
+
+test("usage and rollups written by several nodes add up on read, each node writing only its own keys", { timeout: 60_000 }, async () => {
+  const bucket = `meter-${++stores}`;
+  const a = await KvMeterStore.open(nc, { bucket, replicas: 3, node: "node-a" });
+  const b = await KvMeterStore.open(nc, { bucket, replicas: 3, node: "node-b" });
+  const hour = 480_000 * 3_600_000;
+  const row = (n: number) => ({ tenant: "t", function: "f", hourMs: hour, invocations: n, wallMs: 10 * n, cpuMs: 2 * n, mibMs: 128 * n, requestBytes: n, responseBytes: 2 * n, egressBytes: 0 });
+  // At once, from both nodes, and twice from each.
+  await Promise.all([a.addUsage([row(1)]), b.addUsage([row(2)]), a.addUsage([row(4)]), b.addUsage([row(8)])]);
+  for (const reader of [a, b]) assert.deepEqual(await reader.readUsage({ sinceMs: hour, untilMs: hour + 1 }), [row(15)]);
+  const rollup = (n: number, startMs: number) => ({
+    tenant: "t", function: "f", startMs, invocations: n, clientErrors: 0, serverErrors: n, platformErrors: 0, throttled: 0, coldStarts: 0, cpuMs: n, wallMs: n, durations: [n, 0, n],
+  });
+  await Promise.all([a.addRollups([rollup(1, hour + 60_000)]), b.addRollups([rollup(2, hour + 60_000)])]);
+  assert.deepEqual(await a.readRollups({ resolution: "minute", sinceMs: hour, untilMs: hour + 3_600_000 }), [rollup(3, hour + 60_000)]);
+  assert.deepEqual(await b.readRollups({ resolution: "hour", sinceMs: hour, untilMs: hour + 3_600_000 }), [rollup(3, hour)]);
 });

@@ -2,3 +2,4 @@ export { Membership, type MembershipEvent, type MembershipOptions, type NodeInfo
 export { KvRegistry, type KvRegistryOptions } from "./kv-registry.ts";
 export { ObjectCodeStore, type ObjectCodeStoreOptions } from "./object-code-store.ts";
 export { storeUnavailable } from "./store-unavailable.ts";
+export { KvMeterStore, type KvMeterStoreOptions } from "./kv-meter-store.ts";

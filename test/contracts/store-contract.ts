@@ -120,6 +120,11 @@ export function registryContract(backend: PartBackend<Registry>): void {
   describe(`${backend.name} (registry)`, () => registryTests(backend));
 }
 
+/** Usage and rollups alone (store.ts `MeterStore`). */
+export function meterContract(backend: PartBackend<MeterStore>): void {
+  describe(`${backend.name} (meter)`, () => meterTests(backend));
+}
+
 /** Code alone (store.ts `CodeStore`). */
 export function codeContract(backend: PartBackend<CodeStore>): void {
   describe(`${backend.name} (code)`, () => codeTests(backend));
