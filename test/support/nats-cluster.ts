@@ -3,7 +3,7 @@
 // Ports are reserved up front so a server killed with SIGKILL comes back on the same ones
 // and rejoins as the same peer (JetStream knows peers by server name).
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -42,6 +42,19 @@ export async function closeQuietly(nc: NatsConnection | undefined): Promise<void
   clearTimeout(timer);
 }
 
+/**
+ * Where nats-server is: `NATS_SERVER`, else on PATH, else in /usr/sbin and /usr/local/sbin
+ * (Debian installs it in /usr/sbin, which a non-root PATH often lacks).
+ */
+function natsServerBinary(): string {
+  const given = process.env["NATS_SERVER"];
+  if (given !== undefined && given !== "") return given;
+  const dirs = [...(process.env["PATH"] ?? "").split(path.delimiter), "/usr/sbin", "/usr/local/sbin"];
+  const found = dirs.filter((d) => d !== "").map((d) => path.join(d, "nats-server")).find((f) => existsSync(f));
+  if (found === undefined) throw new Error("nats-server was not found on PATH or in /usr/sbin; install it (apt-get install nats-server) or set NATS_SERVER to its path");
+  return found;
+}
+
 /** A port free now on 127.0.0.1 (the OS picks it; the server binds it a moment later). */
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -59,7 +72,8 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   const clusterName = `flick-test-${path.basename(root).slice(-6)}`;
   const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), route: await freePort() })));
   const routes = ports.map((p) => `nats://127.0.0.1:${p.route}`).join(",");
-  const servers = ports.map((p, i) => server(`n${i + 1}`, p, routes, clusterName, path.join(root, `n${i + 1}`)));
+  const binary = natsServerBinary();
+  const servers = ports.map((p, i) => server(binary, `n${i + 1}`, p, routes, clusterName, path.join(root, `n${i + 1}`)));
   try {
     await Promise.all(servers.map((s) => s.restart()));
     await jetStreamReady(servers.map((s) => s.url));
@@ -78,16 +92,16 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   };
 }
 
-function server(name: string, ports: { client: number; route: number }, routes: string, clusterName: string, storeDir: string): NatsServer {
+function server(binary: string, name: string, ports: { client: number; route: number }, routes: string, clusterName: string, storeDir: string): NatsServer {
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   const url = `nats://127.0.0.1:${ports.client}`;
   return {
     name,
     url,
-    running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
+    running: () => child?.pid !== undefined && child.exitCode === null && child.signalCode === null,
     async kill(signal: NodeJS.Signals = "SIGKILL") {
-      if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
     },
     async restart() {
@@ -96,9 +110,13 @@ function server(name: string, ports: { client: number; route: number }, routes: 
         "--jetstream", "--store_dir", storeDir,
         "--cluster_name", clusterName, "--cluster", `nats://127.0.0.1:${ports.route}`, "--routes", routes,
       ];
-      const proc = spawn("nats-server", args, { stdio: ["ignore", "ignore", "pipe"] });
+      const proc = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
       child = proc;
-      exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+      // A process that could not be started emits "error" and never "exit".
+      exited = new Promise<void>((resolve) => {
+        proc.once("exit", () => resolve());
+        proc.once("error", () => resolve());
+      });
       let output = "";
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve, reject) => {
