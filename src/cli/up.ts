@@ -52,6 +52,9 @@ export const up: Command = {
     "--trace-max-rate N  invocations recorded per second at most, however sampled (default 1000; 0: no cap)",
     "--node-name N       this node's name (default: the host name); it holds the leases of the async",
     "                    attempts it runs, and takes back what it was running when it starts again",
+    "--cluster URLS      join a cluster: NATS servers, comma-separated (nats://a:4222,nats://b:4222);",
+    "                    functions, tenants, code and usage are shared through their JetStream",
+    "--cluster-replicas N copies of each JetStream bucket (default 3; 1 for a single NATS server)",
     "--secret-key-file F the 32-byte key that seals secrets and signs code caches (raw, hex or base64;",
     "                    `openssl rand -hex 32 > F`); default: secret.key in the data dir, made on first start",
   ],
@@ -91,6 +94,8 @@ export const up: Command = {
     "trace-sample": { type: "string" },
     "trace-max-rate": { type: "string" },
     "node-name": { type: "string" },
+    cluster: { type: "string" },
+    "cluster-replicas": { type: "string" },
     "secret-key-file": { type: "string" },
   },
   positionals: { min: 0, max: 0 },
@@ -113,6 +118,8 @@ export const up: Command = {
       ...(values["trace-max-rate"] === undefined ? {} : { traceMaxRate: parseInteger(values["trace-max-rate"] as string, "--trace-max-rate", { min: 0, max: 10_000_000 }) }),
       ...(values["node-name"] === undefined ? {} : { nodeName: nodeName(values["node-name"] as string) }),
       ...(values["secret-key-file"] === undefined ? {} : { secretKeyFile: path.resolve(values["secret-key-file"] as string) }),
+      ...(values["cluster"] === undefined ? {} : { cluster: natsServers(values["cluster"] as string) }),
+      ...(values["cluster-replicas"] === undefined ? {} : { clusterReplicas: parseInteger(values["cluster-replicas"] as string, "--cluster-replicas", { min: 1, max: 5 }) }),
       ...schedulingOptions(values, placementPolicies),
     });
     const info = path.join(dataDir, nodeFile);
@@ -142,6 +149,16 @@ export const up: Command = {
 };
 
 /** `--log-format`: how each function request is printed (text, json), or not at all (off). */
+/** `--cluster`: NATS server URLs, comma-separated. */
+function natsServers(value: string): string[] {
+  const urls = value.split(",").map((u) => u.trim()).filter((u) => u !== "");
+  const bad = urls.find((u) => !/^(nats|tls):\/\/[^\s/]+(:\d+)?\/?$/.test(u));
+  if (urls.length === 0 || bad !== undefined) {
+    throw new FlickError("validation_failed", `--cluster: ${bad === undefined ? "no server given" : `"${bad.slice(0, 80)}" is not a NATS server URL`}; give them as nats://host:4222, comma-separated`);
+  }
+  return urls;
+}
+
 /** A node's name: it goes into leases and, in a cluster, into what other nodes see. */
 function nodeName(value: string): string {
   if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(value)) return value;

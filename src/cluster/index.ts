@@ -3,3 +3,5 @@ export { KvRegistry, type KvRegistryOptions } from "./kv-registry.ts";
 export { ObjectCodeStore, type ObjectCodeStoreOptions } from "./object-code-store.ts";
 export { storeUnavailable } from "./store-unavailable.ts";
 export { KvMeterStore, type KvMeterStoreOptions } from "./kv-meter-store.ts";
+export { ClusterStore } from "./cluster-store.ts";
+export { openClusterStore, type ClusterOptions } from "./open-cluster-store.ts";

@@ -10,10 +10,11 @@
  * an `update` at the revision read (`create` for a new one): a second writer under the same
  * node name (a misconfiguration) costs a retry, never a lost count.
  */
-import { Kvm, type KV } from "@nats-io/kv";
+import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { UsageRow } from "../model/index.ts";
 import { addRollup, rollupRetention, type MeterStore, type RollupQuery, type RollupRow, type UsageQuery } from "../store/index.ts";
+import { openKv } from "./buckets.ts";
 import { storeUnavailable } from "./store-unavailable.ts";
 
 export interface KvMeterStoreOptions {
@@ -61,8 +62,7 @@ export class KvMeterStore implements MeterStore {
   }
 
   static async open(nc: NatsConnection, options: KvMeterStoreOptions): Promise<KvMeterStore> {
-    const kv = await storeUnavailable("opening the meter store", () =>
-      new Kvm(nc).create(options.bucket ?? "flick-meter", { replicas: options.replicas ?? 3, history: 1, allow_direct: false }));
+    const kv = await openKv(nc, options.bucket ?? "flick-meter", { replicas: options.replicas ?? 3, history: 1, allow_direct: false });
     return new KvMeterStore(kv, options.node);
   }
 

@@ -19,10 +19,11 @@
  * Reads go to each stream's leader (no direct gets from replicas): after a write, a read
  * on any node sees it. NATS unreachable or without quorum: `store_unavailable`.
  */
-import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
+import type { KV, KvEntry } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { FlickError } from "../errors/index.ts";
 import { defaultScale, type FunctionRecord, type ScaleSettings, type TenantRecord, type TokenRecord, type TrafficShare, type VersionRecord } from "../model/index.ts";
+import { openKv } from "./buckets.ts";
 import { storeUnavailable as unavailable } from "./store-unavailable.ts";
 import { checkProvisioned, type ProvisionedUsage, type Registry, type RegistryChange, type TenantChange, type TenantQuotas } from "../store/index.ts";
 
@@ -73,10 +74,9 @@ export class KvRegistry implements Registry {
 
   static async open(nc: NatsConnection, options: KvRegistryOptions): Promise<KvRegistry> {
     const prefix = options.prefix ?? "flick";
-    const kvm = new Kvm(nc);
     // history 1: the current value is what matters; allow_direct off: reads see the writes before them.
-    const bucket = (name: string) => kvm.create(`${prefix}-${name}`, { replicas: options.replicas ?? 3, history: 1, allow_direct: false });
-    const [registry, versions, tokens] = await unavailable("opening the registry", () => Promise.all([bucket("registry"), bucket("versions"), bucket("tokens")]));
+    const bucket = (name: string) => openKv(nc, `${prefix}-${name}`, { replicas: options.replicas ?? 3, history: 1, allow_direct: false });
+    const [registry, versions, tokens] = await Promise.all([bucket("registry"), bucket("versions"), bucket("tokens")]);
     return new KvRegistry(registry, versions, tokens, options.quotas);
   }
 

@@ -6,9 +6,10 @@
  * module of several MiB never has to fit one NATS message. There is no local path: each
  * node writes the files its hosts run (node/code-files.ts).
  */
-import { Objm, type ObjectStore } from "@nats-io/obj";
+import type { ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { codeFileName, type CodeKind, type CodeStore } from "../store/index.ts";
+import { openObjects } from "./buckets.ts";
 import { storeUnavailable } from "./store-unavailable.ts";
 
 export interface ObjectCodeStoreOptions {
@@ -26,7 +27,7 @@ export class ObjectCodeStore implements CodeStore {
   }
 
   static async open(nc: NatsConnection, options: ObjectCodeStoreOptions = {}): Promise<ObjectCodeStore> {
-    const objects = await storeUnavailable("opening the code store", () => new Objm(nc).create(options.bucket ?? "flick-code", { replicas: options.replicas ?? 3 }));
+    const objects = await openObjects(nc, options.bucket ?? "flick-code", { replicas: options.replicas ?? 3 });
     return new ObjectCodeStore(objects);
   }
 

@@ -153,7 +153,10 @@ export class Platform implements ApiBackend, GatewayBackend {
       sync.catch((err: unknown) => process.emitWarning(`flick: applying a registry change to ${change.kind} "${change.name}": ${String(err)}`));
     });
     if ((await this.store.getTenant(defaultTenant)) === undefined) {
-      await this.store.createTenant({ name: defaultTenant, createdAtMs: Date.now() });
+      // In a cluster, another node starting at the same moment may create it first.
+      await this.store.createTenant({ name: defaultTenant, createdAtMs: Date.now() }).catch((err: unknown) => {
+        if (!(err instanceof FlickError && err.code === "tenant_exists")) throw err;
+      });
     }
     for (const tenant of await this.store.listTenants()) {
       if (tenant.concurrency !== null && tenant.concurrency !== undefined) this.budgets.setLimit(tenant.name, tenant.concurrency);

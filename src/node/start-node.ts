@@ -18,7 +18,7 @@ import { createGateway, functionPrefix } from "../gateway/index.ts";
 import { EgressPolicy, relayHeader, type AccessLogFormat } from "../host/index.ts";
 import { limits } from "../model/index.ts";
 import { AsyncQueue, CronRunner, defaultBackoff, defaultQueueQuota } from "../queue/index.ts";
-import { SqliteQueue, SqliteStore, type QueueQuota, type Store, type TenantQuotas } from "../store/index.ts";
+import { defaultTenantQuotas, SqliteQueue, SqliteStore, type QueueQuota, type Store, type TenantQuotas } from "../store/index.ts";
 import { AdmissionBudgets } from "./admission-budgets.ts";
 import { CodeFiles } from "./code-files.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
@@ -69,6 +69,14 @@ export interface NodeOptions {
    * share one.
    */
   secretKeyFile?: string;
+  /**
+   * NATS servers of a cluster (`flick up --cluster`): the registry, code and usage are kept
+   * in their JetStream, shared with every node of the cluster (docs/cluster.md). Absent: the
+   * embedded single node, everything in the data dir.
+   */
+  cluster?: string[];
+  /** Copies of each JetStream bucket (default 3; 1 for a single NATS server). */
+  clusterReplicas?: number;
   /** Async attempts running at once (default 64). */
   asyncConcurrency?: number;
   /** Lease of a running async attempt, renewed every third of it while the attempt runs, ms (default 60 s). */
@@ -242,8 +250,27 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     tenantAntiAffinity: options.tenantAntiAffinity ?? false,
   });
   const metrics = nodeMetrics({ platform: () => platformRef!, scheduler, queue: () => queueRef });
-  const store = new SqliteStore(dataDir, { quotas: options.tenantQuotas ?? {}, onCommit: (seconds) => metrics.storeCommit.observe(seconds) });
-  const adminToken = await ensureAdminToken(store, dataDir, Date.now());
+  const local = new SqliteStore(dataDir, { quotas: options.tenantQuotas ?? {}, onCommit: (seconds) => metrics.storeCommit.observe(seconds) });
+  const nodeName = options.nodeName ?? hostname();
+  let store: Store = local;
+  if (options.cluster !== undefined) {
+    // The registry, code and usage in JetStream, shared with every node; logs stay here (docs/cluster.md).
+    const { openClusterStore } = await import("../cluster/index.ts");
+    const quotas = { ...defaultTenantQuotas, ...options.tenantQuotas };
+    try {
+      store = await openClusterStore({ servers: options.cluster, nodeName, quotas, ...(options.clusterReplicas === undefined ? {} : { replicas: options.clusterReplicas }) }, local);
+    } catch (err) {
+      await local.close();
+      throw err;
+    }
+  }
+  let adminToken: string;
+  try {
+    adminToken = await ensureAdminToken(store, dataDir, Date.now());
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const idleTtlMs = options.idleTtlMs ?? schedulerDefaults.idleTtlMs;
   const tenantConcurrency = options.tenantConcurrency ?? schedulerDefaults.tenantConcurrency;
   const concurrency = options.concurrency ?? schedulerDefaults.concurrency;
@@ -372,7 +399,6 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   platform.publicUrl = url;
 
   const queueStore = new SqliteQueue(dataDir);
-  const nodeName = options.nodeName ?? hostname();
   const queueQuota: QueueQuota = { ...defaultQueueQuota, ...options.queueQuota };
   const queue = new AsyncQueue({
     store: queueStore,

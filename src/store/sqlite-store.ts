@@ -519,6 +519,10 @@ export class SqliteStore implements Store {
     return removed;
   }
 
+  async removeLogs(fn: string): Promise<void> {
+    this.write(`the logs of "${fn}"`, () => this.q["deleteLogs"]!.run(fn));
+  }
+
   async appendLogs(lines: NewLogLine[]): Promise<LogLine[]> {
     if (lines.length === 0) return [];
     const stored = this.transaction(() => {

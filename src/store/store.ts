@@ -260,6 +260,8 @@ export interface LogStore {
   /** Stores lines and applies the per-tenant log quotas (logRetention) in the same transaction. */
   appendLogs(lines: NewLogLine[]): Promise<LogLine[]>;
   readLogs(query: LogQuery): Promise<LogLine[]>;
+  /** Drops every line of a removed function (a whole `Store` does it in `removeFunction`). */
+  removeLogs(fn: string): Promise<void>;
 
 }
 

@@ -476,6 +476,16 @@ function logTests(backend: PartBackend<LogStore>): void {
     await store.close();
   });
 
+  test("removeLogs drops every line of one function and no other's", async () => {
+    const { store } = await backend.create();
+    await store.appendLogs([line("f", "f one"), line("g", "g one"), line("f", "f two")]);
+    await store.removeLogs("f");
+    assert.deepEqual(await store.readLogs({ function: "f", limit: 10 }), []);
+    assert.deepEqual(messages(await store.readLogs({ function: "g", limit: 10 })), ["g one"]);
+    assert.deepEqual(messages(await store.readLogs({ tenant: "t", limit: 10 })), ["g one"]);
+    await store.close();
+  });
+
   test("a tenant's log read returns only its own lines, whatever the filter", async () => {
     const { store } = await backend.create();
     await store.appendLogs([

@@ -1,0 +1,54 @@
+/**
+ * Opening a JetStream bucket the way every node of a cluster can at once: made if missing
+ * (two nodes making it at the same moment both get it), then waited for until a write to
+ * it is acknowledged (a key-value bucket: its `_ready` key; an object store: its status),
+ * which takes a leader and a quorum of replicas. A stream just made, or re-electing after
+ * a server was lost, answers nothing for a few seconds; a node starting then waits rather
+ * than fail.
+ */
+import { Kvm, type KV, type KvOptions } from "@nats-io/kv";
+import { Objm, type ObjectStore, type ObjectStoreOptions } from "@nats-io/obj";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { storeUnavailable } from "./store-unavailable.ts";
+
+/** How long a bucket may take to answer before the node gives up with `store_unavailable`. */
+const readyWithinMs = 60_000;
+
+export async function openKv(nc: NatsConnection, name: string, options: Partial<KvOptions>): Promise<KV> {
+  const kvm = new Kvm(nc);
+  const kv = await ready(name, () => createOrOpen(() => kvm.create(name, options), () => kvm.open(name)));
+  // Readers of these buckets list keys by their own prefixes; `_ready` is none of them.
+  await ready(name, () => kv.put("_ready", ""));
+  return kv;
+}
+
+export async function openObjects(nc: NatsConnection, name: string, options: Partial<ObjectStoreOptions>): Promise<ObjectStore> {
+  const objm = new Objm(nc);
+  const objects = await ready(name, () => createOrOpen(() => objm.create(name, options), () => objm.open(name)));
+  await ready(name, () => objects.status());
+  return objects;
+}
+
+/** Made by this node, or by another that got there first. */
+async function createOrOpen<T>(create: () => Promise<T>, open: () => Promise<T>): Promise<T> {
+  try {
+    return await create();
+  } catch (err) {
+    if (!/already in use|exists/i.test(String(err))) throw err;
+    return open();
+  }
+}
+
+/** `work` again, while NATS says it cannot answer yet, for up to a minute. */
+async function ready<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + readyWithinMs;
+  for (;;) {
+    try {
+      return await storeUnavailable(`the JetStream bucket ${name}`, work);
+    } catch (err) {
+      const transient = err instanceof Error && "code" in err && err.code === "store_unavailable";
+      if (!transient || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}

@@ -1,0 +1,82 @@
+// Flick nodes as one platform (docs/cluster.md): three real nats-server processes with
+// JetStream (R3), three Flick nodes on them (`flick up --cluster`). A function deployed
+// through one node answers through each node; tokens, secrets and removal are the
+// cluster's; two tenants taking one new name through two nodes at once: one gets 409.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { after, before, test } from "node:test";
+import { FlickClient } from "../src/api/index.ts";
+import { FlickError } from "../src/errors/index.ts";
+import { deploySource } from "./support/functions.ts";
+import { startNatsCluster, type NatsCluster } from "./support/nats-cluster.ts";
+import { startTestNode, tempDir, type TestNode } from "./support/node-process.ts";
+
+let cluster: NatsCluster;
+let nodes: TestNode[] = [];
+const scratch: string[] = [];
+before(async () => {
+  cluster = await startNatsCluster(3);
+  const keys = tempDir("flick-keys-");
+  scratch.push(keys);
+  const key = path.join(keys, "cluster.key");
+  writeFileSync(key, randomBytes(32).toString("hex"), { mode: 0o600 });
+  // All at once: they race to create the default tenant, as nodes started together do.
+  const started = await Promise.allSettled([1, 2, 3].map((i) =>
+    startTestNode({ hosts: 1, args: ["--cluster", cluster.urls.join(","), "--node-name", `node-${i}`, "--secret-key-file", key] })));
+  nodes = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  for (const n of nodes) scratch.push(n.dataDir);
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
+});
+after(async () => {
+  await Promise.all(nodes.map((n) => n.kill()));
+  await cluster?.stop();
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Asks `url` until `ok` holds of the answer (the deploy reaching that node); the test's timeout bounds it. */
+async function answers(signal: AbortSignal, url: string, ok: (status: number, text: string) => boolean): Promise<{ status: number; text: string }> {
+  for (;;) {
+    const res = await fetch(url);
+    const text = await res.text();
+    if (ok(res.status, text) || signal.aborted) return { status: res.status, text };
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+test("a function deployed through one node answers through each node, its secret opened by each", { timeout: 120_000 }, async (t) => {
+  const deployed = performance.now();
+  await deploySource(nodes[0]!.admin, "hello", `export default { fetch: (_r, env) => new Response("hi " + env.GREETING) };`, { secrets: { GREETING: "from the cluster" } });
+  for (const [i, node] of nodes.entries()) {
+    const got = await answers(t.signal, `${node.url}/fn/hello`, (status) => status === 200);
+    assert.deepEqual(got, { status: 200, text: "hi from the cluster" }, `node ${i + 1}`);
+    t.diagnostic(`node ${i + 1} served it ${(performance.now() - deployed).toFixed(0)} ms after the deploy began`);
+  }
+  // One registry: the function is listed, and a node's admin token works on the others.
+  for (const node of nodes) assert.deepEqual((await new FlickClient(node.url, nodes[2]!.adminToken).listFunctions()).map((f) => f.name), ["hello"]);
+});
+
+test("two tenants deploying one new name through two nodes at once: one gets it, the other 409 name_taken", { timeout: 120_000 }, async (t) => {
+  const acme = new FlickClient(nodes[0]!.url, (await nodes[0]!.admin.createTenant("acme")).token);
+  const globex = new FlickClient(nodes[1]!.url, (await nodes[1]!.admin.createTenant("globex")).token);
+  const results = await Promise.allSettled([
+    deploySource(acme, "contested", `export default { fetch: () => new Response("acme") };`),
+    deploySource(globex, "contested", `export default { fetch: () => new Response("globex") };`),
+  ]);
+  const won = results.filter((r) => r.status === "fulfilled");
+  const lost = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+  assert.equal(won.length, 1, JSON.stringify(results));
+  assert.ok(lost[0] instanceof FlickError && lost[0].code === "name_taken" && lost[0].status === 409, String(lost[0]));
+  const winner = results[0]!.status === "fulfilled" ? "acme" : "globex";
+  const got = await answers(t.signal, `${nodes[2]!.url}/fn/contested`, (status) => status === 200);
+  assert.equal(got.text, winner, "the third node serves the winner's code");
+});
+
+test("a function removed through one node stops answering on every node", { timeout: 120_000 }, async (t) => {
+  await deploySource(nodes[1]!.admin, "brief", `export default { fetch: () => new Response("here") };`);
+  for (const node of nodes) assert.equal((await answers(t.signal, `${node.url}/fn/brief`, (s) => s === 200)).status, 200);
+  await nodes[1]!.admin.removeFunction("brief");
+  for (const node of nodes) assert.equal((await answers(t.signal, `${node.url}/fn/brief`, (s) => s === 404)).status, 404);
+});
