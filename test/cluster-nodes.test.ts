@@ -80,3 +80,32 @@ test("a function removed through one node stops answering on every node", { time
   await nodes[1]!.admin.removeFunction("brief");
   for (const node of nodes) assert.equal((await answers(t.signal, `${node.url}/fn/brief`, (s) => s === 404)).status, 404);
 });
+
+test("kill -9 of a node under load: requests to the live nodes all succeed, and deploys go on through them", { timeout: 120_000 }, async (t) => {
+  await deploySource(nodes[0]!.admin, "steady", `export default { fetch: () => new Response("ok") };`);
+  for (const node of nodes) await answers(t.signal, `${node.url}/fn/steady`, (s) => s === 200);
+  const live = nodes.slice(1);
+  let running = true;
+  const outcomes: boolean[] = [];
+  // Four clients on the live nodes, each asking again as soon as it has its answer.
+  const clients = Array.from({ length: 4 }, async (_, i) => {
+    const url = `${live[i % live.length]!.url}/fn/steady`;
+    while (running && !t.signal.aborted) {
+      const ok = await fetch(url).then(async (r) => r.status === 200 && (await r.text()) === "ok", () => false);
+      outcomes.push(ok);
+    }
+  });
+  // Some answers before the kill, and some after it.
+  while (outcomes.length < 200 && !t.signal.aborted) await new Promise((resolve) => setTimeout(resolve, 10));
+  await nodes[0]!.kill("SIGKILL");
+  const atKill = outcomes.length;
+  while (outcomes.length < atKill + 400 && !t.signal.aborted) await new Promise((resolve) => setTimeout(resolve, 10));
+  running = false;
+  await Promise.all(clients);
+  const failed = outcomes.filter((ok) => !ok).length;
+  t.diagnostic(`${outcomes.length} requests to the live nodes, ${atKill} before the kill; ${failed} failed`);
+  assert.ok(failed <= outcomes.length / 100, `at least 99% succeed: ${failed} of ${outcomes.length} failed`);
+  // The cluster's store does not depend on the dead node: a deploy through a live one reaches the other.
+  await deploySource(nodes[1]!.admin, "after-kill", `export default { fetch: () => new Response("still here") };`);
+  assert.equal((await answers(t.signal, `${nodes[2]!.url}/fn/after-kill`, (s) => s === 200)).text, "still here");
+});
