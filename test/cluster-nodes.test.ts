@@ -61,10 +61,12 @@ test("a function deployed through one node answers through each node, its secret
 test("two tenants deploying one new name through two nodes at once: one gets it, the other 409 name_taken", { timeout: 120_000 }, async (t) => {
   const acme = new FlickClient(nodes[0]!.url, (await nodes[0]!.admin.createTenant("acme")).token);
   const globex = new FlickClient(nodes[1]!.url, (await nodes[1]!.admin.createTenant("globex")).token);
+  t.diagnostic("tenants acme (through node 1) and globex (through node 2) created");
   const results = await Promise.allSettled([
     deploySource(acme, "contested", `export default { fetch: () => new Response("acme") };`),
     deploySource(globex, "contested", `export default { fetch: () => new Response("globex") };`),
   ]);
+  t.diagnostic(`deploys settled: ${results.map((r) => (r.status === "fulfilled" ? "deployed" : String(r.reason))).join("; ")}`);
   const won = results.filter((r) => r.status === "fulfilled");
   const lost = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
   assert.equal(won.length, 1, JSON.stringify(results));

@@ -17,7 +17,7 @@ import { targetOf, type GatewayBackend, type ResponseWriter, type RouteTarget } 
 import { durationCounts, outcomeOf, type AcquireResult, type Call, type CallResult, type ClientGone, type FunctionUsage, type InstanceSpec, type InstanceUsage, type RouteInfo, type ShippedLogLine, type WireLogLine, type WireRequest } from "../host/index.ts";
 import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type InvocationStatus, type LogLine, type TenantRecord, type TrafficShare, type UsageRow, type VersionRecord } from "../model/index.ts";
 import { parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type RetrySettings } from "../queue/index.ts";
-import type { CodeKind, NewLogLine, Store } from "../store/index.ts";
+import type { CodeKind, NewLogLine, RegistryChange, Store } from "../store/index.ts";
 import { epochMs, type NodeMetrics, type SpanData, type TraceSink } from "../telemetry/index.ts";
 import { invocationInfo, listedInvocationInfo, payloadOf } from "./async-invocations.ts";
 import { runBindingCall } from "./binding-calls.ts";
@@ -146,12 +146,7 @@ export class Platform implements ApiBackend, GatewayBackend {
    * serves. Watching starts first, so nothing committed while loading is missed.
    */
   async load(): Promise<void> {
-    await this.store.watch((change) => {
-      const sync = change.kind === "function"
-        ? this.serially(change.name, () => this.syncFunction(change.name))
-        : this.syncTenant(change.name);
-      sync.catch((err: unknown) => process.emitWarning(`flick: applying a registry change to ${change.kind} "${change.name}": ${String(err)}`));
-    });
+    await this.store.watch((change) => this.apply(change));
     if ((await this.store.getTenant(defaultTenant)) === undefined) {
       // In a cluster, another node starting at the same moment may create it first.
       await this.store.createTenant({ name: defaultTenant, createdAtMs: Date.now() }).catch((err: unknown) => {
@@ -211,6 +206,20 @@ export class Platform implements ApiBackend, GatewayBackend {
     for (const key of [...this.serving.keys()]) if (key.startsWith(`${entry.fn}@`)) this.serving.delete(key);
     this.cron?.setTriggers(this.cronTriggers());
     return this.pushRoutes([entry.route], []);
+  }
+
+  /**
+   * Applies a watched registry change. One that fails (the store did not answer in time,
+   * the code could not be fetched) is tried again, 1 s later and then less and less often
+   * up to every 30 s, until it succeeds: a node must not stay on an old version because a
+   * change reached it while the store was busy. Each try reads the state as it is then.
+   */
+  private apply(change: RegistryChange, failures = 0): void {
+    const sync = change.kind === "function" ? this.serially(change.name, () => this.syncFunction(change.name)) : this.syncTenant(change.name);
+    sync.catch((err: unknown) => {
+      process.emitWarning(`flick: applying a registry change to ${change.kind} "${change.name}" (try ${failures + 1}): ${String(err)}; trying again`);
+      setTimeout(() => this.apply(change, failures + 1), Math.min(30_000, 1000 * 2 ** failures)).unref();
+    });
   }
 
   /**
