@@ -55,7 +55,9 @@ test("a function deployed through one node answers through each node, its secret
     t.diagnostic(`node ${i + 1} served it ${(performance.now() - deployed).toFixed(0)} ms after the deploy began`);
   }
   // One registry: the function is listed, and a node's admin token works on the others.
+  const listed = performance.now();
   for (const node of nodes) assert.deepEqual((await new FlickClient(node.url, nodes[2]!.adminToken).listFunctions()).map((f) => f.name), ["hello"]);
+  t.diagnostic(`three listings took ${(performance.now() - listed).toFixed(0)} ms`);
 });
 
 test("two tenants deploying one new name through two nodes at once: one gets it, the other 409 name_taken", { timeout: 120_000 }, async (t) => {
