@@ -31,7 +31,11 @@ export async function openClusterStore(options: ClusterOptions, logs: LogStore &
       KvMeterStore.open(nc, { replicas, node: options.nodeName }),
     ]);
     return new ClusterStore({ registry, code, logs, meter }, async () => {
-      await nc.drain().catch(() => undefined);
+      // What was sent is flushed, for at most 5 s: NATS gone must not keep a node from stopping.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([nc.drain().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)))]);
+      clearTimeout(timer);
+      if (!nc.isClosed()) await Promise.race([nc.close().catch(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, 1000).unref())]);
     });
   } catch (err) {
     await nc.close();
