@@ -20,7 +20,7 @@ after(async () => {
 });
 
 const info = (name: string, zone: string): NodeInfo => ({
-  name, url: `http://127.0.0.1:1/${name}`, labels: { zone }, capacity: { hosts: 2, memoryMiB: 4096, slots: 64 }, load: { inFlight: 0, instances: 0 }, startedAtMs: 1,
+  name, url: `http://127.0.0.1:1/${name}`, labels: { zone }, capacity: { hosts: 2, memoryMiB: 4096, slots: 64 }, load: { instances: 0, busy: 0 }, startedAtMs: 1,
 });
 
 /** A node's membership on its own connection (to one server of the three), with its events in order. */

@@ -60,6 +60,24 @@ test("a function deployed through one node answers through each node, its secret
   t.diagnostic(`three listings took ${(performance.now() - listed).toFixed(0)} ms`);
 });
 
+/** Asks node `via` for the platform's nodes until `ok` holds of their names; the test's timeout bounds it. */
+async function nodeNames(signal: AbortSignal, via: TestNode, ok: (names: string[]) => boolean): Promise<string[]> {
+  for (;;) {
+    const names = (await via.admin.listNodes()).map((n) => n.name);
+    if (ok(names) || signal.aborted) return names;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test("every node lists the cluster's nodes; a tenant may not", { timeout: 120_000 }, async (t) => {
+  for (const via of nodes) assert.deepEqual(await nodeNames(t.signal, via, (n) => n.length === 3), ["node-1", "node-2", "node-3"]);
+  const [first] = await nodes[1]!.admin.listNodes();
+  assert.equal(first!.url, nodes[0]!.url, "each node says where it serves");
+  assert.equal(first!.capacity.hosts, 1);
+  const tenant = new FlickClient(nodes[0]!.url, (await nodes[0]!.admin.createTenant("curious")).token);
+  await assert.rejects(tenant.listNodes(), (err: unknown) => err instanceof FlickError && err.code === "forbidden");
+});
+
 test("two tenants deploying one new name through two nodes at once: one gets it, the other 409 name_taken", { timeout: 120_000 }, async (t) => {
   const acme = new FlickClient(nodes[0]!.url, (await nodes[0]!.admin.createTenant("acme")).token);
   const globex = new FlickClient(nodes[1]!.url, (await nodes[1]!.admin.createTenant("globex")).token);
@@ -109,6 +127,10 @@ test("kill -9 of a node under load: requests to the live nodes all succeed, and 
   const failed = outcomes.filter((ok) => !ok).length;
   t.diagnostic(`${outcomes.length} requests to the live nodes, ${atKill} before the kill; ${failed} failed`);
   assert.ok(failed <= outcomes.length / 100, `at least 99% succeed: ${failed} of ${outcomes.length} failed`);
+  // The others stop listing it once its heartbeats are missed for the time-to-live (10 s).
+  const since = performance.now();
+  assert.deepEqual(await nodeNames(t.signal, nodes[1]!, (n) => !n.includes("node-1")), ["node-2", "node-3"]);
+  t.diagnostic(`node-1 left the list ${(performance.now() - since).toFixed(0)} ms after its kill`);
   // The cluster's store does not depend on the dead node: a deploy through a live one reaches the other.
   await deploySource(nodes[1]!.admin, "after-kill", `export default { fetch: () => new Response("still here") };`);
   assert.equal((await answers(t.signal, `${nodes[2]!.url}/fn/after-kill`, (s) => s === 200)).text, "still here");

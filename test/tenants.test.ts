@@ -92,3 +92,13 @@ test("a private function never sees the Flick token that authorized the call", a
   await acme.deploy("peek", { code: await bundleSource(`export default { fetch: (req) => new Response(req.headers.get("authorization") ?? "none") };`), private: true });
   assert.equal(await (await acme.invoke("peek")).text(), "none");
 });
+
+test("a single node lists itself as the platform's one node, for the admin only", async () => {
+  const list = await node.admin.listNodes();
+  assert.equal(list.length, 1);
+  assert.equal(list[0]!.url, node.url);
+  assert.equal(list[0]!.capacity.hosts, 2);
+  assert.ok(list[0]!.startedAtMs <= Date.now());
+  const acme = new FlickClient(node.url, (await node.admin.createTenant("nodes-curious")).token);
+  await assert.rejects(acme.listNodes(), (err: unknown) => err instanceof FlickError && err.code === "forbidden");
+});

@@ -2,7 +2,7 @@
  * What the admin API needs from the node. The node implements it; the API only parses,
  * authenticates and renders, so it can be read (and tested) without the rest.
  */
-import type { InvocationStatus, LogLevel, LogLine } from "../model/index.ts";
+import type { InvocationStatus, LogLevel, LogLine, NodeInfo } from "../model/index.ts";
 
 /** `flick logs --level/--invocation/--grep`: these levels, one invocation, a substring of the message. */
 export interface LogFilter {
@@ -52,6 +52,8 @@ export interface ApiBackend {
   followLogs(who: Principal, scope: LogScope, onLines: (lines: LogLine[]) => void): Promise<() => void>;
   createTenant(who: Principal, name: string): Promise<CreateTenantResponse>;
   listTenants(who: Principal): Promise<TenantInfo[]>;
+  /** The platform's nodes (admin only): this one, or every node of its cluster heard from within the time-to-live. */
+  listNodes(who: Principal): Promise<NodeInfo[]>;
   /** `flick scale`: provisioned and capped instances, placement constraints, keep-alive. */
   scale(who: Principal, name: string, change: ScaleRequest): Promise<FunctionInfo>;
   /** Admin only: a tenant's limits — requests in flight, provisioned quotas (null: the node's default). */

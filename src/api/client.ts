@@ -3,7 +3,7 @@
  * A platform error comes back as the same FlickError the server threw.
  */
 import { FlickError } from "../errors/index.ts";
-import type { LogLevel, LogLine } from "../model/index.ts";
+import type { LogLevel, LogLine, NodeInfo } from "../model/index.ts";
 import { apiPrefix } from "./prefix.ts";
 import type {
   CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, MetricsSeries, ScaleRequest, SeriesRequest, TenantInfo, TraceInfo,
@@ -149,6 +149,10 @@ export class FlickClient {
   }
   async listTenants(): Promise<TenantInfo[]> {
     return (await this.call<{ tenants: TenantInfo[] }>("GET", "/tenants")).tenants;
+  }
+  /** The platform's nodes (admin only). */
+  async listNodes(): Promise<NodeInfo[]> {
+    return (await this.call<{ nodes: NodeInfo[] }>("GET", "/nodes")).nodes;
   }
   /** Changes a tenant's limits (admin only); fields left out stay, null means the node's default. */
   updateTenant(name: string, change: TenantUpdateRequest): Promise<TenantInfo> {

@@ -195,6 +195,7 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
     sendJson(res, 201, await backend.createTenant(who, body.name));
   });
   route("GET", /^\/tenants$/, async ({ res, who }) => sendJson(res, 200, { tenants: await backend.listTenants(who) }));
+  route("GET", /^\/nodes$/, async ({ res, who }) => sendJson(res, 200, { nodes: await backend.listNodes(who) }));
   route("PATCH", /^\/tenants\/([^/]+)$/, async ({ req, res, who, params }) => {
     const body = parse(tenantUpdateRequest, await readJson(req));
     sendJson(res, 200, await backend.updateTenant(who, decodeParam(params[0]!), body));

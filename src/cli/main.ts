@@ -18,13 +18,14 @@ import { logs, tail } from "./logs.ts";
 import { scale } from "./scale.ts";
 import { secret } from "./secret.ts";
 import { closest } from "./suggest.ts";
+import { nodes } from "./nodes.ts";
 import { tenants } from "./tenants.ts";
 import { promote, traffic } from "./traffic.ts";
 import { types } from "./types.ts";
 import { usage } from "./usage.ts";
 import { up } from "./up.ts";
 
-export const commands: Command[] = [up, init, deploy, dev, types, invoke, invocation, invocations, dlq, ls, info, versions, rollback, traffic, promote, secret, scale, rm, logs, tail, trace, usage, tenants, backup, restore];
+export const commands: Command[] = [up, init, deploy, dev, types, invoke, invocation, invocations, dlq, ls, info, versions, rollback, traffic, promote, secret, scale, rm, logs, tail, trace, usage, tenants, nodes, backup, restore];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -3,6 +3,7 @@
  * rollups in JetStream (replicated, shared by every node), and function logs still in the
  * node's own SQLite file until they have a JetStream side (docs/cluster.md says so).
  */
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { FunctionRecord, ScaleSettings, TenantRecord, TokenRecord, TrafficShare, UsageRow, VersionRecord } from "../model/index.ts";
 import type {
   CodeKind, CodeStore, LogQuery, LogStore, MeterStore, NewLogLine, ProvisionedUsage, Registry, RegistryChange, RollupQuery, RollupRow, Store, TenantChange, UsageQuery,
@@ -17,8 +18,11 @@ export class ClusterStore implements Store {
   private readonly meter: Part<MeterStore>;
   /** Runs last at close: the NATS connection, which the parts share. */
   private readonly onClose: () => Promise<void>;
+  /** The connection the parts share; membership heartbeats over it too. */
+  readonly nats: NatsConnection;
 
-  constructor(parts: { registry: Part<Registry>; code: Part<CodeStore>; logs: Part<LogStore>; meter: Part<MeterStore> }, onClose: () => Promise<void>) {
+  constructor(parts: { registry: Part<Registry>; code: Part<CodeStore>; logs: Part<LogStore>; meter: Part<MeterStore> }, nats: NatsConnection, onClose: () => Promise<void>) {
+    this.nats = nats;
     this.registry = parts.registry;
     this.code = parts.code;
     this.logs = parts.logs;

@@ -9,21 +9,12 @@
  * ages out, hence the local sweep). A node that stops cleanly deletes its entry, and the
  * others hear it at once.
  */
-import { Kvm, type KV } from "@nats-io/kv";
+import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { NodeInfo } from "../model/index.ts";
+import { openKv } from "./buckets.ts";
 
-/** What a node says of itself in each heartbeat. */
-export interface NodeInfo {
-  /** `flick up --node-name`: the key of its entry. */
-  name: string;
-  /** Where other nodes reach it (forwarded requests). */
-  url: string;
-  /** `--labels zone=a`: fault domains the scheduler spreads over. */
-  labels: Record<string, string>;
-  capacity: { hosts: number; memoryMiB: number; slots: number };
-  load: { inFlight: number; instances: number };
-  startedAtMs: number;
-}
+export type { NodeInfo };
 
 export type MembershipEvent = { kind: "joined" | "updated"; node: NodeInfo } | { kind: "left"; name: string; why: "stopped" | "silent" };
 
@@ -78,7 +69,8 @@ export class Membership {
     if (ttlMs < 3 * heartbeatMs) throw new RangeError(`membership: a ${ttlMs} ms time-to-live must cover at least three ${heartbeatMs} ms heartbeats`);
     const name = self().name;
     if (!nodeName.test(name)) throw new RangeError(`membership: "${name}" is not a node name (1 to 63 letters, digits, '.', '_' or '-')`);
-    const kv = await new Kvm(nc).create(options.bucket ?? "flick-nodes", { replicas: options.replicas ?? 3, history: 1, ttl: ttlMs });
+    // Made by whichever node comes first, and waited for until a write is acknowledged.
+    const kv = await openKv(nc, options.bucket ?? "flick-nodes", { replicas: options.replicas ?? 3, history: 1, ttl: ttlMs });
     const m = new Membership(kv, self, options);
     await m.beat();
     await m.watch();

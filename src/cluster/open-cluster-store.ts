@@ -30,7 +30,7 @@ export async function openClusterStore(options: ClusterOptions, logs: LogStore &
       ObjectCodeStore.open(nc, { replicas }),
       KvMeterStore.open(nc, { replicas, node: options.nodeName }),
     ]);
-    return new ClusterStore({ registry, code, logs, meter }, async () => {
+    return new ClusterStore({ registry, code, logs, meter }, nc, async () => {
       // What was sent is flushed, for at most 5 s: NATS gone must not keep a node from stopping.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([nc.drain().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)))]);

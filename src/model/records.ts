@@ -242,3 +242,17 @@ export interface UsageRow {
   /** Bytes its outbound fetches sent and received (bodies). */
   egressBytes: number;
 }
+
+/** A node of the platform, as it says of itself in its heartbeats (cluster/membership.ts) and in `GET /nodes`. */
+export interface NodeInfo {
+  /** `flick up --node-name`. */
+  name: string;
+  /** Where it serves. */
+  url: string;
+  /** `flick up --labels zone=a`: fault domains. */
+  labels: Record<string, string>;
+  capacity: { hosts: number; memoryMiB: number; slots: number };
+  /** Instances it runs now, and how many of them are serving a request. */
+  load: { instances: number; busy: number };
+  startedAtMs: number;
+}

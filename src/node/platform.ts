@@ -15,7 +15,7 @@ import { errorCodes, FlickError } from "../errors/index.ts";
 import type { ErrorData } from "../errors/index.ts";
 import { targetOf, type GatewayBackend, type ResponseWriter, type RouteTarget } from "../gateway/index.ts";
 import { durationCounts, outcomeOf, type AcquireResult, type Call, type CallResult, type ClientGone, type FunctionUsage, type InstanceSpec, type InstanceUsage, type RouteInfo, type ShippedLogLine, type WireLogLine, type WireRequest } from "../host/index.ts";
-import { defaultScale, limits, type FunctionRecord, type FunctionSettings, type InvocationStatus, type LogLine, type TenantRecord, type TrafficShare, type UsageRow, type VersionRecord } from "../model/index.ts";
+import { defaultScale, limits, type NodeInfo, type FunctionRecord, type FunctionSettings, type InvocationStatus, type LogLine, type TenantRecord, type TrafficShare, type UsageRow, type VersionRecord } from "../model/index.ts";
 import { parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type RetrySettings } from "../queue/index.ts";
 import type { CodeKind, NewLogLine, RegistryChange, Store } from "../store/index.ts";
 import { epochMs, type NodeMetrics, type SpanData, type TraceSink } from "../telemetry/index.ts";
@@ -834,6 +834,14 @@ export class Platform implements ApiBackend, GatewayBackend {
     // One transaction: a tenant is never left without its token by a failed write.
     await this.store.createTenant({ name, createdAtMs: now }, record);
     return { tenant: name, token };
+  }
+
+  /** Who is in the platform: set by the node (this node alone, or its cluster's membership). */
+  nodes: () => NodeInfo[] = () => [];
+
+  async listNodes(who: Principal): Promise<NodeInfo[]> {
+    if (who.role !== "admin") throw new FlickError("forbidden", "only the admin token can list the platform's nodes");
+    return this.nodes();
   }
 
   async listTenants(who: Principal): Promise<TenantInfo[]> {

@@ -18,6 +18,8 @@ import { createGateway, functionPrefix } from "../gateway/index.ts";
 import { EgressPolicy, relayHeader, type AccessLogFormat } from "../host/index.ts";
 import { limits } from "../model/index.ts";
 import { AsyncQueue, CronRunner, defaultBackoff, defaultQueueQuota } from "../queue/index.ts";
+import { ClusterStore, Membership } from "../cluster/index.ts";
+import type { NodeInfo } from "../model/index.ts";
 import { defaultTenantQuotas, SqliteQueue, SqliteStore, type QueueQuota, type Store, type TenantQuotas } from "../store/index.ts";
 import { AdmissionBudgets } from "./admission-budgets.ts";
 import { CodeFiles } from "./code-files.ts";
@@ -255,7 +257,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   let store: Store = local;
   if (options.cluster !== undefined) {
     // The registry, code and usage in JetStream, shared with every node; logs stay here (docs/cluster.md).
-    const { openClusterStore } = await import("../cluster/index.ts");
+    const { openClusterStore } = await import("../cluster/open-cluster-store.ts");
     const quotas = { ...defaultTenantQuotas, ...options.tenantQuotas };
     try {
       store = await openClusterStore({ servers: options.cluster, nodeName, quotas, ...(options.clusterReplicas === undefined ? {} : { replicas: options.clusterReplicas }) }, local);
@@ -397,6 +399,22 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   }
   const url = `http://${listenHost.includes(":") ? `[${listenHost}]` : listenHost}:${port}`;
   platform.publicUrl = url;
+  // What this node says of itself: in its cluster's heartbeats, or alone in GET /nodes.
+  const startedAtMs = Date.now();
+  const self = (): NodeInfo => {
+    const counts = platform.instanceCounts();
+    return {
+      name: nodeName, url, labels: options.labels ?? {}, startedAtMs,
+      capacity: { hosts, memoryMiB: hosts * hostMemoryMiB(options, hosts), slots: hosts * (options.hostSlots ?? 10_000) },
+      load: { instances: counts.reduce((n, c) => n + c.warm, 0), busy: counts.reduce((n, c) => n + c.busy, 0) },
+    };
+  };
+  let membership: { members(): NodeInfo[]; leave(): Promise<void> } | undefined;
+  if (store instanceof ClusterStore) {
+    const joined = await Membership.join(store.nats, self, { onError: (err) => process.emitWarning(`flick: cluster heartbeat: ${String(err)}`) });
+    membership = joined;
+    platform.nodes = () => joined.members();
+  } else platform.nodes = () => [self()];
 
   const queueStore = new SqliteQueue(dataDir);
   const queueQuota: QueueQuota = { ...defaultQueueQuota, ...options.queueQuota };
@@ -483,6 +501,8 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
         await traces.close().catch((err: unknown) => process.emitWarning(`flick: OTLP export at stop: ${String(err)}`));
         // The hosts' last reports are in: their counts go to the store before it closes.
         await rollups.close();
+        // The others hear at once that this node is gone (a killed node: after the time-to-live).
+        await membership?.leave().catch((err: unknown) => process.emitWarning(`flick: leaving the cluster: ${String(err)}`));
         await store.close();
       })();
       return stopped;
