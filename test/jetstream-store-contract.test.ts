@@ -4,23 +4,14 @@
 // (src/cluster/kv-meter-store.ts). Each store is a fresh
 // set of buckets; a reopen is a new store on the same buckets.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { test } from "node:test";
 import { KvMeterStore, KvRegistry, ObjectCodeStore } from "../src/cluster/index.ts";
 import { defaultTenantQuotas } from "../src/store/index.ts";
+import { reopenable } from "./contracts/reopenable.ts";
 import { codeContract, meterContract, registryContract } from "./contracts/store-contract.ts";
-import { closeQuietly, startNatsCluster, type NatsCluster } from "./support/nats-cluster.ts";
+import { natsClusterForFile } from "./support/nats-cluster.ts";
 
-let cluster: NatsCluster;
-let nc: NatsConnection;
-before(async () => {
-  cluster = await startNatsCluster(3);
-  nc = await connect({ servers: cluster.urls });
-});
-after(async () => {
-  await closeQuietly(nc);
-  await cluster?.stop();
-});
+const nats = natsClusterForFile(3);
 
 let stores = 0;
 registryContract({
@@ -28,15 +19,7 @@ registryContract({
   async create(quotas) {
     const prefix = `c${++stores}`;
     const options = { prefix, replicas: 3, quotas: { ...defaultTenantQuotas, ...quotas } };
-    let current = await KvRegistry.open(nc, options);
-    return {
-      store: current,
-      async reopen() {
-        await current.close();
-        current = await KvRegistry.open(nc, options);
-        return current;
-      },
-    };
+    return reopenable(() => KvRegistry.open(nats.nc(), options));
   },
 });
 
@@ -44,15 +27,7 @@ codeContract({
   name: "ObjectCodeStore (R3)",
   async create() {
     const options = { bucket: `code-${++stores}`, replicas: 3 };
-    let current = await ObjectCodeStore.open(nc, options);
-    return {
-      store: current,
-      async reopen() {
-        await current.close();
-        current = await ObjectCodeStore.open(nc, options);
-        return current;
-      },
-    };
+    return reopenable(() => ObjectCodeStore.open(nats.nc(), options));
   },
 });
 
@@ -60,22 +35,14 @@ meterContract({
   name: "KvMeterStore (R3)",
   async create() {
     const options = { bucket: `meter-${++stores}`, replicas: 3, node: "node-a" };
-    let current = await KvMeterStore.open(nc, options);
-    return {
-      store: current,
-      async reopen() {
-        await current.close();
-        current = await KvMeterStore.open(nc, options);
-        return current;
-      },
-    };
+    return reopenable(() => KvMeterStore.open(nats.nc(), options));
   },
 });
 
 test("usage and rollups written by several nodes add up on read, each node writing only its own keys", { timeout: 60_000 }, async () => {
   const bucket = `meter-${++stores}`;
-  const a = await KvMeterStore.open(nc, { bucket, replicas: 3, node: "node-a" });
-  const b = await KvMeterStore.open(nc, { bucket, replicas: 3, node: "node-b" });
+  const a = await KvMeterStore.open(nats.nc(), { bucket, replicas: 3, node: "node-a" });
+  const b = await KvMeterStore.open(nats.nc(), { bucket, replicas: 3, node: "node-b" });
   const hour = 480_000 * 3_600_000;
   const row = (n: number) => ({ tenant: "t", function: "f", hourMs: hour, invocations: n, wallMs: 10 * n, cpuMs: 2 * n, mibMs: 128 * n, requestBytes: n, responseBytes: 2 * n, egressBytes: 0 });
   // At once, from both nodes, and twice from each.

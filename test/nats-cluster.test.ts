@@ -3,21 +3,12 @@
 // a replicated bucket takes revision-checked writes, keeps what it acknowledged when a
 // server is killed with SIGKILL, goes on with two of three, and the killed one rejoins.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { Kvm } from "@nats-io/kv";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { closeQuietly, startNatsCluster, type NatsCluster } from "./support/nats-cluster.ts";
+import { connect } from "@nats-io/transport-node";
+import { closeQuietly, natsClusterForFile } from "./support/nats-cluster.ts";
 
-let cluster: NatsCluster;
-let nc: NatsConnection;
-before(async () => {
-  cluster = await startNatsCluster(3);
-  nc = await connect({ servers: cluster.urls });
-});
-after(async () => {
-  await closeQuietly(nc);
-  await cluster?.stop();
-});
+const nats = natsClusterForFile(3);
 
 const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes);
 
@@ -40,7 +31,7 @@ async function retrying<T>(signal: AbortSignal, work: () => Promise<T>): Promise
 }
 
 test("an R3 bucket keeps every acknowledged write through the SIGKILL of a server, and the server rejoins", { timeout: 120_000 }, async (t) => {
-  const kv = await new Kvm(nc).create("flick-test", { replicas: 3, history: 1 });
+  const kv = await new Kvm(nats.nc()).create("flick-test", { replicas: 3, history: 1 });
   const status = await kv.status();
   assert.equal(status.replicas, 3);
   for (let i = 0; i < 50; i++) await kv.put(`k${i}`, `v${i}`);
@@ -51,7 +42,7 @@ test("an R3 bucket keeps every acknowledged write through the SIGKILL of a serve
   await assert.rejects(kv.update("name", "stale", first), /wrong last sequence/);
 
   t.diagnostic("50 keys and a name written to the R3 bucket");
-  const victim = cluster.servers[0]!;
+  const victim = nats.cluster().servers[0]!;
   await victim.kill("SIGKILL");
   t.diagnostic(`${victim.name} killed`);
   // Two of three: a quorum. Writes go on (after a leader election if the killed server led

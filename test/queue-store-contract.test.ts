@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { after } from "node:test";
 import { SqliteQueue } from "../src/store/index.ts";
 import { queueStoreContract } from "./contracts/queue-store-contract.ts";
+import { reopenable } from "./contracts/reopenable.ts";
 
 const dirs: string[] = [];
 after(() => {
@@ -16,14 +17,6 @@ queueStoreContract({
   async create() {
     const dir = mkdtempSync(path.join(tmpdir(), "flick-queue-contract-"));
     dirs.push(dir);
-    let current = new SqliteQueue(dir);
-    return {
-      store: current,
-      async reopen() {
-        await current.close();
-        current = new SqliteQueue(dir);
-        return current;
-      },
-    };
+    return reopenable(() => new SqliteQueue(dir));
   },
 });

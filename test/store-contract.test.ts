@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after } from "node:test";
 import { SqliteStore } from "../src/store/index.ts";
+import { reopenable } from "./contracts/reopenable.ts";
 import { storeContract } from "./contracts/store-contract.ts";
 
 const dirs: string[] = [];
@@ -16,14 +17,6 @@ storeContract({
   async create(quotas) {
     const dir = mkdtempSync(path.join(tmpdir(), "flick-store-contract-"));
     dirs.push(dir);
-    let current = new SqliteStore(dir, { quotas });
-    return {
-      store: current,
-      async reopen() {
-        await current.close();
-        current = new SqliteStore(dir, { quotas });
-        return current;
-      },
-    };
+    return reopenable(() => new SqliteStore(dir, { quotas }));
   },
 });

@@ -1,7 +1,6 @@
 export { Membership, type MembershipEvent, type MembershipOptions, type NodeInfo } from "./membership.ts";
 export { KvRegistry, type KvRegistryOptions } from "./kv-registry.ts";
 export { ObjectCodeStore, type ObjectCodeStoreOptions } from "./object-code-store.ts";
-export { storeUnavailable } from "./store-unavailable.ts";
 export { KvMeterStore, type KvMeterStoreOptions } from "./kv-meter-store.ts";
-export { ClusterStore } from "./cluster-store.ts";
+export type { ClusterStore } from "./cluster-store.ts";
 export { openClusterStore, type ClusterOptions } from "./open-cluster-store.ts";

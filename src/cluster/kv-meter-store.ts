@@ -13,7 +13,7 @@
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { UsageRow } from "../model/index.ts";
-import { addRollup, rollupRetention, type MeterStore, type RollupQuery, type RollupRow, type UsageQuery } from "../store/index.ts";
+import { addRollup, addUsage, rollupRetention, type MeterStore, type RollupQuery, type RollupRow, type UsageQuery } from "../store/index.ts";
 import { openKv } from "./buckets.ts";
 import { storeUnavailable } from "./store-unavailable.ts";
 
@@ -34,16 +34,6 @@ function keyParts(key: string): Key | undefined {
   const [, tenant, fn, start] = key.split(".");
   const startMs = Number(start);
   return tenant === undefined || fn === undefined || !Number.isSafeInteger(startMs) ? undefined : { tenant, function: fn, startMs };
-}
-
-function addUsageRow(into: UsageRow, add: UsageRow): void {
-  into.invocations += add.invocations;
-  into.wallMs += add.wallMs;
-  into.cpuMs += add.cpuMs;
-  into.mibMs += add.mibMs;
-  into.requestBytes += add.requestBytes;
-  into.responseBytes += add.responseBytes;
-  into.egressBytes += add.egressBytes;
 }
 
 const conflict = (err: unknown) => /wrong last sequence|key exists/i.test(String(err));
@@ -72,13 +62,13 @@ export class KvMeterStore implements MeterStore {
       const key = `usage.${r.tenant}.${r.function}.${r.hourMs}.${this.node}`;
       const sum = sums.get(key);
       if (sum === undefined) sums.set(key, { ...r });
-      else addUsageRow(sum, r);
+      else addUsage(sum, r);
     }
-    await this.add(sums, addUsageRow);
+    await this.add(sums, addUsage);
   }
 
   async readUsage(query: UsageQuery): Promise<UsageRow[]> {
-    const rows = await this.read<UsageRow>(`usage.${query.tenant ?? "*"}.*.*.*`, (k) => k.startMs >= query.sinceMs && k.startMs < query.untilMs, addUsageRow);
+    const rows = await this.read<UsageRow>(`usage.${query.tenant ?? "*"}.*.*.*`, (k) => k.startMs >= query.sinceMs && k.startMs < query.untilMs, addUsage);
     return rows.sort(byStart);
   }
 

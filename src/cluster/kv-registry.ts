@@ -120,7 +120,7 @@ export class KvRegistry implements Registry {
   }
 
   async provisioned(tenant: string): Promise<ProvisionedUsage> {
-    return unavailable(`tenant "${tenant}"`, async () => this.usage(tenant, (await this.provisionedEntry(tenant)).count));
+    return unavailable(`tenant "${tenant}"`, async () => ({ ...(await this.provisionedEntry(tenant)).count, ...(await this.quotasOf(tenant)) }));
   }
 
   async addToken(token: TokenRecord): Promise<void> {
@@ -316,7 +316,8 @@ export class KvRegistry implements Registry {
     for (;;) {
       const { count, revision } = await this.provisionedEntry(tenant);
       const next = { instances: count.instances - before.instances + after.instances, memoryMiB: count.memoryMiB - before.memoryMiB + after.memoryMiB };
-      checkProvisioned(tenant, await this.usage(tenant, count), await this.usage(tenant, next));
+      const quotas = await this.quotasOf(tenant);
+      checkProvisioned(tenant, { ...count, ...quotas }, { ...next, ...quotas });
       try {
         if (revision === 0) await this.registry.create(`prov.${tenant}`, json(next));
         else await this.registry.update(`prov.${tenant}`, json(next), revision);
@@ -333,11 +334,10 @@ export class KvRegistry implements Registry {
     return count === undefined ? { count: { instances: 0, memoryMiB: 0 }, revision: 0 } : { count, revision: entry!.revision };
   }
 
-  private async usage(tenant: string, count: Provisioned): Promise<ProvisionedUsage> {
+  /** The tenant's provisioned quotas: its own, else the node-wide ones. */
+  private async quotasOf(tenant: string): Promise<Pick<ProvisionedUsage, "maxInstances" | "maxMemoryMiB">> {
     const record = await this.getTenant(tenant);
     return {
-      instances: count.instances,
-      memoryMiB: count.memoryMiB,
       maxInstances: record?.maxProvisioned ?? this.quotas.maxProvisioned,
       maxMemoryMiB: record?.maxProvisionedMemoryMiB ?? this.quotas.maxProvisionedMemoryMiB,
     };

@@ -215,12 +215,22 @@ export class Platform implements ApiBackend, GatewayBackend {
    * change reached it while the store was busy. Each try reads the state as it is then.
    */
   private apply(change: RegistryChange, failures = 0): void {
+    const key = `${change.kind}:${change.name}`;
     const sync = change.kind === "function" ? this.serially(change.name, () => this.syncFunction(change.name)) : this.syncTenant(change.name);
     sync.catch((err: unknown) => {
+      // One retry waiting per name, however many changes failed meanwhile: each reads the latest state.
+      if (this.retrying.has(key)) return;
       process.emitWarning(`flick: applying a registry change to ${change.kind} "${change.name}" (try ${failures + 1}): ${String(err)}; trying again`);
-      setTimeout(() => this.apply(change, failures + 1), Math.min(30_000, 1000 * 2 ** failures)).unref();
+      this.retrying.add(key);
+      setTimeout(() => {
+        this.retrying.delete(key);
+        this.apply(change, failures + 1);
+      }, Math.min(30_000, 1000 * 2 ** failures)).unref();
     });
   }
+
+  /** Registry changes whose retry is waiting (`apply`), by kind and name. */
+  private readonly retrying = new Set<string>();
 
   /**
    * Brings what this node serves as `name` to what the store holds now: the function's

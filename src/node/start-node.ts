@@ -18,7 +18,6 @@ import { createGateway, functionPrefix } from "../gateway/index.ts";
 import { EgressPolicy, relayHeader, type AccessLogFormat } from "../host/index.ts";
 import { limits } from "../model/index.ts";
 import { AsyncQueue, CronRunner, defaultBackoff, defaultQueueQuota } from "../queue/index.ts";
-import { ClusterStore, Membership } from "../cluster/index.ts";
 import type { NodeInfo } from "../model/index.ts";
 import { defaultTenantQuotas, SqliteQueue, SqliteStore, type QueueQuota, type Store, type TenantQuotas } from "../store/index.ts";
 import { AdmissionBudgets } from "./admission-budgets.ts";
@@ -255,12 +254,17 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   const local = new SqliteStore(dataDir, { quotas: options.tenantQuotas ?? {}, onCommit: (seconds) => metrics.storeCommit.observe(seconds) });
   const nodeName = options.nodeName ?? hostname();
   let store: Store = local;
+  /** In a cluster: joins its membership once the node serves (the others then list it). */
+  let joinCluster: ((self: () => NodeInfo) => Promise<{ members(): NodeInfo[]; leave(): Promise<void> }>) | undefined;
   if (options.cluster !== undefined) {
     // The registry, code and usage in JetStream, shared with every node; logs stay here (docs/cluster.md).
-    const { openClusterStore } = await import("../cluster/open-cluster-store.ts");
+    // Loaded only here: a single node never loads the NATS client.
+    const { Membership, openClusterStore } = await import("../cluster/index.ts");
     const quotas = { ...defaultTenantQuotas, ...options.tenantQuotas };
     try {
-      store = await openClusterStore({ servers: options.cluster, nodeName, quotas, ...(options.clusterReplicas === undefined ? {} : { replicas: options.clusterReplicas }) }, local);
+      const shared = await openClusterStore({ servers: options.cluster, nodeName, quotas, ...(options.clusterReplicas === undefined ? {} : { replicas: options.clusterReplicas }) }, local);
+      store = shared;
+      joinCluster = (self) => Membership.join(shared.nats, self, { onError: (err) => process.emitWarning(`flick: cluster heartbeat: ${String(err)}`) });
     } catch (err) {
       await local.close();
       throw err;
@@ -409,12 +413,8 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
       load: { instances: counts.reduce((n, c) => n + c.warm, 0), busy: counts.reduce((n, c) => n + c.busy, 0) },
     };
   };
-  let membership: { members(): NodeInfo[]; leave(): Promise<void> } | undefined;
-  if (store instanceof ClusterStore) {
-    const joined = await Membership.join(store.nats, self, { onError: (err) => process.emitWarning(`flick: cluster heartbeat: ${String(err)}`) });
-    membership = joined;
-    platform.nodes = () => joined.members();
-  } else platform.nodes = () => [self()];
+  const membership = await joinCluster?.(self);
+  platform.nodes = membership === undefined ? () => [self()] : () => membership.members();
 
   const queueStore = new SqliteQueue(dataDir);
   const queueQuota: QueueQuota = { ...defaultQueueQuota, ...options.queueQuota };

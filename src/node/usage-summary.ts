@@ -5,6 +5,7 @@
  */
 import type { UsageAnswer, UsageLine, UsageRequest } from "../api/index.ts";
 import type { UsageRow } from "../model/index.ts";
+import { addUsage } from "../store/index.ts";
 
 const mibMsPerGbSecond = 1024 * 1000;
 
@@ -13,14 +14,8 @@ function zero(): Omit<UsageLine, "tenant" | "function" | "hourMs"> {
 }
 
 function add(into: Omit<UsageLine, "tenant" | "function" | "hourMs">, row: UsageRow): void {
-  into.invocations += row.invocations;
-  into.wallMs += row.wallMs;
-  into.cpuMs += row.cpuMs;
-  into.mibMs += row.mibMs;
+  addUsage(into, row);
   into.gbSeconds = into.mibMs / mibMsPerGbSecond;
-  into.requestBytes += row.requestBytes;
-  into.responseBytes += row.responseBytes;
-  into.egressBytes += row.egressBytes;
 }
 
 export function summarizeUsage(rows: readonly UsageRow[], query: UsageRequest): UsageAnswer {

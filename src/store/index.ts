@@ -1,5 +1,5 @@
 export {
-  addRollup, codeFileName, defaultTenantQuotas, logRetention, type CodeKind, rollupRetention, type LogFilter, type LogQuery, type NewLogLine, type RollupCounts, type RollupQuery, type RollupResolution, type CodeStore, type LogStore, type MeterStore, type ProvisionedUsage, type Registry, type RegistryChange, type RollupRow, type Store, type TenantChange, type TenantQuotas, type UsageQuery,
+  addRollup, addUsage, codeFileName, defaultTenantQuotas, logRetention, type CodeKind, rollupRetention, type LogFilter, type LogQuery, type NewLogLine, type RollupCounts, type RollupQuery, type RollupResolution, type CodeStore, type LogStore, type MeterStore, type ProvisionedUsage, type Registry, type RegistryChange, type RollupRow, type Store, type TenantChange, type UsageCounts, type TenantQuotas, type UsageQuery,
 } from "./store.ts";
 export { SqliteStore } from "./sqlite-store.ts";
 export { writeFileDurably } from "./durable-file.ts";

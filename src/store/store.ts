@@ -79,6 +79,20 @@ export interface RollupRow {
   durations: number[];
 }
 
+/** A usage row's amounts, without what they are of. */
+export type UsageCounts = Omit<UsageRow, "tenant" | "function" | "hourMs">;
+
+/** `into` plus `add`, field by field. */
+export function addUsage(into: UsageCounts, add: UsageCounts): void {
+  into.invocations += add.invocations;
+  into.wallMs += add.wallMs;
+  into.cpuMs += add.cpuMs;
+  into.mibMs += add.mibMs;
+  into.requestBytes += add.requestBytes;
+  into.responseBytes += add.responseBytes;
+  into.egressBytes += add.egressBytes;
+}
+
 /** A rollup row's counts, without what it is of. */
 export type RollupCounts = Omit<RollupRow, "tenant" | "function" | "startMs">;
 

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { after, before } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 
@@ -157,4 +158,26 @@ async function jetStreamReady(urls: string[]): Promise<void> {
   } finally {
     await closeQuietly(nc);
   }
+}
+
+/**
+ * A test file's NATS cluster and one client connection to it: started before the file's
+ * tests, stopped after them. Read them inside tests (`nats.cluster()`, `nats.nc()`).
+ */
+export function natsClusterForFile(size = 3): { cluster(): NatsCluster; nc(): NatsConnection } {
+  let cluster: NatsCluster | undefined;
+  let nc: NatsConnection | undefined;
+  before(async () => {
+    cluster = await startNatsCluster(size);
+    nc = await connect({ servers: cluster.urls });
+  });
+  after(async () => {
+    await closeQuietly(nc);
+    await cluster?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("the NATS cluster is not started: use it inside tests, after the file's before hook");
+    return value;
+  };
+  return { cluster: () => started(cluster), nc: () => started(nc) };
 }
