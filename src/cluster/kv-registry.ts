@@ -14,7 +14,7 @@
  * retry). Provisioned quotas are counted in `prov.<tenant>` (instances and memory), changed
  * the same way before the function is, so two writes of one tenant cannot both pass a check
  * that only one fits; a node that dies between the two leaves the count high (it errs on
- * the side of refusing), which a recount will fix (docs/cluster.md).
+ * the side of refusing); there is no recount yet (docs/cluster.md, "Known gaps").
  *
  * Reads go to each stream's leader (no direct gets from replicas): after a write, a read
  * on any node sees it. NATS unreachable or without quorum: `store_unavailable`.

@@ -1,0 +1,91 @@
+// What a hostile tenant does in a cluster (flick up --cluster) with another tenant's names,
+// through a different node than the one the victim used: every node reads ownership from
+// the shared registry, so deploying over, changing, removing or reading the victim's
+// function is refused there too, and the victim's function is unchanged on every node.
+// The platform's node list is the operator's. Racing for a new name through two nodes at
+// once reaches the registry's own write check (cluster/kv-registry.ts): that test fails
+// without it.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { after, before, test } from "node:test";
+import { FlickClient } from "../../src/api/index.ts";
+import { FlickError } from "../../src/errors/index.ts";
+import { deploySource } from "../support/functions.ts";
+import { startNatsCluster, type NatsCluster } from "../support/nats-cluster.ts";
+import { startTestNode, tempDir, type TestNode } from "../support/node-process.ts";
+
+let cluster: NatsCluster;
+let nodes: TestNode[] = [];
+const scratch: string[] = [];
+before(async () => {
+  cluster = await startNatsCluster(3);
+  const keys = tempDir("flick-keys-");
+  scratch.push(keys);
+  const key = path.join(keys, "cluster.key");
+  writeFileSync(key, randomBytes(32).toString("hex"), { mode: 0o600 });
+  for (const i of [1, 2]) {
+    nodes.push(await startTestNode({ hosts: 1, args: ["--cluster", cluster.urls.join(","), "--node-name", `node-${i}`, "--secret-key-file", key] }));
+  }
+  for (const n of nodes) scratch.push(n.dataDir);
+});
+after(async () => {
+  await Promise.all(nodes.map((n) => n.kill()));
+  await cluster?.stop();
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+const refused = (...codes: string[]) => (err: unknown) => err instanceof FlickError && codes.includes(err.code);
+
+test("through another node, a tenant cannot take, change, remove or read another tenant's function, nor list the nodes", { timeout: 120_000 }, async (t) => {
+  const victim = new FlickClient(nodes[0]!.url, (await nodes[0]!.admin.createTenant("victim")).token);
+  const mallory = new FlickClient(nodes[1]!.url, (await nodes[1]!.admin.createTenant("mallory")).token);
+  await deploySource(victim, "vault", `export default { fetch: (_r, env) => { console.log("victim line"); return new Response("vault " + env.KEY); } };`, { secrets: { KEY: "k1" } });
+  // Wait until node 2 serves it: the victim's function is known there.
+  for (;;) {
+    const res = await fetch(`${nodes[1]!.url}/fn/vault`);
+    if ((await res.text()) === "vault k1" || t.signal.aborted) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const before = await victim.getFunction("vault");
+
+  await assert.rejects(deploySource(mallory, "vault", `export default { fetch: () => new Response("mallory was here") };`), refused("name_taken"));
+  await assert.rejects(mallory.removeFunction("vault"), refused("forbidden", "function_not_found"));
+  await assert.rejects(mallory.setSecret("vault", "KEY", "stolen"), refused("forbidden", "function_not_found"));
+  await assert.rejects(mallory.readLogs("vault"), refused("forbidden", "function_not_found"));
+  await assert.rejects(mallory.getFunction("vault"), refused("forbidden", "function_not_found"));
+  await assert.rejects(mallory.listNodes(), refused("forbidden"));
+  assert.deepEqual((await mallory.listFunctions()).map((f) => f.name), [], "the victim's function is not in mallory's list on any node");
+
+  // Nothing changed, on either node.
+  assert.deepEqual(await victim.getFunction("vault"), before);
+  for (const node of nodes) assert.equal(await (await fetch(`${node.url}/fn/vault`)).text(), "vault k1");
+});
+
+test("racing another tenant for new names through two nodes at once: one deploy gets each name, the other 409, and the winner's code runs everywhere", { timeout: 120_000 }, async (t) => {
+  const acme = new FlickClient(nodes[0]!.url, (await nodes[0]!.admin.createTenant("acme")).token);
+  const globex = new FlickClient(nodes[1]!.url, (await nodes[1]!.admin.createTenant("globex")).token);
+  for (let i = 0; i < 5; i++) {
+    const name = `grab-${i}`;
+    const results = await Promise.allSettled([
+      deploySource(acme, name, `export default { fetch: () => new Response("acme") };`),
+      deploySource(globex, name, `export default { fetch: () => new Response("globex") };`),
+    ]);
+    const winners = results.flatMap((r, j) => (r.status === "fulfilled" ? [j === 0 ? "acme" : "globex"] : []));
+    const losers = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+    assert.equal(winners.length, 1, `${name}: ${JSON.stringify(results.map((r) => r.status))}`);
+    assert.ok(refused("name_taken")(losers[0]) && (losers[0] as FlickError).status === 409, String(losers[0]));
+    // The loser never overwrote the winner: the owner and the code stay the winner's on both nodes.
+    const owner = winners[0] === "acme" ? acme : globex;
+    assert.equal((await owner.getFunction(name)).name, name);
+    for (const node of nodes) {
+      let text = "";
+      while (text !== winners[0] && !t.signal.aborted) {
+        text = await (await fetch(`${node.url}/fn/${name}`)).text();
+        if (text !== winners[0]) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(text, winners[0]);
+    }
+  }
+});
