@@ -53,6 +53,7 @@ export class Dispatcher {
   private pokeScheduled = false;
   private wake: NodeJS.Timeout | undefined;
   private renew: NodeJS.Timeout | undefined;
+  private renewing = false;
   private stopping = false;
   /** Not before `start`: a submission before it must not run (start may queue running rows again). */
   private started = false;
@@ -222,11 +223,15 @@ export class Dispatcher {
   }
 
   private async renewLeases(): Promise<void> {
-    if (this.running.size === 0) return;
+    // One renewal at a time: a slow store must not have two race each other.
+    if (this.running.size === 0 || this.renewing) return;
+    this.renewing = true;
     try {
       await this.o.store.extendLeases([...this.running.keys()], this.o.now() + this.o.leaseMs);
     } catch (err) {
       this.o.onError?.(err);
+    } finally {
+      this.renewing = false;
     }
   }
 }

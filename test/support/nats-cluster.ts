@@ -2,7 +2,7 @@
 // loopback, each with its own store folder in a temporary dir, routed to one another.
 // Ports are reserved up front so a server killed with SIGKILL comes back on the same ones
 // and rejoins as the same peer (JetStream knows peers by server name).
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -53,6 +53,11 @@ function natsServerBinary(): string {
   const dirs = [...(process.env["PATH"] ?? "").split(path.delimiter), "/usr/sbin", "/usr/local/sbin"];
   const found = dirs.filter((d) => d !== "").map((d) => path.join(d, "nats-server")).find((f) => existsSync(f));
   if (found === undefined) throw new Error("nats-server was not found on PATH or in /usr/sbin; install it (apt-get install nats-server) or set NATS_SERVER to its path");
+  // Flick's cluster needs 2.10 or later (docs/cluster.md, "NATS version"): say so, rather than fail in odd ways.
+  const version = /v(\d+)\.(\d+)\.\d+/.exec(execFileSync(found, ["--version"], { encoding: "utf8" }));
+  if (version === null || Number(version[1]) * 100 + Number(version[2]) < 210) {
+    throw new Error(`${found} is ${version?.[0] ?? "of an unknown version"}; Flick's cluster needs nats-server 2.10 or later (.ci/run installs it from Debian), or set NATS_SERVER to one`);
+  }
   return found;
 }
 

@@ -1,0 +1,59 @@
+/**
+ * The few JetStream consumer operations the async queue needs, spoken directly: a pull that
+ * returns at once with what is there (the client library's pulls wait at least a second for
+ * a full batch, which a claim must not), and the acknowledgements of a delivered message.
+ * A delivery's reply subject names it; whichever connection publishes to that subject acks,
+ * extends or gives it back, so a node that starts again can give back what it left running.
+ */
+import { createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node";
+
+/** Up to `batch` messages waiting for `consumer`, without waiting for more to arrive. */
+export function pullNow(nc: NatsConnection, stream: string, consumer: string, batch: number, timeoutMs = 5000): Promise<Msg[]> {
+  return new Promise((resolve, reject) => {
+    const inbox = createInbox();
+    const got: Msg[] = [];
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      sub.unsubscribe();
+      if (err === undefined) resolve(got);
+      else reject(err);
+    };
+    const sub = nc.subscribe(inbox, {
+      callback: (err, msg) => {
+        if (err !== null) return done(err);
+        // A status (404 no messages, 408 timed out, 409 over max ack pending) ends the pull.
+        if ((msg.headers?.code ?? 0) >= 400) return done();
+        got.push(msg);
+        if (got.length >= batch) done();
+      },
+    });
+    const timer = setTimeout(() => done(got.length > 0 ? undefined : new Error(`timeout: consumer ${consumer} of ${stream} did not answer a pull`)), timeoutMs);
+    nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, JSON.stringify({ batch, no_wait: true }), { reply: inbox });
+  });
+}
+
+/**
+ * How many times JetStream has delivered this message (1: the first time), from its reply
+ * subject: `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.…`, or with a domain and
+ * account hash after `$JS.ACK` (12 or more tokens).
+ */
+export function deliveryOf(ackSubject: string): { deliveries: number; seq: number } {
+  const t = ackSubject.split(".");
+  const at = t.length >= 12 ? 6 : 4;
+  return { deliveries: Number(t[at]), seq: Number(t[at + 1]) };
+}
+
+/** Done with it: JetStream removes it from the work queue. */
+export function ack(nc: NatsConnection, ackSubject: string): void {
+  nc.publish(ackSubject, "+ACK");
+}
+
+/** Still working on it: its ack wait starts again. */
+export function inProgress(nc: NatsConnection, ackSubject: string): void {
+  nc.publish(ackSubject, "+WPI");
+}
+
+/** Give it back: delivered again after `delayMs` (0: at once). */
+export function giveBack(nc: NatsConnection, ackSubject: string, delayMs = 0): void {
+  nc.publish(ackSubject, delayMs > 0 ? `-NAK ${JSON.stringify({ delay: Math.round(delayMs) * 1_000_000 })}` : "-NAK");
+}
