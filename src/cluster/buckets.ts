@@ -40,7 +40,7 @@ async function createOrOpen<T>(create: () => Promise<T>, open: () => Promise<T>)
 }
 
 /** `work` again, while NATS says it cannot answer yet, for up to a minute. */
-async function ready<T>(name: string, work: () => Promise<T>): Promise<T> {
+export async function ready<T>(name: string, work: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + readyWithinMs;
   for (;;) {
     try {

@@ -15,6 +15,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { UsageRow } from "../model/index.ts";
 import { addRollup, addUsage, rollupRetention, type MeterStore, type RollupQuery, type RollupRow, type UsageQuery } from "../store/index.ts";
 import { openKv } from "./buckets.ts";
+import { keysOf } from "./kv-keys.ts";
 import { storeUnavailable } from "./store-unavailable.ts";
 
 export interface KvMeterStoreOptions {
@@ -96,7 +97,7 @@ export class KvMeterStore implements MeterStore {
   async pruneRollups(nowMs: number): Promise<void> {
     await storeUnavailable("pruning rollups", async () => {
       for (const [prefix, keepMs] of [["m", rollupRetention.minuteMs], ["h", rollupRetention.hourMs]] as const) {
-        for await (const key of await this.kv.keys(`${prefix}.>`)) {
+        for (const key of await keysOf(this.kv, `${prefix}.>`)) {
           const k = keyParts(key);
           if (k !== undefined && k.startMs < nowMs - keepMs) await this.kv.purge(key);
         }
@@ -134,7 +135,7 @@ export class KvMeterStore implements MeterStore {
   private read<R extends object>(filter: string, keep: (k: Key) => boolean, into: (sum: R, add: R) => void): Promise<R[]> {
     return storeUnavailable("metered usage", async () => {
       const sums = new Map<string, R>();
-      for await (const key of await this.kv.keys(filter)) {
+      for (const key of await keysOf(this.kv, filter)) {
         const k = keyParts(key);
         if (k === undefined || !keep(k)) continue;
         const entry = await this.kv.get(key);

@@ -24,6 +24,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { FlickError } from "../errors/index.ts";
 import { defaultScale, type FunctionRecord, type ScaleSettings, type TenantRecord, type TokenRecord, type TrafficShare, type VersionRecord } from "../model/index.ts";
 import { openKv } from "./buckets.ts";
+import { keysOf } from "./kv-keys.ts";
 import { storeUnavailable as unavailable } from "./store-unavailable.ts";
 import { checkProvisioned, type ProvisionedUsage, type Registry, type RegistryChange, type TenantChange, type TenantQuotas } from "../store/index.ts";
 
@@ -258,22 +259,41 @@ export class KvRegistry implements Registry {
         await this.reserve(tenant, { instances: 0, memoryMiB: 0 }, reserves(current, live));
         throw err;
       }
-      for (const key of await this.keys(this.versions, `${name}.*`)) await this.versions.purge(key);
+      for (const key of await keysOf(this.versions, `${name}.*`)) await this.versions.purge(key);
       return true;
     }));
   }
 
   async watch(listener: (change: RegistryChange) => void): Promise<() => void> {
-    const entries = await unavailable("watching the registry", () => this.registry.watch({ include: "updates" }));
+    let entries = await unavailable("watching the registry", () => this.registry.watch({ include: "updates" }));
+    let stopped = false;
     void (async () => {
-      for await (const entry of entries) {
-        const dot = entry.key.indexOf(".");
-        const kind = entry.key.slice(0, dot);
-        if (kind === "fn") listener({ kind: "function", name: entry.key.slice(dot + 1) });
-        else if (kind === "tenant") listener({ kind: "tenant", name: entry.key.slice(dot + 1) });
+      for (;;) {
+        try {
+          for await (const entry of entries) {
+            const dot = entry.key.indexOf(".");
+            const kind = entry.key.slice(0, dot);
+            if (kind === "fn") listener({ kind: "function", name: entry.key.slice(dot + 1) });
+            else if (kind === "tenant") listener({ kind: "tenant", name: entry.key.slice(dot + 1) });
+          }
+        } catch {
+          // The watch broke (its consumer was on a NATS server that went away, and could
+          // not be made again in time). Watched again below, from every key's last value,
+          // so whatever changed in between is heard.
+        }
+        if (stopped) return;
+        for (;;) {
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          if (stopped) return;
+          try {
+            entries = await this.registry.watch();
+            break;
+          } catch {}
+        }
       }
     })();
     const unwatch = () => {
+      stopped = true;
       entries.stop();
       this.stops.delete(unwatch);
     };
@@ -354,17 +374,11 @@ export class KvRegistry implements Registry {
     }
   }
 
-  private async keys(kv: KV, filter: string): Promise<string[]> {
-    const keys: string[] = [];
-    for await (const key of await kv.keys(filter)) keys.push(key);
-    return keys;
-  }
-
   /** Every current value under `filter`; `withRevision`: as function records, with their revisions. */
   private async all<T>(kv: KV, filter: string, withRevision = false): Promise<T[]> {
     return unavailable("a listing", async () => {
       const out: T[] = [];
-      for (const key of await this.keys(kv, filter)) {
+      for (const key of await keysOf(kv, filter)) {
         const entry = await kv.get(key);
         const value = parse<T>(entry);
         if (value !== undefined) out.push(withRevision ? { ...value, revision: entry!.revision } : value);

@@ -106,22 +106,42 @@ export class Membership {
 
   private async watch(): Promise<void> {
     const entries = await this.kv.watch();
-    this.stopWatch = () => entries.stop();
+    let stopped = false;
+    this.stopWatch = () => {
+      stopped = true;
+      entries.stop();
+    };
     void (async () => {
-      for await (const entry of entries) {
-        if (entry.operation !== "PUT") {
-          if (this.known.delete(entry.key)) this.o.onEvent?.({ kind: "left", name: entry.key, why: "stopped" });
-          continue;
-        }
-        const node = parse(entry.key, entry.value);
-        if (node === undefined) continue;
-        // A watch starts with the last value of every key: at most `ttlMs` old (the bucket's
-        // max age), so a node that died just before is taken for a member until the sweep.
-        const joined = !this.known.has(node.name);
-        this.known.set(node.name, { node, heardAtMs: performance.now() });
-        this.o.onEvent?.({ kind: joined ? "joined" : "updated", node });
+      try {
+        await this.follow(entries);
+      } catch {
+        // The watch broke (its consumer was on a NATS server that went away): watched again
+        // in a second, from every node's last heartbeat.
+      }
+      while (!stopped) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        if (stopped) return;
+        try {
+          return await this.watch();
+        } catch {}
       }
     })();
+  }
+
+  private async follow(entries: Awaited<ReturnType<KV["watch"]>>): Promise<void> {
+    for await (const entry of entries) {
+      if (entry.operation !== "PUT") {
+        if (this.known.delete(entry.key)) this.o.onEvent?.({ kind: "left", name: entry.key, why: "stopped" });
+        continue;
+      }
+      const node = parse(entry.key, entry.value);
+      if (node === undefined) continue;
+      // A watch starts with the last value of every key: at most `ttlMs` old (the bucket's
+      // max age), so a node that died just before is taken for a member until the sweep.
+      const joined = !this.known.has(node.name);
+      this.known.set(node.name, { node, heardAtMs: performance.now() });
+      this.o.onEvent?.({ kind: joined ? "joined" : "updated", node });
+    }
   }
 
   private forgetSilent(): void {

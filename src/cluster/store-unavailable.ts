@@ -1,6 +1,7 @@
 /**
  * What a JetStream store makes of NATS failing under it: unreachable, timing out, or a
- * stream without a leader (during an election, or without quorum) is 503
+ * stream without a leader (during an election, or without quorum), or a replicated stream
+ * that cannot be placed yet (servers still joining) is 503
  * `store_unavailable` with Retry-After, and the write did not happen (JetStream
  * acknowledges only what a majority stored). Any other error is passed on as it is.
  */
@@ -12,7 +13,7 @@ export async function storeUnavailable<T>(what: string, work: () => Promise<T>):
   } catch (err) {
     if (err instanceof FlickError) throw err;
     const text = `${String(err)} ${String((err as Error).cause ?? "")}`;
-    if (/timeout|no responders|503|closed|disconnect|not enabled|unavailable/i.test(text)) {
+    if (/timeout|no responders|503|closed|disconnect|not enabled|unavailable|no suitable peers/i.test(text)) {
       throw new FlickError("store_unavailable", `${what}: the cluster's store (NATS JetStream) did not answer (${String(err)}); nothing was changed, retry in 1 s`, {
         details: { retryAfterSeconds: 1 },
         cause: err,

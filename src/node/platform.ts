@@ -12,6 +12,7 @@ import type {
 import { bundleHash, scriptFormMinBytes, scriptFormWithMap, SourceMap, versionId } from "../build/index.ts";
 import { Scheduler, schedulerDefaults, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
 import { errorCodes, FlickError } from "../errors/index.ts";
+import { patiently } from "./patiently.ts";
 import type { ErrorData } from "../errors/index.ts";
 import { targetOf, type GatewayBackend, type ResponseWriter, type RouteTarget } from "../gateway/index.ts";
 import { durationCounts, outcomeOf, type AcquireResult, type Call, type CallResult, type ClientGone, type FunctionUsage, type InstanceSpec, type InstanceUsage, type RouteInfo, type ShippedLogLine, type WireLogLine, type WireRequest } from "../host/index.ts";
@@ -146,7 +147,12 @@ export class Platform implements ApiBackend, GatewayBackend {
    * serves. Watching starts first, so nothing committed while loading is missed.
    */
   async load(): Promise<void> {
-    await this.store.watch((change) => this.apply(change));
+    await patiently(() => this.store.watch((change) => this.apply(change)));
+    await patiently(() => this.loadAll());
+  }
+
+  /** The registry as it is now (again: each step may be repeated). */
+  private async loadAll(): Promise<void> {
     if ((await this.store.getTenant(defaultTenant)) === undefined) {
       // In a cluster, another node starting at the same moment may create it first.
       await this.store.createTenant({ name: defaultTenant, createdAtMs: Date.now() }).catch((err: unknown) => {

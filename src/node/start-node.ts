@@ -19,7 +19,7 @@ import { EgressPolicy, relayHeader, type AccessLogFormat } from "../host/index.t
 import { limits } from "../model/index.ts";
 import { AsyncQueue, CronRunner, defaultBackoff, defaultQueueQuota } from "../queue/index.ts";
 import type { NodeInfo } from "../model/index.ts";
-import { defaultTenantQuotas, SqliteQueue, SqliteStore, type QueueQuota, type Store, type TenantQuotas } from "../store/index.ts";
+import { defaultTenantQuotas, SqliteQueue, SqliteStore, type QueueQuota, type QueueStore, type Store, type TenantQuotas } from "../store/index.ts";
 import { AdmissionBudgets } from "./admission-budgets.ts";
 import { CodeFiles } from "./code-files.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
@@ -27,6 +27,7 @@ import { runAttempt, runBatch } from "./async-invocations.ts";
 import { Platform } from "./platform.ts";
 import { Supervisor } from "./supervisor.ts";
 import { SecretBox } from "./secrets.ts";
+import { patiently } from "./patiently.ts";
 import { ensureAdminToken } from "./tokens.ts";
 import { listenMetrics, metricsRoute, nodeMetrics } from "./metrics-endpoint.ts";
 import { startOtlpExport, TraceSink, type OtlpExport } from "../telemetry/index.ts";
@@ -256,23 +257,33 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   let store: Store = local;
   /** In a cluster: joins its membership once the node serves (the others then list it). */
   let joinCluster: ((self: () => NodeInfo) => Promise<{ members(): NodeInfo[]; leave(): Promise<void> }>) | undefined;
+  /** In a cluster: the async queue in JetStream, shared by every node (else this node's own file). */
+  let clusterQueue: (QueueStore & { onNewWork?: () => void }) | undefined;
   if (options.cluster !== undefined) {
     // The registry, code and usage in JetStream, shared with every node; logs stay here (docs/cluster.md).
     // Loaded only here: a single node never loads the NATS client.
-    const { Membership, openClusterStore } = await import("../cluster/index.ts");
+    const { JetStreamQueue, Membership, openClusterStore } = await import("../cluster/index.ts");
     const quotas = { ...defaultTenantQuotas, ...options.tenantQuotas };
     try {
       const shared = await openClusterStore({ servers: options.cluster, nodeName, quotas, ...(options.clusterReplicas === undefined ? {} : { replicas: options.clusterReplicas }) }, local);
       store = shared;
       joinCluster = (self) => Membership.join(shared.nats, self, { onError: (err) => process.emitWarning(`flick: cluster heartbeat: ${String(err)}`) });
+      clusterQueue = await JetStreamQueue.open(shared.nats, {
+        leaseMs: options.asyncLeaseMs ?? 60_000,
+        idempotencyWindowMs: limits.idempotencyWindowMs,
+        ...(options.clusterReplicas === undefined ? {} : { replicas: options.clusterReplicas }),
+      }).catch(async (err: unknown) => {
+        await shared.close();
+        throw err;
+      });
     } catch (err) {
-      await local.close();
+      if (store === local) await local.close();
       throw err;
     }
   }
   let adminToken: string;
   try {
-    adminToken = await ensureAdminToken(store, dataDir, Date.now());
+    adminToken = await patiently(() => ensureAdminToken(store, dataDir, Date.now()));
   } catch (err) {
     await store.close();
     throw err;
@@ -283,7 +294,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
   let secrets: SecretBox;
   try {
-    secrets = await sealingKeyOf(store, dataDir, options.secretKeyFile);
+    secrets = await patiently(() => sealingKeyOf(store, dataDir, options.secretKeyFile));
   } catch (err) {
     await store.close();
     throw err;
@@ -416,7 +427,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   const membership = await joinCluster?.(self);
   platform.nodes = membership === undefined ? () => [self()] : () => membership.members();
 
-  const queueStore = new SqliteQueue(dataDir);
+  const queueStore = clusterQueue ?? new SqliteQueue(dataDir);
   const queueQuota: QueueQuota = { ...defaultQueueQuota, ...options.queueQuota };
   const queue = new AsyncQueue({
     store: queueStore,
@@ -440,6 +451,8 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     },
   });
   queueRef = queue;
+  // Work another node queued wakes this node's dispatcher at once (in a cluster).
+  if (clusterQueue !== undefined) clusterQueue.onNewWork = () => queue.dispatcher.poke();
   platform.attachQueue(queue);
   // Cron runs go through the queue: durable, retried, dead-lettered like any async invocation.
   const cron = new CronRunner({
@@ -466,7 +479,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   ticker.unref();
   // This node is the only user of its data dir: attempts a killed run left mid-way go again now.
   await queue.start();
-  await cron.start();
+  await patiently(() => cron.start());
 
   let stopped: Promise<void> | undefined;
   return {

@@ -61,11 +61,16 @@ export class AsyncQueue {
 
   /**
    * Starts running what is queued. What this node (`holder`) left running when it was
-   * killed mid-attempt is queued again now rather than when its lease runs out; other
-   * nodes' leases are theirs until they end.
+   * killed mid-attempt is queued again now (in the background) rather than when its lease
+   * runs out; other nodes' leases are theirs until they end.
    */
   async start(): Promise<void> {
-    await this.store.releaseHeld(this.options.holder, this.now());
+    // In the background: in a cluster it reads every record, and the store may be electing
+    // a leader; what it misses is run again anyway once its lease ends.
+    void this.store.releaseHeld(this.options.holder, this.now()).then(
+      (released) => released > 0 && this.dispatcher.poke(),
+      (err: unknown) => this.options.onError?.(err),
+    );
     this.dispatcher.start();
     this.pruner = setInterval(() => void this.prune(), 3600_000);
     this.pruner.unref();

@@ -1,0 +1,20 @@
+/**
+ * What a node does at start against its store, tried again while the store answers
+ * `store_unavailable`, for up to a minute: a cluster's store may not answer for a few
+ * seconds (a NATS server lost, a stream electing its leader), and a node starting then
+ * should wait rather than fail. The embedded store never answers that, so this is a
+ * single call there. `work` must be safe to repeat.
+ */
+import { FlickError } from "../errors/index.ts";
+
+export async function patiently<T>(work: () => Promise<T>, withinMs = 60_000): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      return await work();
+    } catch (err) {
+      if (!(err instanceof FlickError && err.code === "store_unavailable") || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
