@@ -131,7 +131,7 @@ export class JetStreamQueue implements QueueStore {
   static async open(nc: NatsConnection, options: JetStreamQueueOptions): Promise<JetStreamQueue> {
     const o: Required<JetStreamQueueOptions> = { replicas: 3, prefix: "flick", holdMs: 30_000, maxDeliveries: 10, ...options };
     const upper = o.prefix.toUpperCase().replace(/[^A-Z0-9]/g, "_");
-    const jsm = await jetstreamManager(nc);
+    const jsm = await ready("JetStream", () => jetstreamManager(nc));
     const kv = (name: string, extra: object = {}) => openKv(nc, `${o.prefix}-${name}`, { replicas: o.replicas, history: 1, allow_direct: false, ...extra });
     const [records, meta, keys] = await Promise.all([
       kv("invocations"),

@@ -12,7 +12,7 @@
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { NodeInfo } from "../model/index.ts";
-import { openKv } from "./buckets.ts";
+import { openKv, ready } from "./buckets.ts";
 
 export type { NodeInfo };
 
@@ -72,8 +72,9 @@ export class Membership {
     // Made by whichever node comes first, and waited for until a write is acknowledged.
     const kv = await openKv(nc, options.bucket ?? "flick-nodes", { replicas: options.replicas ?? 3, history: 1, ttl: ttlMs });
     const m = new Membership(kv, self, options);
-    await m.beat();
-    await m.watch();
+    // While a NATS server is lost, a watch's consumer may land on it and time out: again.
+    await ready(options.bucket ?? "flick-nodes", () => m.beat());
+    await ready(options.bucket ?? "flick-nodes", () => m.watch());
     m.heartbeat = setInterval(() => void m.beat().catch((err: unknown) => m.o.onError?.(err)), heartbeatMs);
     m.sweep = setInterval(() => m.forgetSilent(), Math.max(100, Math.floor(heartbeatMs / 2)));
     m.heartbeat.unref();
