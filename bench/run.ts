@@ -23,6 +23,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { stopAllChildren } from "./children.ts";
 import { measureAsync } from "./async.ts";
+import { measureAsyncCluster } from "./async-cluster.ts";
 import { measureCliStartup } from "./cli-startup.ts";
 import { measureBurst } from "./burst.ts";
 import { largeBundle, measureCodeLoading } from "./code-loading.ts";
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
   const scheduler = measureSchedulerCost();
   const burst = await measureBurst(200, 2_000);
   const asyncInvocations = await measureAsync(20_000, 64);
+  const asyncCluster = await measureAsyncCluster(5000, 64, 3);
   const cli = await measureCliStartup();
 
   const fmt = (n: number, digits = 2) => n.toFixed(digits);
@@ -164,6 +166,15 @@ async function main(): Promise<void> {
   console.log(`\nAsync invocations, ${asyncInvocations.events} events to a no-op function from ${asyncInvocations.clients} clients (each 202 after an fsync):`);
   console.log(`accepted ${fmt(asyncInvocations.acceptedPerSec, 0)}/s, completed ${fmt(asyncInvocations.completedPerSec, 0)}/s end to end; enqueue latency p50 ${fmt(asyncInvocations.enqueueP50Ms)} ms, p99 ${fmt(asyncInvocations.enqueueP99Ms)} ms; errors ${asyncInvocations.errors}`);
 
+  const spreadOf = (xs: number[]): Spread => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+  const runs = (rs: { acceptedPerSec: number; completedPerSec: number; enqueueP50Ms: number; enqueueP99Ms: number }[]) =>
+    `accepted ${range(spreadOf(rs.map((r) => r.acceptedPerSec)), 0)}/s, completed ${range(spreadOf(rs.map((r) => r.completedPerSec)), 0)}/s; enqueue p50 ${range(spreadOf(rs.map((r) => r.enqueueP50Ms)), 0)} ms, p99 ${range(spreadOf(rs.map((r) => r.enqueueP99Ms)), 0)} ms`;
+  console.log(`\nAsync invocations on one node, embedded SQLite vs the cluster's queue (R3 JetStream, three nats-servers on this machine), ${asyncCluster.rounds} interleaved rounds of ${asyncCluster.events} events from ${asyncCluster.clients} clients; each run reports to a counter on 127.0.0.1; medians (range):`);
+  console.log(`SQLite:       ${runs(asyncCluster.sqlite)}`);
+  console.log(`JetStream R3: ${runs(asyncCluster.jetstream)}`);
+  const ratios = asyncCluster.jetstream.map((j, i) => j.completedPerSec / asyncCluster.sqlite[i]!.completedPerSec);
+  console.log(`JetStream R3 / SQLite, completed per second: ${range(spreadOf(ratios))}`);
+
   console.log(`\nCLI start-up, median wall of ${cli.runs} interleaved runs (targets: --help ≤ 150 ms, ls ≤ 250 ms):`);
   console.log(`node -e 0 ${fmt(cli.nodeMs, 0)} ms; flick --help ${fmt(cli.helpMs, 0)} ms; flick ls ${fmt(cli.lsMs, 0)} ms; flick invoke ${fmt(cli.invokeMs, 0)} ms`);
 
@@ -185,6 +196,7 @@ async function main(): Promise<void> {
     scheduler,
     burst,
     async: asyncInvocations,
+    asyncCluster,
     cliStartup: cli,
   };
   const dir = path.join(repoRoot, "bench", "results");

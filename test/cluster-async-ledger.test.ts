@@ -42,7 +42,7 @@ test(`${events} async invocations through three nodes, ${nodeKills} node SIGKILL
   scratch.push(...dataDirs);
   // A short lease: what a killed node was running is delivered again 3 s later.
   const start = (i: number) => startTestNode({
-    dataDir: dataDirs[i], hosts: 1,
+    dataDir: dataDirs[i], hosts: 1, startWithinMs: 120_000,
     args: ["--cluster", cluster!.urls.join(","), "--node-name", `node-${i + 1}`, "--secret-key-file", key, "--egress-allow", "127.0.0.1", "--async-lease", "3s"],
   });
   nodes.push(...(await Promise.all([0, 1, 2].map(start))));

@@ -48,7 +48,7 @@ test(`a per-minute trigger on a ${speed}x clock fires exactly once per slot over
   scratch.push(...dataDirs);
   const clock = `${Date.now()}x${speed}`;
   const start = (i: number) => startTestNode({
-    dataDir: dataDirs[i], hosts: 1, env: { FLICK_CRON_CLOCK: clock },
+    dataDir: dataDirs[i], hosts: 1, startWithinMs: 120_000, env: { FLICK_CRON_CLOCK: clock },
     args: ["--cluster", cluster!.urls.join(","), "--node-name", `node-${i + 1}`, "--secret-key-file", key, "--egress-allow", "127.0.0.1", "--async-lease", "3s"],
   });
   nodes.push(...(await Promise.all([0, 1, 2].map(start))));

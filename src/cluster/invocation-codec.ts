@@ -30,7 +30,8 @@ export function encode(head: object, payload: Uint8Array): Uint8Array {
 export function decode<T>(bytes: Uint8Array): { head: T; payload: Uint8Array } {
   const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0);
   const head = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + length))) as T;
-  return { head, payload: bytes.slice(4 + length) };
+  // A copy, and a plain Uint8Array whatever `bytes` is (the NATS client hands out Buffers).
+  return { head, payload: new Uint8Array(bytes.subarray(4 + length)) };
 }
 
 export function encodeRecord(record: StoredRecord): Uint8Array {

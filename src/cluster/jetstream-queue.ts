@@ -463,6 +463,15 @@ export class JetStreamQueue implements QueueStore {
   /** Marks a delivery running here: its record, attempt counted, under this lease. */
   private async start(d: Delivery, nowMs: number, leaseUntilMs: number, holder: string): Promise<InvocationRecord | undefined> {
     const key = this.recordKey(d.state.function, d.state.id);
+    if (d.deliveries === 1 && d.state.attempts === 0 && !("record" in d)) {
+      // A new event's first delivery (the common case): its message says all there is, so the
+      // record is written without reading it first. Whoever writes it next at the revision
+      // they read finds it moved on.
+      const record: StoredRecord = { ...queuedRecord(d.state, d.payload, nowMs), status: "running", attempts: 1, leaseUntilMs, holder, ackSubject: d.ackSubject };
+      const revision = await this.records.put(key, encodeRecord(record));
+      this.running.set(d.state.id, { ...d, record, revision });
+      return publicRecord(record);
+    }
     for (;;) {
       const entry = await this.records.get(key);
       const prev = entry === null || entry.operation !== "PUT" ? undefined : decodeRecord(entry.value);

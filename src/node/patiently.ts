@@ -9,11 +9,15 @@ import { FlickError } from "../errors/index.ts";
 
 export async function patiently<T>(work: () => Promise<T>, withinMs = 60_000): Promise<T> {
   const deadline = Date.now() + withinMs;
+  let told = false;
   for (;;) {
     try {
       return await work();
     } catch (err) {
       if (!(err instanceof FlickError && err.code === "store_unavailable") || Date.now() > deadline) throw err;
+      // Said once, so a node that seems stuck at start says what it waits for.
+      if (!told) process.emitWarning(`flick: waiting for the store, up to ${withinMs / 1000} s: ${err.message}`);
+      told = true;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }

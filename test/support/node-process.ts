@@ -39,6 +39,12 @@ export interface TestNodeOptions {
    * without root. Set by `sh -c 'ulimit -f'`, which counts 512-byte blocks.
    */
   fileSizeLimitBytes?: number;
+  /**
+   * How long start-up may take before the test gives up (default 30 s): a bound on a wait
+   * that would otherwise never end, not a speed target. A cluster node started while a
+   * NATS server is down waits up to a minute for the streams to answer.
+   */
+  startWithinMs?: number;
 }
 
 export async function startTestNode(options: TestNodeOptions = {}): Promise<TestNode> {
@@ -57,12 +63,13 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Test
   child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const deadline = Date.now() + 30_000;
+  const startWithinMs = options.startWithinMs ?? 30_000;
+  const deadline = Date.now() + startWithinMs;
   while (!output.includes("Press Ctrl-C to stop.")) {
     if (child.exitCode !== null) throw new Error(`flick up exited (${child.exitCode}):\n${output}`);
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`flick up did not start within 30 s:\n${output}`);
+      throw new Error(`flick up did not start within ${startWithinMs / 1000} s:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
