@@ -17,7 +17,7 @@ export interface QueueStoreBackend {
    * Set (to why) when the backend times leases by its own clock, not the `nowMs` it is
    * given: a lease taken before a restart then ends when that clock says, so the tests that
    * end one by passing a later `nowMs` to a reopened store do not apply. Its own tests cover
-   * the same (test/jetstream-queue.test.ts).
+   * the same (test/cluster/jetstream-queue.test.ts).
    */
   ownLeaseClock?: string;
 }

@@ -5,11 +5,11 @@
 // set of buckets; a reopen is a new store on the same buckets.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { KvMeterStore, KvRegistry, ObjectCodeStore } from "../src/cluster/index.ts";
-import { defaultTenantQuotas } from "../src/store/index.ts";
-import { reopenable } from "./contracts/reopenable.ts";
-import { codeContract, meterContract, registryContract } from "./contracts/store-contract.ts";
-import { natsClusterForFile } from "./support/nats-cluster.ts";
+import { KvMeterStore, KvRegistry, ObjectCodeStore } from "../../src/cluster/index.ts";
+import { defaultTenantQuotas } from "../../src/store/index.ts";
+import { reopenable } from "../contracts/reopenable.ts";
+import { codeContract, meterContract, registryContract } from "../contracts/store-contract.ts";
+import { natsClusterForFile } from "../support/nats-cluster.ts";
 
 const nats = natsClusterForFile(3);
 

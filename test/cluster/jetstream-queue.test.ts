@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { JetStreamQueue, type JetStreamQueueOptions } from "../src/cluster/index.ts";
-import type { InvocationRecord } from "../src/model/index.ts";
-import type { NewInvocation, QueueQuota } from "../src/store/index.ts";
-import { closeQuietly, natsClusterForFile } from "./support/nats-cluster.ts";
+import { JetStreamQueue, type JetStreamQueueOptions } from "../../src/cluster/index.ts";
+import type { InvocationRecord } from "../../src/model/index.ts";
+import type { NewInvocation, QueueQuota } from "../../src/store/index.ts";
+import { closeQuietly, natsClusterForFile } from "../support/nats-cluster.ts";
 
 const nats = natsClusterForFile(3);
 const unlimited = (): QueueQuota => ({ maxMessages: Infinity, maxBytes: Infinity });

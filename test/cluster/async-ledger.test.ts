@@ -9,10 +9,10 @@ import { randomBytes } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, test } from "node:test";
-import type { FlickClient } from "../src/api/index.ts";
-import { ledgerFunction, startLedger, type Ledger } from "./support/ledger.ts";
-import { startNatsCluster, type NatsCluster } from "./support/nats-cluster.ts";
-import { startTestNode, tempDir, type TestNode } from "./support/node-process.ts";
+import type { FlickClient } from "../../src/api/index.ts";
+import { ledgerFunction, startLedger, type Ledger } from "../support/ledger.ts";
+import { startNatsCluster, type NatsCluster } from "../support/nats-cluster.ts";
+import { startTestNode, tempDir, type TestNode } from "../support/node-process.ts";
 
 const events = 10_000;
 const nodeKills = 5;

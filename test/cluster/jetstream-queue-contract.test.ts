@@ -1,10 +1,10 @@
 // The QueueStore contract (test/contracts/queue-store-contract.ts) against the async queue
 // in JetStream (src/cluster/jetstream-queue.ts), R3 on a real three-server NATS cluster. Each
 // store is a fresh set of streams and buckets; a reopen is a new store on the same ones.
-import { JetStreamQueue } from "../src/cluster/index.ts";
-import { queueStoreContract } from "./contracts/queue-store-contract.ts";
-import { reopenable } from "./contracts/reopenable.ts";
-import { natsClusterForFile } from "./support/nats-cluster.ts";
+import { JetStreamQueue } from "../../src/cluster/index.ts";
+import { queueStoreContract } from "../contracts/queue-store-contract.ts";
+import { reopenable } from "../contracts/reopenable.ts";
+import { natsClusterForFile } from "../support/nats-cluster.ts";
 
 const nats = natsClusterForFile(3);
 

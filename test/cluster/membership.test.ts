@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { Membership, type MembershipEvent, type NodeInfo } from "../src/cluster/index.ts";
-import { closeQuietly, startNatsCluster, type NatsCluster } from "./support/nats-cluster.ts";
+import { Membership, type MembershipEvent, type NodeInfo } from "../../src/cluster/index.ts";
+import { closeQuietly, startNatsCluster, type NatsCluster } from "../support/nats-cluster.ts";
 
 let cluster: NatsCluster;
 const connections: NatsConnection[] = [];

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
-import { closeQuietly, natsClusterForFile } from "./support/nats-cluster.ts";
+import { closeQuietly, natsClusterForFile } from "../support/nats-cluster.ts";
 
 const nats = natsClusterForFile(3);
 

@@ -1,17 +1,17 @@
 // Flick nodes as one platform (docs/cluster.md): three real nats-server processes with
 // JetStream (R3), three Flick nodes on them (`flick up --cluster`). A function deployed
 // through one node answers through each node; tokens, secrets and removal are the
-// cluster's. (Two tenants racing for one name through two nodes: test/hostile/cluster-cross-tenant.test.ts.)
+// cluster's. (Two tenants racing for one name through two nodes: test/cluster/hostile-cross-tenant.test.ts.)
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
-import { FlickClient } from "../src/api/index.ts";
-import { FlickError } from "../src/errors/index.ts";
-import { deploySource } from "./support/functions.ts";
-import { startNatsCluster, type NatsCluster } from "./support/nats-cluster.ts";
-import { startTestNode, tempDir, type TestNode } from "./support/node-process.ts";
+import { FlickClient } from "../../src/api/index.ts";
+import { FlickError } from "../../src/errors/index.ts";
+import { deploySource } from "../support/functions.ts";
+import { startNatsCluster, type NatsCluster } from "../support/nats-cluster.ts";
+import { startTestNode, tempDir, type TestNode } from "../support/node-process.ts";
 
 let cluster: NatsCluster;
 let nodes: TestNode[] = [];
