@@ -50,7 +50,7 @@ export async function openClusterStore(options: ClusterOptions, logs: LogStore &
  * the same last revision all succeed (measured on 2.9.10: every one of 200 rounds of six
  * racing updates), so two tenants could both take a name. docs/cluster.md, "NATS version".
  */
-function checkServerVersion(version: string | undefined, servers: string[]): void {
+export function checkServerVersion(version: string | undefined, servers: string[]): void {
   const match = /^(\d+)\.(\d+)\./.exec(version ?? "");
   if (match !== null && Number(match[1]) * 100 + Number(match[2]) >= 210) return;
   throw new FlickError(
