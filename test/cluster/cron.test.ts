@@ -5,28 +5,20 @@
 // while 60 slots go by. Each slot must be queued exactly once and run (a ledger outside
 // the cluster counts the executions, so a run repeated after a kill is seen).
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { rmSync, writeFileSync } from "node:fs";
-import * as path from "node:path";
 import { after, test } from "node:test";
 import type { FlickClient } from "../../src/api/index.ts";
 import { startLedger, type Ledger } from "../support/ledger.ts";
-import { startNatsCluster, type NatsCluster } from "../support/nats-cluster.ts";
-import { startTestNode, tempDir, type TestNode } from "../support/node-process.ts";
+import { startFlickCluster, type FlickCluster } from "../support/flick-cluster.ts";
 
 const slots = 60;
 const speed = 60;
 const minute = 60_000;
 
-let cluster: NatsCluster | undefined;
+let cluster: FlickCluster | undefined;
 let ledger: Ledger | undefined;
-const nodes: (TestNode | undefined)[] = [];
-const scratch: string[] = [];
 after(async () => {
-  await Promise.all(nodes.map((n) => n?.kill("SIGKILL")));
   await cluster?.stop();
   await ledger?.close();
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 
 const tick = `
@@ -38,20 +30,11 @@ export default {
 `;
 
 test(`a per-minute trigger on a ${speed}x clock fires exactly once per slot over ${slots} slots while nodes are killed`, { timeout: 300_000 }, async (t) => {
-  cluster = await startNatsCluster(3);
   ledger = await startLedger();
-  const keys = tempDir("flick-keys-");
-  scratch.push(keys);
-  const key = path.join(keys, "cluster.key");
-  writeFileSync(key, randomBytes(32).toString("hex"), { mode: 0o600 });
-  const dataDirs = [1, 2, 3].map(() => tempDir());
-  scratch.push(...dataDirs);
-  const clock = `${Date.now()}x${speed}`;
-  const start = (i: number) => startTestNode({
-    dataDir: dataDirs[i], hosts: 1, startWithinMs: 120_000, env: { FLICK_CRON_CLOCK: clock },
-    args: ["--cluster", cluster!.urls.join(","), "--node-name", `node-${i + 1}`, "--secret-key-file", key, "--egress-allow", "127.0.0.1", "--async-lease", "3s"],
+  cluster = await startFlickCluster({
+    nodes: 3, startWithinMs: 120_000, env: { FLICK_CRON_CLOCK: `${Date.now()}x${speed}` }, args: ["--egress-allow", "127.0.0.1", "--async-lease", "3s"],
   });
-  nodes.push(...(await Promise.all([0, 1, 2].map(start))));
+  const { nodes, start } = cluster;
   const client = (): FlickClient => nodes.find((n) => n !== undefined)!.admin;
   await client().deploy("tick", { code: tick, env: { LEDGER: ledger.url }, crons: ["* * * * *"] });
 
@@ -74,7 +57,7 @@ test(`a per-minute trigger on a ${speed}x clock fires exactly once per slot over
     await nodes[i]!.kill("SIGKILL");
     nodes[i] = undefined;
     t.diagnostic(`node-${i + 1} killed after ${ran().length} slots`);
-    nodes[i] = await start(i);
+    await start(i);
   }
   await until(() => ran().some((s) => s >= last), `slot ${slots}`);
   // Every slot up to the last: queued once (one invocation with its key), run at least once.

@@ -6,35 +6,20 @@
 // once reaches the registry's own write check (cluster/kv-registry.ts): that test fails
 // without it.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { rmSync, writeFileSync } from "node:fs";
-import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { FlickClient } from "../../src/api/index.ts";
 import { FlickError } from "../../src/errors/index.ts";
 import { deploySource } from "../support/functions.ts";
-import { startNatsCluster, type NatsCluster } from "../support/nats-cluster.ts";
-import { startTestNode, tempDir, type TestNode } from "../support/node-process.ts";
+import { startFlickCluster, type FlickCluster } from "../support/flick-cluster.ts";
+import type { TestNode } from "../support/node-process.ts";
 
-let cluster: NatsCluster;
+let cluster: FlickCluster | undefined;
 let nodes: TestNode[] = [];
-const scratch: string[] = [];
 before(async () => {
-  cluster = await startNatsCluster(3);
-  const keys = tempDir("flick-keys-");
-  scratch.push(keys);
-  const key = path.join(keys, "cluster.key");
-  writeFileSync(key, randomBytes(32).toString("hex"), { mode: 0o600 });
-  for (const i of [1, 2]) {
-    nodes.push(await startTestNode({ hosts: 1, args: ["--cluster", cluster.urls.join(","), "--node-name", `node-${i}`, "--secret-key-file", key] }));
-  }
-  for (const n of nodes) scratch.push(n.dataDir);
+  cluster = await startFlickCluster({ nodes: 2 });
+  nodes = cluster.nodes.map((n) => n!);
 });
-after(async () => {
-  await Promise.all(nodes.map((n) => n.kill()));
-  await cluster?.stop();
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
-});
+after(() => cluster?.stop());
 
 const refused = (...codes: string[]) => (err: unknown) => err instanceof FlickError && codes.includes(err.code);
 

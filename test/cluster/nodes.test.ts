@@ -3,38 +3,21 @@
 // through one node answers through each node; tokens, secrets and removal are the
 // cluster's. (Two tenants racing for one name through two nodes: test/cluster/hostile-cross-tenant.test.ts.)
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { rmSync, writeFileSync } from "node:fs";
-import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { FlickClient } from "../../src/api/index.ts";
 import { FlickError } from "../../src/errors/index.ts";
 import { deploySource } from "../support/functions.ts";
-import { startNatsCluster, type NatsCluster } from "../support/nats-cluster.ts";
-import { startTestNode, tempDir, type TestNode } from "../support/node-process.ts";
+import { startFlickCluster, type FlickCluster } from "../support/flick-cluster.ts";
+import type { TestNode } from "../support/node-process.ts";
 
-let cluster: NatsCluster;
+let cluster: FlickCluster | undefined;
 let nodes: TestNode[] = [];
-const scratch: string[] = [];
 before(async () => {
-  cluster = await startNatsCluster(3);
-  const keys = tempDir("flick-keys-");
-  scratch.push(keys);
-  const key = path.join(keys, "cluster.key");
-  writeFileSync(key, randomBytes(32).toString("hex"), { mode: 0o600 });
   // All at once: they race to create the default tenant, as nodes started together do.
-  const started = await Promise.allSettled([1, 2, 3].map((i) =>
-    startTestNode({ hosts: 1, args: ["--cluster", cluster.urls.join(","), "--node-name", `node-${i}`, "--secret-key-file", key] })));
-  nodes = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
-  for (const n of nodes) scratch.push(n.dataDir);
-  const failed = started.find((s) => s.status === "rejected");
-  if (failed !== undefined) throw failed.reason;
+  cluster = await startFlickCluster({ nodes: 3 });
+  nodes = cluster.nodes.map((n) => n!);
 });
-after(async () => {
-  await Promise.all(nodes.map((n) => n.kill()));
-  await cluster?.stop();
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
-});
+after(() => cluster?.stop());
 
 /** Asks `url` until `ok` holds of the answer (the deploy reaching that node); the test's timeout bounds it. */
 async function answers(signal: AbortSignal, url: string, ok: (status: number, text: string) => boolean): Promise<{ status: number; text: string }> {
