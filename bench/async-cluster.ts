@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { startNatsCluster } from "../test/support/nats-cluster.ts";
+import { postEvents, quantile } from "./async.ts";
 import { startFlick, stopTarget } from "./targets.ts";
 
 export interface AsyncRun {
@@ -71,33 +72,12 @@ async function run(events: number, clients: number, args: string[]): Promise<Asy
   const flick = await startFlick(["--egress-allow", "127.0.0.1", ...args]);
   try {
     await flick.client.deploy("counted", { code: counted, env: { COUNTER: counterUrl } });
-    const latencies: number[] = [];
-    let next = 0;
-    let errors = 0;
-    const url = `${flick.baseUrl}/api/v1/functions/counted/invocations`;
-    const token = (flick.client as unknown as { token: string }).token;
-    const body = JSON.stringify({ mode: "async", data: { hello: "world" } });
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: clients }, async () => {
-        while (next < events) {
-          next++;
-          const t = performance.now();
-          const res = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body });
-          await res.arrayBuffer();
-          if (res.status === 202) latencies.push(performance.now() - t);
-          else errors++;
-        }
-      }),
-    );
-    const acceptedS = (performance.now() - started) / 1000;
+    const { latencies, errors, started, acceptedS } = await postEvents(flick.baseUrl, "counted", (flick.client as unknown as { token: string }).token, events, clients);
     expected = latencies.length;
     if (runs >= expected) allRan();
     await done;
     const completedS = (performance.now() - started) / 1000;
-    latencies.sort((a, b) => a - b);
-    const pick = (p: number) => latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)] ?? 0;
-    return { acceptedPerSec: latencies.length / acceptedS, completedPerSec: latencies.length / completedS, enqueueP50Ms: pick(0.5), enqueueP99Ms: pick(0.99), errors };
+    return { acceptedPerSec: latencies.length / acceptedS, completedPerSec: latencies.length / completedS, enqueueP50Ms: quantile(latencies, 0.5), enqueueP99Ms: quantile(latencies, 0.99), errors };
   } finally {
     await stopTarget(flick);
     counter.closeAllConnections();
