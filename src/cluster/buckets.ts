@@ -41,13 +41,20 @@ async function createOrOpen<T>(create: () => Promise<T>, open: () => Promise<T>)
 
 /** `work` again, while NATS says it cannot answer yet, for up to a minute. */
 export async function ready<T>(name: string, work: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + readyWithinMs;
+  const began = Date.now();
+  let told = false;
   for (;;) {
     try {
       return await storeUnavailable(`the JetStream bucket ${name}`, work);
     } catch (err) {
       const transient = err instanceof Error && "code" in err && err.code === "store_unavailable";
-      if (!transient || Date.now() > deadline) throw err;
+      if (!transient || Date.now() - began > readyWithinMs) throw err;
+      // A new bucket takes a moment to answer, which is not worth a word; a wait past a few
+      // seconds is, once, so a node that seems stuck at start says what it waits for.
+      if (!told && Date.now() - began > 5000) {
+        process.emitWarning(`flick: waiting for the JetStream bucket ${name}, up to ${readyWithinMs / 1000} s: ${err.message}`);
+        told = true;
+      }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }

@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before } from "node:test";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 
 export interface NatsServer {
@@ -143,8 +143,11 @@ function server(binary: string, name: string, ports: { client: number; route: nu
 }
 
 /**
- * Waits until the cluster's JetStream has a meta leader and answers: before that, creating
- * a stream or a bucket fails with "JetStream system temporarily unavailable".
+ * Waits until the cluster's JetStream can place a stream on every server: before the meta
+ * leader is elected, creating a stream fails with "JetStream system temporarily
+ * unavailable", and until it has heard from every peer, an R`size` stream fails with "no
+ * suitable peers for placement" (seen on a loaded CI machine right after start). So the
+ * probe is the thing the tests do first: make an R`size` stream, then remove it.
  */
 async function jetStreamReady(urls: string[]): Promise<void> {
   const nc = await connect({ servers: urls });
@@ -153,10 +156,11 @@ async function jetStreamReady(urls: string[]): Promise<void> {
     const deadline = Date.now() + 60_000;
     for (;;) {
       try {
-        await jsm.getAccountInfo();
+        await jsm.streams.add({ name: "READY_PROBE", subjects: ["ready.probe"], num_replicas: urls.length, storage: StorageType.Memory });
+        await jsm.streams.delete("READY_PROBE");
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`the NATS cluster's JetStream did not become ready within 60 s: ${String(err)}`);
+        if (Date.now() > deadline) throw new Error(`the NATS cluster's JetStream could not place a stream on all ${urls.length} servers within 60 s: ${String(err)}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
