@@ -12,3 +12,4 @@ export {
   type TickResult,
 } from "./scheduler.ts";
 export { TenantBudget, type Holder } from "./tenant-budget.ts";
+export { eligible, faultDomainLabel, forwardTargets, provisionedShares, type ClusterMember } from "./cluster-placement.ts";

@@ -17,6 +17,7 @@ import { FlickError, asFlickError } from "../errors/index.ts";
 import { limits } from "../model/index.ts";
 import type { ErrorData } from "../errors/index.ts";
 import type { ClientGone, WireRequest } from "../host/index.ts";
+import { forwardedByHeader, forwardRequest, type Forwarding } from "./forward.ts";
 
 export const functionPrefix = "/fn/";
 /** Request bodies larger than this (with a Content-Length) stream into the function. */
@@ -31,6 +32,8 @@ export interface RouteTarget {
   version: string;
   /** Its instances' key, `<tenant>/<name>@<version>`. */
   key: string;
+  /** In a cluster, when this node may not run the function: the nodes that may (forward.ts). */
+  forward?: Forwarding;
 }
 
 export interface GatewayBackend {
@@ -64,6 +67,8 @@ export interface GatewayOptions {
   relayHeader?: string;
   /** Told of every request once it is answered (the node's access lines). */
   access?: (entry: AccessEntry) => void;
+  /** This node's name, sent with requests it forwards to another node. */
+  nodeName?: string;
 }
 
 /** One answered `/fn/` request. */
@@ -219,7 +224,7 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
     const relayFrom = options.relayHeader === undefined ? undefined : req.headers[options.relayHeader];
     const relayed = typeof relayFrom === "string" && /^\d+$/.test(relayFrom) ? Number(relayFrom) : undefined;
     const given = relayed === undefined ? undefined : req.headers["x-flick-invocation-id"];
-    const invocationId = typeof given === "string" && given.length <= 64 ? given : randomUUID();
+    let invocationId = typeof given === "string" && given.length <= 64 ? given : randomUUID();
     try {
       const afterPrefix = url.pathname.slice(functionPrefix.length);
       const slash = afterPrefix.indexOf("/");
@@ -236,6 +241,13 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
       const target = backend.resolve(name, previewed);
       if (target === undefined) {
         throw new FlickError("function_not_found", `no function named "${name}" is deployed here; \`flick ls\` lists them`);
+      }
+      if (target.forward !== undefined && relayed === undefined && req.headers[forwardedByHeader] === undefined) {
+        // Another node runs it and checks auth there; this one only passes bytes on.
+        const body = await takeBody(req, () => undefined);
+        const forwarded = await forwardRequest(req, res, `${url.pathname}${url.search}`, target.forward, options.nodeName ?? "", body.stream ?? body.whole);
+        invocationId = forwarded.invocationId ?? invocationId;
+        return;
       }
       const raw = req.rawHeaders;
       // The caller proved it acts for the function's tenant (or is the admin).
@@ -319,18 +331,22 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
       }
     } catch (err) {
       fail(res, err, invocationId);
-    }
-    if (access !== undefined) {
-      access({
-        atMs: Date.now() - (performance.now() - arrivalMs),
-        fn,
-        method: req.method ?? "GET",
-        path: url.pathname,
-        status: res.headersSent ? res.statusCode : 499,
-        ms: performance.now() - arrivalMs,
-        cold,
-        invocationId,
-      });
+    } finally {
+      if (access !== undefined) logAccess(access, req, res, url, fn, arrivalMs, cold, invocationId);
     }
   };
+}
+
+/** One access line: the status sent, or 499 when the client left before the head. */
+function logAccess(access: (entry: AccessEntry) => void, req: IncomingMessage, res: ServerResponse, url: Target, fn: string, arrivalMs: number, cold: boolean, invocationId: string): void {
+  access({
+    atMs: Date.now() - (performance.now() - arrivalMs),
+    fn,
+    method: req.method ?? "GET",
+    path: url.pathname,
+    status: res.headersSent ? res.statusCode : 499,
+    ms: performance.now() - arrivalMs,
+    cold,
+    invocationId,
+  });
 }

@@ -4,6 +4,7 @@
  * alias routing and Workers gradual deployments do): no stickiness, so a client may see
  * both versions in a row. `x-flick-version` tells it which answered.
  */
+import type { Forwarding } from "./forward.ts";
 import type { RouteTarget } from "./gateway.ts";
 
 /** What a function's routing needs: its live version and, in a split, every version's share. */
@@ -15,10 +16,18 @@ export interface SplitRoute {
   key: string;
   version: string;
   split?: readonly { version: string; key: string; percent: number }[];
+  /** In a cluster, when this node may not run the function: where its requests go. */
+  forward?: Forwarding;
 }
 
 /** The target for one request: a version drawn by the split (`random` in [0, 1)), or the one previewed. */
 export function targetOf(route: SplitRoute, previewed?: string, random: number = Math.random()): RouteTarget {
+  const target = drawn(route, previewed, random);
+  if (route.forward !== undefined) target.forward = route.forward;
+  return target;
+}
+
+function drawn(route: SplitRoute, previewed: string | undefined, random: number): RouteTarget {
   if (previewed !== undefined) return { name: route.name, tenant: route.tenant, private: true, version: previewed, key: `${route.fn}@${previewed}` };
   if (route.split !== undefined) {
     let point = random * 100;

@@ -13,6 +13,7 @@
 import type { SpanData } from "../telemetry/index.ts";
 import type { ErrorData } from "../errors/index.ts";
 import type { LogLevel, RequestFields, UsageRow } from "../model/index.ts";
+import type { Forwarding } from "../gateway/index.ts";
 
 /** Everything a host needs to create an instance of one function version. */
 export interface InstanceSpec {
@@ -65,6 +66,8 @@ export interface RouteInfo {
   split?: { version: string; key: string; percent: number }[];
   private: boolean;
   concurrency: number;
+  /** In a cluster, when this node may not run the function: the nodes that may (gateway/forward.ts). */
+  forward?: Forwarding;
 }
 
 export interface WireRequest {

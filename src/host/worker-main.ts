@@ -440,7 +440,7 @@ const backend: GatewayBackend = {
 };
 // Access lines on the node's output (`flick up --log-format`), batched per loop turn.
 const accessFormat = env["FLICK_ACCESS_LOG"] === "json" ? "json" : env["FLICK_ACCESS_LOG"] === "off" ? "off" : "text";
-const gateway = createGateway(backend, accessFormat === "off" ? {} : { access: accessLogger(accessFormat) });
+const gateway = createGateway(backend, { nodeName: env["FLICK_NODE_NAME"] ?? "", ...(accessFormat === "off" ? {} : { access: accessLogger(accessFormat) }) });
 
 // — what the primary runs here —
 

@@ -29,6 +29,7 @@ import type { SecretBox } from "./secrets.ts";
 import type { Supervisor } from "./supervisor.ts";
 import { hashToken, mintToken } from "./tokens.ts";
 import { summarizeUsage } from "./usage-summary.ts";
+import { sameForwarding, type ClusterView } from "./cluster-view.ts";
 import { apiQueueTrace } from "./queue-trace.ts";
 import { spanInfo, visibleSpans } from "./trace-view.ts";
 import { readSeries } from "./metrics-series.ts";
@@ -177,9 +178,11 @@ export class Platform implements ApiBackend, GatewayBackend {
     const fn = `${record.tenant}/${record.name}`;
     const key = `${fn}@${version.id}`;
     const split = record.traffic?.map((t) => ({ version: t.version, key: `${fn}@${t.version}`, percent: t.percent }));
+    const forward = this.cluster?.forwardingOf(record);
     const route: RouteInfo = {
       name: record.name, tenant: record.tenant, fn, key, version: version.id, private: version.settings.private, concurrency: this.options.concurrency,
       ...(split === undefined ? {} : { split }),
+      ...(forward === undefined ? {} : { forward }),
     };
     return {
       target: targetOf(route),
@@ -298,6 +301,29 @@ export class Platform implements ApiBackend, GatewayBackend {
     return this.routesPushed;
   }
 
+  /** In a cluster: the membership as last heard (start-node.ts sets it on each join and departure). */
+  private cluster: ClusterView | undefined;
+
+  /**
+   * The cluster's members changed: each function's provisioned instances are dealt again
+   * (a departed node's go to the others; the scheduler warms them on its next tick), and
+   * hosts learn where to forward what this node may not run.
+   */
+  setCluster(view: ClusterView): void {
+    this.cluster = view;
+    const changed: RouteInfo[] = [];
+    for (const live of this.live.values()) {
+      this.drop(this.scheduler.configure(this.policyOf(live.record, live.version)));
+      const forward = view.forwardingOf(live.record);
+      if (sameForwarding(forward, live.route.forward)) continue;
+      if (forward === undefined) delete live.route.forward;
+      else live.route.forward = forward;
+      live.target = targetOf(live.route);
+      changed.push(live.route);
+    }
+    if (changed.length > 0) void this.pushRoutes(changed, []);
+  }
+
   /** Each live function's instances right now: warm, busy, provisioned (the metrics' gauge). */
   instanceCounts(): { tenant: string; function: string; warm: number; busy: number; provisioned: number }[] {
     return [...this.live.values()].map((l) => {
@@ -326,7 +352,8 @@ export class Platform implements ApiBackend, GatewayBackend {
       tenant: record.tenant,
       key: `${record.tenant}/${record.name}@${version.id}`,
       ...(record.traffic === undefined ? {} : { alsoServing: record.traffic.filter((t) => t.version !== version.id).map((t) => `${record.tenant}/${record.name}@${t.version}`) }),
-      minInstances: scale.minInstances,
+      // In a cluster, this node's part of them (cluster-view.ts).
+      minInstances: this.cluster === undefined ? scale.minInstances : this.cluster.minInstancesOf(record),
       ...(scale.maxInstances === null ? {} : { maxInstances: scale.maxInstances }),
       ...(Object.keys(scale.pin).length > 0 ? { pin: scale.pin } : {}),
       ...(Object.keys(scale.avoid).length > 0 ? { avoid: scale.avoid } : {}),

@@ -28,6 +28,7 @@ import { Platform } from "./platform.ts";
 import { Supervisor } from "./supervisor.ts";
 import { SecretBox } from "./secrets.ts";
 import { patiently } from "./patiently.ts";
+import { ClusterView } from "./cluster-view.ts";
 import { ensureAdminToken } from "./tokens.ts";
 import { listenMetrics, metricsRoute, nodeMetrics } from "./metrics-endpoint.ts";
 import { startOtlpExport, TraceSink, type OtlpExport } from "../telemetry/index.ts";
@@ -256,7 +257,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   const nodeName = options.nodeName ?? hostname();
   let store: Store = local;
   /** In a cluster: joins its membership once the node serves (the others then list it). */
-  let joinCluster: ((self: () => NodeInfo) => Promise<{ members(): NodeInfo[]; leave(): Promise<void> }>) | undefined;
+  let joinCluster: ((self: () => NodeInfo, changed: (members: NodeInfo[]) => void) => Promise<{ members(): NodeInfo[]; leave(): Promise<void> }>) | undefined;
   /** In a cluster: the async queue in JetStream, shared by every node (else this node's own file). */
   let clusterQueue: (QueueStore & { onNewWork?: () => void }) | undefined;
   if (options.cluster !== undefined) {
@@ -267,7 +268,17 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     try {
       const shared = await openClusterStore({ servers: options.cluster, nodeName, quotas, ...(options.clusterReplicas === undefined ? {} : { replicas: options.clusterReplicas }) }, local);
       store = shared;
-      joinCluster = (self) => Membership.join(shared.nats, self, { onError: (err) => process.emitWarning(`flick: cluster heartbeat: ${String(err)}`) });
+      joinCluster = async (self, changed) => {
+        let joined: { members(): NodeInfo[] } | undefined;
+        // A join or a departure (not a heartbeat's new load) moves provisioned instances and forwarding.
+        const onEvent = (event: { kind: string }) => {
+          if (event.kind !== "updated" && joined !== undefined) changed(joined.members());
+        };
+        const membership = await Membership.join(shared.nats, self, { onEvent, onError: (err) => process.emitWarning(`flick: cluster heartbeat: ${String(err)}`) });
+        joined = membership;
+        changed(membership.members());
+        return membership;
+      };
       clusterQueue = await JetStreamQueue.open(shared.nats, {
         leaseMs: options.asyncLeaseMs ?? 60_000,
         idempotencyWindowMs: limits.idempotencyWindowMs,
@@ -321,6 +332,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     hosts,
     port,
     listenHost,
+    nodeName,
     primarySocket,
     maxConnectionsPerHost: connectionCap(options.maxConnections, hosts),
     headersTimeoutMs: options.headersTimeoutMs ?? 10_000,
@@ -424,7 +436,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
       load: { instances: counts.reduce((n, c) => n + c.warm, 0), busy: counts.reduce((n, c) => n + c.busy, 0) },
     };
   };
-  const membership = await joinCluster?.(self);
+  const membership = await joinCluster?.(self, (members) => platform.setCluster(new ClusterView(nodeName, members)));
   platform.nodes = membership === undefined ? () => [self()] : () => membership.members();
 
   const queueStore = clusterQueue ?? new SqliteQueue(dataDir);

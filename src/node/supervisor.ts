@@ -76,6 +76,8 @@ export interface SupervisorOptions {
   /** The node's port and address: every host listens there (SO_REUSEPORT). */
   port: number;
   listenHost: string;
+  /** The node's name (`--node-name`): requests its hosts forward to another node say it. */
+  nodeName: string;
   /** The primary's private socket (API, relays), which hosts pass non-function traffic to. */
   primarySocket: string;
   /** Open connections per host, and the header timeout (docs/limits.md). */
@@ -156,6 +158,7 @@ export class Supervisor {
         FLICK_OTLP_ENDPOINT: o.otlpEndpoint ?? "",
         FLICK_VERSION: o.version ?? "",
         FLICK_NODE_ADDRESS: `${o.listenHost}:${o.port}`,
+        FLICK_NODE_NAME: o.nodeName,
         FLICK_SHUTDOWN_GRACE_MS: String(o.shutdownGraceMs),
         FLICK_EGRESS_ALLOW: (o.egressAllow ?? []).join(","),
         FLICK_CODE_CACHE_KEY: o.codeCacheKey?.toString("hex") ?? "",

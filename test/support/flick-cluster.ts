@@ -13,6 +13,8 @@ export interface FlickClusterOptions extends Pick<TestNodeOptions, "env" | "star
   nodes: number;
   /** More `flick up` flags for every node. */
   args?: string[];
+  /** More `flick up` flags for node i alone (its `--labels`, say). */
+  argsOf?: (i: number) => string[];
 }
 
 export interface FlickCluster {
@@ -38,7 +40,7 @@ export async function startFlickCluster(options: FlickClusterOptions): Promise<F
       dataDir: dataDirs[i], hosts: 1,
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.startWithinMs === undefined ? {} : { startWithinMs: options.startWithinMs }),
-      args: ["--cluster", nats.urls.join(","), "--node-name", `node-${i + 1}`, "--secret-key-file", key, ...(options.args ?? [])],
+      args: ["--cluster", nats.urls.join(","), "--node-name", `node-${i + 1}`, "--secret-key-file", key, ...(options.args ?? []), ...(options.argsOf?.(i) ?? [])],
     });
     nodes[i] = node;
     return node;
