@@ -88,3 +88,40 @@ test("a private function forwarded to another node is still checked there: no to
   assert.equal(own.status, 200);
   assert.equal(await own.text(), "mine 100000");
 });
+
+test("kill -9 of a zone-b node under load through zone a: at least 99% of requests succeed, and the other zone-b node takes its provisioned instance", { timeout: 120_000 }, async (t) => {
+  const via = `${nodes[0]!.url}/fn/pinned`;
+  const outcomes: { atMs: number; ok: boolean; to: string | null }[] = [];
+  let stop = false;
+  // Two clients at once, each sending its next request when the last is answered.
+  const client = async () => {
+    while (!stop && !t.signal.aborted) {
+      const res = await fetch(via).catch(() => undefined);
+      const ok = res?.status === 200 && (await res.text()) === "ran";
+      if (res !== undefined && !ok) await res.body?.cancel().catch(() => undefined);
+      outcomes.push({ atMs: performance.now(), ok, to: res?.headers.get("x-flick-forwarded-to") ?? null });
+    }
+  };
+  const clients = [client(), client()];
+  // Both zone-b nodes serve (each holds one of the two provisioned instances).
+  await until(t.signal, async () => new Set(outcomes.map((o) => o.to)), (seen) => seen.has("node-2") && seen.has("node-3"));
+  const killedAt = performance.now();
+  const before = outcomes.length;
+  await cluster!.nodes[2]!.kill("SIGKILL");
+  t.diagnostic(`node-3 killed after ${before} requests through node-1`);
+  // node-1 forwards to node-2 alone from now on; the membership drops node-3, and node-2 keeps both provisioned instances.
+  await until(t.signal, () => provisionedOn(nodes[1]!, "pinned"), (n) => n === 2);
+  const movedAt = performance.now();
+  // A few more requests after the move, then stop.
+  const after = outcomes.length;
+  await until(t.signal, async () => outcomes.length, (n) => n >= after + 50);
+  stop = true;
+  await Promise.all(clients);
+  const afterKill = outcomes.filter((o) => o.atMs > killedAt);
+  const failed = outcomes.filter((o) => !o.ok).length;
+  const firstBack = afterKill.find((o) => o.ok && o.to === "node-2");
+  t.diagnostic(`${outcomes.length} requests, ${failed} failed; after the kill, the first answer came ${((firstBack?.atMs ?? NaN) - killedAt).toFixed(0)} ms later; node-2 held both provisioned instances ${(movedAt - killedAt).toFixed(0)} ms after the kill`);
+  assert.ok(failed <= outcomes.length / 100, `${failed} of ${outcomes.length} requests failed`);
+  assert.ok(afterKill.slice(-50).every((o) => o.ok && o.to === "node-2"), "after the move every request is forwarded to node-2 and answered");
+  assert.equal(await provisionedOn(nodes[0]!, "pinned"), 0, "never in zone a");
+});
