@@ -24,6 +24,7 @@ import { parseArgs } from "node:util";
 import { stopAllChildren } from "./children.ts";
 import { measureAsync } from "./async.ts";
 import { measureAsyncCluster } from "./async-cluster.ts";
+import { measureClusterForward } from "./cluster-forward.ts";
 import { measureCliStartup } from "./cli-startup.ts";
 import { measureBurst } from "./burst.ts";
 import { largeBundle, measureCodeLoading } from "./code-loading.ts";
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
   const burst = await measureBurst(200, 2_000);
   const asyncInvocations = await measureAsync(20_000, 64);
   const asyncCluster = await measureAsyncCluster(5000, 64, 3);
+  const clusterForward = await measureClusterForward(2000, 3);
   const cli = await measureCliStartup();
 
   const fmt = (n: number, digits = 2) => n.toFixed(digits);
@@ -175,6 +177,14 @@ async function main(): Promise<void> {
   const ratios = asyncCluster.jetstream.map((j, i) => j.completedPerSec / asyncCluster.sqlite[i]!.completedPerSec);
   console.log(`JetStream R3 / SQLite, completed per second: ${range(spreadOf(ratios))}`);
 
+  const lat = clusterForward.latency;
+  console.log(`\nForwarding between nodes (three nodes and three nats-servers on this machine; a function pinned to zone b, asked through the node in zone a), ${lat.length} interleaved rounds of ${clusterForward.requestsPerPath} requests one at a time per path; medians (range):`);
+  console.log(`direct to a zone-b node:         p50 ${range(spreadOf(lat.map((l) => l.directP50Ms)))} ms, p99 ${range(spreadOf(lat.map((l) => l.directP99Ms)))} ms`);
+  console.log(`through node-1, HTTP forward:    p50 ${range(spreadOf(lat.map((l) => l.httpP50Ms)))} ms, p99 ${range(spreadOf(lat.map((l) => l.httpP99Ms)))} ms; adds ${range(spreadOf(lat.map((l) => l.httpP50Ms - l.directP50Ms)))} ms at p50`);
+  console.log(`NATS request-reply hop instead:  p50 ${range(spreadOf(lat.map((l) => l.natsP50Ms)))} ms, p99 ${range(spreadOf(lat.map((l) => l.natsP99Ms)))} ms; adds ${range(spreadOf(lat.map((l) => l.natsP50Ms - l.directP50Ms)))} ms at p50`);
+  const fo = clusterForward.failover;
+  console.log(`a zone-b node SIGKILLed under two clients through node-1, ${fo.length} rounds: answered again after ${range(spreadOf(fo.map((f) => f.answeredAgainMs)), 1)} ms; ${fo.map((f) => `${f.failed} of ${f.requests}`).join(", ")} requests failed; its provisioned instance on the other zone-b node after ${range(spreadOf(fo.map((f) => f.instancesMovedMs / 1000)), 1)} s (membership time-to-live 10 s)`);
+
   console.log(`\nCLI start-up, median wall of ${cli.runs} interleaved runs (targets: --help ≤ 150 ms, ls ≤ 250 ms):`);
   console.log(`node -e 0 ${fmt(cli.nodeMs, 0)} ms; flick --help ${fmt(cli.helpMs, 0)} ms; flick ls ${fmt(cli.lsMs, 0)} ms; flick invoke ${fmt(cli.invokeMs, 0)} ms`);
 
@@ -197,6 +207,7 @@ async function main(): Promise<void> {
     burst,
     async: asyncInvocations,
     asyncCluster,
+    clusterForward,
     cliStartup: cli,
   };
   const dir = path.join(repoRoot, "bench", "results");
