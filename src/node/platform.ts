@@ -30,6 +30,7 @@ import type { Supervisor } from "./supervisor.ts";
 import { hashToken, mintToken } from "./tokens.ts";
 import { summarizeUsage } from "./usage-summary.ts";
 import { sameForwarding, type ClusterView } from "./cluster-view.ts";
+import type { NodeCalls } from "./node-calls.ts";
 import { apiQueueTrace } from "./queue-trace.ts";
 import { spanInfo, visibleSpans } from "./trace-view.ts";
 import { readSeries } from "./metrics-series.ts";
@@ -919,6 +920,27 @@ export class Platform implements ApiBackend, GatewayBackend {
    * token, and its own instances are full). The response streams to `writer`.
    */
   async invoke(
+    target: RouteTarget,
+    request: WireRequest,
+    invocationId: string,
+    writer: ResponseWriter,
+    body?: AsyncIterable<Uint8Array>,
+    clientGone?: ClientGone,
+    relayedFrom?: number,
+  ): Promise<{ error: ErrorData | null }> {
+    // In a cluster, a function this node may not run runs on a node that may (node-calls.ts).
+    const forward = this.live.get(target.name)?.route.forward;
+    if (forward !== undefined && relayedFrom === undefined && this.nodeCalls !== undefined) {
+      return this.nodeCalls.invoke(forward, target, request, invocationId, writer, body);
+    }
+    return this.invokeHere(target, request, invocationId, writer, body, clientGone, relayedFrom);
+  }
+
+  /** Calls between nodes (node-calls.ts); set in a cluster. */
+  nodeCalls: NodeCalls | undefined;
+
+  /** `invoke` on this node's own hosts, wherever the function's pins say it runs (a call from another node). */
+  async invokeHere(
     target: RouteTarget,
     request: WireRequest,
     invocationId: string,

@@ -29,6 +29,7 @@ import { Supervisor } from "./supervisor.ts";
 import { SecretBox } from "./secrets.ts";
 import { patiently } from "./patiently.ts";
 import { ClusterView } from "./cluster-view.ts";
+import { NodeCalls, nodeCallPath } from "./node-calls.ts";
 import { ensureAdminToken } from "./tokens.ts";
 import { listenMetrics, metricsRoute, nodeMetrics } from "./metrics-endpoint.ts";
 import { startOtlpExport, TraceSink, type OtlpExport } from "../telemetry/index.ts";
@@ -363,6 +364,8 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   });
   const budgets = new AdmissionBudgets(new TenantBudget(tenantConcurrency, () => supervisor.size), (host, tenant) => supervisor.reclaim(host, tenant));
   const platform = new Platform(store, supervisor, scheduler, budgets, secrets, new CodeFiles(store, dataDir), { queueWaitMs: options.queueWaitMs ?? 0, idleTtlMs, tenantConcurrency, concurrency });
+  // Nodes of one cluster sign their calls to each other with a key only they hold (derived from --secret-key-file).
+  if (options.cluster !== undefined) platform.nodeCalls = new NodeCalls(secrets.deriveKey("calls between nodes"), nodeName);
   platformRef = platform;
   platform.metrics = metrics;
   platform.traces = traces;
@@ -395,6 +398,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     }
     const p = url.pathname;
     if (p.startsWith(functionPrefix)) void relays(req, res, url);
+    else if (p === nodeCallPath && platform.nodeCalls !== undefined) void platform.nodeCalls.serve(req, res, platform);
     else if (p === apiPrefix || p.startsWith(`${apiPrefix}/`)) void api(req, res, url);
     else if (p === "/metrics") metricsRoute(req, res, metrics, platform).catch((err: unknown) => sendError(res, err));
     else if (p === dashboardPrefix || p.startsWith(`${dashboardPrefix}/`)) {

@@ -125,3 +125,13 @@ test("kill -9 of a zone-b node under load through zone a: at least 99% of reques
   assert.ok(afterKill.slice(-50).every((o) => o.ok && o.to === "node-2"), "after the move every request is forwarded to node-2 and answered");
   assert.equal(await provisionedOn(nodes[0]!, "pinned"), 0, "never in zone a");
 });
+
+test("async events of a pinned function queued through zone a all run, in zone b", { timeout: 120_000 }, async (t) => {
+  // Through node-1 (zone a): any node may pull them; zone a defers them (no_capacity), zone b runs them.
+  const ids: string[] = [];
+  for (let i = 0; i < 20; i++) ids.push((await nodes[0]!.admin.invokeAsync("pinned", { mode: "async", data: i })).id);
+  for (const id of ids) {
+    const info = await until(t.signal, () => nodes[0]!.admin.getInvocation(id), (inv) => inv.status === "completed" || inv.status === "dead");
+    assert.equal(info.status, "completed", `${id}: ${JSON.stringify(info.lastError)}`);
+  }
+});
