@@ -6,6 +6,7 @@
  * a server was lost, answers nothing for a few seconds; a node starting then waits rather
  * than fail.
  */
+import type { JetStreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV, type KvOptions } from "@nats-io/kv";
 import { Objm, type ObjectStore, type ObjectStoreOptions } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -58,4 +59,15 @@ export async function ready<T>(name: string, work: () => Promise<T>): Promise<T>
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
+}
+
+/** Makes a stream (or finds it made by another node), waiting while the cluster cannot place it yet. */
+export async function ensureStream(jsm: JetStreamManager, config: Record<string, unknown> & { name: string }): Promise<void> {
+  await ready(config.name, async () => {
+    try {
+      await jsm.streams.add(config as never);
+    } catch (err) {
+      if (!/already in use|exists/i.test(String(err))) throw err;
+    }
+  });
 }

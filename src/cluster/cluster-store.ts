@@ -4,7 +4,7 @@
  * node's own SQLite file until they have a JetStream side (docs/cluster.md says so).
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { FunctionRecord, ScaleSettings, TenantRecord, TokenRecord, TrafficShare, UsageRow, VersionRecord } from "../model/index.ts";
+import type { FunctionRecord, LogLine, ScaleSettings, TenantRecord, TokenRecord, TrafficShare, UsageRow, VersionRecord } from "../model/index.ts";
 import type {
   CodeKind, CodeStore, LogQuery, LogStore, MeterStore, NewLogLine, ProvisionedUsage, Registry, RegistryChange, RollupQuery, RollupRow, Store, TenantChange, UsageQuery,
 } from "../store/index.ts";
@@ -63,6 +63,10 @@ export class ClusterStore implements Store {
   appendLogs(lines: NewLogLine[]) { return this.logs.appendLogs(lines); }
   readLogs(query: LogQuery) { return this.logs.readLogs(query); }
   removeLogs(fn: string): Promise<void> { return this.logs.removeLogs(fn); }
+  followLogs(scope: { function?: string; tenant?: string }, onLines: (lines: LogLine[]) => void): () => void {
+    if (this.logs.followLogs === undefined) throw new Error("this cluster's log store cannot follow");
+    return this.logs.followLogs(scope, onLines);
+  }
 
   addUsage(rows: readonly UsageRow[]): Promise<void> { return this.meter.addUsage(rows); }
   readUsage(query: UsageQuery): Promise<UsageRow[]> { return this.meter.readUsage(query); }

@@ -37,7 +37,7 @@ import type { InvocationRecord, InvocationStatus } from "../model/index.ts";
 import {
   queueFullError, type EnqueueOptions, type EnqueueResult, type Enqueued, type Finish, type NewInvocation, type QueueCounts, type QueueQuota, type QueueStore, type QueueUsage,
 } from "../store/index.ts";
-import { openKv, ready } from "./buckets.ts";
+import { ensureStream, openKv, ready } from "./buckets.ts";
 import { keysOf, removeKeys } from "./kv-keys.ts";
 import { decode, decodeRecord, encode, encodeRecord, firstState, publicRecord, queuedRecord, stateOf, type StoredRecord, type WorkState } from "./invocation-codec.ts";
 import { storeUnavailable } from "./store-unavailable.ts";
@@ -774,13 +774,3 @@ function sum(a: Usage | undefined, b: Usage | undefined): Usage {
   return { messages: (a?.messages ?? 0) + (b?.messages ?? 0), bytes: (a?.bytes ?? 0) + (b?.bytes ?? 0) };
 }
 
-/** Makes a stream (or finds it made by another node), waiting while the cluster cannot place it yet. */
-async function ensureStream(jsm: JetStreamManager, config: Record<string, unknown> & { name: string }): Promise<void> {
-  await ready(config.name, async () => {
-    try {
-      await jsm.streams.add(config as never);
-    } catch (err) {
-      if (!/already in use|exists/i.test(String(err))) throw err;
-    }
-  });
-}

@@ -1,9 +1,10 @@
 /**
  * Joins a node to a cluster's store: one NATS connection (reconnecting for as long as it
- * takes), the registry, code and meter buckets on it, and the node's own log store.
+ * takes), and on it the registry, code and meter buckets and the log stream.
  */
 import { connect } from "@nats-io/transport-node";
-import type { LogStore, TenantQuotas } from "../store/index.ts";
+import type { TenantQuotas } from "../store/index.ts";
+import { JetStreamLogStore } from "./jetstream-log-store.ts";
 import { ClusterStore } from "./cluster-store.ts";
 import { KvMeterStore } from "./kv-meter-store.ts";
 import { KvRegistry } from "./kv-registry.ts";
@@ -18,19 +19,22 @@ export interface ClusterOptions {
   nodeName: string;
   /** Copies of each bucket (default 3: R3 on a three-server cluster). */
   replicas?: number;
-  quotas: Pick<TenantQuotas, "maxProvisioned" | "maxProvisionedMemoryMiB">;
+  quotas: Pick<TenantQuotas, "maxProvisioned" | "maxProvisionedMemoryMiB" | "maxLogLines">;
+  /** The log stream's total size, bytes (default 1 GiB). */
+  logMaxBytes?: number;
 }
 
-export async function openClusterStore(options: ClusterOptions, logs: LogStore & { close(): Promise<void> }): Promise<ClusterStore> {
+export async function openClusterStore(options: ClusterOptions): Promise<ClusterStore> {
   const nc = await storeUnavailable(`connecting to NATS at ${options.servers.join(", ")}`, () =>
     connect({ servers: options.servers, name: `flick ${options.nodeName}`, maxReconnectAttempts: -1 }));
   try {
     checkServerVersion(nc.info?.version, options.servers);
     const replicas = options.replicas ?? 3;
-    const [registry, code, meter] = await Promise.all([
+    const [registry, code, meter, logs] = await Promise.all([
       KvRegistry.open(nc, { replicas, quotas: options.quotas }),
       ObjectCodeStore.open(nc, { replicas }),
       KvMeterStore.open(nc, { replicas, node: options.nodeName }),
+      JetStreamLogStore.open(nc, { replicas, maxLogLines: options.quotas.maxLogLines, ...(options.logMaxBytes === undefined ? {} : { maxBytes: options.logMaxBytes }) }),
     ]);
     return new ClusterStore({ registry, code, logs, meter }, nc, async () => {
       // What was sent is flushed, for at most 5 s: NATS gone must not keep a node from stopping.

@@ -7,8 +7,11 @@
  */
 import { createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node";
 
-/** Up to `batch` messages waiting for `consumer`, without waiting for more to arrive. */
-export function pullNow(nc: NatsConnection, stream: string, consumer: string, batch: number, timeoutMs = 5000): Promise<Msg[]> {
+/**
+ * Up to `batch` messages waiting for `consumer`, without waiting for more to arrive; with
+ * `waitMs`, waiting that long for the batch to fill (for a reader that knows they are there).
+ */
+export function pullNow(nc: NatsConnection, stream: string, consumer: string, batch: number, timeoutMs = 5000, waitMs?: number): Promise<Msg[]> {
   return new Promise((resolve, reject) => {
     const inbox = createInbox();
     const got: Msg[] = [];
@@ -28,7 +31,8 @@ export function pullNow(nc: NatsConnection, stream: string, consumer: string, ba
       },
     });
     const timer = setTimeout(() => done(got.length > 0 ? undefined : new Error(`timeout: consumer ${consumer} of ${stream} did not answer a pull`)), timeoutMs);
-    nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, JSON.stringify({ batch, no_wait: true }), { reply: inbox });
+    const ask = waitMs === undefined ? { batch, no_wait: true } : { batch, expires: waitMs * 1_000_000 };
+    nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, JSON.stringify(ask), { reply: inbox });
   });
 }
 

@@ -832,10 +832,10 @@ export class Platform implements ApiBackend, GatewayBackend {
   // — logs —
 
   /** The store's scope for `scope`: a function `who` owns, its own tenant, or (the admin) the tenant it names, or all. */
-  private async logScope(who: Principal, scope: LogScope): Promise<{ function: string } | { tenant?: string }> {
+  private async logScope(who: Principal, scope: LogScope): Promise<{ function: string; tenant: string } | { tenant?: string }> {
     if ("function" in scope) {
-      await this.owned(who, scope.function);
-      return { function: scope.function };
+      // The owner's lines only: a name removed and taken again by another tenant starts with none of the old owner's.
+      return { function: scope.function, tenant: (await this.owned(who, scope.function)).tenant };
     }
     if (who.role === "tenant") {
       if (scope.tenant !== undefined && scope.tenant !== who.tenant) {
@@ -853,6 +853,8 @@ export class Platform implements ApiBackend, GatewayBackend {
   /** New lines of the scope as they are stored: one function's (`fn:<name>`), a tenant's (`tenant:<t>`) or all (`*`). */
   async followLogs(who: Principal, scope: LogScope, onLines: (lines: LogLine[]) => void): Promise<() => void> {
     const resolved = await this.logScope(who, scope);
+    // A store several nodes write to follows every node's lines; a node's own, only this one's (below).
+    if (this.store.followLogs !== undefined) return this.store.followLogs(resolved, onLines);
     const channel = "function" in resolved ? `fn:${resolved.function}` : resolved.tenant !== undefined ? `tenant:${resolved.tenant}` : "*";
     this.logEvents.on(channel, onLines);
     return () => this.logEvents.off(channel, onLines);

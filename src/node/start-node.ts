@@ -254,45 +254,39 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     tenantAntiAffinity: options.tenantAntiAffinity ?? false,
   });
   const metrics = nodeMetrics({ platform: () => platformRef!, scheduler, queue: () => queueRef });
-  const local = new SqliteStore(dataDir, { quotas: options.tenantQuotas ?? {}, onCommit: (seconds) => metrics.storeCommit.observe(seconds) });
   const nodeName = options.nodeName ?? hostname();
-  let store: Store = local;
+  let store: Store;
   /** In a cluster: joins its membership once the node serves (the others then list it). */
   let joinCluster: ((self: () => NodeInfo, changed: (members: NodeInfo[]) => void) => Promise<{ members(): NodeInfo[]; leave(): Promise<void> }>) | undefined;
   /** In a cluster: the async queue in JetStream, shared by every node (else this node's own file). */
   let clusterQueue: (QueueStore & { onNewWork?: () => void }) | undefined;
   if (options.cluster !== undefined) {
-    // The registry, code and usage in JetStream, shared with every node; logs stay here (docs/cluster.md).
+    // The registry, code, logs and usage in JetStream, shared with every node (docs/cluster.md).
     // Loaded only here: a single node never loads the NATS client.
     const { JetStreamQueue, Membership, openClusterStore } = await import("../cluster/index.ts");
     const quotas = { ...defaultTenantQuotas, ...options.tenantQuotas };
-    try {
-      const shared = await openClusterStore({ servers: options.cluster, nodeName, quotas, ...(options.clusterReplicas === undefined ? {} : { replicas: options.clusterReplicas }) }, local);
-      store = shared;
-      joinCluster = async (self, changed) => {
-        let joined: { members(): NodeInfo[] } | undefined;
-        // A join or a departure (not a heartbeat's new load) moves provisioned instances and forwarding.
-        const onEvent = (event: { kind: string }) => {
-          if (event.kind !== "updated" && joined !== undefined) changed(joined.members());
-        };
-        const membership = await Membership.join(shared.nats, self, { onEvent, onError: (err) => process.emitWarning(`flick: cluster heartbeat: ${String(err)}`) });
-        joined = membership;
-        changed(membership.members());
-        return membership;
+    const shared = await openClusterStore({ servers: options.cluster, nodeName, quotas, ...(options.clusterReplicas === undefined ? {} : { replicas: options.clusterReplicas }) });
+    store = shared;
+    joinCluster = async (self, changed) => {
+      let joined: { members(): NodeInfo[] } | undefined;
+      // A join or a departure (not a heartbeat's new load) moves provisioned instances and forwarding.
+      const onEvent = (event: { kind: string }) => {
+        if (event.kind !== "updated" && joined !== undefined) changed(joined.members());
       };
-      clusterQueue = await JetStreamQueue.open(shared.nats, {
-        leaseMs: options.asyncLeaseMs ?? 60_000,
-        idempotencyWindowMs: limits.idempotencyWindowMs,
-        ...(options.clusterReplicas === undefined ? {} : { replicas: options.clusterReplicas }),
-      }).catch(async (err: unknown) => {
-        await shared.close();
-        throw err;
-      });
-    } catch (err) {
-      if (store === local) await local.close();
+      const membership = await Membership.join(shared.nats, self, { onEvent, onError: (err) => process.emitWarning(`flick: cluster heartbeat: ${String(err)}`) });
+      joined = membership;
+      changed(membership.members());
+      return membership;
+    };
+    clusterQueue = await JetStreamQueue.open(shared.nats, {
+      leaseMs: options.asyncLeaseMs ?? 60_000,
+      idempotencyWindowMs: limits.idempotencyWindowMs,
+      ...(options.clusterReplicas === undefined ? {} : { replicas: options.clusterReplicas }),
+    }).catch(async (err: unknown) => {
+      await shared.close();
       throw err;
-    }
-  }
+    });
+  } else store = new SqliteStore(dataDir, { quotas: options.tenantQuotas ?? {}, onCommit: (seconds) => metrics.storeCommit.observe(seconds) });
   let adminToken: string;
   try {
     adminToken = await patiently(() => ensureAdminToken(store, dataDir, Date.now()));

@@ -276,6 +276,12 @@ export interface LogStore {
   readLogs(query: LogQuery): Promise<LogLine[]>;
   /** Drops every line of a removed function (a whole `Store` does it in `removeFunction`). */
   removeLogs(fn: string): Promise<void>;
+  /**
+   * New lines of a scope as they are stored by any node, until the returned stop is called:
+   * a store shared by several nodes has it (the JetStream log stream); a node's own store
+   * does not, and the node tells its followers of what it stores itself.
+   */
+  followLogs?(scope: { function?: string; tenant?: string }, onLines: (lines: LogLine[]) => void): () => void;
 
 }
 

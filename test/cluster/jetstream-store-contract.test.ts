@@ -1,14 +1,14 @@
 // The store's contracts (test/contracts/store-contract.ts) against its JetStream parts,
 // R3 on a real three-server NATS cluster: the registry in KV (src/cluster/kv-registry.ts),
 // code in an Object Store (src/cluster/object-code-store.ts) and metered usage in KV
-// (src/cluster/kv-meter-store.ts). Each store is a fresh
+// (src/cluster/kv-meter-store.ts), and function logs in a stream (src/cluster/jetstream-log-store.ts). Each store is a fresh
 // set of buckets; a reopen is a new store on the same buckets.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { KvMeterStore, KvRegistry, ObjectCodeStore } from "../../src/cluster/index.ts";
+import { JetStreamLogStore, KvMeterStore, KvRegistry, ObjectCodeStore } from "../../src/cluster/index.ts";
 import { defaultTenantQuotas } from "../../src/store/index.ts";
 import { reopenable } from "../contracts/reopenable.ts";
-import { codeContract, meterContract, registryContract } from "../contracts/store-contract.ts";
+import { codeContract, logContract, meterContract, registryContract } from "../contracts/store-contract.ts";
 import { natsClusterForFile } from "../support/nats-cluster.ts";
 
 const nats = natsClusterForFile(3);
@@ -38,6 +38,14 @@ meterContract({
     return reopenable(() => KvMeterStore.open(nats.nc(), options));
   },
 });
+
+logContract({
+  name: "JetStreamLogStore (R3)",
+  async create(quotas) {
+    const options = { prefix: `logs${++stores}`, replicas: 3, ...(quotas?.maxLogLines === undefined ? {} : { maxLogLines: quotas.maxLogLines }) };
+    return reopenable(() => JetStreamLogStore.open(nats.nc(), options));
+  },
+}, { byteQuota: false });
 
 test("usage and rollups written by several nodes add up on read, each node writing only its own keys", { timeout: 60_000 }, async () => {
   const bucket = `meter-${++stores}`;

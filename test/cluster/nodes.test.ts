@@ -100,3 +100,35 @@ test("kill -9 of a node under load: requests to the live nodes all succeed, and 
   await deploySource(nodes[1]!.admin, "after-kill", `export default { fetch: () => new Response("still here") };`);
   assert.equal((await answers(t.signal, `${nodes[2]!.url}/fn/after-kill`, (s) => s === 200)).text, "still here");
 });
+
+test("a function's log lines, written on the node that ran it, are read and followed through another (node-1 is dead by now)", { timeout: 120_000 }, async (t) => {
+  await deploySource(nodes[1]!.admin, "talker", `export default { fetch: (r) => { console.log("said " + new URL(r.url).search); return new Response("ok"); } };`);
+  await answers(t.signal, `${nodes[1]!.url}/fn/talker?first`, (status) => status === 200);
+  // Read through node-3: the line node-2 stored.
+  for (const via of [nodes[2]!]) {
+    const lines = await until(t.signal, () => via.admin.readLogs("talker"), (ls) => ls.some((l) => l.message === "said ?first"));
+    assert.ok(lines.some((l) => l.message === "said ?first"), `read through ${via.url}`);
+  }
+  // Followed through node-2, while node-3 runs the function.
+  const seen: string[] = [];
+  const stop = new AbortController();
+  let opened!: () => void;
+  const open = new Promise<void>((resolve) => (opened = resolve));
+  const following = nodes[1]!.admin.followLogs("talker", (line) => {
+    seen.push(line.message);
+    if (line.message === "said ?second") stop.abort();
+  }, { signal: stop.signal, onOpen: () => opened(), sinceMs: Date.now() });
+  await open;
+  await answers(t.signal, `${nodes[2]!.url}/fn/talker?second`, (status) => status === 200);
+  await following;
+  assert.ok(seen.includes("said ?second"), `followed: ${JSON.stringify(seen)}`);
+});
+
+/** Asks until `ok` holds of what `read` gives; the test's timeout bounds it. */
+async function until<T>(signal: AbortSignal, read: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
+  for (;;) {
+    const value = await read();
+    if (ok(value) || signal.aborted) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -125,6 +125,14 @@ export function meterContract(backend: PartBackend<MeterStore>): void {
   describe(`${backend.name} (meter)`, () => meterTests(backend));
 }
 
+/**
+ * Log lines alone (store.ts `LogStore`). `byteQuota: false` for a backend that keeps each
+ * tenant's line quota but not the byte quota (the JetStream log stream: docs/cluster.md "Logs").
+ */
+export function logContract(backend: PartBackend<LogStore>, options: { byteQuota?: boolean } = {}): void {
+  describe(`${backend.name} (logs)`, () => logTests(backend, options.byteQuota ?? true));
+}
+
 /** Code alone (store.ts `CodeStore`). */
 export function codeContract(backend: PartBackend<CodeStore>): void {
   describe(`${backend.name} (code)`, () => codeTests(backend));
@@ -427,7 +435,7 @@ function registryTests(backend: PartBackend<Registry>): void {
 }
 
 /** Function log lines: order, cursors, filters, tenant scoping and quotas. */
-function logTests(backend: PartBackend<LogStore>): void {
+function logTests(backend: PartBackend<LogStore>, byteQuota = true): void {
   test("log lines read in order with their ids as cursors, since a time, the newest kept by a limit", async () => {
     const { store } = await backend.create();
     const now = Date.now();
@@ -518,6 +526,7 @@ function logTests(backend: PartBackend<LogStore>): void {
     assert.ok(kept.includes("n149 ✓") && kept.includes("n50 ✓") && !kept.includes("n49 ✓"), "the oldest went first");
     assert.equal((await store.readLogs({ tenant: "a", limit: 1000 })).length, 100);
     assert.deepEqual(messages(await store.readLogs({ function: "b-fn", limit: 10 })), ["keep me"]);
+    if (!byteQuota) return store.close();
 
     // Bytes: 1,000-byte lines, room for 40 of them (one call of 60 lines).
     await store.appendLogs(Array.from({ length: 60 }, (_, i) => of("c", "c-fn", `${String(i).padStart(3, "0")}${"x".repeat(997)}`)));
