@@ -65,7 +65,7 @@ test("functions spread over nodes: 300 functions with one provisioned instance e
   for (const m of members) assert.ok((per.get(m.name) ?? 0) > 50 && (per.get(m.name) ?? 0) < 200, `${m.name}: ${per.get(m.name)}`);
 });
 
-test("a node that may not run a function forwards to eligible nodes, warm ones first; a node that may forwards nowhere", () => {
+test("a node that may not run a function forwards to eligible nodes, warm ones first; a node that may forwards only what it has no room for", () => {
   const members = [node("a1", "a"), node("b1", "b"), node("b2", "b"), node("b3", "b")];
   const shares = provisionedShares(members, "t/f", 1, { zone: "b" });
   const warmNode = [...shares.keys()][0]!;
@@ -73,8 +73,12 @@ test("a node that may not run a function forwards to eligible nodes, warm ones f
   assert.equal(warm, 1);
   assert.equal(targets[0]!.name, warmNode);
   assert.deepEqual(targets.map((t) => t.name).sort(), ["b1", "b2", "b3"]);
-  assert.deepEqual(forwardTargets(members, "b1", "t/f", shares, { zone: "b" }), { targets: [], warm: 0 });
-  assert.deepEqual(forwardTargets(members, "a1", "t/f", new Map(), { zone: "z" }), { targets: [], warm: 0 }, "no node may: nothing to forward to");
+  assert.equal(forwardTargets(members, "a1", "t/f", shares, { zone: "b" }).overflow, false, "zone a sends every request on");
+  // A zone-b node runs it itself, and sends on only what it has no room for: to the other zone-b nodes.
+  const fromB = forwardTargets(members, "b1", "t/f", shares, { zone: "b" });
+  assert.equal(fromB.overflow, true);
+  assert.deepEqual(fromB.targets.map((t) => t.name).sort(), ["b2", "b3"]);
+  assert.deepEqual(forwardTargets(members, "a1", "t/f", new Map(), { zone: "z" }), { targets: [], warm: 0, overflow: false }, "no node may: nothing to forward to");
   // Without provisioned instances every forwarder picks the same first node.
   const cold = forwardTargets(members, "a1", "t/g", new Map(), { zone: "b" });
   assert.equal(cold.warm, 0);

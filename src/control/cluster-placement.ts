@@ -13,7 +13,8 @@
  *   instances.
  * - **Forwarding:** a node that may not run a function forwards its requests to one that
  *   may, first to those holding its provisioned instances (warm), then in rendezvous order
- *   (so every forwarder picks the same node and keeps it warm).
+ *   (so every forwarder picks the same node and keeps it warm). A node that may run it
+ *   forwards, in the same order, only what it has no room for.
  */
 import type { Labels } from "./placement.ts";
 
@@ -83,9 +84,10 @@ export function provisionedShares(members: readonly ClusterMember[], fn: string,
 }
 
 /**
- * Where node `self` sends `fn`'s requests when it may not run them: the other eligible
- * nodes, those keeping provisioned instances first (`warm` of them), each part in rendezvous
- * order. Empty when `self` may run it, or when no node may.
+ * Where node `self` sends `fn`'s requests: the other eligible nodes, those keeping
+ * provisioned instances first (`warm` of them), each part in rendezvous order. When `self`
+ * may not run the function it sends every request there; when it may, only those it has no
+ * room for (`overflow`). Empty when no other node may run it.
  */
 export function forwardTargets(
   members: readonly ClusterMember[],
@@ -94,10 +96,10 @@ export function forwardTargets(
   shares: ReadonlyMap<string, number>,
   pin?: Labels,
   avoid?: Labels,
-): { targets: ClusterMember[]; warm: number } {
+): { targets: ClusterMember[]; warm: number; overflow: boolean } {
   const me = members.find((m) => m.name === self);
-  if (me !== undefined && eligible(me.labels, pin, avoid)) return { targets: [], warm: 0 };
+  const overflow = me === undefined || eligible(me.labels, pin, avoid);
   const others = byScore(fn, members.filter((m) => m.name !== self && eligible(m.labels, pin, avoid)), (m) => m.name);
   const warm = others.filter((m) => (shares.get(m.name) ?? 0) > 0);
-  return { targets: [...warm, ...others.filter((m) => (shares.get(m.name) ?? 0) === 0)], warm: warm.length };
+  return { targets: [...warm, ...others.filter((m) => (shares.get(m.name) ?? 0) === 0)], warm: warm.length, overflow };
 }

@@ -1,6 +1,6 @@
 /**
  * A request for a function this node may not run (its pin or avoid excludes the node's
- * labels, control/cluster-placement.ts) goes on to a node that may, over plain HTTP to that
+ * labels, control/cluster-placement.ts), or one it has no room for, goes on to a node that may, over plain HTTP to that
  * node's own `/fn/` (docs/cluster.md, "Placement and forwarding", says why HTTP and not NATS
  * request-reply). The client's request goes as it came — path, query, headers with its
  * token, body — and the other node checks auth and runs it as its own; its answer comes
@@ -29,6 +29,8 @@ export interface ForwardTarget {
 export interface Forwarding {
   targets: readonly ForwardTarget[];
   warm: number;
+  /** This node runs the function itself, and forwards only a request it has no room for (429 `no_capacity`). */
+  overflow?: boolean;
 }
 
 /** How long a node may take to accept the connection before the next is tried. */

@@ -32,7 +32,7 @@ export interface RouteTarget {
   version: string;
   /** Its instances' key, `<tenant>/<name>@<version>`. */
   key: string;
-  /** In a cluster, when this node may not run the function: the nodes that may (forward.ts). */
+  /** In a cluster: the other nodes that may run the function, for every request (this node may not) or for those it has no room for (forward.ts). */
   forward?: Forwarding;
 }
 
@@ -242,10 +242,12 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
       if (target === undefined) {
         throw new FlickError("function_not_found", `no function named "${name}" is deployed here; \`flick ls\` lists them`);
       }
-      if (target.forward !== undefined && relayed === undefined && req.headers[forwardedByHeader] === undefined) {
+      // Where this request may go on to (never one relayed by a host or forwarded by a node).
+      const forward = relayed === undefined && req.headers[forwardedByHeader] === undefined ? target.forward : undefined;
+      if (forward !== undefined && forward.overflow !== true) {
         // Another node runs it and checks auth there; this one only passes bytes on.
         const body = await takeBody(req, () => undefined);
-        const forwarded = await forwardRequest(req, res, `${url.pathname}${url.search}`, target.forward, options.nodeName ?? "", body.stream ?? body.whole);
+        const forwarded = await forwardRequest(req, res, `${url.pathname}${url.search}`, forward, options.nodeName ?? "", body.stream ?? body.whole);
         invocationId = forwarded.invocationId ?? invocationId;
         return;
       }
@@ -321,6 +323,12 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
       res.once("close", onClose);
       const { error } = await backend.invoke(target, request, invocationId, writer, body.stream, gone, relayed);
       res.off("close", onClose);
+      if (error?.code === "no_capacity" && forward !== undefined && !res.headersSent && body.stream === undefined) {
+        // No room here, nothing sent yet, and the body still in hand: a node that may run it takes it.
+        const forwarded = await forwardRequest(req, res, `${url.pathname}${url.search}`, forward, options.nodeName ?? "", body.whole);
+        invocationId = forwarded.invocationId ?? invocationId;
+        return;
+      }
       if (body.overflowed() && !res.headersSent) {
         throw new FlickError("payload_too_large", `request body is over the limit of ${limits.requestBodyMaxBytes} bytes for function requests`);
       }

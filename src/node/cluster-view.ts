@@ -27,16 +27,16 @@ export class ClusterView {
     return this.sharesOf(record).get(this.self) ?? 0;
   }
 
-  /** Where the function's requests go from here, or undefined when this node runs them (or none may). */
+  /** Where the function's requests go from here (all, or those it has no room for), or undefined when no other node may run it. */
   forwardingOf(record: FunctionRecord): Forwarding | undefined {
     const scale = record.scale ?? defaultScale;
-    const { targets, warm } = forwardTargets(this.members, this.self, `${record.tenant}/${record.name}`, this.sharesOf(record), scale.pin, scale.avoid);
-    return targets.length === 0 ? undefined : { targets: targets.map((t) => ({ name: t.name, url: t.url })), warm };
+    const { targets, warm, overflow } = forwardTargets(this.members, this.self, `${record.tenant}/${record.name}`, this.sharesOf(record), scale.pin, scale.avoid);
+    return targets.length === 0 ? undefined : { targets: targets.map((t) => ({ name: t.name, url: t.url })), warm, ...(overflow ? { overflow } : {}) };
   }
 }
 
 /** Whether two forwardings send requests to the same nodes in the same order. */
 export function sameForwarding(a: Forwarding | undefined, b: Forwarding | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
-  return a.warm === b.warm && a.targets.length === b.targets.length && a.targets.every((t, i) => t.name === b.targets[i]!.name && t.url === b.targets[i]!.url);
+  return a.warm === b.warm && a.overflow === b.overflow && a.targets.length === b.targets.length && a.targets.every((t, i) => t.name === b.targets[i]!.name && t.url === b.targets[i]!.url);
 }

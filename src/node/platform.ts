@@ -932,7 +932,7 @@ export class Platform implements ApiBackend, GatewayBackend {
   ): Promise<{ error: ErrorData | null }> {
     // In a cluster, a function this node may not run runs on a node that may (node-calls.ts).
     const forward = this.live.get(target.name)?.route.forward;
-    if (forward !== undefined && relayedFrom === undefined && this.nodeCalls !== undefined) {
+    if (forward !== undefined && forward.overflow !== true && relayedFrom === undefined && this.nodeCalls !== undefined) {
       return this.nodeCalls.invoke(forward, target, request, invocationId, writer, body);
     }
     return this.invokeHere(target, request, invocationId, writer, body, clientGone, relayedFrom);
