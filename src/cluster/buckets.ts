@@ -48,7 +48,9 @@ export async function ready<T>(name: string, work: () => Promise<T>): Promise<T>
     try {
       return await storeUnavailable(`the JetStream bucket ${name}`, work);
     } catch (err) {
-      const transient = err instanceof Error && "code" in err && err.code === "store_unavailable";
+      // A connection this node closed (it gave up on starting: another part failed) never comes back.
+      const closed = /closed connection/i.test(String(err));
+      const transient = err instanceof Error && "code" in err && err.code === "store_unavailable" && !closed;
       if (!transient || Date.now() - began > readyWithinMs) throw err;
       // A new bucket takes a moment to answer, which is not worth a word; a wait past a few
       // seconds is, once, so a node that seems stuck at start says what it waits for.

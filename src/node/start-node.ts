@@ -273,7 +273,10 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
       const onEvent = (event: { kind: string }) => {
         if (event.kind !== "updated" && joined !== undefined) changed(joined.members());
       };
-      const membership = await Membership.join(shared.nats, self, { onEvent, onError: (err) => process.emitWarning(`flick: cluster heartbeat: ${String(err)}`) });
+      const membership = await Membership.join(shared.nats, self, {
+        onEvent, onError: (err) => process.emitWarning(`flick: cluster heartbeat: ${String(err)}`),
+        ...(options.clusterReplicas === undefined ? {} : { replicas: options.clusterReplicas }),
+      });
       joined = membership;
       changed(membership.members());
       return membership;

@@ -47,7 +47,7 @@ export async function closeQuietly(nc: NatsConnection | undefined): Promise<void
  * Where nats-server is: `NATS_SERVER`, else on PATH, else in /usr/sbin and /usr/local/sbin
  * (Debian installs it in /usr/sbin, which a non-root PATH often lacks).
  */
-function natsServerBinary(): string {
+export function natsServerBinary(): string {
   const given = process.env["NATS_SERVER"];
   if (given !== undefined && given !== "") return given;
   const dirs = [...(process.env["PATH"] ?? "").split(path.delimiter), "/usr/sbin", "/usr/local/sbin"];
@@ -62,7 +62,7 @@ function natsServerBinary(): string {
 }
 
 /** A port free now on 127.0.0.1 (the OS picks it; the server binds it a moment later). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
