@@ -243,7 +243,7 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
         throw new FlickError("function_not_found", `no function named "${name}" is deployed here; \`flick ls\` lists them`);
       }
       // Where this request may go on to (never one relayed by a host or forwarded by a node).
-      const forward = relayed === undefined && req.headers[forwardedByHeader] === undefined ? target.forward : undefined;
+      const forward = target.forward === undefined || relayed !== undefined || req.headers[forwardedByHeader] !== undefined ? undefined : target.forward;
       if (forward !== undefined && forward.overflow !== true) {
         // Another node runs it and checks auth there; this one only passes bytes on.
         const body = await takeBody(req, () => undefined);
