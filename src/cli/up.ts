@@ -21,7 +21,6 @@ export const up: Command = {
     "                    comma-separated (default: loopback, private and metadata ranges are denied)",
     "--host-memory MIB   memory each worker host may fill with instances (default: 3/4 of RAM / hosts)",
     "--host-slots N      isolates one worker host holds at most (default 10000)",
-    "--labels K=V,…      this node's labels; functions may pin to or avoid them (flick scale)",
     "--placement P       best-fit (default), spread or load-aware",
     "--keep-alive P      fixed (the idle TTL, default) or hybrid (pre-warm from each function's idle times)",
     "--tenant-concurrency N  requests in flight per tenant (default 1000; per tenant: flick tenants set)",
@@ -56,6 +55,9 @@ export const up: Command = {
     "                    functions, tenants, code, usage, the async queue and cron are shared",
     "                    through their JetStream (nats-server 2.10 or later)",
     "--cluster-replicas N copies of each JetStream bucket (default 3; 1 for a single NATS server)",
+    "--advertise URL     where the other nodes reach this one (default: http://<--host>:<port>, or",
+    "                    this machine's first network address when --host is 0.0.0.0 or ::)",
+    "--labels K=V,…      this node's labels; zone=… is its fault domain (docs/cluster.md)",
     "--secret-key-file F the 32-byte key that seals secrets and signs code caches (raw, hex or base64;",
     "                    `openssl rand -hex 32 > F`); default: secret.key in the data dir, made on first start",
   ],
@@ -97,6 +99,7 @@ export const up: Command = {
     "node-name": { type: "string" },
     cluster: { type: "string" },
     "cluster-replicas": { type: "string" },
+    advertise: { type: "string" },
     "secret-key-file": { type: "string" },
   },
   positionals: { min: 0, max: 0 },
@@ -120,6 +123,7 @@ export const up: Command = {
       ...(values["node-name"] === undefined ? {} : { nodeName: nodeName(values["node-name"] as string) }),
       ...(values["secret-key-file"] === undefined ? {} : { secretKeyFile: path.resolve(values["secret-key-file"] as string) }),
       ...(values["cluster"] === undefined ? {} : { cluster: natsServers(values["cluster"] as string) }),
+      ...(values["advertise"] === undefined ? {} : { advertise: advertiseUrl(values["advertise"] as string) }),
       ...(values["cluster-replicas"] === undefined ? {} : { clusterReplicas: parseInteger(values["cluster-replicas"] as string, "--cluster-replicas", { min: 1, max: 5 }) }),
       ...schedulingOptions(values, placementPolicies),
     });
@@ -158,6 +162,17 @@ function natsServers(value: string): string[] {
     throw new FlickError("validation_failed", `--cluster: ${bad === undefined ? "no server given" : `"${bad.slice(0, 80)}" is not a NATS server URL`}; give them as nats://host:4222, comma-separated`);
   }
   return urls;
+}
+
+/** `--advertise`: an http(s) origin the other nodes can reach. */
+function advertiseUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if ((url.protocol === "http:" || url.protocol === "https:") && url.pathname === "/" && url.search === "") return url.origin;
+  } catch {
+    // refused below
+  }
+  throw new FlickError("validation_failed", `--advertise: "${value.slice(0, 80)}" is not an origin; give where the other nodes reach this one, as http://10.0.0.5:8080`);
 }
 
 /** A node's name: it goes into leases and, in a cluster, into what other nodes see. */

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createNetServer } from "node:net";
-import { availableParallelism, hostname, tmpdir, totalmem } from "node:os";
+import { availableParallelism, hostname, networkInterfaces, tmpdir, totalmem } from "node:os";
 import * as path from "node:path";
 import { apiPrefix, createApiHandler, sendError, sendJson } from "../api/index.ts";
 import { Scheduler, schedulerDefaults, TenantBudget, type PlacementPolicy } from "../control/index.ts";
@@ -53,6 +53,8 @@ export interface NodeOptions {
   hostSlots?: number;
   /** This node's labels (`zone=a`): functions may pin to or avoid them. */
   labels?: Record<string, string>;
+  /** Where the other nodes of a cluster reach this one (`--advertise`); default from `host` and the port. */
+  advertise?: string;
   placement?: PlacementPolicy;
   /** `fixed` (the idle TTL) or `hybrid` (histogram pre-warm and keep-alive). */
   keepAlive?: "fixed" | "hybrid";
@@ -427,12 +429,13 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   }
   const url = `http://${listenHost.includes(":") ? `[${listenHost}]` : listenHost}:${port}`;
   platform.publicUrl = url;
+  const advertised = options.advertise ?? advertisedUrl(listenHost, port);
   // What this node says of itself: in its cluster's heartbeats, or alone in GET /nodes.
   const startedAtMs = Date.now();
   const self = (): NodeInfo => {
     const counts = platform.instanceCounts();
     return {
-      name: nodeName, url, labels: options.labels ?? {}, startedAtMs,
+      name: nodeName, url: advertised, labels: options.labels ?? {}, startedAtMs,
       capacity: { hosts, memoryMiB: hosts * hostMemoryMiB(options, hosts), slots: hosts * (options.hostSlots ?? 10_000) },
       load: { instances: counts.reduce((n, c) => n + c.warm, 0), busy: counts.reduce((n, c) => n + c.busy, 0) },
     };
@@ -549,4 +552,18 @@ function cronClock(value: string | undefined): { now?: () => number; speed?: num
   const epoch = Number(match[1]);
   const speed = Number(match[2]);
   return { now: () => epoch + (Date.now() - epoch) * speed, speed };
+}
+
+/**
+ * Where other nodes reach this one when `--advertise` does not say: the listening address,
+ * or, for one that listens on every address (0.0.0.0, ::), this machine's first
+ * non-loopback IPv4 address (loopback when it has none: a cluster on one machine).
+ */
+function advertisedUrl(listenHost: string, port: number): string {
+  let host = listenHost;
+  if (host === "0.0.0.0" || host === "::") {
+    const found = Object.values(networkInterfaces()).flat().find((a) => a !== undefined && a.family === "IPv4" && !a.internal);
+    host = found?.address ?? "127.0.0.1";
+  }
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }

@@ -53,11 +53,14 @@ test("a node asking a single NATS server for three copies exits with what to do"
 });
 
 test("with --cluster-replicas 1, two nodes on one NATS server are one platform: a function pinned to node-b's zone answers through node-a", { timeout: 120_000 }, async (t) => {
-  for (const [name, zone] of [["node-a", "a"], ["node-b", "b"]] as const) {
-    nodes.push(await startTestNode({ hosts: 1, args: ["--cluster", url, "--cluster-replicas", "1", "--node-name", name, "--labels", `zone=${zone}`, "--secret-key-file", key] }));
+  // node-b listens on every address: it advertises one the others can reach, not 0.0.0.0.
+  for (const [name, zone, host] of [["node-a", "a", "127.0.0.1"], ["node-b", "b", "0.0.0.0"]] as const) {
+    nodes.push(await startTestNode({ hosts: 1, args: ["--host", host, "--cluster", url, "--cluster-replicas", "1", "--node-name", name, "--labels", `zone=${zone}`, "--secret-key-file", key] }));
   }
   const [a] = nodes;
   while ((await a!.admin.listNodes()).length < 2 && !t.signal.aborted) await new Promise((resolve) => setTimeout(resolve, 50));
+  const b = (await a!.admin.listNodes()).find((n) => n.name === "node-b")!;
+  assert.doesNotMatch(b.url, /0\.0\.0\.0/, `node-b advertises ${b.url}`);
   await deploySource(a!.admin, "hello", `export default { fetch: () => new Response("hi") };`);
   await a!.admin.scale("hello", { pin: { zone: "b" } });
   for (;;) {
@@ -69,4 +72,13 @@ test("with --cluster-replicas 1, two nodes on one NATS server are one platform: 
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+});
+
+test("--advertise takes an origin, and says what to give otherwise", { timeout: 30_000 }, async () => {
+  const child = spawn(process.execPath, ["--no-node-snapshot", flickBin, "up", "--port", "0", "--advertise", "10.0.0.5:8080"], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  assert.equal(await new Promise<number | null>((resolve) => child.once("exit", resolve)), 1, output);
+  assert.match(output, /--advertise: "10\.0\.0\.5:8080" is not an origin; give where the other nodes reach this one, as http:\/\/10\.0\.0\.5:8080/);
 });
