@@ -1,6 +1,5 @@
 // Spans and their export (issue 13, point 2): a node started with --otlp-endpoint sends
-// the spans of sampled invocations to a real OTLP/HTTP receiver through the OpenTelemetry
-// SDK. A request through an outbound fetch and a service binding arrives as one trace
+// the spans of sampled invocations to a real OTLP/HTTP receiver (src/telemetry/otlp-span-batch.ts). A request through an outbound fetch and a service binding arrives as one trace
 // under the client's traceparent; async invocations and queue messages continue the trace
 // that queued them; function logs are exported too; `flick trace ID` prints the tree.
 // What a hostile client or tenant does with tracing is in test/hostile/trace-abuse.test.ts.
@@ -119,6 +118,20 @@ test("a request through an outbound fetch and a service binding arrives at the O
   const json = JSON.parse((await flick(["trace", invocation, "--json", "--data-dir", node.dataDir], {}, cwd)).stdout) as { traceId: string; spans: unknown[] };
   assert.equal(json.traceId, id);
   assert.equal(json.spans.length, spans.length, "the node keeps what it exported");
+});
+
+test("a warm request that only ran is one span: its execution folds into the request span, CPU time included", { timeout: 60_000 }, async (t) => {
+  await deploySource(node.admin, "plain", `export default { fetch: () => new Response("plain") };`);
+  // Warm first, unsampled: the sampled request below makes no cold start.
+  assert.equal(await (await fetch(`${node.url}/fn/plain`)).text(), "plain");
+  const id = traceId();
+  assert.equal(await (await fetch(`${node.url}/fn/plain`, { headers: { traceparent: `00-${id}-${clientSpan}-01` } })).text(), "plain");
+  const spans = await receiver.until(() => (receiver.trace(id).some((s) => s.name === "GET /fn/plain") ? receiver.trace(id) : undefined), t.signal);
+  // (An admission span may come too, when the host had to ask for the tenant's token.)
+  assert.deepEqual(spans.map((s) => s.name).filter((n) => n !== "flick.admission"), ["GET /fn/plain"]);
+  const root = one(spans, "GET /fn/plain");
+  assert.equal(typeof root.attributes["flick.cpu_ms"], "number");
+  assert.equal(root.attributes["flick.cold"], false);
 });
 
 test("an unsampled request records nothing; flick trace says why", { timeout: 60_000 }, async (t) => {

@@ -1,6 +1,7 @@
 /**
  * The spans a worker host records for one sampled invocation when it ends: the request
- * (its root here), admission, the cold start and the execution. Host operations added
+ * (its root here), admission and the execution when they have something to show, and the
+ * cold start. Host operations added
  * their own spans while it ran (invocation-ops.ts). The tree is in telemetry/invocation-trace.ts.
  */
 import type { ErrorData } from "../errors/index.ts";
@@ -45,8 +46,15 @@ export function recordInvocationSpans(trace: InvocationTrace, request: WireReque
     // The instance may have started before this request arrived (it was placed for an earlier one).
     trace.add("flick.cold_start", "internal", Math.max(times.arrival, times.coldStart[0]), times.coldStart[1], attributes);
   }
-  if (times.execution !== undefined) {
-    trace.add("flick.execution", "internal", times.execution[0], times.execution[1], facts.cpuMs === undefined ? {} : { "flick.cpu_ms": round(facts.cpuMs) }, {
+  // The execution gets a span of its own when there is something to see in it: calls the
+  // handler made (their spans hang under it), a failure, or a cold start before it. A warm
+  // request that only ran would get a span that repeats the request's, and at 100 %
+  // sampling that second span was half of what tracing cost; its CPU time goes on the
+  // request span instead.
+  const execution = times.execution;
+  const executionSpan = execution !== undefined && (facts.error !== null || times.coldStart !== undefined || hasChildren(trace));
+  if (executionSpan) {
+    trace.add("flick.execution", "internal", execution[0], execution[1], facts.cpuMs === undefined ? {} : { "flick.cpu_ms": round(facts.cpuMs) }, {
       spanId: trace.executionSpanId,
       ...(facts.error === null ? {} : { error: `${facts.error.code}: ${facts.error.message}` }),
     });
@@ -62,6 +70,7 @@ export function recordInvocationSpans(trace: InvocationTrace, request: WireReque
     "flick.cold": times.coldStart !== undefined,
   };
   if (facts.status !== undefined) attributes["http.response.status_code"] = facts.status;
+  if (!executionSpan && facts.cpuMs !== undefined) attributes["flick.cpu_ms"] = round(facts.cpuMs);
   if (facts.error !== null) attributes["flick.error_code"] = facts.error.code;
   // An async attempt says which it is (async-invocations.ts sets the header).
   for (let i = 0; i + 1 < request.headers.length; i += 2) {
@@ -69,6 +78,12 @@ export function recordInvocationSpans(trace: InvocationTrace, request: WireReque
   }
   const error = facts.error !== null ? `${facts.error.code}: ${facts.error.message}` : facts.status !== undefined && facts.status >= 500 ? `HTTP ${facts.status}` : undefined;
   trace.addRoot(`${method} /fn/${facts.function}`, times.arrival, times.end, attributes, error);
+}
+
+/** Whether a host operation recorded a span under the execution (invocation-ops.ts). */
+function hasChildren(trace: InvocationTrace): boolean {
+  for (const span of trace.spans) if (span.parentSpanId === trace.executionSpanId) return true;
+  return false;
 }
 
 function round(ms: number): number {

@@ -1,17 +1,15 @@
 /**
- * Export over OTLP/HTTP (JSON) with the OpenTelemetry SDK: spans through its
- * BatchSpanProcessor and OTLPTraceExporter, log lines through its LoggerProvider and
- * OTLPLogExporter. `endpoint` is the collector's base URL, as OTEL_EXPORTER_OTLP_ENDPOINT:
+ * Export over OTLP/HTTP (JSON): spans as text of Flick's own making (otlp-span-batch.ts),
+ * log lines through the OpenTelemetry SDK's LoggerProvider and OTLPLogExporter. `endpoint` is the collector's base URL, as OTEL_EXPORTER_OTLP_ENDPOINT:
  * traces go to `<endpoint>/v1/traces`, logs to `<endpoint>/v1/logs`. The exporters also
  * read OTEL_EXPORTER_OTLP_HEADERS (e.g. an API key) from the environment.
  *
- * Spans are made in worker hosts as plain data (invocation-trace.ts); here they become
- * the SDK's ReadableSpan. The SDK is loaded only when an endpoint is set, so a node that
- * does not export pays nothing for it at start.
+ * Spans are made in worker hosts as plain data (invocation-trace.ts). The SDK is loaded
+ * only when an endpoint is set, so a node that does not export pays nothing for it at start.
  */
-import type { Resource } from "@opentelemetry/resources";
 import type { LogLevel, RequestFields } from "../model/index.ts";
-import type { SpanData, SpanKindName } from "./invocation-trace.ts";
+import type { SpanData } from "./invocation-trace.ts";
+import { OtlpSpanBatch } from "./otlp-span-batch.ts";
 
 export interface OtlpExport {
   spans(spans: readonly SpanData[]): void;
@@ -30,14 +28,8 @@ export interface OtlpLogLine {
   request?: RequestFields;
 }
 
-// OpenTelemetry's numeric enums (api: SpanKind, SpanStatusCode; logs: SeverityNumber).
-const kinds: Record<SpanKindName, number> = { internal: 0, server: 1, client: 2, producer: 3, consumer: 4 };
+// OpenTelemetry's logs SeverityNumber.
 const severities: Record<LogLevel, number> = { debug: 5, log: 9, info: 9, warn: 13, error: 17 };
-
-function hrTime(ms: number): [number, number] {
-  const seconds = Math.floor(ms / 1000);
-  return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
-}
 
 function normalizeEndpoint(endpoint: string): string {
   let url: URL;
@@ -52,69 +44,18 @@ function normalizeEndpoint(endpoint: string): string {
   return url.href.replace(/\/+$/, "");
 }
 
-/**
- * One span as the SDK's ReadableSpan: the exporters read nothing else. A class, so the
- * per-span cost is one object (no closure per span for `spanContext`).
- */
-class ExportedSpan {
-  readonly name: string;
-  readonly kind: number;
-  readonly parentSpanContext: { traceId: string; spanId: string; traceFlags: number; isRemote: boolean } | undefined;
-  readonly startTime: [number, number];
-  readonly endTime: [number, number];
-  readonly duration: [number, number];
-  readonly status: { code: number; message?: string };
-  readonly attributes: Record<string, string | number | boolean>;
-  readonly links: never[] = [];
-  readonly events: never[] = [];
-  readonly ended = true;
-  readonly resource: Resource;
-  readonly instrumentationScope: { name: string; version: string };
-  readonly droppedAttributesCount = 0;
-  readonly droppedEventsCount = 0;
-  readonly droppedLinksCount = 0;
-  private readonly traceId: string;
-  private readonly spanId: string;
-
-  constructor(s: SpanData, resource: Resource, scope: { name: string; version: string }) {
-    this.name = s.name;
-    this.kind = kinds[s.kind];
-    this.traceId = s.traceId;
-    this.spanId = s.spanId;
-    this.parentSpanContext = s.parentSpanId === undefined ? undefined : { traceId: s.traceId, spanId: s.parentSpanId, traceFlags: 1, isRemote: true };
-    this.startTime = hrTime(s.startMs);
-    this.endTime = hrTime(s.endMs);
-    this.duration = hrTime(s.endMs - s.startMs);
-    this.status = s.error === undefined ? { code: 0 } : { code: 2, message: s.error };
-    this.attributes = s.attributes;
-    this.resource = resource;
-    this.instrumentationScope = scope;
-  }
-
-  spanContext(): { traceId: string; spanId: string; traceFlags: number } {
-    return { traceId: this.traceId, spanId: this.spanId, traceFlags: 1 };
-  }
-}
-
 export async function startOtlpExport(endpoint: string, service: { name: string; version: string; instance: string }): Promise<OtlpExport> {
   const base = normalizeEndpoint(endpoint);
-  const [{ BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, { LoggerProvider, BatchLogRecordProcessor }, { OTLPLogExporter }] =
-    await Promise.all([
-      import("@opentelemetry/sdk-trace"),
-      import("@opentelemetry/exporter-trace-otlp-http"),
-      import("@opentelemetry/resources"),
-      import("@opentelemetry/sdk-logs"),
-      import("@opentelemetry/exporter-logs-otlp-http"),
-    ]);
-  const resource = resourceFromAttributes({ "service.name": service.name, "service.version": service.version, "service.instance.id": service.instance });
-  const scope = { name: "flick", version: service.version };
-  // Bigger queue and a shorter delay than the SDK's defaults (2048, 5 s): a node makes spans in bursts of a few per request.
-  const spanProcessor = new BatchSpanProcessor({
-    exporter: new OTLPTraceExporter({ url: `${base}/v1/traces` }),
-    maxQueueSize: 32_768,
-    maxExportBatchSize: 2048,
-    scheduledDelayMillis: 1000,
-  });
+  const [{ resourceFromAttributes }, { LoggerProvider, BatchLogRecordProcessor }, { OTLPLogExporter }] = await Promise.all([
+    import("@opentelemetry/resources"),
+    import("@opentelemetry/sdk-logs"),
+    import("@opentelemetry/exporter-logs-otlp-http"),
+  ]);
+  const attributes = { "service.name": service.name, "service.version": service.version, "service.instance.id": service.instance };
+  const resource = resourceFromAttributes(attributes);
+  // Spans as OTLP JSON text of Flick's own making (otlp-span-batch.ts says why); a bigger
+  // queue and a shorter delay than the SDK's defaults (2048, 5 s): spans come a few per request.
+  const spanBatch = new OtlpSpanBatch({ url: `${base}/v1/traces`, resource: attributes, scope: { name: "flick", version: service.version } });
   const logProvider = new LoggerProvider({
     resource,
     processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: `${base}/v1/logs` }), maxQueueSize: 32_768, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 })],
@@ -123,7 +64,7 @@ export async function startOtlpExport(endpoint: string, service: { name: string;
 
   return {
     spans(spans) {
-      for (const s of spans) spanProcessor.onEnd(new ExportedSpan(s, resource, scope));
+      spanBatch.add(spans);
     },
     logs(lines) {
       for (const l of lines) {
@@ -147,7 +88,7 @@ export async function startOtlpExport(endpoint: string, service: { name: string;
       }
     },
     async shutdown() {
-      await Promise.all([spanProcessor.shutdown(), logProvider.shutdown()]);
+      await Promise.all([spanBatch.shutdown(), logProvider.shutdown()]);
     },
   };
 }

@@ -6,8 +6,7 @@
  *
  * The window is memory, not the store: a node with every request sampled makes over
  * 100,000 spans a second, more than is worth a disk write each. It is a ring of the last
- * `maxSpans` spans with an index from invocation id to trace id; recording costs O(1) per
- * span, and the rare `flick trace` scans the ring. Empty after a restart; history belongs
+ * `maxSpans` spans; recording costs O(1) per span, and the rare `flick trace` scans the ring. Empty after a restart; history belongs
  * in the OTLP backend.
  */
 import type { SpanData } from "./invocation-trace.ts";
@@ -17,13 +16,6 @@ export class TraceSink {
   /** The last `maxSpans` spans, oldest overwritten first. */
   private readonly ring: (SpanData | undefined)[];
   private next = 0;
-  /**
-   * invocation id → its trace id, in two generations: when the current one has named as
-   * many invocations as the ring holds spans, it becomes the previous one and the older is
-   * dropped (O(1) per span; an entry may outlive its spans, and then finds none).
-   */
-  private current = new Map<string, string>();
-  private previous = new Map<string, string>();
   private readonly maxSpans: number;
   exporter: OtlpExport | undefined;
 
@@ -38,21 +30,22 @@ export class TraceSink {
     this.exporter?.spans(spans);
     for (const span of spans) {
       this.ring[this.next] = span;
-      this.next = (this.next + 1) % this.maxSpans;
-      const invocation = span.attributes["flick.invocation_id"];
-      if (typeof invocation === "string" && invocation !== "") {
-        if (this.current.size >= this.maxSpans) {
-          this.previous = this.current;
-          this.current = new Map();
-        }
-        this.current.set(invocation, span.traceId);
-      }
+      this.next = this.next + 1 === this.maxSpans ? 0 : this.next + 1;
     }
   }
 
-  /** The trace an invocation's kept spans belong to. */
+  /**
+   * The trace an invocation's kept spans belong to: a scan of the ring, newest first (asked
+   * for by a person, rarely). An index kept on every add cost more, at 100 % sampling, than
+   * all the scans anyone would make.
+   */
   traceIdOf(invocationId: string): string | undefined {
-    return this.current.get(invocationId) ?? this.previous.get(invocationId);
+    for (let i = 1; i <= this.maxSpans; i++) {
+      const span = this.ring[(this.next - i + this.maxSpans) % this.maxSpans];
+      if (span === undefined) return undefined;
+      if (span.attributes["flick.invocation_id"] === invocationId) return span.traceId;
+    }
+    return undefined;
   }
 
   /** The kept spans of a trace: a scan of the ring (asked for by a person, rarely). */
