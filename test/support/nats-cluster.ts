@@ -73,7 +73,25 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Starts `size` servers routed to one another and waits until JetStream can place a stream
+ * on all of them. Now and then (seen in CI, about once in a few dozen starts on a loaded
+ * machine) a fresh cluster answers "no suitable peers for placement" for over a minute: it
+ * is then started again from scratch, on new ports, up to three times, and the servers'
+ * own logs go into the error if it never comes up.
+ */
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsClusterOnce(size, attempt < 3 ? 20_000 : 60_000);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      process.emitWarning(`test NATS cluster not ready (attempt ${attempt}), starting it again: ${String(err).slice(0, 300)}`);
+    }
+  }
+}
+
+async function startNatsClusterOnce(size: number, readyWithinMs: number): Promise<NatsCluster> {
   const root = mkdtempSync(path.join(tmpdir(), "flick-nats-"));
   const clusterName = `flick-test-${path.basename(root).slice(-6)}`;
   const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), route: await freePort() })));
@@ -82,11 +100,12 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   const servers = ports.map((p, i) => server(binary, `n${i + 1}`, p, routes, clusterName, path.join(root, `n${i + 1}`)));
   try {
     await Promise.all(servers.map((s) => s.restart()));
-    await jetStreamReady(servers.map((s) => s.url));
+    await jetStreamReady(servers.map((s) => s.url), readyWithinMs);
   } catch (err) {
+    const logs = servers.map((s) => `--- ${s.name}:\n${s.log().split("\n").slice(-15).join("\n")}`).join("\n");
     await Promise.all(servers.map((s) => s.kill("SIGKILL")));
     rmSync(root, { recursive: true, force: true });
-    throw err;
+    throw new Error(`${String(err)}\n${logs}`);
   }
   return {
     servers,
@@ -98,13 +117,15 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   };
 }
 
-function server(binary: string, name: string, ports: { client: number; route: number }, routes: string, clusterName: string, storeDir: string): NatsServer {
+function server(binary: string, name: string, ports: { client: number; route: number }, routes: string, clusterName: string, storeDir: string): NatsServer & { log(): string } {
   let child: ChildProcess | undefined;
+  let log = "";
   let exited: Promise<void> = Promise.resolve();
   const url = `nats://127.0.0.1:${ports.client}`;
   return {
     name,
     url,
+    log: () => log,
     running: () => child?.pid !== undefined && child.exitCode === null && child.signalCode === null,
     async kill(signal: NodeJS.Signals = "SIGKILL") {
       if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -134,7 +155,10 @@ function server(binary: string, name: string, ports: { client: number; route: nu
           reject(new Error(`nats-server ${name} was not ready within 30 s:\n${output}`));
         }, 30_000);
         proc.stderr!.on("data", (d: Buffer) => {
-          if (output.length < 100_000) output += d.toString();
+          const text = d.toString();
+          if (output.length < 100_000) output += text;
+          // The last 64 KiB of everything it said, for an error that needs its side of the story.
+          log = (log + text).slice(-65_536);
           if (output.includes("Server is ready")) resolve();
         });
       }).finally(() => clearTimeout(timer));
@@ -149,18 +173,18 @@ function server(binary: string, name: string, ports: { client: number; route: nu
  * suitable peers for placement" (seen on a loaded CI machine right after start). So the
  * probe is the thing the tests do first: make an R`size` stream, then remove it.
  */
-async function jetStreamReady(urls: string[]): Promise<void> {
+async function jetStreamReady(urls: string[], withinMs: number): Promise<void> {
   const nc = await connect({ servers: urls });
   try {
     const jsm = await jetstreamManager(nc, { checkAPI: false });
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + withinMs;
     for (;;) {
       try {
         await jsm.streams.add({ name: "READY_PROBE", subjects: ["ready.probe"], num_replicas: urls.length, storage: StorageType.Memory });
         await jsm.streams.delete("READY_PROBE");
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`the NATS cluster's JetStream could not place a stream on all ${urls.length} servers within 60 s: ${String(err)}`);
+        if (Date.now() > deadline) throw new Error(`the NATS cluster's JetStream could not place a stream on all ${urls.length} servers within ${withinMs / 1000} s: ${String(err)}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
