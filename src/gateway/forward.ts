@@ -13,7 +13,7 @@
  *   is skipped for the next, when the body can be sent again (one read whole). A request
  *   whose connection was made is never sent to a second node: it may have run.
  */
-import { Agent, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import { Agent, request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { FlickError } from "../errors/index.ts";
 
 export const forwardedByHeader = "x-flick-forwarded-by";
@@ -47,6 +47,28 @@ export function attemptOrder(forwarding: Forwarding, random: number = Math.rando
   if (warm <= 1) return [...targets];
   const first = Math.floor(random * warm);
   return [targets[first]!, ...targets.filter((_, i) => i !== first)];
+}
+
+/**
+ * Gives a request to another node `connectTimeoutMs` to connect, and says whether its
+ * connection was made (or was one kept open): from then on the request may have reached
+ * the node and must not be sent to another; before, it may.
+ */
+export function watchConnect(upstream: ClientRequest): () => boolean {
+  let reached = false;
+  upstream.on("socket", (socket) => {
+    if (!socket.connecting) {
+      reached = true;
+      return;
+    }
+    const timer = setTimeout(() => upstream.destroy(new Error(`no connection within ${connectTimeoutMs} ms`)), connectTimeoutMs);
+    socket.once("connect", () => {
+      reached = true;
+      clearTimeout(timer);
+    });
+    socket.once("close", () => clearTimeout(timer));
+  });
+  return () => reached;
 }
 
 /** The answer that was written, and which node gave it. */
@@ -106,9 +128,6 @@ function attempt(
 ): Promise<Attempt> {
   return new Promise((resolve) => {
     let answered = false;
-    // Whether this request's connection was made (or was one kept open): from then on it may
-    // have reached the node, and is never sent to another.
-    let reached = false;
     const to = new URL(path, target.url);
     // Headers given as a list get no Host of Node's own; HTTP/1.1 needs one (RFC 9112 §3.2).
     const listed = [...headers, "host", to.host];
@@ -140,21 +159,10 @@ function attempt(
         settle();
       });
     });
-    upstream.on("socket", (socket) => {
-      if (!socket.connecting) {
-        reached = true;
-        return;
-      }
-      const timer = setTimeout(() => upstream.destroy(new Error(`no connection within ${connectTimeoutMs} ms`)), connectTimeoutMs);
-      socket.once("connect", () => {
-        reached = true;
-        clearTimeout(timer);
-      });
-      socket.once("close", () => clearTimeout(timer));
-    });
+    const reached = watchConnect(upstream);
     upstream.on("error", (err) => {
       if (answered) return;
-      resolve(reached ? { lost: err.message } : { notTaken: true });
+      resolve(reached() ? { lost: err.message } : { notTaken: true });
     });
     // The client left: the other node sees its connection close and stops the invocation.
     req.once("close", () => {

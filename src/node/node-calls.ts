@@ -19,7 +19,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { Agent, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { FlickError, asFlickError, type ErrorData } from "../errors/index.ts";
-import type { Forwarding, GatewayBackend, ResponseWriter, RouteTarget } from "../gateway/index.ts";
+import { watchConnect, type Forwarding, type GatewayBackend, type ResponseWriter, type RouteTarget } from "../gateway/index.ts";
 import type { WireRequest } from "../host/index.ts";
 import { limits } from "../model/index.ts";
 
@@ -27,7 +27,6 @@ export const nodeCallPath = "/internal/v1/invoke";
 const signatureHeader = "x-flick-node-call";
 const answerHeader = "x-flick-node-answer";
 const validForMs = 60_000;
-const connectTimeoutMs = 2000;
 /** A frame's head and body together: the largest request body and room for its head. */
 const maxFrameBytes = limits.requestBodyMaxBytes + 1024 * 1024;
 
@@ -107,7 +106,6 @@ export class NodeCalls {
     const expires = Date.now() + validForMs;
     const signature = `${this.self};${expires};${sign(this.key, this.self, expires, frame)}`;
     return new Promise((resolve) => {
-      let reached = false;
       let answered = false;
       const upstream = httpRequest(new URL(nodeCallPath, url), {
         method: "POST", agent,
@@ -149,21 +147,10 @@ export class NodeCalls {
         });
         answer.on("error", () => resolve({ error: { code: "host_crashed", message: `the node at ${url} running the invocation went away` } }));
       });
-      upstream.on("socket", (socket) => {
-        if (!socket.connecting) {
-          reached = true;
-          return;
-        }
-        const timer = setTimeout(() => upstream.destroy(new Error(`no connection within ${connectTimeoutMs} ms`)), connectTimeoutMs);
-        socket.once("connect", () => {
-          reached = true;
-          clearTimeout(timer);
-        });
-        socket.once("close", () => clearTimeout(timer));
-      });
+      const reached = watchConnect(upstream);
       upstream.on("error", (err) => {
         if (answered) return;
-        resolve(reached ? { error: { code: "unavailable", message: `the call to the node at ${url} failed before an answer (${err.message})` } } : "not_taken");
+        resolve(reached() ? { error: { code: "unavailable", message: `the call to the node at ${url} failed before an answer (${err.message})` } } : "not_taken");
       });
       upstream.end(frame);
     });

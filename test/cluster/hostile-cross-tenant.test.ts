@@ -74,3 +74,23 @@ test("racing another tenant for new names through two nodes at once: one deploy 
     }
   }
 });
+
+test("a tenant cannot pose as a node: a call between nodes it forges to run another tenant's function is refused 401, and nothing runs", { timeout: 60_000 }, async () => {
+  const victim = new FlickClient(nodes[0]!.url, (await nodes[0]!.admin.createTenant("victim2")).token);
+  await deploySource(victim, "vault2", `export default { fetch: () => { console.log("vault2 ran"); return new Response("vault2"); } };`);
+  const runs = async () => (await victim.readLogs("vault2")).filter((l) => l.message === "vault2 ran").length;
+  const before = await runs();
+  // The frame node-calls.ts reads: the head's length, the head, the body.
+  const head = Buffer.from(JSON.stringify({ name: "vault2", version: (await victim.getFunction("vault2")).liveVersion, invocationId: "forged", request: { method: "GET", url: "http://x/", headers: [], hasBody: false } }));
+  const frame = Buffer.concat([Buffer.alloc(4), head]);
+  frame.writeUInt32BE(head.byteLength, 0);
+  for (const signature of [undefined, `node-1;${Date.now() + 30_000};${"0".repeat(64)}`, `node-1;${Date.now() + 30_000};not-hex`]) {
+    const res = await fetch(`${nodes[1]!.url}/internal/v1/invoke`, {
+      method: "POST", body: frame, headers: signature === undefined ? {} : { "x-flick-node-call": signature },
+    });
+    assert.equal(res.status, 401, `signature ${signature}`);
+    assert.equal(res.headers.get("x-flick-error"), "unauthorized");
+    await res.body?.cancel();
+  }
+  assert.equal(await runs(), before, "the victim's function did not run");
+});
