@@ -186,7 +186,7 @@ test("queue messages carry the trace: the consumer's batch is a child of the sen
   assert.equal(one(spans, "queue /fn/consumer").parentSpanId, send.spanId);
 });
 
-test("bad --trace-sample and --otlp-endpoint values are refused with how to fix them", { timeout: 60_000 }, async () => {
+test("bad --trace-sample, --otlp-endpoint and OTLP protocol values are refused with how to fix them", { timeout: 60_000 }, async () => {
   const dir = tempDir("flick-trace-flags-");
   try {
     const sample = await flick(["up", "--port", "0", "--data-dir", dir, "--trace-sample", "2"], {}, cwd);
@@ -195,6 +195,9 @@ test("bad --trace-sample and --otlp-endpoint values are refused with how to fix 
     const endpoint = await flick(["up", "--port", "0", "--data-dir", dir, "--otlp-endpoint", "grpc://collector:4317"], {}, cwd);
     assert.equal(endpoint.code, 1);
     assert.match(endpoint.stderr, /--otlp-endpoint grpc:\/\/collector:4317: only http:\/\/ and https:\/\/ \(OTLP\/HTTP\)/);
+    const protocol = await flick(["up", "--port", "0", "--data-dir", dir, "--otlp-endpoint", "http://127.0.0.1:4318"], { OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }, cwd);
+    assert.equal(protocol.code, 1);
+    assert.match(protocol.stderr, /OTEL_EXPORTER_OTLP_PROTOCOL=grpc: .*set it to http\/protobuf \(the default\) or http\/json/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

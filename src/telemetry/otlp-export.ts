@@ -1,6 +1,8 @@
 /**
- * Export over OTLP/HTTP (JSON): spans as text of Flick's own making (otlp-span-batch.ts),
- * log lines through the OpenTelemetry SDK's LoggerProvider and OTLPLogExporter. `endpoint` is the collector's base URL, as OTEL_EXPORTER_OTLP_ENDPOINT:
+ * Export over OTLP/HTTP: spans encoded by Flick's own code (otlp-span-batch.ts), in
+ * protobuf unless OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL says
+ * `http/json`; log lines through the OpenTelemetry SDK's LoggerProvider and
+ * OTLPLogExporter (JSON). `endpoint` is the collector's base URL, as OTEL_EXPORTER_OTLP_ENDPOINT:
  * traces go to `<endpoint>/v1/traces`, logs to `<endpoint>/v1/logs`. The exporters also
  * read OTEL_EXPORTER_OTLP_HEADERS (e.g. an API key) from the environment.
  *
@@ -9,7 +11,7 @@
  */
 import type { LogLevel, RequestFields } from "../model/index.ts";
 import type { SpanData } from "./invocation-trace.ts";
-import { OtlpSpanBatch } from "./otlp-span-batch.ts";
+import { OtlpSpanBatch, type OtlpProtocol } from "./otlp-span-batch.ts";
 
 export interface OtlpExport {
   spans(spans: readonly SpanData[]): void;
@@ -44,8 +46,18 @@ function normalizeEndpoint(endpoint: string): string {
   return url.href.replace(/\/+$/, "");
 }
 
+/** The span protocol the standard OpenTelemetry variables ask for; what Flick cannot speak is an error at start. */
+export function otlpSpanProtocol(env: Readonly<Record<string, string | undefined>> = process.env): OtlpProtocol {
+  const name = env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] !== undefined ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" : "OTEL_EXPORTER_OTLP_PROTOCOL";
+  const value = (env[name] ?? "").trim();
+  if (value === "" || value === "http/protobuf") return "http/protobuf";
+  if (value === "http/json") return "http/json";
+  throw new TypeError(`${name}=${value}: Flick exports spans over OTLP/HTTP only; set it to http/protobuf (the default) or http/json, and for gRPC put a collector in between`);
+}
+
 export async function startOtlpExport(endpoint: string, service: { name: string; version: string; instance: string }): Promise<OtlpExport> {
   const base = normalizeEndpoint(endpoint);
+  const protocol = otlpSpanProtocol();
   const [{ resourceFromAttributes }, { LoggerProvider, BatchLogRecordProcessor }, { OTLPLogExporter }] = await Promise.all([
     import("@opentelemetry/resources"),
     import("@opentelemetry/sdk-logs"),
@@ -53,9 +65,9 @@ export async function startOtlpExport(endpoint: string, service: { name: string;
   ]);
   const attributes = { "service.name": service.name, "service.version": service.version, "service.instance.id": service.instance };
   const resource = resourceFromAttributes(attributes);
-  // Spans as OTLP JSON text of Flick's own making (otlp-span-batch.ts says why); a bigger
-  // queue and a shorter delay than the SDK's defaults (2048, 5 s): spans come a few per request.
-  const spanBatch = new OtlpSpanBatch({ url: `${base}/v1/traces`, resource: attributes, scope: { name: "flick", version: service.version } });
+  // Spans encoded by Flick's own code (otlp-span-batch.ts says why); a bigger queue and a
+  // shorter delay than the SDK's defaults (2048, 5 s): spans come a few per request.
+  const spanBatch = new OtlpSpanBatch({ url: `${base}/v1/traces`, protocol, resource: attributes, scope: { name: "flick", version: service.version } });
   const logProvider = new LoggerProvider({
     resource,
     processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: `${base}/v1/logs` }), maxQueueSize: 32_768, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 })],

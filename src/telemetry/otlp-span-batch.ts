@@ -1,77 +1,37 @@
 /**
- * Spans to an OTLP/HTTP collector in the OTLP JSON encoding, written straight from
- * Flick's span data: each span becomes its JSON text once, when it is recorded, and a
- * batch is those texts joined inside one envelope, posted at most every second (or at
- * 2,048 spans). The OpenTelemetry SDK's path — a ReadableSpan per span, its transform to
- * OTLP objects, then JSON.stringify of the whole — cost a hello-world worker host about
- * 10 % of its CPU at 100 % sampling (a CPU profile: `serializeRequest` 7.4 % on its own);
- * spans are already plain data here, so the text is all an exporter has to make.
- *
- * Encoding (opentelemetry-proto, JSON mapping): ids as lowercase hex, times as decimal
- * nanoseconds in strings, kinds and status codes as the proto's numbers, attributes as
- * typed values (integers as strings). Headers for the collector come from
- * OTEL_EXPORTER_OTLP_HEADERS (`k=v,k2=v2`), as the SDK's exporters read them.
+ * Spans to an OTLP/HTTP collector, encoded as they are recorded into the body of the next
+ * export request (otlp-span-proto.ts for `http/protobuf`, the default; otlp-span-json.ts
+ * for `http/json`), posted at most every second or when a request is full (2,048 spans).
+ * The OpenTelemetry SDK's path — a ReadableSpan per span, its transform to OTLP objects,
+ * then serialization of the whole — cost a hello-world worker host about 10 % of its CPU
+ * at 100 % sampling; spans are already plain data here, so the bytes are all an exporter
+ * has to make. Headers for the collector come from OTEL_EXPORTER_OTLP_HEADERS
+ * (`k=v,k2=v2`), as the SDK's exporters read them.
  *
  * What cannot be sent is dropped, never buffered without bound: at most `maxQueue` spans
- * wait, and a failed post loses its batch (said once on the host's output).
+ * wait (recorded, or in a request not yet answered), and a failed post loses its batch
+ * (said once on the host's output).
  */
 import { Agent, request as httpRequest } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
-import type { SpanData, SpanKindName } from "./invocation-trace.ts";
+import type { SpanData } from "./invocation-trace.ts";
+import { JsonSpanChunk } from "./otlp-span-json.ts";
+import { ProtoSpanChunk, protoEnvelope, spanProtoBound } from "./otlp-span-proto.ts";
 
-// opentelemetry-proto SpanKind: UNSPECIFIED 0, INTERNAL 1, SERVER 2, CLIENT 3, PRODUCER 4, CONSUMER 5.
-const kinds: Record<SpanKindName, number> = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
+/** OTEL_EXPORTER_OTLP_PROTOCOL's values Flick speaks (gRPC needs a collector in between). */
+export type OtlpProtocol = "http/protobuf" | "http/json";
 
-/**
- * Epoch ms (fractional) as decimal nanoseconds, without going through a float past 2^53.
- * (A double of today's epoch in ms resolves about a quarter of a microsecond; that is what
- * the spans carry.)
- */
-export function unixNanos(ms: number): string {
-  let whole = Math.floor(ms);
-  let frac = Math.round((ms - whole) * 1e6);
-  if (frac >= 1e6) {
-    whole += 1;
-    frac -= 1e6;
-  }
-  // 1e6 + frac has seven digits; its last six are the nanoseconds, zero-padded.
-  return whole === 0 ? String(frac) : `${whole}${String(1e6 + frac).slice(1)}`;
+/** One export request being filled: the encodings' common shape. */
+interface SpanChunk {
+  readonly count: number;
+  /** False when the span does not fit; a new chunk is made for it. */
+  add(span: SpanData): boolean;
+  /** The request's body. */
+  seal(): Buffer;
 }
 
-function attributeValue(value: string | number | boolean): string {
-  if (typeof value === "string") return `{"stringValue":${JSON.stringify(value)}}`;
-  if (typeof value === "boolean") return `{"boolValue":${value}}`;
-  return Number.isInteger(value) ? `{"intValue":"${value}"}` : `{"doubleValue":${Number.isFinite(value) ? value : 0}}`;
-}
-
-/** `{"key":<key>,"value":` per attribute name: a few dozen names recur on every span. */
-const keyPrefixes = new Map<string, string>();
-
-function keyPrefix(key: string): string {
-  let prefix = keyPrefixes.get(key);
-  if (prefix === undefined) {
-    prefix = `{"key":${JSON.stringify(key)},"value":`;
-    // Names come from Flick's code, not from tenants; bounded all the same.
-    if (keyPrefixes.size < 1024) keyPrefixes.set(key, prefix);
-  }
-  return prefix;
-}
-
-export function attributesJson(attributes: Readonly<Record<string, string | number | boolean>>): string {
-  let out = "";
-  for (const key in attributes) out += `${out === "" ? "" : ","}${keyPrefix(key)}${attributeValue(attributes[key]!)}}`;
-  return `[${out}]`;
-}
-
-/** One span's OTLP JSON object. */
-export function spanJson(s: SpanData): string {
-  let out = `{"traceId":"${s.traceId}","spanId":"${s.spanId}"`;
-  if (s.parentSpanId !== undefined) out += `,"parentSpanId":"${s.parentSpanId}"`;
-  out += `,"name":${JSON.stringify(s.name)},"kind":${kinds[s.kind]},"startTimeUnixNano":"${unixNanos(s.startMs)}","endTimeUnixNano":"${unixNanos(s.endMs)}"`;
-  out += `,"attributes":${attributesJson(s.attributes)}`;
-  out += s.error === undefined ? `,"status":{"code":0}}` : `,"status":{"code":2,"message":${JSON.stringify(s.error)}}}`;
-  return out;
-}
+/** Bytes (protobuf) or characters (JSON) of spans in one request, beyond which it is sent. */
+const chunkSize = 1 << 20;
 
 /** OTEL_EXPORTER_OTLP_HEADERS: `key=value` pairs, comma-separated, values percent-encoded. */
 export function otlpHeaders(text: string | undefined): Record<string, string> {
@@ -91,6 +51,7 @@ export function otlpHeaders(text: string | undefined): Record<string, string> {
 export interface SpanBatchOptions {
   /** `<endpoint>/v1/traces`. */
   url: string;
+  protocol?: OtlpProtocol;
   resource: Readonly<Record<string, string | number | boolean>>;
   scope: { name: string; version: string };
   maxQueue?: number;
@@ -100,12 +61,14 @@ export interface SpanBatchOptions {
 
 export class OtlpSpanBatch {
   private readonly url: URL;
-  private readonly head: string;
+  private readonly newChunk: (first: SpanData) => SpanChunk;
   private readonly maxQueue: number;
   private readonly maxBatch: number;
   private readonly headers: Record<string, string>;
   private readonly agent: Agent;
-  private queue: string[] = [];
+  private chunk: SpanChunk | undefined;
+  /** Spans recorded and not yet answered for by the collector. */
+  private waiting = 0;
   private sending: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
   private told = false;
@@ -116,8 +79,16 @@ export class OtlpSpanBatch {
     this.url = new URL(options.url);
     this.maxQueue = options.maxQueue ?? 32_768;
     this.maxBatch = options.maxBatch ?? 2048;
-    this.head = `{"resourceSpans":[{"resource":{"attributes":${attributesJson(options.resource)}},"scopeSpans":[{"scope":{"name":${JSON.stringify(options.scope.name)},"version":${JSON.stringify(options.scope.version)}},"spans":[`;
-    this.headers = { ...otlpHeaders(process.env["OTEL_EXPORTER_OTLP_HEADERS"]), "content-type": "application/json" };
+    const protocol = options.protocol ?? "http/protobuf";
+    if (protocol === "http/json") {
+      this.newChunk = () => new JsonSpanChunk(options.resource, options.scope, chunkSize);
+    } else {
+      const envelope = protoEnvelope(options.resource, options.scope);
+      // A span bigger than a chunk (a long path, a long error) gets a chunk its size.
+      this.newChunk = (first) => new ProtoSpanChunk(envelope, Math.max(chunkSize, spanProtoBound(first)));
+    }
+    const contentType = protocol === "http/json" ? "application/json" : "application/x-protobuf";
+    this.headers = { ...otlpHeaders(process.env["OTEL_EXPORTER_OTLP_HEADERS"]), "content-type": contentType };
     this.agent = this.url.protocol === "https:" ? new HttpsAgent({ keepAlive: true, maxSockets: 2 }) : new Agent({ keepAlive: true, maxSockets: 2 });
     this.timer = setInterval(() => this.flush(), options.delayMs ?? 1000);
     this.timer.unref();
@@ -125,25 +96,37 @@ export class OtlpSpanBatch {
 
   add(spans: readonly SpanData[]): void {
     for (const s of spans) {
-      if (this.queue.length >= this.maxQueue) {
+      if (this.waiting >= this.maxQueue) {
         this.dropped++;
         continue;
       }
-      this.queue.push(spanJson(s));
+      if (this.chunk === undefined || !this.chunk.add(s)) {
+        this.seal();
+        this.chunk = this.newChunk(s);
+        this.chunk.add(s);
+      }
+      this.waiting++;
+      if (this.chunk.count >= this.maxBatch) this.seal();
     }
-    if (this.queue.length >= this.maxBatch) this.flush();
   }
 
   /** Sends what waits, one post after another (a collector is not asked twice at once). */
   flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
-      this.queue = this.queue.length <= this.maxBatch ? [] : this.queue.slice(this.maxBatch);
-      // Made bytes once here (not measured, then encoded, by the request).
-      const body = Buffer.from(`${this.head}${batch.join(",")}]}]}]}`);
-      this.sending = this.sending.then(() => this.post(body, batch.length));
-    }
+    this.seal();
     return this.sending;
+  }
+
+  /** Closes the request being filled and queues its post. */
+  private seal(): void {
+    const chunk = this.chunk;
+    this.chunk = undefined;
+    if (chunk === undefined || chunk.count === 0) return;
+    const body = chunk.seal();
+    const count = chunk.count;
+    this.sending = this.sending.then(async () => {
+      await this.post(body, count);
+      this.waiting -= count;
+    });
   }
 
   private post(body: Buffer, count: number): Promise<void> {

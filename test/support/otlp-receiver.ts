@@ -1,12 +1,13 @@
 /**
  * An OTLP/HTTP receiver for tests: a real HTTP server that takes what an OpenTelemetry
- * exporter posts to `/v1/traces` and `/v1/logs` in the OTLP JSON encoding, decodes it as
- * the spec says (ids as hex strings, times as nanosecond strings, attributes as typed
+ * exporter posts to `/v1/traces` (OTLP protobuf or JSON) and `/v1/logs` (JSON), decodes it
+ * as the spec says (ids as hex strings, times as nanosecond strings, attributes as typed
  * values) and lets a test wait for what it expects, event by event.
  */
 import { EventEmitter } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { decodeTraceRequest } from "./otlp-proto-decode.ts";
 
 export interface ReceivedSpan {
   traceId: string;
@@ -45,8 +46,10 @@ function attributesOf(list: KeyValue[] | undefined): Record<string, string | num
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
   readonly logs: ReceivedLog[] = [];
-  /** Requests that were not OTLP JSON (a test asserts there are none). */
+  /** Requests that were not OTLP (a test asserts there are none). */
   readonly rejected: string[] = [];
+  /** How each trace export request was encoded, by its content type. */
+  readonly traceEncodings: string[] = [];
   private readonly events = new EventEmitter();
   private server: Server | undefined;
   url = "";
@@ -57,12 +60,19 @@ export class OtlpReceiver {
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         try {
-          if (req.method !== "POST" || !String(req.headers["content-type"]).startsWith("application/json")) throw new Error(`${req.method} ${req.url} ${req.headers["content-type"]}`);
-          const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
-          if (req.url === "/v1/traces") this.takeSpans(body);
-          else if (req.url === "/v1/logs") this.takeLogs(body);
+          const type = String(req.headers["content-type"]);
+          const proto = type.startsWith("application/x-protobuf");
+          if (req.method !== "POST" || !(type.startsWith("application/json") || (proto && req.url === "/v1/traces"))) throw new Error(`${req.method} ${req.url} ${type}`);
+          const raw = Buffer.concat(chunks);
+          const body = proto ? decodeTraceRequest(raw) : (JSON.parse(raw.toString("utf8")) as Record<string, unknown>);
+          if (req.url === "/v1/traces") {
+            this.traceEncodings.push(proto ? "protobuf" : "json");
+            this.takeSpans(body);
+          } else if (req.url === "/v1/logs") this.takeLogs(body);
           else throw new Error(`unexpected path ${req.url}`);
-          res.writeHead(200, { "content-type": "application/json" }).end("{}");
+          // An empty Export…ServiceResponse in the request's encoding: full success.
+          if (proto) res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+          else res.writeHead(200, { "content-type": "application/json" }).end("{}");
         } catch (err) {
           this.rejected.push(String(err));
           res.writeHead(400).end();
