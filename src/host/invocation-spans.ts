@@ -52,7 +52,7 @@ export function recordInvocationSpans(trace: InvocationTrace, request: WireReque
   // sampling that second span was half of what tracing cost; its CPU time goes on the
   // request span instead.
   const execution = times.execution;
-  const executionSpan = execution !== undefined && (facts.error !== null || times.coldStart !== undefined || hasChildren(trace));
+  const executionSpan = execution !== undefined && (facts.error !== null || times.coldStart !== undefined || trace.hasExecutionChildren());
   if (executionSpan) {
     trace.add("flick.execution", "internal", execution[0], execution[1], facts.cpuMs === undefined ? {} : { "flick.cpu_ms": round(facts.cpuMs) }, {
       spanId: trace.executionSpanId,
@@ -78,12 +78,6 @@ export function recordInvocationSpans(trace: InvocationTrace, request: WireReque
   }
   const error = facts.error !== null ? `${facts.error.code}: ${facts.error.message}` : facts.status !== undefined && facts.status >= 500 ? `HTTP ${facts.status}` : undefined;
   trace.addRoot(`${method} /fn/${facts.function}`, times.arrival, times.end, attributes, error);
-}
-
-/** Whether a host operation recorded a span under the execution (invocation-ops.ts). */
-function hasChildren(trace: InvocationTrace): boolean {
-  for (const span of trace.spans) if (span.parentSpanId === trace.executionSpanId) return true;
-  return false;
 }
 
 function round(ms: number): number {

@@ -1271,7 +1271,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     if (traceId === null || !visible.some((s) => s.attributes["flick.invocation_id"] === invocationId)) {
       throw new FlickError(
         "trace_not_found",
-        `no trace kept for invocation ${invocationId}: it was not sampled (\`flick up --trace-sample\`, now ${this.traceSample}; or send \`traceparent: 00-<trace id>-<span id>-01\`), or it is older than the last 20,000 to 40,000 spans each worker host keeps in memory`,
+        `no trace kept for invocation ${invocationId}: it was not sampled (\`flick up --trace-sample\`, now ${this.traceSample}; or send \`traceparent: 00-<trace id>-<span id>-01\`), or it is older than the last 8 MiB of spans (about 20,000) each worker host keeps in memory`,
       );
     }
     return { traceId, spans: visible.sort((a, b) => a.startMs - b.startMs).map(spanInfo) };

@@ -76,8 +76,7 @@ export class InvocationTrace {
   readonly parentSpanId: string | undefined;
   /** The invocation's own span (flick.request): the parent of the rest. */
   readonly spanId = newSpanId();
-  /** The execution span: the parent of host operations. */
-  readonly executionSpanId = newSpanId();
+  private executionSpan: string | undefined;
   spans: SpanData[] = [];
 
   constructor(traceId: string, parentSpanId: string | undefined, state: string | undefined) {
@@ -95,6 +94,18 @@ export class InvocationTrace {
     const sampled = parent !== undefined ? parent.sampled : ratio > 0 && Math.random() < ratio;
     if (!sampled || (budget !== undefined && !budget.take())) return undefined;
     return parent !== undefined ? new InvocationTrace(parent.traceId, parent.spanId, parent.state) : new InvocationTrace(newTraceId(), undefined, undefined);
+  }
+
+  /** The execution span's id: the parent of host operations. Made when first asked for (most warm requests never do). */
+  get executionSpanId(): string {
+    return (this.executionSpan ??= newSpanId());
+  }
+
+  /** Whether a host operation recorded a span under the execution (invocation-ops.ts). */
+  hasExecutionChildren(): boolean {
+    if (this.executionSpan === undefined) return false;
+    for (const span of this.spans) if (span.parentSpanId === this.executionSpan) return true;
+    return false;
   }
 
   /** Records a span under the request span (or `options.parent`); times are `performance.now()` ms. */

@@ -12,9 +12,15 @@
 import type { LogLevel, RequestFields } from "../model/index.ts";
 import type { SpanData } from "./invocation-trace.ts";
 import { OtlpSpanBatch, type OtlpProtocol } from "./otlp-span-batch.ts";
+import type { SpanRecord } from "./span-ring.ts";
 
 export interface OtlpExport {
   spans(spans: readonly SpanData[]): void;
+  /**
+   * A span already in protobuf, as a ScopeSpans.spans field (trace-sink.ts keeps its window
+   * so): copied, not encoded again. Absent when spans go as JSON.
+   */
+  spanRecord?(record: SpanRecord): void;
   logs(lines: readonly OtlpLogLine[]): void;
   shutdown(): Promise<void>;
 }
@@ -78,6 +84,7 @@ export async function startOtlpExport(endpoint: string, service: { name: string;
     spans(spans) {
       spanBatch.add(spans);
     },
+    ...(protocol === "http/protobuf" ? { spanRecord: (record: SpanRecord) => spanBatch.addRecord(record) } : {}),
     logs(lines) {
       for (const l of lines) {
         const attributes: Record<string, string | number | boolean> = { "flick.tenant": l.tenant, "flick.function": l.function, "flick.invocation_id": l.invocationId };

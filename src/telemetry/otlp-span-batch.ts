@@ -16,7 +16,8 @@ import { Agent, request as httpRequest } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import type { SpanData } from "./invocation-trace.ts";
 import { JsonSpanChunk } from "./otlp-span-json.ts";
-import { ProtoSpanChunk, protoEnvelope, spanProtoBound } from "./otlp-span-proto.ts";
+import { ProtoSpanChunk, protoEnvelope, spanProtoBound, type ProtoEnvelope } from "./otlp-span-proto.ts";
+import type { SpanRecord } from "./span-ring.ts";
 
 /** OTEL_EXPORTER_OTLP_PROTOCOL's values Flick speaks (gRPC needs a collector in between). */
 export type OtlpProtocol = "http/protobuf" | "http/json";
@@ -62,6 +63,8 @@ export interface SpanBatchOptions {
 export class OtlpSpanBatch {
   private readonly url: URL;
   private readonly newChunk: (first: SpanData) => SpanChunk;
+  /** The protobuf request's resource and scope (absent for JSON). */
+  private readonly envelope: ProtoEnvelope | undefined;
   private readonly maxQueue: number;
   private readonly maxBatch: number;
   private readonly headers: Record<string, string>;
@@ -83,7 +86,7 @@ export class OtlpSpanBatch {
     if (protocol === "http/json") {
       this.newChunk = () => new JsonSpanChunk(options.resource, options.scope, chunkSize);
     } else {
-      const envelope = protoEnvelope(options.resource, options.scope);
+      const envelope = (this.envelope = protoEnvelope(options.resource, options.scope));
       // A span bigger than a chunk (a long path, a long error) gets a chunk its size.
       this.newChunk = (first) => new ProtoSpanChunk(envelope, Math.max(chunkSize, spanProtoBound(first)));
     }
@@ -92,6 +95,23 @@ export class OtlpSpanBatch {
     this.agent = this.url.protocol === "https:" ? new HttpsAgent({ keepAlive: true, maxSockets: 2 }) : new Agent({ keepAlive: true, maxSockets: 2 });
     this.timer = setInterval(() => this.flush(), options.delayMs ?? 1000);
     this.timer.unref();
+  }
+
+  /** A span `writeSpan` already encoded (protobuf only): copied into the request being filled. */
+  addRecord(record: SpanRecord): void {
+    if (this.envelope === undefined) throw new TypeError("OtlpSpanBatch.addRecord: this exporter sends JSON; give it spans (add)");
+    if (this.waiting >= this.maxQueue) {
+      this.dropped++;
+      return;
+    }
+    if (!(this.chunk instanceof ProtoSpanChunk) || !this.chunk.addRecord(record)) {
+      this.seal();
+      const chunk = new ProtoSpanChunk(this.envelope, Math.max(chunkSize, record.end - record.start));
+      chunk.addRecord(record);
+      this.chunk = chunk;
+    }
+    this.waiting++;
+    if (this.chunk.count >= this.maxBatch) this.seal();
   }
 
   add(spans: readonly SpanData[]): void {

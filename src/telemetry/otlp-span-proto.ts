@@ -57,7 +57,7 @@ function varintSize(n: number): number {
 
 /** A growing run of protobuf bytes in a fixed buffer; callers make sure it has room. */
 export class ProtoWriter {
-  readonly buf: Buffer;
+  buf: Buffer;
   at: number;
 
   constructor(buf: Buffer, at = 0) {
@@ -222,6 +222,29 @@ export function protoEnvelope(resource: Readonly<Record<string, string | number 
   return { resource: r.buf.subarray(0, r.at), scope: s.buf.subarray(0, s.at) };
 }
 
+/** A span as a ScopeSpans.spans field (tag, length, Span message); `w` has `spanProtoBound(s)` bytes of room. */
+export function writeSpan(w: ProtoWriter, s: SpanData): void {
+  const span = w.begin(tagSpan, 2);
+  w.hex(tagTraceId, s.traceId);
+  w.hex(tagSpanId, s.spanId);
+  if (s.parentSpanId !== undefined) w.hex(tagParentSpanId, s.parentSpanId);
+  w.string(tagName, s.name);
+  w.buf[w.at++] = tagKind;
+  w.buf[w.at++] = kinds[s.kind];
+  w.nanos(tagStart, s.startMs);
+  w.nanos(tagEnd, s.endMs);
+  const attributes = s.attributes;
+  for (const key in attributes) w.attribute(tagAttribute, key, attributes[key]!);
+  if (s.error !== undefined) {
+    const status = w.begin(tagStatus, 2);
+    w.string(tagStatusMessage, s.error);
+    w.buf[w.at++] = tagStatusCode;
+    w.buf[w.at++] = 2; // STATUS_CODE_ERROR
+    w.end(status, 2);
+  }
+  w.end(span, 2);
+}
+
 /** One export request's worth of spans, encoded as they are added. */
 export class ProtoSpanChunk {
   private readonly envelope: ProtoEnvelope;
@@ -239,26 +262,15 @@ export class ProtoSpanChunk {
   /** Adds `span` if the chunk has room for it (an empty chunk always takes what it was sized for). */
   add(s: SpanData): boolean {
     if (this.w.at + spanProtoBound(s) > this.w.buf.length) return false;
-    const w = this.w;
-    const span = w.begin(tagSpan, 2);
-    w.hex(tagTraceId, s.traceId);
-    w.hex(tagSpanId, s.spanId);
-    if (s.parentSpanId !== undefined) w.hex(tagParentSpanId, s.parentSpanId);
-    w.string(tagName, s.name);
-    w.buf[w.at++] = tagKind;
-    w.buf[w.at++] = kinds[s.kind];
-    w.nanos(tagStart, s.startMs);
-    w.nanos(tagEnd, s.endMs);
-    const attributes = s.attributes;
-    for (const key in attributes) w.attribute(tagAttribute, key, attributes[key]!);
-    if (s.error !== undefined) {
-      const status = w.begin(tagStatus, 2);
-      w.string(tagStatusMessage, s.error);
-      w.buf[w.at++] = tagStatusCode;
-      w.buf[w.at++] = 2; // STATUS_CODE_ERROR
-      w.end(status, 2);
-    }
-    w.end(span, 2);
+    writeSpan(this.w, s);
+    this.count++;
+    return true;
+  }
+
+  /** Adds a span `writeSpan` already wrote elsewhere (span-ring.ts): `bytes[start, end)`, field tag and length included. */
+  addRecord(record: { bytes: Buffer; start: number; end: number }): boolean {
+    if (this.w.at + record.end - record.start > this.w.buf.length) return false;
+    this.w.at += record.bytes.copy(this.w.buf, this.w.at, record.start, record.end);
     this.count++;
     return true;
   }
@@ -280,5 +292,107 @@ export class ProtoSpanChunk {
     w.varint(scopeSpansLength);
     scope.copy(w.buf, w.at);
     return this.w.buf.subarray(start, this.w.at);
+  }
+}
+
+const kindNames: SpanKindName[] = ["internal", "internal", "server", "client", "producer", "consumer"];
+
+/** Reads a varint at `at.i`: exact below 2^53 (tags, lengths, kinds), which is all it is used for. */
+function readVarint(buf: Uint8Array, at: { i: number }): number {
+  let n = 0;
+  let scale = 1;
+  for (;;) {
+    const b = buf[at.i++]!;
+    n += (b & 127) * scale;
+    if (b < 128) return n;
+    scale *= 128;
+  }
+}
+
+/** An int64 attribute: seven bytes or fewer is a plain varint; longer ones (large or negative) go through BigInt. */
+function readInt64(buf: Uint8Array, at: { i: number }): number {
+  const start = at.i;
+  let end = start;
+  while (buf[end]! >= 128) end++;
+  at.i = end + 1;
+  if (end - start < 7) return readVarint(buf, { i: start });
+  let v = 0n;
+  for (let i = end; i >= start; i--) v = (v << 7n) | BigInt(buf[i]! & 127);
+  return Number(BigInt.asIntN(64, v));
+}
+
+function readText(buf: Buffer, at: { i: number }): string {
+  const length = readVarint(buf, at);
+  const text = buf.toString("utf8", at.i, at.i + length);
+  at.i += length;
+  return text;
+}
+
+function readNanosAsMs(buf: Buffer, at: number): number {
+  const low = buf.readUInt32LE(at);
+  const high = buf.readUInt32LE(at + 4);
+  // ns = high · 2^32 + low; as ms, the whole part exactly and the rest as a fraction.
+  const ns = BigInt(high) * 4294967296n + BigInt(low);
+  return Number(ns / 1_000_000n) + Number(ns % 1_000_000n) / 1e6;
+}
+
+/**
+ * One Span message as ProtoSpanChunk wrote it (`buf[start, end)`, without its field tag
+ * and length), back as the span data it came from. Fields Flick does not write are skipped.
+ */
+export function readSpanProto(buf: Buffer, start: number, end: number): SpanData {
+  const s: SpanData = { traceId: "", spanId: "", name: "", kind: "internal", startMs: 0, endMs: 0, attributes: {} };
+  const at = { i: start };
+  while (at.i < end) {
+    const tag = readVarint(buf, at);
+    const wire = tag & 7;
+    if (tag === tagKind) s.kind = kindNames[readVarint(buf, at)] ?? "internal";
+    else if (tag === tagStart || tag === tagEnd) {
+      const ms = readNanosAsMs(buf, at.i);
+      if (tag === tagStart) s.startMs = ms;
+      else s.endMs = ms;
+      at.i += 8;
+    } else if (wire === 2) {
+      const length = readVarint(buf, at);
+      const fieldEnd = at.i + length;
+      if (tag === tagTraceId) s.traceId = buf.toString("hex", at.i, fieldEnd);
+      else if (tag === tagSpanId) s.spanId = buf.toString("hex", at.i, fieldEnd);
+      else if (tag === tagParentSpanId) s.parentSpanId = buf.toString("hex", at.i, fieldEnd);
+      else if (tag === tagName) s.name = buf.toString("utf8", at.i, fieldEnd);
+      else if (tag === tagAttribute) readAttribute(buf, at.i, fieldEnd, s.attributes);
+      else if (tag === tagStatus) {
+        const st = { i: at.i };
+        while (st.i < fieldEnd) {
+          const t = readVarint(buf, st);
+          if (t === tagStatusMessage) s.error = readText(buf, st);
+          else readVarint(buf, st); // the code: ERROR whenever there is a message
+        }
+      }
+      at.i = fieldEnd;
+    } else if (wire === 0) readVarint(buf, at);
+    else at.i += wire === 1 ? 8 : 4;
+  }
+  return s;
+}
+
+function readAttribute(buf: Buffer, start: number, end: number, into: Record<string, string | number | boolean>): void {
+  const at = { i: start };
+  let key = "";
+  while (at.i < end) {
+    const tag = readVarint(buf, at);
+    if (tag === tagKey) key = readText(buf, at);
+    else if (tag === tagValue) {
+      const length = readVarint(buf, at);
+      const valueEnd = at.i + length;
+      const v = { i: at.i };
+      if (v.i < valueEnd) {
+        const t = readVarint(buf, v);
+        if (t === tagString) into[key] = readText(buf, v);
+        else if (t === tagBool) into[key] = readVarint(buf, v) !== 0;
+        else if (t === tagInt) into[key] = readInt64(buf, v);
+        else if (t === tagDouble) into[key] = buf.readDoubleLE(v.i);
+      }
+      at.i = valueEnd;
+    } else return;
   }
 }

@@ -36,10 +36,11 @@ function randomHex(chars: number): string {
   }
   const id = pool.slice(at, (at += chars));
   // All zeros is an invalid id (W3C); with 2^64 values it does not happen, but never send one.
-  return id === zeros.slice(0, chars) ? randomHex(chars) : id;
+  return id === zeroTraceId || id === zeroSpanId ? randomHex(chars) : id;
 }
 
-const zeros = "0".repeat(32);
+const zeroTraceId = "0".repeat(32);
+const zeroSpanId = "0".repeat(16);
 
 export function newTraceId(): string {
   return randomHex(32);

@@ -1,58 +1,50 @@
 /**
  * Where sampled spans end up, in each process that records them (every worker host, and
- * the primary for what it queues): a bounded window of recent traces, which `flick trace`
- * reads, and the OTLP exporter when one is configured. Nothing crosses processes on the
- * hot path: the primary asks the hosts for a trace only when someone wants one.
+ * the primary for what it queues): a window of recent spans, which `flick trace` reads,
+ * and the OTLP exporter when one is configured. Nothing crosses processes on the hot
+ * path: the primary asks the hosts for a trace only when someone wants one.
  *
  * The window is memory, not the store: a node with every request sampled makes over
- * 100,000 spans a second, more than is worth a disk write each. It is a ring of the last
- * `maxSpans` spans; recording costs O(1) per span, and the rare `flick trace` scans the ring. Empty after a restart; history belongs
- * in the OTLP backend.
+ * 100,000 spans a second, more than is worth a disk write each. It is the last 8 MiB of
+ * spans in OTLP protobuf (span-ring.ts says why bytes); exporting in protobuf, the
+ * exporter copies those bytes rather than encoding each span twice. Empty after a
+ * restart; history belongs in the OTLP backend.
  */
 import type { SpanData } from "./invocation-trace.ts";
 import type { OtlpExport } from "./otlp-export.ts";
+import { SpanRing } from "./span-ring.ts";
 
 export class TraceSink {
-  /** The last `maxSpans` spans, oldest overwritten first. */
-  private readonly ring: (SpanData | undefined)[];
-  private next = 0;
-  private readonly maxSpans: number;
+  private readonly ring: SpanRing;
   exporter: OtlpExport | undefined;
 
-  constructor(options: { maxSpans?: number; exporter?: OtlpExport } = {}) {
-    this.maxSpans = Math.max(1, options.maxSpans ?? 30_000);
-    this.ring = new Array<SpanData | undefined>(this.maxSpans);
+  constructor(options: { ringBytes?: number; exporter?: OtlpExport } = {}) {
+    this.ring = new SpanRing(options.ringBytes);
     this.exporter = options.exporter;
   }
 
   add(spans: readonly SpanData[]): void {
     if (spans.length === 0) return;
-    this.exporter?.spans(spans);
+    const exporter = this.exporter;
+    if (exporter?.spanRecord === undefined) {
+      for (const span of spans) this.ring.put(span);
+      exporter?.spans(spans);
+      return;
+    }
     for (const span of spans) {
-      this.ring[this.next] = span;
-      this.next = this.next + 1 === this.maxSpans ? 0 : this.next + 1;
+      if (this.ring.put(span)) exporter.spanRecord(this.ring.last);
+      else exporter.spans([span]); // bigger than the window's segments: encoded on its own
     }
   }
 
-  /**
-   * The trace an invocation's kept spans belong to: a scan of the ring, newest first (asked
-   * for by a person, rarely). An index kept on every add cost more, at 100 % sampling, than
-   * all the scans anyone would make.
-   */
+  /** The trace an invocation's kept spans belong to: a search of the window (asked for by a person, rarely). */
   traceIdOf(invocationId: string): string | undefined {
-    for (let i = 1; i <= this.maxSpans; i++) {
-      const span = this.ring[(this.next - i + this.maxSpans) % this.maxSpans];
-      if (span === undefined) return undefined;
-      if (span.attributes["flick.invocation_id"] === invocationId) return span.traceId;
-    }
-    return undefined;
+    return this.ring.traceIdOf(invocationId);
   }
 
-  /** The kept spans of a trace: a scan of the ring (asked for by a person, rarely). */
+  /** The kept spans of a trace. */
   spansOf(traceId: string): SpanData[] {
-    const out: SpanData[] = [];
-    for (const span of this.ring) if (span !== undefined && span.traceId === traceId) out.push(span);
-    return out;
+    return this.ring.spansOf(traceId);
   }
 
   async close(): Promise<void> {
