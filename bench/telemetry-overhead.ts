@@ -18,6 +18,8 @@ import { loadTest, type LoadOptions } from "./wrk.ts";
 
 export interface TelemetryOverhead {
   rounds: number;
+  /** Seconds of load per node per round. */
+  durationS: number;
   /** Per setting: requests/s of each round. */
   requestsPerSec: Record<"none" | "sampled1" | "sampled100" | "sampled100capped", number[]>;
   /** Throughput lost against `none`, per round: 1 − sampled / none. */
@@ -115,6 +117,7 @@ export async function measureTelemetryOverhead(load: LoadOptions, rounds: number
   const drop = (of: number[]) => spread(of.map((x, i) => 1 - x / result.none[i]!));
   return {
     rounds,
+    durationS: load.durationS,
     requestsPerSec: result,
     dropAt1Percent: drop(result.sampled1),
     dropAt100Percent: drop(result.sampled100),
