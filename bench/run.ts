@@ -124,7 +124,8 @@ async function main(): Promise<void> {
   console.log(`Flick / node:http = ${range(warm.flickOverNodeHttp)}× requests/s (target ≥ 0.6)`);
   console.log(`one-connection p50, Flick / node:http = ${range(warm.singleP50OverNodeHttp)}× (target ≤ 1.5)`);
   const pct = (s: Spread) => `${fmt(s.median * 100, 1)} % (${fmt(s.min * 100, 1)} – ${fmt(s.max * 100, 1)})`;
-  console.log(`\nObservability overhead on warm throughput, ${telemetry.rounds} interleaved rounds of four Flick nodes, ${telemetry.durationS} s each (metrics and metering always on):`);
+  const pinned = telemetry.cpus === null ? "sharing every CPU with the load" : `on CPU ${telemetry.cpus.nodes} with one worker host each, wrk and the receiver on CPU ${telemetry.cpus.load}`;
+  console.log(`\nObservability overhead on warm throughput, ${telemetry.rounds} interleaved rounds of four Flick nodes, ${telemetry.durationS} s each, ${pinned} (metrics and metering always on):`);
   console.log(`req/s (median): no tracing ${fmt(median(telemetry.requestsPerSec.none), 0)}, 1 % sampled ${fmt(median(telemetry.requestsPerSec.sampled1), 0)}, 100 % sampled ${fmt(median(telemetry.requestsPerSec.sampled100), 0)}; ${telemetry.spansExported} spans exported over OTLP/HTTP`);
   console.log(`throughput lost at 1 % sampling ${pct(telemetry.dropAt1Percent)} (target ≤ 5 %), at 100 % ${pct(telemetry.dropAt100Percent)} (target ≤ 15 %), median (range) over rounds`);
   console.log(`at 100 % within the default --trace-max-rate (1,000 recorded a second): ${fmt(median(telemetry.requestsPerSec.sampled100capped), 0)} req/s, ${pct(telemetry.dropAt100PercentCapped)} lost`);

@@ -87,9 +87,11 @@ async function startedOrStopped<T>(spawned: Pick<Target, "child" | "dir">, rest:
 }
 
 /** `args`: more `flick up` flags (the telemetry overhead bench starts nodes with tracing settings). */
-export async function startFlick(args: string[] = []): Promise<Target & { client: FlickClient; baseUrl: string }> {
+/** A Flick node serving hello world; with `cpus`, it and every process it starts run only on those CPUs (`taskset -c`). */
+export async function startFlick(args: string[] = [], cpus?: string): Promise<Target & { client: FlickClient; baseUrl: string }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "flick-bench-"));
-  const child = spawnChild(process.execPath, [path.join(repoRoot, "bin", "flick.ts"), "up", "--port", "0", "--data-dir", dataDir, ...args], { cwd: repoRoot });
+  const command = [process.execPath, path.join(repoRoot, "bin", "flick.ts"), "up", "--port", "0", "--data-dir", dataDir, ...args];
+  const child = cpus === undefined ? spawnChild(command[0]!, command.slice(1), { cwd: repoRoot }) : spawnChild("taskset", ["-c", cpus, ...command], { cwd: repoRoot });
   return startedOrStopped({ child, dir: dataDir }, async () => {
     await waitForOutput(child, /Press Ctrl-C to stop\./, "flick up");
     const { url } = JSON.parse(readFileSync(path.join(dataDir, "node.json"), "utf8")) as { url: string };

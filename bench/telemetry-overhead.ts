@@ -1,23 +1,30 @@
 /**
- * What observability costs warm throughput (issue 13, point 6): three Flick nodes side by
- * side, serving the same hello world, in interleaved rounds (A B C A B C …):
+ * What observability costs warm throughput (issue 13, point 6): four Flick nodes side by
+ * side, serving the same hello world, in interleaved rounds (A B C D, B C D A, …):
  *   none  — `--trace-sample 0`: metrics and usage metering only (they are always on);
  *   1 %   — `--trace-sample 0.01`, spans exported over OTLP/HTTP;
  *   100 % — `--trace-sample 1`, every request's spans exported (`--trace-max-rate 0`: no cap);
  *   100 % capped — `--trace-sample 1` with the default cap of 1,000 recorded invocations a second.
- * Spans go in OTLP's protobuf encoding, the default. The OTLP receiver runs in this
- * process and only counts what arrives, as cheaply as it can: the cost measured is
- * Flick's (recording, encoding, batching, sending), not a collector's. It still shares the machine's two cores, as the load generator does.
+ * The nodes run on one CPU and the load on the other(s) (`splitCpus`). Spans go in
+ * OTLP's protobuf encoding, the default. Each round starts one setting further
+ * on, and each run waits until the previous node has stopped exporting. The OTLP receiver
+ * runs in this process and only counts what arrives, as cheaply as it can: the cost
+ * measured is Flick's (recording, encoding, batching, sending), not a collector's. It
+ * still shares the machine's two cores, as the load generator does.
  * Targets: 1 % costs ≤ 5 % of throughput, 100 % ≤ 15 %.
  */
+import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { cpus } from "node:os";
 import { startFlick, stopTarget, type Target } from "./targets.ts";
 import { spread, type Spread } from "./warm.ts";
 import { loadTest, type LoadOptions } from "./wrk.ts";
 
 export interface TelemetryOverhead {
   rounds: number;
+  /** CPUs the nodes ran on and those wrk and the receiver ran on (`taskset -c`), or null when not split. */
+  cpus: { nodes: string; load: string } | null;
   /** Seconds of load per node per round. */
   durationS: number;
   /** Per setting: requests/s of each round. */
@@ -73,9 +80,31 @@ export function countSpans(body: Buffer): number {
   return spans;
 }
 
+/**
+ * The nodes on the last CPU (one worker host each), wrk and the receiver on the others:
+ * with everything sharing both cores, one round's throughput swung by ±15 % and a 5 %
+ * difference drowned. Without taskset or a second CPU, everything shares.
+ */
+function splitCpus(): { nodes: string; load: string; all: string } | null {
+  const n = cpus().length;
+  if (n < 2) return null;
+  try {
+    execFileSync("taskset", ["-p", String(process.pid)], { stdio: "ignore" });
+  } catch {
+    return null;
+  }
+  return { nodes: String(n - 1), load: n === 2 ? "0" : `0-${n - 2}`, all: `0-${n - 1}` };
+}
+
 export async function measureTelemetryOverhead(load: LoadOptions, rounds: number): Promise<TelemetryOverhead> {
+  const split = splitCpus();
+  if (split !== null) {
+    execFileSync("taskset", ["-a", "-p", "-c", split.load, String(process.pid)], { stdio: "ignore" });
+    load = { ...load, cpus: split.load, threads: Math.min(load.threads, cpus().length - 1) };
+  }
   let spans = 0;
   let requests = 0;
+  let lastExportAt = 0;
   const receiver = createServer((req, res) => {
     // The count is a check that export happened, not a measure: the spans are counted by
     // walking the message's lengths, not decoded.
@@ -86,6 +115,7 @@ export async function measureTelemetryOverhead(load: LoadOptions, rounds: number
     });
     req.on("end", () => {
       requests++;
+      lastExportAt = performance.now();
       if (traces) spans += countSpans(Buffer.concat(chunks));
       res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
     });
@@ -101,10 +131,19 @@ export async function measureTelemetryOverhead(load: LoadOptions, rounds: number
   const targets: Target[] = [];
   const result: TelemetryOverhead["requestsPerSec"] = { none: [], sampled1: [], sampled100: [], sampled100capped: [] };
   try {
-    for (const [, args] of settings) targets.push(await startFlick([...args]));
+    for (const [, args] of settings) targets.push(split === null ? await startFlick([...args]) : await startFlick(["--hosts", "1", ...args], split.nodes));
     for (const t of targets) await loadTest(t.url, { ...load, durationS: Math.min(2, load.durationS) });
+    // A node that was just loaded at 100 % goes on posting its last second of spans, and
+    // the receiver shares the machine: the next node's run waits until that has stopped.
+    const settled = async () => {
+      const until = performance.now() + 5000;
+      while (performance.now() < until && performance.now() - lastExportAt < 1200) await new Promise((resolve) => setTimeout(resolve, 100));
+    };
     for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i < settings.length; i++) {
+      // Each round starts one setting further on, so no setting always runs first or last.
+      for (let k = 0; k < settings.length; k++) {
+        const i = (r + k) % settings.length;
+        await settled();
         const { requestsPerSec } = await loadTest(targets[i]!.url, load);
         result[settings[i]![0]].push(requestsPerSec);
         console.error(`telemetry round ${r + 1}: ${settings[i]![0]} ${requestsPerSec.toFixed(0)} req/s`);
@@ -113,10 +152,12 @@ export async function measureTelemetryOverhead(load: LoadOptions, rounds: number
   } finally {
     for (const t of targets) await stopTarget(t);
     receiver.close();
+    if (split !== null) execFileSync("taskset", ["-a", "-p", "-c", split.all, String(process.pid)], { stdio: "ignore" });
   }
   const drop = (of: number[]) => spread(of.map((x, i) => 1 - x / result.none[i]!));
   return {
     rounds,
+    cpus: split === null ? null : { nodes: split.nodes, load: split.load },
     durationS: load.durationS,
     requestsPerSec: result,
     dropAt1Percent: drop(result.sampled1),

@@ -21,6 +21,8 @@ export interface LoadOptions {
   connections: number;
   durationS: number;
   threads: number;
+  /** CPUs wrk may run on (`taskset -c` list), when the system measured has the others. */
+  cpus?: string;
 }
 
 /** Fails before anything is started when wrk is not there. */
@@ -69,7 +71,7 @@ export function parseWrk(output: string): LoadResult {
 export async function loadTest(url: string, options: LoadOptions): Promise<LoadResult> {
   const args = [`-t${options.threads}`, `-c${options.connections}`, `-d${options.durationS}s`, "--latency", url];
   // A tracked child rather than execFile, so an interrupted run stops wrk as well.
-  const wrk = spawnChild("wrk", args);
+  const wrk = options.cpus === undefined ? spawnChild("wrk", args) : spawnChild("taskset", ["-c", options.cpus, "wrk", ...args]);
   let stdout = "";
   wrk.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
   // A backstop: wrk stops by itself after -d, plus its 2 s socket timeout.
