@@ -38,7 +38,7 @@ export interface SpanData {
 /**
  * How many invocations a host may record per second (`flick up --trace-max-rate`, split
  * over its hosts), as a token bucket with a second's worth of burst. Recording and
- * exporting a trace costs a hello-world request about a third of its CPU; the cap bounds
+ * exporting a trace costs a hello-world request about a tenth of its throughput; the cap bounds
  * what sampling, or clients that mark their requests sampled, can take from everyone.
  */
 export class TraceBudget {
