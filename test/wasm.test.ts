@@ -36,14 +36,15 @@ test("a module imported from a .wasm file is shipped with the deploy and instant
        const viaInstantiate = (await WebAssembly.instantiate(addModule)).exports.add(2, 3);
        let runtimeBytes;
        try { await WebAssembly.instantiate(new Uint8Array(${JSON.stringify([...addWasm])})); runtimeBytes = "ALLOWED"; } catch (e) { runtimeBytes = e.name; }
-       return Response.json({ viaConstructor, viaInstantiate, isModule: addModule instanceof WebAssembly.Module, runtimeBytes });
+       const exported = WebAssembly.Module.exports(addModule).map((e) => e.name + ":" + e.kind).join(",");
+       return Response.json({ viaConstructor, viaInstantiate, isModule: addModule instanceof WebAssembly.Module, runtimeBytes, exported });
      } };`,
   );
   const deployed = await flick(["deploy", path.join(dir, "index.ts"), "--name", "adder", "--data-dir", node.dataDir]);
   assert.equal(deployed.code, 0, deployed.stderr);
   const res = await fetch(`${node.url}/fn/adder?a=40&b=2`);
   assert.equal(res.status, 200, await res.clone().text());
-  assert.deepEqual(await res.json(), { viaConstructor: 42, viaInstantiate: 5, isModule: true, runtimeBytes: "CompileError" });
+  assert.deepEqual(await res.json(), { viaConstructor: 42, viaInstantiate: 5, isModule: true, runtimeBytes: "CompileError", exported: "add:function" });
 });
 
 test("a deploy whose wasm bytes do not match their hash is refused", async () => {

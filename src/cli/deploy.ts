@@ -34,7 +34,12 @@ export const settingOptions = {
   tz: { type: "string" },
   "cron-missed": { type: "string" },
 } as const;
-const deployOptions = { ...connectionOptions, ...settingOptions };
+/** Part of a WASI program's code (its version), not settings: given on every deploy of a .wasm. */
+const wasiOptions = {
+  arg: { type: "string", multiple: true },
+  dir: { type: "string", multiple: true },
+} as const;
+const deployOptions = { ...connectionOptions, ...settingOptions, ...wasiOptions };
 
 export const settingHelp = [
   "--config FILE       settings file (default: ./flick.toml when no entry is given; see docs/config.md)",
@@ -60,7 +65,12 @@ export const settingHelp = [
   "Settings stick: a deploy changes what its flags and config name and keeps the rest (flick info shows where",
   "each setting came from).",
 ];
-const deployHelp = [...settingHelp, ...connectionHelp];
+const wasiHelp = [
+  "--arg A             a .wasm program's argument after its name (repeatable, in order)",
+  "--dir LOCAL:/GUEST  ship a directory with a .wasm program; it sees it read-only at /GUEST, with a writable",
+  "                    overlay of its own per request (repeatable; 8 MiB and 2,000 files in all)",
+];
+const deployHelp = [...settingHelp, ...wasiHelp, ...connectionHelp];
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -140,6 +150,8 @@ export function requestFrom(values: Values, base: Omit<DeployRequest, "code"> = 
 /** What to deploy: the entry, the name, the settings (config file, then flags) and the config's scale. */
 export interface DeployPlan {
   entry: string;
+  /** A .wasm entry's `--arg`s and `--dir`s (part of its code). */
+  wasi?: { args: string[]; dirs: string[] };
   name: string;
   request: Omit<DeployRequest, "code">;
   scale?: ScaleRequest;
@@ -165,14 +177,23 @@ export async function planDeploy(values: Values, positionals: string[]): Promise
   const entry = positionals[0] !== undefined ? path.resolve(positionals[0]) : config?.entry;
   if (entry === undefined) throw new FlickError("bad_request", `${configFile}: no entry = "…" saying which module to deploy; add one (entry = "src/index.ts") or give it: flick deploy src/index.ts`);
   const name = (values["name"] as string | undefined) ?? config?.name ?? nameFromEntry(entry);
-  return { entry, name, request: requestFrom(values, config?.request), ...(config?.scale === undefined ? {} : { scale: config.scale }), ...(config === undefined ? {} : { config }) };
+  const args = (values["arg"] as string[] | undefined) ?? [];
+  const dirs = (values["dir"] as string[] | undefined) ?? [];
+  const isWasm = entry.endsWith(".wasm");
+  if (!isWasm && (args.length > 0 || dirs.length > 0)) {
+    throw new FlickError("bad_request", `--arg and --dir are for WebAssembly programs (a .wasm entry); ${path.basename(entry)} is a JavaScript/TypeScript module: it reads env instead`);
+  }
+  return {
+    entry, name, request: requestFrom(values, config?.request),
+    ...(isWasm ? { wasi: { args, dirs } } : {}),
+    ...(config?.scale === undefined ? {} : { scale: config.scale }), ...(config === undefined ? {} : { config }),
+  };
 }
 
 /** The plan's entry bundled with its npm dependencies, as a deploy request with the plan's settings. */
 export async function bundled(plan: DeployPlan): Promise<DeployRequest> {
   // Loaded on use: esbuild is not needed to start the CLI.
-  const { bundleFunction } = await import("../build/index.ts");
-  const bundle = await bundleFunction(plan.entry);
+  const bundle = plan.wasi !== undefined ? await (await import("../wasi/index.ts")).bundleWasi(plan.entry, plan.wasi) : await (await import("../build/index.ts")).bundleFunction(plan.entry);
   for (const warning of bundle.warnings) console.error(`warning: ${warning}`);
   const request: DeployRequest = { ...plan.request, code: bundle.code, sourceMap: bundle.sourceMap };
   if (Object.keys(bundle.wasm).length > 0) request.wasm = Object.fromEntries(Object.entries(bundle.wasm).map(([h, b]) => [h, Buffer.from(b).toString("base64")]));
@@ -195,7 +216,7 @@ async function deployOnce(client: FlickClient, plan: DeployPlan, json: boolean):
 export const deploy: Command = {
   name: "deploy",
   summary: "Bundle a function with its npm dependencies and make it live.",
-  usage: "deploy [entry.ts|.js] [--config flick.toml] [--name N] [--memory MiB] [--timeout 30s] [--env K=V]… [--secret K=V]… [--private|--public] [--unset SETTING]… [--cron EXPR]… [--tz ZONE]",
+  usage: "deploy [entry.ts|.js|.wasm] [--arg A]… [--dir LOCAL:/GUEST]… [--config flick.toml] [--name N] [--memory MiB] [--timeout 30s] [--env K=V]… [--secret K=V]… [--private|--public] [--unset SETTING]… [--cron EXPR]… [--tz ZONE]",
   optionHelp: [jsonHelp, ...deployHelp],
   examples: [
     "flick deploy                      (the function ./flick.toml describes)",

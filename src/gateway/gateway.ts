@@ -16,7 +16,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { FlickError, asFlickError } from "../errors/index.ts";
 import { limits } from "../model/index.ts";
 import type { ErrorData } from "../errors/index.ts";
-import type { ClientGone, WireRequest } from "../host/index.ts";
+import { notTheFunctions, type ClientGone, type WireRequest } from "../host/index.ts";
 import { forwardedByHeader, forwardRequest, type Forwarding } from "./forward.ts";
 
 export const functionPrefix = "/fn/";
@@ -292,7 +292,7 @@ export function createGateway(backend: GatewayBackend, options: GatewayOptions =
           const out: string[] = [];
           for (let i = 0; i + 1 < headers.length; i += 2) {
             const lower = headers[i]!.toLowerCase();
-            if (hopByHop.has(lower) || lower === "content-length" || lower.startsWith(reservedHeaderPrefix)) continue;
+            if (notTheFunctions(lower)) continue;
             out.push(headers[i]!, headers[i + 1]!);
           }
           // A null-body status (RFC 9110: 1xx, 204, 304) carries no Content-Length and no body.

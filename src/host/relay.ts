@@ -9,7 +9,7 @@ import { request as httpRequest } from "node:http";
 import type { ErrorData } from "../errors/index.ts";
 import type { ResponseWriter } from "../gateway/index.ts";
 import type { ClientGone, WireRequest } from "./protocol.ts";
-import { hopByHop, reservedPrefix } from "./response-guard.ts";
+import { notTheFunctions } from "./response-guard.ts";
 
 /** Set on relayed requests: the host they came from. */
 export const relayHeader = "x-flick-relay-from";
@@ -61,7 +61,7 @@ export function relay(
         const raw = answer.rawHeaders;
         for (let i = 0; i + 1 < raw.length; i += 2) {
           const lower = raw[i]!.toLowerCase();
-          if (hopByHop.has(lower) || lower === "content-length" || lower.startsWith(reservedPrefix)) continue;
+          if (notTheFunctions(lower)) continue;
           out.push(raw[i]!, raw[i + 1]!);
         }
         writer.head(answer.statusCode ?? 502, out, null, false, answer.headers["x-flick-cold-start"] === "1");

@@ -7,7 +7,9 @@
  * is a valid Fetch header value), so both sets of rules apply: a token name (RFC 9110),
  * and a value of HTAB, SP–~ and obs-text only (what `http.validateHeaderValue` accepts).
  * Hop-by-hop headers, Content-Length (the host frames the body) and the platform's own
- * `x-flick-*` headers are not the function's to send: they are dropped.
+ * `x-flick-*` headers are not the function's to send: they are dropped, except
+ * `x-flick-exit-code`, which a WASI program's runner reports (src/wasi/guest/serve-wasi.ts);
+ * it says only what the function says of itself.
  */
 import { responseHeadLimits } from "../runtime/contract.ts";
 
@@ -17,6 +19,13 @@ const badValueChar = /[^\t\x20-\x7e\x80-\xff]/;
 export const hopByHop = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
 /** Headers only the platform sets (on requests to functions and on their responses). */
 export const reservedPrefix = "x-flick-";
+/** The one `x-flick-*` header a function's response may carry: a WASI program's exit code. */
+const functionReported = "x-flick-exit-code";
+
+/** Whether a response header (lowercase) is one a function may not send: hop-by-hop, Content-Length, the platform's own. */
+export function notTheFunctions(lower: string): boolean {
+  return hopByHop.has(lower) || lower === "content-length" || (lower.startsWith(reservedPrefix) && lower !== functionReported);
+}
 const maxHeaders = responseHeadLimits.headers;
 const maxHeaderBytes = responseHeadLimits.chars;
 
@@ -57,7 +66,7 @@ export function checkResponseHead(fn: string, status: unknown, headers: unknown)
     bytes += name.length + value.length;
     if (bytes > maxHeaderBytes) return { ok: false, message: `${fn} returned more than ${maxHeaderBytes / 1024} KiB of response headers` };
     const lower = name.toLowerCase();
-    if (hopByHop.has(lower) || lower === "content-length" || lower.startsWith(reservedPrefix)) continue;
+    if (notTheFunctions(lower)) continue;
     out.push(name, value);
   }
   return { ok: true, status, headers: out };

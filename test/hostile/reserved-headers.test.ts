@@ -27,7 +27,7 @@ const forged: Record<string, string> = {
 const echo = `export default { fetch(request) {
   const q = new URL(request.url).searchParams;
   const headers = new Headers({ "content-type": "application/json" });
-  for (const name of ["x-flick-error", "x-flick-invocation-id", "x-flick-cold-start", "x-flick-relay-from", "X-Flick-Error"]) {
+  for (const name of ["x-flick-error", "x-flick-invocation-id", "x-flick-cold-start", "x-flick-relay-from", "X-Flick-Error", "x-flick-exit-code", "x-flick-version"]) {
     if (q.has(name)) headers.append(name, q.get(name));
   }
   return new Response(JSON.stringify([...request.headers]), { status: Number(q.get("status") ?? 200), headers });
@@ -79,7 +79,7 @@ test("x-flick-relay-from from a client does not pass for a relay: a private func
 
 test("a function's own x-flick-error, x-flick-invocation-id and x-flick-cold-start are not what the client gets", async () => {
   for (const status of [200, 502, 504]) {
-    const query = `status=${status}&x-flick-error=timeout&x-flick-invocation-id=fake&x-flick-cold-start=7&X-Flick-Error=function_error&x-flick-relay-from=0`;
+    const query = `status=${status}&x-flick-error=timeout&x-flick-invocation-id=fake&x-flick-cold-start=7&X-Flick-Error=function_error&x-flick-relay-from=0&x-flick-exit-code=3&x-flick-version=forged`;
     const answer = await httpCall(`${node.url}/fn/echo?${query}`);
     assert.equal(answer.status, status, "the function's own status");
     assert.deepEqual(valuesOf(answer.rawHeaders, "x-flick-error"), [], `status ${status}: a function's answer never carries x-flick-error, so it cannot pass for the platform's`);
@@ -89,6 +89,9 @@ test("a function's own x-flick-error, x-flick-invocation-id and x-flick-cold-sta
     assert.deepEqual(valuesOf(answer.rawHeaders, "x-flick-cold-start").filter((v) => v !== "0" && v !== "1"), []);
     assert.equal(valuesOf(answer.rawHeaders, "x-flick-cold-start").length, 1);
     assert.deepEqual(valuesOf(answer.rawHeaders, "x-flick-relay-from"), []);
+    // The one exception: an exit code is the function's report of itself (WASI programs send it).
+    assert.deepEqual(valuesOf(answer.rawHeaders, "x-flick-exit-code"), ["3"]);
+    assert.deepEqual(valuesOf(answer.rawHeaders, "x-flick-version").filter((v) => v === "forged"), [], "x-flick-exit-code is let through alone");
     // The body is the function's (its echo), not a platform error.
     assert.ok(Array.isArray(JSON.parse(answer.body.toString())));
   }

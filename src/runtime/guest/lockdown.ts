@@ -112,7 +112,15 @@ export function lockdownContextFeatures(global: typeof globalThis): void {
       Object.defineProperty(safeInstantiate, "name", { value: "instantiate" });
       define(wasm, "instantiate", safeInstantiate);
     }
-    if (Module !== undefined) define(wasm, "Module", lockConstructor(Module.prototype, "Module", refuseWasm));
+    if (Module !== undefined) {
+      const locked = lockConstructor(Module.prototype, "Module", refuseWasm);
+      // What a compiled module imports and exports (as in Workers): reads a Module, compiles nothing.
+      for (const name of ["imports", "exports", "customSections"]) {
+        const real = (Module as unknown as Record<string, unknown>)[name];
+        if (typeof real === "function") define(locked, name, real);
+      }
+      define(wasm, "Module", locked);
+    }
     // WebAssembly.Memory (refusing `shared`, read once), Memory.prototype.grow and
     // WebAssembly.Instance count what their memories hold.
     memoryGuards?.install(define);

@@ -1,0 +1,1 @@
+export { bundleWasi, maxShippedBytes, maxShippedFiles, parseDir, wasmKind, type WasiOptions } from "./bundle-wasi.ts";

@@ -1,0 +1,42 @@
+/**
+ * Builds the WASI test programs from their sources in the repo, with the compilers a
+ * Debian machine gets from apt (`.ci/run` installs them): C with clang, lld and wasi-libc.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import * as path from "node:path";
+import { tempDir } from "./node-process.ts";
+
+/** How clang finds wasi-libc: Debian installs it multiarch (/usr/lib/wasm32-wasi), others as a sysroot. */
+function sysrootArgs(): string[] {
+  if (existsSync("/usr/lib/wasm32-wasi/libc.a")) return [];
+  const sysroot = ["/usr/share/wasi-sysroot", "/usr/lib/wasi-sysroot"].find((s) => existsSync(path.join(s, "include")));
+  if (sysroot === undefined) throw new Error("wasi-libc is not installed: apt-get install wasi-libc (.ci/run does)");
+  return [`--sysroot=${sysroot}`];
+}
+
+/** clang's name on this machine (Debian 12 has clang-14 and a `clang` link). */
+function clang(): string {
+  for (const name of ["clang", "clang-19", "clang-16", "clang-15", "clang-14"]) {
+    try {
+      execFileSync(name, ["--version"], { stdio: "ignore" });
+      return name;
+    } catch {
+      // next
+    }
+  }
+  throw new Error("clang is not installed: apt-get install clang lld wasi-libc libclang-rt-dev-wasm32 (.ci/run does)");
+}
+
+/** `source` (a .c file) compiled for wasm32-wasi; returns the .wasm's path. */
+export function buildC(source: string, options: { stackBytes?: number } = {}): string {
+  const out = path.join(tempDir("flick-wasi-build-"), `${path.basename(source, ".c")}.wasm`);
+  const args = ["--target=wasm32-wasi", ...sysrootArgs(), "-O2", "-o", out, source];
+  if (options.stackBytes !== undefined) args.push(`-Wl,-z,stack-size=${options.stackBytes}`);
+  try {
+    execFileSync(clang(), args, { stdio: ["ignore", "pipe", "pipe"] });
+  } catch (err) {
+    throw new Error(`clang could not build ${source}: ${String((err as { stderr?: Buffer }).stderr ?? err)}`);
+  }
+  return out;
+}
