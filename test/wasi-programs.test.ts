@@ -2,7 +2,7 @@
 // from test/wasi/prog.c with Debian's clang and wasi-libc, deployed through the CLI to a
 // real node, then called over HTTP. What it does is chosen by the request's path.
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { flick } from "./support/cli.ts";
@@ -122,6 +122,23 @@ test("a program that loops is stopped at its timeout; one that allocates without
   assert.equal(again.status, 200);
 });
 
+test("a config file's [wasi] table gives the arguments and directories; flags replace its lists", { timeout: 60_000 }, async () => {
+  const project = tempDir("flick-wasi-project-");
+  mkdirSync(path.join(project, "files"));
+  writeFileSync(path.join(project, "files", "greeting.txt"), "from the project\n");
+  writeFileSync(path.join(project, "prog.wasm"), readFileSync(prog));
+  writeFileSync(path.join(project, "flick.toml"), ['name = "cfgprog"', 'entry = "prog.wasm"', "[wasi]", 'args = ["from-config", "two"]', 'dirs = ["files:/data"]', ""].join("\n"));
+  const deployed = await flick(["deploy", "--config", path.join(project, "flick.toml"), "--data-dir", node.dataDir]);
+  assert.equal(deployed.code, 0, deployed.stderr);
+  const cgi = (await (await fetch(`${node.url}/fn/cfgprog/cgi`)).json()) as { argv1: string; argv2: string };
+  assert.deepEqual([cgi.argv1, cgi.argv2], ["from-config", "two"]);
+  assert.match(await (await fetch(`${node.url}/fn/cfgprog/files`)).text(), /^read: from the project\n/);
+  const flagged = await flick(["deploy", "--config", path.join(project, "flick.toml"), "--arg", "from-flag", "--data-dir", node.dataDir]);
+  assert.equal(flagged.code, 0, flagged.stderr);
+  const again = (await (await fetch(`${node.url}/fn/cfgprog/cgi`)).json()) as { argc: number; argv1: string };
+  assert.deepEqual([again.argc, again.argv1], [2, "from-flag"]);
+});
+
 test("deploying what is not a WASI command says what to do", { timeout: 60_000 }, async () => {
   const dir = tempDir("flick-wasi-bad-");
   const notWasm = path.join(dir, "not.wasm");
@@ -140,5 +157,5 @@ test("deploying what is not a WASI command says what to do", { timeout: 60_000 }
   assert.match(c.stderr, /--dir .*nope:\/x: .* is not a directory/);
   const d = await flick(["deploy", path.join(repoRoot, "examples", "hello.ts"), "--arg", "x", "--data-dir", node.dataDir]);
   assert.notEqual(d.code, 0);
-  assert.match(d.stderr, /--arg and --dir are for WebAssembly programs/);
+  assert.match(d.stderr, /--arg and --dir \(or \[wasi\] in flick.toml\) are for WebAssembly programs/);
 });

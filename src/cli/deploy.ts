@@ -177,11 +177,12 @@ export async function planDeploy(values: Values, positionals: string[]): Promise
   const entry = positionals[0] !== undefined ? path.resolve(positionals[0]) : config?.entry;
   if (entry === undefined) throw new FlickError("bad_request", `${configFile}: no entry = "…" saying which module to deploy; add one (entry = "src/index.ts") or give it: flick deploy src/index.ts`);
   const name = (values["name"] as string | undefined) ?? config?.name ?? nameFromEntry(entry);
-  const args = (values["arg"] as string[] | undefined) ?? [];
-  const dirs = (values["dir"] as string[] | undefined) ?? [];
+  // Flags replace the config file's lists (they are the program's, not settings that stick).
+  const args = (values["arg"] as string[] | undefined) ?? config?.wasi?.args ?? [];
+  const dirs = (values["dir"] as string[] | undefined) ?? config?.wasi?.dirs ?? [];
   const isWasm = entry.endsWith(".wasm");
   if (!isWasm && (args.length > 0 || dirs.length > 0)) {
-    throw new FlickError("bad_request", `--arg and --dir are for WebAssembly programs (a .wasm entry); ${path.basename(entry)} is a JavaScript/TypeScript module: it reads env instead`);
+    throw new FlickError("bad_request", `--arg and --dir (or [wasi] in ${configFileName}) are for WebAssembly programs (a .wasm entry); ${path.basename(entry)} is a JavaScript/TypeScript module: it reads env instead`);
   }
   return {
     entry, name, request: requestFrom(values, config?.request),

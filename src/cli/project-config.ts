@@ -30,9 +30,12 @@ export interface ProjectConfig {
   scale?: ScaleRequest;
   /** `[env]` as written, for `flick types`. */
   env: Record<string, string>;
+  /** `[wasi]`: a .wasm entry's arguments and shipped directories (locals absolute). */
+  wasi?: { args?: string[]; dirs?: string[] };
 }
 
-const topKeys = ["name", "entry", "memory", "timeout", "cpu_limit", "private", "retries", "max_event_age", "env", "cron", "bindings", "scale"];
+const topKeys = ["name", "entry", "memory", "timeout", "cpu_limit", "private", "retries", "max_event_age", "env", "cron", "bindings", "scale", "wasi"];
+const wasiKeys = ["args", "dirs"];
 const cronKeys = ["schedules", "time_zone", "missed"];
 const bindingKeys = ["services", "queues"];
 const scaleKeys = ["min_instances", "max_instances"];
@@ -223,6 +226,24 @@ export function loadProjectConfig(file: string): ProjectConfig {
     config.scale = {};
     if (scale["min_instances"] !== undefined) config.scale.minInstances = within("scale.min_instances", () => parseInteger(String(scale["min_instances"]), "min_instances =", { min: 0, max: 1000 }));
     if (scale["max_instances"] !== undefined) config.scale.maxInstances = within("scale.max_instances", () => parseInteger(String(scale["max_instances"]), "max_instances =", { min: 0, max: 100_000 }));
+  }
+  if (doc["wasi"] !== undefined) {
+    const wasi = tableAt("wasi", doc["wasi"]);
+    onlyKnown(wasi, wasiKeys, "wasi.");
+    const strings = (key: string, example: string): string[] => {
+      const list = wasi[key];
+      if (!Array.isArray(list) || list.some((v) => typeof v !== "string")) fail(`wasi.${key}`, `expected a list of strings, e.g. ${example}`);
+      return list as string[];
+    };
+    config.wasi = {};
+    if (wasi["args"] !== undefined) config.wasi.args = strings("args", '["--verbose", "input.txt"]');
+    if (wasi["dirs"] !== undefined) {
+      // LOCAL:/GUEST, the local side relative to this file's folder.
+      config.wasi.dirs = strings("dirs", '["static:/static"]').map((d) => {
+        const colon = d.lastIndexOf(":");
+        return colon <= 0 ? d : `${path.resolve(path.dirname(absolute), d.slice(0, colon))}${d.slice(colon)}`;
+      });
+    }
   }
   if (unset.length > 0) request.unset = unset;
   if (Object.keys(origin).length > 0) request.origin = origin;
