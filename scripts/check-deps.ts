@@ -41,7 +41,9 @@ export const allowed: Readonly<Record<string, readonly string[]>> = {
   // The web dashboard's static files and their handler; the page reads the admin API over HTTP.
   dashboard: ["errors"],
   node: ["*"],
-  cli: ["api", "build", "node", "errors", "model"],
+  cli: ["api", "build", "node", "errors", "model", "wasi"],
+  // WASI programs: the deploy-side check and bundling; guest/ is bundled into functions.
+  wasi: ["build", "errors", "model"],
 };
 
 /** Components that even a type-only import may reach only where the table allows it. */

@@ -14,9 +14,9 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { FlickError, asFlickError } from "../errors/index.ts";
-import { limits } from "../model/index.ts";
+import { hopByHop, limits, notTheFunctions, reservedHeaderPrefix } from "../model/index.ts";
 import type { ErrorData } from "../errors/index.ts";
-import { notTheFunctions, type ClientGone, type WireRequest } from "../host/index.ts";
+import type { ClientGone, WireRequest } from "../host/index.ts";
 import { forwardedByHeader, forwardRequest, type Forwarding } from "./forward.ts";
 
 export const functionPrefix = "/fn/";
@@ -94,10 +94,8 @@ export interface ResponseWriter {
   chunk(bytes: Uint8Array, end: boolean, written: () => void): void;
 }
 
-// Connection-level headers belong to each hop, not to the function (RFC 9110 §7.6.1).
-const hopByHop = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
-/** Headers only the platform sets; a client's are dropped before the function sees the request. */
-export const reservedHeaderPrefix = "x-flick-";
+// A client's reserved headers are dropped before the function sees the request (model/headers.ts).
+export { reservedHeaderPrefix };
 
 function fail(res: ServerResponse, err: unknown, invocationId?: string): void {
   const error = asFlickError(err);

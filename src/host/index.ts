@@ -10,6 +10,5 @@ export { checkRuntime, versionAtLeast } from "./check-runtime.ts";
 export { EgressPolicy } from "./egress-policy.ts";
 export { fetchLimits } from "./invocation-ops.ts";
 export { relayHeader } from "./relay.ts";
-export { notTheFunctions } from "./response-guard.ts";
 export type { AccessLogFormat } from "./access-log.ts";
 export { durationCounts, outcomeOf } from "./usage.ts";

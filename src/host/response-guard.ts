@@ -11,21 +11,12 @@
  * `x-flick-exit-code`, which a WASI program's runner reports (src/wasi/guest/serve-wasi.ts);
  * it says only what the function says of itself.
  */
+import { notTheFunctions } from "../model/index.ts";
 import { responseHeadLimits } from "../runtime/contract.ts";
 
 const tokenChar = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const badValueChar = /[^\t\x20-\x7e\x80-\xff]/;
-/** Connection-level headers belong to each hop, not to the function (RFC 9110 §7.6.1). */
-export const hopByHop = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
-/** Headers only the platform sets (on requests to functions and on their responses). */
-export const reservedPrefix = "x-flick-";
-/** The one `x-flick-*` header a function's response may carry: a WASI program's exit code. */
-const functionReported = "x-flick-exit-code";
-
-/** Whether a response header (lowercase) is one a function may not send: hop-by-hop, Content-Length, the platform's own. */
-export function notTheFunctions(lower: string): boolean {
-  return hopByHop.has(lower) || lower === "content-length" || (lower.startsWith(reservedPrefix) && lower !== functionReported);
-}
+export { notTheFunctions };
 const maxHeaders = responseHeadLimits.headers;
 const maxHeaderBytes = responseHeadLimits.chars;
 
