@@ -38,6 +38,7 @@ import { repoRoot, startFlick, startNodeHttp, startWorkerd, stopTarget, workerdV
 import { measureWarmRounds, type Spread } from "./warm.ts";
 import { wrkVersion, type LoadOptions } from "./wrk.ts";
 import { measureTelemetryOverhead } from "./telemetry-overhead.ts";
+import { measureWasiHello } from "./wasi-hello.ts";
 
 function parseOptions(): { load: LoadOptions; coldFunctions: number; rounds: number } {
   const { values } = parseArgs({
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
   // per cent and one round on this shared machine can swing by twenty, so the median wants
   // more rounds more than it wants longer ones.
   const telemetry = await measureTelemetryOverhead({ ...load, durationS: Math.max(3, Math.round(load.durationS / 2)) }, rounds * 2);
+  const wasi = await measureWasiHello({ ...load, durationS: Math.max(3, Math.round(load.durationS / 2)) }, rounds);
   const cold = coldFunctions > 0 ? await measureColdStarts(coldFunctions) : undefined;
   const coldSpaced = coldFunctions > 0 ? await measureColdStarts(coldFunctions, 10) : undefined;
   // A 675 KiB function: runs as its script form from the V8 code cache made at deploy.
@@ -189,6 +191,15 @@ async function main(): Promise<void> {
   const fo = clusterForward.failover;
   console.log(`a zone-b node SIGKILLed under two clients through node-1, ${fo.length} rounds: answered again after ${range(spreadOf(fo.map((f) => f.answeredAgainMs)), 1)} ms; ${fo.map((f) => `${f.failed} of ${f.requests}`).join(", ")} requests failed; its provisioned instance on the other zone-b node after ${range(spreadOf(fo.map((f) => f.instancesMovedMs / 1000)), 1)} s (membership time-to-live 10 s)`);
 
+  if ("missing" in wasi) console.log(`\nWASI hello world: not measured, missing ${wasi.missing}`);
+  else {
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+    console.log(`\nWASI hello world (bench/wasi/hello.c, ${fmt(wasi.moduleBytes / 1024, 1)} KiB of wasm32-wasi), Flick next to the same program under node:wasi behind node:http:`);
+    console.log(`cold start at the client: Flick p50 ${fmt(wasi.coldMs.flick.p50)} ms, p99 ${fmt(wasi.coldMs.flick.p99)} ms (first request to each of ${wasi.functions} functions, 10 ms apart); node:wasi, a new process per function, p50 ${fmt(wasi.coldMs.node.p50, 1)} ms, p99 ${fmt(wasi.coldMs.node.p99, 1)} ms (${wasi.coldMs.node.starts} starts)`);
+    console.log(`warm, ${wasi.requestsPerSec.flick.length} interleaved rounds: Flick ${fmt(med(wasi.requestsPerSec.flick), 0)} req/s, node:wasi ${fmt(med(wasi.requestsPerSec.node), 0)} req/s; Flick / node:wasi = ${range(wasi.ratio)}×; errors ${wasi.errors.flick} and ${wasi.errors.node} (Flick at --concurrency 8, see docs/runtime.md)`);
+    console.log(`memory per idle instance: Flick ${fmt(wasi.idleMiB.flickPerInstance)} MiB (hosts' RSS over ${wasi.functions} warm idle instances); node:wasi ${fmt(wasi.idleMiB.nodeProcess, 1)} MiB (one idle process)`);
+  }
+
   console.log(`\nCLI start-up, median wall of ${cli.runs} interleaved runs (targets: --help ≤ 150 ms, ls ≤ 250 ms):`);
   console.log(`node -e 0 ${fmt(cli.nodeMs, 0)} ms; flick --help ${fmt(cli.helpMs, 0)} ms; flick ls ${fmt(cli.lsMs, 0)} ms; flick invoke ${fmt(cli.invokeMs, 0)} ms`);
 
@@ -199,6 +210,7 @@ async function main(): Promise<void> {
     load,
     warm,
     telemetry,
+    wasi,
     noisyNeighbour: noisy,
     hostKill,
     coldStart: cold ?? null,

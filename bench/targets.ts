@@ -45,7 +45,7 @@ function freePort(): Promise<number> {
 }
 
 /** Resolves with the first capture group of `pattern` once the child prints it. */
-async function waitForOutput(child: ChildProcess, pattern: RegExp, what: string, timeoutMs = 30_000): Promise<string> {
+export async function waitForOutput(child: ChildProcess, pattern: RegExp, what: string, timeoutMs = 30_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const m = pattern.exec(outputOf(child));
