@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { flick } from "./support/cli.ts";
 import { repoRoot, startTestNode, tempDir, type TestNode } from "./support/node-process.ts";
-import { buildC } from "./support/wasi-build.ts";
+import { buildC, buildRust } from "./support/wasi-build.ts";
 
 let node: TestNode;
 let prog: string;
@@ -137,6 +137,21 @@ test("a config file's [wasi] table gives the arguments and directories; flags re
   assert.equal(flagged.code, 0, flagged.stderr);
   const again = (await (await fetch(`${node.url}/fn/cfgprog/cgi`)).json()) as { argc: number; argv1: string };
   assert.deepEqual([again.argc, again.argv1], [2, "from-flag"]);
+});
+
+test("a Rust program built with rustc for wasm32-wasi answers the CGI way and exits with its code", { timeout: 120_000 }, async () => {
+  const rust = buildRust(path.join(repoRoot, "test", "wasi", "hello.rs"));
+  const deployed = await flick(["deploy", rust, "--name", "rsprog", "--arg", "one", "--arg", "two words", "--data-dir", node.dataDir]);
+  assert.equal(deployed.code, 0, deployed.stderr);
+  const res = await fetch(`${node.url}/fn/rsprog/x`, { method: "POST", body: "hello" });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("x-lang"), "rust");
+  assert.equal(res.headers.get("x-flick-exit-code"), "0");
+  assert.equal(await res.text(), 'rust args=["one", "two words"] method=POST path=/x body=5\n');
+  const failed = await fetch(`${node.url}/fn/rsprog/fail`);
+  assert.equal(failed.status, 502);
+  assert.equal(failed.headers.get("x-flick-exit-code"), "3");
+  assert.equal(((await failed.json()) as { error: { stderr: string } }).error.stderr, "failing on purpose\n");
 });
 
 test("deploying what is not a WASI command says what to do", { timeout: 60_000 }, async () => {

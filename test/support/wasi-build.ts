@@ -40,3 +40,22 @@ export function buildC(source: string, options: { stackBytes?: number } = {}): s
   }
   return out;
 }
+
+/**
+ * `source` (a .rs file) compiled for WASI preview 1: Debian's rustc with
+ * libstd-rust-dev-wasm32 (target wasm32-wasi), else a rustc whose target is wasm32-wasip1.
+ */
+export function buildRust(source: string): string {
+  const out = path.join(tempDir("flick-wasi-build-"), `${path.basename(source, ".rs")}.wasm`);
+  const candidates: [string, string][] = [["/usr/bin/rustc", "wasm32-wasi"], ["rustc", "wasm32-wasip1"]];
+  const failures: string[] = [];
+  for (const [rustc, target] of candidates) {
+    try {
+      execFileSync(rustc, ["--target", target, "-O", "-C", "strip=symbols", "-o", out, source], { stdio: ["ignore", "pipe", "pipe"] });
+      return out;
+    } catch (err) {
+      failures.push(`${rustc} --target ${target}: ${String((err as { stderr?: Buffer }).stderr ?? err).trim().split("\n")[0]}`);
+    }
+  }
+  throw new Error(`no rustc here builds for WASI (apt-get install rustc libstd-rust-dev-wasm32; .ci/run does):\n${failures.join("\n")}`);
+}
