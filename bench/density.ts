@@ -17,7 +17,8 @@ export interface Density {
   fitIn16GiB: number;
 }
 
-function hostsRssMiB(primaryPid: number): number {
+/** Resident memory of a node's worker hosts (the primary's children), MiB. */
+export function hostsRssMiB(primaryPid: number): number {
   let pids: number[] = [];
   try {
     pids = execFileSync("pgrep", ["-P", String(primaryPid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);

@@ -86,8 +86,11 @@ async function startedOrStopped<T>(spawned: Pick<Target, "child" | "dir">, rest:
   }
 }
 
-/** `args`: more `flick up` flags (the telemetry overhead bench starts nodes with tracing settings). */
-/** A Flick node serving hello world; with `cpus`, it and every process it starts run only on those CPUs (`taskset -c`). */
+/**
+ * A Flick node serving hello world. `args`: more `flick up` flags (the telemetry overhead
+ * bench starts nodes with tracing settings); with `cpus`, it and every process it starts
+ * run only on those CPUs (`taskset -c`).
+ */
 export async function startFlick(args: string[] = [], cpus?: string): Promise<Target & { client: FlickClient; baseUrl: string }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "flick-bench-"));
   const command = [process.execPath, path.join(repoRoot, "bin", "flick.ts"), "up", "--port", "0", "--data-dir", dataDir, ...args];

@@ -11,11 +11,12 @@
  * Each Node request runs the program in a fresh instance, as Flick does (CGI): stdout goes
  * to a file the server reads back.
  */
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { bundleWasi } from "../src/wasi/index.ts";
+import { buildC } from "../test/support/wasi-build.ts";
 import { spawnChild, stopChild } from "./children.ts";
+import { hostsRssMiB } from "./density.ts";
 import { repoRoot, startFlick, stopTarget, waitForOutput } from "./targets.ts";
 import { spread, type Spread } from "./warm.ts";
 import { loadTest, type LoadOptions } from "./wrk.ts";
@@ -34,15 +35,12 @@ export interface WasiHello {
 
 const body = "Hello from WASI!\n";
 
-/** bench/wasi/hello.c as a .wasm, or why it cannot be built here. */
+/** bench/wasi/hello.c as a .wasm (built as the WASI tests build theirs), or why it cannot be built here. */
 export function buildHello(): string | { missing: string } {
-  const out = path.join(repoRoot, "bench", ".tools", "hello-wasi.wasm");
   try {
-    execFileSync("mkdir", ["-p", path.dirname(out)]);
-    execFileSync("clang", ["--target=wasm32-wasi", "-O2", "-o", out, path.join(repoRoot, "bench", "wasi", "hello.c")], { stdio: ["ignore", "pipe", "pipe"] });
-    return out;
+    return buildC(path.join(repoRoot, "bench", "wasi", "hello.c"));
   } catch (err) {
-    return { missing: `clang for wasm32-wasi (apt-get install clang lld wasi-libc libclang-rt-dev-wasm32): ${String((err as { stderr?: Buffer }).stderr ?? err).trim().split("\n")[0]}` };
+    return { missing: (err as Error).message.split("\n")[0]! };
   }
 }
 
@@ -65,14 +63,6 @@ http.createServer((req, res) => {
 
 function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
-}
-
-function hostsRssMiB(primaryPid: number): number {
-  let pids: number[] = [];
-  try {
-    pids = execFileSync("pgrep", ["-P", String(primaryPid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
-  } catch {}
-  return pids.reduce((sum, pid) => sum + rssMiB(pid), 0);
 }
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;

@@ -9,7 +9,7 @@ import { request as httpRequest } from "node:http";
 import type { ErrorData } from "../errors/index.ts";
 import type { ResponseWriter } from "../gateway/index.ts";
 import type { ClientGone, WireRequest } from "./protocol.ts";
-import { notTheFunctions } from "./response-guard.ts";
+import { notTheFunctions } from "../model/index.ts";
 
 /** Set on relayed requests: the host they came from. */
 export const relayHeader = "x-flick-relay-from";

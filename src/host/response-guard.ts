@@ -16,7 +16,6 @@ import { responseHeadLimits } from "../runtime/contract.ts";
 
 const tokenChar = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const badValueChar = /[^\t\x20-\x7e\x80-\xff]/;
-export { notTheFunctions };
 const maxHeaders = responseHeadLimits.headers;
 const maxHeaderBytes = responseHeadLimits.chars;
 

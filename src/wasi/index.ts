@@ -1,1 +1,1 @@
-export { bundleWasi, maxShippedBytes, maxShippedFiles, parseDir, wasmKind, type WasiOptions } from "./bundle-wasi.ts";
+export { bundleWasi, type WasiOptions } from "./bundle-wasi.ts";

@@ -13,7 +13,7 @@
  * Time: the guest clock stands still while the program runs (runtime/guest/clock.ts), so
  * a `poll_oneoff` sleep returns at once and moves this run's clocks on by the time slept.
  */
-import { Overlay, newDir, newFile, reserve, split, type DirNode, type FileNode, type Node } from "./memory-fs.ts";
+import { Overlay, newDir, newFile, reserve, split, type FileNode, type Node } from "./memory-fs.ts";
 import { wasm, type WasmMemory, type WasmModule } from "./wasm-api.ts";
 
 // errno
@@ -612,13 +612,14 @@ export class Preview1 {
   }
 }
 
-/** Every preview 1 import the program names that the table lacks answers ENOSYS. */
-export function completeImports(module: WasmModule, table: Record<string, (...args: never[]) => number>): Record<string, (...args: never[]) => number> {
-  const out = { ...table };
-  for (const imp of wasm.Module.imports(module)) {
-    if (imp.module === "wasi_snapshot_preview1" && imp.kind === "function" && !(imp.name in out)) out[imp.name] = () => ENOSYS;
-  }
-  return out;
+/** The preview 1 functions a module imports: read once per module, not per run. */
+export function importedCalls(module: WasmModule): string[] {
+  return wasm.Module.imports(module).filter((imp) => imp.module === "wasi_snapshot_preview1" && imp.kind === "function").map((imp) => imp.name);
 }
 
-export type { DirNode };
+/** Every preview 1 import the program names (`importedCalls`) that the table lacks answers ENOSYS. */
+export function completeImports(names: readonly string[], table: Record<string, (...args: never[]) => number>): Record<string, (...args: never[]) => number> {
+  for (const name of names) if (!(name in table)) table[name] = () => ENOSYS;
+  return table;
+}
+

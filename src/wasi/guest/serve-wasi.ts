@@ -18,7 +18,7 @@
  * a function sees.
  */
 import { Overlay, shippedTree, type DirNode, type ShippedDirs } from "./memory-fs.ts";
-import { completeImports, Preview1, ProgramExit } from "./preview1.ts";
+import { completeImports, importedCalls, Preview1, ProgramExit } from "./preview1.ts";
 import { wasm, type WasmModule } from "./wasm-api.ts";
 
 export interface WasiConfig {
@@ -143,6 +143,7 @@ function errorResponse(message: string, exit: string, more: Record<string, strin
 export function serveWasi(module: WasmModule, config: WasiConfig): { fetch(request: Request, env?: Record<string, unknown>): Promise<Response> } {
   const shippedNs = BigInt(config.shippedNs);
   let shipped: DirNode | undefined;
+  const calls = importedCalls(module);
   const preopens = Object.keys(config.dirs).map((d) => `/${d.replace(/^\/+|\/+$/g, "")}`);
   return {
     async fetch(request, env) {
@@ -176,7 +177,7 @@ export function serveWasi(module: WasmModule, config: WasiConfig): { fetch(reque
       let exit = 0;
       let trap: string | undefined;
       try {
-        const instance = new wasm.Instance(module, { wasi_snapshot_preview1: completeImports(module, wasi.imports()) });
+        const instance = new wasm.Instance(module, { wasi_snapshot_preview1: completeImports(calls, wasi.imports()) });
         const memory = instance.exports["memory"];
         if (!(memory instanceof wasm.Memory)) return errorResponse("the program exports no memory named \"memory\"; build it for wasm32-wasi (WASI preview 1)", "none");
         wasi.bind(memory);
