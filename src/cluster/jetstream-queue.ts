@@ -394,9 +394,21 @@ export class JetStreamQueue implements QueueStore {
         taken.push(d);
       }
     }
-    if (taken.length < limit) taken.push(...(await this.pull(nowMs, limit - taken.length)));
-    const started = await Promise.all(taken.map((d) => this.start(d, nowMs, leaseUntilMs, holder)));
-    return started.filter((r) => r !== undefined);
+    if (taken.length < limit) {
+      try {
+        taken.push(...(await this.pull(nowMs, limit - taken.length)));
+      } catch (err) {
+        // What this node already took from itself runs; the store's failure shows next claim.
+        if (taken.length === 0) throw err;
+      }
+    }
+    // One record that cannot be written does not cost the others: they run, and it is given
+    // back to run again at once (its record unchanged) rather than when its ack wait ends.
+    const started = await Promise.allSettled(taken.map((d) => this.start(d, nowMs, leaseUntilMs, holder)));
+    const failed = started.flatMap((s, i) => (s.status === "rejected" ? [{ d: taken[i]!, reason: s.reason as unknown }] : []));
+    for (const { d } of failed) giveBack(this.nc, d.ackSubject);
+    if (failed.length > 0 && failed.length === taken.length) throw failed[0]!.reason;
+    return started.flatMap((s) => (s.status === "fulfilled" && s.value !== undefined ? [s.value] : []));
   }
 
   /** Tenants with messages in the work stream, least recently served first. */
@@ -420,10 +432,17 @@ export class JetStreamQueue implements QueueStore {
       const round = ++this.round;
       const asked = active.slice(0, room);
       const per = (i: number) => Math.floor(room / asked.length) + (i < room % asked.length ? 1 : 0);
-      const pulled = await Promise.all(asked.map(async (tenant, i) => {
+      const answers = await Promise.allSettled(asked.map(async (tenant, i) => {
         const consumer = await this.ensureConsumer(tenant);
         return { tenant, ask: per(i), msgs: await pullNow(this.nc, this.workStream, consumer, per(i)) };
       }));
+      // A tenant whose pull went unanswered sits this claim out; the others' messages are
+      // taken. Only when no pull was answered has the store failed this claim.
+      const pulled = answers.flatMap((a) => (a.status === "fulfilled" ? [a.value] : []));
+      if (pulled.length === 0) {
+        if (out.length > 0) break;
+        throw (answers[0] as PromiseRejectedResult).reason;
+      }
       const next: string[] = [];
       // One of each tenant first, then seconds, and so on: the order the dispatcher starts them.
       const due = pulled.map((p) => ({ ...p, due: [] as Delivery[] }));

@@ -5,9 +5,10 @@
 // each "node" is its own store on its own connection.
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { JetStreamQueue, type JetStreamQueueOptions } from "../../src/cluster/index.ts";
+import { deliveryOf, pullNow } from "../../src/cluster/work-messages.ts";
 import type { InvocationRecord } from "../../src/model/index.ts";
 import type { NewInvocation, QueueQuota } from "../../src/store/index.ts";
 import { closeQuietly, natsClusterForFile } from "../support/nats-cluster.ts";
@@ -45,13 +46,26 @@ function item(id: string, tenant = "t", extra: Partial<NewInvocation> = {}): New
 
 const enqueue = (q: JetStreamQueue, items: NewInvocation[]) => q.enqueue(items.map((i) => [i]), { idempotencySinceMs: 0, quotaOf: unlimited });
 
+/**
+ * A claim as the dispatcher makes it: when the store did not answer (store_unavailable,
+ * nothing taken), it tries again next round.
+ */
+async function claimAsDispatcher(q: JetStreamQueue, limit: number, holder: string): Promise<InvocationRecord[]> {
+  const now = Date.now();
+  try {
+    return await q.claim(now, limit, now + 60_000, holder);
+  } catch (err) {
+    if ((err as { code?: string }).code !== "store_unavailable") throw err;
+    return [];
+  }
+}
+
 /** Claims on `q` until `want` says the claims so far are enough (new work is a real-time event). */
 async function claimUntil(t: TestContext, q: JetStreamQueue, holder: string, want: (got: InvocationRecord[]) => boolean): Promise<InvocationRecord[]> {
   const got: InvocationRecord[] = [];
   while (!want(got)) {
     if (t.signal.aborted) throw new Error(`gave up waiting: claimed ${got.map((r) => r.id).join(" ")}`);
-    const now = Date.now();
-    got.push(...(await q.claim(now, 100, now + 60_000, holder)));
+    got.push(...(await claimAsDispatcher(q, 100, holder)));
     if (!want(got)) await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return got;
@@ -92,8 +106,7 @@ test("nodes share one queue: 600 events claimed by three nodes at once run once 
     for (;;) {
       if (t.signal.aborted) throw new Error("gave up");
       if (seen.size === items.length) return;
-      const now = Date.now();
-      const claimed = await q.claim(now, 20, now + 60_000, `n${n}`);
+      const claimed = await claimAsDispatcher(q, 20, `n${n}`);
       for (const r of claimed) {
         assert.equal(seen.get(r.id), undefined, `${r.id} claimed by n${n} and ${seen.get(r.id)}`);
         seen.set(r.id, `n${n}`);
@@ -175,4 +188,22 @@ test("records, usage, idempotency keys, due times and cron state live in JetStre
   const [later] = await claimUntil(t, other, "n2", (got) => got.length === 1);
   assert.deepEqual([later?.id, later?.hops, later?.attempts], ["later", 3, 1], "taken once due");
   assert.ok(Date.now() >= before[3]!.nextAtMs);
+});
+
+test("a pull that timed out gives back what the server still delivers to it, so the next pull takes it at once, not when its ack wait ends", { timeout: 60_000 }, async () => {
+  const nc = nats.nc();
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "LATE", subjects: ["late.>"], num_replicas: 3 });
+  // An ack wait far longer than the test: only a give-back can bring it again in time.
+  await jsm.consumers.add("LATE", { durable_name: "c", ack_policy: AckPolicy.Explicit, ack_wait: 3_600_000_000_000 });
+
+  // Waits on the server for 30 s, but the caller gives up after 50 ms: nothing is there yet.
+  await assert.rejects(pullNow(nc, "LATE", "c", 1, 50, 30_000), /did not answer a pull in 50 ms/);
+  // Then a message comes: the server hands it to the pull still waiting there, whose inbox
+  // gives it back, and the next pull has its second delivery.
+  await jetstream(nc).publish("late.x", "event");
+  const [msg] = await pullNow(nc, "LATE", "c", 1, 40_000, 30_000);
+  assert.ok(msg?.reply !== undefined, "delivered again");
+  assert.equal(new TextDecoder().decode(msg.data), "event");
+  assert.equal(deliveryOf(msg.reply).deliveries, 2, "it went to the late pull first, which gave it back");
 });
