@@ -434,9 +434,11 @@ export class JetStreamQueue implements QueueStore {
       const per = (i: number) => Math.floor(room / asked.length) + (i < room % asked.length ? 1 : 0);
       const answers = await Promise.allSettled(asked.map(async (tenant, i) => {
         const consumer = await this.ensureConsumer(tenant);
-        return { tenant, ask: per(i), msgs: await pullNow(this.nc, this.workStream, consumer, per(i)) };
+        // Asked twice: a pull that reached the consumer between two leaders goes unanswered.
+        const ask = () => pullNow(this.nc, this.workStream, consumer, per(i));
+        return { tenant, ask: per(i), msgs: await ask().catch(ask) };
       }));
-      // A tenant whose pull went unanswered sits this claim out; the others' messages are
+      // A tenant whose pulls went unanswered sits this claim out; the others' messages are
       // taken. Only when no pull was answered has the store failed this claim.
       const pulled = answers.flatMap((a) => (a.status === "fulfilled" ? [a.value] : []));
       if (pulled.length === 0) {
