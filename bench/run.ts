@@ -196,7 +196,7 @@ async function main(): Promise<void> {
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
     console.log(`\nWASI hello world (bench/wasi/hello.c, ${fmt(wasi.moduleBytes / 1024, 1)} KiB of wasm32-wasi), Flick next to the same program under node:wasi behind node:http:`);
     console.log(`cold start at the client: Flick p50 ${fmt(wasi.coldMs.flick.p50)} ms, p99 ${fmt(wasi.coldMs.flick.p99)} ms (first request to each of ${wasi.functions} functions, 10 ms apart); node:wasi, a new process per function, p50 ${fmt(wasi.coldMs.node.p50, 1)} ms, p99 ${fmt(wasi.coldMs.node.p99, 1)} ms (${wasi.coldMs.node.starts} starts)`);
-    console.log(`warm, ${wasi.requestsPerSec.flick.length} interleaved rounds: Flick ${fmt(med(wasi.requestsPerSec.flick), 0)} req/s, node:wasi ${fmt(med(wasi.requestsPerSec.node), 0)} req/s; Flick / node:wasi = ${range(wasi.ratio)}×; errors ${wasi.errors.flick} and ${wasi.errors.node} (Flick at --concurrency 8, see docs/runtime.md)`);
+    console.log(`warm, ${wasi.requestsPerSec.flick.length} interleaved rounds: Flick ${fmt(med(wasi.requestsPerSec.flick), 0)} req/s, node:wasi ${fmt(med(wasi.requestsPerSec.node), 0)} req/s; Flick / node:wasi = ${range(wasi.ratio)}×; errors ${wasi.errors.flick} and ${wasi.errors.node}`);
     console.log(`memory per idle instance: Flick ${fmt(wasi.idleMiB.flickPerInstance)} MiB (hosts' RSS over ${wasi.functions} warm idle instances); node:wasi ${fmt(wasi.idleMiB.nodeProcess, 1)} MiB (one idle process)`);
   }
 

@@ -85,10 +85,8 @@ export async function measureWasiHello(load: LoadOptions, rounds: number, functi
   if (typeof wasm !== "string") return wasm;
   const bundle = await bundleWasi(wasm);
   const wasmB64 = Object.fromEntries(Object.entries(bundle.wasm).map(([h, b]) => [h, Buffer.from(b).toString("base64")]));
-  // Eight requests at a time per instance: each run makes a Wasm memory, V8 reserves 8 GiB
-  // of address space for one and an instance may hold 8; past that a burst on one instance
-  // fails (docs/runtime.md, known gaps), so the node places more instances instead.
-  const flick = await startFlick(["--concurrency", "8"]);
+  // The node's defaults, as for the JavaScript functions.
+  const flick = await startFlick();
   let node: Awaited<ReturnType<typeof startNodeWasi>> | undefined;
   try {
     for (let i = 0; i < functions; i++) await flick.client.deploy(`wasi-${i}`, { code: bundle.code, wasm: wasmB64 });

@@ -108,6 +108,22 @@ test("a trap is a 502 with the trap's message and exit code `trap`; the function
   assert.equal(again.status, 200);
 });
 
+test("no run sees what the one before it left in memory: static data and the heap start zeroed", { timeout: 60_000 }, async () => {
+  for (const mark of ["first", "second", "third"]) {
+    const res = await fetch(`${node.url}/fn/cprog/leftover?${mark}`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), "found 0 non-zero bytes\n", `run ${mark}`);
+  }
+});
+
+test("a burst of 48 requests at once on one instance all answer: runs reuse one memory, not 8 GiB of address space each", { timeout: 60_000 }, async () => {
+  const answers = await Promise.all(Array.from({ length: 48 }, async (_, i) => {
+    const res = await fetch(`${node.url}/fn/cprog/leftover?burst${i}`);
+    return `${res.status} ${await res.text()}`;
+  }));
+  assert.deepEqual(answers.filter((a) => a !== "200 found 0 non-zero bytes\n"), []);
+});
+
 test("a program that loops is stopped at its timeout; one that allocates without end meets its memory limit", { timeout: 60_000 }, async () => {
   const loop = await fetch(`${node.url}/fn/cprog/loop`);
   assert.equal(loop.status, 504, await loop.clone().text());

@@ -16,6 +16,7 @@ import { FlickError } from "../errors/index.ts";
 import { bundleHash } from "../build/content-hash.ts";
 import type { BundledFunction } from "../build/index.ts";
 import { wasm, type WasmModule } from "./guest/wasm-api.ts";
+import { importMemory, memoryImport, type ImportedMemory } from "./import-memory.ts";
 
 /** What the shipped directories may hold at most, in all (they travel inside the bundle). */
 export const maxShippedBytes = 8 * 2 ** 20;
@@ -60,6 +61,21 @@ function checkCommand(file: string, bytes: Uint8Array): void {
     const names = foreign.slice(0, 5).map((i) => `${i.module}.${i.name}`).join(", ");
     throw new FlickError("invalid_bundle", `${file} imports ${names}${foreign.length > 5 ? ", …" : ""}: only wasi_snapshot_preview1 is provided; link everything else into the module`);
   }
+}
+
+/** The module with its memory imported, when it can be and the result compiles to the same exports; else undefined. */
+function checkedImport(bytes: Uint8Array): ImportedMemory | undefined {
+  const imported = importMemory(bytes);
+  if (imported === undefined) return undefined;
+  try {
+    const module = new wasm.Module(imported.bytes);
+    const memories = wasm.Module.imports(module).filter((i) => i.kind === "memory");
+    const same = JSON.stringify(wasm.Module.exports(module)) === JSON.stringify(wasm.Module.exports(new wasm.Module(bytes)));
+    if (same && memories.length === 1 && memories[0]!.module === memoryImport.module && memories[0]!.name === memoryImport.name) return imported;
+  } catch {
+    // fall through: shipped as it came
+  }
+  return undefined;
 }
 
 /** A local directory's files (symlinks and special files left out), as relative paths to bytes. */
@@ -120,9 +136,18 @@ export async function bundleWasi(entry: string, options: WasiOptions = {}, cwd =
     const [local, guest] = parseDir(spec, cwd);
     dirs[guest] = readDir(local, budget);
   }
-  const hash = bundleHash(bytes);
+  // Its memory imported, for the runner to keep between runs (import-memory.ts).
+  const imported = checkedImport(bytes);
+  const shipped = imported?.bytes ?? bytes;
+  const hash = bundleHash(shipped);
   // The files' time is the newest local one: a redeploy of the same files is the same version.
-  const config = { program: path.basename(file), args: options.args ?? [], dirs, shippedNs: `${Math.floor(budget.newestMs)}000000` };
+  const config = {
+    program: path.basename(file),
+    args: options.args ?? [],
+    dirs,
+    shippedNs: `${Math.floor(budget.newestMs)}000000`,
+    memory: imported === undefined ? null : { ...memoryImport, initialPages: imported.initialPages, maximumPages: imported.maximumPages ?? null },
+  };
   const contents = [
     `import { serveWasi, decodeShipped } from ${JSON.stringify(guestEntry)};`,
     `const program = globalThis[Symbol.for("flick.wasm")](${JSON.stringify(hash)});`,
@@ -146,5 +171,5 @@ export async function bundleWasi(entry: string, options: WasiOptions = {}, cwd =
   }
   const out = result.outputFiles[0];
   if (out === undefined) throw new FlickError("internal", `esbuild produced no output for ${entry}`);
-  return { code: out.text, wasm: { [hash]: bytes }, inputs: [file], sourceMap: '{"version":3,"sources":[],"mappings":""}', warnings: [] };
+  return { code: out.text, wasm: { [hash]: shipped }, inputs: [file], sourceMap: '{"version":3,"sources":[],"mappings":""}', warnings: [] };
 }

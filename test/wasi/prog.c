@@ -90,6 +90,22 @@ static int clocks(void) {
   return 0;
 }
 
+// What a run left in memory: the next run must not see it (each run starts as a new process would).
+static char note[64];
+static int leftover(void) {
+  const char *query = env_or("QUERY_STRING", "");
+  unsigned char *heap = malloc(4096);
+  if (!heap) return 11;
+  size_t dirty = 0;
+  for (size_t i = 0; i < sizeof note; i++) dirty += note[i] != 0;
+  for (size_t i = 0; i < 4096; i++) dirty += heap[i] != 0;
+  printf("found %zu non-zero bytes\n", dirty);
+  strncpy(note, query, sizeof note - 1);
+  memset(heap, 0xab, 4096);
+  kept = (char *)heap;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *path = env_or("PATH_INFO", "/");
   if (strcmp(path, "/hello") == 0) return hello();
@@ -97,6 +113,7 @@ int main(int argc, char **argv) {
   if (strcmp(path, "/echo") == 0) return echo();
   if (strcmp(path, "/files") == 0) return files();
   if (strcmp(path, "/clocks") == 0) return clocks();
+  if (strcmp(path, "/leftover") == 0) return leftover();
   if (strncmp(path, "/exit/", 6) == 0) {
     fprintf(stderr, "exiting with %s\n", path + 6);
     printf("partial output\n");

@@ -23,7 +23,7 @@ export interface WasmApi {
     exports(module: WasmModule): WasmImportExport[];
   };
   Instance: new (module: WasmModule, imports?: object) => { exports: Record<string, unknown> };
-  Memory: abstract new (...args: never[]) => WasmMemory;
+  Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemory;
   LinkError: ErrorConstructor;
   RuntimeError: ErrorConstructor;
 }
