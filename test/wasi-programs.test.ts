@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { flick } from "./support/cli.ts";
 import { repoRoot, startTestNode, tempDir, type TestNode } from "./support/node-process.ts";
-import { buildC, buildRust } from "./support/wasi-build.ts";
+import { buildAssemblyScript, buildC, buildRust } from "./support/wasi-build.ts";
 
 let node: TestNode;
 let prog: string;
@@ -168,6 +168,25 @@ test("a Rust program built with rustc for wasm32-wasi answers the CGI way and ex
   assert.equal(failed.status, 502);
   assert.equal(failed.headers.get("x-flick-exit-code"), "3");
   assert.equal(((await failed.json()) as { error: { stderr: string } }).error.stderr, "failing on purpose\n");
+});
+
+test("an AssemblyScript program built with asc and its WASI shim: CGI head, args, env, stdin, clocks, random, exit codes and a trap", { timeout: 180_000 }, async () => {
+  const as = buildAssemblyScript(path.join(repoRoot, "test", "wasi", "prog-as.ts"));
+  const deployed = await flick(["deploy", as, "--name", "asprog", "--arg", "one", "--arg", "two", "--env", "GREETING=hey", "--data-dir", node.dataDir]);
+  assert.equal(deployed.code, 0, deployed.stderr);
+  const res = await fetch(`${node.url}/fn/asprog/cgi?q=1`, { method: "PUT", body: "y".repeat(10_000) });
+  assert.equal(res.status, 202);
+  assert.equal(res.headers.get("x-prog"), "assemblyscript");
+  assert.equal(await res.text(), "args one,two\nmethod PUT\nquery q=1\ngreeting hey\nstdin 10000\n");
+  assert.equal(await (await fetch(`${node.url}/fn/asprog/clocks`)).text(), "random differs\nafter 2020 yes\n");
+  const hello = await fetch(`${node.url}/fn/asprog/`);
+  assert.deepEqual([hello.status, await hello.text()], [200, "hello from AssemblyScript\n"]);
+  const exited = await fetch(`${node.url}/fn/asprog/exit/7`);
+  assert.deepEqual([exited.status, exited.headers.get("x-flick-exit-code")], [502, "7"]);
+  assert.equal(((await exited.json()) as { error: { stderr: string } }).error.stderr, "exiting with 7\n");
+  const trapped = await fetch(`${node.url}/fn/asprog/trap`);
+  assert.deepEqual([trapped.status, trapped.headers.get("x-flick-exit-code")], [502, "trap"]);
+  await trapped.arrayBuffer();
 });
 
 test("deploying what is not a WASI command says what to do", { timeout: 60_000 }, async () => {

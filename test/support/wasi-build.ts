@@ -1,11 +1,12 @@
 /**
- * Builds the WASI test programs from their sources in the repo, with the compilers a
- * Debian machine gets from apt (`.ci/run` installs them): C with clang, lld and wasi-libc.
+ * Builds the WASI test programs from their sources in the repo: C and Rust with the
+ * compilers a Debian machine gets from apt (`.ci/run` installs them), AssemblyScript with
+ * its compiler from the npm registry.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { tempDir } from "./node-process.ts";
+import { repoRoot, tempDir } from "./node-process.ts";
 
 /** How clang finds wasi-libc: Debian installs it multiarch (/usr/lib/wasm32-wasi), others as a sysroot. */
 function sysrootArgs(): string[] {
@@ -58,4 +59,38 @@ export function buildRust(source: string): string {
     }
   }
   throw new Error(`no rustc here builds for WASI (apt-get install rustc libstd-rust-dev-wasm32; .ci/run does):\n${failures.join("\n")}`);
+}
+
+/**
+ * AssemblyScript's compiler and its WASI shim, pinned, installed on first use into
+ * test/.tools (gitignored) rather than as devDependencies: the compiler brings binaryen,
+ * 94 MB that every `npm install` would fetch for two tests.
+ */
+const assemblyScript = ["assemblyscript@0.28.20", "@assemblyscript/wasi-shim@0.1.0"];
+const toolsDir = path.join(repoRoot, "test", ".tools");
+
+function ascReady(): { asc: string; shimConfig: string } {
+  const asc = path.join(toolsDir, "node_modules", "assemblyscript", "bin", "asc.js");
+  const shimConfig = path.join(toolsDir, "node_modules", "@assemblyscript", "wasi-shim", "asconfig.json");
+  if (!existsSync(asc) || !existsSync(shimConfig)) {
+    try {
+      execFileSync("npm", ["install", "--prefix", toolsDir, "--no-save", "--no-audit", "--no-fund", "--no-package-lock", ...assemblyScript], { stdio: ["ignore", "pipe", "pipe"] });
+    } catch (err) {
+      throw new Error(`could not install ${assemblyScript.join(" and ")} from the npm registry into ${toolsDir}: ${String((err as { stderr?: Buffer }).stderr ?? err)}`);
+    }
+  }
+  return { asc, shimConfig };
+}
+
+/** `source` (an AssemblyScript .ts file) compiled for WASI preview 1 with asc and the WASI shim. */
+export function buildAssemblyScript(source: string): string {
+  const { asc, shimConfig } = ascReady();
+  const out = path.join(tempDir("flick-wasi-build-"), `${path.basename(source, ".ts").replace(/\./g, "-")}.wasm`);
+  try {
+    // asc finds the shim's library only from the tools' own folder (its config names it relatively).
+    execFileSync(process.execPath, [asc, source, "--config", path.relative(toolsDir, shimConfig), "--optimize", "-o", out], { cwd: toolsDir, stdio: ["ignore", "pipe", "pipe"] });
+  } catch (err) {
+    throw new Error(`asc could not build ${source}: ${String((err as { stderr?: Buffer }).stderr ?? err)}`);
+  }
+  return out;
 }
