@@ -1,11 +1,16 @@
 // Limits and bad input: each failure is the platform error contract, and the node keeps serving.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
+import * as path from "node:path";
+import { gzipSync } from "node:zlib";
+import { bundleFunction } from "../src/build/index.ts";
 import { after, before, test } from "node:test";
 import { FlickError } from "../src/errors/index.ts";
 import { limits } from "../src/model/index.ts";
 import { bundleSource, deploySource } from "./support/functions.ts";
-import { startTestNode, type TestNode } from "./support/node-process.ts";
+import { startTestNode, tempDir, type TestNode } from "./support/node-process.ts";
 
 let node: TestNode;
 const timeoutMs = 500;
@@ -198,6 +203,49 @@ test("malformed API JSON is 400 naming what is wrong", async () => {
   assert.match(wrongType.message, /code:/);
   const unknown = await expectError(await put(JSON.stringify({ code: "x", memory: 5 })), 400, "validation_failed");
   assert.match(unknown.message, /memory/);
+});
+
+test("a gzip-encoded API body is read; one that inflates past the limit is 413, one that is not gzip is 400, another encoding is 400", async () => {
+  const put = (body: Uint8Array, encoding: string) =>
+    fetch(`${node.url}/api/v1/functions/gz`, { method: "PUT", headers: { authorization: `Bearer ${node.adminToken}`, "content-type": "application/json", "content-encoding": encoding }, body });
+  const code = await bundleSource(`export default { fetch: () => new Response("from a gzipped deploy") };`);
+  const ok = await put(new Uint8Array(gzipSync(JSON.stringify({ code }))), "gzip");
+  assert.equal(ok.status, 201, await ok.clone().text());
+  assert.equal(await (await fetch(`${node.url}/fn/gz`)).text(), "from a gzipped deploy");
+  // A bomb: 200 KB on the wire, 200 MiB inflated.
+  const bomb = new Uint8Array(gzipSync(Buffer.alloc(200 * 1024 * 1024, 0x20), { level: 9 }));
+  assert.ok(bomb.length < limits.apiBodyMaxBytes);
+  assert.match((await expectError(await put(bomb, "gzip"), 413, "payload_too_large")).message, /inflates past the API limit/);
+  assert.match((await expectError(await put(new TextEncoder().encode("{}"), "gzip"), 400, "bad_request")).message, /not valid gzip/);
+  assert.match((await expectError(await put(new TextEncoder().encode("{}"), "br"), 400, "bad_request")).message, /content-encoding "br" is not accepted/);
+});
+
+test("the bundle limit is on its gzipped size: 12 MiB that compress are deployed, 11 MiB that do not are 400, and past 64 MiB plain is 400", async () => {
+  const source = `import mod from "./m.wasm"; export default { fetch: () => new Response(String(WebAssembly.Module.exports(mod).length)) };`;
+  // A module with a custom section of the given bytes: valid Wasm of any size.
+  const moduleWith = (payload: Uint8Array): Uint8Array => {
+    const name = [4, ...new TextEncoder().encode("data")];
+    const content = [...name, ...payload];
+    const leb = (n: number) => { const out: number[] = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b); } while (n); return out; };
+    const head = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0, ...leb(name.length + payload.length)];
+    const out = new Uint8Array(head.length + content.length);
+    out.set(head);
+    out.set(name, head.length);
+    out.set(payload, head.length + name.length);
+    return out;
+  };
+  const deployWith = async (payload: Uint8Array) => {
+    const dir = tempDir("flick-big-bundle-");
+    writeFileSync(path.join(dir, "index.ts"), source);
+    writeFileSync(path.join(dir, "m.wasm"), moduleWith(payload));
+    const bundle = await bundleFunction(path.join(dir, "index.ts"));
+    const wasm = Object.fromEntries(Object.entries(bundle.wasm).map(([h, b]) => [h, Buffer.from(b).toString("base64")]));
+    return node.admin.deploy("big", { code: bundle.code, wasm });
+  };
+  await deployWith(new Uint8Array(12 * 1024 * 1024));
+  assert.equal(await (await fetch(`${node.url}/fn/big`)).text(), "0");
+  await rejects(deployWith(randomBytes(11 * 1024 * 1024)), "validation_failed", /bytes gzipped .* over the 10485760-byte limit/);
+  await rejects(deployWith(new Uint8Array(65 * 1024 * 1024)), "validation_failed", /over the 67108864-byte limit before compression/);
 });
 
 test("a killed worker host is replaced and its functions serve again", async () => {

@@ -2,6 +2,7 @@
  * The typed admin API client: what the CLI (and tests) use to talk to a node.
  * A platform error comes back as the same FlickError the server threw.
  */
+import { gzipSync } from "node:zlib";
 import { FlickError } from "../errors/index.ts";
 import type { LogLevel, LogLine, NodeInfo } from "../model/index.ts";
 import { apiPrefix } from "./prefix.ts";
@@ -18,6 +19,9 @@ export interface InvokeOptions {
   body?: Uint8Array | string;
 }
 
+/** Bodies larger than this are sent gzipped. */
+const gzipAboveBytes = 1024 * 1024;
+
 export class FlickClient {
   readonly baseUrl: string;
   private readonly token: string | undefined;
@@ -33,11 +37,15 @@ export class FlickClient {
 
   private async call<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
     let res: Response;
+    // A large body (a deploy with Wasm modules) goes gzipped: the API limit is on the bytes sent.
+    const json = body === undefined ? undefined : JSON.stringify(body);
+    const gzip = json !== undefined && json.length > gzipAboveBytes;
+    const headers = json === undefined ? extraHeaders : { "content-type": "application/json", ...(gzip ? { "content-encoding": "gzip" } : {}), ...extraHeaders };
     try {
       res = await fetch(`${this.baseUrl}${apiPrefix}${path}`, {
         method,
-        headers: this.headers(body === undefined ? extraHeaders : { "content-type": "application/json", ...extraHeaders }),
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        headers: this.headers(headers),
+        ...(json === undefined ? {} : { body: gzip ? new Uint8Array(gzipSync(json, { level: 1 })) : json }),
       });
     } catch (err) {
       throw new FlickError("unavailable", `cannot reach Flick at ${this.baseUrl} (${(err as Error).cause ?? err}); is \`flick up\` running? Set FLICK_URL to point elsewhere.`);

@@ -1,11 +1,13 @@
 /**
- * Reading an admin API body: at most `limits.apiBodyMaxBytes`, valid JSON, and nested at
+ * Reading an admin API body: at most `limits.apiBodyMaxBytes` (inflated at most
+ * `limits.apiBodyMaxInflatedBytes` when gzip-encoded), valid JSON, and nested at
  * most `limits.apiJsonMaxDepth` levels. The depth is checked on the text before parsing:
  * JSON.parse copes with deep input, but what walks the value afterwards (schema checks,
  * JSON.stringify of an async payload) recurses, and a few thousand levels overflow the
  * stack — a 500 with a stack trace per request, where the caller deserves a 400.
  */
 import type { IncomingMessage } from "node:http";
+import { gunzipSync } from "node:zlib";
 import { FlickError } from "../errors/index.ts";
 import { limits } from "../model/index.ts";
 
@@ -37,7 +39,26 @@ function stringEnd(text: string, open: number): number {
   }
 }
 
+/**
+ * A gzip-encoded body inflated, at most `limits.apiBodyMaxInflatedBytes` (zlib stops there:
+ * a small body that inflates without end is refused, not held).
+ */
+function inflate(body: Buffer): Buffer {
+  try {
+    return gunzipSync(body, { maxOutputLength: limits.apiBodyMaxInflatedBytes });
+  } catch (err) {
+    if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new FlickError("payload_too_large", `the gzip-encoded request body inflates past the API limit of ${limits.apiBodyMaxInflatedBytes} bytes`);
+    }
+    throw new FlickError("bad_request", `the request body says content-encoding: gzip but is not valid gzip (${(err as Error).message}); send it compressed with gzip, or without the header`);
+  }
+}
+
 export async function readJson(req: IncomingMessage): Promise<unknown> {
+  const encoding = String(req.headers["content-encoding"] ?? "identity").trim().toLowerCase();
+  if (encoding !== "identity" && encoding !== "gzip") {
+    throw new FlickError("bad_request", `content-encoding ${JSON.stringify(encoding)} is not accepted; send the body plain or with content-encoding: gzip`);
+  }
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > limits.apiBodyMaxBytes) {
     throw new FlickError("payload_too_large", `request body of ${declared} bytes is over the API limit of ${limits.apiBodyMaxBytes} bytes`);
@@ -51,7 +72,8 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
     }
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const raw = Buffer.concat(chunks);
+  const text = (encoding === "gzip" ? inflate(raw) : raw).toString("utf8");
   if (text.trim() === "") return {};
   const at = tooDeepAt(text, limits.apiJsonMaxDepth);
   if (at >= 0) {

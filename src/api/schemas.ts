@@ -36,9 +36,9 @@ const settingKey = z
  * with the changed settings.
  */
 export const deployRequest = z.strictObject({
-  code: z.string().min(1, "the bundle is empty").max(limits.bundleMaxBytes, `bundles are at most ${limits.bundleMaxBytes} bytes`).optional(),
+  code: z.string().min(1, "the bundle is empty").max(limits.bundleMaxUncompressedBytes, `bundles are at most ${limits.bundleMaxUncompressedBytes} bytes`).optional(),
   /** The bundle's source map (JSON, version 3), kept with the version: stack traces then name the user's files and lines. */
-  sourceMap: z.string().max(limits.bundleMaxBytes, `source maps are at most ${limits.bundleMaxBytes} bytes`).optional(),
+  sourceMap: z.string().max(limits.bundleMaxUncompressedBytes, `source maps are at most ${limits.bundleMaxUncompressedBytes} bytes`).optional(),
   /** Percent of requests the new version takes (1-99); the live version keeps the rest and stays live (`flick promote`). */
   canary: z.number().int().min(1, "a canary takes 1-99% of the requests").max(99, "a canary takes 1-99% of the requests").optional(),
   /** Settings back to their defaults before this request's values apply. */

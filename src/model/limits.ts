@@ -7,15 +7,25 @@ export const limits = {
   timeoutMs: { default: 30_000, min: 100, max: 900_000 },
   /** CPU time per invocation (`--cpu-limit`); unset, the timeout bounds it. */
   cpuLimitMs: { min: 1, max: 900_000 },
-  /** A function bundle (the JS after esbuild), in bytes. */
+  /**
+   * A function bundle (the JS after esbuild, with its Wasm modules), in bytes once gzipped,
+   * as Workers counts it: a JavaScript component carries its engine (about 13 MB, 4 MB
+   * compressed). Uncompressed it may hold at most `bundleMaxUncompressedBytes`.
+   */
   bundleMaxBytes: 10 * 1024 * 1024,
+  bundleMaxUncompressedBytes: 64 * 1024 * 1024,
   /** env vars + secrets per function, and the size of each value. */
   envMaxEntries: 128,
   envValueMaxBytes: 5 * 1024,
   /** Request body a function may receive over /fn, in bytes. */
   requestBodyMaxBytes: 100 * 1024 * 1024,
-  /** Admin API JSON bodies (a deploy carries the bundle), in bytes. */
+  /**
+   * Admin API JSON bodies (a deploy carries the bundle), in bytes as sent; a gzip-encoded
+   * body (`content-encoding: gzip`, as the CLI sends a large deploy) may inflate to
+   * `apiBodyMaxInflatedBytes` (a bundle at its uncompressed limit, in base64).
+   */
   apiBodyMaxBytes: 16 * 1024 * 1024,
+  apiBodyMaxInflatedBytes: 96 * 1024 * 1024,
   /** Retries of a failed async invocation (function error or timeout), per function. */
   retries: { default: 2, min: 0, max: 10 },
   /** How long an async event may wait out throttles and platform faults before it is dead-lettered, ms. */

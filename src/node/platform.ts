@@ -12,6 +12,7 @@ import type {
 import { bundleHash, scriptFormMinBytes, scriptFormWithMap, SourceMap, versionId } from "../build/index.ts";
 import { Scheduler, schedulerDefaults, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
 import { errorCodes, FlickError } from "../errors/index.ts";
+import { checkBundleSize } from "./bundle-size.ts";
 import { patiently } from "./patiently.ts";
 import type { ErrorData } from "../errors/index.ts";
 import { targetOf, type GatewayBackend, type ResponseWriter, type RouteTarget } from "../gateway/index.ts";
@@ -617,9 +618,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       wasm[hash] = bytes;
       wasmBytes += bytes.byteLength;
     }
-    if (Buffer.byteLength(code) + wasmBytes > limits.bundleMaxBytes) {
-      throw new FlickError("validation_failed", `code and wasm: the bundle is ${Buffer.byteLength(code) + wasmBytes} bytes, over the ${limits.bundleMaxBytes}-byte limit`);
-    }
+    checkBundleSize(code, Object.values(wasm));
     const hash = bundleHash(code);
     // What hosts will run: the script form, from a V8 code cache, when the module is big enough to gain.
     const form = Buffer.byteLength(code) >= scriptFormMinBytes ? await scriptFormWithMap(code, request.sourceMap) : null;
