@@ -1,5 +1,6 @@
 /**
- * `flick deploy prog.wasm`: a WASI preview 1 program becomes a function. The module is
+ * `flick deploy prog.wasm`: a WASI preview 1 program becomes a function (a WebAssembly
+ * component goes to bundle-component.ts instead). The module is
  * checked here (a core module that is a WASI command: `_start`, `memory`, imports only
  * from `wasi_snapshot_preview1`), and bundled with the guest side (guest/serve-wasi.ts),
  * its `--arg`s and its `--dir`s (read now, shipped inside the bundle, seen read-only by
@@ -16,7 +17,8 @@ import { FlickError } from "../errors/index.ts";
 import { bundleHash } from "../build/content-hash.ts";
 import type { BundledFunction } from "../build/index.ts";
 import { wasm, type WasmModule } from "./guest/wasm-api.ts";
-import { importMemory, memoryImport, type ImportedMemory } from "./import-memory.ts";
+import { bundleComponent } from "./bundle-component.ts";
+import { importMemoryChecked } from "./import-memory.ts";
 
 /** What the shipped directories may hold at most, in all (they travel inside the bundle). */
 export const maxShippedBytes = 8 * 2 ** 20;
@@ -42,9 +44,6 @@ export function wasmKind(bytes: Uint8Array): "module" | "component" | undefined 
 function checkCommand(file: string, bytes: Uint8Array): void {
   const kind = wasmKind(bytes);
   if (kind === undefined) throw new FlickError("invalid_bundle", `${file} is not a WebAssembly binary (no \\0asm header); give a .wasm built for wasm32-wasi`);
-  if (kind === "component") {
-    throw new FlickError("invalid_bundle", `${file} is a WebAssembly component; Flick runs WASI preview 1 core modules for now (build with --target wasm32-wasip1, or wasm32-wasi)`);
-  }
   let module: WasmModule;
   try {
     module = new wasm.Module(bytes);
@@ -61,21 +60,6 @@ function checkCommand(file: string, bytes: Uint8Array): void {
     const names = foreign.slice(0, 5).map((i) => `${i.module}.${i.name}`).join(", ");
     throw new FlickError("invalid_bundle", `${file} imports ${names}${foreign.length > 5 ? ", …" : ""}: only wasi_snapshot_preview1 is provided; link everything else into the module`);
   }
-}
-
-/** The module with its memory imported, when it can be and the result compiles to the same exports; else undefined. */
-function checkedImport(bytes: Uint8Array): ImportedMemory | undefined {
-  const imported = importMemory(bytes);
-  if (imported === undefined) return undefined;
-  try {
-    const module = new wasm.Module(imported.bytes);
-    const memories = wasm.Module.imports(module).filter((i) => i.kind === "memory");
-    const same = JSON.stringify(wasm.Module.exports(module)) === JSON.stringify(wasm.Module.exports(new wasm.Module(bytes)));
-    if (same && memories.length === 1 && memories[0]!.module === memoryImport.module && memories[0]!.name === memoryImport.name) return imported;
-  } catch {
-    // fall through: shipped as it came
-  }
-  return undefined;
 }
 
 /** A local directory's files (symlinks and special files left out), as relative paths to bytes. */
@@ -129,7 +113,14 @@ export async function bundleWasi(entry: string, options: WasiOptions = {}, cwd =
   } catch {
     throw new FlickError("bad_request", `the entry ${entry} does not exist (looked for ${file}); pass the path of your .wasm program`);
   }
-  checkCommand(path.relative(cwd, file) || entry, bytes);
+  const shown = path.relative(cwd, file) || entry;
+  if (wasmKind(bytes) === "component") {
+    if ((options.args ?? []).length > 0 || (options.dirs ?? []).length > 0) {
+      throw new FlickError("bad_request", `${shown} is a WebAssembly component: --arg and --dir (and [wasi] args and dirs) are for WASI preview 1 programs; give a component its settings with --env`);
+    }
+    return bundleComponent(file, shown, bytes);
+  }
+  checkCommand(shown, bytes);
   const budget = { bytes: maxShippedBytes, files: maxShippedFiles, newestMs: 0 };
   const dirs: Record<string, Record<string, string>> = {};
   for (const spec of options.dirs ?? []) {
@@ -137,7 +128,7 @@ export async function bundleWasi(entry: string, options: WasiOptions = {}, cwd =
     dirs[guest] = readDir(local, budget);
   }
   // Its memory imported, for the runner to keep between runs (import-memory.ts).
-  const imported = checkedImport(bytes);
+  const imported = importMemoryChecked(bytes);
   const shipped = imported?.bytes ?? bytes;
   const hash = bundleHash(shipped);
   // The files' time is the newest local one: a redeploy of the same files is the same version.
@@ -146,7 +137,7 @@ export async function bundleWasi(entry: string, options: WasiOptions = {}, cwd =
     args: options.args ?? [],
     dirs,
     shippedNs: `${Math.floor(budget.newestMs)}000000`,
-    memory: imported === undefined ? null : { ...memoryImport, initialPages: imported.initialPages, maximumPages: imported.maximumPages ?? null },
+    memory: imported?.type ?? null,
   };
   const contents = [
     `import { serveWasi, decodeShipped } from ${JSON.stringify(guestEntry)};`,

@@ -21,6 +21,9 @@
  * section (5) entry: a flags byte (bit 0: a maximum follows), LEB128 minimum [and maximum].
  */
 
+import type { ImportedMemoryType } from "./guest/kept-memory.ts";
+import { wasm } from "./guest/wasm-api.ts";
+
 /** Where the runner provides the memory: a module name no toolchain uses. */
 export const memoryImport = { module: "flick:wasi", name: "memory" } as const;
 
@@ -164,4 +167,23 @@ function skipLimits(bytes: Uint8Array, at: number): number {
   let next = readU32(bytes, at + 1)[1];
   if ((flags & 1) !== 0) next = readU32(bytes, next)[1];
   return next;
+}
+
+/**
+ * `importMemory`, checked by compiling the result: it imports exactly the one memory and
+ * exports what the original did. Undefined (ship the original) otherwise. With the type the
+ * runner needs to make the memory (guest/kept-memory.ts).
+ */
+export function importMemoryChecked(bytes: Uint8Array): { bytes: Uint8Array; type: ImportedMemoryType } | undefined {
+  const imported = importMemory(bytes);
+  if (imported === undefined) return undefined;
+  try {
+    const module = new wasm.Module(imported.bytes);
+    const memories = wasm.Module.imports(module).filter((i) => i.kind === "memory");
+    const same = JSON.stringify(wasm.Module.exports(module)) === JSON.stringify(wasm.Module.exports(new wasm.Module(bytes)));
+    if (!same || memories.length !== 1 || memories[0]!.module !== memoryImport.module || memories[0]!.name !== memoryImport.name) return undefined;
+  } catch {
+    return undefined;
+  }
+  return { bytes: imported.bytes, type: { ...memoryImport, initialPages: imported.initialPages, maximumPages: imported.maximumPages ?? null } };
 }

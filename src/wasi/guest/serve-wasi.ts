@@ -19,6 +19,7 @@
  */
 import { Overlay, shippedTree, type DirNode, type ShippedDirs } from "./memory-fs.ts";
 import { completeImports, importedCalls, Preview1, ProgramExit } from "./preview1.ts";
+import { KeptMemory, type ImportedMemoryType } from "./kept-memory.ts";
 import { wasm, type WasmMemory, type WasmModule } from "./wasm-api.ts";
 
 export interface WasiConfig {
@@ -28,17 +29,11 @@ export interface WasiConfig {
   dirs: ShippedDirs;
   /** When the deploy was made (ns since the epoch): the shipped files' times. */
   shippedNs: string;
-  /**
-   * Where the module imports its memory, and the limits it defined it with (src/wasi/
-   * import-memory.ts); null: it defines its own, made new by every run.
-   */
-  memory: { module: string; name: string; initialPages: number; maximumPages: number | null } | null;
+  /** Where the module imports its memory (src/wasi/import-memory.ts); null: it defines its own, made new by every run. */
+  memory: ImportedMemoryType | null;
 }
 
-/**
- * A kept memory is zeroed and reused by the next run while it is at most this large; a
- * run that grew it past that leaves it to the collector (zeroing costs about 1 ms per 16 MiB).
- */
+/** A program's kept memory is reused while it is at most this large (kept-memory.ts). */
 const keepMemoryBytes = 16 * 2 ** 20;
 
 /** The program's exit code (or `trap`) on every response: the one `x-flick-*` header a function may send (host/response-guard.ts). */
@@ -156,25 +151,7 @@ export function serveWasi(module: WasmModule, config: WasiConfig): { fetch(reque
   let shipped: DirNode | undefined;
   const calls = importedCalls(module);
   const preopens = Object.keys(config.dirs).map((d) => `/${d.replace(/^\/+|\/+$/g, "")}`);
-  const memoryType = config.memory;
-  /** The memory the last run left, zeroed when taken. Runs are synchronous: one at a time. */
-  let kept: WasmMemory | undefined;
-  const memoryForRun = (): Record<string, Record<string, WasmMemory>> => {
-    if (memoryType === null) return {};
-    let memory = kept;
-    kept = undefined;
-    if (memory === undefined) {
-      const descriptor = memoryType.maximumPages === null ? { initial: memoryType.initialPages } : { initial: memoryType.initialPages, maximum: memoryType.maximumPages };
-      memory = new wasm.Memory(descriptor);
-    } else {
-      new Uint8Array(memory.buffer).fill(0);
-    }
-    return { [memoryType.module]: { [memoryType.name]: memory } };
-  };
-  const keep = (imports: Record<string, Record<string, WasmMemory>>): void => {
-    const memory = memoryType === null ? undefined : imports[memoryType.module]?.[memoryType.name];
-    if (memory !== undefined && memory.buffer.byteLength <= keepMemoryBytes) kept = memory;
-  };
+  const kept = config.memory === null ? undefined : new KeptMemory(config.memory, keepMemoryBytes);
   return {
     async fetch(request, env) {
       const body = new Uint8Array(await request.arrayBuffer());
@@ -206,10 +183,10 @@ export function serveWasi(module: WasmModule, config: WasiConfig): { fetch(reque
       });
       let exit = 0;
       let trap: string | undefined;
-      let memories: Record<string, Record<string, WasmMemory>> = {};
+      let lent: WasmMemory | undefined;
       try {
-        memories = memoryForRun();
-        const instance = new wasm.Instance(module, { ...memories, wasi_snapshot_preview1: completeImports(calls, wasi.imports()) });
+        lent = kept?.take();
+        const instance = new wasm.Instance(module, { ...(lent === undefined ? {} : kept!.imports(lent)), wasi_snapshot_preview1: completeImports(calls, wasi.imports()) });
         const memory = instance.exports["memory"];
         if (!(memory instanceof wasm.Memory)) return errorResponse("the program exports no memory named \"memory\"; build it for wasm32-wasi (WASI preview 1)", "none");
         wasi.bind(memory);
@@ -222,7 +199,7 @@ export function serveWasi(module: WasmModule, config: WasiConfig): { fetch(reque
         else if (err instanceof wasm.RuntimeError) trap = err.message;
         else throw err;
       } finally {
-        keep(memories);
+        if (lent !== undefined) kept!.give(lent);
       }
       errLog.end();
       const stdout = joined(out, outLength);

@@ -1,0 +1,91 @@
+// WASI 0.2 HTTP components as functions (src/wasi/bundle-component.ts): a JavaScript
+// fetch handler (test/wasi/component/handler.js) built into a wasi:http/proxy component
+// with componentize-js, deployed through the CLI (jco transpiles it at deploy) to a real
+// node, then called over HTTP.
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { after, before, test } from "node:test";
+import { flick } from "./support/cli.ts";
+import { repoRoot, startTestNode, type TestNode } from "./support/node-process.ts";
+import { buildComponent } from "./support/wasi-build.ts";
+
+let node: TestNode;
+let component: string;
+
+before(async () => {
+  component = buildComponent(path.join(repoRoot, "test", "wasi", "component", "handler.js"));
+  node = await startTestNode({ hosts: 1 });
+  const deployed = await flick(["deploy", component, "--name", "comp", "--data-dir", node.dataDir]);
+  assert.equal(deployed.code, 0, deployed.stderr);
+}, { timeout: 300_000 });
+after(() => node?.kill());
+
+test("method, path, query, headers and body reach the handler; status, headers and body come back", { timeout: 60_000 }, async () => {
+  const body = new Uint8Array(300_000).map((_, i) => (i * 31) % 256);
+  let sum = 0;
+  for (const b of body) sum = (sum + b) % 65521;
+  const res = await fetch(`${node.url}/fn/comp/echo?a=1&b=two`, { method: "PUT", headers: { "x-test": "a header" }, body });
+  assert.equal(res.status, 201, await res.clone().text());
+  assert.equal(res.headers.get("x-component"), "js");
+  assert.deepEqual(await res.json(), { method: "PUT", path: "/echo", query: "?a=1&b=two", header: "a header", length: body.length, sum });
+});
+
+test("a large response body written in many chunks arrives whole", { timeout: 60_000 }, async () => {
+  const res = await fetch(`${node.url}/fn/comp/big?kib=2048`);
+  assert.equal(res.status, 200);
+  const got = new Uint8Array(await res.arrayBuffer());
+  assert.equal(got.length, 2048 * 1024);
+  assert.ok(got.every((b, i) => b === (i % 1024) % 251), "the bytes differ");
+});
+
+test("clocks come from the guest clock and a timer moves them without waiting; random bytes differ per request", { timeout: 60_000 }, async () => {
+  const runs: { now: number; slept: number; random: number[] }[] = [];
+  for (let i = 0; i < 2; i++) {
+    const started = Date.now();
+    const res = await fetch(`${node.url}/fn/comp/time`);
+    assert.equal(res.status, 200, await res.clone().text());
+    const run = (await res.json()) as { now: number; slept: number; random: number[] };
+    assert.ok(Math.abs(run.now - started) < 60_000, `the wall clock is now (${run.now} against ${started})`);
+    assert.ok(run.slept >= 1500, `a 1.5 s timer moved the clock by ${run.slept} ms`);
+    runs.push(run);
+  }
+  assert.equal(runs[0]!.random.length, 16);
+  assert.notDeepEqual(runs[0]!.random, runs[1]!.random);
+});
+
+test("console output goes to the function's logs", { timeout: 60_000 }, async () => {
+  const res = await fetch(`${node.url}/fn/comp/log`);
+  assert.equal(await res.text(), "logged\n");
+  const logs = await flick(["logs", "comp", "--data-dir", node.dataDir]);
+  assert.match(logs.stdout, /a line to stdout/);
+  assert.match(logs.stdout, /a line to stderr/);
+});
+
+test("an outgoing request is refused inside the component (HTTP-request-denied): the handler sees fetch fail", { timeout: 60_000 }, async () => {
+  const res = await fetch(`${node.url}/fn/comp/fetch`);
+  assert.equal(res.status, 503);
+  assert.match(await res.text(), /^fetch failed: /);
+});
+
+test("a handler that throws answers 500 and the next request is served by a fresh instance", { timeout: 60_000 }, async () => {
+  const res = await fetch(`${node.url}/fn/comp/throw`);
+  assert.ok(res.status >= 500, `status ${res.status}`);
+  await res.arrayBuffer();
+  const again = await fetch(`${node.url}/fn/comp/echo`, { method: "POST", body: "x" });
+  assert.equal(again.status, 201);
+  await again.arrayBuffer();
+});
+
+test("a burst of 24 requests on one instance all answer: each runs a new instance of the component on kept memory", { timeout: 120_000 }, async () => {
+  const answers = await Promise.all(Array.from({ length: 24 }, async (_, i) => {
+    const res = await fetch(`${node.url}/fn/comp/echo?n=${i}`, { method: "POST", body: String(i) });
+    return `${res.status} ${((await res.json()) as { query: string }).query}`;
+  }));
+  assert.deepEqual(answers, Array.from({ length: 24 }, (_, i) => `201 ?n=${i}`));
+});
+
+test("--arg and --dir are for WASI programs: a component deployed with them is refused, saying so", { timeout: 60_000 }, async () => {
+  const res = await flick(["deploy", component, "--name", "comp2", "--arg", "x", "--data-dir", node.dataDir]);
+  assert.notEqual(res.code, 0);
+  assert.match(res.stderr, /is a WebAssembly component: --arg and --dir .* are for WASI preview 1 programs/);
+});
