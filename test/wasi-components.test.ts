@@ -3,6 +3,8 @@
 // with componentize-js, deployed through the CLI (jco transpiles it at deploy) to a real
 // node, then called over HTTP.
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { flick } from "./support/cli.ts";
@@ -14,7 +16,7 @@ let component: string;
 
 before(async () => {
   component = buildComponent(path.join(repoRoot, "test", "wasi", "component", "handler.js"));
-  node = await startTestNode({ hosts: 1 });
+  node = await startTestNode({ hosts: 1, args: ["--egress-allow", "127.0.0.1"] });
   const deployed = await flick(["deploy", component, "--name", "comp", "--data-dir", node.dataDir]);
   assert.equal(deployed.code, 0, deployed.stderr);
 }, { timeout: 300_000 });
@@ -61,10 +63,57 @@ test("console output goes to the function's logs", { timeout: 60_000 }, async ()
   assert.match(logs.stdout, /a line to stderr/);
 });
 
-test("an outgoing request is refused inside the component (HTTP-request-denied): the handler sees fetch fail", { timeout: 60_000 }, async () => {
-  const res = await fetch(`${node.url}/fn/comp/fetch`);
+test("an outgoing request goes out through Flick's fetch: method, headers and body reach the server, its answer comes back, and it is logged", { timeout: 60_000 }, async (t) => {
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c));
+    req.on("end", () => {
+      seen.push(`${req.method} ${req.url} ${req.headers["x-from"]} ${body}`);
+      res.writeHead(200, { "x-server": "test" }).end(`you sent ${body.length} bytes`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => server.close());
+  const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook?q=1`;
+  const res = await fetch(`${node.url}/fn/comp/fetch?${new URLSearchParams({ url: target, body: "ping!" })}`);
+  assert.equal(await res.text(), "fetched 200 test you sent 5 bytes");
+  assert.deepEqual(seen, ["POST /hook?q=1 component ping!"]);
+  const logs = await flick(["logs", "comp", "--data-dir", node.dataDir]);
+  assert.match(logs.stdout, /fetch POST http:\/\/127\.0\.0\.1:\d+\/hook\?q=1 → 200/);
+});
+
+test("a request waiting for its outgoing request does not hold up the instance: another request is answered meanwhile", { timeout: 60_000 }, async (t) => {
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let arrived: () => void = () => {};
+  const arrival = new Promise<void>((resolve) => (arrived = resolve));
+  const server = createServer((req, res) => {
+    arrived();
+    void released.then(() => res.writeHead(200, { "x-server": "slow" }).end("late"));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => server.close());
+  const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const order: string[] = [];
+  const waiting = fetch(`${node.url}/fn/comp/fetch?${new URLSearchParams({ url: target })}`).then(async (res) => {
+    order.push(`waiting: ${await res.text()}`);
+  });
+  await arrival; // the first request is now parked on its outgoing request
+  const other = await fetch(`${node.url}/fn/comp/echo?other=1`, { method: "POST", body: "x" });
+  order.push(`other: ${other.status}`);
+  await other.arrayBuffer();
+  release();
+  await waiting;
+  assert.deepEqual(order, ["other: 201", "waiting: fetched 200 slow late"]);
+});
+
+test("the egress policy applies to a component's outgoing requests: a private address is refused, the handler sees fetch fail", { timeout: 60_000 }, async () => {
+  const res = await fetch(`${node.url}/fn/comp/fetch?${new URLSearchParams({ url: "http://10.255.255.1/" })}`);
   assert.equal(res.status, 503);
   assert.match(await res.text(), /^fetch failed: /);
+  const logs = await flick(["logs", "comp", "--data-dir", node.dataDir]);
+  assert.match(logs.stdout, /10\.255\.255\.1.*(egress_denied|denied)/);
 });
 
 test("a handler that throws answers 500 and the next request is served by a fresh instance", { timeout: 60_000 }, async () => {

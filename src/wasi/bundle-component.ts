@@ -74,7 +74,18 @@ export async function bundleComponent(file: string, shownName: string, bytes: Ui
   try {
     // Sync instantiation: the runner instantiates inside a request; every core module a
     // file (base64Cutoff 0), because Flick compiles only the modules shipped with a deploy.
-    out = await transpileBytes(bytes, { name: "component", instantiation: "sync", wasiShim: false, base64Cutoff: 0, outDir: "" });
+    // JSPI for waiting: `handle` returns a promise, and blocking on a pollable (an outgoing
+    // request's answer) suspends the component's stack instead of the isolate.
+    out = await transpileBytes(bytes, {
+      name: "component",
+      instantiation: "sync",
+      wasiShim: false,
+      base64Cutoff: 0,
+      outDir: "",
+      asyncMode: "jspi",
+      asyncImports: ["wasi:io/poll#poll", "wasi:io/poll#[method]pollable.block"],
+      asyncExports: ["wasi:http/incoming-handler#handle"],
+    });
   } catch (err) {
     throw new FlickError("invalid_bundle", `${shownName}: jco could not transpile the component: ${String((err as Error).message ?? err).split("\n").slice(0, 6).join(" ")}`);
   }

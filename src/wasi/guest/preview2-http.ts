@@ -5,9 +5,10 @@
  * function's `Response`. Names and shapes follow the WIT (wasi:http/types@0.2), in jco's
  * conventions (preview2-io.ts).
  *
- * Outgoing requests (`wasi:http/outgoing-handler`) are refused with `HTTP-request-denied`
- * for now: a component runs synchronously inside one entry, and an answer from the network
- * would need it to wait (docs/runtime.md, known gaps).
+ * Outgoing requests (`wasi:http/outgoing-handler`) go out through Flick's own `fetch`, so
+ * the egress policy, the subrequest limits and the fetch log lines apply as for JavaScript.
+ * The component waits for the answer through JSPI: the glue imports `pollable.block` and
+ * `poll` as suspending (bundle-component.ts), so its stack is parked on the promise.
  */
 import { InputStream, OutputStream, Pollable, ResultError } from "./preview2-io.ts";
 
@@ -160,9 +161,71 @@ export class IncomingRequest {
   }
 }
 
-/** Never made: no response comes in (outgoing requests are refused). */
-export class IncomingResponse {}
-export class FutureIncomingResponse {}
+/** The answer to an outgoing request: its body read whole before the component sees it. */
+export class IncomingResponse {
+  readonly #status: number;
+  readonly #headers: Fields;
+  #body: IncomingBody | undefined;
+  constructor(status: number, headers: Headers, body: Uint8Array) {
+    this.#status = status;
+    const encoder = new TextEncoder();
+    this.#headers = new Fields([...headers].map(([n, v]): [string, Uint8Array] => [n, encoder.encode(v)]), true);
+    this.#body = new IncomingBody(body);
+  }
+  status(): number {
+    return this.#status;
+  }
+  headers(): Fields {
+    return this.#headers;
+  }
+  consume(): IncomingBody {
+    const body = this.#body;
+    if (body === undefined) throw new ResultError(undefined);
+    this.#body = undefined;
+    return body;
+  }
+}
+
+type ErrorCode = { tag: string; val?: unknown };
+
+/** An outgoing request on its way: sent with Flick's own `fetch` (egress policy, limits, logs). */
+export class FutureIncomingResponse {
+  #outcome: { tag: "ok"; val: IncomingResponse } | { tag: "err"; val: ErrorCode } | undefined;
+  #taken = false;
+  readonly #answered: Promise<void>;
+  constructor(send: () => Promise<Response>) {
+    this.#answered = send().then(
+      async (response) => {
+        const body = new Uint8Array(await response.arrayBuffer());
+        this.#outcome = { tag: "ok", val: new IncomingResponse(response.status, response.headers, body) };
+      },
+      (err: unknown) => {
+        this.#outcome = { tag: "err", val: errorCodeOf(err) };
+      },
+    );
+  }
+  subscribe(): Pollable {
+    return new Pollable(undefined, 0n, this.#answered);
+  }
+  get(): unknown {
+    if (this.#outcome === undefined) return undefined;
+    if (this.#taken) return { tag: "err", val: undefined };
+    this.#taken = true;
+    return { tag: "ok", val: this.#outcome };
+  }
+}
+
+/** What a failed `fetch` was, as a wasi:http error code; the message rides along where the code has room. */
+function errorCodeOf(err: unknown): ErrorCode {
+  if (err instanceof ResultError) return err.payload as ErrorCode;
+  const message = err instanceof Error ? err.message : String(err);
+  if (message.startsWith("egress_denied:")) return { tag: "HTTP-request-denied" };
+  if (/too many subrequests/.test(message)) return { tag: "connection-limit-reached" };
+  if (/timed? ?out|timeout/i.test(message)) return { tag: "connection-timeout" };
+  if (/ENOTFOUND|EAI_AGAIN|getaddrinfo|DNS/i.test(message)) return { tag: "DNS-error", val: { rcode: message.slice(0, 200), infoCode: undefined } };
+  if (/ECONNREFUSED|refused/i.test(message)) return { tag: "connection-refused" };
+  return { tag: "internal-error", val: message.slice(0, 500) };
+}
 
 export class OutgoingBody {
   readonly chunks: Uint8Array[] = [];
@@ -177,9 +240,15 @@ export class OutgoingBody {
     });
     return this.#stream;
   }
+  #onFinished: (() => void) | undefined;
+  /** Settles when the component finishes the body (an outgoing request is sent then). */
+  whenFinished(): Promise<void> {
+    return this.finished ? Promise.resolve() : new Promise((resolve) => (this.#onFinished = resolve));
+  }
   static finish(body: OutgoingBody, _trailers: Fields | undefined): void {
     body.finished = true;
     body.#stream?.close();
+    body.#onFinished?.();
   }
   bytes(): Uint8Array {
     const out = new Uint8Array(this.length);
@@ -218,13 +287,14 @@ export class OutgoingResponse {
   }
 }
 
-/** Made by the component for an outgoing request; never sent (see the header). */
+/** Made by the component for an outgoing request; sent by `wasi:http/outgoing-handler.handle`. */
 export class OutgoingRequest {
   #method: Method = { tag: "get" };
   #pathWithQuery: string | undefined;
   #scheme: Scheme | undefined;
   #authority: string | undefined;
   readonly #fields: Fields;
+  body_: OutgoingBody | undefined;
   #bodyTaken = false;
   constructor(headers: Fields) {
     this.#fields = headers.clone();
@@ -232,12 +302,14 @@ export class OutgoingRequest {
   body(): OutgoingBody {
     if (this.#bodyTaken) throw new ResultError(undefined);
     this.#bodyTaken = true;
-    return new OutgoingBody();
+    this.body_ = new OutgoingBody();
+    return this.body_;
   }
   method(): Method {
     return this.#method;
   }
   setMethod(method: Method): void {
+    if (method.tag === "other" && !token.test(method.val ?? "")) throw new ResultError(undefined);
     this.#method = method;
   }
   pathWithQuery(): string | undefined {
@@ -260,6 +332,19 @@ export class OutgoingRequest {
   }
   headers(): Fields {
     return this.#fields.frozen();
+  }
+  /** As a Web Request, once its body is written (http, https or an error). */
+  toRequest(): Request {
+    const scheme = this.#scheme?.tag === "HTTPS" ? "https" : this.#scheme?.tag === "other" ? this.#scheme.val ?? "" : "http";
+    if (this.#authority === undefined || this.#authority === "") throw new ResultError({ tag: "HTTP-request-URI-invalid" });
+    const method = this.#method.tag === "other" ? this.#method.val! : this.#method.tag.toUpperCase();
+    const url = `${scheme}://${this.#authority}${this.#pathWithQuery ?? "/"}`;
+    const body = this.body_ === undefined || method === "GET" || method === "HEAD" ? undefined : this.body_.bytes();
+    try {
+      return new Request(url, { method, headers: this.#fields.toHeaders(), ...(body === undefined ? {} : { body }) });
+    } catch {
+      throw new ResultError({ tag: "HTTP-request-URI-invalid" });
+    }
   }
 }
 
@@ -312,8 +397,14 @@ export const httpInterfaces: Record<string, Record<string, unknown>> = {
     httpErrorCode: () => undefined,
   },
   "wasi:http/outgoing-handler": {
-    handle: () => {
-      throw new ResultError({ tag: "HTTP-request-denied" });
+    handle: (request: OutgoingRequest, _options: RequestOptions | undefined) => {
+      // Sent once its body is finished: now when it is (or never was taken), else when the component finishes it.
+      const body = request.body_;
+      if (body === undefined || body.finished) {
+        const built = request.toRequest();
+        return new FutureIncomingResponse(() => fetch(built));
+      }
+      return new FutureIncomingResponse(() => body.whenFinished().then(() => fetch(request.toRequest())));
     },
   },
 };

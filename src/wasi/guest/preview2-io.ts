@@ -5,12 +5,12 @@
  * `wasi:filesystem`. jco's glue calls them in its own conventions: a resource is a class,
  * a `result` error is thrown as `{ payload }`, 64-bit numbers are bigints.
  *
- * Nothing here waits. A component runs synchronously inside one entry into the isolate:
- * streams are over bytes already there (a request body is read whole before the handler
- * runs) or into a growing list (a response body), so every pollable on them is ready. A
- * clock pollable is ready once the clock reaches it, and blocking on it moves this run's
- * clock on by the time asked (the guest clock stands still while code runs, as for WASI
- * preview 1's `poll_oneoff`: runtime/guest/clock.ts).
+ * Only an outgoing request waits (preview2-http.ts): streams are over bytes already there
+ * (a body is read whole before the component sees it) or into a growing list (a body it
+ * writes), so every pollable on them is ready. A clock pollable is ready once the clock
+ * reaches it, and blocking on it moves this run's clock on by the time asked (the guest
+ * clock stands still while code runs, as for WASI preview 1's `poll_oneoff`:
+ * runtime/guest/clock.ts).
  */
 
 /** A `result` error for jco's glue: thrown, the payload becomes the `err` case. */
@@ -54,16 +54,32 @@ export class RunClock {
   }
 }
 
-/** `wasi:io/poll.pollable`: ready now, or when the run's clock reaches a deadline. */
+/**
+ * `wasi:io/poll.pollable`: ready now, when the run's clock reaches a deadline, or when a
+ * promise settles (an outgoing request's answer). Blocking on a promise returns it: the
+ * glue imports `block` and `poll` through JSPI (WebAssembly.Suspending), so the component's
+ * stack is suspended until the answer comes, while the isolate serves other requests.
+ */
 export class Pollable {
   readonly #clock: RunClock | undefined;
   readonly #deadlineNs: bigint;
-  constructor(clock?: RunClock, deadlineNs = 0n) {
+  readonly #promise: Promise<unknown> | undefined;
+  #settled = false;
+  constructor(clock?: RunClock, deadlineNs = 0n, promise?: Promise<unknown>) {
     this.#clock = clock;
     this.#deadlineNs = deadlineNs;
+    this.#promise = promise?.then(
+      () => void (this.#settled = true),
+      () => void (this.#settled = true),
+    );
   }
-  /** ns until ready (0: ready). */
+  /** What this waits on in real time, while it has not settled. */
+  pending(): Promise<unknown> | undefined {
+    return this.#promise !== undefined && !this.#settled ? this.#promise : undefined;
+  }
+  /** ns of the run's clock until ready (0: ready; a pending promise never becomes ready by the clock). */
   waitNs(): bigint {
+    if (this.#promise !== undefined) return this.#settled ? 0n : -1n;
     if (this.#clock === undefined) return 0n;
     const left = this.#deadlineNs - this.#clock.monotonicNs();
     return left > 0n ? left : 0n;
@@ -71,21 +87,35 @@ export class Pollable {
   ready(): boolean {
     return this.waitNs() === 0n;
   }
-  block(): void {
+  block(): void | Promise<void> {
+    const pending = this.pending();
+    if (pending !== undefined) return pending.then(() => undefined);
     const left = this.waitNs();
     if (left > 0n) this.#clock!.slept += left;
   }
 }
 
-/** `wasi:io/poll.poll`: the indices of the ready ones; when none is, the clock moves on to the nearest. */
-export function poll(list: Pollable[]): Uint32Array {
-  if (list.length === 0) throw new Error("wasi:io/poll.poll called with no pollables");
-  let nearest = list[0]!;
-  for (const p of list) if (p.waitNs() < nearest.waitNs()) nearest = p;
-  nearest.block();
+function readyIndices(list: Pollable[]): Uint32Array {
   const ready: number[] = [];
   for (let i = 0; i < list.length; i++) if (list[i]!.ready()) ready.push(i);
   return Uint32Array.from(ready);
+}
+
+/**
+ * `wasi:io/poll.poll`: the indices of the ready ones. When none is: it waits for the first
+ * pending promise, in real time (a timeout the component set on a request must not fire at
+ * once); with none pending, the run's clock moves on to the nearest deadline.
+ */
+export function poll(list: Pollable[]): Uint32Array | Promise<Uint32Array> {
+  if (list.length === 0) throw new Error("wasi:io/poll.poll called with no pollables");
+  const ready = readyIndices(list);
+  if (ready.length > 0) return ready;
+  const pending = list.map((p) => p.pending()).filter((p) => p !== undefined);
+  if (pending.length > 0) return Promise.race(pending).then(() => readyIndices(list));
+  let nearest = list[0]!;
+  for (const p of list) if (p.waitNs() < nearest.waitNs()) nearest = p;
+  void nearest.block();
+  return readyIndices(list);
 }
 
 /** `wasi:io/streams.input-stream` over bytes that are all there. */

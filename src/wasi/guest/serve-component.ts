@@ -7,8 +7,9 @@
  *
  * Each request runs in a new instance of the component, as in wasmtime serve and Spin
  * (StarlingMonkey, the engine of JavaScript components, answers one request per instance),
- * on memory kept from the last request and zeroed (kept-memory.ts). A call into it runs to
- * its end synchronously, inside one entry into the isolate.
+ * on memory kept from the last request and zeroed (kept-memory.ts). It runs synchronously
+ * unless it waits for an outgoing request (JSPI: preview2-http.ts); meanwhile other
+ * requests run on their own instances and memories.
  *
  * This file is bundled into the function at deploy; it sees only what a function sees.
  */
@@ -18,7 +19,8 @@ import { KeptMemory, type ImportedMemoryType } from "./kept-memory.ts";
 import { wasm, type WasmMemory, type WasmModule } from "./wasm-api.ts";
 
 interface IncomingHandler {
-  handle(request: IncomingRequest, responseOut: ResponseOutparam): void;
+  /** A promise: the export is JSPI's `promising` (bundle-component.ts). */
+  handle(request: IncomingRequest, responseOut: ResponseOutparam): void | Promise<void>;
 }
 
 type CoreInstance = { exports: Record<string, unknown> };
@@ -45,12 +47,6 @@ export function serveComponent(
   coreModule: (name: string) => WasmModule,
   memoryOf: (name: string) => ImportedMemoryType | undefined,
 ): { fetch(request: Request, env?: Record<string, unknown>): Promise<Response> } {
-  let current: RunContext | undefined;
-  const run = (): RunContext => {
-    current ??= { env: [], clock: new RunClock(), stdout: new LineLog(console.log), stderr: new LineLog(console.error) };
-    return current;
-  };
-  const imports = { ...baseInterfaces(run), ...httpInterfaces };
   /** The core modules whose memory the runner provides (import-memory.ts), each with its kept memory. */
   const kept = new Map<WasmModule, KeptMemory>();
   const moduleOf = (name: string): WasmModule => {
@@ -66,7 +62,8 @@ export function serveComponent(
       // The function's --env and --secret values are the component's environment (bindings are not strings: left out).
       const vars = Object.entries(env ?? {}).flatMap(([k, v]): [string, string][] => (typeof v === "string" ? [[k, v]] : []));
       const context: RunContext = { env: vars, clock: new RunClock(), stdout: new LineLog(console.log), stderr: new LineLog(console.error) };
-      current = context;
+      // Imports of this request's instance: while it waits for an answer, another request's may run.
+      const imports = { ...baseInterfaces(() => context), ...httpInterfaces };
       const out = new ResponseOutparam();
       // Each request gets a new instance of the component, as wasmtime serve and Spin give
       // (a JavaScript component's engine answers one request per instance), on the kept memory.
@@ -81,7 +78,7 @@ export function serveComponent(
       try {
         const root = instantiate(moduleOf, imports, instantiateCore);
         if (root.incomingHandler === undefined) return errorResponse("the component exports no wasi:http/incoming-handler");
-        root.incomingHandler.handle(new IncomingRequest(request, body), out);
+        await root.incomingHandler.handle(new IncomingRequest(request, body), out);
       } catch (err) {
         if (!(err instanceof ComponentExit)) {
           context.stdout.end();
@@ -94,7 +91,6 @@ export function serveComponent(
           return errorResponse("the component exited with an error status before it answered", { stderr: context.stderr.end() });
         }
       } finally {
-        current = undefined;
         for (const [memory, given] of lent) memory.give(given);
       }
       context.stdout.end();

@@ -44,9 +44,12 @@ async function handle(request) {
     return new Response("logged\n");
   }
   if (url.pathname === "/fetch") {
+    // An outgoing request (wasi:http/outgoing-handler) to ?url=, with a body when ?body= is given.
+    const target = url.searchParams.get("url");
+    const body = url.searchParams.get("body");
     try {
-      const res = await fetch("http://127.0.0.1:1/");
-      return new Response(`fetched ${res.status}\n`);
+      const res = await fetch(target, body === null ? {} : { method: "POST", body, headers: { "x-from": "component" } });
+      return new Response(`fetched ${res.status} ${res.headers.get("x-server")} ${await res.text()}`);
     } catch (err) {
       return new Response(`fetch failed: ${err}\n`, { status: 503 });
     }
