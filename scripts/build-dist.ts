@@ -5,7 +5,8 @@
  * rewrites relative `.ts` imports to `.js` (only imports: a `.ts` inside a string, such as
  * `flick init`'s templates, stays as written). The examples are bundled with their npm
  * dependencies (hono is a dev dependency), the dashboard's static files are copied beside its
- * handler, and package.json is copied for `flick --version`.
+ * handler, the TextDecoder's index file beside its reader, and package.json is copied for
+ * `flick --version`.
  * In the checkout nothing changes: Node runs the TypeScript itself.
  *
  * Usage: node scripts/build-dist.ts
@@ -40,5 +41,7 @@ for (const example of readdirSync(path.join(root, "examples")).filter((f) => /\.
 // The dashboard's page, styles and browser scripts are served as they are (src/dashboard/serve-dashboard.ts
 // finds them beside itself): tsc compiles only .ts, so they are copied.
 cpSync(path.join(root, "src", "dashboard", "static"), path.join(out, "src", "dashboard", "static"), { recursive: true });
+// The Encoding Standard's CJK indexes, which src/host/encoding-indexes.ts reads beside itself.
+copyFileSync(path.join(root, "src", "host", "encoding-indexes.bin"), path.join(out, "src", "host", "encoding-indexes.bin"));
 copyFileSync(path.join(root, "package.json"), path.join(out, "package.json"));
-console.log("dist: bin/ and src/ compiled, examples bundled, dashboard files copied");
+console.log("dist: bin/ and src/ compiled, examples bundled, dashboard and index files copied");

@@ -85,6 +85,7 @@ test("the package holds compiled JavaScript, and packing leaves no dist/ behind"
   assert.deepEqual(shipped.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), [], "no TypeScript to strip under node_modules");
   assert.ok(shipped.includes(path.join("dist", "src", "host", "worker-main.js")));
   assert.ok(shipped.includes(path.join("dist", "src", "dashboard", "static", "index.html")), "the dashboard's files are copied beside its handler");
+  assert.ok(shipped.includes(path.join("dist", "src", "host", "encoding-indexes.bin")), "the TextDecoder's CJK indexes are copied beside their reader");
   assert.ok(!shipped.some((f) => f.includes(".test.")), "no tests in the package");
   assert.equal(existsSync(path.join(work, "checkout", "dist")), false, "postpack removed dist/");
   assert.equal(existsSync(path.join(repoRoot, "dist")), false);

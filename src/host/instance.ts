@@ -23,6 +23,7 @@ import { FlickError, type ErrorCode, type ErrorData } from "../errors/index.ts";
 import { checkHostOp, logLimits, type GuestEvent, type HostOp } from "../runtime/contract.ts";
 import type { InvocationTrace } from "../telemetry/index.ts";
 import type { EgressPolicy } from "./egress-policy.ts";
+import { encodingIndexes } from "./encoding-indexes.ts";
 import type { FairJobs } from "./fair-jobs.ts";
 import { collectionEnded, idleCollectMs, noteInvocation, trackIdle, untrackIdle, type Collectable } from "./idle-collection.ts";
 import { InvocationIo } from "./invocation-ops.ts";
@@ -99,7 +100,7 @@ export function guestClock(): number {
  */
 export const snapshotWarmup = `
   const r = __flickRuntime;
-  r.connect((n) => new Uint8Array(n), (d) => d, () => null, () => {}, Date.now(), 128 * 1024 * 1024);
+  r.connect((n) => new Uint8Array(n), (d) => d, () => null, () => null, () => {}, Date.now(), 128 * 1024 * 1024);
   r.init({ default: { async fetch(request, env) {
     const url = new URL(request.url);
     const text = await request.text();
@@ -464,11 +465,13 @@ export class Instance implements Collectable {
       return ascii === "" ? null : ascii;
     });
     const wasmCall = new ivm.Callback((hash: string) => (typeof hash === "string" && /^[0-9a-f]{64}$/.test(hash) ? this.links.wasm(hash) : null));
+    // A table of the Encoding Standard, for the first legacy multi-byte TextDecoder of the isolate.
+    const indexCall = new ivm.Callback((name: string) => encodingIndexes.table(name));
     // Not waited for by the guest: ops are waiting after its `run` resolved.
     const moreCall = new ivm.Callback(() => this.onMore(), { ignored: true });
     await (connect as ivm.Reference<(...args: unknown[]) => void>).apply(
       undefined,
-      [randomCall, idnaCall, wasmCall, moreCall, guestClock(), this.spec.memoryMiB * 1024 * 1024],
+      [randomCall, idnaCall, wasmCall, indexCall, moreCall, guestClock(), this.spec.memoryMiB * 1024 * 1024],
       { arguments: { copy: true } },
     );
     connect!.release();

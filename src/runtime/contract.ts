@@ -6,7 +6,7 @@
  * The host enters an isolate asynchronously — the isolate runs on its own thread, never on
  * the host's event loop — and one entry per instance per event-loop turn carries every
  * event queued for it (`GuestEvent`: requests, timers due, fetch answers …). Guest code
- * never calls the host and waits, except for the three `SyncHostCalls`; everything else it
+ * never calls the host and waits, except for the four `SyncHostCalls`; everything else it
  * asks of the host is a `HostOp` appended to an outbox. `run` returns the outbox once the
  * microtasks its events started have had their turns (so the response of an `async fetch`
  * travels back with the entry that started it); an op emitted later in the same entry
@@ -88,7 +88,17 @@ export interface SyncHostCalls {
   domainToASCII(domain: string): string | null;
   /** The bytes of a Wasm module shipped with this version, by SHA-256; null if not shipped. */
   wasmModule(hash: string): Uint8Array | null;
+  /**
+   * One index of the Encoding Standard in its binary form (scripts/gen-encoding-indexes.ts
+   * documents it), asked for when a legacy multi-byte TextDecoder is first constructed; null
+   * for a name not in `encodingIndexNames`. At most 48 KiB, the same for every isolate.
+   */
+  encodingIndex(name: string): Uint8Array | null;
 }
+
+/** The indexes `encodingIndex` answers for (Encoding §5): the CJK decoders' tables. */
+export const encodingIndexNames = ["gb18030", "gb18030-ranges", "big5", "jis0208", "jis0212", "euc-kr"] as const;
+export type EncodingIndexName = (typeof encodingIndexNames)[number];
 
 /**
  * The runtime's entry points, left by the bootstrap on `globalThis.__flickRuntime` for the
@@ -103,6 +113,7 @@ export interface RuntimeEntries {
     randomBytes: SyncHostCalls["randomBytes"],
     domainToASCII: SyncHostCalls["domainToASCII"],
     wasmModule: SyncHostCalls["wasmModule"],
+    encodingIndex: SyncHostCalls["encodingIndex"],
     /** Not waited for: ops are waiting in the outbox after `run` returned; the host calls `take`. */
     more: () => void,
     nowMs: number,

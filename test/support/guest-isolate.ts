@@ -5,10 +5,10 @@
  * The runtime is bundled as the host bundles it (guest-isolate-entry.ts) and connected as
  * a host connects it (src/host/instance.ts `prepare`): references to the entry points on
  * `__flickRuntime`, which is then deleted, and `connect` with the memory limit. Of the
- * sync calls only `wasmModule` does something: it answers with the bytes given to
- * `shipWasm`. Test code runs as user code would, in the same global (`run`, `attempt`,
- * `runAsync`), or as a function's requests through the runtime's `run` (`serve`,
- * `request`), one entry each. Each guest isolate is its own V8 isolate: create one per
+ * sync calls `wasmModule` answers with the bytes given to `shipWasm`, `encodingIndex` as
+ * a host does (recording what was asked, in `indexesAsked`); the others are stubs. Test
+ * code runs as user code would, in the same global (`run`, `attempt`, `runAsync`), or as
+ * a function's requests through the runtime's `run` (`serve`, `request`), one entry each. Each guest isolate is its own V8 isolate: create one per
  * test and dispose it.
  */
 import { createHash } from "node:crypto";
@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import ivm from "isolated-vm";
 import { bundleGuestScript } from "../../src/build/index.ts";
+import { encodingIndexes } from "../../src/host/encoding-indexes.ts";
 
 // Every context made from now on gets V8's `gc` (as on a host run with --expose-gc).
 setFlagsFromString("--expose-gc");
@@ -51,6 +52,8 @@ export interface GuestIsolate {
    * (its `memoryLimit` ops, taken from the outbox as a host takes them), in order.
    */
   readonly reached: string[];
+  /** The Encoding Standard indexes the runtime asked for (`encodingIndex`), in order. */
+  readonly indexesAsked: readonly string[];
   /** Runs a script and returns its (copied) completion value; guest errors are thrown. */
   run(code: string, timeoutMs?: number): unknown;
   /**
@@ -107,12 +110,17 @@ export async function createGuestIsolate(options: GuestIsolateOptions): Promise<
   const entry = (name: string) => entries.getSync(name, { reference: true }) as ivm.Reference<(...args: unknown[]) => unknown>;
   const [connect, init, run, take] = [entry("connect"), entry("init"), entry("run"), entry("take")];
   const shipped = new Map<string, Uint8Array>();
+  const indexesAsked: string[] = [];
   connect.applySync(
     undefined,
     [
       new ivm.Callback((n: number) => new Uint8Array(n)),
       new ivm.Callback((domain: string) => domain),
       new ivm.Callback((hash: string) => shipped.get(hash) ?? null),
+      new ivm.Callback((name: string) => {
+        indexesAsked.push(name);
+        return encodingIndexes.table(name);
+      }),
       new ivm.Callback(() => {}, { ignored: true }),
       Date.now(),
       options.memoryMiB * MiB,
@@ -130,6 +138,7 @@ export async function createGuestIsolate(options: GuestIsolateOptions): Promise<
   let invocation = 0;
   return {
     isolate,
+    indexesAsked,
     get reached() {
       if (!isolate.isDisposed) takeOps();
       return reached;

@@ -45,8 +45,8 @@ Object.defineProperty(global, wasmModuleKey, { value: shippedWasmModule, writabl
  * Connects this isolate to its host. Separate from the rest of the bootstrap so that
  * everything above can live in a V8 startup snapshot shared by all isolates.
  */
-const connect: RuntimeEntries["connect"] = (randomBytes, domainToASCII, wasmModule, more, nowMs, memoryLimitBytes) => {
-  installSyncCalls({ randomBytes, domainToASCII, wasmModule }, more);
+const connect: RuntimeEntries["connect"] = (randomBytes, domainToASCII, wasmModule, encodingIndex, more, nowMs, memoryLimitBytes) => {
+  installSyncCalls({ randomBytes, domainToASCII, wasmModule, encodingIndex }, more);
   resetRandomPool();
   setInstanceMemoryLimit(memoryLimitBytes, (what) => emit(["memoryLimit", what]));
   // globalThis, not the `global` captured above: a context made from a snapshot has its own proxy.

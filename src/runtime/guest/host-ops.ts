@@ -1,11 +1,11 @@
 /**
  * The guest's side of the host contract (../contract.ts).
  *
- * Guest code never waits for its host, except for the three sync calls (random bytes,
- * IDNA, a shipped Wasm module): everything else it asks for is a host op appended to the
- * outbox, which the host takes after each entry — with the entry's microtasks run, so a
- * response made by an `async fetch` travels with the entry that started it. Answers come
- * back as events of a later entry (dispatcher.ts).
+ * Guest code never waits for its host, except for the four sync calls (random bytes,
+ * IDNA, a shipped Wasm module, an Encoding Standard index): everything else it asks for
+ * is a host op appended to the outbox, which the host takes after each entry — with the
+ * entry's microtasks run, so a response made by an `async fetch` travels with the entry
+ * that started it. Answers come back as events of a later entry (dispatcher.ts).
  *
  * The sync calls are captured at connect and reachable from nowhere else: user code
  * reaches the host only through the Web APIs built on top.
