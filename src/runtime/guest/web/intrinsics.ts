@@ -98,6 +98,8 @@ export const SetCtor = Set;
 
 export const ArrayBufferCtor = ArrayBuffer;
 export const Uint8ArrayCtor = Uint8Array;
+export const Uint16ArrayCtor = Uint16Array;
+export const Uint32ArrayCtor = Uint32Array;
 export const DataViewCtor = DataView;
 export const ArrayBufferIsView = ArrayBuffer.isView;
 const ArrayBufferByteLengthGetter = ObjectGetOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get!;

@@ -1,12 +1,21 @@
 /**
- * The decoders behind TextDecoder other than UTF-8 (which lives in utf8.ts): UTF-16LE/BE
- * (Encoding §14.2), the legacy single-byte encodings (Encoding §9) and x-user-defined
- * (Encoding §14.5). Each is a resumable state machine over byte chunks, so
- * `decode(chunk, { stream: true })` needs no re-buffering. The legacy multi-byte encodings
- * (GBK, gb18030, Big5, EUC-JP, ISO-2022-JP, Shift_JIS, EUC-KR) are not implemented: their
- * labels are a RangeError, as for an unknown label.
+ * The decoders behind TextDecoder, by encoding name, and the label table that names them.
+ * Here: UTF-16LE/BE (Encoding §14.2), the legacy single-byte encodings (Encoding §9) and
+ * x-user-defined (Encoding §14.5); UTF-8 lives in utf8.ts, and the legacy multi-byte
+ * encodings — GBK and gb18030, Big5, EUC-JP, ISO-2022-JP, Shift_JIS, EUC-KR (Encoding
+ * §10–13) — in a file each, their indexes fetched from the host when the first decoder
+ * needing one is constructed (multi-byte-indexes.ts). Each decoder is a resumable state
+ * machine over byte chunks, so `decode(chunk, { stream: true })` needs no re-buffering.
+ * The "replacement" encoding's labels are a RangeError, as TextDecoder's constructor must
+ * make them (Encoding §7.2), like an unknown label's.
  */
-import { StringFromCharCode, StringPrototypeCharCodeAt } from "./intrinsics.ts";
+import { Big5Decoder } from "./big5-decoder.ts";
+import { EucJpDecoder } from "./euc-jp-decoder.ts";
+import { EucKrDecoder } from "./euc-kr-decoder.ts";
+import { Gb18030Decoder } from "./gb18030-decoder.ts";
+import { StringFromCharCode, StringPrototypeCharCodeAt, Uint16ArrayCtor } from "./intrinsics.ts";
+import { Iso2022JpDecoder } from "./iso-2022-jp-decoder.ts";
+import { ShiftJisDecoder } from "./shift-jis-decoder.ts";
 import { SINGLE_BYTE_INDEXES } from "./single-byte-indexes.ts";
 import { firstNonASCII, latin1FromBytes, stringFromCodeUnits, Utf8Decoder } from "./utf8.ts";
 
@@ -17,7 +26,7 @@ export interface StreamDecoder {
 }
 
 const CHUNK = 4096;
-const scratch = new Uint16Array(CHUNK + 8);
+const scratch = new Uint16ArrayCtor(CHUNK + 8);
 
 /** The shared UTF-16 decoder (Encoding §14.2.1), little- or big-endian. */
 export class Utf16Decoder implements StreamDecoder {
@@ -131,7 +140,7 @@ export class SingleByteDecoder implements StreamDecoder {
 
 /** A table from a 128-character string: the code points for bytes 0x80–0xFF. */
 function tableFrom(chars: string): Uint16Array {
-  const table = new Uint16Array(128);
+  const table = new Uint16ArrayCtor(128);
   for (let i = 0; i < 128; i++) table[i] = StringPrototypeCharCodeAt(chars, i);
   return table;
 }
@@ -152,7 +161,7 @@ const WINDOWS_1252_HIGH = (() => {
 
 /** x-user-defined (Encoding §14.5): bytes 0x80–0xFF map to U+F780–U+F7FF. */
 const X_USER_DEFINED_HIGH = (() => {
-  const table = new Uint16Array(128);
+  const table = new Uint16ArrayCtor(128);
   for (let i = 0; i < 128; i++) table[i] = 0xf780 + i;
   return table;
 })();
@@ -179,12 +188,25 @@ export function createDecoder(name: string, fatal: boolean): StreamDecoder {
       return new SingleByteDecoder(WINDOWS_1252_HIGH, fatal);
     case "x-user-defined":
       return new SingleByteDecoder(X_USER_DEFINED_HIGH, fatal);
+    case "gbk":
+    case "gb18030":
+      return new Gb18030Decoder(fatal);
+    case "big5":
+      return new Big5Decoder(fatal);
+    case "euc-jp":
+      return new EucJpDecoder(fatal);
+    case "iso-2022-jp":
+      return new Iso2022JpDecoder(fatal);
+    case "shift_jis":
+      return new ShiftJisDecoder(fatal);
+    case "euc-kr":
+      return new EucKrDecoder(fatal);
     default:
       return new SingleByteDecoder(singleByteTable(name), fatal);
   }
 }
 
-/** Label → encoding name, for the encodings implemented here (Encoding §4.2 table). */
+/** Label → encoding name (Encoding §4.2 table), every encoding but "replacement". */
 const LABELS: { readonly [label: string]: string } = {
   __proto__: null as unknown as string,
   "unicode-1-1-utf-8": "utf-8",
@@ -372,11 +394,50 @@ const LABELS: { readonly [label: string]: string } = {
   "x-cp1258": "windows-1258",
   "x-mac-cyrillic": "x-mac-cyrillic",
   "x-mac-ukrainian": "x-mac-cyrillic",
+  // The legacy multi-byte encodings.
+  chinese: "gbk",
+  csgb2312: "gbk",
+  csiso58gb231280: "gbk",
+  gb2312: "gbk",
+  gb_2312: "gbk",
+  "gb_2312-80": "gbk",
+  gbk: "gbk",
+  "iso-ir-58": "gbk",
+  "x-gbk": "gbk",
+  gb18030: "gb18030",
+  big5: "big5",
+  "big5-hkscs": "big5",
+  "cn-big5": "big5",
+  csbig5: "big5",
+  "x-x-big5": "big5",
+  cseucpkdfmtjapanese: "euc-jp",
+  "euc-jp": "euc-jp",
+  "x-euc-jp": "euc-jp",
+  csiso2022jp: "iso-2022-jp",
+  "iso-2022-jp": "iso-2022-jp",
+  csshiftjis: "shift_jis",
+  ms932: "shift_jis",
+  ms_kanji: "shift_jis",
+  "shift-jis": "shift_jis",
+  shift_jis: "shift_jis",
+  sjis: "shift_jis",
+  "windows-31j": "shift_jis",
+  "x-sjis": "shift_jis",
+  cseuckr: "euc-kr",
+  csksc56011987: "euc-kr",
+  "euc-kr": "euc-kr",
+  "iso-ir-149": "euc-kr",
+  korean: "euc-kr",
+  "ks_c_5601-1987": "euc-kr",
+  "ks_c_5601-1989": "euc-kr",
+  ksc5601: "euc-kr",
+  ksc_5601: "euc-kr",
+  "windows-949": "euc-kr",
 };
 
 /**
  * Get an encoding (Encoding §4.2): trim ASCII whitespace, ASCII-lowercase, look up.
- * Undefined for an unknown label, and for labels of encodings this runtime lacks.
+ * Undefined for an unknown label, and for the replacement encoding's labels.
  */
 export function getEncoding(label: string): string | undefined {
   let start = 0;

@@ -1,10 +1,11 @@
 /**
  * TextEncoder and TextDecoder (Encoding §7–8, https://encoding.spec.whatwg.org/#api).
  *
- * Decoding supports UTF-8, UTF-16LE/BE, every legacy single-byte encoding (windows-1252 being
- * what the "latin1", "iso-8859-1" and "ascii" labels mean, per the spec) and x-user-defined.
- * The legacy multi-byte encodings are not implemented; their labels are a RangeError like an
- * unknown label's (see text-decoders.ts).
+ * Decoding supports every encoding of the standard: UTF-8, UTF-16LE/BE, the legacy
+ * single-byte encodings (windows-1252 being what the "latin1", "iso-8859-1" and "ascii"
+ * labels mean, per the spec), the legacy multi-byte ones (GBK, gb18030, Big5, EUC-JP,
+ * ISO-2022-JP, Shift_JIS, EUC-KR) and x-user-defined; the "replacement" encoding's labels
+ * are a RangeError, as the spec says (see text-decoders.ts).
  */
 import {
   constructContext,
@@ -26,6 +27,7 @@ import {
   isArrayBuffer,
   isSharedArrayBuffer,
   isUint8Array,
+  typedArrayLength,
   viewBuffer,
   viewByteLength,
   viewByteOffset,
@@ -158,7 +160,8 @@ export class TextDecoder {
       this.#bomSeen = false;
     }
     this.#doNotFlush = stream;
-    let output = decoder.decode(bytes, 0, bytes.length, !stream);
+    // The length through the captured getter: user code may redefine %TypedArray%.prototype.length.
+    let output = decoder.decode(bytes, 0, typedArrayLength(bytes), !stream);
     if (output === null) {
       throw new TypeError(`${context}: The encoded data was not valid for encoding ${this.#encoding}`);
     }
