@@ -5,10 +5,12 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { flick } from "./support/cli.ts";
-import { repoRoot, startTestNode, type TestNode } from "./support/node-process.ts";
+import { parse } from "@bytecodealliance/jco-transpile/wasm-tools";
+import { repoRoot, startTestNode, tempDir, type TestNode } from "./support/node-process.ts";
 import { buildComponent } from "./support/wasi-build.ts";
 
 let node: TestNode;
@@ -137,4 +139,28 @@ test("--arg and --dir are for WASI programs: a component deployed with them is r
   const res = await flick(["deploy", component, "--name", "comp2", "--arg", "x", "--data-dir", node.dataDir]);
   assert.notEqual(res.code, 0);
   assert.match(res.stderr, /is a WebAssembly component: --arg and --dir .* are for WASI preview 1 programs/);
+});
+
+test("deploying a component Flick cannot serve says why: an interface it does not provide, or no wasi:http handler", { timeout: 60_000 }, async () => {
+  const dir = tempDir("flick-component-bad-");
+  const sockets = path.join(dir, "sockets.wasm");
+  writeFileSync(sockets, await parse(`(component
+    (import "wasi:sockets/tcp@0.2.0" (instance $tcp (export "connect" (func))))
+    (core func $connect (canon lower (func $tcp "connect")))
+    (core module $m (import "tcp" "connect" (func)))
+    (core instance (instantiate $m (with "tcp" (instance (export "connect" (func $connect))))))
+  )`));
+  const refused = await flick(["deploy", sockets, "--name", "sockets", "--data-dir", node.dataDir]);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /sockets\.wasm imports wasi:sockets\/tcp, which Flick does not provide to components \(it provides wasi:io\/error, /);
+  const library = path.join(dir, "library.wasm");
+  writeFileSync(library, await parse(`(component
+    (core module $m (func (export "f") (result i32) i32.const 7))
+    (core instance $i (instantiate $m))
+    (func $f (result u32) (canon lift (core func $i "f")))
+    (export "hello" (func $f))
+  )`));
+  const notHttp = await flick(["deploy", library, "--name", "library", "--data-dir", node.dataDir]);
+  assert.notEqual(notHttp.code, 0);
+  assert.match(notHttp.stderr, /library\.wasm is a component that exports hello, not wasi:http\/incoming-handler/);
 });

@@ -89,14 +89,14 @@ export async function bundleComponent(file: string, shownName: string, bytes: Ui
   } catch (err) {
     throw new FlickError("invalid_bundle", `${shownName}: jco could not transpile the component: ${String((err as Error).message ?? err).split("\n").slice(0, 6).join(" ")}`);
   }
+  const missing = out.imports.map(unversioned).filter((name) => !providedInterfaces.has(name));
+  if (missing.length > 0) {
+    throw new FlickError("invalid_bundle", `${shownName} imports ${missing.join(", ")}, which Flick does not provide to components (it provides ${[...providedInterfaces].join(", ")}); build it for the wasi:http/proxy world`);
+  }
   const handler = out.exports.find(([name]) => unversioned(name) === "wasi:http/incoming-handler");
   if (handler === undefined) {
     const exported = out.exports.map(([name]) => name).join(", ") || "nothing";
     throw new FlickError("invalid_bundle", `${shownName} is a component that exports ${exported}, not wasi:http/incoming-handler; Flick serves HTTP components (the wasi:http/proxy world), as Spin and wasmtime serve do`);
-  }
-  const missing = out.imports.map(unversioned).filter((name) => !providedInterfaces.has(name));
-  if (missing.length > 0) {
-    throw new FlickError("invalid_bundle", `${shownName} imports ${missing.join(", ")}, which Flick does not provide to components (it provides ${[...providedInterfaces].join(", ")}); build it for the wasi:http/proxy world`);
   }
 
   const wasm: Record<string, Uint8Array> = {};
