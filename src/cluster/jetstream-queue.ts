@@ -402,12 +402,12 @@ export class JetStreamQueue implements QueueStore {
         if (taken.length === 0) throw err;
       }
     }
-    // One record that cannot be written does not cost the others: they run, and it is given
-    // back to run again at once (its record unchanged) rather than when its ack wait ends.
+    // One record that cannot be written does not cost the others: they run. It stays
+    // delivered here until its ack wait ends, as when a node dies; given back at once, each
+    // retry during a store outage would count a delivery and bring it nearer dead-lettering.
     const started = await Promise.allSettled(taken.map((d) => this.start(d, nowMs, leaseUntilMs, holder)));
-    const failed = started.flatMap((s, i) => (s.status === "rejected" ? [{ d: taken[i]!, reason: s.reason as unknown }] : []));
-    for (const { d } of failed) giveBack(this.nc, d.ackSubject);
-    if (failed.length > 0 && failed.length === taken.length) throw failed[0]!.reason;
+    const failed = started.flatMap((s) => (s.status === "rejected" ? [s.reason as unknown] : []));
+    if (failed.length > 0 && failed.length === taken.length) throw failed[0];
     return started.flatMap((s) => (s.status === "fulfilled" && s.value !== undefined ? [s.value] : []));
   }
 
