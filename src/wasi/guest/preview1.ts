@@ -21,8 +21,10 @@ const SUCCESS = 0;
 const EBADF = 8;
 const EEXIST = 20;
 const EFAULT = 21;
+const EFBIG = 22;
 const EINVAL = 28;
 const EISDIR = 31;
+const EMFILE = 33;
 const ENOENT = 44;
 const ENOSYS = 52;
 const ENOTDIR = 54;
@@ -50,6 +52,22 @@ const EVENT_CLOCK = 0;
 const SUBCLOCK_ABSTIME = 1;
 
 const allRights = 0x1fffffffn;
+
+/** Descriptors a run may hold open at once (stdio and preopens included); past it, EMFILE. */
+export const maxOpenFds = 1024;
+/** The largest file in the overlay (no function's memory holds more); past it, EFBIG. */
+export const maxFileBytes = 2 ** 30;
+/** What a run may write to stdout (it is buffered: the CGI response); past it, EFBIG. */
+export const maxStdoutBytes = 32 * 2 ** 20;
+
+/** A size or offset a file may not reach: the call answers EFBIG. */
+class FileTooLarge {}
+
+function fileEnd(offset: bigint | number, length: bigint | number = 0): number {
+  const end = BigInt(offset) + BigInt(length);
+  if (end < 0n || end > BigInt(maxFileBytes)) throw new FileTooLarge();
+  return Number(end);
+}
 
 /** `proc_exit`: thrown through the program's frames to end the run. */
 export class ProgramExit {
@@ -90,6 +108,7 @@ export class Preview1 {
   private readonly io: RunIO;
   private readonly fds = new Map<number, Fd>();
   private nextFd: number;
+  private stdoutBytes = 0;
   private stdinAt = 0;
   /** Time the program slept (poll_oneoff): added to every clock reading. */
   private sleptNs = 0n;
@@ -227,9 +246,17 @@ export class Preview1 {
         if (f === undefined) return EBADF;
         let n = 0;
         for (const chunk of this.iovecs(iovs, count)) {
-          if (f.kind === "stdout") this.io.stdout(chunk);
+          if (f.kind === "stdout") {
+            if (this.stdoutBytes + chunk.length > maxStdoutBytes) return n > 0 ? this.wrote(written, n) : EFBIG;
+            this.stdoutBytes += chunk.length;
+            this.io.stdout(chunk);
+          }
           else if (f.kind === "stderr") this.io.stderr(chunk);
-          else if (f.kind === "file") f.position = this.writeAt(this.writable(f), f.append ? f.node.size : f.position, [chunk]);
+          else if (f.kind === "file") {
+            const at = f.append ? f.node.size : f.position;
+            fileEnd(at, chunk.length);
+            f.position = this.writeAt(this.writable(f), at, [chunk]);
+          }
           else return f.kind === "dir" ? EISDIR : EBADF;
           n += chunk.length;
         }
@@ -240,8 +267,10 @@ export class Preview1 {
         const f = this.fds.get(fd);
         if (f === undefined) return EBADF;
         if (f.kind !== "file") return f.kind === "dir" ? EISDIR : ESPIPE;
-        const at = Number(offset);
-        this.view().setUint32(written, this.writeAt(this.writable(f), at, this.iovecs(iovs, count)) - at, true);
+        const chunks = this.iovecs(iovs, count);
+        const at = fileEnd(offset);
+        fileEnd(at, chunks.reduce((sum, c) => sum + c.length, 0));
+        this.view().setUint32(written, this.writeAt(this.writable(f), at, chunks) - at, true);
         return SUCCESS;
       },
       fd_read: (fd: number, iovs: number, count: number, read: number) => {
@@ -307,8 +336,8 @@ export class Preview1 {
         const f = this.fds.get(fd);
         if (f === undefined) return EBADF;
         if (f.kind !== "file") return EBADF;
+        const end = fileEnd(offset, len);
         const file = this.writable(f);
-        const end = Number(offset + len);
         reserve(file, end);
         if (end > file.size) {
           file.data.fill(0, file.size, end);
@@ -348,8 +377,8 @@ export class Preview1 {
         const f = this.fds.get(fd);
         if (f === undefined) return EBADF;
         if (f.kind !== "file") return EINVAL;
+        const n = fileEnd(size);
         const file = this.writable(f);
-        const n = Number(size);
         reserve(file, n);
         if (n > file.size) file.data.fill(0, file.size, n);
         file.size = n;
@@ -554,6 +583,7 @@ export class Preview1 {
           return call(...args);
         } catch (err) {
           if (err instanceof ProgramExit) throw err;
+          if (err instanceof FileTooLarge) return EFBIG;
           if (err instanceof RangeError) return EFAULT;
           throw err;
         }
@@ -562,7 +592,14 @@ export class Preview1 {
     return guarded;
   }
 
+  /** A write that took `n` bytes: says so at `written`. */
+  private wrote(written: number, n: number): number {
+    this.view().setUint32(written, n, true);
+    return SUCCESS;
+  }
+
   private open(fd: Fd, out: number): number {
+    if (this.fds.size >= maxOpenFds) return EMFILE;
     const n = this.nextFd++;
     this.fds.set(n, fd);
     this.view().setUint32(out, n, true);
