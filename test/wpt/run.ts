@@ -10,7 +10,8 @@
  * ships in test/fixtures/wpt). `test/wpt/expectations.json` lists the subtests known to
  * fail, each with the reason; the run fails on any other failure, and on an expected
  * failure that now passes (so the list shrinks as the runtime gets better). `--update`
- * rewrites the list from this run, keeping the reasons already written.
+ * rewrites the entries of the files this run covered, keeping the reasons already written
+ * (and the entries of folders it did not run).
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -247,14 +248,27 @@ console.log(`\n${passed}/${total} subtests pass in ${results.length} files; ${un
 for (const p of nowPassing) console.log(`  now passes: ${p}`);
 if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));
 if (values.update) {
-  const next: Expectations = {};
+  const updated: Expectations = {};
   for (const r of results) {
     const failing = r.subtests.filter((t) => t.status !== "PASS");
     const old = expectations[r.file] ?? {};
-    if (r.harness !== "OK" && r.subtests.length === 0) next[r.file] = { "*": old["*"] ?? `harness ${r.harness}: ${r.harnessMessage ?? ""}`.slice(0, 200) };
-    else if (failing.length) next[r.file] = Object.fromEntries(failing.map((t) => [t.name, old[t.name] ?? "TODO: reason"]));
+    const broken = r.harness !== "OK" && r.subtests.length === 0;
+    // A whole-file expectation stays one while anything in the file still fails.
+    if (old["*"] !== undefined && (broken || failing.length)) updated[r.file] = { "*": old["*"] };
+    else if (broken) updated[r.file] = { "*": `harness ${r.harness}: ${r.harnessMessage ?? ""}`.slice(0, 200) };
+    else if (failing.length) updated[r.file] = Object.fromEntries(failing.map((t) => [t.name, old[t.name] ?? "TODO: reason"]));
   }
-  writeFileSync(expectationsFile, JSON.stringify(next, null, 2) + "\n");
+  // Files this run did not cover (other folders) keep their entries, in their place.
+  const ran = new Set(results.map((r) => r.file));
+  const next: Expectations = {};
+  for (const [file, entry] of Object.entries(expectations)) {
+    if (!ran.has(file)) next[file] = entry;
+    else if (updated[file] !== undefined) next[file] = updated[file];
+  }
+  for (const [file, entry] of Object.entries(updated)) next[file] ??= entry;
+  // ASCII only, as the file has always been: subtest names hold non-ASCII and lone surrogates.
+  const json = JSON.stringify(next, null, 2).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  writeFileSync(expectationsFile, json + "\n");
   console.log(`wrote ${path.relative(process.cwd(), expectationsFile.pathname)}`);
 }
 process.exit(unexpected || nowPassing.length ? 1 : 0);
