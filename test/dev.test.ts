@@ -3,12 +3,13 @@
 // its own node, with the file's settings and the local secrets, reloads on save, fires the
 // scheduled and queue handlers on request — and the live version, env and secrets stay.
 import assert from "node:assert/strict";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { flick } from "./support/cli.ts";
 import { spawnLive, type LiveCli } from "./support/live-cli.ts";
-import { startTestNode, tempDir, type TestNode } from "./support/node-process.ts";
+import { repoRoot, startTestNode, tempDir, type TestNode } from "./support/node-process.ts";
+import { buildC } from "./support/wasi-build.ts";
 
 let live: TestNode;
 let dir: string;
@@ -82,5 +83,32 @@ test("flick dev says what is wrong with the local secrets file, by line", async 
     assert.equal(await dev.interrupt(), 0);
   } finally {
     rmSync(bad, { recursive: true, force: true });
+  }
+});
+
+test("flick dev serves a .wasm program with its --arg and --dir, and a rebuild of the file is deployed again", { timeout: 120_000 }, async () => {
+  const wasm = tempDir("flick-dev-wasm-");
+  try {
+    const hello = buildC(path.join(repoRoot, "bench", "wasi", "hello.c"));
+    const prog = buildC(path.join(repoRoot, "test", "wasi", "prog.c"));
+    mkdirSync(path.join(wasm, "data"));
+    writeFileSync(path.join(wasm, "data", "greeting.txt"), "from dev\n");
+    copyFileSync(hello, path.join(wasm, "app.wasm"));
+    const dev = spawnLive(["dev", "app.wasm", "--port", "0", "--arg", "from-dev", "--dir", "data:/data"], { cwd: wasm });
+    running.push(dev);
+    const [, url] = await dev.printed(/url\s+(http:\/\/127\.0\.0\.1:\d+\/fn\/app)\n/);
+    await dev.printed(/app: deployed version [0-9a-f]{16}/);
+    assert.equal(await (await fetch(`${url}/hello`)).text(), "Hello from WASI!\n");
+
+    // The program is rebuilt (here: another build copied over it): the next request runs it.
+    copyFileSync(prog, path.join(wasm, "app.wasm"));
+    await dev.printed(/app: deployed version [0-9a-f]{16}[^]*app: deployed version [0-9a-f]{16}/);
+    assert.equal(await (await fetch(`${url}/hello`)).text(), "hello from C\n");
+    const cgi = (await (await fetch(`${url}/cgi`)).json()) as { argc: number; argv1: string };
+    assert.deepEqual([cgi.argc, cgi.argv1], [2, "from-dev"]);
+    assert.match(await (await fetch(`${url}/files`)).text(), /^read: from dev\n/);
+    assert.equal(await dev.interrupt(), 0, dev.stderr());
+  } finally {
+    rmSync(wasm, { recursive: true, force: true });
   }
 });

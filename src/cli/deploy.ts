@@ -35,7 +35,7 @@ export const settingOptions = {
   "cron-missed": { type: "string" },
 } as const;
 /** Part of a WASI program's code (its version), not settings: given on every deploy of a .wasm. */
-const wasiOptions = {
+export const wasiOptions = {
   arg: { type: "string", multiple: true },
   dir: { type: "string", multiple: true },
 } as const;
@@ -65,7 +65,7 @@ export const settingHelp = [
   "Settings stick: a deploy changes what its flags and config name and keeps the rest (flick info shows where",
   "each setting came from).",
 ];
-const wasiHelp = [
+export const wasiHelp = [
   "--arg A             a .wasm program's argument after its name (repeatable, in order)",
   "--dir LOCAL:/GUEST  ship a directory with a .wasm program; it sees it read-only at /GUEST, with a writable",
   "                    overlay of its own per request (repeatable; 8 MiB and 2,000 files in all)",

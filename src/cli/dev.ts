@@ -11,7 +11,7 @@ import { FlickError } from "../errors/index.ts";
 import type { LogLine } from "../model/index.ts";
 import type { Command } from "./command.ts";
 import { nodeFile } from "./config.ts";
-import { bundled, planDeploy, settingHelp, settingOptions, type DeployPlan } from "./deploy.ts";
+import { bundled, planDeploy, settingHelp, settingOptions, wasiHelp, wasiOptions, type DeployPlan } from "./deploy.ts";
 import { bytes, logLine } from "./format.ts";
 import { parseInteger } from "./parse.ts";
 
@@ -43,16 +43,19 @@ const keysHelp = "r + Enter: redeploy · s: run the scheduled handler · q <text
 export const dev: Command = {
   name: "dev",
   summary: "Run a function on a local node of its own, redeploying on save (the live function is never touched).",
-  usage: "dev [entry.ts|.js] [--port 8787] [--secrets-file .dev.secrets] [deploy options]",
+  usage: "dev [entry.ts|.js|.wasm] [--port 8787] [--secrets-file .dev.secrets] [deploy options]",
   optionHelp: [
     "--port N            port of the local node (default 8787; 0 = any free port)",
     `--secrets-file F    local secrets, NAME=value lines (default: ${devSecretsFile} beside flick.toml or the entry; keep it out of git)`,
     ...settingHelp,
+    ...wasiHelp,
+    `A .wasm entry (a WASI program or an HTTP component) is deployed again when the file changes: rebuild it`,
+    `in another terminal (cargo build, make, asc …) and the next request runs the new build.`,
     `The node's data lives in ${devDataDir}/ beside flick.toml (or the entry); other commands reach it with`,
     `--data-dir ${devDataDir}. On stdin: ${keysHelp}.`,
   ],
   examples: ["flick dev", "flick dev examples/json-api.ts --port 0", "echo s | flick dev   (deploy, then run the scheduled handler once)"],
-  options: { ...settingOptions, port: { type: "string" }, "secrets-file": { type: "string" } },
+  options: { ...settingOptions, ...wasiOptions, port: { type: "string" }, "secrets-file": { type: "string" } },
   positionals: { min: 0, max: 1 },
   async run({ values, positionals }) {
     // Ctrl-C from the first moment stops the node cleanly, even during start-up.
