@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { repoRoot, tempDir } from "./support/node-process.ts";
 import { assertTourShown, runTour } from "./support/readme-tour.ts";
+import { buildC } from "./support/wasi-build.ts";
 
 let work: string;
 let prefix: string;
@@ -108,6 +109,11 @@ test("installed with npm install -g, flick works from any folder: up, init, depl
     assert.match(ok(flickBin, ["info", "shop", "--data-dir", "../.flick"], project), /secret\.API_KEY\s+••••\s+flick secret put/);
     // The dashboard: its own files, and uPlot from the installed dependency.
     for (const p of ["/dashboard/", "/dashboard/app.js", "/dashboard/uplot.js"]) assert.equal((await fetch(`${url}${p}`)).status, 200, p);
+    // A WASI program: its runner is bundled from the compiled files beside the CLI.
+    const wasm = path.join(elsewhere, "hello.wasm");
+    cpSync(buildC(path.join(repoRoot, "bench", "wasi", "hello.c")), wasm);
+    ok(flickBin, ["deploy", wasm, "--data-dir", ".flick"], elsewhere);
+    assert.equal(await (await fetch(`${url}/fn/hello`)).text(), "Hello from WASI!\n");
   });
 });
 

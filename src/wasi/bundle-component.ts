@@ -20,7 +20,8 @@ import type { BundledFunction } from "../build/index.ts";
 import type { ImportedMemoryType } from "./guest/kept-memory.ts";
 import { importMemoryChecked } from "./import-memory.ts";
 
-const guestEntry = fileURLToPath(new URL("./guest/serve-component.ts", import.meta.url));
+// .ts here, .js in the published package (scripts/build-dist.ts compiles src/): this file's own extension.
+const guestEntry = fileURLToPath(new URL(`./guest/serve-component${import.meta.url.slice(import.meta.url.lastIndexOf("."))}`, import.meta.url));
 const jcoPackage = "@bytecodealliance/jco-transpile";
 
 /** The interfaces Flick gives a component (guest/preview2-io.ts, guest/preview2-http.ts), without versions. */

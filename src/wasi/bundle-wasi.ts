@@ -30,7 +30,8 @@ export interface WasiOptions {
   dirs?: string[];
 }
 
-const guestEntry = fileURLToPath(new URL("./guest/serve-wasi.ts", import.meta.url));
+// .ts here, .js in the published package (scripts/build-dist.ts compiles src/): this file's own extension.
+const guestEntry = fileURLToPath(new URL(`./guest/serve-wasi${import.meta.url.slice(import.meta.url.lastIndexOf("."))}`, import.meta.url));
 
 /** Which kind of WebAssembly binary: a core module, a component, or neither. */
 export function wasmKind(bytes: Uint8Array): "module" | "component" | undefined {
