@@ -3,9 +3,12 @@
 // capped); env.JOBS.send(body) queues durable async invocations; a binding to another
 // tenant's function is refused at deploy.
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { FlickClient } from "../src/api/index.ts";
-import { startTestNode, type TestNode } from "./support/node-process.ts";
+import { flick } from "./support/cli.ts";
+import { startTestNode, tempDir, type TestNode } from "./support/node-process.ts";
 
 let node: TestNode;
 before(async () => {
@@ -147,4 +150,41 @@ test("a service binding response over the outbound limit rejects the caller's fe
     serviceBindings: { HOSE: "firehose" },
   });
   assert.match(await (await fetch(`${node.url}/fn/drinker`)).text(), /the response of "firehose" is over 33554432 bytes/);
+});
+
+test("binding settings through the CLI: flags and flick.toml set them, --unset removes one, flick info shows them, the same deploy again is unchanged", { timeout: 60_000 }, async () => {
+  // What the bindings refactor (one folder per kind) must keep as it is: names, sources, storage.
+  const dir = tempDir("flick-bindings-cli-");
+  const data = ["--data-dir", node.dataDir];
+  writeFileSync(path.join(dir, "target.ts"), "export default { fetch: () => new Response('target') };\n");
+  writeFileSync(path.join(dir, "caller.ts"), "export default { fetch: () => new Response('caller') };\n");
+  for (const name of ["t1", "t2", "t3"]) assert.equal((await flick(["deploy", "target.ts", "--name", name, ...data], {}, dir)).code, 0);
+  const first = await flick(["deploy", "caller.ts", "--name", "caller", "--service-binding", "API=t1", "--service-binding", "OTHER=t2", "--queue-binding", "JOBS=t3", ...data], {}, dir);
+  assert.equal(first.code, 0, first.stderr);
+  let info = await node.admin.getFunction("caller");
+  assert.deepEqual([info.settings.serviceBindings, info.settings.queueBindings], [{ API: "t1", OTHER: "t2" }, { JOBS: "t3" }]);
+  const shown = await flick(["info", "caller", ...data], {}, dir);
+  assert.match(shown.stdout, /bindings +API → t1 \(service\), OTHER → t2 \(service\), JOBS → t3 \(queue\)/);
+  assert.match(shown.stdout, /service-binding\.API +→ t1 +--service-binding, version [0-9a-f]{16}/);
+  assert.match(shown.stdout, /queue-binding\.JOBS +→ t3 +--queue-binding, version [0-9a-f]{16}/);
+
+  const again = await flick(["deploy", "caller.ts", "--name", "caller", "--service-binding", "API=t1", "--service-binding", "OTHER=t2", "--queue-binding", "JOBS=t3", ...data], {}, dir);
+  assert.match(again.stdout, /unchanged/, "the same bindings make the same version");
+
+  const unset = await flick(["deploy", "caller.ts", "--name", "caller", "--unset", "service-binding.OTHER", ...data], {}, dir);
+  assert.equal(unset.code, 0, unset.stderr);
+  info = await node.admin.getFunction("caller");
+  assert.deepEqual([info.settings.serviceBindings, info.settings.queueBindings], [{ API: "t1" }, { JOBS: "t3" }], "the others stick");
+
+  // A [bindings] table replaces each map it names.
+  writeFileSync(path.join(dir, "flick.toml"), ['name = "caller"', 'entry = "caller.ts"', "[bindings.services]", 'USERS = "t2"', ""].join("\n"));
+  const fromFile = await flick(["deploy", ...data], {}, dir);
+  assert.equal(fromFile.code, 0, fromFile.stderr);
+  info = await node.admin.getFunction("caller");
+  assert.deepEqual([info.settings.serviceBindings, info.settings.queueBindings], [{ USERS: "t2" }, { JOBS: "t3" }]);
+  assert.match((await flick(["info", "caller", ...data], {}, dir)).stdout, /service-binding\.USERS +→ t2 +flick\.toml, version/);
+
+  const badUnset = await flick(["deploy", "caller.ts", "--name", "caller", "--unset", "service-binding.a-b", ...data], {}, dir);
+  assert.notEqual(badUnset.code, 0);
+  assert.match(badUnset.stderr, /--unset service-binding\.a-b: expected .*service-binding\.NAME or queue-binding\.NAME/);
 });
