@@ -26,7 +26,8 @@ export async function openKv(nc: NatsConnection, name: string, options: Partial<
 export async function openObjects(nc: NatsConnection, name: string, options: Partial<ObjectStoreOptions>): Promise<ObjectStore> {
   const objm = new Objm(nc);
   const objects = await ready(name, () => createOrOpen(() => objm.create(name, options), () => objm.open(name)));
-  await ready(name, () => objects.status());
+  // A store another node made a moment ago can answer "not found" while its stream is placed.
+  await ready(name, () => objects.status(), /object store not found/i);
   return objects;
 }
 
@@ -40,8 +41,8 @@ async function createOrOpen<T>(create: () => Promise<T>, open: () => Promise<T>)
   }
 }
 
-/** `work` again, while NATS says it cannot answer yet, for up to a minute. */
-export async function ready<T>(name: string, work: () => Promise<T>): Promise<T> {
+/** `work` again, while NATS says it cannot answer yet (or `alsoWaitFor` matches the error), for up to a minute. */
+export async function ready<T>(name: string, work: () => Promise<T>, alsoWaitFor?: RegExp): Promise<T> {
   const began = Date.now();
   let told = false;
   for (;;) {
@@ -50,12 +51,12 @@ export async function ready<T>(name: string, work: () => Promise<T>): Promise<T>
     } catch (err) {
       // A connection this node closed (it gave up on starting: another part failed) never comes back.
       const closed = /closed connection/i.test(String(err));
-      const transient = err instanceof Error && "code" in err && err.code === "store_unavailable" && !closed;
+      const transient = (err instanceof Error && "code" in err && err.code === "store_unavailable" && !closed) || (alsoWaitFor?.test(String(err)) ?? false);
       if (!transient || Date.now() - began > readyWithinMs) throw err;
       // A new bucket takes a moment to answer, which is not worth a word; a wait past a few
       // seconds is, once, so a node that seems stuck at start says what it waits for.
       if (!told && Date.now() - began > 5000) {
-        process.emitWarning(`flick: waiting for the JetStream bucket ${name}, up to ${readyWithinMs / 1000} s: ${err.message}`);
+        process.emitWarning(`flick: waiting for the JetStream bucket ${name}, up to ${readyWithinMs / 1000} s: ${(err as Error).message}`);
         told = true;
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
