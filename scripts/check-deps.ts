@@ -11,6 +11,9 @@
  * - Packages and Node built-ins: `runtime` may import none at all; `control` may not import
  *   the Node built-ins that do I/O.
  * - Relative imports must resolve to a file inside src/.
+ * - A binding kind is one folder, src/bindings/<kind>/, whose guest side runs inside the
+ *   isolate: its `guest.ts` and `contract.ts` (and src/bindings/guest.ts, the guest
+ *   registry) belong to `runtime` and follow its rules; the rest of the folder is `bindings`.
  *
  * Usage: node scripts/check-deps.ts [root]   (root defaults to the repository; part of npm test)
  */
@@ -29,9 +32,9 @@ export const allowed: Readonly<Record<string, readonly string[]>> = {
   store: ["errors", "model"],
   // A worker host runs the gateway on its own listener and checks the host⇄guest contract
   // (runtime/contract.ts, plain data and pure functions) on its side.
-  host: ["build", "errors", "gateway", "model", "runtime", "telemetry"],
+  host: ["bindings", "build", "errors", "gateway", "model", "runtime", "telemetry"],
   gateway: ["control", "errors", "model", "telemetry", "bus"],
-  api: ["control", "store", "queue", "telemetry", "errors", "model"],
+  api: ["bindings", "control", "store", "queue", "telemetry", "errors", "model"],
   queue: ["store", "bus", "errors", "model", "control"],
   telemetry: ["errors", "model"],
   // Flick nodes as one platform over NATS JetStream (docs/cluster.md).
@@ -41,10 +44,21 @@ export const allowed: Readonly<Record<string, readonly string[]>> = {
   // The web dashboard's static files and their handler; the page reads the admin API over HTTP.
   dashboard: ["errors"],
   node: ["*"],
-  cli: ["api", "build", "node", "errors", "model", "wasi"],
+  cli: ["api", "bindings", "build", "node", "errors", "model", "wasi"],
   // WASI programs: the deploy-side check and bundling; guest/ is bundled into functions.
   wasi: ["build", "errors", "model"],
+  // Binding kinds, one folder each (docs/bindings.md): settings, host side, storage.
+  bindings: ["errors", "model", "runtime", "telemetry"],
 };
+
+/** The files of src/bindings/ that run inside the isolate, and so belong to `runtime`. */
+const guestFileOfBindings = /^bindings\/(?:guest\.ts|[^/]+\/(?:guest|contract)\.ts)$/;
+
+/** A source file's component, from its path under src/ (posix separators). */
+export function componentOf(inSrc: string): string {
+  if (guestFileOfBindings.test(inSrc)) return "runtime";
+  return inSrc.split("/")[0]!;
+}
 
 /** Components that even a type-only import may reach only where the table allows it. */
 const closedToTypes = new Set(["cli", "node"]);
@@ -475,7 +489,7 @@ export function checkTree(root: string): CheckResult {
       violations.push(`${shown}:1: source files belong in a component folder, src/<component>/`);
       continue;
     }
-    const from = parts[0]!;
+    const from = componentOf(parts.join("/"));
     if (allowed[from] === undefined) {
       violations.push(`${shown}:1: ${notInTable(from)}`);
       continue;
@@ -501,7 +515,7 @@ export function checkTree(root: string): CheckResult {
         } else if (targetParts.length < 2) {
           problem = `imports "${ref.specifier}", which is not in a component folder`;
         } else {
-          problem = checkImport(from, targetParts[0]!, ref.typeOnly);
+          problem = checkImport(from, componentOf(targetParts.join("/")), ref.typeOnly);
         }
       }
       if (problem !== undefined) violations.push(`${where}: ${problem}`);

@@ -233,6 +233,31 @@ test("checkTree reports each violation as file:line and the CLI exits 1", () => 
   }
 });
 
+test("a binding kind's guest.ts and contract.ts belong to runtime; the rest of its folder to bindings", () => {
+  const root = mkdtempSync(path.join(tmpdir(), "check-deps-bindings-"));
+  try {
+    const write = (file: string, text: string) => {
+      mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+      writeFileSync(path.join(root, file), text);
+    };
+    write("src/model/index.ts", `export type M = 1;\n`);
+    write("src/node/index.ts", `export const node = 1;\n`);
+    write("src/runtime/guest/env.ts", `import { kv } from "../../bindings/kv/guest.ts";\nimport { all } from "../../bindings/guest.ts";\n`);
+    write("src/bindings/guest.ts", `import { kv } from "./kv/guest.ts";\nexport const all = [kv];\n`);
+    write("src/bindings/kv/contract.ts", `export const methods = ["get"];\n`);
+    write("src/bindings/kv/guest.ts", `import { methods } from "./contract.ts";\nimport type { M } from "../../model/index.ts";\nimport "node:crypto";\n`);
+    write("src/bindings/kv/host.ts", `import { methods } from "./contract.ts";\nimport { node } from "../../node/index.ts";\nimport { readFileSync } from "node:fs";\n`);
+    const result = checkTree(root);
+    assert.deepEqual(result.violations, [
+      `src/bindings/kv/guest.ts:2: runtime may not import model: the guest runtime runs inside the isolate and imports nothing outside itself, not even types`,
+      `src/bindings/kv/guest.ts:3: runtime may not import the Node built-in "node:crypto": the guest runtime runs inside the isolate and imports no packages or built-ins, not even types`,
+      `src/bindings/kv/host.ts:2: bindings may not import node (allowed: errors, model, runtime, telemetry)`,
+    ]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test("the repository follows its own rules", () => {
   const run = spawnSync(process.execPath, [script], { encoding: "utf8", cwd: repo });
   assert.equal(run.status, 0, run.stderr);

@@ -5,6 +5,7 @@
  */
 import * as z from "zod";
 import { functionNamePattern, limits, tenantNamePattern, type LogLine, type ScaleSettings, type SettingSource } from "../model/index.ts";
+import { bindingApiKeys, type BindingApiKey } from "../bindings/index.ts";
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const envMap = z
@@ -25,8 +26,8 @@ export const tenantName = z
 const settingKey = z
   .string()
   .regex(
-    /^(?:memoryMiB|timeoutMs|cpuLimitMs|private|retries|maxEventAgeMs|crons|timeZone|cronMissed|(?:env|secrets|serviceBindings|queueBindings)(?:\.[A-Za-z_][A-Za-z0-9_]*)?)$/,
-    "a setting is memoryMiB, timeoutMs, cpuLimitMs, private, retries, maxEventAgeMs, crons, timeZone, cronMissed, env, secrets, serviceBindings or queueBindings, or one entry of a map (env.NAME)",
+    new RegExp(`^(?:memoryMiB|timeoutMs|cpuLimitMs|private|retries|maxEventAgeMs|crons|timeZone|cronMissed|(?:env|secrets|${bindingApiKeys.join("|")})(?:\\.[A-Za-z_][A-Za-z0-9_]*)?)$`),
+    `a setting is memoryMiB, timeoutMs, cpuLimitMs, private, retries, maxEventAgeMs, crons, timeZone, cronMissed, env, secrets, ${bindingApiKeys.slice(0, -1).join(", ")} or ${bindingApiKeys.at(-1)}, or one entry of a map (env.NAME)`,
   );
 
 /**
@@ -35,6 +36,10 @@ const settingKey = z
  * to their defaults (or removes map entries). Without `code`, the live version's code runs
  * with the changed settings.
  */
+/** A binding kind's map in a deploy request: env name → function of the same tenant. */
+const bindingMap = () => z.record(z.string().regex(envName, "binding names are letters, digits and _, not starting with a digit"), functionName).optional();
+const bindingMaps = Object.fromEntries(bindingApiKeys.map((key) => [key, bindingMap()])) as { [K in BindingApiKey]: ReturnType<typeof bindingMap> };
+
 export const deployRequest = z.strictObject({
   code: z.string().min(1, "the bundle is empty").max(limits.bundleMaxUncompressedBytes, `bundles are at most ${limits.bundleMaxUncompressedBytes} bytes`).optional(),
   /** The bundle's source map (JSON, version 3), kept with the version: stack traces then name the user's files and lines. */
@@ -58,10 +63,8 @@ export const deployRequest = z.strictObject({
   retries: z.number().int().min(limits.retries.min).max(limits.retries.max).optional(),
   /** How long an async event may wait out throttles and faults before it is dead-lettered, ms. */
   maxEventAgeMs: z.number().int().min(limits.maxEventAgeMs.min).max(limits.maxEventAgeMs.max).optional(),
-  /** Service bindings: env name → function of the same tenant (`env.API.fetch(request)`). */
-  serviceBindings: z.record(z.string().regex(envName, "binding names are letters, digits and _, not starting with a digit"), functionName).optional(),
-  /** Queue bindings: env name → function of the same tenant (`env.JOBS.send(body)`). */
-  queueBindings: z.record(z.string().regex(envName, "binding names are letters, digits and _, not starting with a digit"), functionName).optional(),
+  /** One map per binding kind (bindings/settings.ts), env name → function of the same tenant: `serviceBindings`, `queueBindings`. */
+  ...bindingMaps,
   /** Cron triggers: 5-field expressions or @hourly-style nicknames, run by the `scheduled` handler. */
   crons: z.array(z.string().min(1).max(200)).max(10, "at most 10 cron triggers per function").optional(),
   /** IANA time zone the cron fields are read in (default UTC). */
@@ -98,7 +101,10 @@ export const promoteRequest = z.strictObject({ version: z.string().regex(/^[0-9a
 export const createTenantRequest = z.strictObject({ name: tenantName });
 export type CreateTenantRequest = z.infer<typeof createTenantRequest>;
 
-export interface SettingsView {
+/** env name → bound function, one map per binding kind: `serviceBindings`, `queueBindings`. */
+export type BindingMapsView = { [K in BindingApiKey]: Record<string, string> };
+
+export interface SettingsView extends BindingMapsView {
   memoryMiB: number;
   timeoutMs: number;
   /** null: no CPU limit of its own (the timeout bounds it). */
@@ -116,9 +122,6 @@ export interface SettingsView {
   cronMissed: "once" | "skip";
   /** Handlers the module exports: "fetch", "scheduled", "queue". */
   handlers: string[];
-  /** env name → bound function. */
-  serviceBindings: Record<string, string>;
-  queueBindings: Record<string, string>;
 }
 
 export interface FunctionInfo {

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import type { DeployRequest, FlickClient, ScaleRequest } from "../api/index.ts";
+import { bindingApiKeys, bindingSettings, type BindingApiKey } from "../bindings/index.ts";
 import { FlickError } from "../errors/index.ts";
 import { connectionHelp, connectionOptions, jsonHelp, jsonOption, printJson, type Command } from "./command.ts";
 import { clientFor, configFileName, resolveConnection } from "./config.ts";
@@ -12,6 +13,11 @@ import { scaleLine } from "./functions.ts";
 import { trafficLine } from "./traffic.ts";
 
 
+
+/** `--service-binding`, `--queue-binding`, …: one repeatable NAME=TARGET flag per binding kind. */
+function bindingOptions(): Record<string, { type: "string"; multiple: true }> {
+  return Object.fromEntries(bindingSettings.map((k) => [k.flag, { type: "string", multiple: true }]));
+}
 
 export const settingOptions = {
   config: { type: "string" },
@@ -29,8 +35,7 @@ export const settingOptions = {
   retries: { type: "string" },
   "max-event-age": { type: "string" },
   cron: { type: "string", multiple: true },
-  "service-binding": { type: "string", multiple: true },
-  "queue-binding": { type: "string", multiple: true },
+  ...bindingOptions(),
   tz: { type: "string" },
   "cron-missed": { type: "string" },
 } as const;
@@ -51,14 +56,13 @@ export const settingHelp = [
   "--secret K=V        a secret in env (repeatable; stored encrypted, never shown; or `flick secret put`)",
   "--private           calls to /fn/<name> need a token of the function's tenant (--public: anyone may call)",
   "--unset SETTING     back to the default: memory, timeout, cpu-limit, private, retries, max-event-age, cron,",
-  "                    tz, cron-missed, env, env.NAME, secret.NAME, service-binding.NAME, queue-binding.NAME",
+  `                    tz, cron-missed, env, env.NAME, secret.NAME, ${bindingSettings.map((k) => `${k.flag}.NAME`).join(", ")}`,
   "--canary PERCENT    the new version takes this share of the requests (1-99%), the live one the rest;",
   "                    then flick traffic, flick promote, or flick rollback to end it",
   "--tenant T          deploy for tenant T (admin token only; default: default)",
   "--retries N         async invocations: retries after a function error or timeout (default 2, 0..10)",
   "--max-event-age DUR async invocations: give up on throttles and faults after this age (default 6h, 1s..6h)",
-  "--service-binding NAME=FN  env.NAME.fetch(request) calls function FN directly (same tenant; repeatable)",
-  "--queue-binding NAME=FN    env.NAME.send(body) queues async invocations of FN (same tenant; repeatable)",
+  ...bindingSettings.map((k) => `--${`${k.flag} NAME=FN`.padEnd(23)}  ${k.help}`),
   "--cron EXPR         run the scheduled handler on this schedule, e.g. \"*/5 * * * *\" or @daily (repeatable)",
   "--tz ZONE           time zone of the cron fields, e.g. Europe/Paris (default UTC)",
   "--cron-missed once|skip  runs missed while the node was down: run the latest once at start (default), or skip",
@@ -78,17 +82,21 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 const unsetNames: Record<string, string> = {
   memory: "memoryMiB", timeout: "timeoutMs", "cpu-limit": "cpuLimitMs", private: "private", public: "private", retries: "retries",
   "max-event-age": "maxEventAgeMs", cron: "crons", crons: "crons", tz: "timeZone", "cron-missed": "cronMissed",
-  env: "env", secret: "secrets", secrets: "secrets", "service-binding": "serviceBindings", "queue-binding": "queueBindings",
+  env: "env", secret: "secrets", secrets: "secrets",
+  ...Object.fromEntries(bindingSettings.map((k) => [k.flag, k.apiKey])),
 };
+/** The settings that are maps: `--unset KEY.NAME` removes one entry. */
+const mapSettings = new Set<string>(["env", "secrets", ...bindingApiKeys]);
 const apiKeys = new Set(Object.values(unsetNames));
 
 function unsetKey(text: string): string {
   const dot = text.indexOf(".");
   const head = dot < 0 ? text : text.slice(0, dot);
   const key = unsetNames[head] ?? (apiKeys.has(head) ? head : undefined);
-  const isMap = key === "env" || key === "secrets" || key === "serviceBindings" || key === "queueBindings";
+  const isMap = key !== undefined && mapSettings.has(key);
   if (key === undefined || (dot >= 0 && (!isMap || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(text.slice(dot + 1))))) {
-    throw new FlickError("bad_request", `--unset ${text}: expected memory, timeout, cpu-limit, private, retries, max-event-age, cron, tz, cron-missed, env, env.NAME, secret.NAME, service-binding.NAME or queue-binding.NAME`);
+    const bindings = bindingSettings.map((k) => `${k.flag}.NAME`);
+    throw new FlickError("bad_request", `--unset ${text}: expected memory, timeout, cpu-limit, private, retries, max-event-age, cron, tz, cron-missed, env, env.NAME, secret.NAME, ${bindings.slice(0, -1).join(", ")} or ${bindings.at(-1)}`);
   }
   return dot < 0 ? key : `${key}${text.slice(dot)}`;
 }
@@ -101,7 +109,7 @@ export function requestFrom(values: Values, base: Omit<DeployRequest, "code"> = 
     (request as DeployRequest)[key] = value;
     origin[key] = `--${name}`;
   };
-  const pairs = (name: string, key: "env" | "secrets" | "serviceBindings" | "queueBindings") => {
+  const pairs = (name: string, key: "env" | "secrets" | BindingApiKey) => {
     const given = values[name] as string[] | undefined;
     if (given === undefined) return;
     const map = { ...request[key] };
@@ -135,8 +143,7 @@ export function requestFrom(values: Values, base: Omit<DeployRequest, "code"> = 
   if (values["retries"] !== undefined) flag("retries", "retries", parseInteger(values["retries"] as string, "--retries", limits.retries));
   if (values["max-event-age"] !== undefined) flag("max-event-age", "maxEventAgeMs", parseDuration(values["max-event-age"] as string, "--max-event-age", limits.maxEventAgeMs));
   if (values["cron"] !== undefined) flag("cron", "crons", values["cron"] as string[]);
-  pairs("service-binding", "serviceBindings");
-  pairs("queue-binding", "queueBindings");
+  for (const kind of bindingSettings) pairs(kind.flag, kind.apiKey);
   if (values["tz"] !== undefined) flag("tz", "timeZone", values["tz"] as string);
   if (values["cron-missed"] !== undefined) {
     const missed = values["cron-missed"] as string;

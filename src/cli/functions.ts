@@ -1,3 +1,4 @@
+import { bindingSettings } from "../bindings/index.ts";
 import type { FunctionInfo } from "../api/index.ts";
 import { connectionHelp, connectionOptions, jsonHelp as apiJsonHelp, jsonOption, printJson, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
@@ -73,7 +74,8 @@ export const info: Command = {
 /** The settings' names as flags and `--unset` say them. */
 const flagNames: Record<string, string> = {
   memoryMiB: "memory", timeoutMs: "timeout", cpuLimitMs: "cpu-limit", private: "private", retries: "retries", maxEventAgeMs: "max-event-age",
-  crons: "cron", timeZone: "tz", cronMissed: "cron-missed", env: "env", secrets: "secret", serviceBindings: "service-binding", queueBindings: "queue-binding",
+  crons: "cron", timeZone: "tz", cronMissed: "cron-missed", env: "env", secrets: "secret",
+  ...Object.fromEntries(bindingSettings.map((k) => [k.apiKey, k.flag])),
 };
 
 /** One line per setting that is set (memory and timeout always): name, value, where it came from. */
@@ -93,9 +95,10 @@ function sourceLines(f: FunctionInfo): string[] {
       case "cronMissed": return s.cronMissed;
       case "env": return s.env[entry!] ?? "";
       case "secrets": return "••••";
-      case "serviceBindings": return `→ ${s.serviceBindings[entry!] ?? ""}`;
-      case "queueBindings": return `→ ${s.queueBindings[entry!] ?? ""}`;
-      default: return "";
+      default: {
+        const binding = bindingSettings.find((k) => k.apiKey === head);
+        return binding === undefined ? "" : `→ ${s[binding.apiKey][entry!] ?? ""}`;
+      }
     }
   };
   const keys = [...new Set(["memoryMiB", "timeoutMs", ...Object.keys(f.sources)])];
@@ -110,10 +113,7 @@ function sourceLines(f: FunctionInfo): string[] {
 
 /** "API → users (service), JOBS → resize (queue)" or "-". */
 function bindingsLine(settings: FunctionInfo["settings"]): string {
-  const all = [
-    ...Object.entries(settings.serviceBindings).map(([n, t]) => `${n} → ${t} (service)`),
-    ...Object.entries(settings.queueBindings).map(([n, t]) => `${n} → ${t} (queue)`),
-  ];
+  const all = bindingSettings.flatMap((k) => Object.entries(settings[k.apiKey]).map(([n, t]) => `${n} → ${t} (${k.kind})`));
   return all.length === 0 ? "-" : all.join(", ");
 }
 

@@ -73,7 +73,7 @@ test("greets the world without a name", async () => {
       null,
       2,
     )}\n`,
-    [typesFileName]: envDeclarations("flick.toml", ["GREETING"], [], [], []),
+    [typesFileName]: envDeclarations("flick.toml", ["GREETING"], []),
     ".gitignore": `node_modules/\n.flick/\n${devDataDir}/\n${devSecretsFile}\n`,
   };
 }

@@ -15,6 +15,7 @@ import { FlickError } from "../errors/index.ts";
 import { functionNamePattern, limits } from "../model/index.ts";
 import { parseDuration, parseInteger } from "./parse.ts";
 import { closest } from "./suggest.ts";
+import { bindingSettings } from "../bindings/index.ts";
 
 
 /** What a config file asks for. */
@@ -37,7 +38,7 @@ export interface ProjectConfig {
 const topKeys = ["name", "entry", "memory", "timeout", "cpu_limit", "private", "retries", "max_event_age", "env", "cron", "bindings", "scale", "wasi"];
 const wasiKeys = ["args", "dirs"];
 const cronKeys = ["schedules", "time_zone", "missed"];
-const bindingKeys = ["services", "queues"];
+const bindingKeys = bindingSettings.map((k) => k.table);
 const scaleKeys = ["min_instances", "max_instances"];
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -209,15 +210,12 @@ export function loadProjectConfig(file: string): ProjectConfig {
   if (doc["bindings"] !== undefined) {
     const bindings = tableAt("bindings", doc["bindings"]);
     onlyKnown(bindings, bindingKeys, "bindings.");
-    if (bindings["services"] !== undefined) {
-      request.serviceBindings = names("bindings.services", bindings["services"], "binding");
-      unset.push("serviceBindings");
-      given("serviceBindings");
-    }
-    if (bindings["queues"] !== undefined) {
-      request.queueBindings = names("bindings.queues", bindings["queues"], "binding");
-      unset.push("queueBindings");
-      given("queueBindings");
+    // Each table replaces its whole map: a binding removed from the file is gone.
+    for (const kind of bindingSettings) {
+      if (bindings[kind.table] === undefined) continue;
+      request[kind.apiKey] = names(`bindings.${kind.table}`, bindings[kind.table], "binding");
+      unset.push(kind.apiKey);
+      given(kind.apiKey);
     }
   }
   if (doc["scale"] !== undefined) {

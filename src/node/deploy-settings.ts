@@ -6,6 +6,7 @@
  * of the same tenant — a binding never crosses a tenant boundary).
  */
 import type { DeployRequest } from "../api/index.ts";
+import { bindingApiKeys, bindingSettings as bindingKinds, type BindingApiKey } from "../bindings/index.ts";
 import { FlickError } from "../errors/index.ts";
 import { limits, type Binding, type FunctionSettings, type SettingKey, type SettingSource } from "../model/index.ts";
 import { CronError, parseCron } from "../queue/index.ts";
@@ -14,7 +15,7 @@ import { CronError, parseCron } from "../queue/index.ts";
 export type DesiredSettings = Omit<DeployRequest, "code" | "tenant" | "wasm" | "unset" | "origin" | "canary" | "sourceMap">;
 
 const scalarKeys = ["memoryMiB", "timeoutMs", "cpuLimitMs", "private", "retries", "maxEventAgeMs", "crons", "timeZone", "cronMissed"] as const;
-const mapKeys = ["env", "secrets", "serviceBindings", "queueBindings"] as const;
+const mapKeys: readonly ("env" | "secrets" | BindingApiKey)[] = ["env", "secrets", ...bindingApiKeys];
 
 /**
  * The settings `settings` (with its opened `secrets`) were made from. Memory and timeout
@@ -26,8 +27,7 @@ export function desiredOf(settings: FunctionSettings, secrets: Record<string, st
   const desired: DesiredSettings = {
     env: { ...settings.env },
     secrets: { ...secrets },
-    serviceBindings: bindings("service"),
-    queueBindings: bindings("queue"),
+    ...(Object.fromEntries(bindingKinds.map((k) => [k.apiKey, bindings(k.kind)])) as Pick<DesiredSettings, BindingApiKey>),
   };
   if (sources?.["memoryMiB"] !== undefined || settings.memoryMiB !== limits.memoryMiB.default) desired.memoryMiB = settings.memoryMiB;
   if (sources?.["timeoutMs"] !== undefined || settings.timeoutMs !== limits.timeoutMs.default) desired.timeoutMs = settings.timeoutMs;
@@ -144,10 +144,7 @@ export async function bindingSettings(
   secrets: Record<string, string>,
   getFunction: (name: string) => Promise<{ tenant: string } | undefined>,
 ): Promise<Pick<FunctionSettings, "bindings">> {
-  const bindings: Binding[] = [
-    ...Object.entries(request.serviceBindings ?? {}).map(([n, target]) => ({ name: n, kind: "service" as const, target })),
-    ...Object.entries(request.queueBindings ?? {}).map(([n, target]) => ({ name: n, kind: "queue" as const, target })),
-  ];
+  const bindings: Binding[] = bindingKinds.flatMap((k) => Object.entries(request[k.apiKey] ?? {}).map(([n, target]) => ({ name: n, kind: k.kind, target })));
   if (bindings.length === 0) return {};
   const seen = new Set<string>();
   for (const b of bindings) {

@@ -7,11 +7,12 @@
 import { EventEmitter } from "node:events";
 import type {
   ApiBackend, CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, FunctionStats, InvocationInfo, InvokeRequest, InvokeResponse,
-  LogScope, LogsQuery, MetricsSeries, Principal, ScaleRequest, SeriesRequest, SettingsView, TenantInfo, TenantUpdateRequest, TraceInfo, UsageAnswer, UsageRequest, VersionInfo,
+  LogScope, LogsQuery, MetricsSeries, Principal, ScaleRequest, SeriesRequest, BindingMapsView, SettingsView, TenantInfo, TenantUpdateRequest, TraceInfo, UsageAnswer, UsageRequest, VersionInfo,
 } from "../api/index.ts";
 import { bundleHash, scriptFormMinBytes, scriptFormWithMap, SourceMap, versionId } from "../build/index.ts";
 import { Scheduler, schedulerDefaults, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
 import { errorCodes, FlickError } from "../errors/index.ts";
+import { bindingSettings as bindingKinds } from "../bindings/index.ts";
 import { checkBundleSize } from "./bundle-size.ts";
 import { patiently } from "./patiently.ts";
 import type { ErrorData } from "../errors/index.ts";
@@ -401,8 +402,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       retries: settings.retries ?? limits.retries.default, maxEventAgeMs: settings.maxEventAgeMs ?? limits.maxEventAgeMs.default,
       crons: settings.crons ?? [], timeZone: settings.cronTimeZone ?? "UTC", cronMissed: settings.cronMissed ?? "once",
       handlers: settings.handlers ?? ["fetch"],
-      serviceBindings: Object.fromEntries((settings.bindings ?? []).filter((b) => b.kind === "service").map((b) => [b.name, b.target])),
-      queueBindings: Object.fromEntries((settings.bindings ?? []).filter((b) => b.kind === "queue").map((b) => [b.name, b.target])),
+      ...(Object.fromEntries(bindingKinds.map((k) => [k.apiKey, Object.fromEntries((settings.bindings ?? []).filter((b) => b.kind === k.kind).map((b) => [b.name, b.target]))])) as BindingMapsView),
     };
   }
 

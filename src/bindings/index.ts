@@ -1,0 +1,1 @@
+export { bindingApiKeys, bindingSettings, type BindingApiKey, type BindingSettings } from "./settings.ts";
