@@ -906,9 +906,9 @@ export class Instance implements Collectable {
         const inv = this.invocations.get(op[1]);
         return inv && this.ioOf(inv).subtle(op[2], op[3], op[4], op[5]);
       }
-      case "queueSend": {
+      case "binding": {
         const inv = this.invocations.get(op[1]);
-        return inv && this.ioOf(inv).queueSend(op[2], op[3], op[4], op[5]);
+        return inv && this.ioOf(inv).bindingCall(op[2], op[3], op[4], op[5], op[6], op[7]);
       }
       case "memoryLimit":
         this.memoryLimitHit = op[1];

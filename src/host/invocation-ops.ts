@@ -5,6 +5,7 @@
  * (`post`), and only while the invocation runs: when it ends, its fetches are aborted, its
  * zlib streams freed, and work still waiting for a thread-pool slot is dropped unstarted.
  */
+import { hostBindings, type BindingAnswer, type BindingCallContext } from "../bindings/index.ts";
 import { limits } from "../model/index.ts";
 import { formatTraceparent, newSpanId, newTraceId, traceParentOf, type InvocationTrace, type SpanKindName } from "../telemetry/index.ts";
 import type { GuestEvent } from "../runtime/contract.ts";
@@ -25,8 +26,6 @@ export const fetchLimits = {
   maxHeaderEntries: 512,
 } as const;
 
-/** Queue messages per send/sendBatch, and bytes per message (the async payload limit). */
-export const queueSendLimits = { messages: 100, messageBytes: limits.asyncPayloadMaxBytes } as const;
 
 /** What the I/O of one invocation needs from its instance. */
 export interface IoContext {
@@ -219,42 +218,37 @@ export class InvocationIo {
     return { status: result.status, statusText: result.statusText, headers: result.headers, body: result.body, urlList: [request.url] };
   }
 
-  /** `env.<binding>.send`/`sendBatch`: durable async invocations of the bound function. */
-  queueSend(op: number, binding: string, bodies: Uint8Array[], contentTypes: string[]): void {
-    const done = (error: string) => this.ctx.post(["queueDone", op, error]);
-    const target = this.binding(binding, "queue");
-    if (target instanceof Error) return done(target.message);
-    // Sizes from the host's own copies: whatever the guest's getters said, this is what arrived.
-    if (bodies.length === 0 || bodies.length > queueSendLimits.messages || contentTypes.length !== bodies.length) {
-      return done(`env.${binding}.sendBatch(): send 1 to ${queueSendLimits.messages} messages at a time`);
+  /**
+   * A call on the binding channel (`env.NAME.method(…)` of a kind under src/bindings/): the
+   * binding is looked up here — the guest names only its binding — and the kind's host side
+   * does the rest. The answer goes back as a "bindingDone" event.
+   */
+  bindingCall(op: number, kind: string, name: string, method: string, strings: string[], buffers: Uint8Array[]): void {
+    const done = (answer: BindingAnswer) => this.ctx.post(["bindingDone", op, answer.error, answer.strings, answer.buffers]);
+    const host = hostBindings.get(kind);
+    const found = host === undefined ? undefined : this.ctx.bindings.find((b) => b.name === name && b.kind === kind);
+    if (host === undefined || found === undefined || this.ctx.calls === undefined) {
+      return done({ error: `env.${name.slice(0, 64)} is not a ${kind.slice(0, 32)} binding of this function`, strings: [], buffers: [] });
     }
-    for (const body of bodies) {
-      if (body.byteLength > queueSendLimits.messageBytes) {
-        return done(`env.${binding}.send(): a message is ${body.byteLength} bytes, over the ${queueSendLimits.messageBytes}-byte limit; send a reference to large data`);
-      }
-    }
-    const refused = this.subrequest(`env.${binding}.send`);
-    if (refused !== null) return done(refused);
-    const messages = bodies.map((body, i) => ({ body, contentType: contentTypes[i] ?? "application/octet-stream" }));
-    // The messages' attempts continue this trace, as children of the send's span.
-    const spanId = this.ctx.trace === undefined ? undefined : newSpanId();
-    const trace = this.outboundTrace(spanId);
-    const started = performance.now();
-    const attributes = { "flick.target": target.slice(target.indexOf("/") + 1), "messaging.batch.message_count": messages.length };
-    this.ctx.calls!({
-      kind: "enqueue", caller: this.ctx.function, target, ...(this.ctx.hops === undefined ? {} : { hops: this.ctx.hops }), messages,
-      trace: trace.parent, ...(trace.state === undefined ? {} : { traceState: trace.state }),
-    }).then(
-      (result) => {
-        const error = result.kind === "enqueue" ? (result.error ?? "") : "unexpected answer";
-        this.span(spanId, "flick.queue.send", "producer", started, attributes, error === "" ? undefined : error);
-        done(error);
+    const calls = this.ctx.calls;
+    const context: BindingCallContext = {
+      caller: this.ctx.function,
+      hops: this.ctx.hops,
+      subrequest: (what) => this.subrequest(what),
+      call: async (span, make, errorOf) => {
+        const spanId = this.ctx.trace === undefined ? undefined : newSpanId();
+        const started = performance.now();
+        try {
+          const result = await calls(make(this.outboundTrace(spanId)));
+          this.span(spanId, span.name, span.kind, started, span.attributes, errorOf(result));
+          return result;
+        } catch (err) {
+          this.span(spanId, span.name, span.kind, started, span.attributes, messageOf(err));
+          throw err;
+        }
       },
-      (err: unknown) => {
-        this.span(spanId, "flick.queue.send", "producer", started, attributes, messageOf(err));
-        done(`the messages were not queued: ${messageOf(err)}`);
-      },
-    );
+    };
+    host.call(context, name, found.target, method, strings, buffers).then(done, (err: unknown) => done({ error: messageOf(err), strings: [], buffers: [] }));
   }
 
   zlibOpen(stream: number, format: string, compress: boolean): string | null {

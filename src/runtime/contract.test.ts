@@ -8,7 +8,7 @@ test("well-formed ops pass", () => {
   assert.equal(checkHostOp(["log", 1, "info", "hello"]), null);
   assert.equal(checkHostOp(["respond", 3, 200, ["content-type", "text/plain"], new Uint8Array(2), true]), null);
   assert.equal(checkHostOp(["respond", 3, 204, [], null, true]), null);
-  assert.equal(checkHostOp(["queueSend", 1, 2, "JOBS", [new Uint8Array(1)], ["text/plain"]]), null);
+  assert.equal(checkHostOp(["binding", 1, 2, "queue", "JOBS", "send", ["text/plain"], [new Uint8Array(1)]]), null);
   assert.equal(checkHostOp(["wake", 1, 1_700_000_000_000.5]), null);
 });
 

@@ -31,7 +31,8 @@ export type GuestEvent =
   | [kind: "fetched", op: number, status: number, statusText: string, headers: string[], body: Uint8Array | null, urlList: string[], errorName: string, errorMessage: string]
   | [kind: "zlibDone", op: number, output: Uint8Array | null, error: string]
   | [kind: "subtleDone", op: number, error: string, json: string, buffers: Uint8Array[]]
-  | [kind: "queueDone", op: number, error: string]
+  /** A binding call ended (the generic channel, "binding" op): an error message, or what the kind's method answered. */
+  | [kind: "bindingDone", op: number, error: string, strings: string[], buffers: Uint8Array[]]
   /** The client took `bytes` of the invocation's streamed response: room to send more. */
   | [kind: "credit", invocation: number, bytes: number]
   /** A piece of a streamed request body (`end` on the last; `error` when the client went away). */
@@ -71,7 +72,12 @@ export type HostOp =
   /** The handler read `bytes` more of its streamed request body. */
   | [op: "bodyCredit", invocation: number, bytes: number]
   | [op: "subtle", invocation: number, subtleOp: number, method: string, json: string, buffers: Uint8Array[]]
-  | [op: "queueSend", invocation: number, sendOp: number, binding: string, bodies: Uint8Array[], contentTypes: string[]]
+  /**
+   * A call of a binding's method (`env.JOBS.send(body)`): the one channel every binding kind
+   * shares (src/bindings/). What `strings` and `buffers` hold is the kind's own contract
+   * (src/bindings/<kind>/contract.ts); the host checks it again.
+   */
+  | [op: "binding", invocation: number, callOp: number, kind: string, name: string, method: string, strings: string[], buffers: Uint8Array[]]
   /** An allocation guard found an operation that cannot fit in the instance's memory limit. */
   | [op: "memoryLimit", what: string];
 
@@ -180,7 +186,7 @@ const hostOpShapes: { readonly [K in HostOpName]: readonly Shape[] } = {
   zlibClose: ["int", "int"],
   bodyCredit: ["int", "int"],
   subtle: ["int", "int", "str", "str", "bytesList"],
-  queueSend: ["int", "int", "str", "bytesList", "strs"],
+  binding: ["int", "int", "str", "str", "str", "strs", "bytesList"],
   memoryLimit: ["str"],
 };
 

@@ -6,7 +6,8 @@
  * entry or a later one.
  */
 import { maxOpString, responseHeadLimits, type GuestEvent, type HostOp } from "../contract.ts";
-import { bindingObject, queueDone as settleQueue } from "./bindings.ts";
+import { bindingDone } from "./binding-channel.ts";
+import { bindingObject } from "./bindings.ts";
 import { setClock } from "./clock.ts";
 import { zlibDone as settleZlib } from "./compression-streams.ts";
 import { logLine } from "./console.ts";
@@ -519,8 +520,8 @@ function runEvent(event: GuestEvent): void {
       return settleZlib(event[1], event[2], event[3]);
     case "subtleDone":
       return settleSubtle(event[1], event[2], event[3], event[4]);
-    case "queueDone":
-      return settleQueue(event[1], event[2]);
+    case "bindingDone":
+      return bindingDone(event[1], event[2], event[3], event[4]);
     case "credit":
       return onCredit(event[1], event[2]);
     case "body":

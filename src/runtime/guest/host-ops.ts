@@ -53,7 +53,7 @@ export function emit(op: HostOp): void {
     case "fetch":
     case "zlibWrite":
     case "subtle":
-    case "queueSend":
+    case "binding":
       asked++;
   }
   if (closed && !toldMore) {
@@ -123,6 +123,4 @@ export function ownBytes<T extends Uint8Array>(bytes: T): T {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : (copyBytes(bytes) as T);
 }
 
-/** Queue messages per sendBatch, and bytes per message (the async payload limit). */
-export const maxQueueBatch = 100;
-export const maxQueueMessage = 1024 * 1024;
+
