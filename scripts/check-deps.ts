@@ -47,7 +47,7 @@ export const allowed: Readonly<Record<string, readonly string[]>> = {
   cli: ["api", "bindings", "build", "node", "errors", "model", "wasi"],
   // WASI programs: the deploy-side check and bundling; guest/ is bundled into functions.
   wasi: ["build", "errors", "model"],
-  // Binding kinds, one folder each (docs/architecture.md): settings, host side, storage.
+  // Binding kinds, one folder each (docs/bindings.md): settings, guest and host sides.
   bindings: ["errors", "model", "runtime", "telemetry"],
 };
 

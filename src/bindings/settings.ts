@@ -4,7 +4,7 @@
  * `flick info`, and the type `flick types` declares for `env.NAME`. Plain data, so the CLI
  * loads it without loading the platform (`flick --help` stays light).
  *
- * A binding kind is one folder here (docs/architecture.md); its settings descriptor is listed
+ * A binding kind is one folder here (docs/bindings.md); its settings descriptor is listed
  * below. The stored form of every kind is the same: `{ name, kind, target }`
  * (model/records.ts `Binding`), sorted by name.
  */
