@@ -1,11 +1,13 @@
 /**
- * The guest side of every binding kind that speaks the binding channel: how `env.NAME` is
- * made, by kind (`Binding.kind`). Bundled into the runtime, so it imports only guest code;
- * its Node-side twin is host.ts (test/bindings-registry.test.ts checks they name the same kinds).
+ * The guest side of every binding kind: how `env.NAME` is made, by kind (`Binding.kind`).
+ * Bundled into the runtime, so it imports only guest code; its Node-side twin is host.ts
+ * (test/bindings-registry.test.ts checks they name the same kinds).
  */
 import { queueBinding } from "./queue/guest.ts";
+import { serviceBinding } from "./service/guest.ts";
 
 const kinds: Record<string, (name: string) => object> = Object.create(null) as Record<string, (name: string) => object>;
+kinds["service"] = serviceBinding;
 kinds["queue"] = queueBinding;
 
 export const guestBindings: Readonly<Record<string, (name: string) => object>> = kinds;

@@ -14,22 +14,37 @@ export interface OutboundTrace {
 }
 
 export interface BindingCallContext {
-  /** `<tenant>/<function>` of the caller. */
+  /** `<tenant>/<function>` of the caller, and the invocation making the call. */
   readonly caller: string;
+  readonly invocationId: string;
+  /** How deep in binding calls the caller runs (a request to /fn: 0). */
+  readonly depth: number;
   /** The queue hops of the event the caller runs; undefined for a request to /fn. */
   readonly hops: number | undefined;
   /** Counts one subrequest of the invocation: null, or why it is refused (`too many subrequests: …`). */
   subrequest(what: string): string | null;
+  /** Why an outbound request is malformed or over fetch()'s limits (URL, headers, body), or null. */
+  checkRequest(url: string, headers: readonly string[], body: Uint8Array | null, redirect: string): string | null;
+  /** Runs `work` in one of the invocation's outbound connections (fetch() and service calls share them). */
+  connection<T>(work: () => Promise<T>): Promise<T>;
+  /** A line in the function's logs. */
+  log(level: "info" | "warn", message: string): void;
   /**
    * Makes `call` to the platform as a child span `span` of the invocation (recorded when it
    * is sampled), handing `make` the trace context the callee continues; `errorOf` says
-   * whether the result failed, for the span.
+   * whether the result failed, and `attributes` what the span records, given the result.
    */
-  call(span: { name: string; kind: SpanKindName; attributes: Record<string, string | number | boolean> }, make: (trace: OutboundTrace) => Call, errorOf: (result: CallResult) => string | undefined): Promise<CallResult>;
+  call(
+    span: { name: string; kind: SpanKindName; attributes: (result: CallResult | undefined) => Record<string, string | number | boolean> },
+    make: (trace: OutboundTrace) => Call,
+    errorOf: (result: CallResult) => string | undefined,
+  ): Promise<CallResult>;
 }
 
-/** A call's outcome: "" and the method's result, or an error message the guest rejects with. */
+/** A call's outcome: no error name and the method's result, or the error the guest rejects with. */
 export interface BindingAnswer {
+  /** "" on success; else "Error", "TypeError", "RangeError", "TimeoutError" or "AbortError". */
+  errorName: string;
   error: string;
   strings: string[];
   buffers: Uint8Array[];
@@ -40,5 +55,5 @@ export interface BindingHost {
   call(ctx: BindingCallContext, name: string, target: string, method: string, strings: string[], buffers: Uint8Array[]): Promise<BindingAnswer>;
 }
 
-/** An answer with no result: "" when the call succeeded, else its error. */
-export const answer = (error: string): BindingAnswer => ({ error, strings: [], buffers: [] });
+/** An answer with no result: "" when the call succeeded, else its error (an `Error`, or `name`). */
+export const answer = (error: string, name = "Error"): BindingAnswer => ({ errorName: error === "" ? "" : name, error, strings: [], buffers: [] });

@@ -1,9 +1,13 @@
 /**
- * The host side of every binding kind that speaks the binding channel, by kind
- * (`Binding.kind`): what the worker host calls for a "binding" op. The guest side's list is
- * guest.ts; the two name the same kinds (test/bindings-registry.test.ts).
+ * The host side of every binding kind, by kind (`Binding.kind`): what the worker host calls
+ * for a "binding" op. The guest side's list is guest.ts; the two name the same kinds
+ * (test/bindings-registry.test.ts).
  */
 import type { BindingHost } from "./host-types.ts";
 import { queueHost } from "./queue/host.ts";
+import { serviceHost } from "./service/host.ts";
 
-export const hostBindings: ReadonlyMap<string, BindingHost> = new Map([[queueHost.kind, queueHost]]);
+export const hostBindings: ReadonlyMap<string, BindingHost> = new Map([
+  [serviceHost.kind, serviceHost],
+  [queueHost.kind, queueHost],
+]);

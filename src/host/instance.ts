@@ -880,7 +880,7 @@ export class Instance implements Collectable {
         return this.fail(op[1], op[2], op[3], op[4]);
       case "fetch": {
         const inv = this.invocations.get(op[1]);
-        return inv && this.ioOf(inv).fetch(op[2], op[3], op[4], op[5], op[6], op[7], op[8]);
+        return inv && this.ioOf(inv).fetch(op[2], op[3], op[4], op[5], op[6], op[7]);
       }
       case "fetchAbort":
         for (const inv of this.invocations.values()) inv.io?.fetchAbort(op[1]);

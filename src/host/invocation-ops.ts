@@ -123,13 +123,6 @@ export class InvocationIo {
     this.zlib = undefined;
   }
 
-  /** The target of the instance's binding `name` of `kind`, or why not. */
-  private binding(name: string, kind: "service" | "queue"): string | Error {
-    const found = this.ctx.bindings.find((b) => b.name === name && b.kind === kind);
-    if (found === undefined || this.ctx.calls === undefined) return new TypeError(`env.${name} is not a ${kind} binding of this function`);
-    return found.target;
-  }
-
   private subrequest(what: string): string | null {
     if (this.subrequests >= fetchLimits.subrequests) {
       return `too many subrequests: one request may make at most ${fetchLimits.subrequests} fetch() and binding calls (${what} refused)`;
@@ -138,47 +131,62 @@ export class InvocationIo {
     return null;
   }
 
-  fetch(op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string, binding: string): void {
+  /** Why an outbound request is malformed or over fetch()'s limits, or null (fetch and service bindings alike). */
+  private checkRequest(url: string, headers: readonly string[], body: Uint8Array | null, redirect: string): string | null {
+    if (redirect !== "follow" && redirect !== "manual" && redirect !== "error") return "fetch(): malformed request";
+    if (url.length > fetchLimits.maxUrlLength) return `fetch(): the URL is longer than ${fetchLimits.maxUrlLength} characters`;
+    if (headers.length > fetchLimits.maxHeaderEntries * 2) return `fetch(): more than ${fetchLimits.maxHeaderEntries} headers`;
+    if (body !== null && body.byteLength > limits.requestBodyMaxBytes) return `fetch(): the body is over ${limits.requestBodyMaxBytes} bytes`;
+    return null;
+  }
+
+  /** Runs `work` when one of the invocation's outbound connections is free. */
+  private connection<T>(work: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const run = () => {
+        this.activeFetches++;
+        work().then(resolve, reject).finally(() => {
+          this.activeFetches--;
+          this.queuedFetches.shift()?.();
+        });
+      };
+      if (this.activeFetches < fetchLimits.connections) run();
+      else this.queuedFetches.push(run);
+    });
+  }
+
+  fetch(op: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string): void {
     const reject = (message: string, name = "TypeError") => this.ctx.post(["fetched", op, 0, "", [], null, [], name, message]);
-    if (redirect !== "follow" && redirect !== "manual" && redirect !== "error") return reject("fetch(): malformed request");
-    if (url.length > fetchLimits.maxUrlLength) return reject(`fetch(): the URL is longer than ${fetchLimits.maxUrlLength} characters`);
-    if (headers.length > fetchLimits.maxHeaderEntries * 2) return reject(`fetch(): more than ${fetchLimits.maxHeaderEntries} headers`);
-    if (body !== null && body.byteLength > limits.requestBodyMaxBytes) return reject(`fetch(): the body is over ${limits.requestBodyMaxBytes} bytes`);
-    const target = binding === "" ? undefined : this.binding(binding, "service");
-    if (target instanceof Error) return reject(target.message);
-    const refused = this.subrequest(binding === "" ? "fetch" : `env.${binding}.fetch`);
+    const problem = this.checkRequest(url, headers, body, redirect);
+    if (problem !== null) return reject(problem);
+    const refused = this.subrequest("fetch");
     if (refused !== null) return reject(refused);
     const controller = new AbortController();
     this.fetchOps.set(op, controller);
-    // W3C trace context travels with every outbound fetch and service binding call.
+    // W3C trace context travels with every outbound fetch (and service binding call: bindings/service/host.ts).
     const spanId = this.ctx.trace === undefined ? undefined : newSpanId();
-    const request: OutboundRequest = { method, url, headers: this.withTrace(headers, spanId), body, redirect };
+    const request: OutboundRequest = { method, url, headers: this.withTrace(headers, spanId), body, redirect: redirect as OutboundRequest["redirect"] };
     const spanStart = performance.now();
-    const spanName = target === undefined ? `fetch ${method}` : `flick.service ${binding}`;
+    const spanName = `fetch ${method}`;
     const spanAttributes = (status: number): Record<string, string | number | boolean> => {
       const a: Record<string, string | number | boolean> = { "http.request.method": method.slice(0, 32), "url.full": redactedUrl(url) };
-      if (target !== undefined) a["flick.target"] = target.slice(target.indexOf("/") + 1);
       if (status !== 0) a["http.response.status_code"] = status;
       return a;
     };
     const run = () => {
       this.activeFetches++;
       const started = Date.now();
-      const response =
-        target === undefined
-          ? outboundFetch(request, this.ctx.egress, { timeoutMs: Math.max(1, this.ctx.deadline() - performance.now()), maxResponseBytes: fetchLimits.maxResponseBytes }, controller.signal)
-          : this.serviceFetch(target, request);
-      response
+      outboundFetch(request, this.ctx.egress, { timeoutMs: Math.max(1, this.ctx.deadline() - performance.now()), maxResponseBytes: fetchLimits.maxResponseBytes }, controller.signal)
         .then(
           (r): GuestEvent => {
-            if (target === undefined) this.ctx.egressed("allowed", (body?.byteLength ?? 0) + (r.body?.byteLength ?? 0));
+            this.ctx.egressed("allowed", (body?.byteLength ?? 0) + (r.body?.byteLength ?? 0));
             this.ctx.log("info", `fetch ${method} ${url} → ${r.status} (${Date.now() - started} ms)`);
             this.span(spanId, spanName, "client", spanStart, spanAttributes(r.status), r.status >= 500 ? `HTTP ${r.status}` : undefined);
             return ["fetched", op, r.status, r.statusText, r.headers, r.body, r.urlList, "", ""];
           },
           (err: unknown): GuestEvent => {
             const error = err instanceof OutboundError ? err : new OutboundError(`fetch to ${url} failed: ${String(err)}`);
-            if (target === undefined) this.ctx.egressed(error.message.startsWith("egress_denied") ? "denied" : "failed", 0);
+            this.ctx.egressed(error.message.startsWith("egress_denied") ? "denied" : "failed", 0);
             this.ctx.log(error.message.startsWith("egress_denied") ? "warn" : "info", `fetch ${method} ${url} → ${error.message}`);
             this.span(spanId, spanName, "client", spanStart, spanAttributes(0), error.message);
             return ["fetched", op, 0, "", [], null, [], error.errorName, error.message];
@@ -200,55 +208,41 @@ export class InvocationIo {
   }
 
   /**
-   * A service binding's fetch: the platform runs it on the bound function (no HTTP hop) and
-   * answers in the shape of an outbound fetch, so the guest builds the same Response.
-   */
-  private async serviceFetch(target: string, request: OutboundRequest): Promise<{ status: number; statusText: string; headers: string[]; body: Uint8Array | null; urlList: string[] }> {
-    const result = await this.ctx.calls!({
-      kind: "fetch",
-      caller: this.ctx.function,
-      target,
-      parentInvocationId: this.ctx.invocationId,
-      depth: this.ctx.depth + 1,
-      ...(this.ctx.hops === undefined ? {} : { hops: this.ctx.hops }),
-      request: { method: request.method, url: request.url, headers: request.headers, body: request.body },
-    });
-    if (result.kind !== "fetch") throw new OutboundError("the platform answered a service call with something else");
-    if (result.error !== null) throw new OutboundError(result.error[1], result.error[0] === "TimeoutError" ? "TimeoutError" : "TypeError");
-    return { status: result.status, statusText: result.statusText, headers: result.headers, body: result.body, urlList: [request.url] };
-  }
-
-  /**
    * A call on the binding channel (`env.NAME.method(…)` of a kind under src/bindings/): the
    * binding is looked up here — the guest names only its binding — and the kind's host side
    * does the rest. The answer goes back as a "bindingDone" event.
    */
   bindingCall(op: number, kind: string, name: string, method: string, strings: string[], buffers: Uint8Array[]): void {
-    const done = (answer: BindingAnswer) => this.ctx.post(["bindingDone", op, answer.error, answer.strings, answer.buffers]);
+    const done = (answer: BindingAnswer) => this.ctx.post(["bindingDone", op, answer.errorName, answer.error, answer.strings, answer.buffers]);
     const host = hostBindings.get(kind);
     const found = host === undefined ? undefined : this.ctx.bindings.find((b) => b.name === name && b.kind === kind);
     if (host === undefined || found === undefined || this.ctx.calls === undefined) {
-      return done({ error: `env.${name.slice(0, 64)} is not a ${kind.slice(0, 32)} binding of this function`, strings: [], buffers: [] });
+      return done({ errorName: "TypeError", error: `env.${name.slice(0, 64)} is not a ${kind.slice(0, 32)} binding of this function`, strings: [], buffers: [] });
     }
     const calls = this.ctx.calls;
     const context: BindingCallContext = {
       caller: this.ctx.function,
+      invocationId: this.ctx.invocationId,
+      depth: this.ctx.depth,
       hops: this.ctx.hops,
       subrequest: (what) => this.subrequest(what),
+      checkRequest: (url, headers, body, redirect) => this.checkRequest(url, headers, body, redirect),
+      connection: (work) => this.connection(work),
+      log: (level, message) => this.ctx.log(level, message),
       call: async (span, make, errorOf) => {
         const spanId = this.ctx.trace === undefined ? undefined : newSpanId();
         const started = performance.now();
         try {
           const result = await calls(make(this.outboundTrace(spanId)));
-          this.span(spanId, span.name, span.kind, started, span.attributes, errorOf(result));
+          this.span(spanId, span.name, span.kind, started, span.attributes(result), errorOf(result));
           return result;
         } catch (err) {
-          this.span(spanId, span.name, span.kind, started, span.attributes, messageOf(err));
+          this.span(spanId, span.name, span.kind, started, span.attributes(undefined), messageOf(err));
           throw err;
         }
       },
     };
-    host.call(context, name, found.target, method, strings, buffers).then(done, (err: unknown) => done({ error: messageOf(err), strings: [], buffers: [] }));
+    host.call(context, name, found.target, method, strings, buffers).then(done, (err: unknown) => done({ errorName: "Error", error: messageOf(err), strings: [], buffers: [] }));
   }
 
   zlibOpen(stream: number, format: string, compress: boolean): string | null {

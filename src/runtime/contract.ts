@@ -32,7 +32,7 @@ export type GuestEvent =
   | [kind: "zlibDone", op: number, output: Uint8Array | null, error: string]
   | [kind: "subtleDone", op: number, error: string, json: string, buffers: Uint8Array[]]
   /** A binding call ended (the generic channel, "binding" op): an error message, or what the kind's method answered. */
-  | [kind: "bindingDone", op: number, error: string, strings: string[], buffers: Uint8Array[]]
+  | [kind: "bindingDone", op: number, errorName: string, errorMessage: string, strings: string[], buffers: Uint8Array[]]
   /** The client took `bytes` of the invocation's streamed response: room to send more. */
   | [kind: "credit", invocation: number, bytes: number]
   /** A piece of a streamed request body (`end` on the last; `error` when the client went away). */
@@ -63,8 +63,8 @@ export type HostOp =
    * `thrown`: the message is the function's own (its exception), not the runtime's words.
    */
   | [op: "fail", invocation: number, message: string, stack: string, thrown: boolean]
-  /** Starts an outbound fetch (binding "" = the network, else a service binding's name). */
-  | [op: "fetch", invocation: number, fetchOp: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string, binding: string]
+  /** Starts an outbound fetch to the network (a service binding's fetch goes through the "binding" op). */
+  | [op: "fetch", invocation: number, fetchOp: number, method: string, url: string, headers: string[], body: Uint8Array | null, redirect: string]
   | [op: "fetchAbort", fetchOp: number]
   | [op: "zlibOpen", invocation: number, stream: number, format: string, compress: boolean]
   | [op: "zlibWrite", invocation: number, stream: number, zlibOp: number, bytes: Uint8Array, final: boolean]
@@ -179,7 +179,7 @@ const hostOpShapes: { readonly [K in HostOpName]: readonly Shape[] } = {
   chunk: ["int", "bytes", "bool"],
   complete: ["int"],
   fail: ["int", "str", "str", "bool"],
-  fetch: ["int", "int", "str", "str", "strs", "bytes?", "str", "str"],
+  fetch: ["int", "int", "str", "str", "strs", "bytes?", "str"],
   fetchAbort: ["int"],
   zlibOpen: ["int", "int", "str", "bool"],
   zlibWrite: ["int", "int", "int", "bytes", "bool"],

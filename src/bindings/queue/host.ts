@@ -25,7 +25,8 @@ export const queueHost: BindingHost = {
     const refused = ctx.subrequest(`env.${binding}.send`);
     if (refused !== null) return answer(refused);
     const messages = bodies.map((body, i) => ({ body, contentType: contentTypes[i] ?? "application/octet-stream" }));
-    const span = { name: "flick.queue.send", kind: "producer" as const, attributes: { "flick.target": target.slice(target.indexOf("/") + 1), "messaging.batch.message_count": messages.length } };
+    const attributes = { "flick.target": target.slice(target.indexOf("/") + 1), "messaging.batch.message_count": messages.length };
+    const span = { name: "flick.queue.send", kind: "producer" as const, attributes: () => attributes };
     try {
       // The messages' attempts continue this trace, as children of the send's span.
       const result = await ctx.call(

@@ -1,20 +1,13 @@
 /**
  * Bindings in `env`: objects that reach other functions of the same tenant through the
- * host, never the network. A service binding (`env.API.fetch(request)`) calls the bound
- * function's instance directly; every other kind is made by its folder under src/bindings/
- * and speaks the binding channel (binding-channel.ts). The guest names only its binding;
- * the host knows what it points at.
+ * host, never the network (`env.API.fetch(request)`, `env.JOBS.send(body)`). Each kind is
+ * made by its folder under src/bindings/ and speaks the binding channel
+ * (binding-channel.ts). The guest names only its binding; the host knows what it points at.
  */
 import { guestBindings } from "../../bindings/guest.ts";
-import { fetchThrough } from "./fetch.ts";
 
 /** The env object of a binding, by kind (`Binding.kind`). */
 export function bindingObject(name: string, kind: string): object {
-  if (kind === "service") {
-    return Object.freeze({
-      fetch: (input: unknown, init?: unknown) => fetchThrough(name, input, init),
-    });
-  }
   const make = guestBindings[kind];
   if (make === undefined) throw new Error(`internal error in the Flick runtime: no binding kind ${kind}`);
   return make(name);

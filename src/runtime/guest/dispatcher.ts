@@ -521,7 +521,7 @@ function runEvent(event: GuestEvent): void {
     case "subtleDone":
       return settleSubtle(event[1], event[2], event[3], event[4]);
     case "bindingDone":
-      return bindingDone(event[1], event[2], event[3], event[4]);
+      return bindingDone(event[1], event[2], event[3], event[4], event[5]);
     case "credit":
       return onCredit(event[1], event[2]);
     case "body":
