@@ -7,7 +7,8 @@
  * stack — a 500 with a stack trace per request, where the caller deserves a 400.
  */
 import type { IncomingMessage } from "node:http";
-import { gunzipSync } from "node:zlib";
+import { promisify } from "node:util";
+import { gunzip } from "node:zlib";
 import { FlickError } from "../errors/index.ts";
 import { limits } from "../model/index.ts";
 
@@ -39,13 +40,16 @@ function stringEnd(text: string, open: number): number {
   }
 }
 
+const gunzipAsync = promisify(gunzip);
+
 /**
  * A gzip-encoded body inflated, at most `limits.apiBodyMaxInflatedBytes` (zlib stops there:
- * a small body that inflates without end is refused, not held).
+ * a small body that inflates without end is refused, not held). On the thread pool: tens of
+ * MiB inflated would stall the node's event loop for every other request meanwhile.
  */
-function inflate(body: Buffer): Buffer {
+async function inflate(body: Buffer): Promise<Buffer> {
   try {
-    return gunzipSync(body, { maxOutputLength: limits.apiBodyMaxInflatedBytes });
+    return await gunzipAsync(body, { maxOutputLength: limits.apiBodyMaxInflatedBytes });
   } catch (err) {
     if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
       throw new FlickError("payload_too_large", `the gzip-encoded request body inflates past the API limit of ${limits.apiBodyMaxInflatedBytes} bytes`);
@@ -73,7 +77,7 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
     chunks.push(chunk);
   }
   const raw = Buffer.concat(chunks);
-  const text = (encoding === "gzip" ? inflate(raw) : raw).toString("utf8");
+  const text = (encoding === "gzip" ? await inflate(raw) : raw).toString("utf8");
   if (text.trim() === "") return {};
   const at = tooDeepAt(text, limits.apiJsonMaxDepth);
   if (at >= 0) {

@@ -7,7 +7,7 @@
  */
 import { hostBindings, type BindingAnswer, type BindingCallContext } from "../bindings/index.ts";
 import { limits } from "../model/index.ts";
-import { formatTraceparent, newSpanId, newTraceId, traceParentOf, type InvocationTrace, type SpanKindName } from "../telemetry/index.ts";
+import { formatTraceparent, newSpanId, newTraceId, redactedUrl, traceParentOf, withTraceHeaders, type InvocationTrace, type SpanKindName } from "../telemetry/index.ts";
 import type { GuestEvent } from "../runtime/contract.ts";
 import { compressionLimits, ZlibStream } from "./compression-ops.ts";
 import type { EgressPolicy } from "./egress-policy.ts";
@@ -54,16 +54,6 @@ export interface IoContext {
   live(): boolean;
 }
 
-/** A URL for a span: no credentials, query or fragment (they may hold secrets). */
-function redactedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`.slice(0, 512);
-  } catch {
-    return "";
-  }
-}
-
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -101,11 +91,8 @@ export class InvocationIo {
 
   /** `headers` with the call's trace context, unless the function set a `traceparent` itself. */
   private withTrace(headers: string[], spanId: string | undefined): string[] {
-    for (let i = 0; i + 1 < headers.length; i += 2) if (headers[i]!.toLowerCase() === "traceparent") return headers;
     const t = this.outboundTrace(spanId);
-    const out = [...headers, "traceparent", t.parent];
-    if (t.state !== undefined) out.push("tracestate", t.state);
-    return out;
+    return withTraceHeaders(headers, t.parent, t.state);
   }
 
   /** Records a host operation's span under the execution span (sampled invocations only). */

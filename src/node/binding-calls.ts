@@ -1,6 +1,6 @@
 /**
  * Binding calls from instances (host/protocol.ts `Call`; the guest side is
- * runtime/guest/bindings.ts). The host is trusted but the tenant boundary is not left to
+ * src/bindings/<kind>/guest.ts). The host is trusted but the tenant boundary is not left to
  * it: every call is checked again here. A queue send becomes durable async invocations of
  * the target (batched for its `queue` handler when it has one); a service fetch runs the
  * target through the same path as a request to /fn — scheduler, limits, logs — without an

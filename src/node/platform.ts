@@ -618,7 +618,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       wasm[hash] = bytes;
       wasmBytes += bytes.byteLength;
     }
-    checkBundleSize(code, Object.values(wasm));
+    await checkBundleSize(code, Object.values(wasm));
     const hash = bundleHash(code);
     // What hosts will run: the script form, from a V8 code cache, when the module is big enough to gain.
     const form = Buffer.byteLength(code) >= scriptFormMinBytes ? await scriptFormWithMap(code, request.sourceMap) : null;
@@ -1319,7 +1319,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     return this.asyncQueue().replay(name, ids);
   }
 
-  // — bindings (host/protocol.ts Call; the guest side is runtime/guest/bindings.ts) —
+  // — bindings (host/protocol.ts Call; the guest and host sides are in src/bindings/) —
 
   /** A binding call from an instance (service fetch, queue send): node/binding-calls.ts. */
   handleCall(call: Call): Promise<CallResult> {

@@ -81,3 +81,19 @@ export function traceParentOf(headers: readonly string[]): TraceParent | undefin
 export function formatTraceparent(traceId: string, spanId: string, sampled: boolean): string {
   return `00-${traceId}-${spanId}-${sampled ? "01" : "00"}`;
 }
+
+/** `headers` (name, value, …) with a call's trace context, unless they carry a `traceparent` already (the function set its own). */
+export function withTraceHeaders(headers: string[], parent: string, state: string | undefined): string[] {
+  for (let i = 0; i + 1 < headers.length; i += 2) if (headers[i]!.toLowerCase() === "traceparent") return headers;
+  return state === undefined ? [...headers, "traceparent", parent] : [...headers, "traceparent", parent, "tracestate", state];
+}
+
+/** A URL for a span attribute: no credentials, query or fragment (they may hold secrets). */
+export function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`.slice(0, 512);
+  } catch {
+    return "";
+  }
+}

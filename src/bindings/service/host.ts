@@ -6,25 +6,10 @@
  * and the W3C trace context, which the callee continues as a child of the call's span.
  */
 import type { CallResult } from "../../host/protocol.ts";
+import { redactedUrl, withTraceHeaders } from "../../telemetry/index.ts";
 import type { BindingAnswer, BindingHost } from "../host-types.ts";
 import { answer } from "../host-types.ts";
 import { encodeServiceResponse, serviceContract } from "./contract.ts";
-
-/** A URL for a span: no credentials, query or fragment (they may hold secrets). */
-function redactedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`.slice(0, 512);
-  } catch {
-    return "";
-  }
-}
-
-/** `headers` with the call's trace context, unless the function set a `traceparent` itself. */
-function withTrace(headers: string[], parent: string, state: string | undefined): string[] {
-  for (let i = 0; i + 1 < headers.length; i += 2) if (headers[i]!.toLowerCase() === "traceparent") return headers;
-  return state === undefined ? [...headers, "traceparent", parent] : [...headers, "traceparent", parent, "tracestate", state];
-}
 
 export const serviceHost: BindingHost = {
   kind: serviceContract.kind,
@@ -56,7 +41,7 @@ export const serviceHost: BindingHost = {
           (trace) => ({
             kind: "fetch", caller: ctx.caller, target, parentInvocationId: ctx.invocationId, depth: ctx.depth + 1,
             ...(ctx.hops === undefined ? {} : { hops: ctx.hops }),
-            request: { method: verb, url, headers: withTrace(headers, trace.parent, trace.state), body },
+            request: { method: verb, url, headers: withTraceHeaders(headers, trace.parent, trace.state), body },
           }),
           (r) => (r.kind !== "fetch" ? "unexpected answer" : r.error !== null ? r.error[1] : r.status >= 500 ? `HTTP ${r.status}` : undefined),
         );

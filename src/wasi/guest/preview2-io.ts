@@ -12,6 +12,7 @@
  * clock stands still while code runs, as for WASI preview 1's `poll_oneoff`:
  * runtime/guest/clock.ts).
  */
+import type { LineLog } from "./line-log.ts";
 
 /** A `result` error for jco's glue: thrown, the payload becomes the `err` case. */
 export class ResultError {
@@ -193,30 +194,6 @@ export class OutputStream {
   }
   blockingSplice(src: InputStream, len: bigint): bigint {
     return this.splice(src, len);
-  }
-}
-
-/** Lines written to a stream, logged as they end (the rest when the run does). */
-export class LineLog {
-  private pending = "";
-  private readonly decoder = new TextDecoder();
-  private readonly log: (line: string) => void;
-  constructor(log: (line: string) => void) {
-    this.log = log;
-  }
-  write(bytes: Uint8Array): void {
-    this.pending += this.decoder.decode(bytes, { stream: true });
-    let nl: number;
-    while ((nl = this.pending.indexOf("\n")) >= 0) {
-      this.log(this.pending.slice(0, nl));
-      this.pending = this.pending.slice(nl + 1);
-    }
-  }
-  end(): string {
-    const rest = this.pending + this.decoder.decode();
-    if (rest !== "") this.log(rest);
-    this.pending = "";
-    return rest;
   }
 }
 

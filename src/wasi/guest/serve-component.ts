@@ -13,7 +13,8 @@
  *
  * This file is bundled into the function at deploy; it sees only what a function sees.
  */
-import { baseInterfaces, ComponentExit, LineLog, RunClock, type RunContext } from "./preview2-io.ts";
+import { LineLog } from "./line-log.ts";
+import { baseInterfaces, ComponentExit, RunClock, type RunContext } from "./preview2-io.ts";
 import { httpInterfaces, IncomingRequest, ResponseOutparam } from "./preview2-http.ts";
 import { KeptMemory, type ImportedMemoryType } from "./kept-memory.ts";
 import { wasm, type WasmMemory, type WasmModule } from "./wasm-api.ts";

@@ -20,6 +20,7 @@
 import { Overlay, shippedTree, type DirNode, type ShippedDirs } from "./memory-fs.ts";
 import { completeImports, importedCalls, Preview1, ProgramExit } from "./preview1.ts";
 import { KeptMemory, type ImportedMemoryType } from "./kept-memory.ts";
+import { LineLog } from "./line-log.ts";
 import { wasm, type WasmMemory, type WasmModule } from "./wasm-api.ts";
 
 export interface WasiConfig {
@@ -117,28 +118,6 @@ function joined(chunks: Uint8Array[], length: number): Uint8Array {
   return out;
 }
 
-/** Lines written to stderr, logged as they end (the rest when the program does). */
-class LineLog {
-  private pending = "";
-  private readonly decoder = new TextDecoder();
-
-  write(bytes: Uint8Array): void {
-    this.pending += this.decoder.decode(bytes, { stream: true });
-    let nl: number;
-    while ((nl = this.pending.indexOf("\n")) >= 0) {
-      console.error(this.pending.slice(0, nl));
-      this.pending = this.pending.slice(nl + 1);
-    }
-  }
-
-  end(): string {
-    const rest = this.pending + this.decoder.decode();
-    if (rest !== "") console.error(rest);
-    this.pending = "";
-    return rest;
-  }
-}
-
 function errorResponse(message: string, exit: string, more: Record<string, string> = {}): Response {
   return new Response(JSON.stringify({ error: { code: "function_error", message, ...more } }), {
     status: 502,
@@ -160,7 +139,7 @@ export function serveWasi(module: WasmModule, config: WasiConfig): { fetch(reque
       shipped ??= shippedTree(config.dirs, shippedNs);
       const out: Uint8Array[] = [];
       let outLength = 0;
-      const errLog = new LineLog();
+      const errLog = new LineLog(console.error);
       let stderrTail = "";
       const started = performance.now();
       const wasi = new Preview1({
