@@ -164,3 +164,19 @@ test("deploying a component Flick cannot serve says why: an interface it does no
   assert.notEqual(notHttp.code, 0);
   assert.match(notHttp.stderr, /library\.wasm is a component that exports hello, not wasi:http\/incoming-handler/);
 });
+
+test("a hostile component that loops is stopped at its timeout, one that holds memory without end meets its memory limit inside its engine; the function serves again", { timeout: 120_000 }, async () => {
+  const deployed = await flick(["deploy", component, "--name", "comp-hostile", "--timeout", "2s", "--memory", "64", "--data-dir", node.dataDir]);
+  assert.equal(deployed.code, 0, deployed.stderr);
+  const loop = await fetch(`${node.url}/fn/comp-hostile/loop`);
+  assert.equal(loop.status, 504, await loop.clone().text());
+  assert.equal(((await loop.json()) as { error: { code: string } }).error.code, "timeout");
+  // Its memory cannot grow past the function's limit (memory.grow answers -1 inside it): the
+  // component's own engine runs out and answers 500 itself; nothing outside it is touched.
+  const grow = await fetch(`${node.url}/fn/comp-hostile/grow`);
+  assert.equal(grow.status, 500, await grow.clone().text());
+  await grow.arrayBuffer();
+  const again = await fetch(`${node.url}/fn/comp-hostile/echo`, { method: "POST", body: "x" });
+  assert.equal(again.status, 201);
+  await again.arrayBuffer();
+});

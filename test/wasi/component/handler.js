@@ -55,5 +55,11 @@ async function handle(request) {
     }
   }
   if (url.pathname === "/throw") throw new Error("thrown on purpose");
+  if (url.pathname === "/loop") for (;;) {} // a hostile handler: never answers, never yields
+  if (url.pathname === "/grow") {
+    // A hostile handler: holds memory without end.
+    const kept = [];
+    for (;;) kept.push(new Uint8Array(1 << 20).fill(1));
+  }
   return new Response(`no such path: ${url.pathname}\n`, { status: 404 });
 }
