@@ -48,7 +48,7 @@ export const allowed: Readonly<Record<string, readonly string[]>> = {
   // WASI programs: the deploy-side check and bundling; guest/ is bundled into functions.
   wasi: ["build", "errors", "model"],
   // Binding kinds, one folder each (docs/bindings.md): settings, guest and host sides.
-  bindings: ["errors", "model", "runtime", "telemetry"],
+  bindings: ["errors", "model", "queue", "runtime", "telemetry"],
 };
 
 /** The files of src/bindings/ that run inside the isolate, and so belong to `runtime`. */

@@ -5,14 +5,9 @@
  * its subrequest, checks its arguments again, and makes its call to the platform.
  */
 import type { SpanKindName } from "../telemetry/index.ts";
-import type { Call, CallResult } from "../host/protocol.ts";
+import type { CallResult } from "../host/protocol.ts";
 
 /** The trace context an outgoing call carries: the callee's work continues the caller's trace. */
-export interface OutboundTrace {
-  parent: string;
-  state: string | undefined;
-}
-
 export interface BindingCallContext {
   /** `<tenant>/<function>` of the caller, and the invocation making the call. */
   readonly caller: string;
@@ -30,25 +25,26 @@ export interface BindingCallContext {
   /** A line in the function's logs. */
   log(level: "info" | "warn", message: string): void;
   /**
-   * Makes `call` to the platform as a child span `span` of the invocation (recorded when it
-   * is sampled), handing `make` the trace context the callee continues; `errorOf` says
-   * whether the result failed, and `attributes` what the span records, given the result.
+   * Calls the kind's platform side (./platform.ts) with `method`, `strings` and `buffers` as a
+   * child span `span` of the invocation (recorded when it is sampled). The call carries the
+   * caller, the binding's target, depth, hops and the trace context the platform's work
+   * continues; `errorOf` says whether the result failed, `attributes` what the span records.
    */
   call(
     span: { name: string; kind: SpanKindName; attributes: (result: CallResult | undefined) => Record<string, string | number | boolean> },
-    make: (trace: OutboundTrace) => Call,
+    method: string,
+    strings: string[],
+    buffers: Uint8Array[],
     errorOf: (result: CallResult) => string | undefined,
   ): Promise<CallResult>;
 }
 
-/** A call's outcome: no error name and the method's result, or the error the guest rejects with. */
-export interface BindingAnswer {
-  /** "" on success; else "Error", "TypeError", "RangeError", "TimeoutError" or "AbortError". */
-  errorName: string;
-  error: string;
-  strings: string[];
-  buffers: Uint8Array[];
-}
+/**
+ * A call's outcome: no error name and the method's result, or the error the guest rejects
+ * with. The same shape as the platform's answer (host/protocol.ts `CallResult`), so a kind
+ * may pass that on as it is.
+ */
+export type BindingAnswer = CallResult;
 
 export interface BindingHost {
   readonly kind: string;

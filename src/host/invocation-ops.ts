@@ -5,7 +5,8 @@
  * (`post`), and only while the invocation runs: when it ends, its fetches are aborted, its
  * zlib streams freed, and work still waiting for a thread-pool slot is dropped unstarted.
  */
-import { hostBindings, type BindingAnswer, type BindingCallContext } from "../bindings/index.ts";
+import type { BindingAnswer, BindingCallContext } from "../bindings/index.ts";
+import { hostBindings } from "../bindings/host.ts";
 import { limits } from "../model/index.ts";
 import { formatTraceparent, newSpanId, newTraceId, redactedUrl, traceParentOf, withTraceHeaders, type InvocationTrace, type SpanKindName } from "../telemetry/index.ts";
 import type { GuestEvent } from "../runtime/contract.ts";
@@ -216,11 +217,17 @@ export class InvocationIo {
       checkRequest: (url, headers, body, redirect) => this.checkRequest(url, headers, body, redirect),
       connection: (work) => this.connection(work),
       log: (level, message) => this.ctx.log(level, message),
-      call: async (span, make, errorOf) => {
+      call: async (span, method, strings, buffers, errorOf) => {
         const spanId = this.ctx.trace === undefined ? undefined : newSpanId();
+        const trace = this.outboundTrace(spanId);
         const started = performance.now();
         try {
-          const result = await calls(make(this.outboundTrace(spanId)));
+          const result = await calls({
+            kind, caller: this.ctx.function, invocationId: this.ctx.invocationId, target: found.target, method, depth: this.ctx.depth,
+            ...(this.ctx.hops === undefined ? {} : { hops: this.ctx.hops }),
+            trace: trace.parent, ...(trace.state === undefined ? {} : { traceState: trace.state }),
+            strings, buffers,
+          });
           this.span(spanId, span.name, span.kind, started, span.attributes(result), errorOf(result));
           return result;
         } catch (err) {

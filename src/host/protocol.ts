@@ -47,8 +47,9 @@ export interface InstanceSpec {
 
 export interface BindingSpec {
   name: string;
-  kind: "service" | "queue";
-  /** The bound function's name. */
+  /** The binding kind: a folder under src/bindings/. */
+  kind: string;
+  /** What it binds, of the function's tenant: a function's name, a KV namespace's … */
   target: string;
 }
 
@@ -189,32 +190,40 @@ export type ToHost =
   | { t: "drain"; graceMs: number };
 
 /**
- * What an instance asks of the platform through a binding: the primary checks the binding
- * (same tenant, target live) and answers with `callDone`.
+ * What an instance asks of the platform through a binding (`env.NAME.method(…)` of a kind
+ * under src/bindings/): the kind's host side makes it, the primary hands it to the kind's
+ * platform side (src/bindings/platform.ts), which checks it again — the tenant boundary is
+ * not left to the host — and answers with `callDone`. What `strings` and `buffers` carry is
+ * the kind's own contract between its host and platform sides.
  */
-/**
- * `hops`: those of the invocation that makes the call (queue/hops.ts), absent for a request
- * to /fn — the platform counts the next hop.
- */
-export type Call =
-  | {
-      kind: "enqueue"; caller: string; target: string; hops?: number; messages: { body: Uint8Array; contentType: string }[];
-      /** W3C `traceparent` / `tracestate` the messages' attempts continue (the send's span as their parent). */
-      trace?: string; traceState?: string;
-    }
-  | { kind: "fetch"; caller: string; target: string; parentInvocationId: string; depth: number; hops?: number; request: WireRequest };
+export interface Call {
+  /** The binding kind (`BindingSpec.kind`). */
+  kind: string;
+  /** `<tenant>/<function>` of the caller, and the invocation making the call. */
+  caller: string;
+  invocationId: string;
+  /** The binding's target as deployed (a function, a namespace … of the caller's tenant). */
+  target: string;
+  method: string;
+  /** How deep in service calls the caller runs (a request to /fn: 0). */
+  depth: number;
+  /** The queue hops of the invocation making the call (queue/hops.ts), absent for a request to /fn. */
+  hops?: number;
+  /** W3C `traceparent` / `tracestate` the platform's work continues (the call's span as parent). */
+  trace?: string;
+  traceState?: string;
+  strings: string[];
+  buffers: Uint8Array[];
+}
 
-export type CallResult =
-  | { kind: "enqueue"; error: string | null }
-  | {
-      kind: "fetch";
-      status: number;
-      statusText: string;
-      headers: string[];
-      body: Uint8Array | null;
-      /** Set when no response came: [error name, message] for the guest to reject with. */
-      error: [string, string] | null;
-    };
+/** A call's outcome: no error name and the method's result, or the error the guest rejects with. */
+export interface CallResult {
+  /** "" on success; else "Error", "TypeError", "RangeError", "TimeoutError" or "AbortError". */
+  errorName: string;
+  error: string;
+  strings: string[];
+  buffers: Uint8Array[];
+}
 
 /** How a response reaches its writer: the head (with the whole body when `end`), then chunks. */
 export interface ResponseSink {

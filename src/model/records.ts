@@ -54,16 +54,19 @@ export interface FunctionSettings {
   cronTimeZone?: string;
   /** Runs missed while the node was down: `once` (default) fires the latest once at start, `skip` fires none. */
   cronMissed?: "once" | "skip";
-  /** Service and queue bindings to functions of the same tenant; absent: none. */
+  /** Bindings in env (service, queue, KV …), each to something of the same tenant; absent: none. */
   bindings?: Binding[];
   /** Handlers the module exports ("fetch", "scheduled", "queue"), found at deploy; absent (older versions): fetch. */
   handlers?: string[];
 }
 
-/** `env.<name>` reaches function `target`: `fetch` (service) or `send` (queue). */
+/**
+ * `env.<name>` reaches `target` of the same tenant through a binding kind (src/bindings/):
+ * a function (`service`, `queue`), a KV namespace (`kv`) …
+ */
 export interface Binding {
   name: string;
-  kind: "service" | "queue";
+  kind: string;
   target: string;
 }
 

@@ -122,7 +122,7 @@ export async function runAttempt(backend: GatewayBackend, inv: InvocationRecord,
   return { kind: "completed", result: { status, body, truncated } };
 }
 
-/** Each attempt continues the trace its invocation was queued in (node/queue-trace.ts), as a child of the queueing span. */
+/** Each attempt continues the trace its invocation was queued in (telemetry/queue-trace.ts), as a child of the queueing span. */
 function withTrace(headers: string[], inv: InvocationRecord): string[] {
   if (inv.trace !== null) headers.push("traceparent", inv.trace);
   if (inv.trace !== null && inv.traceState !== null) headers.push("tracestate", inv.traceState);

@@ -135,14 +135,13 @@ export function cronSettings(request: DesiredSettings): Pick<FunctionSettings, "
   };
 }
 
-/** The service and queue bindings of a deploy, checked: names free, targets deployed and of the same tenant. */
+/** The bindings of a deploy, checked: names free in env, and each target the tenant's to bind (its kind's check). */
 export async function bindingSettings(
   request: DesiredSettings,
-  tenant: string,
   name: string,
   env: Record<string, string>,
   secrets: Record<string, string>,
-  getFunction: (name: string) => Promise<{ tenant: string } | undefined>,
+  checkTarget: (binding: Binding) => Promise<void>,
 ): Promise<Pick<FunctionSettings, "bindings">> {
   const bindings: Binding[] = bindingKinds.flatMap((k) => Object.entries(request[k.apiKey] ?? {}).map(([n, target]) => ({ name: n, kind: k.kind, target })));
   if (bindings.length === 0) return {};
@@ -152,13 +151,7 @@ export async function bindingSettings(
       throw new FlickError("validation_failed", `"${b.name}" is used twice in env (vars, secrets and bindings share it); give each its own name`);
     }
     seen.add(b.name);
-    const target = b.target === name ? { tenant } : await getFunction(b.target);
-    if (target === undefined) {
-      throw new FlickError("validation_failed", `${b.kind} binding ${b.name}: no function named "${b.target}"; deploy it first (\`flick ls\` lists yours)`);
-    }
-    if (target.tenant !== tenant) {
-      throw new FlickError("forbidden", `${b.kind} binding ${b.name}: "${b.target}" belongs to another tenant; bindings reach only functions of the same tenant`);
-    }
+    await checkTarget(b);
   }
   return { bindings: bindings.sort((a, b) => (a.name < b.name ? -1 : 1)) };
 }

@@ -4,6 +4,7 @@
  * the worker host supervisor; it keeps the live registry in memory so function traffic
  * never waits on storage.
  */
+import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type {
   ApiBackend, CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, FunctionStats, InvocationInfo, InvokeRequest, InvokeResponse,
@@ -12,18 +13,19 @@ import type {
 import { bundleHash, scriptFormMinBytes, scriptFormWithMap, SourceMap, versionId } from "../build/index.ts";
 import { Scheduler, schedulerDefaults, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
 import { errorCodes, FlickError } from "../errors/index.ts";
-import { bindingSettings as bindingKinds } from "../bindings/index.ts";
+import { bindingSettings as bindingKinds, type BindingPlatform, type NodeServices } from "../bindings/index.ts";
+import { platformBindings } from "../bindings/platform.ts";
 import { checkBundleSize } from "./bundle-size.ts";
 import { patiently } from "./patiently.ts";
 import type { ErrorData } from "../errors/index.ts";
 import { targetOf, type GatewayBackend, type ResponseWriter, type RouteTarget } from "../gateway/index.ts";
-import { durationCounts, outcomeOf, type AcquireResult, type Call, type CallResult, type ClientGone, type FunctionUsage, type InstanceSpec, type InstanceUsage, type RouteInfo, type ShippedLogLine, type WireLogLine, type WireRequest } from "../host/index.ts";
+import { durationCounts, fetchLimits, outcomeOf, type AcquireResult, type Call, type CallResult, type ClientGone, type FunctionUsage, type InstanceSpec, type InstanceUsage, type RouteInfo, type ShippedLogLine, type WireLogLine, type WireRequest } from "../host/index.ts";
 import { defaultScale, limits, type NodeInfo, type FunctionRecord, type FunctionSettings, type InvocationStatus, type LogLine, type TenantRecord, type TrafficShare, type UsageRow, type VersionRecord } from "../model/index.ts";
 import { parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type RetrySettings } from "../queue/index.ts";
 import type { CodeKind, NewLogLine, RegistryChange, Store } from "../store/index.ts";
-import { epochMs, type NodeMetrics, type SpanData, type TraceSink } from "../telemetry/index.ts";
+import { apiQueueTrace, epochMs, type NodeMetrics, type SpanData, type TraceSink } from "../telemetry/index.ts";
 import { invocationInfo, listedInvocationInfo, payloadOf } from "./async-invocations.ts";
-import { runBindingCall } from "./binding-calls.ts";
+import { collectResponse } from "./collect-response.ts";
 import { bindingSettings, cronSettings, desiredOf, mergeSettings, sourcesOf } from "./deploy-settings.ts";
 import type { AdmissionBudgets } from "./admission-budgets.ts";
 import type { CodeFiles, VersionFiles } from "./code-files.ts";
@@ -33,7 +35,6 @@ import { hashToken, mintToken } from "./tokens.ts";
 import { summarizeUsage } from "./usage-summary.ts";
 import { sameForwarding, type ClusterView } from "./cluster-view.ts";
 import type { NodeCalls } from "./node-calls.ts";
-import { apiQueueTrace } from "./queue-trace.ts";
 import { spanInfo, visibleSpans } from "./trace-view.ts";
 import { readSeries } from "./metrics-series.ts";
 import type { RollupRecorder } from "./rollup-recorder.ts";
@@ -591,7 +592,7 @@ export class Platform implements ApiBackend, GatewayBackend {
       ...(desired.retries === undefined ? {} : { retries: desired.retries }),
       ...(desired.maxEventAgeMs === undefined ? {} : { maxEventAgeMs: desired.maxEventAgeMs }),
       ...cronSettings(desired),
-      ...(await bindingSettings(desired, tenant, name, env, secrets, (fn) => this.store.getFunction(fn))),
+      ...(await bindingSettings(desired, name, env, secrets, (b) => this.checkBindingTarget(b.kind, tenant, name, b.name, b.target))),
     };
     const id = versionId(code, JSON.stringify(settings), settings.secretNames.length === 0 ? "" : this.secrets.digest(secrets));
     // A canary takes `canary`% of the requests; the live version keeps the rest (and stays live).
@@ -1237,7 +1238,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     const start = epochMs(performance.now());
     const fn = await this.owned(who, name);
     const { payload, contentType } = payloadOf(request);
-    // Its attempts continue the caller's trace (node/queue-trace.ts).
+    // Its attempts continue the caller's trace (telemetry/queue-trace.ts).
     const trace = apiQueueTrace(this.traces, this.traceSample, caller.traceparent, caller.tracestate, `POST /api/v1/functions/${name}/invocations`);
     const commitStart = epochMs(performance.now());
     let queued: Awaited<ReturnType<AsyncQueue["submit"]>>;
@@ -1321,17 +1322,50 @@ export class Platform implements ApiBackend, GatewayBackend {
 
   // — bindings (host/protocol.ts Call; the guest and host sides are in src/bindings/) —
 
-  /** A binding call from an instance (service fetch, queue send): node/binding-calls.ts. */
-  handleCall(call: Call): Promise<CallResult> {
-    return runBindingCall(call, {
-      target: (name) => {
+  /** Each binding kind's platform side (src/bindings/platform.ts), opened at start. */
+  private readonly bindingSides = new Map<string, BindingPlatform>();
+
+  /** Opens every binding kind's platform side with what the node offers them. */
+  async openBindings(dataDir: string): Promise<void> {
+    const node: NodeServices = {
+      dataDir,
+      liveFunction: (name) => {
         const live = this.live.get(name);
         return live === undefined ? undefined : { tenant: live.record.tenant, route: live.target, handlers: live.version.settings.handlers ?? ["fetch"] };
       },
+      functionTenant: async (name) => (await this.store.getFunction(name))?.tenant,
       submit: (submissions) => this.asyncQueue().submitAll(submissions),
-      invoke: (...args) => this.invoke(...args),
+      serve: (route, request) => collectResponse(this, route, request, randomUUID(), fetchLimits.maxResponseBytes, true),
+      maxServedBytes: fetchLimits.maxResponseBytes,
       traces: this.traces,
-    });
+    };
+    for (const kind of platformBindings) this.bindingSides.set(kind.kind, await kind.open(node));
+  }
+
+  async closeBindings(): Promise<void> {
+    for (const side of this.bindingSides.values()) await side.close();
+    this.bindingSides.clear();
+  }
+
+  /**
+   * A binding call from an instance: the kind's platform side answers it, for the caller's
+   * tenant as the registry has it (the host's word is not taken for it).
+   */
+  async handleCall(call: Call): Promise<CallResult> {
+    const side = this.bindingSides.get(call.kind);
+    const caller = call.caller.slice(call.caller.indexOf("/") + 1);
+    const tenant = this.live.get(caller)?.record.tenant;
+    if (side === undefined || tenant === undefined || `${tenant}/${caller}` !== call.caller) {
+      return { errorName: "TypeError", error: `no ${call.kind.slice(0, 32)} binding for ${call.caller.slice(0, 128)} on this node`, strings: [], buffers: [] };
+    }
+    return side.call(call, tenant);
+  }
+
+  /** At deploy: a binding's target is the tenant's to bind (its kind's check). */
+  private checkBindingTarget(kind: string, tenant: string, fn: string, binding: string, target: string): Promise<void> {
+    const side = this.bindingSides.get(kind);
+    if (side === undefined) throw new FlickError("validation_failed", `no binding kind "${kind}" on this node`);
+    return side.checkTarget(tenant, fn, binding, target);
   }
 
   // — scaling —

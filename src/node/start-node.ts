@@ -368,6 +368,8 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   platformRef = platform;
   platform.metrics = metrics;
   platform.traces = traces;
+  // Each binding kind's platform side (service, queue, KV …): its storage opens under the data dir.
+  await platform.openBindings(dataDir);
   platform.traceSample = options.traceSample ?? defaultTraceSample;
   // The dashboard's history: counts batched in memory, written every few seconds (started with the hosts).
   const rollups = new RollupRecorder(store);
@@ -531,6 +533,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
         await traces.close().catch((err: unknown) => process.emitWarning(`flick: OTLP export at stop: ${String(err)}`));
         // The hosts' last reports are in: their counts go to the store before it closes.
         await rollups.close();
+        await platform.closeBindings();
         // The others hear at once that this node is gone (a killed node: after the time-to-live).
         await membership?.leave().catch((err: unknown) => process.emitWarning(`flick: leaving the cluster: ${String(err)}`));
         await store.close();

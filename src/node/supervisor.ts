@@ -237,9 +237,7 @@ export class Supervisor {
         return;
       case "call": {
         const reply = (result: CallResult) => answer({ t: "callDone", id: message.id, result });
-        const refuse = (why: string): CallResult =>
-          message.call.kind === "enqueue" ? { kind: "enqueue", error: why } : { kind: "fetch", status: 0, statusText: "", headers: [], body: null, error: ["TypeError", why] };
-        r.call(message.call).then(reply, (err: unknown) => reply(refuse(`the binding call failed inside Flick: ${String(err)}`)));
+        r.call(message.call).then(reply, (err: unknown) => reply({ errorName: "Error", error: `the binding call failed inside Flick: ${String(err)}`, strings: [], buffers: [] }));
         return;
       }
       case "tainted":

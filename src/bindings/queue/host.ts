@@ -24,17 +24,11 @@ export const queueHost: BindingHost = {
     }
     const refused = ctx.subrequest(`env.${binding}.send`);
     if (refused !== null) return answer(refused);
-    const messages = bodies.map((body, i) => ({ body, contentType: contentTypes[i] ?? "application/octet-stream" }));
-    const attributes = { "flick.target": target.slice(target.indexOf("/") + 1), "messaging.batch.message_count": messages.length };
+    const attributes = { "flick.target": target.slice(target.indexOf("/") + 1), "messaging.batch.message_count": bodies.length };
     const span = { name: "flick.queue.send", kind: "producer" as const, attributes: () => attributes };
     try {
       // The messages' attempts continue this trace, as children of the send's span.
-      const result = await ctx.call(
-        span,
-        (trace) => ({ kind: "enqueue", caller: ctx.caller, target, ...(ctx.hops === undefined ? {} : { hops: ctx.hops }), messages, trace: trace.parent, ...(trace.state === undefined ? {} : { traceState: trace.state }) }),
-        (result) => (result.kind === "enqueue" ? (result.error ?? undefined) || undefined : "unexpected answer"),
-      );
-      return answer(result.kind === "enqueue" ? (result.error ?? "") : "unexpected answer");
+      return await ctx.call(span, queueContract.send, contentTypes, bodies, (result) => result.error || undefined);
     } catch (err) {
       return answer(`the messages were not queued: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -6,9 +6,8 @@
  * and the W3C trace context, which the callee continues as a child of the call's span.
  */
 import type { CallResult } from "../../host/protocol.ts";
-import { redactedUrl, withTraceHeaders } from "../../telemetry/index.ts";
-import type { BindingAnswer, BindingHost } from "../host-types.ts";
-import { answer } from "../host-types.ts";
+import { redactedUrl } from "../../telemetry/index.ts";
+import { answer, type BindingAnswer, type BindingHost } from "../host-types.ts";
 import { encodeServiceResponse, serviceContract } from "./contract.ts";
 
 export const serviceHost: BindingHost = {
@@ -30,33 +29,28 @@ export const serviceHost: BindingHost = {
         kind: "client" as const,
         attributes: (result: CallResult | undefined) => {
           const a: Record<string, string | number | boolean> = { "http.request.method": verb.slice(0, 32), "url.full": redactedUrl(url), "flick.target": target.slice(target.indexOf("/") + 1) };
-          if (result?.kind === "fetch" && result.error === null) a["http.response.status_code"] = result.status;
+          if (result !== undefined && result.errorName === "") a["http.response.status_code"] = Number(result.strings[0]);
           return a;
         },
       };
       let result: CallResult;
       try {
-        result = await ctx.call(
-          span,
-          (trace) => ({
-            kind: "fetch", caller: ctx.caller, target, parentInvocationId: ctx.invocationId, depth: ctx.depth + 1,
-            ...(ctx.hops === undefined ? {} : { hops: ctx.hops }),
-            request: { method: verb, url, headers: withTraceHeaders(headers, trace.parent, trace.state), body },
-          }),
-          (r) => (r.kind !== "fetch" ? "unexpected answer" : r.error !== null ? r.error[1] : r.status >= 500 ? `HTTP ${r.status}` : undefined),
+        // The platform side (./platform.ts) gets method, URL and headers, and the body.
+        result = await ctx.call(span, serviceContract.fetch, [verb, url, ...headers], body === null ? [] : [body], (r) =>
+          r.errorName !== "" ? r.error : Number(r.strings[0]) >= 500 ? `HTTP ${r.strings[0]}` : undefined,
         );
       } catch (err) {
         const message = `fetch to ${url} failed: ${String(err)}`;
         ctx.log("info", `fetch ${verb} ${url} → ${message}`);
         return answer(message, "TypeError");
       }
-      if (result.kind !== "fetch") return answer("the platform answered a service call with something else", "TypeError");
-      if (result.error !== null) {
-        ctx.log("info", `fetch ${verb} ${url} → ${result.error[1]}`);
-        return answer(result.error[1], result.error[0] === "TimeoutError" ? "TimeoutError" : "TypeError");
+      if (result.errorName !== "") {
+        ctx.log("info", `fetch ${verb} ${url} → ${result.error}`);
+        return answer(result.error, result.errorName === "TimeoutError" ? "TimeoutError" : "TypeError");
       }
-      ctx.log("info", `fetch ${verb} ${url} → ${result.status} (${Date.now() - started} ms)`);
-      return { errorName: "", error: "", strings: encodeServiceResponse(result.status, result.statusText, url, result.headers), buffers: result.body === null ? [] : [result.body] };
+      const status = result.strings[0] ?? "";
+      ctx.log("info", `fetch ${verb} ${url} → ${status} (${Date.now() - started} ms)`);
+      return { errorName: "", error: "", strings: encodeServiceResponse(Number(status), "", url, result.strings.slice(1)), buffers: result.buffers.slice(0, 1) };
     });
   },
 };

@@ -5,9 +5,9 @@
  * the first try all sit in one trace, under the span that queued them. When sampled, the
  * primary records that span and the store commit under it.
  */
-import {
-  formatTraceparent, newSpanId, newTraceId, parseTraceparent, type SpanAttributes, type SpanData, type TraceParent, type TraceSink,
-} from "../telemetry/index.ts";
+import type { SpanAttributes, SpanData } from "./invocation-trace.ts";
+import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, type TraceParent } from "./trace-context.ts";
+import type { TraceSink } from "./trace-sink.ts";
 
 export interface QueueTrace {
   /** What the queued invocations store. */

@@ -1,0 +1,75 @@
+/**
+ * A binding kind's platform side (src/bindings/<kind>/platform.ts): what runs in the node
+ * (the primary) for a call a host sends, and for a deploy that binds the kind. The node
+ * opens every kind's side at start with what it offers them (`NodeServices`) and closes
+ * them at stop; storage a kind keeps (KV namespaces, databases …) is its own.
+ */
+import type { RouteTarget } from "../gateway/index.ts";
+import type { Call, CallResult, WireRequest } from "../host/protocol.ts";
+import { FlickError, type ErrorData } from "../errors/index.ts";
+import type { Submission } from "../queue/index.ts";
+import type { TraceSink } from "../telemetry/index.ts";
+
+/** A response run to its end through the node's request path, buffered up to a limit. */
+export interface ServedResponse {
+  status: number;
+  headers: string[];
+  body: Uint8Array;
+  /** More than the limit came: the callee was stopped. */
+  truncated: boolean;
+  /** Set when the platform answered (status 0: no response at all). */
+  error: ErrorData | null;
+}
+
+/** What the node offers the kinds' platform sides. */
+export interface NodeServices {
+  /** The node's data directory: a kind's SQLite files go under it. */
+  readonly dataDir: string;
+  /** The function `name`, if it is live: its tenant, route and the handlers its module exports. */
+  liveFunction(name: string): { tenant: string; route: RouteTarget; handlers: string[] } | undefined;
+  /** The function `name`'s owner, deployed or not (deploys check targets with it). */
+  functionTenant(name: string): Promise<string | undefined>;
+  /** Queues async invocations durably: all of them, or none (over quota, over the hop limit, not written). */
+  submit(submissions: Submission[]): Promise<unknown>;
+  /**
+   * Runs `request` on the function at `route` as a request to /fn runs (scheduler, limits,
+   * logs), without an HTTP hop, buffering at most `maxServedBytes` of the response (as much
+   * as an outbound fetch may bring back); throws a FlickError (429 and its reason) when nothing ran.
+   */
+  serve(route: RouteTarget, request: WireRequest): Promise<ServedResponse>;
+  readonly maxServedBytes: number;
+  /** Where sampled spans the platform side records go. */
+  readonly traces: TraceSink | undefined;
+}
+
+export interface BindingPlatform {
+  /**
+   * At deploy, a binding `binding` of `tenant`'s function `fn` to `target`: throws a
+   * FlickError saying what to do when the target may not be bound (absent, another tenant's).
+   */
+  checkTarget(tenant: string, fn: string, binding: string, target: string): Promise<void>;
+  /** A call from an instance of `tenant` (the caller's, as the primary knows it). */
+  call(call: Call, tenant: string): Promise<CallResult>;
+  close(): Promise<void>;
+}
+
+/** A kind's platform side as the registry lists it: opened once per node. */
+export interface BindingPlatformKind {
+  readonly kind: string;
+  open(node: NodeServices): BindingPlatform | Promise<BindingPlatform>;
+}
+
+/** An answer with no result: "" when the call succeeded, else its error (an `Error`, or `name`). */
+export const result = (error: string, name = "Error", strings: string[] = [], buffers: Uint8Array[] = []): CallResult => ({
+  errorName: error === "" ? "" : name, error, strings, buffers,
+});
+
+/**
+ * The check both function-targeted kinds (service, queue) make at deploy: the target is a
+ * deployed function of the same tenant (or the function being deployed).
+ */
+export async function checkFunctionTarget(node: NodeServices, kind: string, tenant: string, fn: string, binding: string, target: string): Promise<void> {
+  const owner = target === fn ? tenant : await node.functionTenant(target);
+  if (owner === undefined) throw new FlickError("validation_failed", `${kind} binding ${binding}: no function named "${target}"; deploy it first (\`flick ls\` lists yours)`);
+  if (owner !== tenant) throw new FlickError("forbidden", `${kind} binding ${binding}: "${target}" belongs to another tenant; bindings reach only functions of the same tenant`);
+}

@@ -1,0 +1,10 @@
+/**
+ * The platform side of every binding kind, by kind: what the node opens at start and hands
+ * each binding call and each deploy's binding check. The guest side's list is guest.ts and
+ * the host side's host.ts; the three name the same kinds (test/bindings-registry.test.ts).
+ */
+import type { BindingPlatformKind } from "./platform-types.ts";
+import { queuePlatform } from "./queue/platform.ts";
+import { servicePlatform } from "./service/platform.ts";
+
+export const platformBindings: readonly BindingPlatformKind[] = [servicePlatform, queuePlatform];
