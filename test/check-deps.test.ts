@@ -251,7 +251,7 @@ test("a binding kind's guest.ts and contract.ts belong to runtime; the rest of i
     assert.deepEqual(result.violations, [
       `src/bindings/kv/guest.ts:2: runtime may not import model: the guest runtime runs inside the isolate and imports nothing outside itself, not even types`,
       `src/bindings/kv/guest.ts:3: runtime may not import the Node built-in "node:crypto": the guest runtime runs inside the isolate and imports no packages or built-ins, not even types`,
-      `src/bindings/kv/host.ts:2: bindings may not import node (allowed: errors, model, runtime, telemetry)`,
+      `src/bindings/kv/host.ts:2: bindings may not import node (allowed: errors, model, queue, runtime, telemetry)`,
     ]);
   } finally {
     rmSync(root, { recursive: true, force: true });

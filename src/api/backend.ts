@@ -14,7 +14,7 @@ export interface LogFilter {
 }
 import type {
   CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, MetricsSeries, ScaleRequest, SeriesRequest, TenantInfo, TraceInfo,
-  TenantUpdateRequest, UsageAnswer, UsageRequest, VersionInfo,
+  TenantUpdateRequest, UsageAnswer, UsageRequest, VersionInfo, KvNamespaceView, KvPutEntry,
 } from "./schemas.ts";
 
 export type Principal = { role: "admin" } | { role: "tenant"; tenant: string };
@@ -69,4 +69,15 @@ export interface ApiBackend {
   listInvocations(who: Principal, name: string, status: InvocationStatus | null, limit: number): Promise<InvocationInfo[]>;
   /** Queues dead-lettered invocations again (these ids, or all); returns the ids replayed. */
   replayDead(who: Principal, name: string, ids: string[] | null): Promise<string[]>;
+
+  // KV namespaces of a tenant (`flick kv`): `tenant` is the admin's choice (default: the
+  // default tenant; listing: every tenant); a tenant token acts for its own only.
+  kvNamespaces(who: Principal, tenant: string | undefined): Promise<KvNamespaceView[]>;
+  kvCreate(who: Principal, tenant: string | undefined, name: string): Promise<KvNamespaceView>;
+  kvRemove(who: Principal, tenant: string | undefined, name: string): Promise<void>;
+  kvKeys(who: Principal, tenant: string | undefined, name: string, prefix: string, cursor: string | null, limit: number): Promise<unknown>;
+  kvGet(who: Principal, tenant: string | undefined, name: string, key: string): Promise<{ value: Uint8Array; metadata: unknown; expiration: number | null }>;
+  /** Writes the entries in one transaction; how many. */
+  kvPut(who: Principal, tenant: string | undefined, name: string, entries: KvPutEntry[]): Promise<number>;
+  kvDelete(who: Principal, tenant: string | undefined, name: string, keys: string[]): Promise<void>;
 }

@@ -8,7 +8,7 @@ import type { LogLevel, LogLine, NodeInfo } from "../model/index.ts";
 import { apiPrefix } from "./prefix.ts";
 import type {
   CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, MetricsSeries, ScaleRequest, SeriesRequest, TenantInfo, TraceInfo,
-  TenantUpdateRequest, UsageAnswer, VersionInfo, WhoAmI,
+  TenantUpdateRequest, UsageAnswer, VersionInfo, WhoAmI, KvListPage, KvNamespaceView, KvPutEntry,
 } from "./schemas.ts";
 
 export interface InvokeOptions {
@@ -35,17 +35,24 @@ export class FlickClient {
     return this.token === undefined ? extra : { authorization: `Bearer ${this.token}`, ...extra };
   }
 
+  /** A call with a JSON body (or none), or raw bytes (a KV value) sent as they are. */
   private async call<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
     let res: Response;
-    // A large body (a deploy with Wasm modules) goes gzipped: the API limit is on the bytes sent.
-    const json = body === undefined ? undefined : JSON.stringify(body);
-    const gzip = json !== undefined && json.length > gzipAboveBytes;
-    const headers = json === undefined ? extraHeaders : { "content-type": "application/json", ...(gzip ? { "content-encoding": "gzip" } : {}), ...extraHeaders };
+    let sent: { body?: string | Uint8Array<ArrayBuffer>; headers: Record<string, string> };
+    if (body instanceof Uint8Array) sent = { body: new Uint8Array(body), headers: { "content-type": "application/octet-stream", ...extraHeaders } };
+    else {
+      // A large body (a deploy with Wasm modules) goes gzipped: the API limit is on the bytes sent.
+      const json = body === undefined ? undefined : JSON.stringify(body);
+      const gzip = json !== undefined && json.length > gzipAboveBytes;
+      sent = json === undefined
+        ? { headers: extraHeaders }
+        : { body: gzip ? new Uint8Array(gzipSync(json, { level: 1 })) : json, headers: { "content-type": "application/json", ...(gzip ? { "content-encoding": "gzip" } : {}), ...extraHeaders } };
+    }
     try {
       res = await fetch(`${this.baseUrl}${apiPrefix}${path}`, {
         method,
-        headers: this.headers(headers),
-        ...(json === undefined ? {} : { body: gzip ? new Uint8Array(gzipSync(json, { level: 1 })) : json }),
+        headers: this.headers(sent.headers),
+        ...(sent.body === undefined ? {} : { body: sent.body }),
       });
     } catch (err) {
       throw new FlickError("unavailable", `cannot reach Flick at ${this.baseUrl} (${(err as Error).cause ?? err}); is \`flick up\` running? Set FLICK_URL to point elsewhere.`);
@@ -99,6 +106,49 @@ export class FlickClient {
   setSecret(name: string, secret: string, value: string | null): Promise<DeployResponse> {
     const path = `/functions/${encodeURIComponent(name)}/secrets/${encodeURIComponent(secret)}`;
     return value === null ? this.call("DELETE", path) : this.call("PUT", path, { value });
+  }
+
+  // — KV namespaces (`flick kv`); `tenant`: the admin's choice —
+
+  private static kvPath(name: string, rest: string, query: Record<string, string | number | undefined> = {}): string {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    const q = params.toString();
+    return `/kv/${encodeURIComponent(name)}${rest}${q === "" ? "" : `?${q}`}`;
+  }
+  async kvNamespaces(tenant?: string): Promise<KvNamespaceView[]> {
+    return (await this.call<{ namespaces: KvNamespaceView[] }>("GET", tenant === undefined ? "/kv" : `/kv?tenant=${encodeURIComponent(tenant)}`)).namespaces;
+  }
+  kvCreate(name: string, tenant?: string): Promise<KvNamespaceView> {
+    return this.call("POST", "/kv", { name, ...(tenant === undefined ? {} : { tenant }) });
+  }
+  async kvRemove(name: string, tenant?: string): Promise<void> {
+    await this.call("DELETE", FlickClient.kvPath(name, "", { tenant }));
+  }
+  kvKeys(name: string, options: { prefix?: string; cursor?: string; limit?: number; tenant?: string } = {}): Promise<KvListPage> {
+    return this.call("GET", FlickClient.kvPath(name, "/keys", options));
+  }
+  /** A key's value, metadata and expiration; throws `not_found` when it has none. */
+  async kvGet(name: string, key: string, tenant?: string): Promise<{ value: Uint8Array; metadata: unknown; expiration: number | null }> {
+    const got = await this.call<{ value: string; metadata: unknown; expiration: number | null }>("GET", FlickClient.kvPath(name, `/values/${encodeURIComponent(key)}`, { tenant }));
+    return { value: new Uint8Array(Buffer.from(got.value, "base64")), metadata: got.metadata, expiration: got.expiration };
+  }
+  async kvPut(name: string, key: string, value: Uint8Array | string, options: { expiration?: number; expirationTtl?: number; metadata?: unknown; tenant?: string } = {}): Promise<void> {
+    const query = {
+      tenant: options.tenant, expiration: options.expiration, expiration_ttl: options.expirationTtl,
+      metadata: options.metadata === undefined ? undefined : JSON.stringify(options.metadata),
+    };
+    await this.call("PUT", FlickClient.kvPath(name, `/values/${encodeURIComponent(key)}`, query), typeof value === "string" ? new TextEncoder().encode(value) : value);
+  }
+  async kvDelete(name: string, key: string, tenant?: string): Promise<void> {
+    await this.call("DELETE", FlickClient.kvPath(name, `/values/${encodeURIComponent(key)}`, { tenant }));
+  }
+  /** Writes the entries in one transaction (Cloudflare's bulk format); how many. */
+  async kvBulkPut(name: string, entries: KvPutEntry[], tenant?: string): Promise<number> {
+    return (await this.call<{ written: number }>("PUT", FlickClient.kvPath(name, "/bulk", { tenant }), entries)).written;
+  }
+  async kvBulkDelete(name: string, keys: string[], tenant?: string): Promise<number> {
+    return (await this.call<{ deleted: number }>("POST", FlickClient.kvPath(name, "/bulk/delete", { tenant }), keys)).deleted;
   }
 
   async listFunctions(): Promise<FunctionInfo[]> {

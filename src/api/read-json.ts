@@ -63,20 +63,7 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   if (encoding !== "identity" && encoding !== "gzip") {
     throw new FlickError("bad_request", `content-encoding ${JSON.stringify(encoding)} is not accepted; send the body plain or with content-encoding: gzip`);
   }
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > limits.apiBodyMaxBytes) {
-    throw new FlickError("payload_too_large", `request body of ${declared} bytes is over the API limit of ${limits.apiBodyMaxBytes} bytes`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limits.apiBodyMaxBytes) {
-      throw new FlickError("payload_too_large", `request body is over the API limit of ${limits.apiBodyMaxBytes} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  const raw = Buffer.concat(chunks);
+  const raw = await readBytes(req, limits.apiBodyMaxBytes, "the API limit");
   const text = (encoding === "gzip" ? await inflate(raw) : raw).toString("utf8");
   if (text.trim() === "") return {};
   const at = tooDeepAt(text, limits.apiJsonMaxDepth);
@@ -91,4 +78,18 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   } catch (err) {
     throw new FlickError("invalid_json", `the request body is not valid JSON (${(err as Error).message}); send a JSON object with content-type application/json`);
   }
+}
+
+/** A raw request body of at most `maxBytes` (`what` names the limit in the 413). */
+export async function readBytes(req: IncomingMessage, maxBytes: number, what: string): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > maxBytes) throw new FlickError("payload_too_large", `request body of ${declared} bytes is over ${what} of ${maxBytes} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new FlickError("payload_too_large", `request body is over ${what} of ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }

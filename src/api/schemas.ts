@@ -5,7 +5,7 @@
  */
 import * as z from "zod";
 import { functionNamePattern, limits, tenantNamePattern, type LogLine, type ScaleSettings, type SettingSource } from "../model/index.ts";
-import { bindingApiKeys, type BindingApiKey } from "../bindings/index.ts";
+import { bindingApiKeys, bindingSettings, kvContract, kvNamespacePattern, type BindingApiKey } from "../bindings/index.ts";
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const envMap = z
@@ -36,9 +36,10 @@ const settingKey = z
  * to their defaults (or removes map entries). Without `code`, the live version's code runs
  * with the changed settings.
  */
-/** A binding kind's map in a deploy request: env name → function of the same tenant. */
-const bindingMap = () => z.record(z.string().regex(envName, "binding names are letters, digits and _, not starting with a digit"), functionName).optional();
-const bindingMaps = Object.fromEntries(bindingApiKeys.map((key) => [key, bindingMap()])) as { [K in BindingApiKey]: ReturnType<typeof bindingMap> };
+/** A binding kind's map in a deploy request: env name → its target of the same tenant (a function, a namespace …). */
+const bindingMap = (target: { pattern: RegExp; rule: string }) =>
+  z.record(z.string().regex(envName, "binding names are letters, digits and _, not starting with a digit"), z.string().regex(target.pattern, target.rule)).optional();
+const bindingMaps = Object.fromEntries(bindingSettings.map((k) => [k.apiKey, bindingMap(k.target)])) as { [K in BindingApiKey]: ReturnType<typeof bindingMap> };
 
 export const deployRequest = z.strictObject({
   code: z.string().min(1, "the bundle is empty").max(limits.bundleMaxUncompressedBytes, `bundles are at most ${limits.bundleMaxUncompressedBytes} bytes`).optional(),
@@ -86,6 +87,44 @@ export const secretRequest = z.strictObject({
   value: z.string().max(limits.envValueMaxBytes, `values are at most ${limits.envValueMaxBytes} bytes`),
 });
 export type SecretRequest = z.infer<typeof secretRequest>;
+
+/** A KV namespace's name (bindings/kv/settings.ts). */
+export const kvNamespaceName = z.string().regex(kvNamespacePattern, "KV namespace names are 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+
+/** `POST /kv`: a new namespace of the tenant (the admin names one; default: the default tenant). */
+export const kvCreateRequest = z.strictObject({ name: kvNamespaceName, tenant: tenantName.optional() });
+
+/** One entry of `PUT /kv/<ns>/bulk`, in Cloudflare's bulk format; limits are checked by the KV side. */
+export const kvPutEntry = z.strictObject({
+  key: z.string(),
+  value: z.string(),
+  base64: z.boolean().optional(),
+  expiration: z.number().int().positive().optional(),
+  expiration_ttl: z.number().int().positive().optional(),
+  metadata: z.unknown().optional(),
+});
+export type KvPutEntry = z.infer<typeof kvPutEntry>;
+/** A value sent raw to `PUT /kv/<ns>/values/<key>`: the KV value limit (bindings/kv/contract.ts). */
+export const kvValueMaxBytes = kvContract.maxValueBytes;
+export const kvBulkPut = z.array(kvPutEntry).min(1, "give at least one entry").max(10_000, "at most 10000 entries per bulk put; split the file");
+export const kvBulkDelete = z.array(z.string()).min(1, "give at least one key").max(10_000, "at most 10000 keys per bulk delete; split the file");
+
+/** A KV namespace as `GET /kv` lists it. */
+export interface KvNamespaceView {
+  tenant: string;
+  name: string;
+  createdAtMs: number;
+  keys: number;
+  /** Keys, values and metadata, bytes. */
+  bytes: number;
+}
+
+/** A page of `GET /kv/<ns>/keys`, as Workers KV's `list()` answers it. */
+export interface KvListPage {
+  keys: { name: string; expiration?: number; metadata?: unknown }[];
+  list_complete: boolean;
+  cursor?: string;
+}
 
 /** `POST /functions/<name>/traffic`: version id → whole percent; they add up to 100. */
 export const trafficRequest = z.strictObject({

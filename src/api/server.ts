@@ -9,9 +9,9 @@ import type { InvocationStatus } from "../model/index.ts";
 import { apiPrefix } from "./prefix.ts";
 import type { ApiBackend, LogScope, Principal } from "./backend.ts";
 import { logFilterOf, logMatches } from "./log-filter.ts";
-import { readJson } from "./read-json.ts";
+import { readBytes, readJson } from "./read-json.ts";
 import {
-  createTenantRequest, deployRequest, describeIssues, functionName, tenantName, invokeRequest, replayRequest, promoteRequest, rollbackRequest, scaleRequest, secretRequest, tenantUpdateRequest, trafficRequest,
+  createTenantRequest, deployRequest, describeIssues, functionName, kvBulkDelete, kvBulkPut, kvCreateRequest, kvNamespaceName, kvPutEntry, kvValueMaxBytes, tenantName, invokeRequest, replayRequest, promoteRequest, rollbackRequest, scaleRequest, secretRequest, tenantUpdateRequest, trafficRequest,
 } from "./schemas.ts";
 import { seriesQuery } from "./series-query.ts";
 
@@ -188,6 +188,68 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
     const untilMs = intParam(url, "until") ?? now + 3_600_000;
     if (sinceMs >= untilMs) throw new FlickError("validation_failed", `since (${sinceMs}) must be before until (${untilMs})`);
     sendJson(res, 200, await backend.usage(who, { sinceMs: Math.floor(sinceMs / 3_600_000) * 3_600_000, untilMs, by, ...(tenant === null ? {} : { tenant }) }));
+  });
+  // — KV namespaces (`flick kv`): ?tenant= is the admin's choice; a tenant token acts for its own —
+  const kvTenant = (url: URL): string | undefined => {
+    const tenant = url.searchParams.get("tenant");
+    if (tenant === null) return undefined;
+    if (!tenantName.safeParse(tenant).success) throw new FlickError("validation_failed", `tenant=${tenant.slice(0, 80)}: not a tenant name`);
+    return tenant;
+  };
+  const kvName = (raw: string): string => parse(kvNamespaceName, decodeParam(raw));
+  route("GET", /^\/kv$/, async ({ res, url, who }) => sendJson(res, 200, { namespaces: await backend.kvNamespaces(who, kvTenant(url)) }));
+  route("POST", /^\/kv$/, async ({ req, res, who }) => {
+    const body = parse(kvCreateRequest, await readJson(req));
+    sendJson(res, 201, await backend.kvCreate(who, body.tenant, body.name));
+  });
+  route("DELETE", /^\/kv\/([^/]+)$/, async ({ res, url, who, params }) => {
+    await backend.kvRemove(who, kvTenant(url), kvName(params[0]!));
+    sendJson(res, 200, { removed: true });
+  });
+  route("GET", /^\/kv\/([^/]+)\/keys$/, async ({ res, url, who, params }) => {
+    const cursor = url.searchParams.get("cursor");
+    const page = await backend.kvKeys(who, kvTenant(url), kvName(params[0]!), url.searchParams.get("prefix") ?? "", cursor === "" ? null : cursor, intParam(url, "limit") ?? 1000);
+    sendJson(res, 200, page);
+  });
+  route("GET", /^\/kv\/([^/]+)\/values\/([^/]+)$/, async ({ res, url, who, params }) => {
+    const found = await backend.kvGet(who, kvTenant(url), kvName(params[0]!), decodeParam(params[1]!));
+    sendJson(res, 200, { value: Buffer.from(found.value).toString("base64"), metadata: found.metadata, expiration: found.expiration });
+  });
+  // One value, sent as the raw body (up to the 25 MiB value limit); options in the query.
+  route("PUT", /^\/kv\/([^/]+)\/values\/([^/]+)$/, async ({ req, res, url, who, params }) => {
+    const name = kvName(params[0]!);
+    const key = decodeParam(params[1]!);
+    const metadataText = url.searchParams.get("metadata");
+    let metadata: unknown;
+    if (metadataText !== null) {
+      try {
+        metadata = JSON.parse(metadataText);
+      } catch {
+        throw new FlickError("validation_failed", "metadata= must be JSON (URL-encoded)");
+      }
+    }
+    const value = await readBytes(req, kvValueMaxBytes, "the KV value limit");
+    const entry = parse(kvPutEntry, {
+      key, value: value.toString("base64"), base64: true,
+      ...(intParam(url, "expiration") === undefined ? {} : { expiration: intParam(url, "expiration") }),
+      ...(intParam(url, "expiration_ttl") === undefined ? {} : { expiration_ttl: intParam(url, "expiration_ttl") }),
+      ...(metadata === undefined ? {} : { metadata }),
+    });
+    await backend.kvPut(who, kvTenant(url), name, [entry]);
+    sendJson(res, 200, { written: 1 });
+  });
+  route("DELETE", /^\/kv\/([^/]+)\/values\/([^/]+)$/, async ({ res, url, who, params }) => {
+    await backend.kvDelete(who, kvTenant(url), kvName(params[0]!), [decodeParam(params[1]!)]);
+    sendJson(res, 200, { deleted: 1 });
+  });
+  route("PUT", /^\/kv\/([^/]+)\/bulk$/, async ({ req, res, url, who, params }) => {
+    const entries = parse(kvBulkPut, await readJson(req));
+    sendJson(res, 200, { written: await backend.kvPut(who, kvTenant(url), kvName(params[0]!), entries) });
+  });
+  route("POST", /^\/kv\/([^/]+)\/bulk\/delete$/, async ({ req, res, url, who, params }) => {
+    const keys = parse(kvBulkDelete, await readJson(req));
+    await backend.kvDelete(who, kvTenant(url), kvName(params[0]!), keys);
+    sendJson(res, 200, { deleted: keys.length });
   });
   route("GET", /^\/metrics\/series$/, async ({ res, url, who }) => sendJson(res, 200, await backend.metricsSeries(who, seriesQuery(url))));
   route("POST", /^\/tenants$/, async ({ req, res, who }) => {

@@ -3,11 +3,13 @@
  * Bundled into the runtime, so it imports only guest code; its Node-side twin is host.ts
  * (test/bindings-registry.test.ts checks they name the same kinds).
  */
+import { kvBinding } from "./kv/guest.ts";
 import { queueBinding } from "./queue/guest.ts";
 import { serviceBinding } from "./service/guest.ts";
 
 const kinds: Record<string, (name: string) => object> = Object.create(null) as Record<string, (name: string) => object>;
 kinds["service"] = serviceBinding;
 kinds["queue"] = queueBinding;
+kinds["kv"] = kvBinding;
 
 export const guestBindings: Readonly<Record<string, (name: string) => object>> = kinds;

@@ -18,6 +18,11 @@ export interface BindingCallContext {
   readonly hops: number | undefined;
   /** Counts one subrequest of the invocation: null, or why it is refused (`too many subrequests: …`). */
   subrequest(what: string): string | null;
+  /**
+   * Counts one operation of the invocation on `counter` (a kind's own budget, e.g. KV's 1,000
+   * operations per request, which are not subrequests): false once `limit` were counted.
+   */
+  count(counter: string, limit: number): boolean;
   /** Why an outbound request is malformed or over fetch()'s limits (URL, headers, body), or null. */
   checkRequest(url: string, headers: readonly string[], body: Uint8Array | null, redirect: string): string | null;
   /** Runs `work` in one of the invocation's outbound connections (fetch() and service calls share them). */

@@ -4,10 +4,12 @@
  * (test/bindings-registry.test.ts).
  */
 import type { BindingHost } from "./host-types.ts";
+import { kvHost } from "./kv/host.ts";
 import { queueHost } from "./queue/host.ts";
 import { serviceHost } from "./service/host.ts";
 
 export const hostBindings: ReadonlyMap<string, BindingHost> = new Map([
   [serviceHost.kind, serviceHost],
   [queueHost.kind, queueHost],
+  [kvHost.kind, kvHost],
 ]);

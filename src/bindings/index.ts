@@ -5,3 +5,5 @@
 export { bindingApiKeys, bindingSettings, type BindingApiKey, type BindingSettings } from "./settings.ts";
 export type { BindingAnswer, BindingCallContext, BindingHost } from "./host-types.ts";
 export type { BindingPlatform, BindingPlatformKind, NodeServices, ServedResponse } from "./platform-types.ts";
+export { kvNamespacePattern } from "./kv/settings.ts";
+export { kvContract } from "./kv/contract.ts";

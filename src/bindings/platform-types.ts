@@ -21,10 +21,21 @@ export interface ServedResponse {
   error: ErrorData | null;
 }
 
+/** The node's settings for binding kinds (its flags). */
+export interface BindingOptions {
+  /** What one tenant may store in KV, keys, values and metadata together (`--kv-quota-mib`). */
+  kvQuotaMiB: number;
+}
+
+export const defaultBindingOptions: BindingOptions = { kvQuotaMiB: 1024 };
+
 /** What the node offers the kinds' platform sides. */
 export interface NodeServices {
+  readonly options: BindingOptions;
   /** The node's data directory: a kind's SQLite files go under it. */
   readonly dataDir: string;
+  /** The node is one of a cluster (`--cluster`): what it keeps must be shared, not in its own files. */
+  readonly clustered: boolean;
   /** The function `name`, if it is live: its tenant, route and the handlers its module exports. */
   liveFunction(name: string): { tenant: string; route: RouteTarget; handlers: string[] } | undefined;
   /** The function `name`'s owner, deployed or not (deploys check targets with it). */

@@ -3,8 +3,11 @@
  * each binding call and each deploy's binding check. The guest side's list is guest.ts and
  * the host side's host.ts; the three name the same kinds (test/bindings-registry.test.ts).
  */
+import { kvPlatform } from "./kv/platform.ts";
 import type { BindingPlatformKind } from "./platform-types.ts";
 import { queuePlatform } from "./queue/platform.ts";
 import { servicePlatform } from "./service/platform.ts";
 
-export const platformBindings: readonly BindingPlatformKind[] = [servicePlatform, queuePlatform];
+export const platformBindings: readonly BindingPlatformKind[] = [servicePlatform, queuePlatform, kvPlatform];
+export { KvPlatform, type KvBulkEntry, type KvNamespaceInfo } from "./kv/platform.ts";
+export { defaultBindingOptions, type BindingOptions } from "./platform-types.ts";

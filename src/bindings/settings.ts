@@ -8,6 +8,7 @@
  * below. The stored form of every kind is the same: `{ name, kind, target }`
  * (model/records.ts `Binding`), sorted by name.
  */
+import { kvSettings } from "./kv/settings.ts";
 import { queueSettings } from "./queue/settings.ts";
 import { serviceSettings } from "./service/settings.ts";
 
@@ -20,6 +21,8 @@ export interface BindingSettings {
   readonly flag: string;
   /** The table under `[bindings]` in flick.toml: `[bindings.<table>]`. */
   readonly table: string;
+  /** What a target must look like (a function's name, a namespace's …): the deploy request's check. */
+  readonly target: { readonly pattern: RegExp; readonly rule: string };
   /** The flag's help line, after the flag itself. */
   readonly help: string;
   /** What `env.NAME` is, in `flick types`' declarations: a type name and its declaration. */
@@ -28,7 +31,7 @@ export interface BindingSettings {
 }
 
 /** Every binding kind, in the order flags, help and `flick info` list them. */
-export const bindingSettings = [serviceSettings, queueSettings] as const satisfies readonly BindingSettings[];
+export const bindingSettings = [serviceSettings, queueSettings, kvSettings] as const satisfies readonly BindingSettings[];
 
 /** The deploy request's binding maps: `serviceBindings`, `queueBindings`. */
 export type BindingApiKey = (typeof bindingSettings)[number]["apiKey"];

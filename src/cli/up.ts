@@ -33,6 +33,7 @@ export const up: Command = {
     "--tenant-log-mib MIB  log kept per tenant, oldest dropped first (default 64)",
     "--tenant-queue-messages N  async messages queued or running per tenant; beyond, 429 queue_full (default 100000)",
     "--tenant-queue-mib MIB  their payload per tenant; beyond, 429 queue_full (default 256)",
+    "--tenant-kv-mib MIB  KV keys, values and metadata one tenant may store; beyond, a put fails (default 1024)",
     "--queue-wait DUR    how long a request over a limit waits for a slot before its 429 (default 0)",
     "--async-concurrency N  async invocations running at once (default 64)",
     "--async-lease DUR   lease of a running async attempt, renewed while it runs (default 60s)",
@@ -86,6 +87,7 @@ export const up: Command = {
     "tenant-queue-mib": { type: "string" },
     "queue-wait": { type: "string" },
     "async-concurrency": { type: "string" },
+    "tenant-kv-mib": { type: "string" },
     "retry-backoff": { type: "string" },
     "async-lease": { type: "string" },
     "shutdown-grace": { type: "string" },
@@ -227,6 +229,11 @@ function schedulingOptions(values: Record<string, unknown>, placementPolicies: r
     queueQuota[key] = n * scale;
   }
   if (Object.keys(queueQuota).length > 0) out["queueQuota"] = queueQuota;
+  if (values["tenant-kv-mib"] !== undefined) {
+    const n = parseInteger(values["tenant-kv-mib"] as string, "--tenant-kv-mib");
+    if (n < 1) throw new FlickError("validation_failed", "--tenant-kv-mib must be at least 1 (nothing could ever be stored)");
+    out["kvQuotaMiB"] = n;
+  }
   if (values["queue-wait"] !== undefined) out["queueWaitMs"] = parseDuration(values["queue-wait"] as string, "--queue-wait");
   if (values["async-concurrency"] !== undefined) {
     const n = parseInteger(values["async-concurrency"] as string, "--async-concurrency");

@@ -31,12 +31,16 @@ export const errorCodes = {
   trace_not_found: 404,
   /** No tenant of that name. */
   tenant_not_found: 404,
+  /** The tenant has no KV namespace of that name. */
+  kv_namespace_not_found: 404,
   /** The route exists, the method does not. */
   method_not_allowed: 405,
   /** The function name belongs to another tenant. */
   name_taken: 409,
   /** A tenant of that name exists already. */
   tenant_exists: 409,
+  /** The tenant has a KV namespace of that name already. */
+  kv_namespace_exists: 409,
   /** The body is larger than the documented limit; nothing ran. */
   payload_too_large: 413,
   /** The function runs its maximum instances, all busy (or is stopped: max instances 0); retry after `Retry-After`. */

@@ -111,6 +111,17 @@ export class InvocationIo {
     this.zlib = undefined;
   }
 
+  /** A kind's own per-invocation operation counts (KV operations …), by counter. */
+  private operations: Map<string, number> | undefined;
+
+  private count(counter: string, limit: number): boolean {
+    this.operations ??= new Map();
+    const n = this.operations.get(counter) ?? 0;
+    if (n >= limit) return false;
+    this.operations.set(counter, n + 1);
+    return true;
+  }
+
   private subrequest(what: string): string | null {
     if (this.subrequests >= fetchLimits.subrequests) {
       return `too many subrequests: one request may make at most ${fetchLimits.subrequests} fetch() and binding calls (${what} refused)`;
@@ -214,6 +225,7 @@ export class InvocationIo {
       depth: this.ctx.depth,
       hops: this.ctx.hops,
       subrequest: (what) => this.subrequest(what),
+      count: (counter, limit) => this.count(counter, limit),
       checkRequest: (url, headers, body, redirect) => this.checkRequest(url, headers, body, redirect),
       connection: (work) => this.connection(work),
       log: (level, message) => this.ctx.log(level, message),

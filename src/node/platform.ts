@@ -14,7 +14,7 @@ import { bundleHash, scriptFormMinBytes, scriptFormWithMap, SourceMap, versionId
 import { Scheduler, schedulerDefaults, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
 import { errorCodes, FlickError } from "../errors/index.ts";
 import { bindingSettings as bindingKinds, type BindingPlatform, type NodeServices } from "../bindings/index.ts";
-import { platformBindings } from "../bindings/platform.ts";
+import { KvPlatform, platformBindings, type BindingOptions, type KvBulkEntry, type KvNamespaceInfo } from "../bindings/platform.ts";
 import { checkBundleSize } from "./bundle-size.ts";
 import { patiently } from "./patiently.ts";
 import type { ErrorData } from "../errors/index.ts";
@@ -1326,9 +1326,11 @@ export class Platform implements ApiBackend, GatewayBackend {
   private readonly bindingSides = new Map<string, BindingPlatform>();
 
   /** Opens every binding kind's platform side with what the node offers them. */
-  async openBindings(dataDir: string): Promise<void> {
+  async openBindings(dataDir: string, options: BindingOptions, clustered: boolean): Promise<void> {
     const node: NodeServices = {
       dataDir,
+      clustered,
+      options,
       liveFunction: (name) => {
         const live = this.live.get(name);
         return live === undefined ? undefined : { tenant: live.record.tenant, route: live.target, handlers: live.version.settings.handlers ?? ["fetch"] };
@@ -1366,6 +1368,64 @@ export class Platform implements ApiBackend, GatewayBackend {
     const side = this.bindingSides.get(kind);
     if (side === undefined) throw new FlickError("validation_failed", `no binding kind "${kind}" on this node`);
     return side.checkTarget(tenant, fn, binding, target);
+  }
+
+  // — KV namespaces (bindings/kv/): what `flick kv` does —
+
+  private kvSide(): KvPlatform {
+    const side = this.bindingSides.get("kv");
+    if (!(side instanceof KvPlatform)) throw new FlickError("unavailable", "KV is not open on this node (it is starting or stopping)");
+    return side;
+  }
+
+  /**
+   * The tenant a KV command acts for: a tenant token's own (naming another is refused), the
+   * one the admin names, else the default tenant; undefined for the admin listing every tenant's.
+   */
+  private async kvTenant(who: Principal, tenant: string | undefined, all = false): Promise<string | undefined> {
+    if (who.role === "tenant") {
+      if (tenant !== undefined && tenant !== who.tenant) throw new FlickError("forbidden", `your token acts for tenant "${who.tenant}"; it cannot reach tenant "${tenant}"'s KV namespaces`);
+      return who.tenant;
+    }
+    if (tenant === undefined) return all ? undefined : defaultTenant;
+    if ((await this.store.getTenant(tenant)) === undefined) throw new FlickError("tenant_not_found", `tenant "${tenant}" does not exist; \`flick tenants ls\` lists them`);
+    return tenant;
+  }
+
+  async kvNamespaces(who: Principal, tenant: string | undefined): Promise<KvNamespaceInfo[]> {
+    return this.kvSide().namespaces(await this.kvTenant(who, tenant, true));
+  }
+
+  async kvCreate(who: Principal, tenant: string | undefined, name: string): Promise<KvNamespaceInfo> {
+    return this.kvSide().create((await this.kvTenant(who, tenant))!, name);
+  }
+
+  /** Removes a namespace and its keys, unless a live function binds it (that function would fail). */
+  async kvRemove(who: Principal, tenant: string | undefined, name: string): Promise<void> {
+    const owner = (await this.kvTenant(who, tenant))!;
+    const bound = [...this.live.values()]
+      .filter((l) => l.record.tenant === owner && (l.version.settings.bindings ?? []).some((b) => b.kind === "kv" && b.target === name))
+      .map((l) => l.record.name);
+    if (bound.length > 0) {
+      throw new FlickError("validation_failed", `KV namespace "${name}" is bound by ${bound.map((n) => `"${n}"`).join(", ")}; deploy ${bound.length === 1 ? "it" : "them"} without the binding (\`flick deploy --unset kv-binding.NAME\`) or remove ${bound.length === 1 ? "it" : "them"} first`);
+    }
+    await this.kvSide().remove(owner, name);
+  }
+
+  async kvKeys(who: Principal, tenant: string | undefined, name: string, prefix: string, cursor: string | null, limit: number): Promise<unknown> {
+    return this.kvSide().keys((await this.kvTenant(who, tenant))!, name, prefix, cursor, limit);
+  }
+
+  async kvGet(who: Principal, tenant: string | undefined, name: string, key: string): Promise<{ value: Uint8Array; metadata: unknown; expiration: number | null }> {
+    return this.kvSide().get((await this.kvTenant(who, tenant))!, name, key);
+  }
+
+  async kvPut(who: Principal, tenant: string | undefined, name: string, entries: KvBulkEntry[]): Promise<number> {
+    return this.kvSide().put((await this.kvTenant(who, tenant))!, name, entries);
+  }
+
+  async kvDelete(who: Principal, tenant: string | undefined, name: string, keys: string[]): Promise<void> {
+    await this.kvSide().delete((await this.kvTenant(who, tenant))!, name, keys);
   }
 
   // — scaling —

@@ -11,6 +11,7 @@ import { createServer, type Server } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { availableParallelism, hostname, networkInterfaces, tmpdir, totalmem } from "node:os";
 import * as path from "node:path";
+import { defaultBindingOptions } from "../bindings/platform.ts";
 import { apiPrefix, createApiHandler, sendError, sendJson } from "../api/index.ts";
 import { Scheduler, schedulerDefaults, TenantBudget, type PlacementPolicy } from "../control/index.ts";
 import { FlickError } from "../errors/index.ts";
@@ -93,6 +94,8 @@ export interface NodeOptions {
   shutdownGraceMs?: number;
   /** What each tenant may have in the async queue, queued or running (default 100,000 messages, 256 MiB of payload). */
   queueQuota?: Partial<QueueQuota>;
+  /** What each tenant may store in KV, MiB (default 1024). */
+  kvQuotaMiB?: number;
   /**
    * What each tenant may hold (store/store.ts defaultTenantQuotas): provisioned instances and
    * memory (per tenant: `flick tenants set`), and log lines and bytes kept.
@@ -369,7 +372,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   platform.metrics = metrics;
   platform.traces = traces;
   // Each binding kind's platform side (service, queue, KV …): its storage opens under the data dir.
-  await platform.openBindings(dataDir);
+  await platform.openBindings(dataDir, { ...defaultBindingOptions, ...(options.kvQuotaMiB === undefined ? {} : { kvQuotaMiB: options.kvQuotaMiB }) }, options.cluster !== undefined);
   platform.traceSample = options.traceSample ?? defaultTraceSample;
   // The dashboard's history: counts batched in memory, written every few seconds (started with the hosts).
   const rollups = new RollupRecorder(store);

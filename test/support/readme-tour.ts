@@ -57,6 +57,8 @@ export function assertTourShown(run: TourRun): void {
     '{"hello":"Ada","queued":"resize"}',
     "x-flick-version:",
     "every request goes to",
+    '{"page":"/home","visits":1}',
+    '"visits":42}',
   ]) {
     assert.ok(run.stdout.includes(shown), `the tour printed ${JSON.stringify(shown)}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`);
   }

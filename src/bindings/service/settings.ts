@@ -1,3 +1,4 @@
+import { functionTarget } from "../settings-target.ts";
 /** A service binding's names (../settings.ts): `env.NAME.fetch(request)` calls another function of the tenant directly. */
 export const serviceSettings = {
   kind: "service",
@@ -5,6 +6,7 @@ export const serviceSettings = {
   flag: "service-binding",
   table: "services",
   help: "env.NAME.fetch(request) calls function FN directly (same tenant; repeatable)",
+  target: functionTarget,
   typeName: "FlickFetcher",
   typeDeclaration: `/** \`env.NAME.fetch()\` of a service binding: calls the bound function directly, same tenant. */
 interface FlickFetcher {
