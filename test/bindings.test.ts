@@ -186,5 +186,5 @@ test("binding settings through the CLI: flags and flick.toml set them, --unset r
 
   const badUnset = await flick(["deploy", "caller.ts", "--name", "caller", "--unset", "service-binding.a-b", ...data], {}, dir);
   assert.notEqual(badUnset.code, 0);
-  assert.match(badUnset.stderr, /--unset service-binding\.a-b: expected .*service-binding\.NAME, queue-binding\.NAME or kv-binding\.NAME/);
+  assert.match(badUnset.stderr, /--unset service-binding\.a-b: expected .*service-binding\.NAME, queue-binding\.NAME, .*or [a-z]+-binding\.NAME/);
 });

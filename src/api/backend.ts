@@ -14,7 +14,7 @@ export interface LogFilter {
 }
 import type {
   CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, MetricsSeries, ScaleRequest, SeriesRequest, TenantInfo, TraceInfo,
-  TenantUpdateRequest, UsageAnswer, UsageRequest, VersionInfo, KvNamespaceView, KvPutEntry,
+  TenantUpdateRequest, UsageAnswer, UsageRequest, VersionInfo, KvNamespaceView, KvPutEntry, SqlDatabaseView, SqlQueryView,
 } from "./schemas.ts";
 
 export type Principal = { role: "admin" } | { role: "tenant"; tenant: string };
@@ -80,4 +80,14 @@ export interface ApiBackend {
   /** Writes the entries in one transaction; how many. */
   kvPut(who: Principal, tenant: string | undefined, name: string, entries: KvPutEntry[]): Promise<number>;
   kvDelete(who: Principal, tenant: string | undefined, name: string, keys: string[]): Promise<void>;
+  // SQL databases of a tenant (`flick db`), tenants as for KV.
+  sqlDatabases(who: Principal, tenant: string | undefined): Promise<SqlDatabaseView[]>;
+  sqlCreate(who: Principal, tenant: string | undefined, name: string): Promise<SqlDatabaseView>;
+  sqlRemove(who: Principal, tenant: string | undefined, name: string): Promise<void>;
+  /** Runs SQL text, its statements in one transaction; each statement's outcome. */
+  sqlQuery(who: Principal, tenant: string | undefined, name: string, sql: string): Promise<SqlQueryView[]>;
+  /** Applies the migrations not applied yet, in order; the names applied now. */
+  sqlMigrate(who: Principal, tenant: string | undefined, name: string, migrations: { name: string; sql: string }[]): Promise<string[]>;
+  /** The database as SQL text. */
+  sqlExport(who: Principal, tenant: string | undefined, name: string): Promise<string>;
 }

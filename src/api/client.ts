@@ -8,7 +8,7 @@ import type { LogLevel, LogLine, NodeInfo } from "../model/index.ts";
 import { apiPrefix } from "./prefix.ts";
 import type {
   CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, MetricsSeries, ScaleRequest, SeriesRequest, TenantInfo, TraceInfo,
-  TenantUpdateRequest, UsageAnswer, VersionInfo, WhoAmI, KvListPage, KvNamespaceView, KvPutEntry,
+  TenantUpdateRequest, UsageAnswer, VersionInfo, WhoAmI, KvListPage, KvNamespaceView, KvPutEntry, SqlDatabaseView, SqlQueryView,
 } from "./schemas.ts";
 
 export interface InvokeOptions {
@@ -149,6 +149,37 @@ export class FlickClient {
   }
   async kvBulkDelete(name: string, keys: string[], tenant?: string): Promise<number> {
     return (await this.call<{ deleted: number }>("POST", FlickClient.kvPath(name, "/bulk/delete", { tenant }), keys)).deleted;
+  }
+
+  // — SQL databases (`flick db`); `tenant`: the admin's choice —
+
+  private static dbPath(name: string, rest: string, tenant?: string): string {
+    return `/db/${encodeURIComponent(name)}${rest}${tenant === undefined ? "" : `?tenant=${encodeURIComponent(tenant)}`}`;
+  }
+  async sqlDatabases(tenant?: string): Promise<SqlDatabaseView[]> {
+    return (await this.call<{ databases: SqlDatabaseView[] }>("GET", tenant === undefined ? "/db" : `/db?tenant=${encodeURIComponent(tenant)}`)).databases;
+  }
+  sqlCreate(name: string, tenant?: string): Promise<SqlDatabaseView> {
+    return this.call("POST", "/db", { name, ...(tenant === undefined ? {} : { tenant }) });
+  }
+  async sqlRemove(name: string, tenant?: string): Promise<void> {
+    await this.call("DELETE", FlickClient.dbPath(name, "", tenant));
+  }
+  /** Runs SQL text (its statements in one transaction); each statement's outcome. */
+  async sqlQuery(name: string, sql: string, tenant?: string): Promise<SqlQueryView[]> {
+    return (await this.call<{ results: SqlQueryView[] }>("POST", FlickClient.dbPath(name, "/query", tenant), { sql })).results;
+  }
+  async sqlMigrate(name: string, migrations: { name: string; sql: string }[], tenant?: string): Promise<string[]> {
+    return (await this.call<{ applied: string[] }>("POST", FlickClient.dbPath(name, "/migrate", tenant), { migrations })).applied;
+  }
+  /** The database as SQL text. */
+  async sqlExport(name: string, tenant?: string): Promise<string> {
+    const res = await fetch(`${this.baseUrl}${apiPrefix}${FlickClient.dbPath(name, "/export", tenant)}`, { headers: this.headers() }).catch((err: unknown) => {
+      throw new FlickError("unavailable", `cannot reach Flick at ${this.baseUrl} (${String(err)})`);
+    });
+    const text = await res.text();
+    if (!res.ok) throw FlickError.fromData((JSON.parse(text) as { error?: unknown }).error);
+    return text;
   }
 
   async listFunctions(): Promise<FunctionInfo[]> {

@@ -5,7 +5,7 @@
  */
 import * as z from "zod";
 import { functionNamePattern, limits, tenantNamePattern, type LogLine, type ScaleSettings, type SettingSource } from "../model/index.ts";
-import { bindingApiKeys, bindingSettings, kvContract, kvNamespacePattern, type BindingApiKey } from "../bindings/index.ts";
+import { bindingApiKeys, bindingSettings, kvContract, kvNamespacePattern, sqlDatabasePattern, type BindingApiKey } from "../bindings/index.ts";
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const envMap = z
@@ -117,6 +117,29 @@ export interface KvNamespaceView {
   keys: number;
   /** Keys, values and metadata, bytes. */
   bytes: number;
+}
+
+/** A SQL database's name (bindings/sql/settings.ts). */
+export const sqlDatabaseName = z.string().regex(sqlDatabasePattern, "database names are 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+export const sqlCreateRequest = z.strictObject({ name: sqlDatabaseName, tenant: tenantName.optional() });
+/** `POST /db/<name>/query`: SQL text, its statements run in one transaction. */
+export const sqlQueryRequest = z.strictObject({ sql: z.string().min(1, "no SQL to run").max(limits.apiBodyMaxInflatedBytes) });
+/** `POST /db/<name>/migrate`: migrations in the order they apply; each is applied once. */
+export const sqlMigrateRequest = z.strictObject({
+  migrations: z.array(z.strictObject({ name: z.string().min(1).max(200), sql: z.string() })).max(10_000),
+});
+export interface SqlDatabaseView {
+  tenant: string;
+  name: string;
+  createdAtMs: number;
+  bytes: number;
+}
+export interface SqlQueryView {
+  columns: string[];
+  rows: unknown[][];
+  changes: number;
+  lastRowId: number;
+  durationMs: number;
 }
 
 /** A page of `GET /kv/<ns>/keys`, as Workers KV's `list()` answers it. */

@@ -11,7 +11,7 @@ import type { ApiBackend, LogScope, Principal } from "./backend.ts";
 import { logFilterOf, logMatches } from "./log-filter.ts";
 import { readBytes, readJson } from "./read-json.ts";
 import {
-  createTenantRequest, deployRequest, describeIssues, functionName, kvBulkDelete, kvBulkPut, kvCreateRequest, kvNamespaceName, kvPutEntry, kvValueMaxBytes, tenantName, invokeRequest, replayRequest, promoteRequest, rollbackRequest, scaleRequest, secretRequest, tenantUpdateRequest, trafficRequest,
+  createTenantRequest, deployRequest, describeIssues, functionName, kvBulkDelete, kvBulkPut, kvCreateRequest, kvNamespaceName, kvPutEntry, kvValueMaxBytes, sqlCreateRequest, sqlDatabaseName, sqlMigrateRequest, sqlQueryRequest, tenantName, invokeRequest, replayRequest, promoteRequest, rollbackRequest, scaleRequest, secretRequest, tenantUpdateRequest, trafficRequest,
 } from "./schemas.ts";
 import { seriesQuery } from "./series-query.ts";
 
@@ -250,6 +250,30 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
     const keys = parse(kvBulkDelete, await readJson(req));
     await backend.kvDelete(who, kvTenant(url), kvName(params[0]!), keys);
     sendJson(res, 200, { deleted: keys.length });
+  });
+  // — SQL databases (`flick db`), tenants as for KV —
+  const dbName = (raw: string): string => parse(sqlDatabaseName, decodeParam(raw));
+  route("GET", /^\/db$/, async ({ res, url, who }) => sendJson(res, 200, { databases: await backend.sqlDatabases(who, kvTenant(url)) }));
+  route("POST", /^\/db$/, async ({ req, res, who }) => {
+    const body = parse(sqlCreateRequest, await readJson(req));
+    sendJson(res, 201, await backend.sqlCreate(who, body.tenant, body.name));
+  });
+  route("DELETE", /^\/db\/([^/]+)$/, async ({ res, url, who, params }) => {
+    await backend.sqlRemove(who, kvTenant(url), dbName(params[0]!));
+    sendJson(res, 200, { removed: true });
+  });
+  route("POST", /^\/db\/([^/]+)\/query$/, async ({ req, res, url, who, params }) => {
+    const body = parse(sqlQueryRequest, await readJson(req));
+    sendJson(res, 200, { results: await backend.sqlQuery(who, kvTenant(url), dbName(params[0]!), body.sql) });
+  });
+  route("POST", /^\/db\/([^/]+)\/migrate$/, async ({ req, res, url, who, params }) => {
+    const body = parse(sqlMigrateRequest, await readJson(req));
+    sendJson(res, 200, { applied: await backend.sqlMigrate(who, kvTenant(url), dbName(params[0]!), body.migrations) });
+  });
+  route("GET", /^\/db\/([^/]+)\/export$/, async ({ res, url, who, params }) => {
+    const text = await backend.sqlExport(who, kvTenant(url), dbName(params[0]!));
+    res.writeHead(200, { "content-type": "application/sql; charset=utf-8", "content-length": Buffer.byteLength(text) });
+    res.end(text);
   });
   route("GET", /^\/metrics\/series$/, async ({ res, url, who }) => sendJson(res, 200, await backend.metricsSeries(who, seriesQuery(url))));
   route("POST", /^\/tenants$/, async ({ req, res, who }) => {

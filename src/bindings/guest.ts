@@ -6,10 +6,12 @@
 import { kvBinding } from "./kv/guest.ts";
 import { queueBinding } from "./queue/guest.ts";
 import { serviceBinding } from "./service/guest.ts";
+import { sqlBinding } from "./sql/guest.ts";
 
 const kinds: Record<string, (name: string) => object> = Object.create(null) as Record<string, (name: string) => object>;
 kinds["service"] = serviceBinding;
 kinds["queue"] = queueBinding;
 kinds["kv"] = kvBinding;
+kinds["sql"] = sqlBinding;
 
 export const guestBindings: Readonly<Record<string, (name: string) => object>> = kinds;

@@ -7,9 +7,11 @@ import type { BindingHost } from "./host-types.ts";
 import { kvHost } from "./kv/host.ts";
 import { queueHost } from "./queue/host.ts";
 import { serviceHost } from "./service/host.ts";
+import { sqlHost } from "./sql/host.ts";
 
 export const hostBindings: ReadonlyMap<string, BindingHost> = new Map([
   [serviceHost.kind, serviceHost],
   [queueHost.kind, queueHost],
   [kvHost.kind, kvHost],
+  [sqlHost.kind, sqlHost],
 ]);

@@ -7,3 +7,4 @@ export type { BindingAnswer, BindingCallContext, BindingHost } from "./host-type
 export type { BindingPlatform, BindingPlatformKind, NodeServices, ServedResponse } from "./platform-types.ts";
 export { kvNamespacePattern } from "./kv/settings.ts";
 export { kvContract } from "./kv/contract.ts";
+export { sqlDatabasePattern } from "./sql/settings.ts";

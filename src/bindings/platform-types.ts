@@ -23,11 +23,15 @@ export interface ServedResponse {
 
 /** The node's settings for binding kinds (its flags). */
 export interface BindingOptions {
-  /** What one tenant may store in KV, keys, values and metadata together (`--kv-quota-mib`). */
+  /** What one tenant may store in KV, keys, values and metadata together (`--tenant-kv-mib`). */
   kvQuotaMiB: number;
+  /** A SQL database's size limit, MiB (`--db-max-mib`). */
+  sqlMaxMiB: number;
+  /** How long one SQL call (a query, a batch, an exec) may run, ms (`--sql-timeout`). */
+  sqlTimeoutMs: number;
 }
 
-export const defaultBindingOptions: BindingOptions = { kvQuotaMiB: 1024 };
+export const defaultBindingOptions: BindingOptions = { kvQuotaMiB: 1024, sqlMaxMiB: 500, sqlTimeoutMs: 30_000 };
 
 /** What the node offers the kinds' platform sides. */
 export interface NodeServices {

@@ -7,7 +7,9 @@ import { kvPlatform } from "./kv/platform.ts";
 import type { BindingPlatformKind } from "./platform-types.ts";
 import { queuePlatform } from "./queue/platform.ts";
 import { servicePlatform } from "./service/platform.ts";
+import { sqlPlatform } from "./sql/platform.ts";
 
-export const platformBindings: readonly BindingPlatformKind[] = [servicePlatform, queuePlatform, kvPlatform];
+export const platformBindings: readonly BindingPlatformKind[] = [servicePlatform, queuePlatform, kvPlatform, sqlPlatform];
 export { KvPlatform, type KvBulkEntry, type KvNamespaceInfo } from "./kv/platform.ts";
 export { defaultBindingOptions, type BindingOptions } from "./platform-types.ts";
+export { SqlPlatform, type SqlDatabaseInfo, type SqlQueryResult } from "./sql/platform.ts";

@@ -11,6 +11,7 @@
 import { kvSettings } from "./kv/settings.ts";
 import { queueSettings } from "./queue/settings.ts";
 import { serviceSettings } from "./service/settings.ts";
+import { sqlSettings } from "./sql/settings.ts";
 
 export interface BindingSettings {
   /** `Binding.kind` as stored, and the label in `flick info` ("API → users (service)"). */
@@ -31,7 +32,7 @@ export interface BindingSettings {
 }
 
 /** Every binding kind, in the order flags, help and `flick info` list them. */
-export const bindingSettings = [serviceSettings, queueSettings, kvSettings] as const satisfies readonly BindingSettings[];
+export const bindingSettings = [serviceSettings, queueSettings, kvSettings, sqlSettings] as const satisfies readonly BindingSettings[];
 
 /** The deploy request's binding maps: `serviceBindings`, `queueBindings`. */
 export type BindingApiKey = (typeof bindingSettings)[number]["apiKey"];

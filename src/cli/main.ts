@@ -16,6 +16,7 @@ import { dlq, invocation, invocations } from "./invocations.ts";
 import { invoke } from "./invoke.ts";
 import { logs, tail } from "./logs.ts";
 import { scale } from "./scale.ts";
+import { db } from "./db.ts";
 import { kv } from "./kv.ts";
 import { secret } from "./secret.ts";
 import { closest } from "./suggest.ts";
@@ -26,7 +27,7 @@ import { types } from "./types.ts";
 import { usage } from "./usage.ts";
 import { up } from "./up.ts";
 
-export const commands: Command[] = [up, init, deploy, dev, types, invoke, invocation, invocations, dlq, ls, info, versions, rollback, traffic, promote, secret, kv, scale, rm, logs, tail, trace, usage, tenants, nodes, backup, restore];
+export const commands: Command[] = [up, init, deploy, dev, types, invoke, invocation, invocations, dlq, ls, info, versions, rollback, traffic, promote, secret, kv, db, scale, rm, logs, tail, trace, usage, tenants, nodes, backup, restore];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

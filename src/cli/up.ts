@@ -34,6 +34,8 @@ export const up: Command = {
     "--tenant-queue-messages N  async messages queued or running per tenant; beyond, 429 queue_full (default 100000)",
     "--tenant-queue-mib MIB  their payload per tenant; beyond, 429 queue_full (default 256)",
     "--tenant-kv-mib MIB  KV keys, values and metadata one tenant may store; beyond, a put fails (default 1024)",
+    "--db-max-mib MIB    size limit of one SQL database; beyond, writes fail (default 500)",
+    "--sql-timeout DUR   how long one SQL query, batch or exec may run before it is stopped (default 30s)",
     "--queue-wait DUR    how long a request over a limit waits for a slot before its 429 (default 0)",
     "--async-concurrency N  async invocations running at once (default 64)",
     "--async-lease DUR   lease of a running async attempt, renewed while it runs (default 60s)",
@@ -88,6 +90,8 @@ export const up: Command = {
     "queue-wait": { type: "string" },
     "async-concurrency": { type: "string" },
     "tenant-kv-mib": { type: "string" },
+    "db-max-mib": { type: "string" },
+    "sql-timeout": { type: "string" },
     "retry-backoff": { type: "string" },
     "async-lease": { type: "string" },
     "shutdown-grace": { type: "string" },
@@ -233,6 +237,16 @@ function schedulingOptions(values: Record<string, unknown>, placementPolicies: r
     const n = parseInteger(values["tenant-kv-mib"] as string, "--tenant-kv-mib");
     if (n < 1) throw new FlickError("validation_failed", "--tenant-kv-mib must be at least 1 (nothing could ever be stored)");
     out["kvQuotaMiB"] = n;
+  }
+  if (values["db-max-mib"] !== undefined) {
+    const n = parseInteger(values["db-max-mib"] as string, "--db-max-mib");
+    if (n < 1) throw new FlickError("validation_failed", "--db-max-mib must be at least 1");
+    out["sqlMaxMiB"] = n;
+  }
+  if (values["sql-timeout"] !== undefined) {
+    const ms = parseDuration(values["sql-timeout"] as string, "--sql-timeout");
+    if (ms < 100) throw new FlickError("validation_failed", "--sql-timeout must be at least 100ms");
+    out["sqlTimeoutMs"] = ms;
   }
   if (values["queue-wait"] !== undefined) out["queueWaitMs"] = parseDuration(values["queue-wait"] as string, "--queue-wait");
   if (values["async-concurrency"] !== undefined) {

@@ -33,6 +33,8 @@ export const errorCodes = {
   tenant_not_found: 404,
   /** The tenant has no KV namespace of that name. */
   kv_namespace_not_found: 404,
+  /** The tenant has no SQL database of that name. */
+  sql_database_not_found: 404,
   /** The route exists, the method does not. */
   method_not_allowed: 405,
   /** The function name belongs to another tenant. */
@@ -41,6 +43,8 @@ export const errorCodes = {
   tenant_exists: 409,
   /** The tenant has a KV namespace of that name already. */
   kv_namespace_exists: 409,
+  /** The tenant has a SQL database of that name already. */
+  sql_database_exists: 409,
   /** The body is larger than the documented limit; nothing ran. */
   payload_too_large: 413,
   /** The function runs its maximum instances, all busy (or is stopped: max instances 0); retry after `Retry-After`. */

@@ -14,7 +14,7 @@ import { bundleHash, scriptFormMinBytes, scriptFormWithMap, SourceMap, versionId
 import { Scheduler, schedulerDefaults, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
 import { errorCodes, FlickError } from "../errors/index.ts";
 import { bindingSettings as bindingKinds, type BindingPlatform, type NodeServices } from "../bindings/index.ts";
-import { KvPlatform, platformBindings, type BindingOptions, type KvBulkEntry, type KvNamespaceInfo } from "../bindings/platform.ts";
+import { KvPlatform, platformBindings, SqlPlatform, type BindingOptions, type KvBulkEntry, type KvNamespaceInfo, type SqlDatabaseInfo, type SqlQueryResult } from "../bindings/platform.ts";
 import { checkBundleSize } from "./bundle-size.ts";
 import { patiently } from "./patiently.ts";
 import type { ErrorData } from "../errors/index.ts";
@@ -1382,9 +1382,9 @@ export class Platform implements ApiBackend, GatewayBackend {
    * The tenant a KV command acts for: a tenant token's own (naming another is refused), the
    * one the admin names, else the default tenant; undefined for the admin listing every tenant's.
    */
-  private async kvTenant(who: Principal, tenant: string | undefined, all = false): Promise<string | undefined> {
+  private async kvTenant(who: Principal, tenant: string | undefined, all = false, what = "KV namespaces"): Promise<string | undefined> {
     if (who.role === "tenant") {
-      if (tenant !== undefined && tenant !== who.tenant) throw new FlickError("forbidden", `your token acts for tenant "${who.tenant}"; it cannot reach tenant "${tenant}"'s KV namespaces`);
+      if (tenant !== undefined && tenant !== who.tenant) throw new FlickError("forbidden", `your token acts for tenant "${who.tenant}"; it cannot reach tenant "${tenant}"'s ${what}`);
       return who.tenant;
     }
     if (tenant === undefined) return all ? undefined : defaultTenant;
@@ -1426,6 +1426,50 @@ export class Platform implements ApiBackend, GatewayBackend {
 
   async kvDelete(who: Principal, tenant: string | undefined, name: string, keys: string[]): Promise<void> {
     await this.kvSide().delete((await this.kvTenant(who, tenant))!, name, keys);
+  }
+
+  // — SQL databases (bindings/sql/): what `flick db` does —
+
+  private sqlSide(): SqlPlatform {
+    const side = this.bindingSides.get("sql");
+    if (!(side instanceof SqlPlatform)) throw new FlickError("unavailable", "SQL is not open on this node (it is starting or stopping)");
+    return side;
+  }
+
+  private sqlTenant(who: Principal, tenant: string | undefined, all = false): Promise<string | undefined> {
+    return this.kvTenant(who, tenant, all, "SQL databases");
+  }
+
+  async sqlDatabases(who: Principal, tenant: string | undefined): Promise<SqlDatabaseInfo[]> {
+    return this.sqlSide().databases(await this.sqlTenant(who, tenant, true));
+  }
+
+  async sqlCreate(who: Principal, tenant: string | undefined, name: string): Promise<SqlDatabaseInfo> {
+    return this.sqlSide().create((await this.sqlTenant(who, tenant))!, name);
+  }
+
+  /** Removes a database and its file, unless a live function binds it. */
+  async sqlRemove(who: Principal, tenant: string | undefined, name: string): Promise<void> {
+    const owner = (await this.sqlTenant(who, tenant))!;
+    const bound = [...this.live.values()]
+      .filter((l) => l.record.tenant === owner && (l.version.settings.bindings ?? []).some((b) => b.kind === "sql" && b.target === name))
+      .map((l) => l.record.name);
+    if (bound.length > 0) {
+      throw new FlickError("validation_failed", `SQL database "${name}" is bound by ${bound.map((n) => `"${n}"`).join(", ")}; deploy ${bound.length === 1 ? "it" : "them"} without the binding (\`flick deploy --unset sql-binding.NAME\`) or remove ${bound.length === 1 ? "it" : "them"} first`);
+    }
+    await this.sqlSide().remove(owner, name);
+  }
+
+  async sqlQuery(who: Principal, tenant: string | undefined, name: string, sql: string): Promise<SqlQueryResult[]> {
+    return this.sqlSide().query((await this.sqlTenant(who, tenant))!, name, sql);
+  }
+
+  async sqlMigrate(who: Principal, tenant: string | undefined, name: string, migrations: { name: string; sql: string }[]): Promise<string[]> {
+    return this.sqlSide().migrate((await this.sqlTenant(who, tenant))!, name, migrations);
+  }
+
+  async sqlExport(who: Principal, tenant: string | undefined, name: string): Promise<string> {
+    return this.sqlSide().export((await this.sqlTenant(who, tenant))!, name);
   }
 
   // — scaling —

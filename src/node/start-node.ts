@@ -96,6 +96,9 @@ export interface NodeOptions {
   queueQuota?: Partial<QueueQuota>;
   /** What each tenant may store in KV, MiB (default 1024). */
   kvQuotaMiB?: number;
+  /** A SQL database's size limit, MiB (default 500), and one SQL call's time limit, ms (default 30 s). */
+  sqlMaxMiB?: number;
+  sqlTimeoutMs?: number;
   /**
    * What each tenant may hold (store/store.ts defaultTenantQuotas): provisioned instances and
    * memory (per tenant: `flick tenants set`), and log lines and bytes kept.
@@ -372,7 +375,11 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   platform.metrics = metrics;
   platform.traces = traces;
   // Each binding kind's platform side (service, queue, KV …): its storage opens under the data dir.
-  await platform.openBindings(dataDir, { ...defaultBindingOptions, ...(options.kvQuotaMiB === undefined ? {} : { kvQuotaMiB: options.kvQuotaMiB }) }, options.cluster !== undefined);
+  const bindingOptions = { ...defaultBindingOptions };
+  if (options.kvQuotaMiB !== undefined) bindingOptions.kvQuotaMiB = options.kvQuotaMiB;
+  if (options.sqlMaxMiB !== undefined) bindingOptions.sqlMaxMiB = options.sqlMaxMiB;
+  if (options.sqlTimeoutMs !== undefined) bindingOptions.sqlTimeoutMs = options.sqlTimeoutMs;
+  await platform.openBindings(dataDir, bindingOptions, options.cluster !== undefined);
   platform.traceSample = options.traceSample ?? defaultTraceSample;
   // The dashboard's history: counts batched in memory, written every few seconds (started with the hosts).
   const rollups = new RollupRecorder(store);

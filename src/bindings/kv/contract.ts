@@ -7,7 +7,8 @@
  *   getMany  [key, key, …]                 → per key: "1" | "0", metadata JSON | ""; [value, value, …] ("0": empty)
  *   put      [key, expiration | "", metadata JSON | ""], [value]  → nothing
  *   delete   [key]                         → nothing
- *   list     [prefix, limit, cursor]       → [JSON of { keys, list_complete, cursor? }]
+ *   list     [prefix, limit, cursor]       → [], [UTF-8 JSON of { keys, list_complete, cursor? }] (a
+ *            page of long keys and metadata is larger than one string may be)
  *
  * Expirations are whole seconds since the epoch, as Workers KV has them.
  */

@@ -142,8 +142,8 @@ async function list(binding: string, options: unknown): Promise<unknown> {
     throw new RangeError(`env.${binding}.list(): limit must be a whole number from 1 to ${kvContract.maxListLimit}, got ${String(o.limit).slice(0, 20)}`);
   }
   const cursor = o.cursor === undefined || o.cursor === null ? "" : String(o.cursor);
-  const { strings } = await callBinding(kvContract.kind, binding, kvContract.list, [prefix, String(limit), cursor], []);
-  return JSON.parse(strings[0] ?? "{}");
+  const { buffers } = await callBinding(kvContract.kind, binding, kvContract.list, [prefix, String(limit), cursor], []);
+  return JSON.parse(decoder.decode(buffers[0] ?? new Uint8Array(0)));
 }
 
 export function kvBinding(name: string): object {

@@ -116,7 +116,7 @@ export class KvPlatform implements BindingPlatform {
           const after = cursor === "" ? null : decodeCursor(cursor);
           if (after === null && cursor !== "") return result("that cursor did not come from list() of this namespace", "TypeError");
           const page = await this.store.list(ns, prefix, after, Number(limit), now);
-          return result("", "", [JSON.stringify(listResult(page))]);
+          return result("", "", [], [Buffer.from(JSON.stringify(listResult(page)))]);
         }
       }
     } catch (err) {

@@ -1,0 +1,211 @@
+/**
+ * A SQL binding's platform side, in the node: the tenant's databases (one SQLite file each,
+ * sql-registry.ts), the calls of `env.NAME` for the caller's tenant only — a database is
+ * looked up by (tenant, name), so no other tenant's can be named — run on the SQL runners
+ * (child processes, sql-runners.ts) with a time limit, a size limit and an authorizer that
+ * lets a statement reach only the database's own tables; and what `flick db` does.
+ */
+import { rmSync, statSync } from "node:fs";
+import { FlickError } from "../../errors/index.ts";
+import type { Call, CallResult } from "../../host/protocol.ts";
+import { result, type BindingPlatform, type BindingPlatformKind, type NodeServices } from "../platform-types.ts";
+import { sqlContract, type WireParam, type WireResult } from "./contract.ts";
+import { statementsOf } from "./host.ts";
+import type { SqlStatement, SqlValue, StatementResult } from "./runner-protocol.ts";
+import { SqlRegistry, type SqlDatabase } from "./sql-registry.ts";
+import { SqlRunners } from "./sql-runners.ts";
+import { sqlDatabasePattern } from "./settings.ts";
+import { splitStatements } from "./split-statements.ts";
+
+export const sqlLimits = {
+  databasesPerTenant: 50,
+  /** What one call's results may weigh (as an outbound fetch's response may). */
+  resultMaxBytes: 32 * 1024 * 1024,
+  /** Runner processes. */
+  runners: 2,
+} as const;
+
+/** A database as `flick db ls` shows it. */
+export interface SqlDatabaseInfo {
+  tenant: string;
+  name: string;
+  createdAtMs: number;
+  /** The file's size, bytes. */
+  bytes: number;
+}
+
+/** One statement's outcome as `flick db query` prints it. */
+export interface SqlQueryResult {
+  columns: string[];
+  rows: unknown[][];
+  changes: number;
+  lastRowId: number;
+  durationMs: number;
+}
+
+/** Blobs as D1 gives them (arrays of byte values). */
+const shown = (v: SqlValue): unknown => (v instanceof Uint8Array ? Array.from(v) : v);
+
+function wireResult(r: StatementResult): WireResult {
+  return {
+    columns: r.columns,
+    rows: r.rows.map((row) => row.map(shown)),
+    meta: {
+      duration: r.meta.durationMs, changes: r.meta.changes, last_row_id: r.meta.lastRowId, rows_read: r.meta.rowsRead,
+      rows_written: r.meta.rowsWritten, size_after: r.meta.sizeAfter, changed_db: r.meta.changes > 0,
+    },
+  };
+}
+
+export class SqlPlatform implements BindingPlatform {
+  private readonly registry: SqlRegistry;
+  private readonly runners: SqlRunners;
+  private readonly node: NodeServices;
+
+  constructor(node: NodeServices) {
+    this.node = node;
+    this.registry = new SqlRegistry(node.dataDir);
+    this.runners = new SqlRunners(sqlLimits.runners, node.options.sqlTimeoutMs);
+  }
+
+  private get maxBytes(): number {
+    return this.node.options.sqlMaxMiB * 1024 * 1024;
+  }
+
+  /** A node of a cluster has no shared SQL yet: a database is one node's file. */
+  private refuseOnCluster(): void {
+    if (this.node.clustered) throw new FlickError("validation_failed", "SQL databases are not available on a cluster yet (a database is one node's file); run them on a single node");
+  }
+
+  async checkTarget(tenant: string, _fn: string, binding: string, target: string): Promise<void> {
+    this.refuseOnCluster();
+    if (this.registry.get(tenant, target) === undefined) {
+      throw new FlickError("validation_failed", `sql binding ${binding}: tenant "${tenant}" has no SQL database "${target}"; create it with \`flick db create ${target}\``);
+    }
+  }
+
+  async call(call: Call, tenant: string): Promise<CallResult> {
+    const parsed = statementsOf(call.method, call.buffers);
+    if (typeof parsed === "string") return result(parsed, "TypeError");
+    const db = this.registry.get(tenant, call.target);
+    if (db === undefined) return result(`the SQL database "${call.target}" was removed; create it again (\`flick db create ${call.target}\`)`);
+    const blobs = call.buffers.slice(1);
+    const toValue = (p: WireParam): SqlValue => (p !== null && typeof p === "object" ? blobs[p.$b]! : p);
+    let statements: SqlStatement[] = (parsed as { sql: string; params: WireParam[] }[]).map((s) => ({ sql: s.sql, params: s.params.map(toValue) }));
+    if (call.method === sqlContract.exec) statements = splitStatements(statements[0]!.sql).map((sql) => ({ sql, params: [] }));
+    const started = performance.now();
+    let ran;
+    try {
+      ran = await this.runners.run(db.file, this.maxBytes, statements, call.method !== sqlContract.query, sqlLimits.resultMaxBytes);
+    } catch (err) {
+      return result(err instanceof FlickError ? err.message : String(err));
+    }
+    if ("error" in ran) {
+      const message = ran.error.code === "result_limit"
+        ? `the results are over ${sqlLimits.resultMaxBytes / 1024 / 1024} MiB; select fewer rows or columns (LIMIT, a cursor by key)`
+        : ran.error.message;
+      return result(message);
+    }
+    const body = call.method === sqlContract.exec
+      ? { count: ran.results.length, duration: performance.now() - started }
+      : call.method === sqlContract.batch ? ran.results.map(wireResult) : wireResult(ran.results[0]!);
+    return result("", "", [], [Buffer.from(JSON.stringify(body))]);
+  }
+
+  async close(): Promise<void> {
+    await this.runners.stop();
+    this.registry.close();
+  }
+
+  // — what `flick db` does, for a tenant the API has resolved —
+
+  private existing(tenant: string, name: string): SqlDatabase {
+    const db = this.registry.get(tenant, name);
+    if (db === undefined) {
+      throw new FlickError("sql_database_not_found", `tenant "${tenant}" has no SQL database "${name.slice(0, 80)}"; \`flick db ls\` lists them, \`flick db create ${name.slice(0, 80)}\` makes one`);
+    }
+    return db;
+  }
+
+  private info(db: SqlDatabase): SqlDatabaseInfo {
+    let bytes = 0;
+    try {
+      bytes = statSync(db.file).size;
+    } catch {}
+    return { tenant: db.tenant, name: db.name, createdAtMs: db.createdAtMs, bytes };
+  }
+
+  async create(tenant: string, name: string): Promise<SqlDatabaseInfo> {
+    this.refuseOnCluster();
+    if (!sqlDatabasePattern.test(name)) {
+      throw new FlickError("validation_failed", `"${name.slice(0, 80)}" cannot name a SQL database: use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+    }
+    return this.info(this.registry.create(tenant, name, sqlLimits.databasesPerTenant, Date.now()));
+  }
+
+  async databases(tenant: string | undefined): Promise<SqlDatabaseInfo[]> {
+    return this.registry.list(tenant).map((db) => this.info(db));
+  }
+
+  async remove(tenant: string, name: string): Promise<void> {
+    const db = this.registry.remove(tenant, name);
+    if (db === undefined) throw this.notFound(tenant, name);
+    await this.runners.close(db.file);
+    for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(db.file + suffix, { force: true });
+  }
+
+  private notFound(tenant: string, name: string): FlickError {
+    return new FlickError("sql_database_not_found", `tenant "${tenant}" has no SQL database "${name.slice(0, 80)}"; \`flick db ls\` lists them`);
+  }
+
+  /** Runs SQL text (one or more statements, in one transaction); each statement's outcome. */
+  async query(tenant: string, name: string, sql: string): Promise<SqlQueryResult[]> {
+    const db = this.existing(tenant, name);
+    const statements = splitStatements(sql);
+    if (statements.length === 0) throw new FlickError("validation_failed", "no SQL to run");
+    return this.runAll(db, statements.map((s) => ({ sql: s, params: [] })));
+  }
+
+  private async runAll(db: SqlDatabase, statements: SqlStatement[]): Promise<SqlQueryResult[]> {
+    const ran = await this.runners.run(db.file, this.maxBytes, statements, true, sqlLimits.resultMaxBytes);
+    if ("error" in ran) {
+      const code = ran.error.code === "size_limit" ? "quota_exceeded" : "validation_failed";
+      throw new FlickError(code, ran.error.code === "sql" ? `the SQL failed, nothing was changed: ${ran.error.message}` : ran.error.message);
+    }
+    return ran.results.map((r) => ({ columns: r.columns, rows: r.rows.map((row) => row.map(shown)), changes: r.meta.changes, lastRowId: r.meta.lastRowId, durationMs: r.meta.durationMs }));
+  }
+
+  /**
+   * Applies the migrations not applied yet, in order, each in its own transaction with its
+   * record in `_flick_migrations`; the names applied now.
+   */
+  async migrate(tenant: string, name: string, migrations: { name: string; sql: string }[]): Promise<string[]> {
+    const db = this.existing(tenant, name);
+    const table = "CREATE TABLE IF NOT EXISTS _flick_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)";
+    const [, done] = await this.runAll(db, [{ sql: table, params: [] }, { sql: "SELECT name FROM _flick_migrations", params: [] }]);
+    const applied = new Set(done!.rows.map((r) => String(r[0])));
+    const now: string[] = [];
+    for (const m of migrations) {
+      if (applied.has(m.name)) continue;
+      const statements = splitStatements(m.sql).map((sql) => ({ sql, params: [] as SqlValue[] }));
+      try {
+        await this.runAll(db, [...statements, { sql: "INSERT INTO _flick_migrations (name, applied_at) VALUES (?, ?)", params: [m.name, Date.now()] }]);
+      } catch (err) {
+        const e = err instanceof FlickError ? err : new FlickError("internal", String(err));
+        throw new FlickError(e.code, `migration ${m.name} failed and was rolled back${now.length === 0 ? "" : ` (applied before it: ${now.join(", ")})`}: ${e.message}`);
+      }
+      now.push(m.name);
+    }
+    return now;
+  }
+
+  async export(tenant: string, name: string): Promise<string> {
+    const db = this.existing(tenant, name);
+    return this.runners.dump(db.file, this.maxBytes);
+  }
+}
+
+export const sqlPlatform: BindingPlatformKind = {
+  kind: sqlContract.kind,
+  open: (node) => new SqlPlatform(node),
+};

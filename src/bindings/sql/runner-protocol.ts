@@ -1,0 +1,40 @@
+/**
+ * What the node and a SQL runner process (runner-main.ts) say to each other: a request runs
+ * statements on one database file; the answer is their results or an error. Values are
+ * SQLite's: null, number, string, bytes (booleans and the like are converted before).
+ */
+export type SqlValue = null | number | string | Uint8Array;
+
+export interface SqlStatement {
+  sql: string;
+  params: SqlValue[];
+}
+
+export interface StatementResult {
+  columns: string[];
+  rows: SqlValue[][];
+  meta: { changes: number; lastRowId: number; durationMs: number; sizeAfter: number; rowsRead: number; rowsWritten: number };
+}
+
+export type RunnerRequest =
+  | {
+      id: number;
+      op: "run";
+      file: string;
+      /** The database's size limit, bytes (SQLite's max_page_count). */
+      maxBytes: number;
+      statements: SqlStatement[];
+      /** All in one transaction, rolled back whole when one fails (batch, exec, migrations). */
+      transaction: boolean;
+      /** What the results may weigh, bytes (beyond: an error, nothing returned). */
+      resultMaxBytes: number;
+    }
+  /** The database as SQL text (`flick db export`). */
+  | { id: number; op: "dump"; file: string; maxBytes: number }
+  /** Closes the file (before it is removed). */
+  | { id: number; op: "close"; file: string };
+
+export type RunnerAnswer =
+  | { id: number; results: StatementResult[]; dump?: undefined; error?: undefined }
+  | { id: number; dump: string; results?: undefined; error?: undefined }
+  | { id: number; error: { code: "sql" | "size_limit" | "result_limit" | "refused"; message: string }; results?: undefined; dump?: undefined };
