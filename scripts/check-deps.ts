@@ -12,8 +12,9 @@
  *   the Node built-ins that do I/O.
  * - Relative imports must resolve to a file inside src/.
  * - A binding kind is one folder, src/bindings/<kind>/, whose guest side runs inside the
- *   isolate: its `guest.ts` and `contract.ts` (and src/bindings/guest.ts, the guest
- *   registry) belong to `runtime` and follow its rules; the rest of the folder is `bindings`.
+ *   isolate: its `guest.ts`, `guest-*.ts` and `contract.ts` (and src/bindings/guest.ts, the
+ *   guest registry) belong to `runtime` and follow its rules; the rest of the folder is
+ *   `bindings`.
  *
  * Usage: node scripts/check-deps.ts [root]   (root defaults to the repository; part of npm test)
  */
@@ -52,7 +53,7 @@ export const allowed: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** The files of src/bindings/ that run inside the isolate, and so belong to `runtime`. */
-const guestFileOfBindings = /^bindings\/(?:guest\.ts|[^/]+\/(?:guest|contract)\.ts)$/;
+const guestFileOfBindings = /^bindings\/(?:guest\.ts|[^/]+\/(?:guest(?:-[a-z0-9-]+)?|contract)\.ts)$/;
 
 /** A source file's component, from its path under src/ (posix separators). */
 export function componentOf(inSrc: string): string {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { FlickClient } from "../src/api/index.ts";
 import { bundleSource } from "./support/functions.ts";
+import { bindingSettings } from "../src/bindings/index.ts";
 import { startTestNode } from "./support/node-process.ts";
 
 test("functions, versions, settings, secrets, tokens and log lines survive SIGKILL, and traffic works at once", async () => {
@@ -37,7 +38,7 @@ test("functions, versions, settings, secrets, tokens and log lines survive SIGKI
     const again = new FlickClient(second.url, acmeToken);
     const info = await again.getFunction("keeper");
     assert.equal(info.liveVersion, v1.version);
-    assert.deepEqual(info.settings, { memoryMiB: 64, timeoutMs: 2000, cpuLimitMs: null, env: { MODE: "prod" }, secretNames: ["TOKEN"], private: false, retries: 2, maxEventAgeMs: 21_600_000, crons: [], timeZone: "UTC", cronMissed: "once", handlers: ["fetch"], serviceBindings: {}, queueBindings: {} });
+    assert.deepEqual(info.settings, { memoryMiB: 64, timeoutMs: 2000, cpuLimitMs: null, env: { MODE: "prod" }, secretNames: ["TOKEN"], private: false, retries: 2, maxEventAgeMs: 21_600_000, crons: [], timeZone: "UTC", cronMissed: "once", handlers: ["fetch"], ...Object.fromEntries(bindingSettings.map((k) => [k.apiKey, {}])) });
     assert.deepEqual((await again.listVersions("keeper")).map((v) => v.id).sort(), [v1.version, v2.version].sort());
     const lines = await again.readLogs("keeper");
     assert.ok(lines.some((l) => l.invocationId === invocation && l.message === "v1 served"), "the acknowledged log line is kept");

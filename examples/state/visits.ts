@@ -1,5 +1,5 @@
 // A visit counter in a KV namespace: `flick kv create VISITS`, then
-// `flick deploy examples/kv/visits.ts --kv-binding VISITS=VISITS`.
+// `flick deploy examples/state/visits.ts --kv-binding VISITS=VISITS`.
 interface Env {
   VISITS: {
     get(key: string): Promise<string | null>;

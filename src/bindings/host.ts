@@ -4,6 +4,7 @@
  * (test/bindings-registry.test.ts).
  */
 import type { BindingHost } from "./host-types.ts";
+import { doHost } from "./do/host.ts";
 import { kvHost } from "./kv/host.ts";
 import { queueHost } from "./queue/host.ts";
 import { serviceHost } from "./service/host.ts";
@@ -14,4 +15,5 @@ export const hostBindings: ReadonlyMap<string, BindingHost> = new Map([
   [queueHost.kind, queueHost],
   [kvHost.kind, kvHost],
   [sqlHost.kind, sqlHost],
+  [doHost.kind, doHost],
 ]);

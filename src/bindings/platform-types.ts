@@ -9,6 +9,7 @@ import type { Call, CallResult, WireRequest } from "../host/protocol.ts";
 import { FlickError, type ErrorData } from "../errors/index.ts";
 import type { Submission } from "../queue/index.ts";
 import type { TraceSink } from "../telemetry/index.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
 
 /** A response run to its end through the node's request path, buffered up to a limit. */
 export interface ServedResponse {
@@ -40,6 +41,8 @@ export interface NodeServices {
   readonly dataDir: string;
   /** The node is one of a cluster (`--cluster`): what it keeps must be shared, not in its own files. */
   readonly clustered: boolean;
+  /** In a cluster: the node's NATS connection (the node closes it) and how many copies each stream keeps (`--cluster-replicas`). */
+  readonly nats: { connection: NatsConnection; replicas: number } | undefined;
   /** The function `name`, if it is live: its tenant, route and the handlers its module exports. */
   liveFunction(name: string): { tenant: string; route: RouteTarget; handlers: string[] } | undefined;
   /** The function `name`'s owner, deployed or not (deploys check targets with it). */
@@ -52,6 +55,12 @@ export interface NodeServices {
    * as an outbound fetch may bring back); throws a FlickError (429 and its reason) when nothing ran.
    */
   serve(route: RouteTarget, request: WireRequest): Promise<ServedResponse>;
+  /**
+   * Runs `request` on the one instance of durable object `id` of class `className` that
+   * function `fn` (a name, of the caller's tenant) exports, as `serve` does; the instance is
+   * started for that object alone. Throws `function_not_found` when the function is gone.
+   */
+  serveObject(fn: string, className: string, id: string, name: string, request: WireRequest): Promise<ServedResponse>;
   readonly maxServedBytes: number;
   /** Where sampled spans the platform side records go. */
   readonly traces: TraceSink | undefined;

@@ -8,8 +8,9 @@ import type { BindingPlatformKind } from "./platform-types.ts";
 import { queuePlatform } from "./queue/platform.ts";
 import { servicePlatform } from "./service/platform.ts";
 import { sqlPlatform } from "./sql/platform.ts";
+import { doPlatform } from "./do/platform.ts";
 
-export const platformBindings: readonly BindingPlatformKind[] = [servicePlatform, queuePlatform, kvPlatform, sqlPlatform];
+export const platformBindings: readonly BindingPlatformKind[] = [servicePlatform, queuePlatform, kvPlatform, sqlPlatform, doPlatform];
 export { KvPlatform, type KvBulkEntry, type KvNamespaceInfo } from "./kv/platform.ts";
 export { defaultBindingOptions, type BindingOptions } from "./platform-types.ts";
 export { SqlPlatform, type SqlDatabaseInfo, type SqlQueryResult } from "./sql/platform.ts";

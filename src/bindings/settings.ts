@@ -8,6 +8,7 @@
  * below. The stored form of every kind is the same: `{ name, kind, target }`
  * (model/records.ts `Binding`), sorted by name.
  */
+import { doSettings } from "./do/settings.ts";
 import { kvSettings } from "./kv/settings.ts";
 import { queueSettings } from "./queue/settings.ts";
 import { serviceSettings } from "./service/settings.ts";
@@ -32,7 +33,7 @@ export interface BindingSettings {
 }
 
 /** Every binding kind, in the order flags, help and `flick info` list them. */
-export const bindingSettings = [serviceSettings, queueSettings, kvSettings, sqlSettings] as const satisfies readonly BindingSettings[];
+export const bindingSettings = [serviceSettings, queueSettings, kvSettings, sqlSettings, doSettings] as const satisfies readonly BindingSettings[];
 
 /** The deploy request's binding maps: `serviceBindings`, `queueBindings`. */
 export type BindingApiKey = (typeof bindingSettings)[number]["apiKey"];

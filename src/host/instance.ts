@@ -267,7 +267,7 @@ export class Instance implements Collectable {
   private context!: ivm.Context;
   private runRef!: ivm.Reference<(now: number, acked: boolean, events: GuestEvent[]) => Promise<[HostOp[], number]>>;
   private takeRef!: ivm.Reference<(acked: boolean) => [HostOp[], number]>;
-  private initRef: ivm.Reference<(namespace: unknown, env: string[], bindings: string[]) => string> | undefined;
+  private initRef: ivm.Reference<(namespace: unknown, env: string[], bindings: string[], object: string[]) => string> | undefined;
   private handlersRef!: ivm.Reference<() => string>;
   private readonly invocations = new Map<number, Invocation>();
   /** Recently ended invocations, for their late log lines (a few, the most recent). */
@@ -363,7 +363,7 @@ export class Instance implements Collectable {
       `({ default: { fetch: (r) => new Response("warm " + new URL(r.url).pathname, { headers: { "x-warm": "1" } }) } })`,
       { reference: true },
     )) as ivm.Reference<object>;
-    const problem = await this.initRef!.apply(undefined, [handler.derefInto(), [], []], { arguments: { copy: true } });
+    const problem = await this.initRef!.apply(undefined, [handler.derefInto(), [], [], []], { arguments: { copy: true } });
     handler.release();
     if (problem !== "") throw new Error(`warm-up: ${problem}`);
     const sink: ResponseSink = { head() {}, chunk() {}, bodyCredit() {} };
@@ -508,7 +508,8 @@ export class Instance implements Collectable {
         script.release();
       }
       const bindings = (this.spec.bindings ?? []).flatMap((b) => [b.name, b.kind]);
-      const problem = await init.apply(undefined, [namespace.derefInto(), this.spec.env, bindings], { arguments: { copy: true } });
+      const object = this.spec.object === undefined ? [] : [this.spec.object.className, this.spec.object.id, this.spec.object.name];
+      const problem = await init.apply(undefined, [namespace.derefInto(), this.spec.env, bindings, object], { arguments: { copy: true } });
       init.release();
       // Lines the module printed at its top level: kept for the first invocation.
       const [ops] = await this.takeRef.apply(undefined, [true], { result: { copy: true } });

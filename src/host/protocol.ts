@@ -43,6 +43,12 @@ export interface InstanceSpec {
   wasm: Record<string, string>;
   /** Bindings in env: a service binding's `fetch`, a queue binding's `send`, to another function of the tenant. */
   bindings?: BindingSpec[];
+  /**
+   * The durable object this instance holds (bindings/do/): its requests go to an instance
+   * of `className` constructed for `id`, and its storage binding (`$storage`) reaches that
+   * object's storage only.
+   */
+  object?: { className: string; id: string; name: string };
 }
 
 export interface BindingSpec {

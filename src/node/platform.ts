@@ -20,7 +20,7 @@ import { patiently } from "./patiently.ts";
 import type { ErrorData } from "../errors/index.ts";
 import { targetOf, type GatewayBackend, type ResponseWriter, type RouteTarget } from "../gateway/index.ts";
 import { durationCounts, fetchLimits, outcomeOf, type AcquireResult, type Call, type CallResult, type ClientGone, type FunctionUsage, type InstanceSpec, type InstanceUsage, type RouteInfo, type ShippedLogLine, type WireLogLine, type WireRequest } from "../host/index.ts";
-import { defaultScale, limits, type NodeInfo, type FunctionRecord, type FunctionSettings, type InvocationStatus, type LogLine, type TenantRecord, type TrafficShare, type UsageRow, type VersionRecord } from "../model/index.ts";
+import { defaultScale, limits, type Binding, type NodeInfo, type FunctionRecord, type FunctionSettings, type InvocationStatus, type LogLine, type TenantRecord, type TrafficShare, type UsageRow, type VersionRecord } from "../model/index.ts";
 import { parseCron, type AsyncQueue, type CronRunner, type CronTrigger, type RetrySettings } from "../queue/index.ts";
 import type { CodeKind, NewLogLine, RegistryChange, Store } from "../store/index.ts";
 import { apiQueueTrace, epochMs, type NodeMetrics, type SpanData, type TraceSink } from "../telemetry/index.ts";
@@ -55,12 +55,21 @@ interface LiveFunction {
   wasm: Record<string, string>;
   /** What hosts get to route and admit it (no env, no secrets). */
   route: RouteInfo;
+  /** A durable object's own instance (bindings/do/): the object it holds. */
+  object?: { className: string; id: string; name: string };
 }
 
 export const defaultTenant = "default";
 
 /** `flick info` latencies: the last 1,024 requests per function within the last 5 minutes. */
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+/** An instance's bindings: the version's, and for a durable object's instance, its storage (bindings/do/). */
+function bindingsOf(live: LiveFunction): Binding[] {
+  const own = live.version.settings.bindings ?? [];
+  if (live.object === undefined) return own;
+  return [...own, { name: "$storage", kind: "do", target: `${live.object.className}\n${live.object.id}\n${live.object.name}` }];
+}
 
 /** Whether `a` is a later state of a function than `b` (a store without revisions: always). */
 const newer = (a: FunctionRecord, b: FunctionRecord): boolean => a.revision === undefined || b.revision === undefined || a.revision > b.revision;
@@ -217,6 +226,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     this.live.set(record.name, entry);
     // Versions are immutable, but the function record each entry carries is not.
     for (const key of [...this.serving.keys()]) if (key.startsWith(`${entry.fn}@`)) this.serving.delete(key);
+    for (const key of [...this.objects.keys()]) if (key.startsWith(`${entry.fn}@`)) this.objects.delete(key);
     this.cron?.setTriggers(this.cronTriggers());
     return this.pushRoutes([entry.route], []);
   }
@@ -631,10 +641,17 @@ export class Platform implements ApiBackend, GatewayBackend {
     if (checked.error !== null) throw FlickError.fromData(checked.error);
     // What the module exports decides how queue messages reach it (after the id: derived from the code).
     settings.handlers = checked.handlers;
+    // A durable object binding names a class this module exports (the class's instances hold the objects).
+    for (const b of settings.bindings ?? []) {
+      if (b.kind === "do" && !checked.handlers.includes(`class:${b.target}`)) {
+        const classes = checked.handlers.filter((h) => h.startsWith("class:")).map((h) => h.slice(6));
+        throw new FlickError("validation_failed", `do binding ${b.name}: the module exports no class ${b.target} (it exports ${classes.length === 0 ? "no class" : classes.join(", ")}); add \`export class ${b.target} { constructor(state, env) { … } async fetch(request) { … } }\``);
+      }
+    }
     if ((settings.crons?.length ?? 0) > 0 && !checked.handlers.includes("scheduled")) {
       throw new FlickError(
         "validation_failed",
-        `crons: the module has no scheduled handler for ${settings.crons!.map((c) => `"${c}"`).join(", ")} to run (its default export has ${checked.handlers.join(", ") || "no handler"}); add \`async scheduled(controller, env, ctx) { … }\` or deploy without --cron (--unset cron drops the ones it has)`,
+        `crons: the module has no scheduled handler for ${settings.crons!.map((c) => `"${c}"`).join(", ")} to run (its default export has ${checked.handlers.filter((h) => !h.startsWith("class:")).join(", ") || "no handler"}); add \`async scheduled(controller, env, ctx) { … }\` or deploy without --cron (--unset cron drops the ones it has)`,
       );
     }
 
@@ -956,6 +973,19 @@ export class Platform implements ApiBackend, GatewayBackend {
     // The version the gateway picked (and named in x-flick-version): a split's, or a preview.
     const live = target.key === current.key ? current : await this.servingOf(current, target.version);
     if (live === undefined) return { error: { code: "version_not_found", message: `function "${target.name}" has no version ${target.version}; \`flick versions ${target.name}\` lists them` } };
+    return this.invokeLive(live, request, invocationId, writer, body, clientGone, relayedFrom);
+  }
+
+  /** Runs `request` on an instance of `live` (a version, or a durable object's), within the tenant's budget. */
+  private async invokeLive(
+    live: LiveFunction,
+    request: WireRequest,
+    invocationId: string,
+    writer: ResponseWriter,
+    body?: AsyncIterable<Uint8Array>,
+    clientGone?: ClientGone,
+    relayedFrom?: number,
+  ): Promise<{ error: ErrorData | null }> {
     request.invocationId = invocationId;
     const tenant = live.record.tenant;
     const tokenHeld = relayedFrom !== undefined;
@@ -1113,7 +1143,8 @@ export class Platform implements ApiBackend, GatewayBackend {
       concurrency: live.route.concurrency,
       env: live.env,
       wasm: live.wasm,
-      ...(settings.bindings === undefined ? {} : { bindings: settings.bindings }),
+      ...(settings.bindings === undefined && live.object === undefined ? {} : { bindings: bindingsOf(live) }),
+      ...(live.object === undefined ? {} : { object: live.object }),
     };
   }
 
@@ -1286,7 +1317,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     const fn = await this.owned(who, name);
     const handlers = this.live.get(name)?.version.settings.handlers ?? ["fetch"];
     if (!handlers.includes(kind)) {
-      throw new FlickError("validation_failed", `function "${name}" has no ${kind} handler (its default export has ${handlers.join(", ")}); add \`async ${kind}(${kind === "scheduled" ? "controller" : "batch"}, env, ctx) { … }\``);
+      throw new FlickError("validation_failed", `function "${name}" has no ${kind} handler (its default export has ${handlers.filter((h) => !h.startsWith("class:")).join(", ")}); add \`async ${kind}(${kind === "scheduled" ? "controller" : "batch"}, env, ctx) { … }\``);
     }
     const payload = kind === "scheduled" ? JSON.stringify({ cron: "manual", scheduledTime: Date.now() }) : body;
     const queued = await this.asyncQueue().submit({
@@ -1325,11 +1356,31 @@ export class Platform implements ApiBackend, GatewayBackend {
   /** Each binding kind's platform side (src/bindings/platform.ts), opened at start. */
   private readonly bindingSides = new Map<string, BindingPlatform>();
 
+  /** Durable objects' instances by key (`<version key>#<class>:<id>`), each its own "version" to the scheduler. */
+  private readonly objects = new Map<string, LiveFunction>();
+
+  /**
+   * What serving durable object `id` of `className` takes: the function's live version with
+   * a key of its own, so the scheduler gives the object an instance of its own, and a
+   * storage binding that reaches that object's storage only.
+   */
+  private objectEntry(live: LiveFunction, className: string, id: string, name: string): LiveFunction {
+    const key = `${live.key}#${className}:${id}`;
+    const known = this.objects.get(key);
+    if (known !== undefined) return known;
+    const entry: LiveFunction = { ...live, key, target: { ...live.target, key }, route: { ...live.route, key }, object: { className, id, name } };
+    // Objects idle out of the scheduler; their entries here are a bounded cache.
+    if (this.objects.size >= 10_000) this.objects.delete(this.objects.keys().next().value!);
+    this.objects.set(key, entry);
+    return entry;
+  }
+
   /** Opens every binding kind's platform side with what the node offers them. */
-  async openBindings(dataDir: string, options: BindingOptions, clustered: boolean): Promise<void> {
+  async openBindings(dataDir: string, options: BindingOptions, nats: NodeServices["nats"]): Promise<void> {
     const node: NodeServices = {
       dataDir,
-      clustered,
+      clustered: nats !== undefined,
+      nats,
       options,
       liveFunction: (name) => {
         const live = this.live.get(name);
@@ -1338,6 +1389,12 @@ export class Platform implements ApiBackend, GatewayBackend {
       functionTenant: async (name) => (await this.store.getFunction(name))?.tenant,
       submit: (submissions) => this.asyncQueue().submitAll(submissions),
       serve: (route, request) => collectResponse(this, route, request, randomUUID(), fetchLimits.maxResponseBytes, true),
+      serveObject: (fn, className, id, name, request) => {
+        const live = this.live.get(fn);
+        if (live === undefined) throw new FlickError("function_not_found", `function "${fn}" was removed; its durable objects have nothing to run`);
+        const entry = this.objectEntry(live, className, id, name);
+        return collectResponse({ invoke: (_target, req, invocationId, writer, body, gone) => this.invokeLive(entry, req, invocationId, writer, body, gone) }, entry.target, request, randomUUID(), fetchLimits.maxResponseBytes, true);
+      },
       maxServedBytes: fetchLimits.maxResponseBytes,
       traces: this.traces,
     };

@@ -268,6 +268,8 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   let joinCluster: ((self: () => NodeInfo, changed: (members: NodeInfo[]) => void) => Promise<{ members(): NodeInfo[]; leave(): Promise<void> }>) | undefined;
   /** In a cluster: the async queue in JetStream, shared by every node (else this node's own file). */
   let clusterQueue: (QueueStore & { onNewWork?: () => void }) | undefined;
+  /** In a cluster: the NATS connection and copies per stream, for binding kinds whose state is shared (KV). */
+  let bindingNats: Parameters<Platform["openBindings"]>[2];
   if (options.cluster !== undefined) {
     // The registry, code, logs and usage in JetStream, shared with every node (docs/cluster.md).
     // Loaded only here: a single node never loads the NATS client.
@@ -275,6 +277,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
     const quotas = { ...defaultTenantQuotas, ...options.tenantQuotas };
     const shared = await openClusterStore({ servers: options.cluster, nodeName, quotas, ...(options.clusterReplicas === undefined ? {} : { replicas: options.clusterReplicas }) });
     store = shared;
+    bindingNats = { connection: shared.nats, replicas: options.clusterReplicas ?? 3 };
     joinCluster = async (self, changed) => {
       let joined: { members(): NodeInfo[] } | undefined;
       // A join or a departure (not a heartbeat's new load) moves provisioned instances and forwarding.
@@ -379,7 +382,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   if (options.kvQuotaMiB !== undefined) bindingOptions.kvQuotaMiB = options.kvQuotaMiB;
   if (options.sqlMaxMiB !== undefined) bindingOptions.sqlMaxMiB = options.sqlMaxMiB;
   if (options.sqlTimeoutMs !== undefined) bindingOptions.sqlTimeoutMs = options.sqlTimeoutMs;
-  await platform.openBindings(dataDir, bindingOptions, options.cluster !== undefined);
+  await platform.openBindings(dataDir, bindingOptions, bindingNats);
   platform.traceSample = options.traceSample ?? defaultTraceSample;
   // The dashboard's history: counts batched in memory, written every few seconds (started with the hosts).
   const rollups = new RollupRecorder(store);

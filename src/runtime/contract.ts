@@ -126,7 +126,8 @@ export interface RuntimeEntries {
     memoryLimitBytes: number,
   ): void;
   /** Binds the module's default export and env; "" or why the module is not a function. */
-  init(namespace: unknown, env: string[], bindings: string[]): string;
+  /** `object`: [class, id, name] when the instance holds that durable object. */
+  init(namespace: unknown, env: string[], bindings: string[], object?: string[]): string;
   /** "fetch,scheduled,queue" — the handlers the module has. */
   handlers(): string;
   /**

@@ -59,6 +59,8 @@ export function assertTourShown(run: TourRun): void {
     "every request goes to",
     '{"page":"/home","visits":1}',
     '"visits":42}',
+    '[{"id":1,"text":"buy milk"}]',
+    '{"room":"lobby","visits":1,"sinceStart":1}',
   ]) {
     assert.ok(run.stdout.includes(shown), `the tour printed ${JSON.stringify(shown)}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`);
   }

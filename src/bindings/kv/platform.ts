@@ -1,6 +1,7 @@
 /**
  * A KV binding's platform side, in the node: the tenant's namespaces and their keys (a
- * `KvStore`: SQLite on one node), the calls of `env.NAME` for the caller's tenant only —
+ * `KvStore`: SQLite on one node, JetStream in a cluster), the calls of `env.NAME` for the
+ * caller's tenant only —
  * a namespace is looked up by (tenant, name), so no other tenant's can be named — and the
  * admin operations behind `flick kv`. Expired keys vanish from reads at once and are
  * deleted by a sweep every 30 seconds, with removed namespaces' entries.
@@ -61,6 +62,28 @@ export class KvPlatform implements BindingPlatform {
     this.sweeper.unref();
   }
 
+  /**
+   * Namespaces the calls named lately, for a few seconds: a call looks its namespace up
+   * without a store read. One removed on this node is forgotten at once; one removed on
+   * another node of a cluster is read from for at most that long (its writes already fail:
+   * the store checks the namespace's id).
+   */
+  private readonly known = new Map<string, { ns: KvNamespace; untilMs: number }>();
+
+  private async namespaceOf(tenant: string, name: string): Promise<KvNamespace | undefined> {
+    const key = `${tenant}\n${name}`;
+    const now = Date.now();
+    const hit = this.known.get(key);
+    if (hit !== undefined && hit.untilMs > now) return hit.ns;
+    const ns = await this.store.namespace(tenant, name);
+    if (ns === undefined) this.known.delete(key);
+    else {
+      if (this.known.size >= 10_000) this.known.delete(this.known.keys().next().value!);
+      this.known.set(key, { ns, untilMs: now + 5000 });
+    }
+    return ns;
+  }
+
   private get quotaBytes(): number {
     return this.node.options.kvQuotaMiB * 1024 * 1024;
   }
@@ -73,15 +96,7 @@ export class KvPlatform implements BindingPlatform {
     }
   }
 
-  /** A node of a cluster has no shared KV backend yet: its own SQLite file would split the data. */
-  private refuseOnCluster(): void {
-    if (this.node.clustered) {
-      throw new FlickError("validation_failed", "KV namespaces are not available on a cluster yet (their JetStream backend is still to come); run KV on a single node");
-    }
-  }
-
   async checkTarget(tenant: string, _fn: string, binding: string, target: string): Promise<void> {
-    this.refuseOnCluster();
     if ((await this.store.namespace(tenant, target)) === undefined) {
       throw new FlickError("validation_failed", `kv binding ${binding}: tenant "${tenant}" has no KV namespace "${target}"; create it with \`flick kv create ${target}\``);
     }
@@ -90,7 +105,7 @@ export class KvPlatform implements BindingPlatform {
   async call(call: Call, tenant: string): Promise<CallResult> {
     const problem = callProblem(call.method, call.strings, call.buffers);
     if (problem !== null) return result(problem, "TypeError");
-    const ns = await this.store.namespace(tenant, call.target);
+    const ns = await this.namespaceOf(tenant, call.target);
     if (ns === undefined) return result(`the KV namespace "${call.target}" was removed; create it again (\`flick kv create ${call.target}\`)`);
     const now = Date.now();
     try {
@@ -134,7 +149,6 @@ export class KvPlatform implements BindingPlatform {
   // — what `flick kv` does, for a tenant the API has resolved —
 
   async create(tenant: string, name: string): Promise<KvNamespaceInfo> {
-    this.refuseOnCluster();
     if (!kvNamespacePattern.test(name)) {
       throw new FlickError("validation_failed", `"${name.slice(0, 80)}" cannot name a KV namespace: use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
     }
@@ -147,6 +161,7 @@ export class KvPlatform implements BindingPlatform {
   }
 
   async remove(tenant: string, name: string): Promise<void> {
+    this.known.delete(`${tenant}\n${name}`);
     if (!(await this.store.removeNamespace(tenant, name))) throw notFound(tenant, name);
   }
 
@@ -228,5 +243,10 @@ function listResult(page: { keys: { name: string; expiration: number | null; met
 
 export const kvPlatform: BindingPlatformKind = {
   kind: kvContract.kind,
-  open: (node) => new KvPlatform(new SqliteKv(node.dataDir), node),
+  // In a cluster, JetStream (every node shares it); the NATS client loads only then.
+  open: async (node) => {
+    if (node.nats === undefined) return new KvPlatform(new SqliteKv(node.dataDir), node);
+    const { JetStreamKv } = await import("./jetstream-kv.ts");
+    return new KvPlatform(await JetStreamKv.open(node.nats.connection, { replicas: node.nats.replicas }), node);
+  },
 };

@@ -5,15 +5,15 @@
  * tenant's usage is a sum over its namespaces and a removed namespace stops counting at
  * once; its entries are deleted a chunk at a time by `sweep`, never in one long stall.
  *
- * Writes that arrive together commit together: each is queued and the queue is written in
- * one transaction, fsynced (synchronous=FULL) before any of them resolves — a write that
- * resolved survives a crash or `kill -9`. Each write runs in its own savepoint, so one over
- * quota fails alone.
+ * Writes that arrive together commit together (../group-commit.ts), fsynced before any of
+ * them resolves — a write that resolved survives a crash or `kill -9` — each in its own
+ * savepoint, so one over quota fails alone.
  */
 import { randomUUID } from "node:crypto";
 import * as path from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { FlickError } from "../../errors/index.ts";
+import { GroupCommit } from "../group-commit.ts";
 import { entryBytes, type KvEntry, type KvListedKey, type KvNamespace, type KvStore, type KvUsage, type KvValue } from "./kv-store.ts";
 
 type Row = Record<string, unknown>;
@@ -29,18 +29,10 @@ function prefixEnd(prefix: Buffer): Buffer {
   return end;
 }
 
-interface Write {
-  run(): void;
-  resolve(): void;
-  reject(err: unknown): void;
-}
-
 export class SqliteKv implements KvStore {
   private readonly db: DatabaseSync;
   private readonly q: Record<string, StatementSync>;
-  private pending: Write[] = [];
-  private flushing = false;
-  private closed = false;
+  private readonly commits: GroupCommit;
 
   constructor(dataDir: string, options: { busyTimeoutMs?: number } = {}) {
     this.db = new DatabaseSync(path.join(dataDir, "kv.db"));
@@ -56,6 +48,7 @@ export class SqliteKv implements KvStore {
       -- Namespaces removed whose entries are still being deleted.
       CREATE TABLE IF NOT EXISTS removed (id TEXT PRIMARY KEY);
     `);
+    this.commits = new GroupCommit(this.db, "the KV store");
     const prepare = (sql: string) => this.db.prepare(sql);
     this.q = {
       insertNs: prepare("INSERT INTO namespaces (id, tenant, name, created_ms) VALUES (?, ?, ?, ?)"),
@@ -219,62 +212,13 @@ export class SqliteKv implements KvStore {
     });
   }
 
-  /** Queues `work` for the next group commit; resolves with its result once that commit is on disk. */
   private write<T>(work: () => T): Promise<T> {
-    if (this.closed) return Promise.reject(new FlickError("store_unavailable", "the KV store is closed (the node is stopping)"));
-    return new Promise<T>((resolve, reject) => {
-      let result: T;
-      this.pending.push({ run: () => void (result = work()), resolve: () => resolve(result), reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => this.flush());
-      }
-    });
-  }
-
-  private flush(): void {
-    const batch = this.pending;
-    this.pending = [];
-    const done: Write[] = [];
-    const failed: [Write, unknown][] = [];
-    try {
-      this.db.exec("BEGIN IMMEDIATE");
-      for (const w of batch) {
-        this.db.exec("SAVEPOINT w");
-        try {
-          w.run();
-          this.db.exec("RELEASE w");
-          done.push(w);
-        } catch (err) {
-          this.db.exec("ROLLBACK TO w");
-          this.db.exec("RELEASE w");
-          failed.push([w, err]);
-        }
-      }
-      this.db.exec("COMMIT");
-    } catch (err) {
-      try {
-        this.db.exec("ROLLBACK");
-      } catch {}
-      const why = new FlickError("store_unavailable", `the KV store could not write: ${err instanceof Error ? err.message : String(err)}`);
-      for (const w of batch) w.reject(why);
-      this.afterFlush();
-      return;
-    }
-    for (const w of done) w.resolve();
-    for (const [w, err] of failed) w.reject(err);
-    this.afterFlush();
-  }
-
-  private afterFlush(): void {
-    if (this.pending.length > 0) setImmediate(() => this.flush());
-    else this.flushing = false;
+    return this.commits.write(work);
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     // What was queued before the close is written first.
-    while (this.flushing) await new Promise((resolve) => setImmediate(resolve));
+    await this.commits.close();
     this.db.close();
   }
 }

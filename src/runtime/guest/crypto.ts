@@ -29,7 +29,7 @@ export function resetRandomPool(): void {
 }
 
 /** `n` fresh CSPRNG bytes (n ≤ QUOTA), from the pool when it has them. */
-function randomBytes(n: number): Uint8Array {
+export function randomBytes(n: number): Uint8Array {
   if (n > poolBytes) return syncCalls().randomBytes(n);
   if (pool.byteLength - used < n) {
     pool = syncCalls().randomBytes(poolBytes);

@@ -7,7 +7,7 @@
  */
 import { maxOpString, responseHeadLimits, type GuestEvent, type HostOp } from "../contract.ts";
 import { bindingDone } from "./binding-channel.ts";
-import { bindingObject } from "./bindings.ts";
+import { bindingObject, objectStateFor } from "./bindings.ts";
 import { setClock } from "./clock.ts";
 import { zlibDone as settleZlib } from "./compression-streams.ts";
 import { logLine } from "./console.ts";
@@ -33,6 +33,14 @@ let scheduledHandler: ((controller: unknown, env: unknown, ctx: unknown) => unkn
 let queueHandler: ((batch: unknown, env: unknown, ctx: unknown) => unknown) | undefined;
 let handlerThis: object | undefined;
 let env: Readonly<Record<string, unknown>> = Object.freeze({});
+/** Classes the module exports by name (durable object bindings name one). */
+let exportedClasses: string[] = [];
+/**
+ * When this instance is a durable object's (its spec names one): the class, the object's id
+ * and name, and the object once constructed — on its first request, inside it, so the
+ * constructor may use storage.
+ */
+let durableObject: { cls: new (state: unknown, env: unknown) => object; id: string; name: string; instance?: object } | undefined;
 
 /**
  * Flow control of streamed response bodies: the guest stops reading a body while this
@@ -57,12 +65,24 @@ function describe(value: unknown): string {
  * Binds the module namespace and env. Returns "" when the module is a valid function,
  * else a message saying what is missing (the host turns it into `missing_fetch_handler`).
  */
-export function init(namespace: Record<string, unknown>, envPairs: string[], bindings: string[] = []): string {
+export function init(namespace: Record<string, unknown>, envPairs: string[], bindings: string[] = [], object: string[] = []): string {
   const values: Record<string, unknown> = {};
   for (let i = 0; i + 1 < envPairs.length; i += 2) values[envPairs[i]!] = envPairs[i + 1]!;
-  // Bindings: name, kind, name, kind… (service → { fetch }, queue → { send, sendBatch }).
-  for (let i = 0; i + 1 < bindings.length; i += 2) values[bindings[i]!] = bindingObject(bindings[i]!, bindings[i + 1]!);
+  // Bindings: name, kind, name, kind… (service → { fetch }, queue → { send, sendBatch }). A
+  // name starting with "$" is the platform's own (a durable object's storage), not in env.
+  for (let i = 0; i + 1 < bindings.length; i += 2) {
+    if (!bindings[i]!.startsWith("$")) values[bindings[i]!] = bindingObject(bindings[i]!, bindings[i + 1]!);
+  }
   env = Object.freeze(values);
+  exportedClasses = Object.keys(namespace).filter((k) => k !== "default" && typeof namespace[k] === "function" && (namespace[k] as { prototype?: unknown }).prototype !== undefined);
+  // [class, id, name]: this instance is that durable object's.
+  if (object.length === 3) {
+    const cls = namespace[object[0]!];
+    if (typeof cls !== "function") {
+      return `the module exports no class ${object[0]}; a durable object binding names a class the function exports (\`export class ${object[0]} { constructor(state, env) { … } async fetch(request) { … } }\`)`;
+    }
+    durableObject = { cls: cls as new (state: unknown, env: unknown) => object, id: object[1]!, name: object[2]! };
+  }
   const mod = namespace["default"];
   // `export default { fetch, scheduled }` (Workers modules), the documented form; a module
   // for cron alone may leave out fetch.
@@ -103,9 +123,24 @@ export function init(namespace: Record<string, unknown>, envPairs: string[], bin
   return "the default export has no fetch method (nor a scheduled one); add `async fetch(request, env, ctx) { return new Response(\"…\") }`";
 }
 
-/** The handlers the module has, comma-separated ("fetch,queue"): the platform routes by them. */
+/** The handlers the module has, and its exported classes, comma-separated ("fetch,queue,class:Room"): the platform routes by them. */
 export function handlers(): string {
-  return [fetchHandler && "fetch", scheduledHandler && "scheduled", queueHandler && "queue"].filter(Boolean).join(",");
+  return [fetchHandler && "fetch", scheduledHandler && "scheduled", queueHandler && "queue", ...exportedClasses.map((c) => `class:${c}`)].filter(Boolean).join(",");
+}
+
+/** The durable object this instance holds, constructed on first use (inside an invocation). */
+function objectInstance(): object {
+  const o = durableObject!;
+  o.instance ??= new o.cls(objectStateFor(o.id, o.name), env);
+  return o.instance;
+}
+
+/** A durable object's method `name`, bound to it, or a message saying it has none. */
+function objectMethod(name: string): ((...args: unknown[]) => unknown) | string {
+  const instance = objectInstance();
+  const method = (instance as Record<string, unknown>)[name];
+  if (typeof method !== "function") return `the durable object class ${durableObject!.cls.name} has no ${name} method; add \`async ${name}(${name === "fetch" ? "request" : ""}) { … }\``;
+  return (...args: unknown[]) => Reflect.apply(method, instance, args);
 }
 
 function errorParts(err: unknown): [string, string] {
@@ -342,6 +377,19 @@ function onRequest(id: number, method: string, url: string, headers: string[], b
   const stream = streamed ? incomingBodyStream(id) : body === null || body.length === 0 ? null : bodyStream(body);
   const request = createIncomingRequest(method, url, pairs, stream);
   const state = begin(id);
+  if (durableObject !== undefined) {
+    let result: unknown;
+    try {
+      const fetch = objectMethod("fetch");
+      if (typeof fetch === "string") return refuse(id, fetch);
+      result = fetch(request);
+    } catch (err) {
+      fail(id, err);
+      return;
+    }
+    Promise.resolve(result).then((value) => finish(id, value), (err: unknown) => fail(id, err));
+    return;
+  }
   if (fetchHandler === undefined) {
     refuse(id, `this function has no fetch handler (its default export has only ${handlers() || "nothing"}); add \`async fetch(request, env, ctx) { … }\` to answer requests`);
     return;
@@ -449,6 +497,27 @@ function onQueue(id: number, queueName: string, ids: string[], timestamps: numbe
 function onScheduled(id: number, cron: string, scheduledTime: number): void {
   enterInvocation(id);
   const state = begin(id);
+  // A durable object's alarm comes as a trigger named "alarm": its alarm() runs.
+  if (durableObject !== undefined) {
+    let result: unknown;
+    try {
+      const alarm = objectMethod("alarm");
+      if (typeof alarm === "string") return refuse(id, alarm);
+      result = alarm(Object.freeze({ retryCount: 0, isRetry: false, scheduledTime }));
+    } catch (err) {
+      fail(id, err);
+      return;
+    }
+    Promise.resolve(result).then(
+      () => {
+        if (!invocations.has(id)) return;
+        emit(["respond", id, 204, [], null, true]);
+        responded(id);
+      },
+      (err: unknown) => fail(id, err),
+    );
+    return;
+  }
   if (scheduledHandler === undefined) {
     refuse(id, `a cron trigger ("${cron}") fired, but the default export has no scheduled method; add \`async scheduled(controller, env, ctx) { … }\``);
     return;

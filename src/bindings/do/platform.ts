@@ -1,0 +1,268 @@
+/**
+ * A durable-object binding's platform side, in the node. An object is known by its
+ * namespace — `<tenant>/<function>/<class>`, the caller's tenant as the node's registry has
+ * it and the function whose binding names the class — and its id: another tenant's or
+ * another function's objects cannot be named, whatever id a caller makes up.
+ *
+ * One live instance per object: the node runs an object's requests one at a time, in the
+ * order they came, on an instance of its own (`NodeServices.serveObject`). A response
+ * leaves only once the storage writes the object made before it are on disk (the output
+ * gate). Alarms are kept with the storage and run by this side: at their time, after a
+ * restart too, retried with backoff when `alarm()` throws (6 tries).
+ */
+import { FlickError } from "../../errors/index.ts";
+import type { Call, CallResult, WireRequest } from "../../host/protocol.ts";
+import { withTraceHeaders } from "../../telemetry/index.ts";
+import { result, type BindingPlatform, type BindingPlatformKind, type NodeServices, type ServedResponse } from "../platform-types.ts";
+import { doContract, objectProblem } from "./contract.ts";
+import { DoStorage, type DueAlarm, type ObjectRef } from "./do-storage.ts";
+
+export const doLimits = {
+  /** Requests waiting for one object; beyond, a stub's fetch fails at once ("overloaded", as in Workers). */
+  queuedPerObject: 1000,
+  /** Tries of an alarm whose alarm() throws, and the first wait between them (doubling). */
+  alarmTries: 6,
+  alarmBackoffMs: 2000,
+  /** How often due alarms are looked for, at most. */
+  alarmPollMs: 250,
+} as const;
+
+/** One object's turn: the requests waiting for it, and the storage writes not yet on disk. */
+interface ObjectLine {
+  tail: Promise<unknown>;
+  waiting: number;
+  writes: Set<Promise<unknown>>;
+}
+
+export class DoPlatform implements BindingPlatform {
+  private readonly storage: DoStorage;
+  private readonly node: NodeServices;
+  private readonly lines = new Map<string, ObjectLine>();
+  private readonly running = new Set<string>();
+  private alarmTimer: NodeJS.Timeout | undefined;
+  private alarmAt = 0;
+  private closed = false;
+
+  constructor(node: NodeServices) {
+    this.node = node;
+    this.storage = new DoStorage(node.dataDir);
+    if (!node.clustered) this.scheduleAlarms(0);
+  }
+
+  private refuseOnCluster(): void {
+    if (this.node.clustered) throw new FlickError("validation_failed", "durable objects are not available on a cluster yet (one live instance per object needs the cluster's lease); run them on a single node");
+  }
+
+  async checkTarget(): Promise<void> {
+    // The class is checked against the module's exports by the deploy itself (it knows them).
+    this.refuseOnCluster();
+  }
+
+  private line(key: string): ObjectLine {
+    let l = this.lines.get(key);
+    if (l === undefined) {
+      l = { tail: Promise.resolve(), waiting: 0, writes: new Set() };
+      this.lines.set(key, l);
+    }
+    return l;
+  }
+
+  /** Runs `work` in the object's turn: after the requests before it, alone. */
+  private inTurn<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const l = this.line(key);
+    if (l.waiting >= doLimits.queuedPerObject) {
+      return Promise.reject(new FlickError("function_limit", `the durable object is overloaded: ${l.waiting} requests wait for it; send fewer at once`));
+    }
+    l.waiting++;
+    const run = l.tail.then(work, work);
+    l.tail = run.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
+      l.waiting--;
+      if (l.waiting === 0 && l.writes.size === 0 && this.lines.get(key) === l) this.lines.delete(key);
+    });
+    return run;
+  }
+
+  /** A storage write of the object, tracked until it is on disk (the output gate waits for it). */
+  private tracked<T>(key: string, write: Promise<T>): Promise<T> {
+    const l = this.line(key);
+    l.writes.add(write);
+    const done = () => {
+      l.writes.delete(write);
+    };
+    write.then(done, done);
+    return write;
+  }
+
+  private async gate(key: string): Promise<void> {
+    const l = this.lines.get(key);
+    if (l !== undefined && l.writes.size > 0) await Promise.allSettled([...l.writes]);
+  }
+
+  /** Runs a request (or an alarm) on the object's instance, in its turn, and holds the answer until its writes are durable. */
+  private serve(fn: string, className: string, id: string, name: string, request: WireRequest, key: string): Promise<ServedResponse> {
+    return this.inTurn(key, async () => {
+      const served = await this.node.serveObject(fn, className, id, name, request);
+      await this.gate(key);
+      return served;
+    });
+  }
+
+  async call(call: Call, tenant: string): Promise<CallResult> {
+    const fn = call.caller.slice(call.caller.indexOf("/") + 1);
+    if (doContract.storageMethods.includes(call.method)) return this.storageCall(call, tenant, fn);
+    if (call.method !== doContract.fetch) return result(`${call.method.slice(0, 64)}() is not a method of a durable object stub`, "TypeError");
+    this.refuseOnCluster();
+    const [id, name, method, url] = call.strings;
+    const given = call.strings.slice(4);
+    const bad = objectProblem(id, name);
+    if (bad !== null || method === undefined || url === undefined || given.length % 2 !== 0 || call.buffers.length > 1) return result(bad ?? "fetch(): malformed request", "TypeError");
+    const headers = call.trace === undefined ? given : withTraceHeaders(given, call.trace, call.traceState);
+    const request: WireRequest = { method, url, headers, body: call.buffers[0] ?? null, depth: call.depth + 1, ...(call.hops === undefined ? {} : { hops: call.hops }) };
+    const key = `${tenant}/${fn}/${call.target}/${id!}`;
+    let served: ServedResponse;
+    try {
+      served = await this.serve(fn, call.target, id!, name!, request, key);
+    } catch (err) {
+      return result(err instanceof FlickError ? err.message : String(err));
+    }
+    if (served.truncated) return result(`the durable object's response is over ${this.node.maxServedBytes} bytes`, "TypeError");
+    if (served.error !== null && served.status === 0) return result(`the durable object failed: ${served.error.message}`);
+    return result("", "", [String(served.status), ...served.headers], served.body.byteLength === 0 ? [] : [served.body]);
+  }
+
+  /** A call from an object's own instance: `call.target` is "<class>\n<id>\n<name>", given to that instance by the node. */
+  private async storageCall(call: Call, tenant: string, fn: string): Promise<CallResult> {
+    const [className, id] = call.target.split("\n");
+    if (className === undefined || id === undefined || objectProblem(id, "") !== null) return result("storage is for a durable object's own instance", "TypeError");
+    const o: ObjectRef = { ns: `${tenant}/${fn}/${className}`, id };
+    const key = `${o.ns}/${id}`;
+    const keys = call.strings;
+    const tooLong = keys.find((k) => Buffer.byteLength(k) > doContract.maxKeyBytes);
+    try {
+      switch (call.method) {
+        case "get": {
+          if (tooLong !== undefined || keys.length > doContract.maxKeysPerCall) return result("malformed storage call", "TypeError");
+          const values = await this.storage.get(o, keys);
+          return result("", "", values.map((v) => (v === undefined ? "0" : "1")), values.map((v) => v ?? new Uint8Array(0)));
+        }
+        case "put": {
+          if (tooLong !== undefined || keys.length !== call.buffers.length || keys.length > doContract.maxKeysPerCall || call.buffers.some((b) => b.byteLength > doContract.maxValueBytes)) {
+            return result("malformed storage call", "TypeError");
+          }
+          await this.tracked(key, this.storage.write(o, keys.map((k, i) => [k, call.buffers[i]!])));
+          return result("");
+        }
+        case "delete": {
+          if (tooLong !== undefined || keys.length > doContract.maxKeysPerCall) return result("malformed storage call", "TypeError");
+          const n = await this.tracked(key, this.storage.write(o, keys.map((k) => [k, null])));
+          return result("", "", [String(n)]);
+        }
+        case "write": {
+          const ops: [string, Uint8Array | null][] = [];
+          let b = 0;
+          for (let i = 0; i + 1 < keys.length; i += 2) {
+            const k = keys[i + 1]!;
+            if (Buffer.byteLength(k) > doContract.maxKeyBytes) return result("malformed storage call", "TypeError");
+            if (keys[i] === "put") {
+              const v = call.buffers[b++];
+              if (v === undefined || v.byteLength > doContract.maxValueBytes) return result("malformed storage call", "TypeError");
+              ops.push([k, v]);
+            } else ops.push([k, null]);
+          }
+          await this.tracked(key, this.storage.write(o, ops));
+          return result("");
+        }
+        case "deleteAll":
+          await this.tracked(key, this.storage.deleteAll(o));
+          return result("");
+        case "list": {
+          const [start, startAfter, end, prefix, reverse, limit] = keys;
+          const n = limit === undefined || limit === "" ? 1_000_000 : Number(limit);
+          if (!Number.isInteger(n) || n < 1) return result("malformed storage call", "TypeError");
+          const rows = await this.storage.list(o, { start: start ?? "", startAfter: startAfter ?? "", end: end ?? "", prefix: prefix ?? "", reverse: reverse === "1", limit: n });
+          return result("", "", rows.map((r) => r[0]), rows.map((r) => r[1]));
+        }
+        case "getAlarm": {
+          const at = await this.storage.getAlarm(o);
+          return result("", "", [at === null ? "" : String(at)]);
+        }
+        case "setAlarm": {
+          const at = Number(keys[0]);
+          if (!Number.isSafeInteger(at)) return result("malformed storage call", "TypeError");
+          const [, , name] = call.target.split("\n");
+          await this.tracked(key, this.storage.setAlarm(o, name ?? "", at));
+          this.scheduleAlarms(at - Date.now());
+          return result("");
+        }
+        case "deleteAlarm":
+          await this.tracked(key, this.storage.deleteAlarm(o));
+          return result("");
+      }
+    } catch (err) {
+      return result(err instanceof FlickError ? err.message : String(err));
+    }
+    return result("unknown method", "TypeError");
+  }
+
+  // — alarms —
+
+  /** Looks for due alarms in `inMs` (at least the poll interval, at most a minute), unless a look is planned sooner. */
+  private scheduleAlarms(inMs: number): void {
+    if (this.closed) return;
+    const at = Date.now() + Math.max(doLimits.alarmPollMs, Math.min(inMs, 60_000));
+    if (this.alarmTimer !== undefined) {
+      if (this.alarmAt <= at) return;
+      clearTimeout(this.alarmTimer);
+    }
+    this.alarmAt = at;
+    this.alarmTimer = setTimeout(() => void this.runDueAlarms(), at - Date.now());
+    this.alarmTimer.unref();
+  }
+
+  private async runDueAlarms(): Promise<void> {
+    this.alarmTimer = undefined;
+    try {
+      const due = await this.storage.due(Date.now(), 100);
+      for (const a of due) {
+        const key = `${a.ns}/${a.id}`;
+        if (this.running.has(key)) continue;
+        this.running.add(key);
+        void this.runAlarm(a).finally(() => this.running.delete(key));
+      }
+      const next = await this.storage.nextAt();
+      this.scheduleAlarms(next === null ? 60_000 : next - Date.now());
+    } catch (err) {
+      if (!this.closed) process.emitWarning(`flick: durable object alarms: ${String(err)}`);
+      this.scheduleAlarms(1000);
+    }
+  }
+
+  private async runAlarm(a: DueAlarm): Promise<void> {
+    const [, fn, className] = a.ns.split("/");
+    let ok = false;
+    try {
+      const served = await this.serve(fn!, className!, a.id, a.name, { method: "POST", url: "http://alarm/", headers: [], body: null, scheduled: { cron: "alarm", scheduledTime: a.at } }, `${a.ns}/${a.id}`);
+      ok = served.error === null && served.status < 500;
+    } catch (err) {
+      // The function or its class is gone: the alarm has nothing to run.
+      if (err instanceof FlickError && (err.code === "function_not_found" || err.code === "validation_failed")) ok = true;
+    }
+    if (ok || a.attempts + 1 >= doLimits.alarmTries) await this.storage.alarmDone(a);
+    else await this.storage.alarmRetry(a, Date.now() + doLimits.alarmBackoffMs * 2 ** a.attempts);
+    this.scheduleAlarms(0);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.alarmTimer !== undefined) clearTimeout(this.alarmTimer);
+    await this.storage.close();
+  }
+}
+
+export const doPlatform: BindingPlatformKind = {
+  kind: doContract.kind,
+  open: (node) => new DoPlatform(node),
+};
