@@ -16,8 +16,10 @@
  * 8. Burst: 0 → 2,000 concurrent requests over 200 functions.
  * 9. Async invocations: events/s accepted and completed, enqueue latency (synchronous=FULL).
  * 10. CLI start-up: `flick --help`, `ls` and `invoke` next to `node -e 0`.
- * 11. State: KV get, put and a 9:1 mix, the same Worker script on Flick and on Miniflare
- *    (workerd with its simulated KV on disk), in interleaved rounds, ratio per round.
+ * 11. State: KV get, put and a 9:1 mix, SQL point reads and writes (D1's API), durable object
+ *    round trips to 100 objects and to one hot object; the same Worker script on Flick and on
+ *    Miniflare (workerd with its simulated bindings on disk), in interleaved rounds, ratio
+ *    per round, the stored state checked after the rounds.
  * Prints a table and writes bench/results/<timestamp>.json and bench/results/latest.json.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -262,8 +264,9 @@ async function main(): Promise<void> {
   if (state !== undefined) {
     const f0 = (n: number) => fmt(n, 0);
     const rps = (s: Spread) => `${f0(s.median)} (${f0(s.min)}–${f0(s.max)})`;
-    console.log(`\nState: KV through env.KV, the same Worker script on Flick and on ${state.systems.find((s) => s.name === "miniflare")!.version}, ${state.rounds} interleaved rounds of wrk -t${state.load.threads} -c${state.load.connections} -d${state.load.durationS}s; medians (range) over rounds`);
-    console.log(`${"workload".padEnd(9)} ${"system".padEnd(10)} ${"req/s".padStart(23)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)}   ${"errors (non-2xx + socket)".padEnd(38)} Flick / Miniflare req/s`);
+    const width = Math.max(9, ...state.workloads.map((w) => w.name.length));
+    console.log(`\nState through bindings (KV, SQL databases, durable objects), the same Worker script on Flick and on ${state.systems.find((s) => s.name === "miniflare")!.version}, ${state.rounds} interleaved rounds of wrk -t${state.load.threads} -c${state.load.connections} -d${state.load.durationS}s; medians (range) over rounds`);
+    console.log(`${"workload".padEnd(width)} ${"system".padEnd(10)} ${"req/s".padStart(23)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)}   ${"errors (non-2xx + socket)".padEnd(38)} Flick / Miniflare req/s`);
     for (const w of state.workloads) {
       for (const name of ["flick", "miniflare"] as const) {
         const rs = w.rounds[name];
@@ -271,14 +274,30 @@ async function main(): Promise<void> {
         const socket = rs.reduce((a, r) => a + r.socketErrors, 0);
         const errors = `${non2xx + socket}${non2xx + socket === 0 ? "" : ` (${non2xx} + ${socket}) of ${rs.reduce((a, r) => a + r.requests, 0)}`}`;
         console.log(
-          `${(name === "flick" ? w.name : "").padEnd(9)} ${name.padEnd(10)} ${rps(spread(rs.map((r) => r.requestsPerSec))).padStart(23)} ${fmt(spread(rs.map((r) => r.p50Ms)).median).padStart(8)} ${fmt(spread(rs.map((r) => r.p99Ms)).median).padStart(8)}   ${errors.padEnd(38)} ${name === "flick" ? `${range(w.flickOverMiniflare)}×` : ""}`.trimEnd(),
+          `${(name === "flick" ? w.name : "").padEnd(width)} ${name.padEnd(10)} ${rps(spread(rs.map((r) => r.requestsPerSec))).padStart(23)} ${fmt(spread(rs.map((r) => r.p50Ms)).median).padStart(8)} ${fmt(spread(rs.map((r) => r.p99Ms)).median).padStart(8)}   ${errors.padEnd(38)} ${name === "flick" ? `${range(w.flickOverMiniflare)}×` : ""}`.trimEnd(),
         );
       }
     }
-    for (const w of state.workloads) console.log(`${w.name}: ${w.what}${w.after === null ? "" : `; ${w.after.what}: Flick ${w.after.flick}, Miniflare ${w.after.miniflare}`}`);
-    const errored = state.workloads.filter((w) => [...w.rounds.flick, ...w.rounds.miniflare].some((r) => r.errors > 0));
-    if (errored.length > 0) console.log(`ERRORS in ${errored.map((w) => w.name).join(", ")}: their requests/s count the failed answers too`);
-    for (const s of state.systems) console.log(`durability, ${s.name}: ${s.durability}`);
+    for (const w of state.workloads) {
+      const a = w.after;
+      const answer = (x: NonNullable<typeof a>["flick"]) => `${x.status === 200 ? "" : `${x.status} `}${JSON.stringify(x.body)} ${x.ok ? "right" : "WRONG"} (expected ${x.expected})`;
+      console.log(`${w.name}: ${w.what}${a === null ? "" : `; ${a.what}: Flick ${answer(a.flick)}, Miniflare ${answer(a.miniflare)}`}`);
+    }
+    const errored = state.workloads.filter((w) => [...w.rounds.flick, ...w.rounds.miniflare, w.warmUp.flick, w.warmUp.miniflare].some((r) => r.errors > 0));
+    if (errored.length > 0) {
+      console.log(`ERRORS in ${errored.map((w) => w.name).join(", ")}: their requests/s count the failed answers too`);
+      for (const w of errored) {
+        for (const name of ["flick", "miniflare"] as const) {
+          const u = w.warmUp[name];
+          if (u.errors > 0) console.log(`  ${w.name} ${name} warm-up (not in the table): ${u.errors} errors (${u.non2xx} non-2xx + ${u.socketErrors} socket) of ${u.requests}`);
+        }
+      }
+    }
+    const wrong = state.workloads.filter((w) => w.after !== null && !(w.after.flick.ok && w.after.miniflare.ok));
+    if (wrong.length > 0) console.log(`WRONG STATE after the rounds in ${wrong.map((w) => w.name).join(", ")} (see above)`);
+    for (const s of state.systems) {
+      for (const [kind, text] of Object.entries(s.durability)) console.log(`durability, ${s.name}, ${kind}: ${text}`);
+    }
   }
 
   const report = {
