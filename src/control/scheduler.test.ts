@@ -241,6 +241,17 @@ test("in a traffic split every version's instances keep the keep-alive; a previe
   assert.deepEqual(s.configure(fn("t/f", { key: "t/f@v2" })).map((r) => r.instance), [again.instance]);
 });
 
+test("a durable object's instance (its version's key and #object) keeps the keep-alive; an old version's object goes once idle", () => {
+  const s = scheduler();
+  s.configure(fn("t/f", { key: "t/f@v1" }));
+  const object = ok(s.acquire("t/f", "t/f@v1#Room:ab", 0));
+  const stale = ok(s.acquire("t/f", "t/f@v0#Room:ab", 0));
+  for (const r of [object, stale]) s.release(r.instance, 10);
+  assert.deepEqual(s.tick(20).stop.map((r) => r.instance), [stale.instance], "an object of a version no longer live has no traffic");
+  assert.deepEqual(s.tick(1009).stop, []);
+  assert.deepEqual(s.tick(1010).stop.map((r) => r.instance), [object.instance]);
+});
+
 test("reclamation: a host over its memory capacity loses idle instances, least recently used first", () => {
   const s = scheduler({ hosts: [host(100)], concurrency: 1, keepAlive: { policy: "fixed", ttlMs: 10 * MIN } });
   for (const name of ["t/a", "t/b", "t/c"]) s.configure(fn(name, { expectedMiB: 10 }));

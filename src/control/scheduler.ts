@@ -27,8 +27,15 @@ import { HostTable, type HostSpec, type Labels, type PlacementPolicy } from "./p
 export type ThrottleReason = "function_limit" | "no_capacity";
 
 /** Whether instances of `key` serve the function's traffic now (its live version, or one in a split). */
+/**
+ * Whether instances of `key` serve the function now: its live version, a split's or a
+ * preview's, or a durable object's instance of one of them (`<version key>#<class>:<id>`,
+ * bindings/do/), which stays for the keep-alive like any other.
+ */
 function serves(policy: FunctionPolicy, key: string): boolean {
-  return key === policy.key || (policy.alsoServing?.includes(key) ?? false);
+  const hash = key.indexOf("#");
+  const version = hash === -1 ? key : key.slice(0, hash);
+  return version === policy.key || (policy.alsoServing?.includes(version) ?? false);
 }
 
 /** How the node wants one function run; `configure` it on deploy, scale and start. */
