@@ -90,6 +90,8 @@ export class Box {
     try { await s.transaction(async (txn) => { await txn.put("t", 3); throw new Error("boom"); }); } catch (err) { out.thrown = err.message; }
     out.afterThrow = await s.get("t");
     try { await s.put("f", () => 1); } catch (err) { out.function = err.name; }
+    try { await s.put("big", "x".repeat(200_000)); } catch (err) { out.big = err.name + ": " + err.message; }
+    try { await s.get("k".repeat(2049)); } catch (err) { out.longKey = err.name + ": " + err.message; }
     await s.deleteAll();
     out.empty = (await s.list()).size;
     return Response.json(out);
@@ -111,6 +113,8 @@ export default { fetch: (request, env) => env.OBJ.getByName("one").fetch(request
     thrown: "boom",
     afterThrow: 1,
     function: "DataCloneError",
+    big: "RangeError: storage: a value is 200002 bytes stored, over the 131072-byte limit",
+    longKey: "RangeError: storage: a key is at most 2048 bytes",
     empty: 0,
   });
 });

@@ -61,6 +61,13 @@ export interface NodeServices {
    * started for that object alone. Throws `function_not_found` when the function is gone.
    */
   serveObject(fn: string, className: string, id: string, name: string, request: WireRequest): Promise<ServedResponse>;
+  /** This node's name in its cluster (its hostname alone). */
+  readonly self: string;
+  /**
+   * Runs a durable object's request on node `node` (its home), where it runs in the object's
+   * turn there; throws `unavailable` when that node does not take the call.
+   */
+  forwardObject(node: string, fn: string, className: string, id: string, name: string, request: WireRequest): Promise<ServedResponse>;
   readonly maxServedBytes: number;
   /** Where sampled spans the platform side records go. */
   readonly traces: TraceSink | undefined;

@@ -14,3 +14,4 @@ export const platformBindings: readonly BindingPlatformKind[] = [servicePlatform
 export { KvPlatform, type KvBulkEntry, type KvNamespaceInfo } from "./kv/platform.ts";
 export { defaultBindingOptions, type BindingOptions } from "./platform-types.ts";
 export { SqlPlatform, type SqlDatabaseInfo, type SqlQueryResult } from "./sql/platform.ts";
+export { DoPlatform } from "./do/platform.ts";

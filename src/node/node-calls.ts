@@ -37,7 +37,12 @@ interface CallHead {
   version: string;
   invocationId: string;
   request: Omit<WireRequest, "body"> & { hasBody: boolean };
+  /** A durable object's request: it runs on this node, the object's home, in the object's turn (bindings/do/). */
+  object?: { className: string; id: string; name: string };
 }
+
+/** What the other side of an object call runs: the request on the object, here; its whole answer. */
+export type ObjectHere = (fn: string, object: { className: string; id: string; name: string }, request: WireRequest) => Promise<{ status: number; headers: string[]; body: Uint8Array; error: ErrorData | null }>;
 
 function sign(key: Buffer, node: string, expires: number, frame: Uint8Array): string {
   return createHmac("sha256", key).update(`${node}\n${expires}\n`).update(frame).digest("hex");
@@ -102,6 +107,18 @@ export class NodeCalls {
     return { error: { code: "unavailable", message: `no node that may run function "${target.name}" took the call (tried ${tried.join(", ") || "none"}); retried later` } };
   }
 
+  /**
+   * Runs a durable object's request on its home node (`url`), whose answer streams to
+   * `writer`; "not_taken" when that node did not take the call (it is down).
+   */
+  invokeObject(
+    url: string, fn: string, object: { className: string; id: string; name: string }, request: WireRequest, invocationId: string, writer: ResponseWriter,
+  ): Promise<{ error: ErrorData | null } | "not_taken"> {
+    const { body, ...rest } = request;
+    const frame = encode({ name: fn, version: "", invocationId, request: { ...rest, streamed: false, hasBody: body !== null }, object }, body);
+    return this.send(url, frame, writer);
+  }
+
   private send(url: string, frame: Uint8Array, writer: ResponseWriter): Promise<{ error: ErrorData | null } | "not_taken"> {
     const expires = Date.now() + validForMs;
     const signature = `${this.self};${expires};${sign(this.key, this.self, expires, frame)}`;
@@ -157,7 +174,7 @@ export class NodeCalls {
   }
 
   /** The other side: checks the signature, runs the invocation here, streams its answer back. */
-  async serve(req: IncomingMessage, res: ServerResponse, backend: Pick<GatewayBackend, "resolve"> & { invokeHere: GatewayBackend["invoke"] }): Promise<void> {
+  async serve(req: IncomingMessage, res: ServerResponse, backend: Pick<GatewayBackend, "resolve"> & { invokeHere: GatewayBackend["invoke"]; objectHere?: ObjectHere }): Promise<void> {
     try {
       if (req.method !== "POST") throw new FlickError("method_not_allowed", `${nodeCallPath} takes POST from the cluster's nodes`);
       const declared = Number(req.headers["content-length"] ?? -1);
@@ -175,6 +192,15 @@ export class NodeCalls {
       const frame = Buffer.concat(parts);
       this.check(signature, frame);
       const { head, body } = decode(frame);
+      if (head.object !== undefined) {
+        if (backend.objectHere === undefined) throw new FlickError("unavailable", "this node runs no durable objects");
+        const { hasBody: _h, ...request } = head.request;
+        const served = await backend.objectHere(head.name, head.object, { ...request, body, arrivalMs: performance.now() });
+        if (served.error !== null && served.status === 0) return answerError(res, FlickError.fromData(served.error));
+        res.writeHead(served.status, [...served.headers, answerHeader, "function"]);
+        res.end(served.body);
+        return;
+      }
       const target = backend.resolve(head.name, head.version);
       if (target === undefined) throw new FlickError("function_not_found", `no function named "${head.name}" is deployed here`);
       const { hasBody: _hasBody, ...request } = head.request;

@@ -13,8 +13,8 @@ import type {
 import { bundleHash, scriptFormMinBytes, scriptFormWithMap, SourceMap, versionId } from "../build/index.ts";
 import { Scheduler, schedulerDefaults, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
 import { errorCodes, FlickError } from "../errors/index.ts";
-import { bindingSettings as bindingKinds, type BindingPlatform, type NodeServices } from "../bindings/index.ts";
-import { KvPlatform, platformBindings, SqlPlatform, type BindingOptions, type KvBulkEntry, type KvNamespaceInfo, type SqlDatabaseInfo, type SqlQueryResult } from "../bindings/platform.ts";
+import { bindingSettings as bindingKinds, type BindingPlatform, type NodeServices, type ServedResponse } from "../bindings/index.ts";
+import { DoPlatform, KvPlatform, platformBindings, SqlPlatform, type BindingOptions, type KvBulkEntry, type KvNamespaceInfo, type SqlDatabaseInfo, type SqlQueryResult } from "../bindings/platform.ts";
 import { checkBundleSize } from "./bundle-size.ts";
 import { patiently } from "./patiently.ts";
 import type { ErrorData } from "../errors/index.ts";
@@ -1376,9 +1376,11 @@ export class Platform implements ApiBackend, GatewayBackend {
   }
 
   /** Opens every binding kind's platform side with what the node offers them. */
-  async openBindings(dataDir: string, options: BindingOptions, nats: NodeServices["nats"]): Promise<void> {
+  async openBindings(dataDir: string, options: BindingOptions, nats: NodeServices["nats"], self: string): Promise<void> {
     const node: NodeServices = {
       dataDir,
+      self,
+      forwardObject: (home, fn, className, id, name, request) => this.forwardObject(home, fn, className, id, name, request),
       clustered: nats !== undefined,
       nats,
       options,
@@ -1399,6 +1401,35 @@ export class Platform implements ApiBackend, GatewayBackend {
       traces: this.traces,
     };
     for (const kind of platformBindings) this.bindingSides.set(kind.kind, await kind.open(node));
+  }
+
+  /** Runs a durable object's request on its home node (bindings/do/object-homes.ts), buffered. */
+  private async forwardObject(home: string, fn: string, className: string, id: string, name: string, request: WireRequest): Promise<ServedResponse> {
+    const live = this.live.get(fn);
+    if (live === undefined) throw new FlickError("function_not_found", `function "${fn}" was removed; its durable objects have nothing to run`);
+    const unavailable = () => new FlickError("unavailable", `durable object ${className} ${id.slice(0, 12)}… lives on node "${home}", which does not answer now; its objects answer again once it is back`, {
+      details: { retryAfterSeconds: 5 },
+    });
+    const url = this.nodes().find((n) => n.name === home)?.url;
+    const calls = this.nodeCalls;
+    if (url === undefined || calls === undefined) throw unavailable();
+    const served = await collectResponse({
+      invoke: async (_target, req, invocationId, writer) => {
+        const outcome = await calls.invokeObject(url, fn, { className, id, name }, req, invocationId, writer);
+        if (outcome === "not_taken") throw unavailable();
+        return outcome;
+      },
+    }, live.target, request, randomUUID(), fetchLimits.maxResponseBytes, true);
+    // A connection to the home that broke before any answer (it was just killed) is the home not answering.
+    if (served.status === 0 && served.error?.code === "unavailable") throw unavailable();
+    return served;
+  }
+
+  /** A durable object's request another node sent to this one, its home (node-calls.ts). */
+  async objectHere(fn: string, object: { className: string; id: string; name: string }, request: WireRequest): Promise<ServedResponse> {
+    const side = this.bindingSides.get("do");
+    if (!(side instanceof DoPlatform)) throw new FlickError("unavailable", "durable objects are not open on this node (it is starting or stopping)");
+    return side.serveHere(fn, object.className, object.id, object.name, request);
   }
 
   async closeBindings(): Promise<void> {
@@ -1425,6 +1456,17 @@ export class Platform implements ApiBackend, GatewayBackend {
     const side = this.bindingSides.get(kind);
     if (side === undefined) throw new FlickError("validation_failed", `no binding kind "${kind}" on this node`);
     return side.checkTarget(tenant, fn, binding, target);
+  }
+
+  /** Refuses to remove what a live function of `tenant` binds (that function would fail): names them and how to unbind. */
+  private refuseWhileBound(tenant: string, kind: string, target: string, what: string): void {
+    const bound = [...this.live.values()]
+      .filter((l) => l.record.tenant === tenant && (l.version.settings.bindings ?? []).some((b) => b.kind === kind && b.target === target))
+      .map((l) => l.record.name);
+    if (bound.length === 0) return;
+    const flag = bindingKinds.find((k) => k.kind === kind)?.flag ?? `${kind}-binding`;
+    const them = bound.length === 1 ? "it" : "them";
+    throw new FlickError("validation_failed", `${what} is bound by ${bound.map((n) => `"${n}"`).join(", ")}; deploy ${them} without the binding (\`flick deploy --unset ${flag}.NAME\`) or remove ${them} first`);
   }
 
   // — KV namespaces (bindings/kv/): what `flick kv` does —
@@ -1460,12 +1502,7 @@ export class Platform implements ApiBackend, GatewayBackend {
   /** Removes a namespace and its keys, unless a live function binds it (that function would fail). */
   async kvRemove(who: Principal, tenant: string | undefined, name: string): Promise<void> {
     const owner = (await this.kvTenant(who, tenant))!;
-    const bound = [...this.live.values()]
-      .filter((l) => l.record.tenant === owner && (l.version.settings.bindings ?? []).some((b) => b.kind === "kv" && b.target === name))
-      .map((l) => l.record.name);
-    if (bound.length > 0) {
-      throw new FlickError("validation_failed", `KV namespace "${name}" is bound by ${bound.map((n) => `"${n}"`).join(", ")}; deploy ${bound.length === 1 ? "it" : "them"} without the binding (\`flick deploy --unset kv-binding.NAME\`) or remove ${bound.length === 1 ? "it" : "them"} first`);
-    }
+    this.refuseWhileBound(owner, "kv", name, `KV namespace "${name}"`);
     await this.kvSide().remove(owner, name);
   }
 
@@ -1508,12 +1545,7 @@ export class Platform implements ApiBackend, GatewayBackend {
   /** Removes a database and its file, unless a live function binds it. */
   async sqlRemove(who: Principal, tenant: string | undefined, name: string): Promise<void> {
     const owner = (await this.sqlTenant(who, tenant))!;
-    const bound = [...this.live.values()]
-      .filter((l) => l.record.tenant === owner && (l.version.settings.bindings ?? []).some((b) => b.kind === "sql" && b.target === name))
-      .map((l) => l.record.name);
-    if (bound.length > 0) {
-      throw new FlickError("validation_failed", `SQL database "${name}" is bound by ${bound.map((n) => `"${n}"`).join(", ")}; deploy ${bound.length === 1 ? "it" : "them"} without the binding (\`flick deploy --unset sql-binding.NAME\`) or remove ${bound.length === 1 ? "it" : "them"} first`);
-    }
+    this.refuseWhileBound(owner, "sql", name, `SQL database "${name}"`);
     await this.sqlSide().remove(owner, name);
   }
 

@@ -382,7 +382,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   if (options.kvQuotaMiB !== undefined) bindingOptions.kvQuotaMiB = options.kvQuotaMiB;
   if (options.sqlMaxMiB !== undefined) bindingOptions.sqlMaxMiB = options.sqlMaxMiB;
   if (options.sqlTimeoutMs !== undefined) bindingOptions.sqlTimeoutMs = options.sqlTimeoutMs;
-  await platform.openBindings(dataDir, bindingOptions, bindingNats);
+  await platform.openBindings(dataDir, bindingOptions, bindingNats, nodeName);
   platform.traceSample = options.traceSample ?? defaultTraceSample;
   // The dashboard's history: counts batched in memory, written every few seconds (started with the hosts).
   const rollups = new RollupRecorder(store);

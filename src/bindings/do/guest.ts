@@ -6,14 +6,11 @@
  * constructed with in its own instance: `state.id`, `state.storage` (get, put, delete,
  * deleteAll, list, transaction, alarms) and `blockConcurrencyWhile`.
  */
-import { callBinding, forgetBindingCall } from "../../runtime/guest/binding-channel.ts";
+import { callBinding } from "../../runtime/guest/binding-channel.ts";
 import { randomBytes } from "../../runtime/guest/crypto.ts";
-import { fetchedResponse, prepareFetch } from "../../runtime/guest/fetch.ts";
-import { currentInvocation } from "../../runtime/guest/invocation-scope.ts";
-import { addAbortAlgorithm } from "../../runtime/guest/web/abort.ts";
-import type { Response } from "../../runtime/guest/web/response.ts";
 import { TextEncoder } from "../../runtime/guest/web/text-encoding.ts";
 import { utf8Length } from "../kv/contract.ts";
+import { fetchThroughBinding } from "../service/guest.ts";
 import { doContract, objectIdPattern, sha256Hex } from "./contract.ts";
 import { decodeValue, encodeValue } from "./guest-codec.ts";
 
@@ -34,28 +31,6 @@ class DurableObjectId {
   }
 }
 
-function stubFetch(binding: string, id: DurableObjectId, input: unknown, init?: unknown): Promise<Response> {
-  return new Promise<Response>((resolve, reject) => {
-    if (currentInvocation() === 0) throw new Error(`env.${binding}.get(id).fetch() cannot be called at module scope: call it while handling a request`);
-    const prepared = prepareFetch(input, init);
-    const { signal } = prepared;
-    const start = (body: Uint8Array | null) => {
-      if (signal.aborted) return reject(signal.reason);
-      let op = 0;
-      const strings = [id.toString(), id.name ?? "", prepared.method, prepared.url, prepared.redirect, ...prepared.headers];
-      callBinding(doContract.kind, binding, doContract.fetch, strings, body === null ? [] : [body], (o) => (op = o)).then(
-        ({ strings: s, buffers }) => resolve(fetchedResponse(Number(s[0]), s[1] ?? "", s.slice(3), (buffers[0] as Uint8Array<ArrayBuffer> | undefined) ?? null, [s[2] ?? prepared.url])),
-        reject,
-      );
-      addAbortAlgorithm(signal, () => {
-        if (forgetBindingCall(op)) reject(signal.reason);
-      });
-    };
-    if (prepared.body === null) start(null);
-    else prepared.body.then(start, reject);
-  });
-}
-
 export function durableObjectNamespace(binding: string): object {
   const idFromName = (name: unknown): DurableObjectId => {
     if (typeof name !== "string") throw new TypeError(`env.${binding}.idFromName(): the name is a string`);
@@ -66,7 +41,8 @@ export function durableObjectNamespace(binding: string): object {
   };
   const get = (id: unknown): object => {
     if (!(id instanceof DurableObjectId)) throw new TypeError(`env.${binding}.get(): pass an id from idFromName, newUniqueId or idFromString`);
-    return Object.freeze({ id, name: id.name, fetch: (input: unknown, init?: unknown) => stubFetch(binding, id, input, init) });
+    const fetch = (input: unknown, init?: unknown) => fetchThroughBinding(doContract.kind, binding, [id.toString(), id.name ?? ""], input, init, `env.${binding}.get(id).fetch`);
+    return Object.freeze({ id, name: id.name, fetch });
   };
   return Object.freeze({
     idFromName,

@@ -6,10 +6,8 @@
  * binding its own instance was given (`$storage`), never through env; they count against
  * the invocation's 10,000 storage operations.
  */
-import type { CallResult } from "../../host/protocol.ts";
-import { redactedUrl } from "../../telemetry/index.ts";
 import { answer, type BindingHost } from "../host-types.ts";
-import { encodeServiceResponse } from "../service/contract.ts";
+import { forwardFetch } from "../service/forward-fetch.ts";
 import { doContract, objectProblem } from "./contract.ts";
 
 export const doHost: BindingHost = {
@@ -24,42 +22,12 @@ export const doHost: BindingHost = {
       return ctx.call(span, method, strings, buffers, (r) => r.error || undefined);
     }
     if (method !== doContract.fetch) return answer(`env.${binding}: ${method.slice(0, 64)}() is not a method of a durable object stub`, "TypeError");
-    const [id, name, verb, url, redirect] = strings;
-    const headers = strings.slice(5);
-    const body = buffers[0] ?? null;
+    const [id, name] = strings;
     const bad = objectProblem(id, name);
     if (bad !== null) return answer(`env.${binding}: ${bad}`, "TypeError");
-    if (verb === undefined || url === undefined || redirect === undefined || buffers.length > 1 || headers.length % 2 !== 0) return answer("fetch(): malformed request", "TypeError");
-    const problem = ctx.checkRequest(url, headers, body, redirect);
-    if (problem !== null) return answer(problem, "TypeError");
-    const refused = ctx.subrequest(`env.${binding}.get(…).fetch`);
-    if (refused !== null) return answer(refused, "TypeError");
-    return ctx.connection(async () => {
-      const started = Date.now();
-      const span = {
-        name: `flick.do ${binding}`,
-        kind: "client" as const,
-        attributes: (result: CallResult | undefined) => {
-          const a: Record<string, string | number | boolean> = { "http.request.method": verb.slice(0, 32), "url.full": redactedUrl(url), "flick.class": target, "flick.object": id! };
-          if (result !== undefined && result.errorName === "") a["http.response.status_code"] = Number(result.strings[0]);
-          return a;
-        },
-      };
-      let result: CallResult;
-      try {
-        result = await ctx.call(span, doContract.fetch, [id!, name!, verb, url, ...headers], body === null ? [] : [body], (r) =>
-          r.errorName !== "" ? r.error : Number(r.strings[0]) >= 500 ? `HTTP ${r.strings[0]}` : undefined,
-        );
-      } catch (err) {
-        return answer(`fetch to ${url} failed: ${String(err)}`, "TypeError");
-      }
-      if (result.errorName !== "") {
-        ctx.log("info", `fetch ${verb} ${url} → ${result.error}`);
-        return answer(result.error, result.errorName === "TimeoutError" ? "TimeoutError" : "Error");
-      }
-      const status = result.strings[0] ?? "";
-      ctx.log("info", `fetch ${verb} ${url} → ${status} (${Date.now() - started} ms, object ${target} ${id!.slice(0, 12)}…)`);
-      return { errorName: "", error: "", strings: encodeServiceResponse(Number(status), "", url, result.strings.slice(1)), buffers: result.buffers.slice(0, 1) };
+    return forwardFetch(ctx, {
+      what: `env.${binding}.get(…).fetch`, span: `flick.do ${binding}`, attributes: { "flick.class": target, "flick.object": id! },
+      leading: [id!, name!], strings: strings.slice(2), buffers, note: `object ${target} ${id!.slice(0, 12)}…`, errorName: "Error",
     });
   },
 };

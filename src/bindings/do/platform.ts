@@ -9,6 +9,10 @@
  * leaves only once the storage writes the object made before it are on disk (the output
  * gate). Alarms are kept with the storage and run by this side: at their time, after a
  * restart too, retried with backoff when `alarm()` throws (6 tries).
+ *
+ * In a cluster each object has a home node, named once in JetStream (object-homes.ts); the
+ * other nodes send its requests there, so it still has one live instance, and its storage
+ * and alarms live on its home.
  */
 import { FlickError } from "../../errors/index.ts";
 import type { Call, CallResult, WireRequest } from "../../host/protocol.ts";
@@ -16,6 +20,7 @@ import { withTraceHeaders } from "../../telemetry/index.ts";
 import { result, type BindingPlatform, type BindingPlatformKind, type NodeServices, type ServedResponse } from "../platform-types.ts";
 import { doContract, objectProblem } from "./contract.ts";
 import { DoStorage, type DueAlarm, type ObjectRef } from "./do-storage.ts";
+import type { ObjectHomes } from "./object-homes.ts";
 
 export const doLimits = {
   /** Requests waiting for one object; beyond, a stub's fetch fails at once ("overloaded", as in Workers). */
@@ -39,23 +44,21 @@ export class DoPlatform implements BindingPlatform {
   private readonly node: NodeServices;
   private readonly lines = new Map<string, ObjectLine>();
   private readonly running = new Set<string>();
+  /** In a cluster: each object's home node. */
+  private readonly homes: ObjectHomes | undefined;
   private alarmTimer: NodeJS.Timeout | undefined;
   private alarmAt = 0;
   private closed = false;
 
-  constructor(node: NodeServices) {
+  constructor(node: NodeServices, homes: ObjectHomes | undefined) {
     this.node = node;
+    this.homes = homes;
     this.storage = new DoStorage(node.dataDir);
-    if (!node.clustered) this.scheduleAlarms(0);
-  }
-
-  private refuseOnCluster(): void {
-    if (this.node.clustered) throw new FlickError("validation_failed", "durable objects are not available on a cluster yet (one live instance per object needs the cluster's lease); run them on a single node");
+    this.scheduleAlarms(0);
   }
 
   async checkTarget(): Promise<void> {
     // The class is checked against the module's exports by the deploy itself (it knows them).
-    this.refuseOnCluster();
   }
 
   private line(key: string): ObjectLine {
@@ -114,7 +117,6 @@ export class DoPlatform implements BindingPlatform {
     const fn = call.caller.slice(call.caller.indexOf("/") + 1);
     if (doContract.storageMethods.includes(call.method)) return this.storageCall(call, tenant, fn);
     if (call.method !== doContract.fetch) return result(`${call.method.slice(0, 64)}() is not a method of a durable object stub`, "TypeError");
-    this.refuseOnCluster();
     const [id, name, method, url] = call.strings;
     const given = call.strings.slice(4);
     const bad = objectProblem(id, name);
@@ -124,13 +126,23 @@ export class DoPlatform implements BindingPlatform {
     const key = `${tenant}/${fn}/${call.target}/${id!}`;
     let served: ServedResponse;
     try {
-      served = await this.serve(fn, call.target, id!, name!, request, key);
+      const home = this.homes === undefined ? this.node.self : await this.homes.homeOf(key);
+      served = home === this.node.self
+        ? await this.serve(fn, call.target, id!, name!, request, key)
+        : await this.node.forwardObject(home, fn, call.target, id!, name!, request);
     } catch (err) {
       return result(err instanceof FlickError ? err.message : String(err));
     }
     if (served.truncated) return result(`the durable object's response is over ${this.node.maxServedBytes} bytes`, "TypeError");
     if (served.error !== null && served.status === 0) return result(`the durable object failed: ${served.error.message}`);
     return result("", "", [String(served.status), ...served.headers], served.body.byteLength === 0 ? [] : [served.body]);
+  }
+
+  /** A request for an object whose home this node is, sent by another node of the cluster. */
+  serveHere(fn: string, className: string, id: string, name: string, request: WireRequest): Promise<ServedResponse> {
+    const tenant = this.node.liveFunction(fn)?.tenant;
+    if (tenant === undefined || objectProblem(id, name) !== null) return Promise.reject(new FlickError("function_not_found", `function "${fn}" is not deployed (any more)`));
+    return this.serve(fn, className, id, name, request, `${tenant}/${fn}/${className}/${id}`);
   }
 
   /** A call from an object's own instance: `call.target` is "<class>\n<id>\n<name>", given to that instance by the node. */
@@ -264,5 +276,10 @@ export class DoPlatform implements BindingPlatform {
 
 export const doPlatform: BindingPlatformKind = {
   kind: doContract.kind,
-  open: (node) => new DoPlatform(node),
+  // In a cluster, the objects' homes are in JetStream; the NATS client loads only then.
+  open: async (node) => {
+    if (node.nats === undefined) return new DoPlatform(node, undefined);
+    const { ObjectHomes } = await import("./object-homes.ts");
+    return new DoPlatform(node, await ObjectHomes.open(node.nats.connection, node.nats.replicas, node.self));
+  },
 };

@@ -142,7 +142,7 @@ export class KvBucket {
 const streamNameInUse = 10058;
 
 /** Made here, or by another node that got there first (the same configuration is no error). */
-async function createOrOpen<T>(create: () => Promise<T>, open: () => Promise<T>): Promise<T> {
+export async function createOrOpen<T>(create: () => Promise<T>, open: () => Promise<T>): Promise<T> {
   try {
     return await create();
   } catch (err) {
@@ -152,7 +152,7 @@ async function createOrOpen<T>(create: () => Promise<T>, open: () => Promise<T>)
 }
 
 /** `work` again every 250 ms while NATS cannot answer yet (or answers JetStream's `alsoWaitFor` code), for up to a minute. */
-async function whenReady<T>(name: string, work: () => Promise<T>, alsoWaitFor?: number): Promise<T> {
+export async function whenReady<T>(name: string, work: () => Promise<T>, alsoWaitFor?: number): Promise<T> {
   const began = Date.now();
   for (;;) {
     try {

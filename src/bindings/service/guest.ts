@@ -11,18 +11,24 @@ import { addAbortAlgorithm } from "../../runtime/guest/web/abort.ts";
 import type { Response } from "../../runtime/guest/web/response.ts";
 import { encodeServiceRequest, serviceContract } from "./contract.ts";
 
-function serviceFetch(binding: string, input: unknown, init?: unknown): Promise<Response> {
+/**
+ * A request sent through binding `binding` of `kind` instead of the network (a service
+ * call, a durable object stub's fetch): built and answered as fetch() builds and answers
+ * one; `leading` strings go before the request's. `what` names the call in errors.
+ */
+export function fetchThroughBinding(kind: string, binding: string, leading: string[], input: unknown, init: unknown, what: string): Promise<Response> {
   return new Promise<Response>((resolve, reject) => {
     if (currentInvocation() === 0) {
-      throw new Error(`env.${binding}.fetch() cannot be called at module scope: outbound requests belong to a request. Call it inside fetch().`);
+      throw new Error(`${what}() cannot be called at module scope: outbound requests belong to a request. Call it inside fetch().`);
     }
     const prepared = prepareFetch(input, init);
     const { signal } = prepared;
     const start = (body: Uint8Array | null) => {
       if (signal.aborted) return reject(signal.reason);
       let op = 0;
-      callBinding(serviceContract.kind, binding, serviceContract.fetch, encodeServiceRequest(prepared.method, prepared.url, prepared.redirect, prepared.headers), body === null ? [] : [body], (o) => (op = o)).then(
-        ({ strings, buffers }) => resolve(fetchedResponse(Number(strings[0]), strings[1] ?? "", strings.slice(3), (buffers[0] as Uint8Array<ArrayBuffer> | undefined) ?? null, [strings[2] ?? prepared.url])),
+      const strings = [...leading, ...encodeServiceRequest(prepared.method, prepared.url, prepared.redirect, prepared.headers)];
+      callBinding(kind, binding, serviceContract.fetch, strings, body === null ? [] : [body], (o) => (op = o)).then(
+        ({ strings: s, buffers }) => resolve(fetchedResponse(Number(s[0]), s[1] ?? "", s.slice(3), (buffers[0] as Uint8Array<ArrayBuffer> | undefined) ?? null, [s[2] ?? prepared.url])),
         reject,
       );
       addAbortAlgorithm(signal, () => {
@@ -36,6 +42,6 @@ function serviceFetch(binding: string, input: unknown, init?: unknown): Promise<
 
 export function serviceBinding(name: string): object {
   return Object.freeze({
-    fetch: (input: unknown, init?: unknown) => serviceFetch(name, input, init),
+    fetch: (input: unknown, init?: unknown) => fetchThroughBinding(serviceContract.kind, name, [], input, init, `env.${name}.fetch`),
   });
 }
