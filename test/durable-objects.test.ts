@@ -213,3 +213,50 @@ test("objects are their function's and tenant's: the same class, name or id else
     (err: FlickError) => err.code === "validation_failed" && /do binding ROOMS: the module exports no class Room \(it exports no class\)/.test(err.message),
   );
 });
+
+test("the output gate: when an object's write cannot be stored (the disk refuses it), its answer is withheld and the object starts again from what was stored", async () => {
+  // The fault is real: the node runs under a file size limit (as test/store-faults.test.ts
+  // does), so the durable-object storage's WAL stops growing past 1 MiB with EFBIG.
+  const first = await startTestNode({ hosts: 1 });
+  const dataDir = first.dataDir;
+  await first.admin.deploy("filler", {
+    durableObjectBindings: { OBJ: "Filler" },
+    code: `
+export class Filler {
+  constructor(state) { this.state = state; this.instance = crypto.randomUUID(); }
+  async fetch(request) {
+    const n = (await this.state.storage.get("n")) ?? 0;
+    if (new URL(request.url).searchParams.has("peek")) return Response.json({ n, instance: this.instance });
+    this.state.storage.put("blob" + n, new Uint8Array(60_000));
+    this.state.storage.put("n", n + 1);
+    return Response.json({ n: n + 1, instance: this.instance });
+  }
+}
+export default {
+  async fetch(request, env) {
+    try { return await env.OBJ.getByName("one").fetch(request); }
+    catch (err) { return new Response(err.message, { status: 503 }); }
+  },
+};`,
+  });
+  await first.kill();
+  const node = await startTestNode({ dataDir, hosts: 1, fileSizeLimitBytes: 1024 * 1024 });
+  try {
+    const answered: { n: number; instance: string }[] = [];
+    let refused: { status: number; text: string } | undefined;
+    for (let i = 0; i < 40 && refused === undefined; i++) {
+      const res = await fetch(`${node.url}/fn/filler`);
+      if (res.status === 200) answered.push((await res.json()) as { n: number; instance: string });
+      else refused = { status: res.status, text: await res.text() };
+    }
+    assert.ok(refused !== undefined, "the disk refused a write within 40 requests of 80 kB stored");
+    assert.equal(refused.status, 503);
+    assert.match(refused.text, /the durable object's writes could not be stored, so its answer is withheld/);
+    assert.deepEqual(answered.map((a) => a.n), answered.map((_, i) => i + 1), "every answer before it was stored in order");
+    const after = (await (await fetch(`${node.url}/fn/filler?peek`)).json()) as { n: number; instance: string };
+    assert.equal(after.n, answered.length, "what was answered is what is stored; the refused write is not");
+    assert.notEqual(after.instance, answered.at(-1)?.instance, "a fresh instance: the old one's memory saw the lost write");
+  } finally {
+    await node.kill("SIGKILL");
+  }
+});

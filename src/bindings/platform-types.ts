@@ -61,6 +61,8 @@ export interface NodeServices {
    * started for that object alone. Throws `function_not_found` when the function is gone.
    */
   serveObject(fn: string, className: string, id: string, name: string, request: WireRequest): Promise<ServedResponse>;
+  /** Drops durable object `id`'s instance: its next request starts a fresh one (its memory saw writes that were lost). */
+  resetObject(fn: string, className: string, id: string): void;
   /** This node's name in its cluster (its hostname alone). */
   readonly self: string;
   /**

@@ -1365,15 +1365,21 @@ export class Platform implements ApiBackend, GatewayBackend {
    * storage binding that reaches that object's storage only.
    */
   private objectEntry(live: LiveFunction, className: string, id: string, name: string): LiveFunction {
-    const key = `${live.key}#${className}:${id}`;
-    const known = this.objects.get(key);
+    const base = `${live.key}#${className}:${id}`;
+    const known = this.objects.get(base);
     if (known !== undefined) return known;
+    // An object reset after a lost write gets an instance under a new key: the old one idles out unused.
+    const resets = this.objectResets.get(base);
+    const key = resets === undefined ? base : `${base}~${resets}`;
     const entry: LiveFunction = { ...live, key, target: { ...live.target, key }, route: { ...live.route, key }, object: { className, id, name } };
     // Objects idle out of the scheduler; their entries here are a bounded cache.
     if (this.objects.size >= 10_000) this.objects.delete(this.objects.keys().next().value!);
-    this.objects.set(key, entry);
+    this.objects.set(base, entry);
     return entry;
   }
+
+  /** How many times each object was reset (bindings/do/platform.ts), by its key without them. */
+  private readonly objectResets = new Map<string, number>();
 
   /** Opens every binding kind's platform side with what the node offers them. */
   async openBindings(dataDir: string, options: BindingOptions, nats: NodeServices["nats"], self: string): Promise<void> {
@@ -1381,6 +1387,13 @@ export class Platform implements ApiBackend, GatewayBackend {
       dataDir,
       self,
       forwardObject: (home, fn, className, id, name, request) => this.forwardObject(home, fn, className, id, name, request),
+      resetObject: (fn, className, id) => {
+        const live = this.live.get(fn);
+        if (live === undefined) return;
+        const key = `${live.key}#${className}:${id}`;
+        this.objectResets.set(key, (this.objectResets.get(key) ?? 0) + 1);
+        this.objects.delete(key);
+      },
       clustered: nats !== undefined,
       nats,
       options,

@@ -67,7 +67,8 @@ export class DoStorage {
     };
   }
 
-  async get(o: ObjectRef, keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+  /** What is committed for `keys` (synchronous: the caller applies its pending writes over it in the same turn). */
+  get(o: ObjectRef, keys: readonly string[]): (Uint8Array | undefined)[] {
     return keys.map((k) => (this.q["get"]!.get(o.ns, o.id, k) as Row | undefined)?.["value"] as Uint8Array | undefined);
   }
 
@@ -91,7 +92,7 @@ export class DoStorage {
     });
   }
 
-  async list(o: ObjectRef, r: ListRange): Promise<[string, Uint8Array][]> {
+  list(o: ObjectRef, r: ListRange): [string, Uint8Array][] {
     const rows = this.q[r.reverse ? "listDown" : "listUp"]!.all(o.ns, o.id, r.start, r.startAfter, r.end, r.prefix, r.limit) as Row[];
     return rows.map((row) => [String(row["key"]), row["value"] as Uint8Array]);
   }

@@ -5,9 +5,13 @@
  * another function's objects cannot be named, whatever id a caller makes up.
  *
  * One live instance per object: the node runs an object's requests one at a time, in the
- * order they came, on an instance of its own (`NodeServices.serveObject`). A response
- * leaves only once the storage writes the object made before it are on disk (the output
- * gate). Alarms are kept with the storage and run by this side: at their time, after a
+ * order they came, on an instance of its own (`NodeServices.serveObject`). A write answers
+ * the object at once and is committed behind it (its reads see it meanwhile, from the
+ * object's pending writes); a response leaves only once the writes the object made before
+ * it are on disk (the output gate), so no caller ever sees what a crash could take back.
+ * The next request starts without waiting for that fsync, and writes of requests close
+ * together share one commit. Should a commit fail, the responses waiting on it fail and the
+ * object starts again from what is stored (a fresh instance). Alarms are kept with the storage and run by this side: at their time, after a
  * restart too, retried with backoff when `alarm()` throws (6 tries).
  *
  * In a cluster each object has a home node, named once in JetStream (object-homes.ts); the
@@ -37,6 +41,8 @@ interface ObjectLine {
   tail: Promise<unknown>;
   waiting: number;
   writes: Set<Promise<unknown>>;
+  /** Writes answered but not yet committed, by key (null: deleted): reads see these first. */
+  pending: Map<string, Uint8Array | null>;
 }
 
 export class DoPlatform implements BindingPlatform {
@@ -64,7 +70,7 @@ export class DoPlatform implements BindingPlatform {
   private line(key: string): ObjectLine {
     let l = this.lines.get(key);
     if (l === undefined) {
-      l = { tail: Promise.resolve(), waiting: 0, writes: new Set() };
+      l = { tail: Promise.resolve(), waiting: 0, writes: new Set(), pending: new Map() };
       this.lines.set(key, l);
     }
     return l;
@@ -83,9 +89,14 @@ export class DoPlatform implements BindingPlatform {
       () => undefined,
     ).finally(() => {
       l.waiting--;
-      if (l.waiting === 0 && l.writes.size === 0 && this.lines.get(key) === l) this.lines.delete(key);
+      this.tidy(key, l);
     });
     return run;
+  }
+
+  /** Forgets an object's line once nothing waits for it and nothing of it is uncommitted. */
+  private tidy(key: string, l: ObjectLine): void {
+    if (l.waiting === 0 && l.writes.size === 0 && this.lines.get(key) === l) this.lines.delete(key);
   }
 
   /** A storage write of the object, tracked until it is on disk (the output gate waits for it). */
@@ -94,23 +105,46 @@ export class DoPlatform implements BindingPlatform {
     l.writes.add(write);
     const done = () => {
       l.writes.delete(write);
+      this.tidy(key, l);
     };
     write.then(done, done);
     return write;
   }
 
-  private async gate(key: string): Promise<void> {
-    const l = this.lines.get(key);
-    if (l !== undefined && l.writes.size > 0) await Promise.allSettled([...l.writes]);
+  /**
+   * Writes `ops` behind the object: its reads see them at once (the pending map), the commit
+   * runs after. Called in the same turn of the event loop as the call arrived, so the
+   * object's next call already sees them. A failed commit resets the object.
+   */
+  private writeBehind(key: string, o: ObjectRef, ops: [string, Uint8Array | null][], fn: string, className: string): void {
+    const l = this.line(key);
+    for (const [k, v] of ops) l.pending.set(k, v);
+    this.tracked(key, this.storage.write(o, ops)).then(
+      () => {
+        for (const [k, v] of ops) if (l.pending.get(k) === v) l.pending.delete(k);
+      },
+      () => {
+        // What the object saw was never stored: it starts again from what is.
+        l.pending.clear();
+        this.node.resetObject(fn, className, o.id);
+      },
+    );
   }
 
-  /** Runs a request (or an alarm) on the object's instance, in its turn, and holds the answer until its writes are durable. */
-  private serve(fn: string, className: string, id: string, name: string, request: WireRequest, key: string): Promise<ServedResponse> {
-    return this.inTurn(key, async () => {
-      const served = await this.node.serveObject(fn, className, id, name, request);
-      await this.gate(key);
-      return served;
+  /** Runs a request (or an alarm) on the object's instance in its turn; the answer leaves once the writes before it are on disk. */
+  private async serve(fn: string, className: string, id: string, name: string, request: WireRequest, key: string): Promise<ServedResponse> {
+    let before: Promise<unknown>[] = [];
+    const served = await this.inTurn(key, async () => {
+      const answer = await this.node.serveObject(fn, className, id, name, request);
+      before = [...this.line(key).writes];
+      return answer;
     });
+    // The output gate, outside the turn: the next request runs meanwhile.
+    const settled = await Promise.allSettled(before);
+    if (settled.some((r) => r.status === "rejected")) {
+      throw new FlickError("internal", "the durable object's writes could not be stored, so its answer is withheld; the object starts again from what was stored");
+    }
+    return served;
   }
 
   async call(call: Call, tenant: string): Promise<CallResult> {
@@ -157,20 +191,28 @@ export class DoPlatform implements BindingPlatform {
       switch (call.method) {
         case "get": {
           if (tooLong !== undefined || keys.length > doContract.maxKeysPerCall) return result("malformed storage call", "TypeError");
-          const values = await this.storage.get(o, keys);
+          const l = this.line(key);
+          const stored = this.storage.get(o, keys.filter((k) => !l.pending.has(k)));
+          let at = 0;
+          const values = keys.map((k) => (l.pending.has(k) ? (l.pending.get(k) ?? undefined) : stored[at++]));
+          this.tidy(key, l);
           return result("", "", values.map((v) => (v === undefined ? "0" : "1")), values.map((v) => v ?? new Uint8Array(0)));
         }
         case "put": {
           if (tooLong !== undefined || keys.length !== call.buffers.length || keys.length > doContract.maxKeysPerCall || call.buffers.some((b) => b.byteLength > doContract.maxValueBytes)) {
             return result("malformed storage call", "TypeError");
           }
-          await this.tracked(key, this.storage.write(o, keys.map((k, i) => [k, call.buffers[i]!])));
+          this.writeBehind(key, o, keys.map((k, i) => [k, call.buffers[i]!]), fn, className);
           return result("");
         }
         case "delete": {
           if (tooLong !== undefined || keys.length > doContract.maxKeysPerCall) return result("malformed storage call", "TypeError");
-          const n = await this.tracked(key, this.storage.write(o, keys.map((k) => [k, null])));
-          return result("", "", [String(n)]);
+          const l = this.line(key);
+          const stored = this.storage.get(o, keys.filter((k) => !l.pending.has(k)));
+          let at = 0;
+          const found = keys.filter((k) => (l.pending.has(k) ? l.pending.get(k) !== null : stored[at++] !== undefined)).length;
+          this.writeBehind(key, o, keys.map((k) => [k, null]), fn, className);
+          return result("", "", [String(found)]);
         }
         case "write": {
           const ops: [string, Uint8Array | null][] = [];
@@ -184,18 +226,35 @@ export class DoPlatform implements BindingPlatform {
               ops.push([k, v]);
             } else ops.push([k, null]);
           }
-          await this.tracked(key, this.storage.write(o, ops));
+          this.writeBehind(key, o, ops, fn, className);
           return result("");
         }
-        case "deleteAll":
+        case "deleteAll": {
+          // Rare: committed before it answers, with what is pending written first.
+          await Promise.allSettled([...this.line(key).writes]);
           await this.tracked(key, this.storage.deleteAll(o));
+          this.line(key).pending.clear();
           return result("");
+        }
         case "list": {
           const [start, startAfter, end, prefix, reverse, limit] = keys;
           const n = limit === undefined || limit === "" ? 1_000_000 : Number(limit);
           if (!Number.isInteger(n) || n < 1) return result("malformed storage call", "TypeError");
-          const rows = await this.storage.list(o, { start: start ?? "", startAfter: startAfter ?? "", end: end ?? "", prefix: prefix ?? "", reverse: reverse === "1", limit: n });
-          return result("", "", rows.map((r) => r[0]), rows.map((r) => r[1]));
+          const range = { start: start ?? "", startAfter: startAfter ?? "", end: end ?? "", prefix: prefix ?? "", reverse: reverse === "1", limit: n };
+          const l = this.line(key);
+          // Enough stored rows that the pending deletes cannot leave the page short, then the pending writes over them.
+          const merged = new Map(this.storage.list(o, { ...range, limit: n + l.pending.size }));
+          for (const [k, v] of l.pending) {
+            const inRange = k >= range.start && (range.startAfter === "" || k > range.startAfter) && (range.end === "" || k < range.end) && k.startsWith(range.prefix);
+            if (!inRange) continue;
+            if (v === null) merged.delete(k);
+            else merged.set(k, v);
+          }
+          const sorted = [...merged.keys()].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+          if (range.reverse) sorted.reverse();
+          const page = sorted.slice(0, n);
+          this.tidy(key, l);
+          return result("", "", page, page.map((k) => merged.get(k)!));
         }
         case "getAlarm": {
           const at = await this.storage.getAlarm(o);
