@@ -245,3 +245,25 @@ test("writes a function saw succeed survive kill -9 of the node", async () => {
     await solo.kill("SIGKILL").catch(() => {});
   }
 });
+
+test("tenants take turns on a SQL runner: one tenant's queue of slow queries holds another's query for one of them, not all", async () => {
+  const fair = await startTestNode({ hosts: 1, args: ["--sql-runners", "1", "--sql-timeout", "1s"] });
+  try {
+    const hog = new FlickClient(fair.url, (await fair.admin.createTenant("sql-hog")).token);
+    const calm = new FlickClient(fair.url, (await fair.admin.createTenant("sql-calm")).token);
+    await hog.sqlCreate("slow");
+    await calm.sqlCreate("quick");
+    const forever = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
+    const done: string[] = [];
+    const hogs = Array.from({ length: 4 }, (_, i) => hog.sqlQuery("slow", forever).then(() => done.push(`hog ${i}`), () => done.push(`hog ${i}`)));
+    const quick = calm.sqlQuery("quick", "SELECT 42").then((r) => {
+      done.push("calm");
+      return r;
+    });
+    assert.deepEqual((await quick)[0]!.rows, [[42]]);
+    await Promise.all(hogs);
+    assert.ok(done.indexOf("calm") <= 1, `the calm tenant's query waited for the hog's running query at most: ${done.join(", ")}`);
+  } finally {
+    await fair.kill("SIGKILL");
+  }
+});

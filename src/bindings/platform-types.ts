@@ -30,9 +30,11 @@ export interface BindingOptions {
   sqlMaxMiB: number;
   /** How long one SQL call (a query, a batch, an exec) may run, ms (`--sql-timeout`). */
   sqlTimeoutMs: number;
+  /** SQL runner processes (`--sql-runners`). */
+  sqlRunners: number;
 }
 
-export const defaultBindingOptions: BindingOptions = { kvQuotaMiB: 1024, sqlMaxMiB: 500, sqlTimeoutMs: 30_000 };
+export const defaultBindingOptions: BindingOptions = { kvQuotaMiB: 1024, sqlMaxMiB: 500, sqlTimeoutMs: 30_000, sqlRunners: 2 };
 
 /** What the node offers the kinds' platform sides. */
 export interface NodeServices {

@@ -36,6 +36,7 @@ export const up: Command = {
     "--tenant-kv-mib MIB  KV keys, values and metadata one tenant may store; beyond, a put fails (default 1024)",
     "--db-max-mib MIB    size limit of one SQL database; beyond, writes fail (default 500)",
     "--sql-timeout DUR   how long one SQL query, batch or exec may run before it is stopped (default 30s)",
+    "--sql-runners N     processes that run SQL queries, tenants taking turns on each (default 2)",
     "--queue-wait DUR    how long a request over a limit waits for a slot before its 429 (default 0)",
     "--async-concurrency N  async invocations running at once (default 64)",
     "--async-lease DUR   lease of a running async attempt, renewed while it runs (default 60s)",
@@ -92,6 +93,7 @@ export const up: Command = {
     "tenant-kv-mib": { type: "string" },
     "db-max-mib": { type: "string" },
     "sql-timeout": { type: "string" },
+    "sql-runners": { type: "string" },
     "retry-backoff": { type: "string" },
     "async-lease": { type: "string" },
     "shutdown-grace": { type: "string" },
@@ -247,6 +249,11 @@ function schedulingOptions(values: Record<string, unknown>, placementPolicies: r
     const ms = parseDuration(values["sql-timeout"] as string, "--sql-timeout");
     if (ms < 100) throw new FlickError("validation_failed", "--sql-timeout must be at least 100ms");
     out["sqlTimeoutMs"] = ms;
+  }
+  if (values["sql-runners"] !== undefined) {
+    const n = parseInteger(values["sql-runners"] as string, "--sql-runners");
+    if (n < 1 || n > 64) throw new FlickError("validation_failed", "--sql-runners must be 1 to 64");
+    out["sqlRunners"] = n;
   }
   if (values["queue-wait"] !== undefined) out["queueWaitMs"] = parseDuration(values["queue-wait"] as string, "--queue-wait");
   if (values["async-concurrency"] !== undefined) {

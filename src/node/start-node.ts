@@ -99,6 +99,8 @@ export interface NodeOptions {
   /** A SQL database's size limit, MiB (default 500), and one SQL call's time limit, ms (default 30 s). */
   sqlMaxMiB?: number;
   sqlTimeoutMs?: number;
+  /** SQL runner processes (default 2). */
+  sqlRunners?: number;
   /**
    * What each tenant may hold (store/store.ts defaultTenantQuotas): provisioned instances and
    * memory (per tenant: `flick tenants set`), and log lines and bytes kept.
@@ -382,6 +384,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   if (options.kvQuotaMiB !== undefined) bindingOptions.kvQuotaMiB = options.kvQuotaMiB;
   if (options.sqlMaxMiB !== undefined) bindingOptions.sqlMaxMiB = options.sqlMaxMiB;
   if (options.sqlTimeoutMs !== undefined) bindingOptions.sqlTimeoutMs = options.sqlTimeoutMs;
+  if (options.sqlRunners !== undefined) bindingOptions.sqlRunners = options.sqlRunners;
   await platform.openBindings(dataDir, bindingOptions, bindingNats, nodeName);
   platform.traceSample = options.traceSample ?? defaultTraceSample;
   // The dashboard's history: counts batched in memory, written every few seconds (started with the hosts).

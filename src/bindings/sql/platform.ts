@@ -21,8 +21,6 @@ export const sqlLimits = {
   databasesPerTenant: 50,
   /** What one call's results may weigh (as an outbound fetch's response may). */
   resultMaxBytes: 32 * 1024 * 1024,
-  /** Runner processes. */
-  runners: 2,
 } as const;
 
 /** A database as `flick db ls` shows it. */
@@ -65,7 +63,7 @@ export class SqlPlatform implements BindingPlatform {
   constructor(node: NodeServices) {
     this.node = node;
     this.registry = new SqlRegistry(node.dataDir);
-    this.runners = new SqlRunners(sqlLimits.runners, node.options.sqlTimeoutMs);
+    this.runners = new SqlRunners(node.options.sqlRunners, node.options.sqlTimeoutMs);
   }
 
   private get maxBytes(): number {
@@ -96,7 +94,7 @@ export class SqlPlatform implements BindingPlatform {
     const started = performance.now();
     let ran;
     try {
-      ran = await this.runners.run(db.file, this.maxBytes, statements, call.method !== sqlContract.query, sqlLimits.resultMaxBytes);
+      ran = await this.runners.run(tenant, db.file, this.maxBytes, statements, call.method !== sqlContract.query, sqlLimits.resultMaxBytes);
     } catch (err) {
       return result(err instanceof FlickError ? err.message : String(err));
     }
@@ -150,7 +148,7 @@ export class SqlPlatform implements BindingPlatform {
   async remove(tenant: string, name: string): Promise<void> {
     const db = this.registry.remove(tenant, name);
     if (db === undefined) throw this.notFound(tenant, name);
-    await this.runners.close(db.file);
+    await this.runners.close(tenant, db.file);
     for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(db.file + suffix, { force: true });
   }
 
@@ -167,7 +165,7 @@ export class SqlPlatform implements BindingPlatform {
   }
 
   private async runAll(db: SqlDatabase, statements: SqlStatement[]): Promise<SqlQueryResult[]> {
-    const ran = await this.runners.run(db.file, this.maxBytes, statements, true, sqlLimits.resultMaxBytes);
+    const ran = await this.runners.run(db.tenant, db.file, this.maxBytes, statements, true, sqlLimits.resultMaxBytes);
     if ("error" in ran) {
       const code = ran.error.code === "size_limit" ? "quota_exceeded" : "validation_failed";
       throw new FlickError(code, ran.error.code === "sql" ? `the SQL failed, nothing was changed: ${ran.error.message}` : ran.error.message);
@@ -201,7 +199,7 @@ export class SqlPlatform implements BindingPlatform {
 
   async export(tenant: string, name: string): Promise<string> {
     const db = this.existing(tenant, name);
-    return this.runners.dump(db.file, this.maxBytes);
+    return this.runners.dump(tenant, db.file, this.maxBytes);
   }
 }
 

@@ -2,8 +2,11 @@
  * The node's SQL runners: a few child processes (runner-main.ts) that run tenants' queries,
  * each database always on the same one, so its statements run one at a time in order. A
  * request past its time limit has its runner killed (node:sqlite cannot interrupt a
- * statement) and started again; the requests queued behind it run on the new one. One
- * tenant's slow query holds up the others on its runner for at most the time limit.
+ * statement) and started again; the requests queued behind it run on the new one.
+ *
+ * A runner takes its tenants in turn: the next request is the oldest of the next tenant
+ * with one waiting, so a tenant with a hundred slow queries queued holds up another
+ * tenant's query for one of them at most (each bounded by the time limit), not all.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -15,6 +18,7 @@ const runnerEntry = fileURLToPath(new URL(`./runner-main${import.meta.url.slice(
 
 /** What a request ends as: the runner's answer, or an error of the platform's own. */
 interface Pending {
+  tenant: string;
   req: RunnerRequest;
   resolve(answer: RunnerAnswer): void;
   reject(err: FlickError): void;
@@ -22,7 +26,8 @@ interface Pending {
 
 class Runner {
   private child: ChildProcess | undefined;
-  private readonly queue: Pending[] = [];
+  /** Requests waiting, by tenant, in the order the tenants take turns. */
+  private readonly queues = new Map<string, Pending[]>();
   private running: (Pending & { timer: NodeJS.Timeout }) | undefined;
   private stopped = false;
   private readonly timeoutMs: number;
@@ -56,17 +61,41 @@ class Runner {
     return child;
   }
 
-  send(req: RunnerRequest): Promise<RunnerAnswer> {
+  send(tenant: string, req: RunnerRequest): Promise<RunnerAnswer> {
     if (this.stopped) return Promise.reject(new FlickError("unavailable", "the node is stopping; SQL queries are not taken"));
     return new Promise((resolve, reject) => {
-      this.queue.push({ req, resolve, reject });
+      const queue = this.queues.get(tenant);
+      if (queue === undefined) this.queues.set(tenant, [{ tenant, req, resolve, reject }]);
+      else queue.push({ tenant, req, resolve, reject });
       if (this.running === undefined) this.next();
     });
   }
 
+  /** The tenant the last request taken was of: another goes first when one waits. */
+  private lastTenant = "";
+
+  /** The oldest request of the tenant whose turn it is; that tenant goes to the back of the turns. */
+  private take(): Pending | undefined {
+    let chosen: [string, Pending[]] | undefined;
+    for (const entry of this.queues) {
+      chosen ??= entry;
+      if (entry[0] !== this.lastTenant) {
+        chosen = entry;
+        break;
+      }
+    }
+    if (chosen === undefined) return undefined;
+    const [tenant, queue] = chosen;
+    const p = queue.shift()!;
+    this.queues.delete(tenant);
+    if (queue.length > 0) this.queues.set(tenant, queue);
+    this.lastTenant = tenant;
+    return p;
+  }
+
   private next(): void {
     if (this.running !== undefined || this.stopped) return;
-    const p = this.queue.shift();
+    const p = this.take();
     if (p === undefined) return;
     const child = this.child ?? this.start();
     const timer = setTimeout(() => {
@@ -84,7 +113,8 @@ class Runner {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const p of this.queue.splice(0)) p.reject(new FlickError("unavailable", "the node is stopping"));
+    for (const queue of this.queues.values()) for (const p of queue) p.reject(new FlickError("unavailable", "the node is stopping"));
+    this.queues.clear();
     const child = this.child;
     this.child = undefined;
     if (child !== undefined && child.exitCode === null) {
@@ -109,19 +139,19 @@ export class SqlRunners {
   }
 
   /** Runs `statements` on `file`; a SQL error comes back as `{ error }`, the platform's as a thrown FlickError. */
-  async run(file: string, maxBytes: number, statements: SqlStatement[], transaction: boolean, resultMaxBytes: number): Promise<{ results: StatementResult[] } | { error: NonNullable<RunnerAnswer["error"]> }> {
-    const answer = await this.runnerOf(file).send({ id: this.nextId++, op: "run", file, maxBytes, statements, transaction, resultMaxBytes });
+  async run(tenant: string, file: string, maxBytes: number, statements: SqlStatement[], transaction: boolean, resultMaxBytes: number): Promise<{ results: StatementResult[] } | { error: NonNullable<RunnerAnswer["error"]> }> {
+    const answer = await this.runnerOf(file).send(tenant, { id: this.nextId++, op: "run", file, maxBytes, statements, transaction, resultMaxBytes });
     return answer.error !== undefined ? { error: answer.error } : { results: answer.results ?? [] };
   }
 
-  async dump(file: string, maxBytes: number): Promise<string> {
-    const answer = await this.runnerOf(file).send({ id: this.nextId++, op: "dump", file, maxBytes });
+  async dump(tenant: string, file: string, maxBytes: number): Promise<string> {
+    const answer = await this.runnerOf(file).send(tenant, { id: this.nextId++, op: "dump", file, maxBytes });
     if (answer.error !== undefined) throw new FlickError("internal", `export failed: ${answer.error.message}`);
     return answer.dump ?? "";
   }
 
-  async close(file: string): Promise<void> {
-    await this.runnerOf(file).send({ id: this.nextId++, op: "close", file });
+  async close(tenant: string, file: string): Promise<void> {
+    await this.runnerOf(file).send(tenant, { id: this.nextId++, op: "close", file });
   }
 
   async stop(): Promise<void> {
