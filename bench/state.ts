@@ -207,8 +207,8 @@ export default {
 const durability: Record<"flick" | "miniflare", Record<StateBinding["kind"], string>> = {
   flick: {
     kv: "put resolves after its group commit is fsynced: SQLite <data dir>/kv.db, WAL, synchronous=FULL; writes that arrive together share one transaction and one fsync",
-    sql: "a statement resolves once committed: one SQLite file per database, <data dir>/sql/<id>.sqlite, WAL, synchronous=FULL (fsynced at each commit, no group commit); queries run in SQL runner processes (two), a database always on the same one, one call at a time per runner",
-    do: "every object's storage in one SQLite file, <data dir>/do/storage.db, WAL, synchronous=FULL, group commit (writes that arrive together share one transaction and one fsync); the response waits until the object's writes are fsynced, and the object's next request waits for that response",
+    sql: "a statement resolves once committed: one SQLite file per database, <data dir>/sql/<id>.sqlite, WAL, synchronous=FULL (fsynced at each commit, no group commit); queries run in SQL runner processes (two), a database always on the same one, one call at a time per runner, tenants in turns",
+    do: "every object's storage in one SQLite file, <data dir>/do/storage.db, WAL, synchronous=FULL, group commit (writes that arrive together share one transaction and one fsync); a write answers the object at once and commits behind it; the response waits until the writes before it are fsynced (output gate), the object's next request does not; an object's requests run one at a time, each a round trip node → host → node for every storage read",
   },
   miniflare: {
     kv: "kvPersist=<dir>: each value is a new file under <dir>/KV/blobs, written and renamed into place without an fsync (the value it replaces is unlinked); its key row goes to the KV Durable Object's SQLite (WAL), one fsync per put before it resolves (seen with strace; the README says only that data is stored on the file system)",
