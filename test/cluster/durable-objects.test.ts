@@ -3,12 +3,12 @@
 // reach its one instance there, one at a time. With its home down it is unavailable — never
 // run twice — and with the home back it answers with its storage whole.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
-import { freePort, natsServerBinary } from "../support/nats-cluster.ts";
+import { startSingleNats } from "../support/nats-cluster.ts";
 import { startTestNode, tempDir, type TestNode } from "../support/node-process.ts";
 
 let nats: ChildProcess | undefined;
@@ -20,18 +20,9 @@ let b: TestNode;
 before(async () => {
   const key = path.join(dir, "cluster.key");
   writeFileSync(key, randomBytes(32).toString("hex"), { mode: 0o600 });
-  const port = await freePort();
-  const proc = spawn(natsServerBinary(), ["--addr", "127.0.0.1", "--port", String(port), "--jetstream", "--store_dir", path.join(dir, "nats")], { stdio: ["ignore", "ignore", "pipe"] });
-  nats = proc;
-  let output = "";
-  await new Promise<void>((resolve, reject) => {
-    proc.once("exit", (code) => reject(new Error(`nats-server exited (${code}):\n${output}`)));
-    proc.stderr!.on("data", (d: Buffer) => {
-      output += d.toString();
-      if (output.includes("Server is ready")) resolve();
-    });
-  });
-  cluster = (name: string) => ["--cluster", `nats://127.0.0.1:${port}`, "--cluster-replicas", "1", "--node-name", name, "--secret-key-file", key];
+  const started = await startSingleNats(dir);
+  nats = started.process;
+  cluster = (name: string) => ["--cluster", started.url, "--cluster-replicas", "1", "--node-name", name, "--secret-key-file", key];
   [a, b] = await Promise.all([startTestNode({ hosts: 1, args: cluster("node-a") }), startTestNode({ hosts: 1, args: cluster("node-b") })]);
 });
 after(async () => {

@@ -9,7 +9,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { deploySource } from "../support/functions.ts";
-import { freePort, natsServerBinary } from "../support/nats-cluster.ts";
+import { startSingleNats } from "../support/nats-cluster.ts";
 import { flickBin, repoRoot, startTestNode, tempDir, type TestNode } from "../support/node-process.ts";
 
 let nats: ChildProcess | undefined;
@@ -20,18 +20,9 @@ const nodes: TestNode[] = [];
 
 before(async () => {
   writeFileSync(key, randomBytes(32).toString("hex"), { mode: 0o600 });
-  const port = await freePort();
-  url = `nats://127.0.0.1:${port}`;
-  const proc = spawn(natsServerBinary(), ["--addr", "127.0.0.1", "--port", String(port), "--jetstream", "--store_dir", path.join(dir, "nats")], { stdio: ["ignore", "ignore", "pipe"] });
-  nats = proc;
-  let output = "";
-  await new Promise<void>((resolve, reject) => {
-    proc.once("exit", (code) => reject(new Error(`nats-server exited (${code}):\n${output}`)));
-    proc.stderr!.on("data", (d: Buffer) => {
-      output += d.toString();
-      if (output.includes("Server is ready")) resolve();
-    });
-  });
+  const started = await startSingleNats(dir);
+  nats = started.process;
+  url = started.url;
 });
 after(async () => {
   await Promise.all(nodes.map((n) => n.kill("SIGKILL")));

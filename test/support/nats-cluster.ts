@@ -214,3 +214,21 @@ export function natsClusterForFile(size = 3): { cluster(): NatsCluster; nc(): Na
   };
   return { cluster: () => started(cluster), nc: () => started(nc) };
 }
+
+/**
+ * One real nats-server with JetStream on a free port, its store under `dir`: resolves once it
+ * says it is ready, with its URL and the child to kill.
+ */
+export async function startSingleNats(dir: string): Promise<{ url: string; process: ChildProcess }> {
+  const port = await freePort();
+  const proc = spawn(natsServerBinary(), ["--addr", "127.0.0.1", "--port", String(port), "--jetstream", "--store_dir", path.join(dir, "nats")], { stdio: ["ignore", "ignore", "pipe"] });
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    proc.once("exit", (code) => reject(new Error(`nats-server exited (${code}):\n${output}`)));
+    proc.stderr!.on("data", (d: Buffer) => {
+      output += d.toString();
+      if (output.includes("Server is ready")) resolve();
+    });
+  });
+  return { url: `nats://127.0.0.1:${port}`, process: proc };
+}

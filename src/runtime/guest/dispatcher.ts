@@ -498,34 +498,27 @@ function onScheduled(id: number, cron: string, scheduledTime: number): void {
   enterInvocation(id);
   const state = begin(id);
   // A durable object's alarm comes as a trigger named "alarm": its alarm() runs.
-  if (durableObject !== undefined) {
-    let result: unknown;
-    try {
+  let handler: (() => unknown) | string;
+  try {
+    if (durableObject !== undefined) {
       const alarm = objectMethod("alarm");
-      if (typeof alarm === "string") return refuse(id, alarm);
-      result = alarm(Object.freeze({ retryCount: 0, isRetry: false, scheduledTime }));
-    } catch (err) {
-      fail(id, err);
-      return;
+      handler = typeof alarm === "string" ? alarm : () => alarm(Object.freeze({ retryCount: 0, isRetry: false, scheduledTime }));
+    } else if (scheduledHandler === undefined) {
+      handler = `a cron trigger ("${cron}") fired, but the default export has no scheduled method; add \`async scheduled(controller, env, ctx) { … }\``;
+    } else {
+      const scheduled = scheduledHandler;
+      const controller = Object.freeze({ type: "scheduled", cron, scheduledTime });
+      handler = () => Reflect.apply(scheduled, handlerThis, [controller, env, contextFor(id, state)]);
     }
-    Promise.resolve(result).then(
-      () => {
-        if (!invocations.has(id)) return;
-        emit(["respond", id, 204, [], null, true]);
-        responded(id);
-      },
-      (err: unknown) => fail(id, err),
-    );
+  } catch (err) {
+    // A durable object's constructor threw.
+    fail(id, err);
     return;
   }
-  if (scheduledHandler === undefined) {
-    refuse(id, `a cron trigger ("${cron}") fired, but the default export has no scheduled method; add \`async scheduled(controller, env, ctx) { … }\``);
-    return;
-  }
-  const controller = Object.freeze({ type: "scheduled", cron, scheduledTime });
+  if (typeof handler === "string") return refuse(id, handler);
   let result: unknown;
   try {
-    result = Reflect.apply(scheduledHandler, handlerThis, [controller, env, contextFor(id, state)]);
+    result = handler();
   } catch (err) {
     fail(id, err);
     return;
