@@ -117,10 +117,10 @@ async function main(): Promise<void> {
       for (const t of targets) await stopTarget(t);
     }
   }
-  // Twice the rounds at half the length, in the same time: the four settings differ by a few
-  // per cent and one round on this shared machine can swing by twenty, so the median wants
-  // more rounds more than it wants longer ones.
-  const telemetry = on("telemetry") ? await measureTelemetryOverhead({ ...load, durationS: Math.max(3, Math.round(load.durationS / 2)) }, rounds * 2) : undefined;
+  // Five times the rounds at a fifth of the length, in the same time: the four settings
+  // differ by a few per cent and one round on this shared machine can swing by twenty (the
+  // drift is slow, so runs close in time pair well), so the median wants many short rounds.
+  const telemetry = on("telemetry") ? await measureTelemetryOverhead({ ...load, durationS: Math.max(2, Math.round(load.durationS / 5)) }, rounds * 5) : undefined;
   const wasi = on("wasi") ? await measureWasiHello({ ...load, durationS: Math.max(3, Math.round(load.durationS / 2)) }, rounds) : undefined;
   const cold = on("cold") && coldFunctions > 0 ? await measureColdStarts(coldFunctions) : undefined;
   const coldSpaced = on("cold") && coldFunctions > 0 ? await measureColdStarts(coldFunctions, 10) : undefined;
@@ -160,12 +160,19 @@ async function main(): Promise<void> {
     console.log(`one-connection p50, Flick / node:http = ${range(warm.singleP50OverNodeHttp)}× (target ≤ 1.5)`);
   }
   const pct = (s: Spread) => `${fmt(s.median * 100, 1)} % (${fmt(s.min * 100, 1)} – ${fmt(s.max * 100, 1)})`;
+  // Many short rounds on a noisy machine: the middle half says more than the extremes.
+  const pctQ = (s: Spread) => `${fmt(s.median * 100, 1)} % (middle half ${fmt(s.q1 * 100, 1)} – ${fmt(s.q3 * 100, 1)}, all ${fmt(s.min * 100, 1)} – ${fmt(s.max * 100, 1)})`;
   if (telemetry !== undefined) {
     const pinned = telemetry.cpus === null ? "sharing every CPU with the load" : `on CPU ${telemetry.cpus.nodes} with one worker host each, wrk and the receiver on CPU ${telemetry.cpus.load}`;
     console.log(`\nObservability overhead on warm throughput, ${telemetry.rounds} interleaved rounds of four Flick nodes, ${telemetry.durationS} s each, ${pinned} (metrics and metering always on):`);
     console.log(`req/s (median): no tracing ${fmt(median(telemetry.requestsPerSec.none), 0)}, 1 % sampled ${fmt(median(telemetry.requestsPerSec.sampled1), 0)}, 100 % sampled ${fmt(median(telemetry.requestsPerSec.sampled100), 0)}; ${telemetry.spansExported} spans exported over OTLP/HTTP`);
-    console.log(`throughput lost at 1 % sampling ${pct(telemetry.dropAt1Percent)} (target ≤ 5 %), at 100 % ${pct(telemetry.dropAt100Percent)} (target ≤ 15 %), median (range) over rounds`);
-    console.log(`at 100 % within the default --trace-max-rate (1,000 recorded a second): ${fmt(median(telemetry.requestsPerSec.sampled100capped), 0)} req/s, ${pct(telemetry.dropAt100PercentCapped)} lost`);
+    console.log(`throughput lost at 1 % sampling ${pctQ(telemetry.dropAt1Percent)} (target ≤ 5 %), at 100 % ${pctQ(telemetry.dropAt100Percent)} (target ≤ 15 %), median over rounds`);
+    console.log(`at 100 % within the default --trace-max-rate (1,000 recorded a second): ${fmt(median(telemetry.requestsPerSec.sampled100capped), 0)} req/s, ${pctQ(telemetry.dropAt100PercentCapped)} lost`);
+    const c = telemetry.cpuMicrosPerRequest;
+    if (c !== null && telemetry.cpuDropAt1Percent !== null && telemetry.cpuDropAt100Percent !== null && telemetry.cpuDropAt100PercentCapped !== null) {
+      console.log(`CPU per request, node and worker host (median µs): no tracing ${fmt(median(c.none), 1)}, 1 % ${fmt(median(c.sampled1), 1)}, 100 % ${fmt(median(c.sampled100), 1)}, 100 % capped ${fmt(median(c.sampled100capped), 1)}`);
+      console.log(`throughput lost on a saturated CPU, from CPU per request (steal and the load's share left out): 1 % ${pctQ(telemetry.cpuDropAt1Percent)}, 100 % ${pctQ(telemetry.cpuDropAt100Percent)}, 100 % capped ${pctQ(telemetry.cpuDropAt100PercentCapped)}`);
+    }
   }
   if (cold !== undefined && coldSpaced !== undefined) {
     console.log(`\nFlick cold start at the HTTP client, first request to each of ${cold.functions} functions:`);
@@ -226,7 +233,7 @@ async function main(): Promise<void> {
     console.log(`accepted ${fmt(asyncInvocations.acceptedPerSec, 0)}/s, completed ${fmt(asyncInvocations.completedPerSec, 0)}/s end to end; enqueue latency p50 ${fmt(asyncInvocations.enqueueP50Ms)} ms, p99 ${fmt(asyncInvocations.enqueueP99Ms)} ms; errors ${asyncInvocations.errors}`);
   }
 
-  const spreadOf = (xs: number[]): Spread => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+  const spreadOf = spread;
   const runs = (rs: { acceptedPerSec: number; completedPerSec: number; enqueueP50Ms: number; enqueueP99Ms: number }[]) =>
     `accepted ${range(spreadOf(rs.map((r) => r.acceptedPerSec)), 0)}/s, completed ${range(spreadOf(rs.map((r) => r.completedPerSec)), 0)}/s; enqueue p50 ${range(spreadOf(rs.map((r) => r.enqueueP50Ms)), 0)} ms, p99 ${range(spreadOf(rs.map((r) => r.enqueueP99Ms)), 0)} ms`;
   if (asyncCluster !== undefined) {

@@ -17,6 +17,7 @@ import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { cpus } from "node:os";
+import { treeCpuSeconds } from "./process-cpu.ts";
 import { startFlick, stopTarget, type Target } from "./targets.ts";
 import { spread, type Spread } from "./warm.ts";
 import { loadTest, type LoadOptions } from "./wrk.ts";
@@ -33,6 +34,16 @@ export interface TelemetryOverhead {
   dropAt1Percent: Spread;
   dropAt100Percent: Spread;
   dropAt100PercentCapped: Spread;
+  /**
+   * CPU seconds the node and its worker hosts used per request, µs, per setting and round
+   * (null off Linux): the work, without the time another process took the CPU away. The
+   * export that follows a run (its last second of spans) is counted in it.
+   */
+  cpuMicrosPerRequest: Record<"none" | "sampled1" | "sampled100" | "sampled100capped", number[]> | null;
+  /** Throughput lost on a saturated CPU, from CPU per request: 1 − none / setting, per round. */
+  cpuDropAt1Percent: Spread | null;
+  cpuDropAt100Percent: Spread | null;
+  cpuDropAt100PercentCapped: Spread | null;
   /** Spans the receiver got, and export requests it answered. */
   spansExported: number;
   exportRequests: number;
@@ -130,6 +141,8 @@ export async function measureTelemetryOverhead(load: LoadOptions, rounds: number
   ] as const;
   const targets: Target[] = [];
   const result: TelemetryOverhead["requestsPerSec"] = { none: [], sampled1: [], sampled100: [], sampled100capped: [] };
+  const cpu: NonNullable<TelemetryOverhead["cpuMicrosPerRequest"]> = { none: [], sampled1: [], sampled100: [], sampled100capped: [] };
+  let cpuKnown = true;
   try {
     for (const [, args] of settings) targets.push(split === null ? await startFlick([...args]) : await startFlick(["--hosts", "1", ...args], split.nodes));
     for (const t of targets) await loadTest(t.url, { ...load, durationS: Math.min(2, load.durationS) });
@@ -144,9 +157,16 @@ export async function measureTelemetryOverhead(load: LoadOptions, rounds: number
       for (let k = 0; k < settings.length; k++) {
         const i = (r + k) % settings.length;
         await settled();
-        const { requestsPerSec } = await loadTest(targets[i]!.url, load);
+        const pid = targets[i]!.child.pid;
+        const cpuBefore = treeCpuSeconds(pid);
+        const { requestsPerSec, requests } = await loadTest(targets[i]!.url, load);
+        await settled();
+        const cpuAfter = treeCpuSeconds(pid);
         result[settings[i]![0]].push(requestsPerSec);
-        console.error(`telemetry round ${r + 1}: ${settings[i]![0]} ${requestsPerSec.toFixed(0)} req/s`);
+        if (cpuBefore === null || cpuAfter === null) cpuKnown = false;
+        else cpu[settings[i]![0]].push(((cpuAfter - cpuBefore) / requests) * 1e6);
+        const cpuNote = cpuKnown ? `, ${cpu[settings[i]![0]].at(-1)!.toFixed(1)} µs CPU per request` : "";
+        console.error(`telemetry round ${r + 1}: ${settings[i]![0]} ${requestsPerSec.toFixed(0)} req/s${cpuNote}`);
       }
     }
   } finally {
@@ -155,6 +175,7 @@ export async function measureTelemetryOverhead(load: LoadOptions, rounds: number
     if (split !== null) execFileSync("taskset", ["-a", "-p", "-c", split.all, String(process.pid)], { stdio: "ignore" });
   }
   const drop = (of: number[]) => spread(of.map((x, i) => 1 - x / result.none[i]!));
+  const cpuDrop = (of: number[]) => (cpuKnown ? spread(of.map((x, i) => 1 - cpu.none[i]! / x)) : null);
   return {
     rounds,
     cpus: split === null ? null : { nodes: split.nodes, load: split.load },
@@ -163,6 +184,10 @@ export async function measureTelemetryOverhead(load: LoadOptions, rounds: number
     dropAt1Percent: drop(result.sampled1),
     dropAt100Percent: drop(result.sampled100),
     dropAt100PercentCapped: drop(result.sampled100capped),
+    cpuMicrosPerRequest: cpuKnown ? cpu : null,
+    cpuDropAt1Percent: cpuDrop(cpu.sampled1),
+    cpuDropAt100Percent: cpuDrop(cpu.sampled100),
+    cpuDropAt100PercentCapped: cpuDrop(cpu.sampled100capped),
     spansExported: spans,
     exportRequests: requests,
   };

@@ -11,6 +11,9 @@ export interface Spread {
   median: number;
   min: number;
   max: number;
+  /** The middle half: first and third quartiles (linear between neighbours). */
+  q1: number;
+  q3: number;
 }
 
 export interface WarmRounds {
@@ -27,7 +30,12 @@ export function spread(values: number[]): Spread {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { median, min: sorted[0]!, max: sorted.at(-1)! };
+  const quantile = (q: number) => {
+    const at = q * (sorted.length - 1);
+    const low = Math.floor(at);
+    return sorted[low]! + (sorted[Math.min(low + 1, sorted.length - 1)]! - sorted[low]!) * (at - low);
+  };
+  return { median, min: sorted[0]!, max: sorted.at(-1)!, q1: quantile(0.25), q3: quantile(0.75) };
 }
 
 export async function measureWarmRounds(targets: Target[], load: LoadOptions, rounds: number, singleDurationS = 3): Promise<WarmRounds> {
