@@ -45,7 +45,7 @@ export const allowed: Readonly<Record<string, readonly string[]>> = {
   // The web dashboard's static files and their handler; the page reads the admin API over HTTP.
   dashboard: ["errors"],
   node: ["*"],
-  cli: ["api", "bindings", "build", "node", "errors", "model", "wasi"],
+  cli: ["api", "bindings", "build", "node", "errors", "model", "sim", "wasi"],
   // WASI programs: the deploy-side check and bundling; guest/ is bundled into functions.
   wasi: ["build", "errors", "model"],
   // Binding kinds, one folder each (docs/bindings.md): settings, guest and host sides.

@@ -16,7 +16,7 @@ import { flickBin, repoRoot, startTestNode, tempDir, type TestNode } from "./sup
 // ---------------------------------------------------------------------------------------
 
 /** Every command `flick --help` must list, in the order users see them. */
-const allCommands = ["up", "init", "deploy", "dev", "types", "invoke", "invocation", "invocations", "dlq", "ls", "info", "versions", "rollback", "traffic", "promote", "secret", "kv", "db", "scale", "rm", "logs", "tail", "trace", "usage", "tenants", "nodes", "backup", "restore"];
+const allCommands = ["up", "init", "deploy", "dev", "types", "invoke", "invocation", "invocations", "dlq", "ls", "info", "versions", "rollback", "traffic", "promote", "secret", "kv", "db", "scale", "rm", "logs", "tail", "trace", "usage", "tenants", "nodes", "backup", "restore", "sim"];
 
 let node: TestNode;
 /** An empty working directory: no ./.flick here, so only flags and env can find the node. */

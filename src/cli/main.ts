@@ -24,10 +24,11 @@ import { nodes } from "./nodes.ts";
 import { tenants } from "./tenants.ts";
 import { promote, traffic } from "./traffic.ts";
 import { types } from "./types.ts";
+import { sim } from "./sim.ts";
 import { usage } from "./usage.ts";
 import { up } from "./up.ts";
 
-export const commands: Command[] = [up, init, deploy, dev, types, invoke, invocation, invocations, dlq, ls, info, versions, rollback, traffic, promote, secret, kv, db, scale, rm, logs, tail, trace, usage, tenants, nodes, backup, restore];
+export const commands: Command[] = [up, init, deploy, dev, types, invoke, invocation, invocations, dlq, ls, info, versions, rollback, traffic, promote, secret, kv, db, scale, rm, logs, tail, trace, usage, tenants, nodes, backup, restore, sim];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

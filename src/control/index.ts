@@ -1,4 +1,15 @@
-export { IdleTimeHistogram, keepAliveDefaults, keepAliveWindows, type KeepAliveSpec, type KeepAliveWindows } from "./keep-alive.ts";
+export { DeadlineHeap } from "./deadline-heap.ts";
+export {
+  IdleTimeHistogram,
+  idleSchedule,
+  keepAliveDefaults,
+  keepAliveWindows,
+  type HybridTuning,
+  type IdleSchedule,
+  type KeepAliveBasis,
+  type KeepAliveSpec,
+  type KeepAliveWindows,
+} from "./keep-alive.ts";
 export { placementPolicies, type HostSpec, type Labels, type PlacementPolicy } from "./placement.ts";
 export {
   Scheduler,
@@ -7,6 +18,7 @@ export {
   type Acquired,
   type FunctionPolicy,
   type InstanceRef,
+  type KeepAliveView,
   type SchedulerOptions,
   type ThrottleReason,
   type TickResult,

@@ -306,19 +306,22 @@ test("hybrid: a function called every 30 minutes is unloaded after each call and
   assert.ok(cold <= 11, `${cold} of 30 calls were cold: after the first ten (the fallback TTL learns nothing), pre-warming catches them`);
 });
 
-test("hybrid with too few samples falls back to the fixed TTL", () => {
+test("hybrid with too few samples falls back to the fixed TTL; idle times mostly beyond 4 h are predicted from the last of them", () => {
   const h = new IdleTimeHistogram();
-  for (let i = 0; i < 5; i++) h.record(30 * MIN);
-  assert.deepEqual(keepAliveWindows({ policy: "hybrid", fallbackTtlMs: 7 }, h), { prewarmMs: 0, keepAliveMs: 7 });
+  for (let i = 0; i < 3; i++) h.record(30 * MIN);
+  assert.deepEqual(keepAliveWindows({ policy: "hybrid", fallbackTtlMs: 7 }, h), { prewarmMs: 0, keepAliveMs: 7, basis: "few-samples" });
   const mostlyLong = new IdleTimeHistogram();
-  for (let i = 0; i < 20; i++) mostlyLong.record(i < 15 ? 10 * 60 * MIN : MIN);
-  assert.deepEqual(keepAliveWindows({ policy: "hybrid", fallbackTtlMs: 7 }, mostlyLong), { prewarmMs: 0, keepAliveMs: 7 }, "idle times beyond 4 h");
+  for (let i = 0; i < 20; i++) mostlyLong.record(i < 15 ? 6 * 60 * MIN : MIN);
+  const w = keepAliveWindows({ policy: "hybrid", fallbackTtlMs: 7 }, mostlyLong);
+  assert.equal(w.basis, "out-of-range");
+  assert.equal(w.prewarmMs, Math.floor(6 * 60 * MIN * 0.95), "pre-warmed a little before the 6 h seen");
+  assert.equal(w.prewarmMs + w.keepAliveMs, Math.ceil(6 * 60 * MIN * 1.05), "kept a little past it");
 });
 
-test("hybrid windows come from the head and tail percentiles with a 10% margin", () => {
+test("hybrid-paper windows come from the head and tail percentiles with a 10% margin", () => {
   const h = new IdleTimeHistogram();
   for (let i = 0; i < 100; i++) h.record((10 + (i % 5)) * MIN + 1000); // 10–14 minutes
-  const w = keepAliveWindows({ policy: "hybrid", fallbackTtlMs: 0 }, h);
+  const w = keepAliveWindows({ policy: "hybrid", fallbackTtlMs: 0, tuning: { choose: "percentile", margin: 0.1 } }, h);
   assert.equal(w.prewarmMs, 9 * MIN, "5th percentile bin (10 min) less 10%");
   assert.equal(w.prewarmMs + w.keepAliveMs, Math.ceil(15 * MIN * 1.1), "99th percentile bin end (15 min) plus 10%");
 });

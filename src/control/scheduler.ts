@@ -20,8 +20,16 @@
  * - Keep-alive and pre-warm (keep-alive.ts), per function: fixed TTL or the hybrid
  *   histogram policy; provisioned instances (`minInstances`) are kept warm always.
  * - Reclamation: a host over its memory capacity loses idle instances, LRU first.
+ *
+ * Cost: a node may know a million functions, most of them idle for hours. Nothing here
+ * walks them all: `tick` takes what is due from a deadline heap (an idle instance's
+ * expiry, a function's pre-warm) plus the few functions with provisioned instances;
+ * idle instances are kept in one least-recently-idle list for eviction; a function's
+ * busy count is kept, not summed. A function costs a small object until its first idle
+ * period, when its histogram is made.
  */
-import { IdleTimeHistogram, keepAliveWindows, type KeepAliveSpec } from "./keep-alive.ts";
+import { DeadlineHeap } from "./deadline-heap.ts";
+import { IdleTimeHistogram, hybridTuning, idleSchedule, isIdlePeriod, keepAliveWindows, type KeepAliveBasis, type KeepAliveSpec, type KeepAliveWindows } from "./keep-alive.ts";
 import { HostTable, type HostSpec, type Labels, type PlacementPolicy } from "./placement.ts";
 
 export type ThrottleReason = "function_limit" | "no_capacity";
@@ -111,6 +119,8 @@ interface InstanceState {
   key: string;
   fn: FunctionState;
   host: number;
+  /** Where it is in `fn.instances` (swap-removed). */
+  index: number;
   /** Requests the primary runs on it (exact): acquire/release. */
   inFlight: number;
   /** Requests its host admitted itself, as last reported. */
@@ -119,20 +129,37 @@ interface InstanceState {
   memoryMiB: number;
   /** Kept warm for `minInstances`: never expires, never reclaimed. */
   provisioned: boolean;
-  /** A pre-warmed instance stays until then (0: the keep-alive window applies). */
-  warmUntilMs: number;
+  /** Idle: it is stopped at this time (unless used before). */
+  expireAtMs: number;
+  /** The time of its entry in the deadline heap, or -1 (older entries are stale). */
+  queuedAtMs: number;
+  dropped: boolean;
+  /** The least-recently-idle list (idle instances only). */
+  prevIdle: InstanceState | undefined;
+  nextIdle: InstanceState | undefined;
+  inIdleList: boolean;
 }
 
 interface FunctionState {
   policy: FunctionPolicy;
   instances: InstanceState[];
+  /** Requests in flight over all its instances (own and reported). */
+  busy: number;
   /** When the function last went idle (no request in flight), or -1 before its first request. */
   idleSinceMs: number;
-  histogram: IdleTimeHistogram;
-  /** A pre-warm is due at this time (hybrid policy), or 0. */
+  /** Made on its first idle period. */
+  histogram: IdleTimeHistogram | undefined;
+  /** The windows from the histogram as it is now; undefined when a sample or the policy changed. */
+  windows: KeepAliveWindows | undefined;
+  /** A pre-warm is due at this time (hybrid policy), or 0; it keeps what it loads until `prewarmUntilMs`. */
   prewarmAtMs: number;
-  /** The warm window a pre-warm opens, ms. */
-  prewarmKeepMs: number;
+  prewarmUntilMs: number;
+  /** The time of its pre-warm entry in the deadline heap, or -1. */
+  queuedAtMs: number;
+}
+
+function isInstance(item: InstanceState | FunctionState): item is InstanceState {
+  return "host" in item;
 }
 
 export class Scheduler {
@@ -141,6 +168,15 @@ export class Scheduler {
   private readonly functions = new Map<string, FunctionState>();
   private readonly instances = new Map<string, InstanceState>();
   private sequence = 0;
+  /** Idle instances' expiries and functions' pre-warms, earliest first. */
+  private readonly deadlines = new DeadlineHeap<InstanceState | FunctionState>();
+  /** Functions with provisioned instances: looked at every tick. */
+  private readonly provisioned = new Set<FunctionState>();
+  /** Hosts whose measured memory passed their capacity: reclaimed at the next tick. */
+  private readonly overfull = new Set<number>();
+  /** Idle instances, least recently idle first. */
+  private idleHead: InstanceState | undefined;
+  private idleTail: InstanceState | undefined;
 
   constructor(options: SchedulerOptions) {
     this.options = options;
@@ -153,11 +189,15 @@ export class Scheduler {
   configure(policy: FunctionPolicy): InstanceRef[] {
     let state = this.functions.get(policy.fn);
     if (state === undefined) {
-      state = { policy, instances: [], idleSinceMs: -1, histogram: new IdleTimeHistogram(), prewarmAtMs: 0, prewarmKeepMs: 0 };
+      state = { policy, instances: [], busy: 0, idleSinceMs: -1, histogram: undefined, windows: undefined, prewarmAtMs: 0, prewarmUntilMs: 0, queuedAtMs: -1 };
       this.functions.set(policy.fn, state);
+      if ((policy.minInstances ?? 0) > 0) this.provisioned.add(state);
       return [];
     }
     state.policy = policy;
+    state.windows = undefined;
+    if ((policy.minInstances ?? 0) > 0) this.provisioned.add(state);
+    else this.provisioned.delete(state);
     const stop: InstanceRef[] = [];
     for (const inst of [...state.instances]) {
       // Old versions' idle instances go now; busy ones finish and go on release.
@@ -172,7 +212,12 @@ export class Scheduler {
         stop.push(this.drop(inst));
       }
     }
-    for (const inst of state.instances) inst.provisioned = false;
+    // Provisioned status is decided again at the next tick; until then every idle instance
+    // keeps the (possibly new) keep-alive from when it went idle.
+    for (const inst of state.instances) {
+      inst.provisioned = false;
+      if (inst.inFlight + inst.remote === 0) this.scheduleExpiry(inst, inst.lastUsedMs);
+    }
     return stop;
   }
 
@@ -181,6 +226,8 @@ export class Scheduler {
     const state = this.functions.get(fn);
     if (state === undefined) return [];
     this.functions.delete(fn);
+    this.provisioned.delete(state);
+    state.prewarmAtMs = 0;
     return [...state.instances].map((inst) => this.drop(inst));
   }
 
@@ -214,7 +261,8 @@ export class Scheduler {
       if (!atMax()) {
         const here = this.place(state, key, nowMs, evicted, options.origin);
         if (here !== undefined) {
-          this.start(here, nowMs, false);
+          // The host's report says how the new instance is used; until then it is idle (and may be reclaimed).
+          this.scheduleExpiry(here, nowMs);
           return { ok: true, instance: here.id, host: here.host, cold: true, evicted };
         }
       }
@@ -229,52 +277,112 @@ export class Scheduler {
       if (best === undefined) return this.throttle("no_capacity", `no host has room for another instance of ${fn}`, evicted);
       cold = true;
     }
-    this.start(best, nowMs, true);
+    this.hosts.inFlight[best.host]!++;
+    this.setLoad(best, best.inFlight + 1, best.remote, nowMs);
+    best.lastUsedMs = nowMs;
     return { ok: true, instance: best.id, host: best.host, cold, evicted };
-  }
-
-  /** A request starts on `inst`: the primary's own (`own`), or a host's just placed there. */
-  private start(inst: InstanceState, nowMs: number, own: boolean): void {
-    const state = inst.fn;
-    if (this.busyOf(state) === 0 && state.idleSinceMs >= 0) state.histogram.record(nowMs - state.idleSinceMs);
-    // A host's own requests are counted by its reports (a placement for a miss is not: the
-    // host's report says how the new instance is used, and until then it may be reclaimed).
-    if (own) {
-      inst.inFlight++;
-      this.hosts.inFlight[inst.host]!++;
-    }
-    inst.lastUsedMs = nowMs;
-    inst.warmUntilMs = 0;
-    state.prewarmAtMs = 0;
-  }
-
-  private busyOf(fn: FunctionState): number {
-    let n = 0;
-    for (const inst of fn.instances) n += inst.inFlight + inst.remote;
-    return n;
   }
 
   release(instance: string, nowMs: number): void {
     const inst = this.instances.get(instance);
-    if (inst === undefined) return;
-    this.finish(inst, nowMs);
-  }
-
-  private finish(inst: InstanceState, nowMs: number): void {
-    if (inst.inFlight <= 0) return;
-    inst.inFlight--;
-    inst.lastUsedMs = nowMs;
+    if (inst === undefined || inst.inFlight <= 0) return;
     this.hosts.inFlight[inst.host]!--;
-    this.maybeIdle(inst.fn, nowMs);
+    inst.lastUsedMs = nowMs;
+    this.setLoad(inst, inst.inFlight - 1, inst.remote, nowMs);
   }
 
-  /** The function has nothing in flight any more: its idle period (and any pre-warm window) starts. */
-  private maybeIdle(fn: FunctionState, nowMs: number): void {
-    if (this.busyOf(fn) > 0) return;
-    fn.idleSinceMs = nowMs;
-    const windows = keepAliveWindows(fn.policy.keepAlive ?? this.options.keepAlive, fn.histogram);
-    fn.prewarmAtMs = windows.prewarmMs > 0 ? nowMs + windows.prewarmMs : 0;
-    fn.prewarmKeepMs = windows.keepAliveMs;
+  /**
+   * An instance's requests in flight change to (`inFlight`, `remote`) at `atMs`: the
+   * function's busy count, and the moments it goes busy (an idle period ends: a sample)
+   * or idle (its keep-alive and any pre-warm start).
+   */
+  private setLoad(inst: InstanceState, inFlight: number, remote: number, atMs: number): void {
+    const fn = inst.fn;
+    const before = inst.inFlight + inst.remote;
+    const after = inFlight + remote;
+    inst.inFlight = inFlight;
+    inst.remote = remote;
+    if (before === after) return;
+    const fnBefore = fn.busy;
+    fn.busy += after - before;
+    if (before === 0) {
+      this.unlistIdle(inst);
+      if (fnBefore === 0) this.functionBusy(fn, atMs);
+    } else if (after === 0) {
+      if (fn.busy === 0) this.functionIdle(fn, atMs);
+      this.listIdle(inst);
+      this.scheduleExpiry(inst, atMs);
+    }
+  }
+
+  /** The function's idle period ends: a sample for its histogram, and any pre-warm is off. */
+  private functionBusy(fn: FunctionState, atMs: number): void {
+    fn.prewarmAtMs = 0;
+    if (fn.idleSinceMs < 0) return;
+    const spec = this.specOf(fn);
+    const idleMs = atMs - fn.idleSinceMs;
+    if (!isIdlePeriod(spec, idleMs)) return;
+    if (fn.histogram === undefined) {
+      fn.histogram = new IdleTimeHistogram(hybridTuning(spec as Extract<KeepAliveSpec, { policy: "hybrid" }>));
+    }
+    fn.histogram.record(idleMs);
+    fn.windows = undefined;
+  }
+
+  /** Nothing in flight any more: the idle period starts, and the pre-warm (if any) is set. */
+  private functionIdle(fn: FunctionState, atMs: number): void {
+    fn.idleSinceMs = atMs;
+    const schedule = idleSchedule(this.specOf(fn), this.windowsOf(fn));
+    if (schedule.prewarmAfterMs > 0 && fn.policy.maxInstances !== 0) {
+      fn.prewarmAtMs = atMs + schedule.prewarmAfterMs;
+      fn.prewarmUntilMs = atMs + schedule.keepUntilMs;
+      if (fn.queuedAtMs < 0 || fn.queuedAtMs > fn.prewarmAtMs) {
+        fn.queuedAtMs = fn.prewarmAtMs;
+        this.deadlines.push(fn.prewarmAtMs, fn);
+      }
+    } else fn.prewarmAtMs = 0;
+  }
+
+  private specOf(fn: FunctionState): KeepAliveSpec {
+    return fn.policy.keepAlive ?? this.options.keepAlive;
+  }
+
+  private windowsOf(fn: FunctionState): KeepAliveWindows {
+    return (fn.windows ??= keepAliveWindows(this.specOf(fn), fn.histogram));
+  }
+
+  /** An idle instance stops `unloadAfterMs` after `idleSinceMs` (now, for an old version's). */
+  private scheduleExpiry(inst: InstanceState, idleSinceMs: number): void {
+    const fn = inst.fn;
+    inst.expireAtMs = !serves(fn.policy, inst.key) ? idleSinceMs : idleSinceMs + idleSchedule(this.specOf(fn), this.windowsOf(fn)).unloadAfterMs;
+    this.queue(inst);
+  }
+
+  /** Puts the instance's expiry in the heap unless an entry at or before it is there (it is looked at again then). */
+  private queue(inst: InstanceState): void {
+    if (inst.queuedAtMs >= 0 && inst.queuedAtMs <= inst.expireAtMs) return;
+    inst.queuedAtMs = inst.expireAtMs;
+    this.deadlines.push(inst.expireAtMs, inst);
+  }
+
+  private listIdle(inst: InstanceState): void {
+    if (inst.inIdleList) return;
+    inst.inIdleList = true;
+    inst.prevIdle = this.idleTail;
+    inst.nextIdle = undefined;
+    if (this.idleTail !== undefined) this.idleTail.nextIdle = inst;
+    else this.idleHead = inst;
+    this.idleTail = inst;
+  }
+
+  private unlistIdle(inst: InstanceState): void {
+    if (!inst.inIdleList) return;
+    inst.inIdleList = false;
+    if (inst.prevIdle !== undefined) inst.prevIdle.nextIdle = inst.nextIdle;
+    else this.idleHead = inst.nextIdle;
+    if (inst.nextIdle !== undefined) inst.nextIdle.prevIdle = inst.prevIdle;
+    else this.idleTail = inst.prevIdle;
+    inst.prevIdle = inst.nextIdle = undefined;
   }
 
   /**
@@ -284,23 +392,32 @@ export class Scheduler {
   report(instance: string, remote: number, lastUsedMs: number, nowMs: number): void {
     const inst = this.instances.get(instance);
     if (inst === undefined) return;
-    const fn = inst.fn;
-    const wasBusy = this.busyOf(fn) > 0;
-    if (!wasBusy && remote > 0 && fn.idleSinceMs >= 0) fn.histogram.record(Math.max(0, lastUsedMs - fn.idleSinceMs));
-    inst.remote = Math.max(0, remote);
-    if (lastUsedMs > inst.lastUsedMs) {
-      inst.lastUsedMs = lastUsedMs;
-      inst.warmUntilMs = 0;
-      fn.prewarmAtMs = 0;
+    const used = lastUsedMs > inst.lastUsedMs;
+    if (used) inst.lastUsedMs = lastUsedMs;
+    const r = Math.max(0, remote);
+    if (r === inst.remote) {
+      // Used and idle again between two reports: an idle period ended and another began.
+      if (used && inst.inFlight + r === 0) {
+        const fn = inst.fn;
+        if (fn.busy === 0) {
+          this.functionBusy(fn, Math.min(nowMs, inst.lastUsedMs));
+          this.functionIdle(fn, Math.min(nowMs, inst.lastUsedMs));
+        }
+        this.unlistIdle(inst);
+        this.listIdle(inst);
+        this.scheduleExpiry(inst, Math.min(nowMs, inst.lastUsedMs));
+      }
+      return;
     }
-    if (wasBusy || remote > 0) this.maybeIdle(fn, Math.min(nowMs, inst.lastUsedMs));
+    this.setLoad(inst, inst.inFlight, r, Math.min(nowMs, inst.lastUsedMs));
   }
 
   /** The host said the instance had no free slot: count it full until its next report. */
   markFull(instance: string): void {
     const inst = this.instances.get(instance);
     if (inst === undefined) return;
-    inst.remote = Math.max(inst.remote, (inst.fn.policy.concurrency ?? this.options.concurrency) - inst.inFlight);
+    const full = Math.max(inst.remote, (inst.fn.policy.concurrency ?? this.options.concurrency) - inst.inFlight);
+    this.setLoad(inst, inst.inFlight, full, inst.lastUsedMs);
   }
 
   private throttle(reason: ThrottleReason, message: string, evicted: InstanceRef[]): Acquired {
@@ -320,16 +437,19 @@ export class Scheduler {
 
   /**
    * A new instance of `key` on the policy's host — or on `only`, for a host's miss —
-   * evicting idle instances if it must.
+   * evicting idle instances if it must. It starts idle.
    */
   private place(state: FunctionState, key: string, nowMs: number, evicted: InstanceRef[], only?: number, exclude?: number): InstanceState | undefined {
     const policy = state.policy;
     const demand = this.demandOf(state);
     // Soft: a function's instances go to hosts that run none of it yet, while there are
     // such hosts — a host that dies takes less of it down, and its load uses every core.
-    const used = new Set<number>();
-    for (const inst of state.instances) used.add(inst.host);
-    const prefer = used.size === 0 ? undefined : (h: number) => !used.has(h);
+    let prefer: ((h: number) => boolean) | undefined;
+    if (state.instances.length > 0) {
+      const used = new Set<number>();
+      for (const inst of state.instances) used.add(inst.host);
+      prefer = (h) => !used.has(h);
+    }
     const where = only !== undefined ? (h: number) => h === only : exclude !== undefined ? (h: number) => h !== exclude : undefined;
     let host = this.hosts.choose(demand, this.options.placement, this.options.tenantAntiAffinity, prefer, where);
     for (let attempt = 0; host < 0 && attempt < 64; attempt++) {
@@ -344,36 +464,54 @@ export class Scheduler {
       key,
       fn: state,
       host,
+      index: state.instances.length,
       inFlight: 0,
       remote: 0,
       lastUsedMs: nowMs,
       memoryMiB: demand.memoryMiB,
       provisioned: false,
-      warmUntilMs: 0,
+      expireAtMs: Infinity,
+      queuedAtMs: -1,
+      dropped: false,
+      prevIdle: undefined,
+      nextIdle: undefined,
+      inIdleList: false,
     };
     this.instances.set(inst.id, inst);
     state.instances.push(inst);
     this.hosts.add(host, policy.tenant, inst.memoryMiB);
+    this.listIdle(inst);
     return inst;
   }
 
-  /** The least recently used idle, unprovisioned instance on a host `where` accepts. */
+  /** The least recently idle, unprovisioned instance on a host `where` accepts. */
   private lruIdle(where: (host: number) => boolean): InstanceState | undefined {
-    let victim: InstanceState | undefined;
-    for (const inst of this.instances.values()) {
-      if (inst.inFlight + inst.remote === 0 && !inst.provisioned && (victim === undefined || inst.lastUsedMs < victim.lastUsedMs) && where(inst.host)) victim = inst;
+    for (let inst = this.idleHead; inst !== undefined; inst = inst.nextIdle) {
+      if (!inst.provisioned && where(inst.host)) return inst;
     }
-    return victim;
+    return undefined;
   }
 
   private drop(inst: InstanceState): InstanceRef {
-    if (this.instances.delete(inst.id)) {
-      const list = inst.fn.instances;
-      const i = list.indexOf(inst);
-      if (i >= 0) list.splice(i, 1);
-      this.hosts.remove(inst.host, inst.fn.policy.tenant, inst.memoryMiB);
+    if (!inst.dropped && this.instances.delete(inst.id)) {
+      inst.dropped = true;
+      const fn = inst.fn;
+      const list = fn.instances;
+      const last = list.pop()!;
+      if (last !== inst) {
+        list[inst.index] = last;
+        last.index = inst.index;
+      }
+      this.unlistIdle(inst);
+      this.hosts.remove(inst.host, fn.policy.tenant, inst.memoryMiB);
       // A dropped busy instance's requests end with it.
-      while (inst.inFlight > 0) this.finish(inst, inst.lastUsedMs);
+      this.hosts.inFlight[inst.host]! -= inst.inFlight;
+      const load = inst.inFlight + inst.remote;
+      inst.inFlight = inst.remote = 0;
+      if (load > 0) {
+        fn.busy -= load;
+        if (fn.busy === 0) this.functionIdle(fn, inst.lastUsedMs);
+      }
     }
     return { instance: inst.id, host: inst.host };
   }
@@ -401,65 +539,83 @@ export class Scheduler {
     if (inst === undefined || !Number.isFinite(usedMiB) || usedMiB < 0) return;
     this.hosts.setUsed(inst.host, this.hosts.usedMiB[inst.host]! + usedMiB - inst.memoryMiB);
     inst.memoryMiB = usedMiB;
+    if (this.hosts.usedMiB[inst.host]! > this.hosts.capacityMiB[inst.host]!) this.overfull.add(inst.host);
   }
 
   // — time —
 
-  /** Keep-alive expiry, reclamation and pre-warming, as of `nowMs`. */
+  /** Keep-alive expiry, reclamation and pre-warming, as of `nowMs`: what is due, not every function. */
   tick(nowMs: number): TickResult {
     const stop: InstanceRef[] = [];
     const warm: TickResult["warm"] = [];
-    for (const fn of this.functions.values()) {
-      const policy = fn.policy;
-      const windows = keepAliveWindows(policy.keepAlive ?? this.options.keepAlive, fn.histogram);
-      const min = policy.maxInstances === 0 ? 0 : Math.min(policy.minInstances ?? 0, policy.maxInstances ?? Infinity);
-      let provisioned = 0;
-      for (const inst of [...fn.instances]) {
-        if (inst.key === policy.key && provisioned < min) {
-          inst.provisioned = true;
-          provisioned++;
-          continue;
-        }
-        inst.provisioned = false;
-        if (inst.inFlight + inst.remote > 0) continue;
-        const expired =
-          !serves(policy, inst.key) ||
-          (inst.warmUntilMs > 0
-            ? nowMs >= inst.warmUntilMs
-            : windows.prewarmMs > 0
-              ? // Hybrid with a pre-warm window: unloaded right after the last request.
-                true
-              : nowMs - inst.lastUsedMs >= windows.keepAliveMs);
-        if (expired) stop.push(this.drop(inst));
-      }
-      // Provisioned concurrency: start what is missing.
-      for (let i = provisioned; i < min; i++) {
-        const inst = this.place(fn, policy.key, nowMs, stop);
-        if (inst === undefined) break;
-        inst.provisioned = true;
-        warm.push({ instance: inst.id, host: inst.host, key: inst.key, fn: policy.fn });
-      }
-      // Hybrid pre-warm: an instance loaded shortly before the next request is likely.
-      if (fn.prewarmAtMs > 0 && nowMs >= fn.prewarmAtMs && this.busyOf(fn) === 0 && policy.maxInstances !== 0) {
-        fn.prewarmAtMs = 0;
-        if (!fn.instances.some((i) => i.key === policy.key)) {
-          const inst = this.place(fn, policy.key, nowMs, stop);
-          if (inst !== undefined) {
-            inst.warmUntilMs = nowMs + fn.prewarmKeepMs;
-            warm.push({ instance: inst.id, host: inst.host, key: inst.key, fn: policy.fn });
-          }
-        }
-      }
+    for (const fn of this.provisioned) this.provision(fn, nowMs, stop, warm);
+    const deadlines = this.deadlines;
+    while (deadlines.peek() <= nowMs) {
+      const at = deadlines.peek();
+      const item = deadlines.pop();
+      if (item.queuedAtMs !== at) continue; // stale: queued again since
+      item.queuedAtMs = -1;
+      if (isInstance(item)) this.expire(item, nowMs, stop);
+      else this.prewarm(item, nowMs, stop, warm);
     }
     // Reclamation: hosts over their memory capacity lose idle instances, LRU first.
-    for (let h = 0; h < this.hosts.size; h++) {
+    for (const h of this.overfull) {
       while (this.hosts.usedMiB[h]! > this.hosts.capacityMiB[h]!) {
         const victim = this.lruIdle((host) => host === h);
         if (victim === undefined) break;
         stop.push(this.drop(victim));
       }
+      this.overfull.delete(h);
     }
     return { stop, warm };
+  }
+
+  /** An idle instance's expiry came up: stopped, or looked at again when its (later) time comes. */
+  private expire(inst: InstanceState, nowMs: number, stop: InstanceRef[]): void {
+    if (inst.dropped || inst.provisioned || inst.inFlight + inst.remote > 0) return; // it is queued again when it next goes idle
+    if (inst.expireAtMs > nowMs) return this.queue(inst);
+    stop.push(this.drop(inst));
+  }
+
+  /** Provisioned concurrency: the first `minInstances` of the live version are kept; what is missing is started. */
+  private provision(fn: FunctionState, nowMs: number, stop: InstanceRef[], warm: TickResult["warm"]): void {
+    const policy = fn.policy;
+    const min = policy.maxInstances === 0 ? 0 : Math.min(policy.minInstances ?? 0, policy.maxInstances ?? Infinity);
+    let provisioned = 0;
+    for (const inst of fn.instances) {
+      const keep = inst.key === policy.key && provisioned < min;
+      if (keep) provisioned++;
+      else if (inst.provisioned && inst.inFlight + inst.remote === 0) this.scheduleExpiry(inst, nowMs);
+      inst.provisioned = keep;
+    }
+    for (let i = provisioned; i < min; i++) {
+      const inst = this.place(fn, policy.key, nowMs, stop);
+      if (inst === undefined) break;
+      inst.provisioned = true;
+      warm.push({ instance: inst.id, host: inst.host, key: inst.key, fn: policy.fn });
+    }
+  }
+
+  /** A function's pre-warm came up: an instance loaded shortly before the next request is likely. */
+  private prewarm(fn: FunctionState, nowMs: number, stop: InstanceRef[], warm: TickResult["warm"]): void {
+    const policy = fn.policy;
+    if (fn.prewarmAtMs === 0 || fn.busy > 0 || policy.maxInstances === 0 || this.functions.get(policy.fn) !== fn) return;
+    if (fn.prewarmAtMs > nowMs) {
+      fn.queuedAtMs = fn.prewarmAtMs;
+      this.deadlines.push(fn.prewarmAtMs, fn);
+      return;
+    }
+    fn.prewarmAtMs = 0;
+    // An instance still loaded (kept through a short pre-warm window) is kept on instead of a second one started.
+    let kept: InstanceState | undefined;
+    for (const inst of fn.instances) if (inst.key === policy.key) kept = inst;
+    if (kept === undefined) {
+      kept = this.place(fn, policy.key, nowMs, stop);
+      if (kept === undefined) return;
+      warm.push({ instance: kept.id, host: kept.host, key: kept.key, fn: policy.fn });
+    }
+    kept.expireAtMs = Math.max(kept.expireAtMs, fn.prewarmUntilMs);
+    this.queue(kept);
   }
 
   // — reading —
@@ -472,9 +628,33 @@ export class Scheduler {
     return this.instances.size;
   }
 
-  keepAliveOf(fn: string): { prewarmMs: number; keepAliveMs: number; samples: number } | undefined {
+  /** A function's keep-alive as it stands: its windows, where they come from, and what its histogram holds. */
+  keepAliveOf(fn: string): KeepAliveView | undefined {
     const state = this.functions.get(fn);
     if (state === undefined) return undefined;
-    return { ...keepAliveWindows(state.policy.keepAlive ?? this.options.keepAlive, state.histogram), samples: state.histogram.samples };
+    const windows = this.windowsOf(state);
+    const h = state.histogram;
+    const view: KeepAliveView = { prewarmMs: windows.prewarmMs, keepAliveMs: windows.keepAliveMs, basis: windows.basis, samples: h?.samples ?? 0 };
+    if (h !== undefined && h.samples > h.outOfBounds) {
+      view.histogram = {
+        p5Ms: h.binStartMs(h.percentileBin(0.05)),
+        p50Ms: h.binStartMs(h.percentileBin(0.5)),
+        p99Ms: h.binStartMs(h.percentileBin(0.99) + 1),
+        outOfRange: h.outOfBounds,
+        cv: Math.round(h.cv() * 100) / 100,
+      };
+    }
+    return view;
   }
+}
+
+/** `keepAliveOf`: what `flick info` shows of a function's keep-alive. */
+export interface KeepAliveView {
+  prewarmMs: number;
+  keepAliveMs: number;
+  basis: KeepAliveBasis;
+  /** Idle periods seen (halved now and then as new ones come). */
+  samples: number;
+  /** The histogram's shape (where the 5th, 50th and 99th percentiles' bins start or end, ms), once it holds an idle time within its range. */
+  histogram?: { p5Ms: number; p50Ms: number; p99Ms: number; outOfRange: number; cv: number };
 }

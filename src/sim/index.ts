@@ -1,0 +1,6 @@
+/** `flick sim`'s parts: workloads (a trace, or the seeded generator), the replay, and its chart. */
+export { readAzureTrace } from "./azure-trace.ts";
+export { renderChart } from "./chart.ts";
+export { policyName, simSummary, simulate, type SimOptions, type SimResult } from "./simulate.ts";
+export { syntheticWorkload } from "./synthetic.ts";
+export { arrivalBatch, type ArrivalBatch, type SimFunction, type Workload } from "./workload.ts";
