@@ -226,8 +226,15 @@ export interface FunctionStats {
   p50Ms: number | null;
   p99Ms: number | null;
   windowMs: number;
-  /** The keep-alive windows the node's policy gives it now. */
-  keepAlive: { prewarmMs: number; keepAliveMs: number; samples: number } | null;
+  /** The keep-alive windows the node's policy gives it now, where they come from, and what its idle-time histogram holds (control/ KeepAliveView). */
+  keepAlive: {
+    prewarmMs: number;
+    keepAliveMs: number;
+    holdMs?: number;
+    basis: "fixed" | "histogram" | "few-samples" | "flat" | "out-of-range";
+    samples: number;
+    histogram?: { p5Ms: number; p50Ms: number; p99Ms: number; outOfRange: number; cv: number };
+  } | null;
 }
 
 const labelMap = z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "label names are letters, digits, ., - and _"), z.string().max(256));

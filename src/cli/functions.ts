@@ -1,5 +1,5 @@
 import { bindingSettings } from "../bindings/index.ts";
-import type { FunctionInfo } from "../api/index.ts";
+import type { FunctionInfo, FunctionStats } from "../api/index.ts";
 import { connectionHelp, connectionOptions, jsonHelp as apiJsonHelp, jsonOption, printJson, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
 import { bytes, duration, table, time } from "./format.ts";
@@ -127,10 +127,13 @@ export function scaleLine(scale: FunctionInfo["scale"]): string {
   return parts.join(", ");
 }
 
-function keepAliveLine(k: { prewarmMs: number; keepAliveMs: number; samples: number }): string {
-  return k.prewarmMs > 0
-    ? `unloaded after each call, pre-warmed after ${duration(k.prewarmMs)}, kept ${duration(k.keepAliveMs)} (${k.samples} idle times seen)`
-    : `kept ${duration(k.keepAliveMs)} after the last request (${k.samples} idle times seen)`;
+function keepAliveLine(k: NonNullable<FunctionStats["keepAlive"]>): string {
+  const windows = k.prewarmMs > 0
+    ? `kept ${duration(k.holdMs ?? 0)} after a call, pre-warmed after ${duration(k.prewarmMs)}, kept ${duration(k.keepAliveMs)}`
+    : `kept ${duration(k.keepAliveMs)} after the last request`;
+  const h = k.histogram;
+  const learned = h === undefined ? "" : `: idle p5 ${duration(h.p5Ms)}, p50 ${duration(h.p50Ms)}, p99 ${duration(h.p99Ms)}${h.outOfRange > 0 ? `, ${h.outOfRange} over 4h` : ""}`;
+  return `${windows} (${k.basis}${learned}; ${k.samples} idle periods)`;
 }
 
 export const versions: Command = {

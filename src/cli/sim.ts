@@ -15,16 +15,14 @@ const frontier = ["fixed:5m", "fixed:10m", "fixed:20m", "fixed:30m", "fixed:60m"
 type Spec = { policy: "fixed"; ttlMs: number } | { policy: "hybrid"; fallbackTtlMs: number; tuning?: Record<string, unknown> };
 
 /**
- * `fixed:10m`; `hybrid` (Flick's, a cold start worth `--cold-start-cost`, default 5 min, which
- * is also its fallback TTL); `hybrid-paper` (the paper's percentile windows, 10 min fallback).
+ * `fixed:10m`; `hybrid` (Flick's, a cold start worth `--cold-start-cost` of idle instance time,
+ * default 20 min); `hybrid-paper` (the paper's percentile windows). Both fall back to 10 min.
  */
 function policyOf(text: string, coldStartCostMs: number | undefined): Spec {
   const t = text.trim();
   if (t.startsWith("fixed:")) return { policy: "fixed", ttlMs: parseDuration(t.slice(6), "--keep-alive", { min: 0, max: 7 * 24 * 3600_000 }) };
-  if (t === "hybrid") {
-    const cost = coldStartCostMs ?? 5 * 60_000;
-    return { policy: "hybrid", fallbackTtlMs: cost, ...(coldStartCostMs === undefined ? {} : { tuning: { coldStartCostMs: cost } }) };
-  }
+  // What `flick up --keep-alive hybrid` runs: the node's idle TTL (10 min) until a function has a few idle periods.
+  if (t === "hybrid") return { policy: "hybrid", fallbackTtlMs: 10 * 60_000, ...(coldStartCostMs === undefined ? {} : { tuning: { coldStartCostMs } }) };
   if (t === "hybrid-paper") return { policy: "hybrid", fallbackTtlMs: 10 * 60_000, tuning: { choose: "percentile", margin: 0.1, burstKeepMs: 90_000, headPercentile: 0.05, tailPercentile: 0.99 } };
   throw new FlickError("bad_request", `--keep-alive ${t}: expected fixed:DURATION (e.g. fixed:10m), hybrid or hybrid-paper`);
 }
@@ -42,7 +40,7 @@ export const sim: Command = {
     "--spread S           how a trace's per-minute counts become arrivals: even (default) or poisson (seeded)",
     "--seed N             the seed for every random choice (default 1): the same seed gives the same figures",
     "--keep-alive P       fixed:DURATION, hybrid (default) or hybrid-paper",
-    "--cold-start-cost D  hybrid: how much idle instance time a cold start is worth (default 5m)",
+    "--cold-start-cost D  hybrid: how much idle instance time a cold start is worth (default 20m)",
     "--compare LIST       several policies on the same workload, e.g. fixed:10m,hybrid; `frontier` for fixed 5–60 min and both hybrids",
     "--hosts N            hosts (default 100, or N/100 for --synthetic)",
     "--host-memory MIB    memory per host for instances, MiB (default 65536)",

@@ -113,3 +113,15 @@ test("a pre-warmed instance that is used is not unloaded while requests still fo
   assert.ok(h.counts.starts <= 45, `${h.counts.starts} instance starts for 40 periods`);
   assert.ok(h.counts.cold <= 6, `${h.counts.cold} of 120 requests cold`);
 });
+
+test("a pre-warm nobody uses is stopped at the end of its window", () => {
+  const h = harness();
+  for (let i = 0; i < 12; i++) h.request(i * 20 * MIN, 100);
+  const k = h.keepAlive();
+  assert.ok(k.prewarmMs > 15 * MIN, `pre-warm at ${k.prewarmMs / MIN} min`);
+  const last = 11 * 20 * MIN + 100;
+  // The calls stop. The pre-warm comes once more, and then the function scales to zero.
+  h.until(last + k.prewarmMs + k.keepAliveMs + 2 * SEC);
+  assert.equal(h.s.instanceCount, 0, "the unused pre-warmed instance was stopped");
+  assert.ok(h.counts.prewarms >= 1);
+});

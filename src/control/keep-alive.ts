@@ -27,6 +27,8 @@ export interface KeepAliveWindows {
   prewarmMs: number;
   /** Keep it this long after that; with no pre-warm, the keep-alive after the last request. */
   keepAliveMs: number;
+  /** With a pre-warm: stay loaded this long after the last request before the unload (the follow-ups of a burst); else 0. */
+  holdMs?: number;
   /** Where the windows come from. */
   basis: KeepAliveBasis;
 }
@@ -91,12 +93,19 @@ export const keepAliveDefaults = {
   minCv: 2,
   burstKeepMs: 10 * 1000,
   choose: "cost",
-  coldStartCostMs: 5 * 60 * 1000,
+  coldStartCostMs: 20 * 60 * 1000,
   prewarmCandidates: 4,
 } as const;
 
+/** A spec's tuning with the defaults filled in: made once per spec (it is asked for on every idle period). */
+const tunings = new WeakMap<object, HybridTuning>();
+
 export function hybridTuning(spec: Extract<KeepAliveSpec, { policy: "hybrid" }>): HybridTuning {
-  return spec.tuning === undefined ? keepAliveDefaults : { ...keepAliveDefaults, ...spec.tuning };
+  const tuning = spec.tuning;
+  if (tuning === undefined) return keepAliveDefaults;
+  let full = tunings.get(tuning);
+  if (full === undefined) tunings.set(tuning, (full = { ...keepAliveDefaults, ...tuning }));
+  return full;
 }
 
 /** Out-of-range idle times remembered for the `out-of-range` prediction. */
@@ -120,6 +129,13 @@ export class IdleTimeHistogram {
   private beyondNext = 0;
   /** Where the fine bins end, ms. */
   private readonly fineEndMs: number;
+  /**
+   * The bins holding idle times, ascending: windows are computed from these alone (a
+   * function's idle times gather in a few bins of 251), and Σ count² for the spread, so
+   * that a function's windows cost little to recompute after each idle period.
+   */
+  readonly occupied: number[] = [];
+  private sumSquares = 0;
 
   constructor(t: Pick<HybridTuning, "fineBinMs" | "fineBins" | "binMs" | "bins"> = keepAliveDefaults) {
     this.fineBinMs = t.fineBinMs;
@@ -154,14 +170,28 @@ export class IdleTimeHistogram {
       this.beyondNext = (this.beyondNext + 1) % recentOutOfRange;
     } else {
       if (this.counts[bin] === 0xffff) this.halve();
-      this.counts[bin]!++;
+      const c = this.counts[bin]!;
+      if (c === 0) {
+        const list = this.occupied;
+        let at = list.length;
+        while (at > 0 && list[at - 1]! > bin) at--;
+        list.splice(at, 0, bin);
+      }
+      this.counts[bin] = c + 1;
+      this.sumSquares += 2 * c + 1;
     }
     this.samples++;
   }
 
   private halve(): void {
     let kept = 0;
-    for (let i = 0; i < this.counts.length; i++) kept += this.counts[i] = this.counts[i]! >>> 1;
+    this.sumSquares = 0;
+    for (const i of this.occupied) {
+      const c = (this.counts[i] = this.counts[i]! >>> 1);
+      kept += c;
+      this.sumSquares += c * c;
+    }
+    this.occupied.splice(0, this.occupied.length, ...this.occupied.filter((i) => this.counts[i]! > 0));
     this.outOfBounds >>>= 1;
     this.samples = kept + this.outOfBounds;
   }
@@ -171,7 +201,7 @@ export class IdleTimeHistogram {
     const inBounds = this.samples - this.outOfBounds;
     const target = Math.max(1, Math.ceil(p * inBounds));
     let seen = 0;
-    for (let i = 0; i < this.counts.length; i++) {
+    for (const i of this.occupied) {
       seen += this.counts[i]!;
       if (seen >= target) return i;
     }
@@ -181,13 +211,10 @@ export class IdleTimeHistogram {
   /** Coefficient of variation of the bin counts: high when idle times cluster, ~0 when spread evenly. */
   cv(): number {
     const n = this.counts.length;
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += this.counts[i]!;
-    if (sum === 0) return 0;
+    const sum = this.samples - this.outOfBounds;
+    if (sum <= 0) return 0;
     const mean = sum / n;
-    let squares = 0;
-    for (let i = 0; i < n; i++) squares += (this.counts[i]! - mean) ** 2;
-    return Math.sqrt(squares / n) / mean;
+    return Math.sqrt(Math.max(0, this.sumSquares / n - mean * mean)) / mean;
   }
 
   /** The remembered out-of-range idle times, ms. */
@@ -219,51 +246,80 @@ export function keepAliveWindows(spec: KeepAliveSpec, histogram: IdleTimeHistogr
     const tailMs = Math.ceil(histogram.binStartMs(histogram.percentileBin(t.tailPercentile) + 1) * (1 + t.margin));
     return { prewarmMs, keepAliveMs: Math.max(t.fineBinMs, tailMs - prewarmMs), basis };
   }
-  let pick = cheapestEnd(histogram, t, 0);
+  let pick = cheapestEnd(histogram, t, 0, 0);
   if (!flat) {
-    // Pre-warms at the first few places idle times gather, once an unload is worth it: the
-    // cheapest wins. (Not only the head percentile: a timer whose calls come in threes has
-    // two thirds of its idle times a few seconds long, and its real period further on.)
+    // Pre-warms at the first few places idle times gather once an unload is worth it, each
+    // with a hold before the unload that covers the first few shorter ones (a burst's
+    // follow-ups): the cheapest wins. A timer whose calls come in threes has two thirds of
+    // its idle times a few seconds long, and its real period further on.
     const earliest = t.burstKeepMs + minUnloadMs;
+    const holds = [t.burstKeepMs];
     let tried = 0;
-    for (let i = 0; i < histogram.counts.length && tried < t.prewarmCandidates; i++) {
+    for (const i of histogram.occupied) {
+      if (tried >= t.prewarmCandidates) break;
       const at = Math.floor(histogram.binStartMs(i) * (1 - t.margin));
-      if (histogram.counts[i] === 0 || at <= earliest) continue;
+      if (at <= earliest) {
+        if (holds.length <= t.prewarmCandidates) holds.push(histogram.binStartMs(i + 1));
+        continue;
+      }
       tried++;
-      const warmed = cheapestEnd(histogram, t, at);
-      if (warmed.cost < pick.cost) pick = warmed;
+      for (const hold of holds) {
+        if (at - hold < minUnloadMs) continue;
+        const warmed = cheapestEnd(histogram, t, at, hold);
+        if (warmed.cost < pick.cost) pick = warmed;
+      }
     }
   }
   const endMs = Math.ceil(pick.endMs * (1 + t.margin));
-  return { prewarmMs: pick.prewarmMs, keepAliveMs: Math.max(t.fineBinMs, endMs - pick.prewarmMs), basis };
+  const windows: KeepAliveWindows = { prewarmMs: pick.prewarmMs, keepAliveMs: Math.max(t.fineBinMs, endMs - pick.prewarmMs), basis };
+  if (pick.prewarmMs > 0) windows.holdMs = pick.holdMs;
+  return windows;
 }
 
 /**
  * The end of the keep-alive (a bin's end) that would have cost least over the idle times
- * seen, with a pre-warm at `prewarmMs` (0: none, the instance stays until the end). Each
- * idle time costs the instance time it kept (the bin's middle stands for the idle times
- * in it), plus `coldStartCostMs` if its request came to no instance: before the pre-warm
- * (once the instance was unloaded) or after the end. One pass over the bins.
+ * seen, with a pre-warm at `prewarmMs` after a hold of `holdMs` (0: no pre-warm, the
+ * instance stays until the end). Each idle time costs the instance time it kept (the
+ * bin's middle stands for the idle times in it), plus `coldStartCostMs` if its request
+ * came to no instance: after the unload and before the pre-warm (a bin the pre-warm falls
+ * inside counts as before it), or after the end. One pass over the occupied bins.
  */
-function cheapestEnd(h: IdleTimeHistogram, t: HybridTuning, prewarmMs: number): { prewarmMs: number; endMs: number; cost: number } {
-  const keep = t.burstKeepMs;
+function cheapestEnd(h: IdleTimeHistogram, t: HybridTuning, prewarmMs: number, holdMs: number): { prewarmMs: number; holdMs: number; endMs: number; cost: number } {
   const cold = t.coldStartCostMs;
   let covered = 0; // what the idle times up to the candidate end cost
   let beyond = h.samples; // idle times past the candidate end
-  let best = { prewarmMs, endMs: h.rangeMs, cost: Infinity };
-  for (let i = 0; i < h.counts.length; i++) {
-    const n = h.counts[i]!;
-    const endMs = h.binStartMs(i + 1);
-    if (n > 0) {
-      const idle = (h.binStartMs(i) + endMs) / 2;
-      covered += n * (prewarmMs === 0 || idle < keep ? idle : idle < prewarmMs ? keep + cold : keep + idle - prewarmMs);
-      beyond -= n;
+  let bestEnd = h.rangeMs;
+  let bestCost = Infinity;
+  // Between occupied bins the cost only grows with the end, so the candidates are the end
+  // of each occupied bin and the shortest end there is (the first bin end past the pre-warm).
+  const shortest = h.binStartMs(prewarmMs === 0 ? 1 : h.binOf(prewarmMs) + 1);
+  let shortestDone = false;
+  const occupied = h.occupied;
+  for (let k = 0; k <= occupied.length; k++) {
+    const i = k < occupied.length ? occupied[k]! : -1;
+    const startMs = i < 0 ? Infinity : h.binStartMs(i);
+    if (!shortestDone && shortest <= startMs) {
+      shortestDone = true;
+      const cost = covered + beyond * costPast(shortest, prewarmMs, holdMs, cold);
+      if (cost < bestCost) [bestCost, bestEnd] = [cost, shortest];
     }
-    if (endMs <= prewarmMs) continue;
-    const cost = covered + beyond * ((prewarmMs === 0 ? endMs : keep + endMs - prewarmMs) + cold);
-    if (cost < best.cost) best = { prewarmMs, endMs, cost };
+    if (i < 0) break;
+    const endMs = h.binStartMs(i + 1);
+    const idle = (startMs + endMs) / 2; // the bin's middle stands for the idle times in it
+    covered += h.counts[i]! * (prewarmMs === 0 || endMs <= holdMs ? idle : startMs < prewarmMs ? holdMs + cold : holdMs + idle - prewarmMs);
+    beyond -= h.counts[i]!;
+    if (endMs > prewarmMs) {
+      if (endMs >= shortest) shortestDone = true;
+      const cost = covered + beyond * costPast(endMs, prewarmMs, holdMs, cold);
+      if (cost < bestCost) [bestCost, bestEnd] = [cost, endMs];
+    }
   }
-  return best;
+  return { prewarmMs, holdMs, endMs: bestEnd, cost: bestCost };
+}
+
+/** What one idle time longer than the keep-alive's end costs: the instance time kept, and a cold start. */
+function costPast(endMs: number, prewarmMs: number, holdMs: number, cold: number): number {
+  return (prewarmMs === 0 ? endMs : holdMs + endMs - prewarmMs) + cold;
 }
 
 /**
@@ -282,8 +338,9 @@ export function idleSchedule(spec: KeepAliveSpec, windows: KeepAliveWindows): Id
   const end = windows.prewarmMs + windows.keepAliveMs;
   if (spec.policy === "fixed") return { unloadAfterMs: end, prewarmAfterMs: 0, keepUntilMs: end };
   const keep = hybridTuning(spec).burstKeepMs;
-  if (windows.prewarmMs <= keep + minUnloadMs) return { unloadAfterMs: Math.max(end, keep), prewarmAfterMs: 0, keepUntilMs: Math.max(end, keep) };
-  return { unloadAfterMs: keep, prewarmAfterMs: windows.prewarmMs, keepUntilMs: end };
+  const hold = Math.max(keep, windows.holdMs ?? 0);
+  if (windows.prewarmMs <= hold + minUnloadMs) return { unloadAfterMs: Math.max(end, hold), prewarmAfterMs: 0, keepUntilMs: Math.max(end, hold) };
+  return { unloadAfterMs: hold, prewarmAfterMs: windows.prewarmMs, keepUntilMs: end };
 }
 
 /** Whether an idle period of `idleMs` is a sample, or a gap inside a burst. */

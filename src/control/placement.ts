@@ -86,14 +86,43 @@ export class HostTable {
     return lo;
   }
 
-  /** Changes a host's used memory, keeping `byFree` in order (two short memmoves). */
+  /**
+   * Changes a host's used memory, keeping `byFree` in order: the host moves past the hosts
+   * between its old and new place only (one memmove of those), not the rest of the array.
+   */
   setUsed(host: number, usedMiB: number): void {
-    const from = this.position(this.free(host), host);
-    this.byFree.copyWithin(from, from + 1, this.size);
+    const oldFree = this.free(host);
+    const from = this.position(oldFree, host);
     this.usedMiB[host] = Math.max(0, usedMiB);
-    const to = this.position(this.free(host), host, this.size - 1);
-    this.byFree.copyWithin(to + 1, to, this.size - 1);
-    this.byFree[to] = host;
+    const free = this.free(host);
+    const byFree = this.byFree;
+    if (free < oldFree) {
+      // Toward the front: the first place in [0, from) not below (free, host).
+      let lo = 0;
+      let hi = from;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const h = byFree[mid]!;
+        const f = this.free(h);
+        if (f < free || (f === free && h < host)) lo = mid + 1;
+        else hi = mid;
+      }
+      byFree.copyWithin(lo + 1, lo, from);
+      byFree[lo] = host;
+    } else if (free > oldFree) {
+      // Toward the back: past every host in (from, size) below (free, host).
+      let lo = from + 1;
+      let hi = this.size;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const h = byFree[mid]!;
+        const f = this.free(h);
+        if (f < free || (f === free && h < host)) lo = mid + 1;
+        else hi = mid;
+      }
+      byFree.copyWithin(from, from + 1, lo);
+      byFree[lo - 1] = host;
+    }
   }
 
   /** Hard constraints other than room: up, labels, anti-affinity. */

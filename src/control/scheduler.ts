@@ -149,8 +149,10 @@ interface FunctionState {
   idleSinceMs: number;
   /** Made on its first idle period. */
   histogram: IdleTimeHistogram | undefined;
-  /** The windows from the histogram as it is now; undefined when a sample or the policy changed. */
+  /** The windows from the histogram; undefined when the policy or (enough of) the samples changed. */
   windows: KeepAliveWindows | undefined;
+  /** The histogram's samples when `windows` were worked out. */
+  windowsAtSamples: number;
   /** A pre-warm is due at this time (hybrid policy), or 0; it keeps what it loads until `prewarmUntilMs`. */
   prewarmAtMs: number;
   prewarmUntilMs: number;
@@ -189,7 +191,7 @@ export class Scheduler {
   configure(policy: FunctionPolicy): InstanceRef[] {
     let state = this.functions.get(policy.fn);
     if (state === undefined) {
-      state = { policy, instances: [], busy: 0, idleSinceMs: -1, histogram: undefined, windows: undefined, prewarmAtMs: 0, prewarmUntilMs: 0, queuedAtMs: -1 };
+      state = { policy, instances: [], busy: 0, idleSinceMs: -1, histogram: undefined, windows: undefined, windowsAtSamples: 0, prewarmAtMs: 0, prewarmUntilMs: 0, queuedAtMs: -1 };
       this.functions.set(policy.fn, state);
       if ((policy.minInstances ?? 0) > 0) this.provisioned.add(state);
       return [];
@@ -325,8 +327,11 @@ export class Scheduler {
     if (fn.histogram === undefined) {
       fn.histogram = new IdleTimeHistogram(hybridTuning(spec as Extract<KeepAliveSpec, { policy: "hybrid" }>));
     }
-    fn.histogram.record(idleMs);
-    fn.windows = undefined;
+    const h = fn.histogram;
+    h.record(idleMs);
+    // Windows are worked out again after each of a function's first idle periods, then once
+    // its samples have grown by a sixteenth: one more idle period in a thousand moves nothing.
+    if (h.samples < 64 || h.samples < fn.windowsAtSamples || h.samples >= fn.windowsAtSamples + (fn.windowsAtSamples >>> 4)) fn.windows = undefined;
   }
 
   /** Nothing in flight any more: the idle period starts, and the pre-warm (if any) is set. */
@@ -348,7 +353,11 @@ export class Scheduler {
   }
 
   private windowsOf(fn: FunctionState): KeepAliveWindows {
-    return (fn.windows ??= keepAliveWindows(this.specOf(fn), fn.histogram));
+    if (fn.windows === undefined) {
+      fn.windows = keepAliveWindows(this.specOf(fn), fn.histogram);
+      fn.windowsAtSamples = fn.histogram?.samples ?? 0;
+    }
+    return fn.windows;
   }
 
   /** An idle instance stops `unloadAfterMs` after `idleSinceMs` (now, for an old version's). */
@@ -613,8 +622,8 @@ export class Scheduler {
       kept = this.place(fn, policy.key, nowMs, stop);
       if (kept === undefined) return;
       warm.push({ instance: kept.id, host: kept.host, key: kept.key, fn: policy.fn });
-    }
-    kept.expireAtMs = Math.max(kept.expireAtMs, fn.prewarmUntilMs);
+      kept.expireAtMs = fn.prewarmUntilMs;
+    } else kept.expireAtMs = Math.max(kept.expireAtMs, fn.prewarmUntilMs);
     this.queue(kept);
   }
 
