@@ -29,8 +29,8 @@
  * period, when its histogram is made.
  */
 import { DeadlineHeap } from "./deadline-heap.ts";
-import { IdleTimeHistogram, hybridTuning, idleSchedule, isIdlePeriod, keepAliveWindows, type KeepAliveBasis, type KeepAliveSpec, type KeepAliveWindows } from "./keep-alive.ts";
-import { HostTable, type HostSpec, type Labels, type PlacementPolicy } from "./placement.ts";
+import { IdleTimeHistogram, hybridTuning, idleSchedule, isIdlePeriod, keepAliveWindows, type IdleSchedule, type KeepAliveBasis, type KeepAliveSpec, type KeepAliveWindows } from "./keep-alive.ts";
+import { HostTable, type HostSpec, type InstanceDemand, type Labels, type PlacementPolicy } from "./placement.ts";
 
 export type ThrottleReason = "function_limit" | "no_capacity";
 
@@ -153,11 +153,21 @@ interface FunctionState {
   windows: KeepAliveWindows | undefined;
   /** The histogram's samples when `windows` were worked out. */
   windowsAtSamples: number;
+  /** `demandOf` for the current policy. */
+  demand: InstanceDemand | undefined;
+  /** `scheduleOf` for the current windows. */
+  schedule: IdleSchedule | undefined;
   /** A pre-warm is due at this time (hybrid policy), or 0; it keeps what it loads until `prewarmUntilMs`. */
   prewarmAtMs: number;
   prewarmUntilMs: number;
   /** The time of its pre-warm entry in the deadline heap, or -1. */
   queuedAtMs: number;
+}
+
+/** The function runs as many instances as its cap allows. */
+function atMax(state: FunctionState): boolean {
+  const max = state.policy.maxInstances;
+  return max !== undefined && state.instances.length >= max;
 }
 
 function isInstance(item: InstanceState | FunctionState): item is InstanceState {
@@ -191,13 +201,14 @@ export class Scheduler {
   configure(policy: FunctionPolicy): InstanceRef[] {
     let state = this.functions.get(policy.fn);
     if (state === undefined) {
-      state = { policy, instances: [], busy: 0, idleSinceMs: -1, histogram: undefined, windows: undefined, windowsAtSamples: 0, prewarmAtMs: 0, prewarmUntilMs: 0, queuedAtMs: -1 };
+      state = { policy, instances: [], busy: 0, idleSinceMs: -1, histogram: undefined, windows: undefined, windowsAtSamples: 0, demand: undefined, schedule: undefined, prewarmAtMs: 0, prewarmUntilMs: 0, queuedAtMs: -1 };
       this.functions.set(policy.fn, state);
       if ((policy.minInstances ?? 0) > 0) this.provisioned.add(state);
       return [];
     }
     state.policy = policy;
     state.windows = undefined;
+    state.demand = undefined;
     if ((policy.minInstances ?? 0) > 0) this.provisioned.add(state);
     else this.provisioned.delete(state);
     const stop: InstanceRef[] = [];
@@ -246,13 +257,6 @@ export class Scheduler {
     const policy = state.policy;
     const evicted: InstanceRef[] = [];
     const concurrency = policy.concurrency ?? this.options.concurrency;
-    const atMax = () => policy.maxInstances !== undefined && state.instances.length >= policy.maxInstances;
-    const limited = () =>
-      this.throttle(
-        "function_limit",
-        policy.maxInstances === 0 ? `${fn} is stopped (max instances 0)` : `${fn} runs its maximum of ${policy.maxInstances} instances, all busy`,
-        evicted,
-      );
     let best: InstanceState | undefined;
     for (const inst of state.instances) {
       if (inst.key !== key || inst.host === options.exclude || inst.host === options.origin) continue;
@@ -260,7 +264,7 @@ export class Scheduler {
     }
     if (options.origin !== undefined) {
       // A host's miss: its own instances of `key` are full (it knows better than our reports).
-      if (!atMax()) {
+      if (!atMax(state)) {
         const here = this.place(state, key, nowMs, evicted, options.origin);
         if (here !== undefined) {
           // The host's report says how the new instance is used; until then it is idle (and may be reclaimed).
@@ -268,13 +272,13 @@ export class Scheduler {
           return { ok: true, instance: here.id, host: here.host, cold: true, evicted };
         }
       }
-      if (best !== undefined || (!atMax() && this.canPlace(state, options.origin))) return { ok: "relay", evicted };
-      if (atMax()) return limited();
+      if (best !== undefined || (!atMax(state) && this.canPlace(state, options.origin))) return { ok: "relay", evicted };
+      if (atMax(state)) return this.limited(state, evicted);
       return this.throttle("no_capacity", `no host has room for another instance of ${fn}`, evicted);
     }
     let cold = false;
     if (best === undefined) {
-      if (atMax()) return limited();
+      if (atMax(state)) return this.limited(state, evicted);
       best = this.place(state, key, nowMs, evicted, undefined, options.exclude);
       if (best === undefined) return this.throttle("no_capacity", `no host has room for another instance of ${fn}`, evicted);
       cold = true;
@@ -337,7 +341,7 @@ export class Scheduler {
   /** Nothing in flight any more: the idle period starts, and the pre-warm (if any) is set. */
   private functionIdle(fn: FunctionState, atMs: number): void {
     fn.idleSinceMs = atMs;
-    const schedule = idleSchedule(this.specOf(fn), this.windowsOf(fn));
+    const schedule = this.scheduleOf(fn);
     if (schedule.prewarmAfterMs > 0 && fn.policy.maxInstances !== 0) {
       fn.prewarmAtMs = atMs + schedule.prewarmAfterMs;
       fn.prewarmUntilMs = atMs + schedule.keepUntilMs;
@@ -356,14 +360,21 @@ export class Scheduler {
     if (fn.windows === undefined) {
       fn.windows = keepAliveWindows(this.specOf(fn), fn.histogram);
       fn.windowsAtSamples = fn.histogram?.samples ?? 0;
+      fn.schedule = undefined;
     }
     return fn.windows;
+  }
+
+  /** What the windows mean for an idle instance (kept with them: asked for at every release that leaves one idle). */
+  private scheduleOf(fn: FunctionState): IdleSchedule {
+    const windows = this.windowsOf(fn);
+    return (fn.schedule ??= idleSchedule(this.specOf(fn), windows));
   }
 
   /** An idle instance stops `unloadAfterMs` after `idleSinceMs` (now, for an old version's). */
   private scheduleExpiry(inst: InstanceState, idleSinceMs: number): void {
     const fn = inst.fn;
-    inst.expireAtMs = !serves(fn.policy, inst.key) ? idleSinceMs : idleSinceMs + idleSchedule(this.specOf(fn), this.windowsOf(fn)).unloadAfterMs;
+    inst.expireAtMs = inst.key !== fn.policy.key && !serves(fn.policy, inst.key) ? idleSinceMs : idleSinceMs + this.scheduleOf(fn).unloadAfterMs;
     this.queue(inst);
   }
 
@@ -429,13 +440,25 @@ export class Scheduler {
     this.setLoad(inst, inst.inFlight, full, inst.lastUsedMs);
   }
 
+  private limited(state: FunctionState, evicted: InstanceRef[]): Acquired {
+    const { fn, maxInstances } = state.policy;
+    return this.throttle("function_limit", maxInstances === 0 ? `${fn} is stopped (max instances 0)` : `${fn} runs its maximum of ${maxInstances} instances, all busy`, evicted);
+  }
+
   private throttle(reason: ThrottleReason, message: string, evicted: InstanceRef[]): Acquired {
     return { ok: false, reason, retryAfterMs: schedulerDefaults.retryAfterMs, message, evicted };
   }
 
-  private demandOf(state: FunctionState) {
-    const policy = state.policy;
-    return { tenant: policy.tenant, memoryMiB: policy.expectedMiB ?? schedulerDefaults.expectedMiB, ...(policy.pin ? { pin: policy.pin } : {}), ...(policy.avoid ? { avoid: policy.avoid } : {}) };
+  /** What a new instance of the function needs from a host: made once per policy (on every cold start it is asked for). */
+  private demandOf(state: FunctionState): InstanceDemand {
+    if (state.demand === undefined) {
+      const policy = state.policy;
+      const demand: InstanceDemand = { tenant: policy.tenant, memoryMiB: policy.expectedMiB ?? schedulerDefaults.expectedMiB };
+      if (policy.pin) demand.pin = policy.pin;
+      if (policy.avoid) demand.avoid = policy.avoid;
+      state.demand = demand;
+    }
+    return state.demand;
   }
 
   /** Whether some host other than `except` could take a new instance of the function now (evictions aside). */

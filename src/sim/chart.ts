@@ -1,7 +1,7 @@
 /**
  * `flick sim --chart FILE.svg`: one SVG image, two panels — the frontier (cold starts
- * against idle memory, one point per policy, the fixed TTLs joined by a line) and host
- * memory in use over the day for each policy. SVG written by hand: a few shapes do not
+ * against idle memory, one point per policy, the fixed TTLs joined by a line) and the
+ * memory instances hold over the day for each policy. SVG written by hand: a few shapes do not
  * need a chart library, and the file opens in any browser.
  */
 import type { SimResult } from "./simulate.ts";
@@ -84,12 +84,12 @@ export function renderChart(results: readonly SimResult[], title: string): strin
 
   // Right: memory in use over the day.
   const minutes = Math.max(...results.map((r) => r.series.minute.at(-1) ?? 0), 1);
-  const memMax = Math.max(...results.map((r) => Math.max(0, ...r.series.memoryPct)), 0.001) * 1.15;
-  const usage = axes(right, minutes / 60, memMax, "hour of the run", "host memory held, %");
+  const memMax = Math.max(...results.map((r) => Math.max(0, ...r.series.memoryGiB)), 0.01) * 1.15;
+  const usage = axes(right, minutes / 60, memMax, "hour of the run", "memory held by instances, GiB");
   out.push(...usage.svg);
   results.forEach((r, i) => {
     const color = colors[i % colors.length]!;
-    const points = r.series.minute.map((m, k) => `${usage.px(m / 60).toFixed(1)},${usage.py(r.series.memoryPct[k]!).toFixed(1)}`).join(" ");
+    const points = r.series.minute.map((m, k) => `${usage.px(m / 60).toFixed(1)},${usage.py(r.series.memoryGiB[k]!).toFixed(1)}`).join(" ");
     out.push(`<polyline fill="none" stroke="${color}" stroke-width="1.2" points="${points}"/>`);
     out.push(`<text x="${right.x + 8}" y="${right.y + 16 + 14 * i}" fill="${color}">${escape(r.policy)}</text>`);
   });

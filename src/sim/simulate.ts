@@ -57,8 +57,8 @@ export interface SimResult {
   prewarmHits: number;
   prewarmMisses: number;
   throttled: Record<ThrottleReason, number>;
-  /** Sampled every `sampleMs`: virtual minute, instances loaded, busy, memory used (% of all hosts'), hosts with an instance. */
-  series: { minute: number[]; instances: number[]; busy: number[]; memoryPct: number[]; hostsUsed: number[] };
+  /** Sampled every `sampleMs`: virtual minute, instances loaded, busy, memory held (GiB, and % of all hosts'), hosts with an instance. */
+  series: { minute: number[]; instances: number[]; busy: number[]; memoryGiB: number[]; memoryPct: number[]; hostsUsed: number[] };
   peakInstances: number;
   ticks: number;
   /** Per function (by index): requests, cold starts, idle instance-ms, and its keep-alive at the end. Not in the JSON. */
@@ -68,6 +68,8 @@ export interface SimResult {
 }
 
 interface SimInstance {
+  /** The scheduler's id. */
+  id: string;
   fn: number;
   memoryMiB: number;
   busy: number;
@@ -77,10 +79,6 @@ interface SimInstance {
   idleSinceMs: number;
 }
 
-interface Ending {
-  instance: string;
-  sim: SimInstance;
-}
 
 /** A policy as people write it: `fixed:10m`, `hybrid`. */
 export function policyName(spec: KeepAliveSpec): string {
@@ -111,9 +109,10 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
   const colds = new Uint32Array(functions.length);
   const idleMsOf = new Float64Array(functions.length);
   const instances = new Map<string, SimInstance>();
-  const endings = new DeadlineHeap<Ending>();
+  /** Requests running, by when they end: their instance (one entry per request). */
+  const endings = new DeadlineHeap<SimInstance>();
   const throttled: Record<ThrottleReason, number> = { function_limit: 0, no_capacity: 0 };
-  const series: SimResult["series"] = { minute: [], instances: [], busy: [], memoryPct: [], hostsUsed: [] };
+  const series: SimResult["series"] = { minute: [], instances: [], busy: [], memoryGiB: [], memoryPct: [], hostsUsed: [] };
   let invocations = 0;
   let served = 0;
   let coldStarts = 0;
@@ -145,7 +144,7 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
   };
 
   const load = (id: string, fn: number, prewarmed: boolean, t: number): SimInstance => {
-    const sim: SimInstance = { fn, memoryMiB: functions[fn]!.memoryMiB, busy: 0, prewarmed, used: false, idleSinceMs: t };
+    const sim: SimInstance = { id, fn, memoryMiB: functions[fn]!.memoryMiB, busy: 0, prewarmed, used: false, idleSinceMs: t };
     instances.set(id, sim);
     idleCount++;
     idleMiB += sim.memoryMiB;
@@ -179,10 +178,9 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
   };
   const end = (t: number) => {
     account(t);
-    const e = endings.pop();
-    scheduler.release(e.instance, t);
-    const sim = e.sim;
-    if (--sim.busy === 0 && instances.get(e.instance) === sim) {
+    const sim = endings.pop();
+    scheduler.release(sim.id, t);
+    if (--sim.busy === 0 && instances.get(sim.id) === sim) {
       busyCount--;
       idleCount++;
       idleMiB += sim.memoryMiB;
@@ -199,6 +197,7 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
     series.minute.push(Math.round(t / 60_000));
     series.instances.push(instances.size);
     series.busy.push(busyCount);
+    series.memoryGiB.push(Math.round((100 * used) / 1024) / 100);
     series.memoryPct.push(Math.round((1000 * used) / (options.hosts * options.hostMemoryMiB)) / 10);
     series.hostsUsed.push(hostsUsed);
   };
@@ -262,7 +261,7 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
         busyCount++;
         idleMsOf[f]! += t - sim.idleSinceMs;
       }
-      endings.push(t + batch.durationMs[i]!, { instance: r.instance, sim });
+      endings.push(t + batch.durationMs[i]!, sim);
     }
   }
   // The rest of the day: requests still running end, idle instances expire or stay.
