@@ -104,7 +104,8 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
     tenantAntiAffinity: false,
   });
   const functions = workload.functions;
-  const configured = new Uint8Array(functions.length);
+  /** Each function's version key, made at its first request (the scheduler configures it then). */
+  const keys: (string | undefined)[] = new Array<string | undefined>(functions.length);
   const requests = new Uint32Array(functions.length);
   const colds = new Uint32Array(functions.length);
   const idleMsOf = new Float64Array(functions.length);
@@ -234,14 +235,15 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
       advance(t);
       account(t);
       const fn = functions[f]!;
-      if (configured[f] === 0) {
-        configured[f] = 1;
+      let key = keys[f];
+      if (key === undefined) {
+        key = keys[f] = `${fn.fn}@v1`;
         fnIndex.set(fn.fn, f);
-        scheduler.configure({ fn: fn.fn, tenant: fn.tenant, key: `${fn.fn}@v1`, expectedMiB: fn.memoryMiB, concurrency: options.concurrency });
+        scheduler.configure({ fn: fn.fn, tenant: fn.tenant, key, expectedMiB: fn.memoryMiB, concurrency: options.concurrency });
       }
       invocations++;
       requests[f]!++;
-      const r = scheduler.acquire(fn.fn, `${fn.fn}@v1`, t);
+      const r = scheduler.acquire(fn.fn, key, t);
       for (const e of r.evicted) unload(e.instance, t);
       if (r.ok !== true) {
         throttled[r.ok === false ? r.reason : "no_capacity"]++;
