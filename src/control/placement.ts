@@ -72,10 +72,8 @@ export class HostTable {
     return this.capacityMiB[host]! - this.usedMiB[host]!;
   }
 
-  /** The first index in `byFree[0, length)` whose (free, host) is not below the given pair. */
-  private position(free: number, host: number, length = this.size): number {
-    let lo = 0;
-    let hi = length;
+  /** The first index in `byFree[lo, hi)` whose (free, host) is not below the given pair (`hi` if none). */
+  private position(free: number, host: number, lo = 0, hi = this.size): number {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const h = this.byFree[mid]!;
@@ -97,31 +95,15 @@ export class HostTable {
     const free = this.free(host);
     const byFree = this.byFree;
     if (free < oldFree) {
-      // Toward the front: the first place in [0, from) not below (free, host).
-      let lo = 0;
-      let hi = from;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        const h = byFree[mid]!;
-        const f = this.free(h);
-        if (f < free || (f === free && h < host)) lo = mid + 1;
-        else hi = mid;
-      }
-      byFree.copyWithin(lo + 1, lo, from);
-      byFree[lo] = host;
+      // Toward the front: before the first host in [0, from) not below (free, host).
+      const to = this.position(free, host, 0, from);
+      byFree.copyWithin(to + 1, to, from);
+      byFree[to] = host;
     } else if (free > oldFree) {
       // Toward the back: past every host in (from, size) below (free, host).
-      let lo = from + 1;
-      let hi = this.size;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        const h = byFree[mid]!;
-        const f = this.free(h);
-        if (f < free || (f === free && h < host)) lo = mid + 1;
-        else hi = mid;
-      }
-      byFree.copyWithin(from, from + 1, lo);
-      byFree[lo - 1] = host;
+      const past = this.position(free, host, from + 1);
+      byFree.copyWithin(from, from + 1, past);
+      byFree[past - 1] = host;
     }
   }
 
