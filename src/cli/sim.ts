@@ -88,9 +88,15 @@ export const sim: Command = {
     const listed = text("compare") === "frontier" ? frontier : (text("compare") ?? text("keep-alive") ?? "hybrid").split(",").filter((p) => p.trim() !== "");
     const policies = listed.map((p) => ({ spec: policyOf(p, cost), name: name(policyOf(p, cost), p) }));
 
-    const workload = trace !== undefined
-      ? readAzureTrace(trace, { spread, seed, ...(minutes === undefined ? {} : { minutes }) })
-      : syntheticWorkload({ functions: synthetic!, seed, ...(minutes === undefined ? {} : { durationMs: minutes * 60_000 }) });
+    let workload;
+    try {
+      workload = trace !== undefined
+        ? readAzureTrace(trace, { spread, seed, ...(minutes === undefined ? {} : { minutes }) })
+        : syntheticWorkload({ functions: synthetic!, seed, ...(minutes === undefined ? {} : { durationMs: minutes * 60_000 }) });
+    } catch (err) {
+      // The readers' errors say which file, which line and what to do: shown as they are, without a stack.
+      throw new FlickError("bad_request", (err as Error).message);
+    }
     for (const note of workload.notes) process.stderr.write(`${note}\n`);
     const hosts = text("hosts") === undefined ? Math.max(1, Math.ceil((synthetic ?? 10_000) / 100)) : parseInteger(text("hosts")!, "--hosts", { min: 1, max: 1_000_000 });
     const options = {
