@@ -325,3 +325,20 @@ test("hybrid-paper windows come from the head and tail percentiles with a 10% ma
   assert.equal(w.prewarmMs, 9 * MIN, "5th percentile bin (10 min) less 10%");
   assert.equal(w.prewarmMs + w.keepAliveMs, Math.ceil(15 * MIN * 1.1), "99th percentile bin end (15 min) plus 10%");
 });
+
+test("eviction takes the least recently used idle instance, even when a host reports that use after newer instances were placed", () => {
+  // Room for three instances of 10 MiB; each placed for a host's miss and reported later.
+  const s = scheduler({ hosts: [host(30, 100)], concurrency: 1 });
+  for (const name of ["t/a", "t/b", "t/c", "t/d"]) s.configure(fn(name, { expectedMiB: 10 }));
+  const a = ok(s.acquire("t/a", "t/a@v1", 1000, { origin: 0 })).instance;
+  const b = ok(s.acquire("t/b", "t/b@v1", 2000, { origin: 0 })).instance;
+  const c = ok(s.acquire("t/c", "t/c@v1", 3000, { origin: 0 })).instance;
+  // The host's reports come after all three were placed: a was used at 1100, b at 2100, c at 3100.
+  s.report(c, 0, 3100, 3200);
+  s.report(b, 0, 2100, 3200);
+  s.report(a, 0, 1100, 3200);
+  const d = s.acquire("t/d", "t/d@v1", 4000, { origin: 0 });
+  assert.equal(d.ok, true);
+  assert.deepEqual(d.evicted.map((e) => e.instance), [a], "a was used longest ago");
+  assert.deepEqual(s.instancesOf("t/b").map((i) => i.instance), [b]);
+});

@@ -24,7 +24,7 @@
  * Cost: a node may know a million functions, most of them idle for hours. Nothing here
  * walks them all: `tick` takes what is due from a deadline heap (an idle instance's
  * expiry, a function's pre-warm) plus the few functions with provisioned instances;
- * idle instances are kept in one least-recently-idle list for eviction; a function's
+ * idle instances are kept in one list in order of last use for eviction; a function's
  * busy count is kept, not summed. A function costs a small object until its first idle
  * period, when its histogram is made.
  */
@@ -134,7 +134,7 @@ interface InstanceState {
   /** The time of its entry in the deadline heap, or -1 (older entries are stale). */
   queuedAtMs: number;
   dropped: boolean;
-  /** The least-recently-idle list (idle instances only). */
+  /** The idle list, in order of last use (idle instances only). */
   prevIdle: InstanceState | undefined;
   nextIdle: InstanceState | undefined;
   inIdleList: boolean;
@@ -186,7 +186,7 @@ export class Scheduler {
   private readonly provisioned = new Set<FunctionState>();
   /** Hosts whose measured memory passed their capacity: reclaimed at the next tick. */
   private readonly overfull = new Set<number>();
-  /** Idle instances, least recently idle first. */
+  /** Idle instances, least recently used first. */
   private idleHead: InstanceState | undefined;
   private idleTail: InstanceState | undefined;
 
@@ -385,14 +385,23 @@ export class Scheduler {
     this.deadlines.push(inst.expireAtMs, inst);
   }
 
+  /**
+   * Into the idle list in order of last use. Usually at the tail; a host's report can tell
+   * of a use a little older than instances listed since (it reports every 250 ms), so the
+   * place is found walking back from the tail — a few steps at most.
+   */
   private listIdle(inst: InstanceState): void {
     if (inst.inIdleList) return;
     inst.inIdleList = true;
-    inst.prevIdle = this.idleTail;
-    inst.nextIdle = undefined;
-    if (this.idleTail !== undefined) this.idleTail.nextIdle = inst;
+    let after = this.idleTail;
+    while (after !== undefined && after.lastUsedMs > inst.lastUsedMs) after = after.prevIdle;
+    const before = after === undefined ? this.idleHead : after.nextIdle;
+    inst.prevIdle = after;
+    inst.nextIdle = before;
+    if (after !== undefined) after.nextIdle = inst;
     else this.idleHead = inst;
-    this.idleTail = inst;
+    if (before !== undefined) before.prevIdle = inst;
+    else this.idleTail = inst;
   }
 
   private unlistIdle(inst: InstanceState): void {
@@ -516,7 +525,7 @@ export class Scheduler {
     return inst;
   }
 
-  /** The least recently idle, unprovisioned instance on a host `where` accepts. */
+  /** The least recently used idle, unprovisioned instance on a host `where` accepts. */
   private lruIdle(where: (host: number) => boolean): InstanceState | undefined {
     for (let inst = this.idleHead; inst !== undefined; inst = inst.nextIdle) {
       if (!inst.provisioned && where(inst.host)) return inst;
