@@ -86,7 +86,10 @@ export const sim: Command = {
     const cost = text("cold-start-cost") === undefined ? undefined : parseDuration(text("cold-start-cost")!, "--cold-start-cost", { min: 1000, max: 24 * 3600_000 });
     if (text("compare") !== undefined && text("keep-alive") !== undefined) throw new FlickError("bad_request", "--compare and --keep-alive: give one (--compare runs each policy it lists)");
     const listed = text("compare") === "frontier" ? frontier : (text("compare") ?? text("keep-alive") ?? "hybrid").split(",").filter((p) => p.trim() !== "");
-    const policies = listed.map((p) => ({ spec: policyOf(p, cost), name: name(policyOf(p, cost), p) }));
+    const policies = listed.map((p) => {
+      const spec = policyOf(p, cost);
+      return { spec, name: name(spec, p) };
+    });
 
     let workload;
     try {

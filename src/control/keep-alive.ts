@@ -7,16 +7,16 @@
  * - `hybrid`: after the hybrid histogram policy of "Serverless in the Wild" (Shahrad et
  *   al., USENIX ATC 2020), with the changes docs/scheduler.md measures. Per function, the
  *   length of each idle period — from the function's last request ending to its next
- *   request — goes into a histogram of 1-minute bins up to 4 hours. The head of the
- *   distribution (5th percentile) becomes a pre-warm window and the tail (99th) the end of
- *   the keep-alive, both with a 10 % margin: the instance is unloaded once a burst is
- *   surely over, loaded again just before the next request is likely, and kept until
- *   the tail. When the histogram cannot be trusted, a fallback decides (`basis`).
+ *   request — goes into a histogram (5 s bins up to a minute, then 1-minute bins up to
+ *   4 hours). The windows are the ones that would have cost least over those idle times,
+ *   a cold start counting as `coldStartCostMs` of idle instance time: how long to hold an
+ *   instance after a request, when to load one again, and until when to keep it (the
+ *   paper's percentile windows remain as `choose: "percentile"`). When the histogram
+ *   cannot be trusted, a fallback decides (`basis`).
  *
- * Idle periods shorter than a bin are the gaps inside a burst: they are not samples (a
- * burst of 500 requests would otherwise put 499 samples in the first bin and pull the
- * 99th percentile down to a minute), and every policy keeps an idle instance at least
- * `burstKeepMs`, which covers them.
+ * Idle periods shorter than `burstGapMs` (2 s) are the gaps inside a burst: they are not
+ * samples (a burst of 500 requests would otherwise put 499 samples in the first bin), and
+ * the hybrid keeps an idle instance at least `burstKeepMs` (10 s), which covers them.
  *
  * Pure: idle times and the clock are passed in.
  */
@@ -239,10 +239,10 @@ export function keepAliveWindows(spec: KeepAliveSpec, histogram: IdleTimeHistogr
   }
   const flat = histogram.cv() < t.minCv;
   const basis = flat ? "flat" : "histogram";
-  const head = histogram.binStartMs(histogram.percentileBin(t.headPercentile));
-  // A pre-warm needs a head to predict, and must come late enough to be worth an unload.
-  const prewarmMs = flat || head * (1 - t.margin) <= t.burstKeepMs + minUnloadMs ? 0 : Math.floor(head * (1 - t.margin));
   if (t.choose === "percentile") {
+    const head = histogram.binStartMs(histogram.percentileBin(t.headPercentile));
+    // A pre-warm needs a head to predict, and must come late enough to be worth an unload.
+    const prewarmMs = flat || head * (1 - t.margin) <= t.burstKeepMs + minUnloadMs ? 0 : Math.floor(head * (1 - t.margin));
     const tailMs = Math.ceil(histogram.binStartMs(histogram.percentileBin(t.tailPercentile) + 1) * (1 + t.margin));
     return { prewarmMs, keepAliveMs: Math.max(t.fineBinMs, tailMs - prewarmMs), basis };
   }
