@@ -16,6 +16,7 @@ export {
   schedulerDefaults,
   type AcquireOptions,
   type Acquired,
+  type FunctionHandle,
   type FunctionPolicy,
   type InstanceRef,
   type KeepAliveView,

@@ -111,87 +111,125 @@ export function hybridTuning(spec: Extract<KeepAliveSpec, { policy: "hybrid" }>)
 /** Out-of-range idle times remembered for the `out-of-range` prediction. */
 const recentOutOfRange = 4;
 
+/** A cell of the sparse histogram: bin · 2^16 + count (a small integer, so the list stays an array of Smis). */
+const CELL = 0x10000;
+const MAX_COUNT = 0xffff;
+
 /**
  * One function's idle times. Made on the function's first idle period (most configured
  * functions of a big node never have one). Counts are 16-bit and halved together when one
  * would overflow, so old behaviour fades as new comes in.
+ *
+ * Sparse: a function's idle times gather in a few of the 251 bins, so only the occupied
+ * bins are kept, ascending, one number each (`cells`). A node may know a million
+ * functions; a dense 251-slot array each was half a gigabyte and most of the garbage
+ * collector's work in a million-function `flick sim`. Windows are computed from the
+ * cells alone, and Σ count² is kept for the spread, so recomputing them after an idle
+ * period costs a pass over a few numbers.
  */
 export class IdleTimeHistogram {
-  readonly fineBinMs: number;
-  readonly fineBins: number;
-  readonly binMs: number;
-  readonly counts: Uint16Array;
+  /** The bins' layout (the tuning object itself, shared by every histogram of a spec). */
+  private readonly shape: Pick<HybridTuning, "fineBinMs" | "fineBins" | "binMs" | "bins">;
+  /** The occupied bins, ascending, as bin · 2^16 + count: read them with `binAt` and `countAt`. */
+  readonly cells: number[] = [];
   /** Idle periods recorded (halved with the counts). */
   samples = 0;
   outOfBounds = 0;
-  /** The last out-of-range idle times, ms (a ring). */
-  readonly beyond = new Float64Array(recentOutOfRange);
+  /** The last out-of-range idle times, ms (a ring, made at the first). */
+  private beyond: number[] | undefined;
   private beyondNext = 0;
-  /** Where the fine bins end, ms. */
-  private readonly fineEndMs: number;
-  /**
-   * The bins holding idle times, ascending: windows are computed from these alone (a
-   * function's idle times gather in a few bins of 251), and Σ count² for the spread, so
-   * that a function's windows cost little to recompute after each idle period.
-   */
-  readonly occupied: number[] = [];
   private sumSquares = 0;
 
-  constructor(t: Pick<HybridTuning, "fineBinMs" | "fineBins" | "binMs" | "bins"> = keepAliveDefaults) {
-    this.fineBinMs = t.fineBinMs;
-    this.fineBins = t.fineBins;
-    this.binMs = t.binMs;
-    this.fineEndMs = t.fineBinMs * t.fineBins;
-    this.counts = new Uint16Array(t.bins);
+  constructor(shape: Pick<HybridTuning, "fineBinMs" | "fineBins" | "binMs" | "bins"> = keepAliveDefaults) {
+    this.shape = shape;
+  }
+
+  /** How many bins the histogram has. */
+  get bins(): number {
+    return this.shape.bins;
   }
 
   /** The bin an idle time falls in (possibly past the last). */
   binOf(idleMs: number): number {
+    const { fineBinMs, fineBins, binMs } = this.shape;
     const ms = Math.max(0, idleMs);
-    if (ms < this.fineEndMs) return Math.floor(ms / this.fineBinMs);
-    return this.fineBins + Math.floor((ms - this.fineEndMs) / this.binMs);
+    const fineEndMs = fineBinMs * fineBins;
+    if (ms < fineEndMs) return Math.floor(ms / fineBinMs);
+    return fineBins + Math.floor((ms - fineEndMs) / binMs);
   }
 
   /** Where bin `i` starts, ms. */
   binStartMs(i: number): number {
-    return i <= this.fineBins ? i * this.fineBinMs : this.fineEndMs + (i - this.fineBins) * this.binMs;
+    const { fineBinMs, fineBins, binMs } = this.shape;
+    return i <= fineBins ? i * fineBinMs : fineBins * fineBinMs + (i - fineBins) * binMs;
   }
 
   /** The histogram's range, ms: idle times from here on are out of range. */
   get rangeMs(): number {
-    return this.binStartMs(this.counts.length);
+    return this.binStartMs(this.shape.bins);
   }
 
-  record(idleMs: number): void {
+  /** The bin of the `k`th occupied cell. */
+  binAt(k: number): number {
+    return Math.floor(this.cells[k]! / CELL);
+  }
+
+  /** The count of the `k`th occupied cell. */
+  countAt(k: number): number {
+    return this.cells[k]! % CELL;
+  }
+
+  /** The idle times recorded in bin `i` (halvings aside). */
+  countOf(i: number): number {
+    for (const cell of this.cells) if (Math.floor(cell / CELL) === i) return cell % CELL;
+    return 0;
+  }
+
+  /** Records an idle period; returns whether it opened a bin no idle time was in. */
+  record(idleMs: number): boolean {
     const bin = this.binOf(idleMs);
-    if (bin >= this.counts.length) {
-      this.outOfBounds++;
-      this.beyond[this.beyondNext] = idleMs;
-      this.beyondNext = (this.beyondNext + 1) % recentOutOfRange;
-    } else {
-      if (this.counts[bin] === 0xffff) this.halve();
-      const c = this.counts[bin]!;
-      if (c === 0) {
-        const list = this.occupied;
-        let at = list.length;
-        while (at > 0 && list[at - 1]! > bin) at--;
-        list.splice(at, 0, bin);
-      }
-      this.counts[bin] = c + 1;
-      this.sumSquares += 2 * c + 1;
-    }
     this.samples++;
+    if (bin >= this.shape.bins) {
+      this.outOfBounds++;
+      const beyond = (this.beyond ??= []);
+      beyond[this.beyondNext] = idleMs;
+      this.beyondNext = (this.beyondNext + 1) % recentOutOfRange;
+      return false;
+    }
+    const cells = this.cells;
+    // From the top: a bin at or past the last occupied one is the common case.
+    let k = cells.length - 1;
+    while (k >= 0 && cells[k]! >= (bin + 1) * CELL) k--;
+    if (k >= 0 && Math.floor(cells[k]! / CELL) === bin) {
+      const c = cells[k]! % CELL;
+      if (c === MAX_COUNT) {
+        this.samples--;
+        this.halve();
+        return this.record(idleMs);
+      }
+      cells[k]!++;
+      this.sumSquares += 2 * c + 1;
+      return false;
+    }
+    cells.splice(k + 1, 0, bin * CELL + 1);
+    this.sumSquares += 1;
+    return true;
   }
 
   private halve(): void {
     let kept = 0;
-    this.sumSquares = 0;
-    for (const i of this.occupied) {
-      const c = (this.counts[i] = this.counts[i]! >>> 1);
+    let sumSquares = 0;
+    const cells = this.cells;
+    let w = 0;
+    for (let k = 0; k < cells.length; k++) {
+      const c = (cells[k]! % CELL) >>> 1;
+      if (c === 0) continue;
+      cells[w++] = Math.floor(cells[k]! / CELL) * CELL + c;
       kept += c;
-      this.sumSquares += c * c;
+      sumSquares += c * c;
     }
-    this.occupied.splice(0, this.occupied.length, ...this.occupied.filter((i) => this.counts[i]! > 0));
+    cells.length = w;
+    this.sumSquares = sumSquares;
     this.outOfBounds >>>= 1;
     this.samples = kept + this.outOfBounds;
   }
@@ -201,16 +239,16 @@ export class IdleTimeHistogram {
     const inBounds = this.samples - this.outOfBounds;
     const target = Math.max(1, Math.ceil(p * inBounds));
     let seen = 0;
-    for (const i of this.occupied) {
-      seen += this.counts[i]!;
-      if (seen >= target) return i;
+    for (let k = 0; k < this.cells.length; k++) {
+      seen += this.countAt(k);
+      if (seen >= target) return this.binAt(k);
     }
-    return this.counts.length - 1;
+    return this.shape.bins - 1;
   }
 
   /** Coefficient of variation of the bin counts: high when idle times cluster, ~0 when spread evenly. */
   cv(): number {
-    const n = this.counts.length;
+    const n = this.shape.bins;
     const sum = this.samples - this.outOfBounds;
     if (sum <= 0) return 0;
     const mean = sum / n;
@@ -219,9 +257,7 @@ export class IdleTimeHistogram {
 
   /** The remembered out-of-range idle times, ms. */
   recentBeyond(): number[] {
-    const out: number[] = [];
-    for (let i = 0; i < Math.min(recentOutOfRange, this.outOfBounds); i++) out.push(this.beyond[i]!);
-    return out;
+    return (this.beyond ?? []).slice(0, Math.min(recentOutOfRange, this.outOfBounds));
   }
 }
 
@@ -255,8 +291,9 @@ export function keepAliveWindows(spec: KeepAliveSpec, histogram: IdleTimeHistogr
     const earliest = t.burstKeepMs + minUnloadMs;
     const holds = [t.burstKeepMs];
     let tried = 0;
-    for (const i of histogram.occupied) {
+    for (let k = 0; k < histogram.cells.length; k++) {
       if (tried >= t.prewarmCandidates) break;
+      const i = histogram.binAt(k);
       const at = Math.floor(histogram.binStartMs(i) * (1 - t.margin));
       if (at <= earliest) {
         if (holds.length <= t.prewarmCandidates) holds.push(histogram.binStartMs(i + 1));
@@ -294,24 +331,31 @@ function cheapestEnd(h: IdleTimeHistogram, t: HybridTuning, prewarmMs: number, h
   // of each occupied bin and the shortest end there is (the first bin end past the pre-warm).
   const shortest = h.binStartMs(prewarmMs === 0 ? 1 : h.binOf(prewarmMs) + 1);
   let shortestDone = false;
-  const occupied = h.occupied;
-  for (let k = 0; k <= occupied.length; k++) {
-    const i = k < occupied.length ? occupied[k]! : -1;
+  const occupied = h.cells.length;
+  for (let k = 0; k <= occupied; k++) {
+    const i = k < occupied ? h.binAt(k) : -1;
     const startMs = i < 0 ? Infinity : h.binStartMs(i);
     if (!shortestDone && shortest <= startMs) {
       shortestDone = true;
       const cost = covered + beyond * costPast(shortest, prewarmMs, holdMs, cold);
-      if (cost < bestCost) [bestCost, bestEnd] = [cost, shortest];
+      if (cost < bestCost) {
+        bestCost = cost;
+        bestEnd = shortest;
+      }
     }
     if (i < 0) break;
     const endMs = h.binStartMs(i + 1);
     const idle = (startMs + endMs) / 2; // the bin's middle stands for the idle times in it
-    covered += h.counts[i]! * (prewarmMs === 0 || endMs <= holdMs ? idle : startMs < prewarmMs ? holdMs + cold : holdMs + idle - prewarmMs);
-    beyond -= h.counts[i]!;
+    const count = h.countAt(k);
+    covered += count * (prewarmMs === 0 || endMs <= holdMs ? idle : startMs < prewarmMs ? holdMs + cold : holdMs + idle - prewarmMs);
+    beyond -= count;
     if (endMs > prewarmMs) {
       if (endMs >= shortest) shortestDone = true;
       const cost = covered + beyond * costPast(endMs, prewarmMs, holdMs, cold);
-      if (cost < bestCost) [bestCost, bestEnd] = [cost, endMs];
+      if (cost < bestCost) {
+        bestCost = cost;
+        bestEnd = endMs;
+      }
     }
   }
   return { prewarmMs, holdMs, endMs: bestEnd, cost: bestCost };

@@ -92,10 +92,20 @@ export const schedulerDefaults = {
 export interface InstanceRef {
   instance: string;
   host: number;
+  /**
+   * A small number for the instance while it exists, reused once it is gone: a caller that
+   * keeps its own books per instance (flick sim) indexes an array with it instead of hashing
+   * the id. Check the id when a ref may be stale.
+   */
+  slot: number;
 }
 
+declare const functionHandle: unique symbol;
+/** A configured function, for callers that look it up once and acquire many times (`handleOf`). */
+export type FunctionHandle = { readonly [functionHandle]: true };
+
 export type Acquired =
-  | { ok: true; instance: string; host: number; cold: boolean; evicted: InstanceRef[] }
+  | { ok: true; instance: string; host: number; slot: number; cold: boolean; evicted: InstanceRef[] }
   /** For a host's miss: nothing can be placed on it, but another host can run the request. */
   | { ok: "relay"; evicted: InstanceRef[] }
   | { ok: false; reason: ThrottleReason; retryAfterMs: number; message: string; evicted: InstanceRef[] };
@@ -116,6 +126,8 @@ export interface TickResult {
 
 interface InstanceState {
   id: string;
+  /** Its slot (InstanceRef.slot). */
+  slot: number;
   key: string;
   fn: FunctionState;
   host: number;
@@ -162,7 +174,11 @@ interface FunctionState {
   prewarmUntilMs: number;
   /** The time of its pre-warm entry in the deadline heap, or -1. */
   queuedAtMs: number;
+  /** Forgotten (`remove`): a handle to it is no longer good. */
+  removed: boolean;
 }
+
+const noOptions: AcquireOptions = Object.freeze({});
 
 /** The function runs as many instances as its cap allows. */
 function atMax(state: FunctionState): boolean {
@@ -178,7 +194,16 @@ export class Scheduler {
   private readonly options: SchedulerOptions;
   readonly hosts: HostTable;
   private readonly functions = new Map<string, FunctionState>();
-  private readonly instances = new Map<string, InstanceState>();
+  /** The instances, by slot; free slots are reused. */
+  private readonly bySlot: (InstanceState | undefined)[] = [];
+  private readonly freeSlots: number[] = [];
+  private live = 0;
+  /**
+   * The instances by id, made at the first lookup by id and kept from then on. A node's
+   * hosts report by id within a second, so a node has it always; `flick sim` refers to
+   * instances by slot and never pays for a million-entry hash map's inserts and deletes.
+   */
+  private byId: Map<string, InstanceState> | undefined;
   private sequence = 0;
   /** Idle instances' expiries and functions' pre-warms, earliest first. */
   private readonly deadlines = new DeadlineHeap<InstanceState | FunctionState>();
@@ -201,7 +226,7 @@ export class Scheduler {
   configure(policy: FunctionPolicy): InstanceRef[] {
     let state = this.functions.get(policy.fn);
     if (state === undefined) {
-      state = { policy, instances: [], busy: 0, idleSinceMs: -1, histogram: undefined, windows: undefined, windowsAtSamples: 0, demand: undefined, schedule: undefined, prewarmAtMs: 0, prewarmUntilMs: 0, queuedAtMs: -1 };
+      state = { policy, instances: [], busy: 0, idleSinceMs: -1, histogram: undefined, windows: undefined, windowsAtSamples: 0, demand: undefined, schedule: undefined, prewarmAtMs: 0, prewarmUntilMs: 0, queuedAtMs: -1, removed: false };
       this.functions.set(policy.fn, state);
       if ((policy.minInstances ?? 0) > 0) this.provisioned.add(state);
       return [];
@@ -234,11 +259,17 @@ export class Scheduler {
     return stop;
   }
 
+  /** The function as configured, to pass to `acquire` in place of its name (the same until it is removed). */
+  handleOf(fn: string): FunctionHandle | undefined {
+    return this.functions.get(fn) as unknown as FunctionHandle | undefined;
+  }
+
   /** Forgets a function and returns its instances to stop. */
   remove(fn: string): InstanceRef[] {
     const state = this.functions.get(fn);
     if (state === undefined) return [];
     this.functions.delete(fn);
+    state.removed = true;
     this.provisioned.delete(state);
     state.prewarmAtMs = 0;
     return [...state.instances].map((inst) => this.drop(inst));
@@ -251,9 +282,9 @@ export class Scheduler {
    * `origin` (a host's miss): a new instance on that host when the function and the host
    * allow it, else `relay` when another host can take the request, else a throttle.
    */
-  acquire(fn: string, key: string, nowMs: number, options: AcquireOptions = {}): Acquired {
-    const state = this.functions.get(fn);
-    if (state === undefined) throw new Error(`scheduler: ${fn} is not configured`);
+  acquire(fn: string | FunctionHandle, key: string, nowMs: number, options: AcquireOptions = noOptions): Acquired {
+    const state = typeof fn === "string" ? this.functions.get(fn) : (fn as unknown as FunctionState);
+    if (state === undefined || state.removed) throw new Error(`scheduler: ${typeof fn === "string" ? fn : (fn as unknown as FunctionState).policy.fn} is not configured`);
     const policy = state.policy;
     const evicted: InstanceRef[] = [];
     const concurrency = policy.concurrency ?? this.options.concurrency;
@@ -269,28 +300,29 @@ export class Scheduler {
         if (here !== undefined) {
           // The host's report says how the new instance is used; until then it is idle (and may be reclaimed).
           this.scheduleExpiry(here, nowMs);
-          return { ok: true, instance: here.id, host: here.host, cold: true, evicted };
+          return { ok: true, instance: here.id, host: here.host, slot: here.slot, cold: true, evicted };
         }
       }
       if (best !== undefined || (!atMax(state) && this.canPlace(state, options.origin))) return { ok: "relay", evicted };
       if (atMax(state)) return this.limited(state, evicted);
-      return this.throttle("no_capacity", `no host has room for another instance of ${fn}`, evicted);
+      return this.throttle("no_capacity", `no host has room for another instance of ${policy.fn}`, evicted);
     }
     let cold = false;
     if (best === undefined) {
       if (atMax(state)) return this.limited(state, evicted);
       best = this.place(state, key, nowMs, evicted, undefined, options.exclude);
-      if (best === undefined) return this.throttle("no_capacity", `no host has room for another instance of ${fn}`, evicted);
+      if (best === undefined) return this.throttle("no_capacity", `no host has room for another instance of ${policy.fn}`, evicted);
       cold = true;
     }
     this.hosts.inFlight[best.host]!++;
     this.setLoad(best, best.inFlight + 1, best.remote, nowMs);
     best.lastUsedMs = nowMs;
-    return { ok: true, instance: best.id, host: best.host, cold, evicted };
+    return { ok: true, instance: best.id, host: best.host, slot: best.slot, cold, evicted };
   }
 
-  release(instance: string, nowMs: number): void {
-    const inst = this.instances.get(instance);
+  /** A request on the instance ended (by id, or by a ref whose slot is looked at first). */
+  release(instance: string | Pick<InstanceRef, "instance" | "slot">, nowMs: number): void {
+    const inst = typeof instance === "string" ? this.lookup(instance) : this.lookup(instance.instance, instance.slot);
     if (inst === undefined || inst.inFlight <= 0) return;
     this.hosts.inFlight[inst.host]!--;
     inst.lastUsedMs = nowMs;
@@ -332,10 +364,11 @@ export class Scheduler {
       fn.histogram = new IdleTimeHistogram(hybridTuning(spec as Extract<KeepAliveSpec, { policy: "hybrid" }>));
     }
     const h = fn.histogram;
-    h.record(idleMs);
-    // Windows are worked out again after each of a function's first idle periods, then once
-    // its samples have grown by a sixteenth: one more idle period in a thousand moves nothing.
-    if (h.samples < 64 || h.samples < fn.windowsAtSamples || h.samples >= fn.windowsAtSamples + (fn.windowsAtSamples >>> 4)) fn.windows = undefined;
+    const opened = h.record(idleMs);
+    // Windows are worked out again when an idle time lands where none was (a new place to
+    // keep or pre-warm for), else once the samples have grown by an eighth: one more idle
+    // period among dozens in bins already known moves the cheapest windows little.
+    if (opened || h.samples < fn.windowsAtSamples || h.samples >= fn.windowsAtSamples + Math.max(1, fn.windowsAtSamples >>> 3)) fn.windows = undefined;
   }
 
   /** Nothing in flight any more: the idle period starts, and the pre-warm (if any) is set. */
@@ -419,7 +452,7 @@ export class Scheduler {
    * and when it was last used (epoch ms).
    */
   report(instance: string, remote: number, lastUsedMs: number, nowMs: number): void {
-    const inst = this.instances.get(instance);
+    const inst = this.lookup(instance);
     if (inst === undefined) return;
     const used = lastUsedMs > inst.lastUsedMs;
     if (used) inst.lastUsedMs = lastUsedMs;
@@ -443,7 +476,7 @@ export class Scheduler {
 
   /** The host said the instance had no free slot: count it full until its next report. */
   markFull(instance: string): void {
-    const inst = this.instances.get(instance);
+    const inst = this.lookup(instance);
     if (inst === undefined) return;
     const full = Math.max(inst.remote, (inst.fn.policy.concurrency ?? this.options.concurrency) - inst.inFlight);
     this.setLoad(inst, inst.inFlight, full, inst.lastUsedMs);
@@ -502,6 +535,7 @@ export class Scheduler {
     if (host < 0) return undefined;
     const inst: InstanceState = {
       id: `${key}#${++this.sequence}`,
+      slot: this.freeSlots.pop() ?? this.bySlot.length,
       key,
       fn: state,
       host,
@@ -518,11 +552,26 @@ export class Scheduler {
       nextIdle: undefined,
       inIdleList: false,
     };
-    this.instances.set(inst.id, inst);
+    this.bySlot[inst.slot] = inst;
+    this.live++;
+    this.byId?.set(inst.id, inst);
     state.instances.push(inst);
     this.hosts.add(host, policy.tenant, inst.memoryMiB);
     this.listIdle(inst);
     return inst;
+  }
+
+  /** A live instance by id (its slot, if given, is tried first). */
+  private lookup(id: string, slot?: number): InstanceState | undefined {
+    if (slot !== undefined) {
+      const inst = this.bySlot[slot];
+      if (inst !== undefined && inst.id === id) return inst;
+    }
+    if (this.byId === undefined) {
+      this.byId = new Map();
+      for (const inst of this.bySlot) if (inst !== undefined) this.byId.set(inst.id, inst);
+    }
+    return this.byId.get(id);
   }
 
   /** The least recently used idle, unprovisioned instance on a host `where` accepts. */
@@ -534,8 +583,12 @@ export class Scheduler {
   }
 
   private drop(inst: InstanceState): InstanceRef {
-    if (!inst.dropped && this.instances.delete(inst.id)) {
+    if (!inst.dropped) {
       inst.dropped = true;
+      this.bySlot[inst.slot] = undefined;
+      this.freeSlots.push(inst.slot);
+      this.live--;
+      this.byId?.delete(inst.id);
       const fn = inst.fn;
       const list = fn.instances;
       const last = list.pop()!;
@@ -554,20 +607,20 @@ export class Scheduler {
         if (fn.busy === 0) this.functionIdle(fn, inst.lastUsedMs);
       }
     }
-    return { instance: inst.id, host: inst.host };
+    return { instance: inst.id, host: inst.host, slot: inst.slot };
   }
 
   // — what hosts tell us —
 
   /** The instance no longer exists (limit hit, crash); the next request places a new one. */
   forget(instance: string): void {
-    const inst = this.instances.get(instance);
+    const inst = this.lookup(instance);
     if (inst !== undefined) this.drop(inst);
   }
 
   hostDown(host: number): void {
     this.hosts.up[host] = 0;
-    for (const inst of [...this.instances.values()]) if (inst.host === host) this.drop(inst);
+    for (const inst of this.bySlot) if (inst !== undefined && inst.host === host) this.drop(inst);
   }
 
   hostUp(host: number): void {
@@ -576,7 +629,7 @@ export class Scheduler {
 
   /** What an instance really uses, MiB, as its host measured it. */
   reportMemory(instance: string, usedMiB: number): void {
-    const inst = this.instances.get(instance);
+    const inst = this.lookup(instance);
     if (inst === undefined || !Number.isFinite(usedMiB) || usedMiB < 0) return;
     this.hosts.setUsed(inst.host, this.hosts.usedMiB[inst.host]! + usedMiB - inst.memoryMiB);
     inst.memoryMiB = usedMiB;
@@ -633,14 +686,14 @@ export class Scheduler {
       const inst = this.place(fn, policy.key, nowMs, stop);
       if (inst === undefined) break;
       inst.provisioned = true;
-      warm.push({ instance: inst.id, host: inst.host, key: inst.key, fn: policy.fn });
+      warm.push({ instance: inst.id, host: inst.host, slot: inst.slot, key: inst.key, fn: policy.fn });
     }
   }
 
   /** A function's pre-warm came up: an instance loaded shortly before the next request is likely. */
   private prewarm(fn: FunctionState, nowMs: number, stop: InstanceRef[], warm: TickResult["warm"]): void {
     const policy = fn.policy;
-    if (fn.prewarmAtMs === 0 || fn.busy > 0 || policy.maxInstances === 0 || this.functions.get(policy.fn) !== fn) return;
+    if (fn.prewarmAtMs === 0 || fn.busy > 0 || policy.maxInstances === 0 || fn.removed) return;
     if (fn.prewarmAtMs > nowMs) {
       fn.queuedAtMs = fn.prewarmAtMs;
       this.deadlines.push(fn.prewarmAtMs, fn);
@@ -653,7 +706,7 @@ export class Scheduler {
     if (kept === undefined) {
       kept = this.place(fn, policy.key, nowMs, stop);
       if (kept === undefined) return;
-      warm.push({ instance: kept.id, host: kept.host, key: kept.key, fn: policy.fn });
+      warm.push({ instance: kept.id, host: kept.host, slot: kept.slot, key: kept.key, fn: policy.fn });
       kept.expireAtMs = fn.prewarmUntilMs;
     } else kept.expireAtMs = Math.max(kept.expireAtMs, fn.prewarmUntilMs);
     this.queue(kept);
@@ -666,7 +719,7 @@ export class Scheduler {
   }
 
   get instanceCount(): number {
-    return this.instances.size;
+    return this.live;
   }
 
   /** A function's keep-alive as it stands: its windows, where they come from, and what its histogram holds. */

@@ -9,7 +9,7 @@
  * Order at one instant: requests that end, then the tick, then arrivals (the node's tick
  * sees a request that ended at the same millisecond as ended).
  */
-import { DeadlineHeap, Scheduler, type KeepAliveSpec, type KeepAliveView, type PlacementPolicy, type ThrottleReason } from "../control/index.ts";
+import { DeadlineHeap, Scheduler, type FunctionHandle, type InstanceRef, type KeepAliveSpec, type KeepAliveView, type PlacementPolicy, type ThrottleReason } from "../control/index.ts";
 import { arrivalBatch, type Workload } from "./workload.ts";
 
 export interface SimOptions {
@@ -68,8 +68,9 @@ export interface SimResult {
 }
 
 interface SimInstance {
-  /** The scheduler's id. */
-  id: string;
+  /** The scheduler's id, and its slot (where this book is kept). */
+  instance: string;
+  slot: number;
   fn: number;
   memoryMiB: number;
   busy: number;
@@ -104,12 +105,18 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
     tenantAntiAffinity: false,
   });
   const functions = workload.functions;
-  /** Each function's version key, made at its first request (the scheduler configures it then). */
-  const keys: (string | undefined)[] = new Array<string | undefined>(functions.length);
-  const requests = new Uint32Array(functions.length);
-  const colds = new Uint32Array(functions.length);
+  // At a million functions every arrival touches a function's state at random, and each
+  // array read here is a cache miss: a function's state is its handle and key, its
+  // requests and cold starts side by side, and instances are kept by slot, not by id.
+  /** Each function's scheduler handle and version key, made at its first request (the scheduler configures it then). */
+  const handles: (FunctionHandle | undefined)[] = new Array<FunctionHandle | undefined>(functions.length);
+  const keys: string[] = new Array<string>(functions.length);
+  /** Per function: requests at 2f, cold starts at 2f + 1. */
+  const tally = new Uint32Array(2 * functions.length);
   const idleMsOf = new Float64Array(functions.length);
-  const instances = new Map<string, SimInstance>();
+  /** The instances loaded, by slot. */
+  const bySlot: (SimInstance | undefined)[] = [];
+  let loaded = 0;
   /** Requests running, by when they end: their instance (one entry per request). */
   const endings = new DeadlineHeap<SimInstance>();
   const throttled: Record<ThrottleReason, number> = { function_limit: 0, no_capacity: 0 };
@@ -139,26 +146,29 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
     if (dt <= 0) return;
     idleInstanceMs += idleCount * dt;
     idleMiBMs += idleMiB * dt;
-    loadedInstanceMs += instances.size * dt;
+    loadedInstanceMs += loaded * dt;
     loadedMiBMs += loadedMiB * dt;
     accountedTo = t;
   };
 
-  const load = (id: string, fn: number, prewarmed: boolean, t: number): SimInstance => {
-    const sim: SimInstance = { id, fn, memoryMiB: functions[fn]!.memoryMiB, busy: 0, prewarmed, used: false, idleSinceMs: t };
-    instances.set(id, sim);
+  const load = (ref: InstanceRef, fn: number, prewarmed: boolean, t: number): SimInstance => {
+    const sim: SimInstance = { instance: ref.instance, slot: ref.slot, fn, memoryMiB: functions[fn]!.memoryMiB, busy: 0, prewarmed, used: false, idleSinceMs: t };
+    if (bySlot[ref.slot] !== undefined) throw new Error(`flick sim: the scheduler reused slot ${ref.slot} of ${bySlot[ref.slot]!.instance} for ${ref.instance} without stopping it first`);
+    bySlot[ref.slot] = sim;
+    loaded++;
     idleCount++;
     idleMiB += sim.memoryMiB;
     loadedMiB += sim.memoryMiB;
     instanceStarts++;
     if (prewarmed) prewarmStarts++;
-    if (instances.size > peakInstances) peakInstances = instances.size;
+    if (loaded > peakInstances) peakInstances = loaded;
     return sim;
   };
-  const unload = (id: string, t: number) => {
-    const sim = instances.get(id);
-    if (sim === undefined) return;
-    instances.delete(id);
+  const unload = (ref: InstanceRef, t: number) => {
+    const sim = bySlot[ref.slot];
+    if (sim === undefined || sim.instance !== ref.instance) return; // stopped already
+    bySlot[ref.slot] = undefined;
+    loaded--;
     loadedMiB -= sim.memoryMiB;
     if (sim.busy === 0) {
       idleCount--;
@@ -174,14 +184,14 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
     account(t);
     const { stop, warm } = scheduler.tick(t);
     ticks++;
-    for (const s of stop) unload(s.instance, t);
-    for (const w of warm) load(w.instance, indexOf(w.fn), true, t);
+    for (const s of stop) unload(s, t);
+    for (const w of warm) load(w, indexOf(w.fn), true, t);
   };
   const end = (t: number) => {
     account(t);
     const sim = endings.pop();
-    scheduler.release(sim.id, t);
-    if (--sim.busy === 0 && instances.get(sim.id) === sim) {
+    scheduler.release(sim, t);
+    if (--sim.busy === 0 && bySlot[sim.slot] === sim) {
       busyCount--;
       idleCount++;
       idleMiB += sim.memoryMiB;
@@ -196,7 +206,7 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
       used += scheduler.hosts.usedMiB[h]!;
     }
     series.minute.push(Math.round(t / 60_000));
-    series.instances.push(instances.size);
+    series.instances.push(loaded);
     series.busy.push(busyCount);
     series.memoryGiB.push(Math.round((100 * used) / 1024) / 100);
     series.memoryPct.push(Math.round((1000 * used) / (options.hosts * options.hostMemoryMiB)) / 10);
@@ -234,27 +244,28 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
       const f = batch.fn[i]!;
       advance(t);
       account(t);
-      const fn = functions[f]!;
-      let key = keys[f];
-      if (key === undefined) {
-        key = keys[f] = `${fn.fn}@v1`;
+      let handle = handles[f];
+      if (handle === undefined) {
+        const fn = functions[f]!;
+        const key = (keys[f] = `${fn.fn}@v1`);
         fnIndex.set(fn.fn, f);
         scheduler.configure({ fn: fn.fn, tenant: fn.tenant, key, expectedMiB: fn.memoryMiB, concurrency: options.concurrency });
+        handle = handles[f] = scheduler.handleOf(fn.fn)!;
       }
       invocations++;
-      requests[f]!++;
-      const r = scheduler.acquire(fn.fn, key, t);
-      for (const e of r.evicted) unload(e.instance, t);
+      tally[2 * f]!++;
+      const r = scheduler.acquire(handle, keys[f]!, t);
+      for (const e of r.evicted) unload(e, t);
       if (r.ok !== true) {
         throttled[r.ok === false ? r.reason : "no_capacity"]++;
         continue;
       }
       served++;
-      let sim = instances.get(r.instance);
-      if (sim === undefined) sim = load(r.instance, f, false, t);
+      let sim = bySlot[r.slot];
+      if (sim === undefined || sim.instance !== r.instance) sim = load(r, f, false, t);
       if (r.cold) {
         coldStarts++;
-        colds[f]!++;
+        tally[2 * f + 1]!++;
       } else if (sim.prewarmed && !sim.used) prewarmHits++;
       sim.used = true;
       if (sim.busy++ === 0) {
@@ -269,7 +280,13 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
   // The rest of the day: requests still running end, idle instances expire or stay.
   advance(workload.durationMs);
   account(workload.durationMs);
-  for (const sim of instances.values()) if (sim.busy === 0) idleMsOf[sim.fn]! += workload.durationMs - sim.idleSinceMs;
+  for (const sim of bySlot) if (sim !== undefined && sim.busy === 0) idleMsOf[sim.fn]! += workload.durationMs - sim.idleSinceMs;
+  const requests = new Uint32Array(functions.length);
+  const colds = new Uint32Array(functions.length);
+  for (let f = 0; f < functions.length; f++) {
+    requests[f] = tally[2 * f]!;
+    colds[f] = tally[2 * f + 1]!;
+  }
 
   const perFunction: number[] = [];
   let allCold = 0;
