@@ -49,13 +49,17 @@ export class HostTable {
   readonly inFlight: Int32Array;
   readonly up: Uint8Array;
   readonly labels: Labels[];
-  /** Instances per tenant on each host (for anti-affinity); a host with none has no entry. */
-  readonly tenants: Map<string, number>[];
+  /**
+   * Instances per tenant on each host, for anti-affinity; a host with none has no entry.
+   * Kept only when asked for: two map updates per instance start and stop that a node
+   * without anti-affinity (and `flick sim` at a million functions) need not pay.
+   */
+  readonly tenants: Map<string, number>[] | undefined;
 
   /** Host indexes in ascending order of free memory (ties by index), for best-fit. */
   private readonly byFree: Int32Array;
 
-  constructor(specs: readonly HostSpec[]) {
+  constructor(specs: readonly HostSpec[], tenantAntiAffinity = true) {
     this.size = specs.length;
     this.capacityMiB = Float64Array.from(specs, (s) => s.memoryMiB);
     this.usedMiB = new Float64Array(specs.length);
@@ -64,7 +68,7 @@ export class HostTable {
     this.inFlight = new Int32Array(specs.length);
     this.up = new Uint8Array(specs.length).fill(1);
     this.labels = specs.map((s) => s.labels);
-    this.tenants = specs.map(() => new Map());
+    this.tenants = tenantAntiAffinity ? specs.map(() => new Map()) : undefined;
     this.byFree = Int32Array.from(specs.keys()).sort((a, b) => this.free(a) - this.free(b) || a - b);
   }
 
@@ -114,6 +118,7 @@ export class HostTable {
     if (demand.pin !== undefined) for (const key in demand.pin) if (labels[key] !== demand.pin[key]) return false;
     if (demand.avoid !== undefined) for (const key in demand.avoid) if (labels[key] === demand.avoid[key]) return false;
     if (antiAffinity) {
+      if (this.tenants === undefined) throw new Error("placement: this host table was made without tenant anti-affinity");
       const tenants = this.tenants[host]!;
       if (tenants.size > 1 || (tenants.size === 1 && !tenants.has(demand.tenant))) return false;
     }
@@ -173,14 +178,15 @@ export class HostTable {
   add(host: number, tenant: string, memoryMiB: number): void {
     this.instances[host]!++;
     this.setUsed(host, this.usedMiB[host]! + memoryMiB);
-    const t = this.tenants[host]!;
-    t.set(tenant, (t.get(tenant) ?? 0) + 1);
+    const t = this.tenants?.[host];
+    t?.set(tenant, (t.get(tenant) ?? 0) + 1);
   }
 
   remove(host: number, tenant: string, memoryMiB: number): void {
     this.instances[host]!--;
     this.setUsed(host, this.usedMiB[host]! - memoryMiB);
-    const t = this.tenants[host]!;
+    const t = this.tenants?.[host];
+    if (t === undefined) return;
     const n = (t.get(tenant) ?? 1) - 1;
     if (n <= 0) t.delete(tenant);
     else t.set(tenant, n);

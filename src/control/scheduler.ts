@@ -217,7 +217,7 @@ export class Scheduler {
 
   constructor(options: SchedulerOptions) {
     this.options = options;
-    this.hosts = new HostTable(options.hosts);
+    this.hosts = new HostTable(options.hosts, options.tenantAntiAffinity);
   }
 
   // — configuration —
