@@ -545,7 +545,7 @@ export class Scheduler {
       lastUsedMs: nowMs,
       memoryMiB: demand.memoryMiB,
       provisioned: false,
-      expireAtMs: Infinity,
+      expireAtMs: 0, // set when it is queued (an Infinity here would box every instance's times in V8)
       queuedAtMs: -1,
       dropped: false,
       prevIdle: undefined,

@@ -106,14 +106,13 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
   });
   const functions = workload.functions;
   // At a million functions every arrival touches a function's state at random, and each
-  // array read here is a cache miss: a function's state is its handle and key, its
-  // requests and cold starts side by side, and instances are kept by slot, not by id.
-  /** Each function's scheduler handle and version key, made at its first request (the scheduler configures it then). */
-  const handles: (FunctionHandle | undefined)[] = new Array<FunctionHandle | undefined>(functions.length);
-  const keys: string[] = new Array<string>(functions.length);
-  /** Per function: requests at 2f, cold starts at 2f + 1. */
-  const tally = new Uint32Array(2 * functions.length);
-  const idleMsOf = new Float64Array(functions.length);
+  // array read here is a cache miss: a function's handle and key sit side by side, and so
+  // do its counts; instances are kept by slot, not by id.
+  /** Per function: its scheduler handle at 2f and version key at 2f + 1, made at its first request (the scheduler configures it then). */
+  const live: (FunctionHandle | string | undefined)[] = new Array<FunctionHandle | string | undefined>(2 * functions.length);
+  /** Per function: requests, cold starts, idle instance-ms, and an instance's memory (MiB), at 4f to 4f + 3. */
+  const books = new Float64Array(4 * functions.length);
+  for (let f = 0; f < functions.length; f++) books[4 * f + 3] = functions[f]!.memoryMiB;
   /** The instances loaded, by slot. */
   const bySlot: (SimInstance | undefined)[] = [];
   let loaded = 0;
@@ -136,23 +135,26 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
   let idleMiB = 0;
   let busyCount = 0;
   let loadedMiB = 0;
-  let idleInstanceMs = 0;
-  let idleMiBMs = 0;
-  let loadedInstanceMs = 0;
-  let loadedMiBMs = 0;
+  // In a typed array: they outgrow a small integer, and a closure's double is a new heap
+  // number on every update.
+  const IDLE_MS = 0;
+  const IDLE_MIB_MS = 1;
+  const LOADED_MS = 2;
+  const LOADED_MIB_MS = 3;
+  const integral = new Float64Array(4);
   let accountedTo = 0;
   const account = (t: number) => {
     const dt = t - accountedTo;
     if (dt <= 0) return;
-    idleInstanceMs += idleCount * dt;
-    idleMiBMs += idleMiB * dt;
-    loadedInstanceMs += loaded * dt;
-    loadedMiBMs += loadedMiB * dt;
+    integral[IDLE_MS]! += idleCount * dt;
+    integral[IDLE_MIB_MS]! += idleMiB * dt;
+    integral[LOADED_MS]! += loaded * dt;
+    integral[LOADED_MIB_MS]! += loadedMiB * dt;
     accountedTo = t;
   };
 
   const load = (ref: InstanceRef, fn: number, prewarmed: boolean, t: number): SimInstance => {
-    const sim: SimInstance = { instance: ref.instance, slot: ref.slot, fn, memoryMiB: functions[fn]!.memoryMiB, busy: 0, prewarmed, used: false, idleSinceMs: t };
+    const sim: SimInstance = { instance: ref.instance, slot: ref.slot, fn, memoryMiB: books[4 * fn + 3]!, busy: 0, prewarmed, used: false, idleSinceMs: t };
     if (bySlot[ref.slot] !== undefined) throw new Error(`flick sim: the scheduler reused slot ${ref.slot} of ${bySlot[ref.slot]!.instance} for ${ref.instance} without stopping it first`);
     bySlot[ref.slot] = sim;
     loaded++;
@@ -173,7 +175,7 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
     if (sim.busy === 0) {
       idleCount--;
       idleMiB -= sim.memoryMiB;
-      idleMsOf[sim.fn]! += t - sim.idleSinceMs;
+      books[4 * sim.fn + 2]! += t - sim.idleSinceMs;
     } else busyCount--;
     if (sim.prewarmed && !sim.used) prewarmMisses++;
   };
@@ -240,21 +242,24 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
   const batch = arrivalBatch(65_536);
   for (let n = read(batch); n > 0; n = read(batch)) {
     for (let i = 0; i < n; i++) {
-      const t = batch.atMs[i]!;
+      // Whole milliseconds, as the node's clock (Date.now) counts them: times stay small
+      // integers, which V8 keeps in place in an object's fields, not boxed on the heap.
+      const t = Math.floor(batch.atMs[i]!);
       const f = batch.fn[i]!;
       advance(t);
       account(t);
-      let handle = handles[f];
+      let handle = live[2 * f] as FunctionHandle | undefined;
       if (handle === undefined) {
         const fn = functions[f]!;
-        const key = (keys[f] = `${fn.fn}@v1`);
+        const key = `${fn.fn}@v1`;
+        live[2 * f + 1] = key;
         fnIndex.set(fn.fn, f);
         scheduler.configure({ fn: fn.fn, tenant: fn.tenant, key, expectedMiB: fn.memoryMiB, concurrency: options.concurrency });
-        handle = handles[f] = scheduler.handleOf(fn.fn)!;
+        handle = live[2 * f] = scheduler.handleOf(fn.fn)!;
       }
       invocations++;
-      tally[2 * f]!++;
-      const r = scheduler.acquire(handle, keys[f]!, t);
+      books[4 * f]!++;
+      const r = scheduler.acquire(handle, live[2 * f + 1] as string, t);
       for (const e of r.evicted) unload(e, t);
       if (r.ok !== true) {
         throttled[r.ok === false ? r.reason : "no_capacity"]++;
@@ -265,27 +270,29 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
       if (sim === undefined || sim.instance !== r.instance) sim = load(r, f, false, t);
       if (r.cold) {
         coldStarts++;
-        tally[2 * f + 1]!++;
+        books[4 * f + 1]!++;
       } else if (sim.prewarmed && !sim.used) prewarmHits++;
       sim.used = true;
       if (sim.busy++ === 0) {
         idleCount--;
         idleMiB -= sim.memoryMiB;
         busyCount++;
-        idleMsOf[f]! += t - sim.idleSinceMs;
+        books[4 * f + 2]! += t - sim.idleSinceMs;
       }
-      endings.push(t + batch.durationMs[i]!, sim);
+      endings.push(t + Math.round(batch.durationMs[i]!), sim);
     }
   }
   // The rest of the day: requests still running end, idle instances expire or stay.
   advance(workload.durationMs);
   account(workload.durationMs);
-  for (const sim of bySlot) if (sim !== undefined && sim.busy === 0) idleMsOf[sim.fn]! += workload.durationMs - sim.idleSinceMs;
+  for (const sim of bySlot) if (sim !== undefined && sim.busy === 0) books[4 * sim.fn + 2]! += workload.durationMs - sim.idleSinceMs;
   const requests = new Uint32Array(functions.length);
   const colds = new Uint32Array(functions.length);
+  const idleMsOf = new Float64Array(functions.length);
   for (let f = 0; f < functions.length; f++) {
-    requests[f] = tally[2 * f]!;
-    colds[f] = tally[2 * f + 1]!;
+    requests[f] = books[4 * f]!;
+    colds[f] = books[4 * f + 1]!;
+    idleMsOf[f] = books[4 * f + 2]!;
   }
 
   const perFunction: number[] = [];
@@ -311,10 +318,10 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
     coldStarts,
     coldPct: served === 0 ? 0 : (100 * coldStarts) / served,
     perFunctionColdPct: { p50: quantile(sorted, 0.5), p75: quantile(sorted, 0.75), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), max: quantile(sorted, 1), allCold, noneCold },
-    idleInstanceMinutes: minutes(idleInstanceMs),
-    idleGbMinutes: minutes(idleMiBMs) / 1024,
-    loadedInstanceMinutes: minutes(loadedInstanceMs),
-    loadedGbMinutes: minutes(loadedMiBMs) / 1024,
+    idleInstanceMinutes: minutes(integral[IDLE_MS]!),
+    idleGbMinutes: minutes(integral[IDLE_MIB_MS]!) / 1024,
+    loadedInstanceMinutes: minutes(integral[LOADED_MS]!),
+    loadedGbMinutes: minutes(integral[LOADED_MIB_MS]!) / 1024,
     instanceStarts,
     prewarmStarts,
     prewarmHits,
