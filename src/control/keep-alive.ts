@@ -282,7 +282,7 @@ export function keepAliveWindows(spec: KeepAliveSpec, histogram: IdleTimeHistogr
     const tailMs = Math.ceil(histogram.binStartMs(histogram.percentileBin(t.tailPercentile) + 1) * (1 + t.margin));
     return { prewarmMs, keepAliveMs: Math.max(t.fineBinMs, tailMs - prewarmMs), basis };
   }
-  let pick = cheapestEnd(histogram, t, 0, 0);
+  let pick = cheapestEnd(histogram, t, 0, [0], 1);
   if (!flat) {
     // Pre-warms at the first few places idle times gather once an unload is worth it, each
     // with a hold before the unload that covers the first few shorter ones (a burst's
@@ -290,6 +290,7 @@ export function keepAliveWindows(spec: KeepAliveSpec, histogram: IdleTimeHistogr
     // its idle times a few seconds long, and its real period further on.
     const earliest = t.burstKeepMs + minUnloadMs;
     const holds = [t.burstKeepMs];
+    const usable: number[] = [];
     let tried = 0;
     for (let k = 0; k < histogram.cells.length; k++) {
       if (tried >= t.prewarmCandidates) break;
@@ -300,11 +301,11 @@ export function keepAliveWindows(spec: KeepAliveSpec, histogram: IdleTimeHistogr
         continue;
       }
       tried++;
-      for (const hold of holds) {
-        if (at - hold < minUnloadMs) continue;
-        const warmed = cheapestEnd(histogram, t, at, hold);
-        if (warmed.cost < pick.cost) pick = warmed;
-      }
+      usable.length = 0;
+      for (const hold of holds) if (at - hold >= minUnloadMs) usable.push(hold);
+      if (usable.length === 0) continue;
+      const warmed = cheapestEnd(histogram, t, at, usable, usable.length);
+      if (warmed.cost < pick.cost) pick = warmed;
     }
   }
   const endMs = Math.ceil(pick.endMs * (1 + t.margin));
@@ -315,18 +316,26 @@ export function keepAliveWindows(spec: KeepAliveSpec, histogram: IdleTimeHistogr
 
 /**
  * The end of the keep-alive (a bin's end) that would have cost least over the idle times
- * seen, with a pre-warm at `prewarmMs` after a hold of `holdMs` (0: no pre-warm, the
- * instance stays until the end). Each idle time costs the instance time it kept (the
- * bin's middle stands for the idle times in it), plus `coldStartCostMs` if its request
- * came to no instance: after the unload and before the pre-warm (a bin the pre-warm falls
- * inside counts as before it), or after the end. One pass over the occupied bins.
+ * seen, with a pre-warm at `prewarmMs` after a hold from `holds` (the first `n`; with no
+ * pre-warm, 0: the instance stays until the end). Each idle time costs the instance time
+ * it kept (the bin's middle stands for the idle times in it), plus `coldStartCostMs` if its
+ * request came to no instance: after the unload and before the pre-warm (a bin the
+ * pre-warm falls inside counts as before it), or after the end. One pass over the
+ * occupied bins for all the holds; the first cheapest hold wins a tie.
  */
-function cheapestEnd(h: IdleTimeHistogram, t: HybridTuning, prewarmMs: number, holdMs: number): { prewarmMs: number; holdMs: number; endMs: number; cost: number } {
+function cheapestEnd(h: IdleTimeHistogram, t: HybridTuning, prewarmMs: number, holds: readonly number[], n: number): { prewarmMs: number; holdMs: number; endMs: number; cost: number } {
   const cold = t.coldStartCostMs;
-  let covered = 0; // what the idle times up to the candidate end cost
+  if (covered.length < n) {
+    covered = new Float64Array(2 * n);
+    bestCost = new Float64Array(2 * n);
+    bestEnd = new Float64Array(2 * n);
+  }
+  for (let j = 0; j < n; j++) {
+    covered[j] = 0; // what the idle times up to the candidate end cost
+    bestCost[j] = Infinity;
+    bestEnd[j] = h.rangeMs;
+  }
   let beyond = h.samples; // idle times past the candidate end
-  let bestEnd = h.rangeMs;
-  let bestCost = Infinity;
   // Between occupied bins the cost only grows with the end, so the candidates are the end
   // of each occupied bin and the shortest end there is (the first bin end past the pre-warm).
   const shortest = h.binStartMs(prewarmMs === 0 ? 1 : h.binOf(prewarmMs) + 1);
@@ -337,29 +346,43 @@ function cheapestEnd(h: IdleTimeHistogram, t: HybridTuning, prewarmMs: number, h
     const startMs = i < 0 ? Infinity : h.binStartMs(i);
     if (!shortestDone && shortest <= startMs) {
       shortestDone = true;
-      const cost = covered + beyond * costPast(shortest, prewarmMs, holdMs, cold);
-      if (cost < bestCost) {
-        bestCost = cost;
-        bestEnd = shortest;
+      for (let j = 0; j < n; j++) {
+        const cost = covered[j]! + beyond * costPast(shortest, prewarmMs, holds[j]!, cold);
+        if (cost < bestCost[j]!) {
+          bestCost[j] = cost;
+          bestEnd[j] = shortest;
+        }
       }
     }
     if (i < 0) break;
     const endMs = h.binStartMs(i + 1);
     const idle = (startMs + endMs) / 2; // the bin's middle stands for the idle times in it
     const count = h.countAt(k);
-    covered += count * (prewarmMs === 0 || endMs <= holdMs ? idle : startMs < prewarmMs ? holdMs + cold : holdMs + idle - prewarmMs);
     beyond -= count;
+    for (let j = 0; j < n; j++) {
+      const holdMs = holds[j]!;
+      covered[j]! += count * (prewarmMs === 0 || endMs <= holdMs ? idle : startMs < prewarmMs ? holdMs + cold : holdMs + idle - prewarmMs);
+    }
     if (endMs > prewarmMs) {
       if (endMs >= shortest) shortestDone = true;
-      const cost = covered + beyond * costPast(endMs, prewarmMs, holdMs, cold);
-      if (cost < bestCost) {
-        bestCost = cost;
-        bestEnd = endMs;
+      for (let j = 0; j < n; j++) {
+        const cost = covered[j]! + beyond * costPast(endMs, prewarmMs, holds[j]!, cold);
+        if (cost < bestCost[j]!) {
+          bestCost[j] = cost;
+          bestEnd[j] = endMs;
+        }
       }
     }
   }
-  return { prewarmMs, holdMs, endMs: bestEnd, cost: bestCost };
+  let best = 0;
+  for (let j = 1; j < n; j++) if (bestCost[j]! < bestCost[best]!) best = j;
+  return { prewarmMs, holdMs: holds[best]!, endMs: bestEnd[best]!, cost: bestCost[best]! };
 }
+
+/** cheapestEnd's running sums, one per hold (reused: windows are recomputed on every idle period of a young histogram). */
+let covered = new Float64Array(8);
+let bestCost = new Float64Array(8);
+let bestEnd = new Float64Array(8);
 
 /** What one idle time longer than the keep-alive's end costs: the instance time kept, and a cold start. */
 function costPast(endMs: number, prewarmMs: number, holdMs: number, cold: number): number {
