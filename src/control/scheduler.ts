@@ -154,6 +154,14 @@ interface InstanceState {
 
 interface FunctionState {
   policy: FunctionPolicy;
+  // What the hot paths read of the policy, resolved against the node's defaults: copied
+  // here at `configure` so that a request does not touch the policy object too (at a
+  // million functions each object on the way is a cache miss).
+  key: string;
+  tenant: string;
+  concurrency: number;
+  maxInstances: number | undefined;
+  spec: KeepAliveSpec;
   instances: InstanceState[];
   /** Requests in flight over all its instances (own and reported). */
   busy: number;
@@ -182,7 +190,7 @@ const noOptions: AcquireOptions = Object.freeze({});
 
 /** The function runs as many instances as its cap allows. */
 function atMax(state: FunctionState): boolean {
-  const max = state.policy.maxInstances;
+  const max = state.maxInstances;
   return max !== undefined && state.instances.length >= max;
 }
 
@@ -226,12 +234,13 @@ export class Scheduler {
   configure(policy: FunctionPolicy): InstanceRef[] {
     let state = this.functions.get(policy.fn);
     if (state === undefined) {
-      state = { policy, instances: [], busy: 0, idleSinceMs: -1, histogram: undefined, windows: undefined, windowsAtSamples: 0, demand: undefined, schedule: undefined, prewarmAtMs: 0, prewarmUntilMs: 0, queuedAtMs: -1, removed: false };
+      state = { policy, key: policy.key, tenant: policy.tenant, concurrency: 0, maxInstances: undefined, spec: this.options.keepAlive, instances: [], busy: 0, idleSinceMs: -1, histogram: undefined, windows: undefined, windowsAtSamples: 0, demand: undefined, schedule: undefined, prewarmAtMs: 0, prewarmUntilMs: 0, queuedAtMs: -1, removed: false };
+      this.adopt(state, policy);
       this.functions.set(policy.fn, state);
       if ((policy.minInstances ?? 0) > 0) this.provisioned.add(state);
       return [];
     }
-    state.policy = policy;
+    this.adopt(state, policy);
     state.windows = undefined;
     state.demand = undefined;
     if ((policy.minInstances ?? 0) > 0) this.provisioned.add(state);
@@ -264,6 +273,16 @@ export class Scheduler {
     return this.functions.get(fn) as unknown as FunctionHandle | undefined;
   }
 
+  private adopt(state: FunctionState, policy: FunctionPolicy): void {
+    state.policy = policy;
+    state.key = policy.key;
+    state.tenant = policy.tenant;
+    state.concurrency = policy.concurrency ?? this.options.concurrency;
+    state.maxInstances = policy.maxInstances;
+    state.spec = policy.keepAlive ?? this.options.keepAlive;
+    state.schedule = undefined;
+  }
+
   /** Forgets a function and returns its instances to stop. */
   remove(fn: string): InstanceRef[] {
     const state = this.functions.get(fn);
@@ -287,7 +306,7 @@ export class Scheduler {
     if (state === undefined || state.removed) throw new Error(`scheduler: ${typeof fn === "string" ? fn : (fn as unknown as FunctionState).policy.fn} is not configured`);
     const policy = state.policy;
     const evicted: InstanceRef[] = [];
-    const concurrency = policy.concurrency ?? this.options.concurrency;
+    const concurrency = state.concurrency;
     let best: InstanceState | undefined;
     for (const inst of state.instances) {
       if (inst.key !== key || inst.host === options.exclude || inst.host === options.origin) continue;
@@ -375,7 +394,7 @@ export class Scheduler {
   private functionIdle(fn: FunctionState, atMs: number): void {
     fn.idleSinceMs = atMs;
     const schedule = this.scheduleOf(fn);
-    if (schedule.prewarmAfterMs > 0 && fn.policy.maxInstances !== 0) {
+    if (schedule.prewarmAfterMs > 0 && fn.maxInstances !== 0) {
       fn.prewarmAtMs = atMs + schedule.prewarmAfterMs;
       fn.prewarmUntilMs = atMs + schedule.keepUntilMs;
       if (fn.queuedAtMs < 0 || fn.queuedAtMs > fn.prewarmAtMs) {
@@ -386,7 +405,7 @@ export class Scheduler {
   }
 
   private specOf(fn: FunctionState): KeepAliveSpec {
-    return fn.policy.keepAlive ?? this.options.keepAlive;
+    return fn.spec;
   }
 
   private windowsOf(fn: FunctionState): KeepAliveWindows {
@@ -407,7 +426,7 @@ export class Scheduler {
   /** An idle instance stops `unloadAfterMs` after `idleSinceMs` (now, for an old version's). */
   private scheduleExpiry(inst: InstanceState, idleSinceMs: number): void {
     const fn = inst.fn;
-    inst.expireAtMs = inst.key !== fn.policy.key && !serves(fn.policy, inst.key) ? idleSinceMs : idleSinceMs + this.scheduleOf(fn).unloadAfterMs;
+    inst.expireAtMs = inst.key !== fn.key && !serves(fn.policy, inst.key) ? idleSinceMs : idleSinceMs + this.scheduleOf(fn).unloadAfterMs;
     this.queue(inst);
   }
 
@@ -478,7 +497,7 @@ export class Scheduler {
   markFull(instance: string): void {
     const inst = this.lookup(instance);
     if (inst === undefined) return;
-    const full = Math.max(inst.remote, (inst.fn.policy.concurrency ?? this.options.concurrency) - inst.inFlight);
+    const full = Math.max(inst.remote, inst.fn.concurrency - inst.inFlight);
     this.setLoad(inst, inst.inFlight, full, inst.lastUsedMs);
   }
 
@@ -514,7 +533,6 @@ export class Scheduler {
    * evicting idle instances if it must. It starts idle.
    */
   private place(state: FunctionState, key: string, nowMs: number, evicted: InstanceRef[], only?: number, exclude?: number): InstanceState | undefined {
-    const policy = state.policy;
     const demand = this.demandOf(state);
     // Soft: a function's instances go to hosts that run none of it yet, while there are
     // such hosts — a host that dies takes less of it down, and its load uses every core.
@@ -556,7 +574,7 @@ export class Scheduler {
     this.live++;
     this.byId?.set(inst.id, inst);
     state.instances.push(inst);
-    this.hosts.add(host, policy.tenant, inst.memoryMiB);
+    this.hosts.add(host, state.tenant, inst.memoryMiB);
     this.listIdle(inst);
     return inst;
   }
@@ -597,7 +615,7 @@ export class Scheduler {
         last.index = inst.index;
       }
       this.unlistIdle(inst);
-      this.hosts.remove(inst.host, fn.policy.tenant, inst.memoryMiB);
+      this.hosts.remove(inst.host, fn.tenant, inst.memoryMiB);
       // A dropped busy instance's requests end with it.
       this.hosts.inFlight[inst.host]! -= inst.inFlight;
       const load = inst.inFlight + inst.remote;
@@ -692,8 +710,7 @@ export class Scheduler {
 
   /** A function's pre-warm came up: an instance loaded shortly before the next request is likely. */
   private prewarm(fn: FunctionState, nowMs: number, stop: InstanceRef[], warm: TickResult["warm"]): void {
-    const policy = fn.policy;
-    if (fn.prewarmAtMs === 0 || fn.busy > 0 || policy.maxInstances === 0 || fn.removed) return;
+    if (fn.prewarmAtMs === 0 || fn.busy > 0 || fn.maxInstances === 0 || fn.removed) return;
     if (fn.prewarmAtMs > nowMs) {
       fn.queuedAtMs = fn.prewarmAtMs;
       this.deadlines.push(fn.prewarmAtMs, fn);
@@ -702,11 +719,11 @@ export class Scheduler {
     fn.prewarmAtMs = 0;
     // An instance still loaded (kept through a short pre-warm window) is kept on instead of a second one started.
     let kept: InstanceState | undefined;
-    for (const inst of fn.instances) if (inst.key === policy.key) kept = inst;
+    for (const inst of fn.instances) if (inst.key === fn.key) kept = inst;
     if (kept === undefined) {
-      kept = this.place(fn, policy.key, nowMs, stop);
+      kept = this.place(fn, fn.key, nowMs, stop);
       if (kept === undefined) return;
-      warm.push({ instance: kept.id, host: kept.host, slot: kept.slot, key: kept.key, fn: policy.fn });
+      warm.push({ instance: kept.id, host: kept.host, slot: kept.slot, key: kept.key, fn: fn.policy.fn });
       kept.expireAtMs = fn.prewarmUntilMs;
     } else kept.expireAtMs = Math.max(kept.expireAtMs, fn.prewarmUntilMs);
     this.queue(kept);
