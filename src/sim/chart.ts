@@ -54,6 +54,41 @@ function axes(box: Box, xMax: number, yMax: number, xTitle: string, yTitle: stri
   return { svg, px, py };
 }
 
+/** A label's box at 12 px sans-serif: about 7 px a character. */
+const charWidth = 7;
+const lineHeight = 14;
+
+function overlaps(a: Box, b: Box): boolean {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+/**
+ * Where a point's label goes: beside the point on the first side where it covers no
+ * point or label placed before and stays inside the panel, else stepped away above or below.
+ * Two policies a hair apart (hybrid-paper and fixed 30 min on the Azure sample) would
+ * otherwise print one name over the other.
+ */
+function labelPlace(x: number, y: number, text: string, inside: Box, placed: Box[]): Box {
+  const w = text.length * charWidth;
+  const h = lineHeight;
+  const sides = [
+    { x: x + 6, y: y - 6 - h },
+    { x: x + 6, y: y + 6 },
+    { x: x - 6 - w, y: y - 6 - h },
+    { x: x - 6 - w, y: y + 6 },
+  ];
+  const fits = (b: Box) => b.x >= inside.x && b.x + b.w <= inside.x + inside.w && b.y >= inside.y && b.y + b.h <= inside.y + inside.h && !placed.some((p) => overlaps(p, b));
+  let box = sides.map((s) => ({ ...s, w, h })).find(fits);
+  for (let step = 1; box === undefined && step < 40; step++) {
+    const below: Box = { x: Math.min(x + 6, inside.x + inside.w - w), y: y + 6 + step * h, w, h };
+    const above: Box = { ...below, y: y - 6 - (step + 1) * h };
+    box = [below, above].find(fits);
+  }
+  box ??= { x: x + 6, y: y - 6 - h, w, h };
+  placed.push(box);
+  return box;
+}
+
 export function renderChart(results: readonly SimResult[], title: string): string {
   const w = (width - panel.left - panel.right - panel.gap - panel.left) / 2;
   const h = height - panel.top - panel.bottom;
@@ -74,12 +109,19 @@ export function renderChart(results: readonly SimResult[], title: string): strin
   if (fixed.length > 1) {
     out.push(`<polyline fill="none" stroke="#777" stroke-dasharray="4 3" points="${fixed.map((r) => `${frontier.px(r.idleGbMinutes).toFixed(1)},${frontier.py(r.coldPct).toFixed(1)}`).join(" ")}"/>`);
   }
+  // The points first: a label covers neither another label nor a point.
+  const placed: Box[] = results.map((r) => ({ x: frontier.px(r.idleGbMinutes) - 5, y: frontier.py(r.coldPct) - 5, w: 10, h: 10 }));
   results.forEach((r, i) => {
     const x = frontier.px(r.idleGbMinutes);
     const y = frontier.py(r.coldPct);
     const color = r.policy.startsWith("fixed") ? "#555" : colors[i % colors.length]!;
     out.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="4" fill="${color}"/>`);
-    out.push(`<text x="${(x + 6).toFixed(1)}" y="${(y - 6).toFixed(1)}" fill="${color}">${escape(r.policy)}</text>`);
+    const at = labelPlace(x, y, r.policy, left, placed);
+    // A label pushed away from its point gets a thin line back to it.
+    const nx = Math.min(Math.max(x, at.x), at.x + at.w);
+    const ny = Math.min(Math.max(y, at.y), at.y + at.h);
+    if (Math.hypot(nx - x, ny - y) > 12) out.push(`<line x1="${x.toFixed(1)}" y1="${y.toFixed(1)}" x2="${nx.toFixed(1)}" y2="${ny.toFixed(1)}" stroke="${color}" stroke-width="0.8"/>`);
+    out.push(`<text x="${at.x.toFixed(1)}" y="${(at.y + at.h - 3).toFixed(1)}" fill="${color}">${escape(r.policy)}</text>`);
   });
 
   // Right: memory in use over the day.
@@ -91,7 +133,12 @@ export function renderChart(results: readonly SimResult[], title: string): strin
     const color = colors[i % colors.length]!;
     const points = r.series.minute.map((m, k) => `${usage.px(m / 60).toFixed(1)},${usage.py(r.series.memoryGiB[k]!).toFixed(1)}`).join(" ");
     out.push(`<polyline fill="none" stroke="${color}" stroke-width="1.2" points="${points}"/>`);
-    out.push(`<text x="${right.x + 8}" y="${right.y + 16 + 14 * i}" fill="${color}">${escape(r.policy)}</text>`);
+  });
+  // The legend over the lines, on a white ground so that it stays readable.
+  const legendWidth = Math.max(...results.map((r) => r.policy.length)) * charWidth + 12;
+  out.push(`<rect x="${right.x + 4}" y="${right.y + 4}" width="${legendWidth}" height="${results.length * 14 + 6}" fill="#fff" fill-opacity="0.85" stroke="#ccc"/>`);
+  results.forEach((r, i) => {
+    out.push(`<text x="${right.x + 10}" y="${right.y + 18 + 14 * i}" fill="${colors[i % colors.length]!}">${escape(r.policy)}</text>`);
   });
   out.push("</svg>");
   return out.join("\n");
