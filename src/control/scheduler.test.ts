@@ -342,3 +342,32 @@ test("eviction takes the least recently used idle instance, even when a host rep
   assert.deepEqual(d.evicted.map((e) => e.instance), [a], "a was used longest ago");
   assert.deepEqual(s.instancesOf("t/b").map((i) => i.instance), [b]);
 });
+
+test("a pre-warm that evicts an instance pre-warmed earlier in the same tick reports neither: the caller never starts what is already gone", () => {
+  // One host with room for one instance of 10 MiB; two hybrid functions called together every 30 minutes.
+  const s = scheduler({ hosts: [host(10, 100)], concurrency: 1, keepAlive: { policy: "hybrid", fallbackTtlMs: 10 * MIN } });
+  for (const name of ["t/a", "t/b"]) s.configure(fn(name, { expectedMiB: 10 }));
+  const started = new Set<string>();
+  let now = 0;
+  let prewarms = 0;
+  for (let i = 0; i < 12; i++) {
+    for (const name of ["t/a", "t/b"]) {
+      const r = s.acquire(name, `${name}@v1`, now);
+      for (const e of r.evicted) started.delete(e.instance);
+      if (r.ok !== true) continue;
+      started.add(r.instance);
+      s.release(r.instance, now + 100);
+    }
+    for (let t = now + 1000; t < now + 30 * MIN; t += 1000) {
+      const { stop, warm } = s.tick(t);
+      for (const ref of stop) assert.ok(started.delete(ref.instance), `told to stop ${ref.instance}, which was never started`);
+      for (const w of warm) started.add(w.instance);
+      prewarms += warm.length;
+    }
+    now += 30 * MIN;
+  }
+  // Both functions' pre-warms come due in the same tick; the host holds one: b's evicts a's.
+  assert.ok(prewarms >= 5, `${prewarms} pre-warms`);
+  assert.equal(s.instancesOf("t/a").length, 0);
+  assert.deepEqual([...started].sort(), s.instancesOf("t/a").concat(s.instancesOf("t/b")).map((i) => i.instance).sort(), "what the caller started is what the scheduler runs");
+});

@@ -659,8 +659,8 @@ export class Scheduler {
   /** Keep-alive expiry, reclamation and pre-warming, as of `nowMs`: what is due, not every function. */
   tick(nowMs: number): TickResult {
     const stop: InstanceRef[] = [];
-    const warm: TickResult["warm"] = [];
-    for (const fn of this.provisioned) this.provision(fn, nowMs, stop, warm);
+    const warmed: InstanceState[] = [];
+    for (const fn of this.provisioned) this.provision(fn, nowMs, stop, warmed);
     const deadlines = this.deadlines;
     while (deadlines.peek() <= nowMs) {
       const at = deadlines.peek();
@@ -668,7 +668,7 @@ export class Scheduler {
       if (item.queuedAtMs !== at) continue; // stale: queued again since
       item.queuedAtMs = -1;
       if (isInstance(item)) this.expire(item, nowMs, stop);
-      else this.prewarm(item, nowMs, stop, warm);
+      else this.prewarm(item, nowMs, stop, warmed);
     }
     // Reclamation: hosts over their memory capacity lose idle instances, LRU first.
     for (const h of this.overfull) {
@@ -679,7 +679,13 @@ export class Scheduler {
       }
       this.overfull.delete(h);
     }
-    return { stop, warm };
+    // A pre-warm that needed room may have evicted an instance started earlier in this tick:
+    // the caller is told of neither (it never started it, and must not start it now).
+    let gone = false;
+    for (const inst of warmed) gone ||= inst.dropped;
+    const started = gone ? warmed.filter((inst) => !inst.dropped) : warmed;
+    const warm = started.map((inst) => ({ instance: inst.id, host: inst.host, slot: inst.slot, key: inst.key, fn: inst.fn.policy.fn }));
+    return { stop: gone ? stop.filter((ref) => !warmed.some((inst) => inst.dropped && inst.id === ref.instance)) : stop, warm };
   }
 
   /** An idle instance's expiry came up: stopped, or looked at again when its (later) time comes. */
@@ -690,7 +696,7 @@ export class Scheduler {
   }
 
   /** Provisioned concurrency: the first `minInstances` of the live version are kept; what is missing is started. */
-  private provision(fn: FunctionState, nowMs: number, stop: InstanceRef[], warm: TickResult["warm"]): void {
+  private provision(fn: FunctionState, nowMs: number, stop: InstanceRef[], warmed: InstanceState[]): void {
     const policy = fn.policy;
     const min = policy.maxInstances === 0 ? 0 : Math.min(policy.minInstances ?? 0, policy.maxInstances ?? Infinity);
     let provisioned = 0;
@@ -704,12 +710,12 @@ export class Scheduler {
       const inst = this.place(fn, policy.key, nowMs, stop);
       if (inst === undefined) break;
       inst.provisioned = true;
-      warm.push({ instance: inst.id, host: inst.host, slot: inst.slot, key: inst.key, fn: policy.fn });
+      warmed.push(inst);
     }
   }
 
   /** A function's pre-warm came up: an instance loaded shortly before the next request is likely. */
-  private prewarm(fn: FunctionState, nowMs: number, stop: InstanceRef[], warm: TickResult["warm"]): void {
+  private prewarm(fn: FunctionState, nowMs: number, stop: InstanceRef[], warmed: InstanceState[]): void {
     if (fn.prewarmAtMs === 0 || fn.busy > 0 || fn.maxInstances === 0 || fn.removed) return;
     if (fn.prewarmAtMs > nowMs) {
       fn.queuedAtMs = fn.prewarmAtMs;
@@ -723,7 +729,7 @@ export class Scheduler {
     if (kept === undefined) {
       kept = this.place(fn, fn.key, nowMs, stop);
       if (kept === undefined) return;
-      warm.push({ instance: kept.id, host: kept.host, slot: kept.slot, key: kept.key, fn: fn.policy.fn });
+      warmed.push(kept);
       kept.expireAtMs = fn.prewarmUntilMs;
     } else kept.expireAtMs = Math.max(kept.expireAtMs, fn.prewarmUntilMs);
     this.queue(kept);

@@ -10,7 +10,7 @@
  * sees a request that ended at the same millisecond as ended).
  */
 import { DeadlineHeap, Scheduler, type FunctionHandle, type InstanceRef, type KeepAliveSpec, type KeepAliveView, type PlacementPolicy, type ThrottleReason } from "../control/index.ts";
-import { arrivalBatch, type Workload } from "./workload.ts";
+import { arrivalBatch, type Shard, type Workload } from "./workload.ts";
 
 export interface SimOptions {
   hosts: number;
@@ -28,6 +28,11 @@ export interface SimOptions {
   sampleMs?: number;
   /** Called now and then with the virtual time reached, for a progress line. */
   progress?: (virtualMs: number) => void;
+  /**
+   * Replay only the functions whose index is `index` modulo `count`, on these hosts
+   * (parallel.ts runs the shards side by side and adds them up).
+   */
+  shard?: Shard;
 }
 
 export interface SimResult {
@@ -57,6 +62,8 @@ export interface SimResult {
   prewarmHits: number;
   prewarmMisses: number;
   throttled: Record<ThrottleReason, number>;
+  /** Idle instances stopped to make room for another (capacity bound). */
+  evicted: number;
   /** Sampled every `sampleMs`: virtual minute, instances loaded, busy, memory held (GiB, and % of all hosts'), hosts with an instance. */
   series: { minute: number[]; instances: number[]; busy: number[]; memoryGiB: number[]; memoryPct: number[]; hostsUsed: number[] };
   peakInstances: number;
@@ -71,6 +78,7 @@ interface SimInstance {
   /** The scheduler's id, and its slot (where this book is kept). */
   instance: string;
   slot: number;
+  /** Its function's place in this run's books (`local`). */
   fn: number;
   memoryMiB: number;
   busy: number;
@@ -105,14 +113,19 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
     tenantAntiAffinity: false,
   });
   const functions = workload.functions;
+  // A shard replays the functions f with f % count === index; its books hold those alone,
+  // function f at (f - index) / count.
+  const shardCount = options.shard?.count ?? 1;
+  const shardIndex = options.shard?.index ?? 0;
+  const owned = Math.max(0, Math.ceil((functions.length - shardIndex) / shardCount));
   // At a million functions every arrival touches a function's state at random, and each
   // array read here is a cache miss: a function's handle and key sit side by side, and so
   // do its counts; instances are kept by slot, not by id.
-  /** Per function: its scheduler handle at 2f and version key at 2f + 1, made at its first request (the scheduler configures it then). */
-  const live: (FunctionHandle | string | undefined)[] = new Array<FunctionHandle | string | undefined>(2 * functions.length);
-  /** Per function: requests, cold starts, idle instance-ms, and an instance's memory (MiB), at 4f to 4f + 3. */
-  const books = new Float64Array(4 * functions.length);
-  for (let f = 0; f < functions.length; f++) books[4 * f + 3] = functions[f]!.memoryMiB;
+  /** Per function (local index l): its scheduler handle at 2l and version key at 2l + 1, made at its first request (the scheduler configures it then). */
+  const live: (FunctionHandle | string | undefined)[] = new Array<FunctionHandle | string | undefined>(2 * owned);
+  /** Per function (local index l): requests, cold starts, idle instance-ms, and an instance's memory (MiB), at 4l to 4l + 3. */
+  const books = new Float64Array(4 * owned);
+  for (let l = 0; l < owned; l++) books[4 * l + 3] = functions[shardIndex + l * shardCount]!.memoryMiB;
   /** The instances loaded, by slot. */
   const bySlot: (SimInstance | undefined)[] = [];
   let loaded = 0;
@@ -129,6 +142,7 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
   let prewarmMisses = 0;
   let ticks = 0;
   let peakInstances = 0;
+  let evicted = 0;
 
   // Integrals over virtual time: instance-ms and MiB-ms, idle and loaded.
   let idleCount = 0;
@@ -238,7 +252,7 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
     }
   };
 
-  const read = workload.arrivals();
+  const read = workload.arrivals(options.shard);
   const batch = arrivalBatch(65_536);
   for (let n = read(batch); n > 0; n = read(batch)) {
     for (let i = 0; i < n; i++) {
@@ -246,38 +260,44 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
       // integers, which V8 keeps in place in an object's fields, not boxed on the heap.
       const t = Math.floor(batch.atMs[i]!);
       const f = batch.fn[i]!;
+      let l = f;
+      if (shardCount > 1) {
+        if (f % shardCount !== shardIndex) continue;
+        l = (f - shardIndex) / shardCount;
+      }
       advance(t);
       account(t);
-      let handle = live[2 * f] as FunctionHandle | undefined;
+      let handle = live[2 * l] as FunctionHandle | undefined;
       if (handle === undefined) {
         const fn = functions[f]!;
         const key = `${fn.fn}@v1`;
-        live[2 * f + 1] = key;
-        fnIndex.set(fn.fn, f);
+        live[2 * l + 1] = key;
+        fnIndex.set(fn.fn, l);
         scheduler.configure({ fn: fn.fn, tenant: fn.tenant, key, expectedMiB: fn.memoryMiB, concurrency: options.concurrency });
-        handle = live[2 * f] = scheduler.handleOf(fn.fn)!;
+        handle = live[2 * l] = scheduler.handleOf(fn.fn)!;
       }
       invocations++;
-      books[4 * f]!++;
-      const r = scheduler.acquire(handle, live[2 * f + 1] as string, t);
+      books[4 * l]!++;
+      const r = scheduler.acquire(handle, live[2 * l + 1] as string, t);
       for (const e of r.evicted) unload(e, t);
+      evicted += r.evicted.length;
       if (r.ok !== true) {
         throttled[r.ok === false ? r.reason : "no_capacity"]++;
         continue;
       }
       served++;
       let sim = bySlot[r.slot];
-      if (sim === undefined || sim.instance !== r.instance) sim = load(r, f, false, t);
+      if (sim === undefined || sim.instance !== r.instance) sim = load(r, l, false, t);
       if (r.cold) {
         coldStarts++;
-        books[4 * f + 1]!++;
+        books[4 * l + 1]!++;
       } else if (sim.prewarmed && !sim.used) prewarmHits++;
       sim.used = true;
       if (sim.busy++ === 0) {
         idleCount--;
         idleMiB -= sim.memoryMiB;
         busyCount++;
-        books[4 * f + 2]! += t - sim.idleSinceMs;
+        books[4 * l + 2]! += t - sim.idleSinceMs;
       }
       endings.push(t + Math.round(batch.durationMs[i]!), sim);
     }
@@ -289,35 +309,25 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
   const requests = new Uint32Array(functions.length);
   const colds = new Uint32Array(functions.length);
   const idleMsOf = new Float64Array(functions.length);
-  for (let f = 0; f < functions.length; f++) {
-    requests[f] = books[4 * f]!;
-    colds[f] = books[4 * f + 1]!;
-    idleMsOf[f] = books[4 * f + 2]!;
+  for (let l = 0; l < owned; l++) {
+    const f = shardIndex + l * shardCount;
+    requests[f] = books[4 * l]!;
+    colds[f] = books[4 * l + 1]!;
+    idleMsOf[f] = books[4 * l + 2]!;
   }
-
-  const perFunction: number[] = [];
-  let allCold = 0;
-  let noneCold = 0;
-  for (let f = 0; f < functions.length; f++) {
-    if (requests[f] === 0) continue;
-    const pct = (100 * colds[f]!) / requests[f]!;
-    perFunction.push(pct);
-    if (colds[f] === requests[f]) allCold++;
-    if (colds[f] === 0) noneCold++;
-  }
-  const sorted = Float64Array.from(perFunction).sort();
+  const shares = coldShares(requests, colds);
   const wallMs = performance.now() - started;
   const minutes = (ms: number) => ms / 60_000;
   return {
     workload: workload.name,
     policy: policyName(options.keepAlive),
     functions: functions.length,
-    activeFunctions: perFunction.length,
+    activeFunctions: shares.active,
     invocations,
     served,
     coldStarts,
     coldPct: served === 0 ? 0 : (100 * coldStarts) / served,
-    perFunctionColdPct: { p50: quantile(sorted, 0.5), p75: quantile(sorted, 0.75), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), max: quantile(sorted, 1), allCold, noneCold },
+    perFunctionColdPct: shares.pct,
     idleInstanceMinutes: minutes(integral[IDLE_MS]!),
     idleGbMinutes: minutes(integral[IDLE_MIB_MS]!) / 1024,
     loadedInstanceMinutes: minutes(integral[LOADED_MS]!),
@@ -327,11 +337,30 @@ export function simulate(workload: Workload, options: SimOptions): SimResult {
     prewarmHits,
     prewarmMisses,
     throttled,
+    evicted,
     series,
     peakInstances,
     ticks,
     detail: { requests, colds, idleMs: idleMsOf, keepAliveOf: (f) => scheduler.keepAliveOf(functions[f]!.fn) },
     cost: { wallMs, invocationsPerSec: invocations / (wallMs / 1000), ticksPerSec: ticks / (wallMs / 1000), peakRssMiB: process.resourceUsage().maxRSS / 1024 },
+  };
+}
+
+/** Per function with requests, the share of them that were cold: its quantiles, and how many functions were all or never cold. */
+export function coldShares(requests: Uint32Array, colds: Uint32Array): { active: number; pct: SimResult["perFunctionColdPct"] } {
+  const perFunction: number[] = [];
+  let allCold = 0;
+  let noneCold = 0;
+  for (let f = 0; f < requests.length; f++) {
+    if (requests[f] === 0) continue;
+    perFunction.push((100 * colds[f]!) / requests[f]!);
+    if (colds[f] === requests[f]) allCold++;
+    if (colds[f] === 0) noneCold++;
+  }
+  const sorted = Float64Array.from(perFunction).sort();
+  return {
+    active: perFunction.length,
+    pct: { p50: quantile(sorted, 0.5), p75: quantile(sorted, 0.75), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), max: quantile(sorted, 1), allCold, noneCold },
   };
 }
 

@@ -183,3 +183,18 @@ test("a shorter run keeps its arrivals inside it; bad options are refused", () =
   assert.throws(() => syntheticWorkload({ functions: 10, seed: 1, tenants: 0 }), /tenants must be a whole number/);
   assert.throws(() => syntheticWorkload({ functions: 10, seed: 1.5 }), /seed must be a safe integer/);
 });
+
+test("a shard's reader gives exactly its functions' arrivals, as the whole reader gives them", () => {
+  const w = syntheticWorkload({ functions: 500, seed: 9, durationMs: 2 * 3_600_000 });
+  const all = drain(w.arrivals()).filter((a) => a.fn % 3 === 1);
+  const shard = drain(w.arrivals({ index: 1, count: 3 }));
+  assert.ok(shard.length > 1000, `${shard.length} arrivals`);
+  assert.deepEqual(shard, all);
+});
+
+function drain(read: (b: ReturnType<typeof arrivalBatch>) => number): { at: number; fn: number; ms: number }[] {
+  const out = [];
+  const b = arrivalBatch(4096);
+  for (let n = read(b); n > 0; n = read(b)) for (let i = 0; i < n; i++) out.push({ at: b.atMs[i]!, fn: b.fn[i]!, ms: b.durationMs[i]! });
+  return out;
+}

@@ -17,7 +17,7 @@
  */
 
 import { normalQuantiles, Random } from "./random.ts";
-import type { ArrivalBatch, SimFunction, Workload } from "./workload.ts";
+import type { ArrivalBatch, Shard, SimFunction, Workload } from "./workload.ts";
 
 export interface SyntheticOptions {
   functions: number;
@@ -183,7 +183,7 @@ export function syntheticWorkload(options: SyntheticOptions): SyntheticWorkload 
 
   const notes = describe(options, n, tenantCount, durationUs, Uint8Array.from({ length: n }, (_, i) => kindOf(i)), startUs, ratePerDay);
 
-  function arrivals(): (batch: ArrivalBatch) => number {
+  function arrivals(shard?: Shard): (batch: ArrivalBatch) => number {
     const buffer = init.slice(0);
     const rec = new Float64Array(buffer);
     const ints = new Int32Array(buffer);
@@ -243,7 +243,10 @@ export function syntheticWorkload(options: SyntheticOptions): SyntheticWorkload 
       head[w] = i;
     }
 
-    for (let i = 0; i < n; i++) {
+    // Each function draws from its own stream, so a shard's functions alone give the same
+    // arrivals they give among all.
+    const step = shard?.count ?? 1;
+    for (let i = shard?.index ?? 0; i < n; i += step) {
       rng.loadState(ints, i * 4 + STATE);
       const kind = ints[i * REC_I32 + KIND]! & 3;
       if (kind === TIMER) enlist(i, timerTick(i));

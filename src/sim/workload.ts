@@ -24,6 +24,12 @@ export interface ArrivalBatch {
   durationMs: Float64Array;
 }
 
+/** Which functions a shard of a parallel replay runs: those with index % count === index. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
 export interface Workload {
   /** Says where it came from, for reports: a trace's directory, or the generator's settings. */
   name: string;
@@ -34,8 +40,10 @@ export interface Workload {
    * A new reader from the first arrival. Each call of the reader fills `batch` from index 0
    * with the next arrivals, at most `batch.atMs.length`, in ascending time (ties in
    * ascending function index), and returns how many it wrote; 0 when there are no more.
+   * With `shard`, the reader may leave out the functions f with f % count !== index (the
+   * simulator skips them anyway); the others' arrivals are the same either way.
    */
-  arrivals(): (batch: ArrivalBatch) => number;
+  arrivals(shard?: Shard): (batch: ArrivalBatch) => number;
 }
 
 export function arrivalBatch(capacity: number): ArrivalBatch {
