@@ -13,7 +13,8 @@
  *    second, runtime cost per request; a function's own load time (module, script, cache).
  * 6. Density: host memory per idle warm instance at 1,000 functions.
  * 7. The scheduler's acquire/release cost at 10,000 hosts and 100,000 instances; `flick sim`'s
- *    speed at 1,000, 100,000 and 1,000,000 functions (bench/sim-speed.ts).
+ *    speed at 1,000, 100,000 and 1,000,000 functions, and (`sim-day`) a million functions'
+ *    whole day as `flick sim` runs it, in shards (bench/sim-speed.ts).
  * 8. Burst: 0 → 2,000 concurrent requests over 200 functions.
  * 9. Async invocations: events/s accepted and completed, enqueue latency (synchronous=FULL).
  * 10. CLI start-up: `flick --help`, `ls` and `invoke` next to `node -e 0`.
@@ -39,7 +40,7 @@ import { measureDensity } from "./density.ts";
 import { measureHostKill } from "./host-kill.ts";
 import { measureNoisyNeighbour } from "./noisy-neighbour.ts";
 import { measureSchedulerCost } from "./scheduler-cost.ts";
-import { measureSimSpeed } from "./sim-speed.ts";
+import { measureSimDay, measureSimSpeed } from "./sim-speed.ts";
 import { measureIsolateCosts } from "./isolate-costs.ts";
 import { repoRoot, startFlick, startNodeHttp, startWorkerd, stopTarget, workerdVersion, type Target } from "./targets.ts";
 import { measureWarmRounds, spread, type Spread } from "./warm.ts";
@@ -51,7 +52,7 @@ import { measureState, miniflareVersion } from "./state.ts";
 /** What `--sections` names, in the order they run. */
 const sections = [
   "warm", "telemetry", "wasi", "cold", "noisy", "host-kill", "isolate", "code-loading", "density",
-  "scheduler", "sim", "burst", "async", "async-cluster", "cluster-forward", "cli", "state",
+  "scheduler", "sim", "sim-day", "burst", "async", "async-cluster", "cluster-forward", "cli", "state",
 ] as const;
 type Section = (typeof sections)[number];
 
@@ -136,6 +137,7 @@ async function main(): Promise<void> {
   const density = on("density") ? await measureDensity(1_000) : undefined;
   const scheduler = on("scheduler") ? measureSchedulerCost() : undefined;
   const sim = on("sim") ? measureSimSpeed() : undefined;
+  const simDay = on("sim-day") ? await measureSimDay() : undefined;
   const burst = on("burst") ? await measureBurst(200, 2_000) : undefined;
   const asyncInvocations = on("async") ? await measureAsync(20_000, 64) : undefined;
   const asyncCluster = on("async-cluster") ? await measureAsyncCluster(5000, 64, 3) : undefined;
@@ -222,11 +224,11 @@ async function main(): Promise<void> {
     console.log(`hosts' RSS ${fmt(density.hostsRssBeforeMiB, 0)} → ${fmt(density.hostsRssAfterMiB, 0)} MiB: ${fmt(density.perInstanceMiB)} MiB per instance (target ≤ 2), ${density.fitIn16GiB} fit in 16 GiB (target ≥ 10,000)`);
     console.log(`blank isolates one host makes per second (as its pool does: isolate from the snapshot, context, runtime connected): ${fmt(isolate.blankPerSec, 0)} sequential, ${fmt(isolate.blankPerSecParallel, 0)} two at a time (target ≥ 500/s)`);
   }
-  if (sim !== undefined) {
+  if (sim !== undefined || simDay !== undefined) {
     console.log(`\nflick sim's speed, a synthetic workload through the hybrid keep-alive (one host per 100 functions; target: a million functions' day in ≤ 10 min and ≤ 8 GiB):`);
-    console.log("functions   hosts  virtual h   requests    wall s   requests/s   ticks/s   peak RSS MiB");
-    for (const s of sim) {
-      console.log(`${String(s.functions).padStart(9)} ${String(s.hosts).padStart(7)} ${String(s.virtualHours).padStart(10)} ${String(s.invocations).padStart(10)} ${fmt(s.wallS, 1).padStart(9)} ${fmt(s.invocationsPerSec, 0).padStart(12)} ${fmt(s.ticksPerSec, 0).padStart(9)} ${fmt(s.peakRssMiB, 0).padStart(14)}`);
+    console.log("functions   hosts  virtual h  shards   requests    wall s   requests/s   ticks/s   peak RSS MiB");
+    for (const s of [...(sim ?? []), ...(simDay === undefined ? [] : [simDay])]) {
+      console.log(`${String(s.functions).padStart(9)} ${String(s.hosts).padStart(7)} ${String(s.virtualHours).padStart(10)} ${String(s.shards).padStart(7)} ${String(s.invocations).padStart(10)} ${fmt(s.wallS, 1).padStart(9)} ${fmt(s.invocationsPerSec, 0).padStart(12)} ${fmt(s.ticksPerSec, 0).padStart(9)} ${fmt(s.peakRssMiB, 0).padStart(14)}`);
     }
   }
   if (scheduler !== undefined) {
@@ -337,6 +339,7 @@ async function main(): Promise<void> {
     density,
     scheduler,
     sim,
+    simDay,
     burst,
     async: asyncInvocations,
     asyncCluster,

@@ -33,3 +33,25 @@ test("flick sim with a directory that holds no trace says so in one line, and wi
   assert.equal(none.code, 1);
   assert.match(none.stderr, /give a trace directory or --synthetic N/);
 });
+
+test("flick sim --shards 2 prints the same figures as one scheduler, and says it ran in parallel", async () => {
+  const dir = tempDir();
+  const runs = [];
+  for (const shards of ["1", "2"]) {
+    const json = path.join(dir, `shards-${shards}.json`);
+    const r = await flick(["sim", "--synthetic", "2000", "--minutes", "90", "--hosts", "20", "--shards", shards, "--json", json]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(readFileSync(json, "utf8")) as { shards: number; results: { coldStarts: number; invocations: number; idleInstanceMinutes: number; instanceStarts: number }[] };
+    assert.equal(out.shards, Number(shards));
+    runs.push({ stdout: r.stdout.split("\n").slice(1).join("\n"), stderr: r.stderr, result: out.results[0]! });
+  }
+  assert.match(runs[1]!.stderr, /2 shards in parallel/);
+  assert.ok(runs[0]!.result.coldStarts > 0);
+  assert.equal(runs[1]!.result.coldStarts, runs[0]!.result.coldStarts);
+  assert.equal(runs[1]!.result.instanceStarts, runs[0]!.result.instanceStarts);
+  assert.ok(Math.abs(runs[1]!.result.idleInstanceMinutes - runs[0]!.result.idleInstanceMinutes) < 1e-6);
+  assert.equal(runs[1]!.stdout, runs[0]!.stdout, "the same table");
+  const bad = await flick(["sim", "--synthetic", "100", "--hosts", "2", "--shards", "3"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--shards/);
+});
