@@ -371,3 +371,33 @@ test("a pre-warm that evicts an instance pre-warmed earlier in the same tick rep
   assert.equal(s.instancesOf("t/a").length, 0);
   assert.deepEqual([...started].sort(), s.instancesOf("t/a").concat(s.instancesOf("t/b")).map((i) => i.instance).sort(), "what the caller started is what the scheduler runs");
 });
+
+test("a function handle acquires as its name does, and is refused once the function is removed", () => {
+  const s = scheduler();
+  s.configure(fn("t/h"));
+  const handle = s.handleOf("t/h")!;
+  const a = ok(s.acquire(handle, "t/h@v1", 0));
+  const b = ok(s.acquire("t/h", "t/h@v1", 0));
+  assert.equal(a.instance, b.instance, "the same warm instance either way (concurrency 2)");
+  s.remove("t/h");
+  assert.throws(() => s.acquire(handle, "t/h@v1", 1), /t\/h is not configured/);
+  s.configure(fn("t/h"));
+  assert.notEqual(s.handleOf("t/h"), handle, "configured again, it has a new handle");
+  assert.equal(s.handleOf("t/nope"), undefined);
+});
+
+test("release by a ref whose slot now holds another instance releases by id, never the other instance", () => {
+  const s = scheduler({ concurrency: 1 });
+  s.configure(fn("t/a"));
+  s.configure(fn("t/b"));
+  const a = ok(s.acquire("t/a", "t/a@v1", 0));
+  s.release(a, 10);
+  s.tick(10 + 1000); // the fixed TTL (1 s) stops a; its slot is free
+  assert.equal(s.instancesOf("t/a").length, 0);
+  const b = ok(s.acquire("t/b", "t/b@v1", 2000));
+  assert.equal(b.slot, a.slot, "b took a's slot");
+  s.release(a, 2100); // a stale ref: a is gone
+  assert.equal(s.instancesOf("t/b")[0]!.inFlight, 1, "b's request is still in flight");
+  s.release(b, 2200);
+  assert.equal(s.instancesOf("t/b")[0]!.inFlight, 0);
+});
