@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Scheduler } from "./scheduler.ts";
+import { IdleTimeHistogram } from "./keep-alive.ts";
 
 const SEC = 1000;
 const MIN = 60 * SEC;
@@ -124,4 +125,29 @@ test("a pre-warm nobody uses is stopped at the end of its window", () => {
   h.until(last + k.prewarmMs + k.keepAliveMs + 2 * SEC);
   assert.equal(h.s.instanceCount, 0, "the unused pre-warmed instance was stopped");
   assert.ok(h.counts.prewarms >= 1);
+});
+
+test("the sparse histogram keeps its bins in order, and halves every count when one would pass 16 bits", () => {
+  const h = new IdleTimeHistogram();
+  const cells = () => h.cells.map((_, k) => [h.binAt(k), h.countAt(k)]);
+  // Bins out of order, one twice, one out of range.
+  for (const ms of [30 * 60_000, 7_000, 30 * 60_000, 3 * 60_000, 5 * 3_600_000]) h.record(ms);
+  assert.deepEqual(cells(), [[h.binOf(7_000), 1], [h.binOf(3 * 60_000), 1], [h.binOf(30 * 60_000), 2]]);
+  assert.equal(h.samples, 5);
+  assert.equal(h.outOfBounds, 1);
+  assert.equal(h.record(7_000), false, "a bin already held");
+  assert.equal(h.record(40 * 60_000), true, "a new bin");
+  // Fill the 7 s bin to 65,535: the next idle time there halves every count first.
+  while (h.countAt(0) < 0xffff) h.record(7_000);
+  const before = cells();
+  h.record(7_000);
+  assert.deepEqual(cells(), before.map(([bin, count], k) => [bin, (count! >>> 1) + (k === 0 ? 1 : 0)]).filter(([, count]) => count! > 0), "halved, the 1s dropped, then the new one counted");
+  assert.equal(h.samples, cells().reduce((a, [, c]) => a + c!, 0) + h.outOfBounds);
+  assert.equal(h.outOfBounds, 0, "the out-of-range count is halved with the rest");
+  // The spread kept as it goes equals the spread of the counts as they stand.
+  const counts = cells().map(([, c]) => c!);
+  const sum = counts.reduce((a, c) => a + c, 0);
+  const mean = sum / 251;
+  const cv = Math.sqrt(counts.reduce((a, c) => a + c * c, 0) / 251 - mean * mean) / mean;
+  assert.ok(Math.abs(h.cv() - cv) < 1e-9, `cv ${h.cv()} against ${cv}`);
 });

@@ -144,11 +144,6 @@ export class IdleTimeHistogram {
     this.shape = shape;
   }
 
-  /** How many bins the histogram has. */
-  get bins(): number {
-    return this.shape.bins;
-  }
-
   /** The bin an idle time falls in (possibly past the last). */
   binOf(idleMs: number): number {
     const { fineBinMs, fineBins, binMs } = this.shape;
@@ -177,12 +172,6 @@ export class IdleTimeHistogram {
   /** The count of the `k`th occupied cell. */
   countAt(k: number): number {
     return this.cells[k]! % CELL;
-  }
-
-  /** The idle times recorded in bin `i` (halvings aside). */
-  countOf(i: number): number {
-    for (const cell of this.cells) if (Math.floor(cell / CELL) === i) return cell % CELL;
-    return 0;
   }
 
   /** Records an idle period; returns whether it opened a bin no idle time was in. */

@@ -78,7 +78,7 @@ interface SimInstance {
   /** The scheduler's id, and its slot (where this book is kept). */
   instance: string;
   slot: number;
-  /** Its function's place in this run's books (`local`). */
+  /** Its function's place in this run's books (its index, or within a shard (f - index) / count). */
   fn: number;
   memoryMiB: number;
   busy: number;
@@ -87,7 +87,6 @@ interface SimInstance {
   /** When it last went idle (or was loaded). */
   idleSinceMs: number;
 }
-
 
 /** A policy as people write it: `fixed:10m`, `hybrid`. */
 export function policyName(spec: KeepAliveSpec): string {
