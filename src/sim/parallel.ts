@@ -48,10 +48,12 @@ export async function simulateSharded(source: WorkloadSource, options: Omit<SimO
   const started = performance.now();
   const { progress, ...plain } = options;
   const reached = new Array<number>(shards).fill(0);
-  const results = await Promise.all(
+  const workers: Worker[] = [];
+  const running = Promise.all(
     Array.from({ length: shards }, (_, index) => {
       const hosts = Math.floor(options.hosts / shards) + (index < options.hosts % shards ? 1 : 0);
       const worker = new Worker(workerFile, { workerData: { source, options: { ...plain, hosts, shard: { index, count: shards } } } });
+      workers.push(worker);
       return new Promise<ShardResult>((resolve, reject) => {
         worker.on("message", (m: ShardMessage) => {
           if ("progress" in m) {
@@ -66,6 +68,14 @@ export async function simulateSharded(source: WorkloadSource, options: Omit<SimO
       });
     }),
   );
+  let results: ShardResult[];
+  try {
+    results = await running;
+  } catch (err) {
+    // One shard failed: the others would run on for minutes, and keep the process alive.
+    await Promise.all(workers.map((w) => w.terminate()));
+    throw err;
+  }
   return { ...merge(results, options), shards, exact: results.every((r) => r.evicted === 0 && r.throttled.no_capacity === 0), cost: cost(results, started) };
 }
 
