@@ -8,6 +8,7 @@ import { FlickError } from "../errors/index.ts";
 import type { Command } from "./command.ts";
 import { table } from "./format.ts";
 import { parseDuration, parseInteger } from "./parse.ts";
+import type { WorkloadSource } from "../sim/index.ts";
 
 /** What `--compare frontier` runs: the fixed TTLs the issue's frontier names, and both hybrids. */
 const frontier = ["fixed:5m", "fixed:10m", "fixed:20m", "fixed:30m", "fixed:60m", "hybrid-paper", "hybrid"];
@@ -74,7 +75,7 @@ export const sim: Command = {
   },
   positionals: { min: 0, max: 1 },
   async run({ values, positionals }) {
-    const { readAzureTrace, syntheticWorkload, simulate, simulateSharded, defaultShards, renderChart, simSummary } = await import("../sim/index.ts");
+    const { workloadOf, simulate, simulateSharded, defaultShards, renderChart, simSummary } = await import("../sim/index.ts");
     const text = (k: string) => values[k] as string | undefined;
     const trace = positionals[0];
     const synthetic = text("synthetic") === undefined ? undefined : parseInteger(text("synthetic")!, "--synthetic", { min: 1, max: 10_000_000 });
@@ -93,11 +94,13 @@ export const sim: Command = {
       return { spec, name: name(spec, p) };
     });
 
+    // The same description makes the workload here and in each shard's worker.
+    const source: WorkloadSource = trace !== undefined
+      ? { trace, options: { spread, seed, ...(minutes === undefined ? {} : { minutes }) } }
+      : { synthetic: { functions: synthetic!, seed, ...(minutes === undefined ? {} : { durationMs: minutes * 60_000 }) } };
     let workload;
     try {
-      workload = trace !== undefined
-        ? readAzureTrace(trace, { spread, seed, ...(minutes === undefined ? {} : { minutes }) })
-        : syntheticWorkload({ functions: synthetic!, seed, ...(minutes === undefined ? {} : { durationMs: minutes * 60_000 }) });
+      workload = workloadOf(source);
     } catch (err) {
       // The readers' errors say which file, which line and what to do: shown as they are, without a stack.
       throw new FlickError("bad_request", (err as Error).message);
@@ -113,9 +116,6 @@ export const sim: Command = {
     } as const;
 
     const shards = text("shards") === undefined ? Math.min(defaultShards(workload.functions.length), hosts) : parseInteger(text("shards")!, "--shards", { min: 1, max: Math.min(64, hosts) });
-    const source = trace !== undefined
-      ? { trace, options: { spread, seed, ...(minutes === undefined ? {} : { minutes }) } as const }
-      : { synthetic: { functions: synthetic!, seed, ...(minutes === undefined ? {} : { durationMs: minutes * 60_000 }) } };
     const results = [];
     const inexact: string[] = [];
     for (const p of policies) {

@@ -17,12 +17,18 @@ import { availableParallelism } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { AzureTraceOptions } from "./azure-trace.ts";
+import { readAzureTrace, type AzureTraceOptions } from "./azure-trace.ts";
 import { coldShares, type SimOptions, type SimResult } from "./simulate.ts";
-import type { SyntheticOptions } from "./synthetic.ts";
+import { syntheticWorkload, type SyntheticOptions } from "./synthetic.ts";
+import type { Workload } from "./workload.ts";
 
-/** What a worker makes its workload from. */
+/** What a workload is made from: a trace directory and how to read it, or the generator's settings. */
 export type WorkloadSource = { trace: string; options: AzureTraceOptions } | { synthetic: SyntheticOptions };
+
+/** The workload a source describes (the same arrivals wherever it is made). */
+export function workloadOf(source: WorkloadSource): Workload & { notes: string[] } {
+  return "trace" in source ? readAzureTrace(source.trace, source.options) : syntheticWorkload(source.synthetic);
+}
 
 /** What a shard sends back: its result, the per-function arrays as they are. */
 export type ShardResult = Omit<SimResult, "detail"> & { detail: { requests: Uint32Array; colds: Uint32Array; idleMs: Float64Array } };

@@ -4,15 +4,13 @@
  * figures back with the per-function arrays.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { readAzureTrace } from "./azure-trace.ts";
-import type { ShardMessage, ShardResult, WorkloadSource } from "./parallel.ts";
+import { workloadOf, type ShardMessage, type ShardResult, type WorkloadSource } from "./parallel.ts";
 import { simulate, type SimOptions } from "./simulate.ts";
-import { syntheticWorkload } from "./synthetic.ts";
 
 const { source, options } = workerData as { source: WorkloadSource; options: SimOptions };
 const post = (m: ShardMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
 try {
-  const workload = "trace" in source ? readAzureTrace(source.trace, source.options) : syntheticWorkload(source.synthetic);
+  const workload = workloadOf(source);
   const r = simulate(workload, { ...options, progress: (virtualMs) => post({ progress: virtualMs }) });
   const { keepAliveOf: _, ...arrays } = r.detail;
   const result: ShardResult = { ...r, detail: arrays };
