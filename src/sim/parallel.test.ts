@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import test from "node:test";
-import { simulateSharded } from "./parallel.ts";
+import { Worker } from "node:worker_threads";
+import { simulateSharded, type ShardData } from "./parallel.ts";
 import { simulate, type SimOptions } from "./simulate.ts";
 import { syntheticWorkload } from "./synthetic.ts";
 
@@ -36,4 +37,40 @@ test("a shard that runs out of room says its figures are not one scheduler's", a
 
 test("a workload a shard cannot make is an error, not a hang", async () => {
   await assert.rejects(simulateSharded({ trace: "/nonexistent/trace", options: { spread: "even", seed: 1 } }, options, 2), /nonexistent/);
+});
+
+/** Stand-ins for shard-worker.ts: shard `failing` does what `fail` says; the others run on for ever, posting progress. */
+function standIns(failing: number, fail: string) {
+  const started: Worker[] = [];
+  const code = `const { parentPort, workerData } = require("node:worker_threads");
+    if (workerData.options.shard.index === ${failing}) { ${fail} }
+    else setInterval(() => parentPort.postMessage({ progress: 0 }), 5);`;
+  const spawn = (data: ShardData) => {
+    const worker = new Worker(code, { eval: true, workerData: data });
+    started.push(worker);
+    return worker;
+  };
+  return { started, spawn, stop: () => Promise.all(started.map((w) => w.terminate())) };
+}
+
+test("when one shard fails, the others are stopped, not left to run their day", async () => {
+  const shards = standIns(1, `parentPort.postMessage({ error: "shard 1 could not go on" });`);
+  try {
+    await assert.rejects(simulateSharded({ synthetic }, options, 3, shards.spawn), /shard 1 could not go on/);
+    assert.equal(shards.started.length, 3);
+    // A worker's threadId is -1 once it has exited.
+    assert.deepEqual(shards.started.map((w) => w.threadId), [-1, -1, -1], "every shard's worker has exited");
+  } finally {
+    await shards.stop();
+  }
+});
+
+test("a shard that exits without its figures is an error naming it, and the others are stopped", async () => {
+  const shards = standIns(2, `process.exit(3);`);
+  try {
+    await assert.rejects(simulateSharded({ synthetic }, options, 3, shards.spawn), /shard 2 stopped \(exit 3\) before it sent its figures/);
+    assert.deepEqual(shards.started.map((w) => w.threadId), [-1, -1, -1], "every shard's worker has exited");
+  } finally {
+    await shards.stop();
+  }
 });

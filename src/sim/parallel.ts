@@ -43,12 +43,23 @@ export function defaultShards(functions: number): number {
 // `.ts` in the checkout, `.js` in the package (compiled by scripts/build-dist.ts).
 const workerFile = path.join(path.dirname(fileURLToPath(import.meta.url)), `shard-worker${path.extname(fileURLToPath(import.meta.url))}`);
 
+/** What a shard's worker is given (its `workerData`). */
+export interface ShardData {
+  source: WorkloadSource;
+  options: SimOptions;
+}
+
+/** Starts one shard's worker: shard-worker.ts, or in tests a stand-in that fails or never ends. */
+export type SpawnShard = (data: ShardData) => Worker;
+
+const spawnShard: SpawnShard = (data) => new Worker(workerFile, { workerData: data });
+
 /**
  * Runs the workload in `shards` worker threads and adds their figures up. `options.hosts`
  * are all the hosts; each shard gets its share of them. The result's `exact` is false when
  * a shard ran out of room (its figures then differ from one scheduler's).
  */
-export async function simulateSharded(source: WorkloadSource, options: Omit<SimOptions, "shard">, shards: number): Promise<SimResult & { shards: number; exact: boolean }> {
+export async function simulateSharded(source: WorkloadSource, options: Omit<SimOptions, "shard">, shards: number, spawn: SpawnShard = spawnShard): Promise<SimResult & { shards: number; exact: boolean }> {
   if (!Number.isInteger(shards) || shards < 1) throw new RangeError(`shards must be a whole number ≥ 1, got ${shards}`);
   if (shards > options.hosts) throw new RangeError(`${shards} shards need at least as many hosts, got ${options.hosts}`);
   const started = performance.now();
@@ -58,7 +69,7 @@ export async function simulateSharded(source: WorkloadSource, options: Omit<SimO
   const running = Promise.all(
     Array.from({ length: shards }, (_, index) => {
       const hosts = Math.floor(options.hosts / shards) + (index < options.hosts % shards ? 1 : 0);
-      const worker = new Worker(workerFile, { workerData: { source, options: { ...plain, hosts, shard: { index, count: shards } } } });
+      const worker = spawn({ source, options: { ...plain, hosts, shard: { index, count: shards } } });
       workers.push(worker);
       return new Promise<ShardResult>((resolve, reject) => {
         worker.on("message", (m: ShardMessage) => {

@@ -4,10 +4,10 @@
  * figures back with the per-function arrays.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { workloadOf, type ShardMessage, type ShardResult, type WorkloadSource } from "./parallel.ts";
-import { simulate, type SimOptions } from "./simulate.ts";
+import { workloadOf, type ShardData, type ShardMessage, type ShardResult } from "./parallel.ts";
+import { simulate } from "./simulate.ts";
 
-const { source, options } = workerData as { source: WorkloadSource; options: SimOptions };
+const { source, options } = workerData as ShardData;
 const post = (m: ShardMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
 try {
   const workload = workloadOf(source);
