@@ -26,6 +26,8 @@ export interface ServedResponse {
 export interface BindingOptions {
   /** What one tenant may store in KV, keys, values and metadata together (`--tenant-kv-mib`). */
   kvQuotaMiB: number;
+  /** What one tenant's durable objects may store on this node, keys and values together (`--tenant-do-mib`). */
+  doQuotaMiB: number;
   /** A SQL database's size limit, MiB (`--db-max-mib`). */
   sqlMaxMiB: number;
   /** How long one SQL call (a query, a batch, an exec) may run, ms (`--sql-timeout`). */
@@ -34,7 +36,7 @@ export interface BindingOptions {
   sqlRunners: number;
 }
 
-export const defaultBindingOptions: BindingOptions = { kvQuotaMiB: 1024, sqlMaxMiB: 500, sqlTimeoutMs: 30_000, sqlRunners: 2 };
+export const defaultBindingOptions: BindingOptions = { kvQuotaMiB: 1024, doQuotaMiB: 1024, sqlMaxMiB: 500, sqlTimeoutMs: 30_000, sqlRunners: 2 };
 
 /** What the node offers the kinds' platform sides. */
 export interface NodeServices {
@@ -85,6 +87,8 @@ export interface BindingPlatform {
   checkTarget(tenant: string, fn: string, binding: string, target: string): Promise<void>;
   /** A call from an instance of `tenant` (the caller's, as the primary knows it). */
   call(call: Call, tenant: string): Promise<CallResult>;
+  /** `tenant`'s function `fn` was removed (told on every node that served it): what the kind kept for it alone goes. */
+  functionRemoved?(tenant: string, fn: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -34,6 +34,8 @@ export const up: Command = {
     "--tenant-queue-messages N  async messages queued or running per tenant; beyond, 429 queue_full (default 100000)",
     "--tenant-queue-mib MIB  their payload per tenant; beyond, 429 queue_full (default 256)",
     "--tenant-kv-mib MIB  KV keys, values and metadata one tenant may store; beyond, a put fails (default 1024)",
+    "--tenant-do-mib MIB  durable object storage (keys and values) one tenant may have on this node;",
+    "                    beyond, a put fails (default 1024)",
     "--db-max-mib MIB    size limit of one SQL database; beyond, writes fail (default 500)",
     "--sql-timeout DUR   how long one SQL query, batch or exec may run before it is stopped (default 30s)",
     "--sql-runners N     processes that run SQL queries, tenants taking turns on each (default 2)",
@@ -91,6 +93,7 @@ export const up: Command = {
     "queue-wait": { type: "string" },
     "async-concurrency": { type: "string" },
     "tenant-kv-mib": { type: "string" },
+    "tenant-do-mib": { type: "string" },
     "db-max-mib": { type: "string" },
     "sql-timeout": { type: "string" },
     "sql-runners": { type: "string" },
@@ -235,10 +238,11 @@ function schedulingOptions(values: Record<string, unknown>, placementPolicies: r
     queueQuota[key] = n * scale;
   }
   if (Object.keys(queueQuota).length > 0) out["queueQuota"] = queueQuota;
-  if (values["tenant-kv-mib"] !== undefined) {
-    const n = parseInteger(values["tenant-kv-mib"] as string, "--tenant-kv-mib");
-    if (n < 1) throw new FlickError("validation_failed", "--tenant-kv-mib must be at least 1 (nothing could ever be stored)");
-    out["kvQuotaMiB"] = n;
+  for (const [flag, key] of [["tenant-kv-mib", "kvQuotaMiB"], ["tenant-do-mib", "doQuotaMiB"]] as const) {
+    if (values[flag] === undefined) continue;
+    const n = parseInteger(values[flag] as string, `--${flag}`);
+    if (n < 1) throw new FlickError("validation_failed", `--${flag} must be at least 1 (nothing could ever be stored)`);
+    out[key] = n;
   }
   if (values["db-max-mib"] !== undefined) {
     const n = parseInteger(values["db-max-mib"] as string, "--db-max-mib");

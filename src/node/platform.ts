@@ -278,7 +278,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     this.rememberQueueQuota(record);
   }
 
-  /** Stops serving a removed function on this node: its routes, instances, cron triggers and numbers. */
+  /** Stops serving a removed function on this node: its routes, instances, cron triggers and numbers, and what its bindings kept for it alone (its durable objects). */
   private async unload(tenant: string, name: string): Promise<void> {
     this.live.delete(name);
     for (const key of [...this.serving.keys()]) if (key.startsWith(`${tenant}/${name}@`)) this.serving.delete(key);
@@ -287,6 +287,10 @@ export class Platform implements ApiBackend, GatewayBackend {
     await this.pushRoutes([], [name]);
     this.stats.delete(`${tenant}/${name}`);
     await this.metrics?.removeFunction(tenant, name);
+    for (const [kind, side] of this.bindingSides) {
+      // The removal stands; what a kind could not drop stays on disk, and is said.
+      await side.functionRemoved?.(tenant, name).catch((err: unknown) => process.emitWarning(`flick: ${kind} kept what removed function ${tenant}/${name} stored: ${String(err)}`));
+    }
   }
 
   /**

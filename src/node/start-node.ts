@@ -96,6 +96,8 @@ export interface NodeOptions {
   queueQuota?: Partial<QueueQuota>;
   /** What each tenant may store in KV, MiB (default 1024). */
   kvQuotaMiB?: number;
+  /** What each tenant's durable objects may store on this node, MiB (default 1024). */
+  doQuotaMiB?: number;
   /** A SQL database's size limit, MiB (default 500), and one SQL call's time limit, ms (default 30 s). */
   sqlMaxMiB?: number;
   sqlTimeoutMs?: number;
@@ -382,6 +384,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   // Each binding kind's platform side (service, queue, KV …): its storage opens under the data dir.
   const bindingOptions = { ...defaultBindingOptions };
   if (options.kvQuotaMiB !== undefined) bindingOptions.kvQuotaMiB = options.kvQuotaMiB;
+  if (options.doQuotaMiB !== undefined) bindingOptions.doQuotaMiB = options.doQuotaMiB;
   if (options.sqlMaxMiB !== undefined) bindingOptions.sqlMaxMiB = options.sqlMaxMiB;
   if (options.sqlTimeoutMs !== undefined) bindingOptions.sqlTimeoutMs = options.sqlTimeoutMs;
   if (options.sqlRunners !== undefined) bindingOptions.sqlRunners = options.sqlRunners;

@@ -3,6 +3,10 @@
  * by namespace (`<tenant>/<function>/<class>`) and object id. Writes commit together
  * (../group-commit.ts), fsynced before they resolve. Keys are TEXT, compared by SQLite's
  * BINARY collation: the byte order of their UTF-8, as Workers lists them.
+ *
+ * Each tenant's stored bytes (a key's UTF-8 and its value's encoding, for every entry) are
+ * kept in `tenant_bytes`, changed in the transaction that changes the entries, so the
+ * quota's count survives a restart without a scan.
  */
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
@@ -31,6 +35,19 @@ export interface ListRange {
   limit: number;
 }
 
+/** The bytes an entry counts for: its key's UTF-8 and its value. */
+export function entryBytes(key: string, value: Uint8Array): number {
+  return Buffer.byteLength(key) + value.byteLength;
+}
+
+/** `<tenant>/<function>/` and the first string after every namespace under it ('0' follows '/'). */
+function functionRange(tenant: string, fn: string): [string, string] {
+  const from = `${tenant}/${fn}/`;
+  return [from, `${from.slice(0, -1)}0`];
+}
+
+const tenantOf = (ns: string): string => ns.slice(0, ns.indexOf("/"));
+
 export class DoStorage {
   private readonly db: DatabaseSync;
   private readonly q: Record<string, StatementSync>;
@@ -44,10 +61,25 @@ export class DoStorage {
       CREATE TABLE IF NOT EXISTS entries (ns TEXT NOT NULL, object TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (ns, object, key));
       CREATE TABLE IF NOT EXISTS alarms (ns TEXT NOT NULL, object TEXT NOT NULL, name TEXT NOT NULL, at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (ns, object));
       CREATE INDEX IF NOT EXISTS alarms_due ON alarms (at);`);
+    // A file from before the byte counts: counted once, from its entries.
+    const counted = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tenant_bytes'").get() !== undefined;
+    if (!counted) {
+      this.db.exec(`BEGIN IMMEDIATE;
+        CREATE TABLE tenant_bytes (tenant TEXT PRIMARY KEY, bytes INTEGER NOT NULL);
+        INSERT INTO tenant_bytes SELECT substr(ns, 1, instr(ns, '/') - 1), SUM(length(CAST(key AS BLOB)) + length(value)) FROM entries GROUP BY 1;
+        COMMIT;`);
+    }
     this.commits = new GroupCommit(this.db, "durable object storage");
     const prepare = (sql: string) => this.db.prepare(sql);
     this.q = {
       get: prepare("SELECT value FROM entries WHERE ns = ? AND object = ? AND key = ?"),
+      size: prepare("SELECT length(value) AS n FROM entries WHERE ns = ? AND object = ? AND key = ?"),
+      objectBytes: prepare("SELECT COALESCE(SUM(length(CAST(key AS BLOB)) + length(value)), 0) AS n FROM entries WHERE ns = ? AND object = ?"),
+      rangeBytes: prepare("SELECT COALESCE(SUM(length(CAST(key AS BLOB)) + length(value)), 0) AS n FROM entries WHERE ns >= ? AND ns < ?"),
+      deleteRange: prepare("DELETE FROM entries WHERE ns >= ? AND ns < ?"),
+      deleteRangeAlarms: prepare("DELETE FROM alarms WHERE ns >= ? AND ns < ?"),
+      tenantBytes: prepare("SELECT bytes FROM tenant_bytes WHERE tenant = ?"),
+      addBytes: prepare("INSERT INTO tenant_bytes (tenant, bytes) VALUES (?1, ?2) ON CONFLICT (tenant) DO UPDATE SET bytes = bytes + ?2"),
       put: prepare("INSERT INTO entries (ns, object, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (ns, object, key) DO UPDATE SET value = excluded.value"),
       delete: prepare("DELETE FROM entries WHERE ns = ? AND object = ? AND key = ?"),
       deleteAll: prepare("DELETE FROM entries WHERE ns = ? AND object = ?"),
@@ -72,23 +104,61 @@ export class DoStorage {
     return keys.map((k) => (this.q["get"]!.get(o.ns, o.id, k) as Row | undefined)?.["value"] as Uint8Array | undefined);
   }
 
-  /** Writes and deletes in one transaction: [key, value] puts, [key, null] deletes. How many deletes found a key. */
-  write(o: ObjectRef, ops: readonly [string, Uint8Array | null][]): Promise<number> {
-    return this.commits.write(() => {
-      let deleted = 0;
-      for (const [key, value] of ops) {
-        if (value === null) deleted += Number(this.q["delete"]!.run(o.ns, o.id, key).changes);
-        else this.q["put"]!.run(o.ns, o.id, key, value);
-      }
-      return deleted;
+  /** The committed size of each of `keys`' values, -1 for a key not stored (synchronous, as `get`). */
+  sizes(o: ObjectRef, keys: readonly string[]): number[] {
+    return keys.map((k) => {
+      const row = this.q["size"]!.get(o.ns, o.id, k) as Row | undefined;
+      return row === undefined ? -1 : Number(row["n"]);
     });
   }
 
-  /** Every key of the object, and its alarm. */
-  deleteAll(o: ObjectRef): Promise<void> {
+  /** The bytes `tenant`'s entries take, as committed. */
+  tenantBytes(tenant: string): number {
+    const row = this.q["tenantBytes"]!.get(tenant) as Row | undefined;
+    return row === undefined ? 0 : Number(row["bytes"]);
+  }
+
+  /**
+   * Writes and deletes in one transaction: [key, value] puts, [key, null] deletes. Resolves
+   * with the bytes the tenant's entries grew by (negative when they shrank).
+   */
+  write(o: ObjectRef, ops: readonly [string, Uint8Array | null][]): Promise<number> {
     return this.commits.write(() => {
+      let delta = 0;
+      for (const [key, value] of ops) {
+        const old = this.q["size"]!.get(o.ns, o.id, key) as Row | undefined;
+        if (old !== undefined) delta -= Buffer.byteLength(key) + Number(old["n"]);
+        if (value === null) this.q["delete"]!.run(o.ns, o.id, key);
+        else {
+          this.q["put"]!.run(o.ns, o.id, key, value);
+          delta += entryBytes(key, value);
+        }
+      }
+      if (delta !== 0) this.q["addBytes"]!.run(tenantOf(o.ns), delta);
+      return delta;
+    });
+  }
+
+  /** Every key of the object, and its alarm. Resolves with the bytes freed, as a negative change. */
+  deleteAll(o: ObjectRef): Promise<number> {
+    return this.commits.write(() => {
+      const freed = Number((this.q["objectBytes"]!.get(o.ns, o.id) as Row)["n"]);
       this.q["deleteAll"]!.run(o.ns, o.id);
       this.q["deleteAlarm"]!.run(o.ns, o.id);
+      if (freed !== 0) this.q["addBytes"]!.run(tenantOf(o.ns), -freed);
+      return -freed;
+    });
+  }
+
+  /** Every object of a removed function (all its classes): entries and alarms. Resolves with the bytes freed, as a negative change. */
+  removeFunction(tenant: string, fn: string): Promise<number> {
+    const [from, to] = functionRange(tenant, fn);
+    return this.commits.write(() => {
+      const freed = Number((this.q["rangeBytes"]!.get(from, to) as Row)["n"]);
+      this.q["deleteRange"]!.run(from, to);
+      this.q["deleteRangeAlarms"]!.run(from, to);
+      if (freed !== 0) this.q["addBytes"]!.run(tenant, -freed);
+      return -freed;
     });
   }
 

@@ -14,6 +14,10 @@
  * object starts again from what is stored (a fresh instance). Alarms are kept with the storage and run by this side: at their time, after a
  * restart too, retried with backoff when `alarm()` throws (6 tries).
  *
+ * A tenant's objects may store `--tenant-do-mib` on this node, all together: a write is
+ * checked when it is made (`checkQuota`), so a put over the quota rejects and nothing of it
+ * is kept. A removed function's objects go with it (`functionRemoved`).
+ *
  * In a cluster each object has a home node, named once in JetStream (object-homes.ts); the
  * other nodes send its requests there, so it still has one live instance, and its storage
  * and alarms live on its home.
@@ -23,7 +27,7 @@ import type { Call, CallResult, WireRequest } from "../../host/protocol.ts";
 import { withTraceHeaders } from "../../telemetry/index.ts";
 import { result, type BindingPlatform, type BindingPlatformKind, type NodeServices, type ServedResponse } from "../platform-types.ts";
 import { doContract, objectProblem } from "./contract.ts";
-import { DoStorage, type DueAlarm, type ObjectRef } from "./do-storage.ts";
+import { DoStorage, entryBytes, type DueAlarm, type ObjectRef } from "./do-storage.ts";
 import type { ObjectHomes } from "./object-homes.ts";
 
 export const doLimits = {
@@ -52,6 +56,13 @@ export class DoPlatform implements BindingPlatform {
   private readonly running = new Set<string>();
   /** In a cluster: each object's home node. */
   private readonly homes: ObjectHomes | undefined;
+  /**
+   * Per tenant: the bytes its objects' entries take as committed (read from the file at
+   * first use), and the change its writes answered but not yet committed make. A write is
+   * checked against the quota when it is made, so the object's put rejects at once.
+   */
+  private readonly committedBytes = new Map<string, number>();
+  private readonly pendingBytes = new Map<string, number>();
   private alarmTimer: NodeJS.Timeout | undefined;
   private alarmAt = 0;
   private closed = false;
@@ -111,19 +122,78 @@ export class DoPlatform implements BindingPlatform {
     return write;
   }
 
+  private get quotaBytes(): number {
+    return this.node.options.doQuotaMiB * 1024 * 1024;
+  }
+
+  /** The tenant's bytes as committed and as its answered writes will leave them. */
+  private usage(tenant: string): { committed: number; pending: number } {
+    let committed = this.committedBytes.get(tenant);
+    if (committed === undefined) {
+      committed = this.storage.tenantBytes(tenant);
+      this.committedBytes.set(tenant, committed);
+    }
+    return { committed, pending: this.pendingBytes.get(tenant) ?? 0 };
+  }
+
+  private addPending(tenant: string, delta: number): void {
+    const left = (this.pendingBytes.get(tenant) ?? 0) + delta;
+    if (left === 0) this.pendingBytes.delete(tenant);
+    else this.pendingBytes.set(tenant, left);
+  }
+
+  /** A commit changed the tenant's bytes by `delta` (a count not read yet is read from the file, which has it). */
+  private addCommitted(tenant: string, delta: number): void {
+    const known = this.committedBytes.get(tenant);
+    if (known !== undefined) this.committedBytes.set(tenant, known + delta);
+  }
+
+  /**
+   * How much `ops` grow the tenant's bytes, as the object sees its keys now (its pending
+   * writes over what is committed); throws `quota_exceeded` when the tenant would pass its
+   * quota. Deletes and writes that shrink are always let through.
+   */
+  private checkQuota(tenant: string, l: ObjectLine, o: ObjectRef, ops: readonly [string, Uint8Array | null][]): number {
+    const after = new Map<string, number>();
+    const unknown = ops.map(([k]) => k).filter((k) => !l.pending.has(k) && !after.has(k));
+    const stored = this.storage.sizes(o, unknown);
+    unknown.forEach((k, i) => after.set(k, stored[i]!));
+    let delta = 0;
+    for (const [k, v] of ops) {
+      const pending = l.pending.get(k);
+      const before = after.get(k) ?? (pending === undefined || pending === null ? -1 : pending.byteLength);
+      if (before >= 0) delta -= Buffer.byteLength(k) + before;
+      if (v !== null) delta += entryBytes(k, v);
+      after.set(k, v === null ? -1 : v.byteLength);
+    }
+    if (delta <= 0) return delta;
+    const { committed, pending } = this.usage(tenant);
+    const quota = this.quotaBytes;
+    if (committed + pending + delta > quota) {
+      throw new FlickError("quota_exceeded", `tenant "${tenant}" stores ${committed + pending} bytes in durable objects; ${delta} more is over its quota of ${quota} bytes. Delete keys (storage.delete, deleteAll), or ask the operator for more`);
+    }
+    return delta;
+  }
+
   /**
    * Writes `ops` behind the object: its reads see them at once (the pending map), the commit
    * runs after. Called in the same turn of the event loop as the call arrived, so the
-   * object's next call already sees them. A failed commit resets the object.
+   * object's next call already sees them. A failed commit resets the object. Throws
+   * `quota_exceeded` (nothing written) when the tenant would pass its quota.
    */
-  private writeBehind(key: string, o: ObjectRef, ops: [string, Uint8Array | null][], fn: string, className: string): void {
+  private writeBehind(tenant: string, key: string, o: ObjectRef, ops: [string, Uint8Array | null][], fn: string, className: string): void {
     const l = this.line(key);
+    const delta = this.checkQuota(tenant, l, o, ops);
     for (const [k, v] of ops) l.pending.set(k, v);
+    this.addPending(tenant, delta);
     this.tracked(key, this.storage.write(o, ops)).then(
-      () => {
+      (grown) => {
+        this.addPending(tenant, -delta);
+        this.addCommitted(tenant, grown);
         for (const [k, v] of ops) if (l.pending.get(k) === v) l.pending.delete(k);
       },
       () => {
+        this.addPending(tenant, -delta);
         // What the object saw was never stored: it starts again from what is.
         l.pending.clear();
         this.node.resetObject(fn, className, o.id);
@@ -172,6 +242,20 @@ export class DoPlatform implements BindingPlatform {
     return result("", "", [String(served.status), ...served.headers], served.body.byteLength === 0 ? [] : [served.body]);
   }
 
+  /**
+   * A removed function's objects go with it, every class: their entries, alarms and bytes
+   * on the tenant's quota (a function of that name deployed later starts with none). Their
+   * writes still pending are committed first; later storage calls are refused
+   * (`storageCall` asks whether the function is live).
+   */
+  async functionRemoved(tenant: string, fn: string): Promise<void> {
+    const prefix = `${tenant}/${fn}/`;
+    const writes: Promise<unknown>[] = [];
+    for (const [key, l] of this.lines) if (key.startsWith(prefix)) writes.push(...l.writes);
+    await Promise.allSettled(writes);
+    this.addCommitted(tenant, await this.storage.removeFunction(tenant, fn));
+  }
+
   /** A request for an object whose home this node is, sent by another node of the cluster. */
   serveHere(fn: string, className: string, id: string, name: string, request: WireRequest): Promise<ServedResponse> {
     const tenant = this.node.liveFunction(fn)?.tenant;
@@ -183,6 +267,8 @@ export class DoPlatform implements BindingPlatform {
   private async storageCall(call: Call, tenant: string, fn: string): Promise<CallResult> {
     const [className, id] = call.target.split("\n");
     if (className === undefined || id === undefined || objectProblem(id, "") !== null) return result("storage is for a durable object's own instance", "TypeError");
+    // A call still on its way from an instance of a function removed meanwhile: its objects are gone.
+    if (this.node.liveFunction(fn)?.tenant !== tenant) return result(`function "${fn}" was removed; its durable objects' storage went with it`);
     const o: ObjectRef = { ns: `${tenant}/${fn}/${className}`, id };
     const key = `${o.ns}/${id}`;
     const keys = call.strings;
@@ -202,7 +288,7 @@ export class DoPlatform implements BindingPlatform {
           if (tooLong !== undefined || keys.length !== call.buffers.length || keys.length > doContract.maxKeysPerCall || call.buffers.some((b) => b.byteLength > doContract.maxValueBytes)) {
             return result("malformed storage call", "TypeError");
           }
-          this.writeBehind(key, o, keys.map((k, i) => [k, call.buffers[i]!]), fn, className);
+          this.writeBehind(tenant, key, o, keys.map((k, i) => [k, call.buffers[i]!]), fn, className);
           return result("");
         }
         case "delete": {
@@ -211,7 +297,7 @@ export class DoPlatform implements BindingPlatform {
           const stored = this.storage.get(o, keys.filter((k) => !l.pending.has(k)));
           let at = 0;
           const found = keys.filter((k) => (l.pending.has(k) ? l.pending.get(k) !== null : stored[at++] !== undefined)).length;
-          this.writeBehind(key, o, keys.map((k) => [k, null]), fn, className);
+          this.writeBehind(tenant, key, o, keys.map((k) => [k, null]), fn, className);
           return result("", "", [String(found)]);
         }
         case "write": {
@@ -226,13 +312,13 @@ export class DoPlatform implements BindingPlatform {
               ops.push([k, v]);
             } else ops.push([k, null]);
           }
-          this.writeBehind(key, o, ops, fn, className);
+          this.writeBehind(tenant, key, o, ops, fn, className);
           return result("");
         }
         case "deleteAll": {
           // Rare: committed before it answers, with what is pending written first.
           await Promise.allSettled([...this.line(key).writes]);
-          await this.tracked(key, this.storage.deleteAll(o));
+          this.addCommitted(tenant, await this.tracked(key, this.storage.deleteAll(o)));
           this.line(key).pending.clear();
           return result("");
         }

@@ -1,0 +1,115 @@
+// A tenant's durable objects stop at its storage quota (flick up --tenant-do-mib): a put or
+// a transaction that would pass it rejects with the figures and writes nothing, another
+// tenant is untouched, deletes make room, the count survives kill -9, and removing the
+// function frees what its objects stored.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { FlickClient } from "../src/api/index.ts";
+import { startTestNode, type TestNode } from "./support/node-process.ts";
+
+const MiB = 1024 * 1024;
+/** Each value: 72 KiB of bytes, about 96 KiB as stored (its structured-clone encoding). */
+const code = `
+export class Box {
+  constructor(state) { this.storage = state.storage; }
+  async fetch(request) {
+    const url = new URL(request.url);
+    const op = url.searchParams.get("op");
+    const value = () => new Uint8Array(72 * 1024).fill(7);
+    const out = [];
+    const tryIt = async (f) => { try { out.push(await f()); } catch (err) { out.push("error: " + err.message); } };
+    if (op === "fill") {
+      const from = Number(url.searchParams.get("from") ?? 0);
+      for (let i = from; i < from + Number(url.searchParams.get("n")); i++) await tryIt(() => this.storage.put("k" + i, value()).then(() => "ok"));
+    } else if (op === "many") {
+      // One put of 128 keys: refused whole, or stored whole.
+      const entries = {};
+      for (let i = 0; i < 128; i++) entries["m" + i] = value();
+      await tryIt(() => this.storage.put(entries).then(() => "ok"));
+    } else if (op === "txn") {
+      await tryIt(() => this.storage.transaction(async (txn) => { txn.put("t1", value()); txn.put("t2", value()); }).then(() => "ok"));
+    } else if (op === "delete") {
+      await tryIt(() => this.storage.delete(url.searchParams.get("key")));
+    } else if (op === "overwrite") {
+      await tryIt(() => this.storage.put(url.searchParams.get("key"), value()).then(() => "ok"));
+    } else if (op === "keys") {
+      out.push([...(await this.storage.list()).keys()].sort());
+    }
+    return Response.json(out);
+  }
+}
+export default { fetch: (request, env) => env.BOX.getByName(new URL(request.url).searchParams.get("name") ?? "main").fetch(request) };`;
+
+let node: TestNode;
+let a: FlickClient;
+let b: FlickClient;
+before(async () => {
+  node = await startTestNode({ hosts: 1, args: ["--tenant-do-mib", "1"] });
+  a = new FlickClient(node.url, (await node.admin.createTenant("do-a")).token);
+  b = new FlickClient(node.url, (await node.admin.createTenant("do-b")).token);
+});
+after(() => node?.kill("SIGKILL"));
+
+async function call(at: TestNode, fn: string, query: string): Promise<unknown[]> {
+  const res = await fetch(`${at.url}/fn/${fn}?${query}`);
+  assert.equal(res.status, 200, await res.clone().text());
+  return (await res.json()) as unknown[];
+}
+
+const over = (tenant: string) => new RegExp(`^error: tenant "${tenant}" stores \\d+ bytes in durable objects; \\d+ more is over its quota of ${MiB} bytes\\. Delete keys`);
+
+test("a tenant's objects stop at its quota: the put that would pass it fails with the figures and writes nothing; other objects of the tenant too; another tenant is untouched", async () => {
+  await a.deploy("boxes-a", { code, durableObjectBindings: { BOX: "Box" } });
+  await b.deploy("boxes-b", { code, durableObjectBindings: { BOX: "Box" } });
+  // 1 MiB holds ten such values and their keys, not eleven.
+  const filled = await call(node, "boxes-a", "op=fill&n=11");
+  assert.deepEqual(filled.slice(0, 10), Array(10).fill("ok"));
+  assert.match(String(filled[10]), over("do-a"));
+  assert.deepEqual(await call(node, "boxes-a", "op=keys"), [Array.from({ length: 10 }, (_, i) => `k${i}`).sort()], "the refused key was not stored");
+  // The quota is the tenant's, whichever object writes.
+  assert.match(String((await call(node, "boxes-a", "name=other&op=fill&n=1"))[0]), over("do-a"));
+  assert.match(String((await call(node, "boxes-a", "name=other&op=many"))[0]), over("do-a"));
+  assert.match(String((await call(node, "boxes-a", "name=other&op=txn"))[0]), over("do-a"));
+  assert.deepEqual(await call(node, "boxes-a", "name=other&op=keys"), [[]], "nothing of the refused put or transaction");
+  // Another tenant has its own quota.
+  assert.deepEqual(await call(node, "boxes-b", "op=fill&n=10"), Array(10).fill("ok"));
+  // Writing a key again with a value of the same size takes nothing more; a delete makes room.
+  assert.deepEqual(await call(node, "boxes-a", "op=overwrite&key=k3"), ["ok"]);
+  assert.deepEqual(await call(node, "boxes-a", "op=delete&key=k3"), [true]);
+  assert.deepEqual(await call(node, "boxes-a", "name=other&op=fill&n=1"), ["ok"]);
+  assert.match(String((await call(node, "boxes-a", "name=other&op=fill&from=1&n=1"))[0]), over("do-a"));
+});
+
+test("the count survives kill -9, and removing a function frees what its objects stored", async () => {
+  const solo = await startTestNode({ hosts: 1, args: ["--tenant-do-mib", "1"] });
+  let again: TestNode | undefined;
+  try {
+    const token = (await solo.admin.createTenant("do-c")).token;
+    const t = new FlickClient(solo.url, token);
+    await t.deploy("boxes", { code, durableObjectBindings: { BOX: "Box" } });
+    assert.deepEqual(await call(solo, "boxes", "op=fill&n=10"), Array(10).fill("ok"));
+    await solo.kill("SIGKILL");
+    again = await startTestNode({ hosts: 1, dataDir: solo.dataDir, args: ["--tenant-do-mib", "1"] });
+    assert.match(String((await call(again, "boxes", "name=new&op=fill&n=1"))[0]), over("do-c"), "the tenant's bytes were counted before the kill");
+    const t2 = new FlickClient(again.url, token);
+    await t2.deploy("boxes2", { code, durableObjectBindings: { BOX: "Box" } });
+    assert.match(String((await call(again, "boxes2", "op=fill&n=1"))[0]), over("do-c"));
+    await t2.removeFunction("boxes");
+    assert.deepEqual(await call(again, "boxes2", "op=fill&n=10"), Array(10).fill("ok"), "the removed function's objects no longer count");
+    // A function deployed again under the removed one's name starts with no objects.
+    await t2.deploy("boxes", { code, durableObjectBindings: { BOX: "Box" } });
+    assert.deepEqual(await call(again, "boxes", "op=keys"), [[]]);
+  } finally {
+    await solo.kill("SIGKILL").catch(() => {});
+    await again?.kill("SIGKILL");
+  }
+});
+
+test("writers in many objects at once cannot pass the quota together: writes answered but not yet committed count", async () => {
+  const d = new FlickClient(node.url, (await node.admin.createTenant("do-d")).token);
+  await d.deploy("boxes-d", { code, durableObjectBindings: { BOX: "Box" } });
+  // 30 objects, two puts each, all at once: ten fit.
+  const answers = (await Promise.all(Array.from({ length: 30 }, (_, i) => call(node, "boxes-d", `name=o${i}&op=fill&n=2`)))).flat();
+  assert.equal(answers.filter((x) => x === "ok").length, 10, answers.filter((x) => x !== "ok").slice(0, 1).join());
+  assert.ok(answers.filter((x) => x !== "ok").every((x) => over("do-d").test(String(x))));
+});
