@@ -32,6 +32,19 @@ export class Box {
       await tryIt(() => this.storage.delete(url.searchParams.get("key")));
     } else if (op === "overwrite") {
       await tryIt(() => this.storage.put(url.searchParams.get("key"), value()).then(() => "ok"));
+    } else if (op === "pad") {
+      // Fills what is left, in smaller and smaller values, until not even one byte fits.
+      let i = 0;
+      for (const size of [65536, 16384, 4096, 1024, 256, 64, 16, 4, 1]) {
+        for (;;) {
+          try { await this.storage.put("p" + i++, new Uint8Array(size)); } catch (err) { if (!/quota/.test(err.message)) throw err; break; }
+        }
+      }
+      out.push("padded");
+    } else if (op === "alarm") {
+      await tryIt(() => this.storage.setAlarm(Date.now() + 3_600_000).then(() => "ok"));
+    } else if (op === "unalarm") {
+      await tryIt(() => this.storage.deleteAlarm().then(() => "ok"));
     } else if (op === "keys") {
       out.push([...(await this.storage.list()).keys()].sort());
     }
@@ -112,4 +125,15 @@ test("writers in many objects at once cannot pass the quota together: writes ans
   const answers = (await Promise.all(Array.from({ length: 30 }, (_, i) => call(node, "boxes-d", `name=o${i}&op=fill&n=2`)))).flat();
   assert.equal(answers.filter((x) => x === "ok").length, 10, answers.filter((x) => x !== "ok").slice(0, 1).join());
   assert.ok(answers.filter((x) => x !== "ok").every((x) => over("do-d").test(String(x))));
+});
+
+test("an alarm counts on the quota too: a new one is refused when the tenant is full; setting one again takes nothing; deleting one makes room", async () => {
+  const e = new FlickClient(node.url, (await node.admin.createTenant("do-e")).token);
+  await e.deploy("boxes-e", { code, durableObjectBindings: { BOX: "Box" } });
+  assert.deepEqual(await call(node, "boxes-e", "name=first&op=alarm"), ["ok"]);
+  assert.deepEqual(await call(node, "boxes-e", "op=pad"), ["padded"]);
+  assert.match(String((await call(node, "boxes-e", "name=second&op=alarm"))[0]), over("do-e"));
+  assert.deepEqual(await call(node, "boxes-e", "name=first&op=alarm"), ["ok"], "an object's alarm set again");
+  assert.deepEqual(await call(node, "boxes-e", "name=first&op=unalarm"), ["ok"]);
+  assert.deepEqual(await call(node, "boxes-e", "name=second&op=alarm"), ["ok"], "the deleted alarm's room");
 });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import test from "node:test";
-import { DoStorage, entryBytes } from "./do-storage.ts";
+import { alarmBytes, DoStorage, entryBytes } from "./do-storage.ts";
 
 const bytes = (n: number) => new Uint8Array(n).fill(1);
 
@@ -12,11 +12,9 @@ const bytes = (n: number) => new Uint8Array(n).fill(1);
 function recount(dataDir: string): Map<string, number> {
   const db = new DatabaseSync(path.join(dataDir, "do", "storage.db"), { readOnly: true });
   const sums = new Map<string, number>();
-  for (const row of db.prepare("SELECT ns, key, value FROM entries").all()) {
-    const ns = String(row["ns"]);
-    const tenant = ns.slice(0, ns.indexOf("/"));
-    sums.set(tenant, (sums.get(tenant) ?? 0) + entryBytes(String(row["key"]), row["value"] as Uint8Array));
-  }
+  const add = (ns: string, n: number) => sums.set(ns.slice(0, ns.indexOf("/")), (sums.get(ns.slice(0, ns.indexOf("/"))) ?? 0) + n);
+  for (const row of db.prepare("SELECT ns, key, value FROM entries").all()) add(String(row["ns"]), entryBytes(String(row["key"]), row["value"] as Uint8Array));
+  for (const row of db.prepare("SELECT ns FROM alarms").all()) add(String(row["ns"]), alarmBytes);
   db.close();
   return sums;
 }
@@ -38,10 +36,21 @@ test("each tenant's bytes follow its puts, overwrites, deletes, deleteAll and a 
   await s.write(longer, [["z", bytes(70)]]);
   await s.write(u, [["w", bytes(7)]]);
   assert.deepEqual(await Promise.all([s.tenantBytes("t"), s.tenantBytes("u"), s.tenantBytes("nobody")]), [5 + 101 + 51 + 71, 8, 0]);
-  assert.equal(await s.deleteAll(other), -101);
+  // Alarms: a new one counts, setting it again does not, deleting or running it frees it.
+  assert.equal(await s.setAlarm(other, "", 1000), alarmBytes);
+  assert.equal(await s.setAlarm(other, "", 2000), 0);
+  assert.equal(await s.deleteAll(other), -101 - alarmBytes, "deleteAll takes the alarm too");
+  assert.equal(await s.deleteAlarm(other), 0);
+  await s.setAlarm(u, "", 1000);
+  assert.equal(await s.alarmDone({ ...u, name: "", at: 999, attempts: 0 }), 0, "an alarm set again meanwhile stays");
+  assert.equal(await s.alarmDone({ ...u, name: "", at: 1000, attempts: 0 }), -alarmBytes);
+  await s.setAlarm(u, "", 5000);
+  assert.equal(await s.deleteAlarm(u), -alarmBytes);
   await s.write(other, [["x", bytes(1)]]);
+  await s.setAlarm(a, "", 1000);
   // fn's two classes go; fn-b and fnx, whose names start the same, stay.
-  assert.equal(await s.removeFunction("t", "fn"), -(5 + 2));
+  assert.equal(await s.removeFunction("t", "fn"), -(5 + 2 + alarmBytes), "its entries and its alarm");
+  assert.equal(await s.getAlarm(a), null);
   assert.deepEqual(s.list(prefixed, { start: "", startAfter: "", end: "", prefix: "", reverse: false, limit: 10 }).map(([k]) => k), ["y"]);
   assert.deepEqual(s.list(longer, { start: "", startAfter: "", end: "", prefix: "", reverse: false, limit: 10 }).map(([k]) => k), ["z"]);
   assert.equal(s.tenantBytes("t"), 51 + 71);
@@ -58,9 +67,11 @@ test("a storage file from before the counts is counted once when it opens", asyn
   put.run("t/fn/Box", "1", "a", bytes(10));
   put.run("t/fn/Box", "2", "é", bytes(5));
   put.run("u/g/Room", "1", "b", bytes(3));
+  old.exec("CREATE TABLE alarms (ns TEXT NOT NULL, object TEXT NOT NULL, name TEXT NOT NULL, at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (ns, object))");
+  old.exec("INSERT INTO alarms VALUES ('v/h/Cls', '9', '', 1000, 0)");
   old.close();
   const s = new DoStorage(dir);
-  assert.deepEqual([s.tenantBytes("t"), s.tenantBytes("u")], [11 + 7, 4]);
+  assert.deepEqual([s.tenantBytes("t"), s.tenantBytes("u"), s.tenantBytes("v")], [11 + 7, 4, alarmBytes]);
   await s.write({ ns: "t/fn/Box", id: "1" }, [["a", null]]);
   await s.close();
   // Opened again, the counts are read, not made twice.

@@ -4,9 +4,9 @@
  * (../group-commit.ts), fsynced before they resolve. Keys are TEXT, compared by SQLite's
  * BINARY collation: the byte order of their UTF-8, as Workers lists them.
  *
- * Each tenant's stored bytes (a key's UTF-8 and its value's encoding, for every entry) are
- * kept in `tenant_bytes`, changed in the transaction that changes the entries, so the
- * quota's count survives a restart without a scan.
+ * Each tenant's stored bytes (a key's UTF-8 and its value's encoding, for every entry, and
+ * `alarmBytes` for every alarm) are kept in `tenant_bytes`, changed in the transaction that
+ * changes the entries, so the quota's count survives a restart without a scan.
  */
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
@@ -34,6 +34,9 @@ export interface ListRange {
   reverse: boolean;
   limit: number;
 }
+
+/** What an alarm counts for on the quota: its row (namespace, id, name, time), rounded up. */
+export const alarmBytes = 256;
 
 /** The bytes an entry counts for: its key's UTF-8 and its value. */
 export function entryBytes(key: string, value: Uint8Array): number {
@@ -66,7 +69,9 @@ export class DoStorage {
     if (!counted) {
       this.db.exec(`BEGIN IMMEDIATE;
         CREATE TABLE tenant_bytes (tenant TEXT PRIMARY KEY, bytes INTEGER NOT NULL);
-        INSERT INTO tenant_bytes SELECT substr(ns, 1, instr(ns, '/') - 1), SUM(length(CAST(key AS BLOB)) + length(value)) FROM entries GROUP BY 1;
+        INSERT INTO tenant_bytes SELECT tenant, SUM(n) FROM (
+          SELECT substr(ns, 1, instr(ns, '/') - 1) AS tenant, length(CAST(key AS BLOB)) + length(value) AS n FROM entries
+          UNION ALL SELECT substr(ns, 1, instr(ns, '/') - 1), ${alarmBytes} FROM alarms) GROUP BY tenant;
         COMMIT;`);
     }
     this.commits = new GroupCommit(this.db, "durable object storage");
@@ -75,7 +80,8 @@ export class DoStorage {
       get: prepare("SELECT value FROM entries WHERE ns = ? AND object = ? AND key = ?"),
       size: prepare("SELECT length(value) AS n FROM entries WHERE ns = ? AND object = ? AND key = ?"),
       objectBytes: prepare("SELECT COALESCE(SUM(length(CAST(key AS BLOB)) + length(value)), 0) AS n FROM entries WHERE ns = ? AND object = ?"),
-      rangeBytes: prepare("SELECT COALESCE(SUM(length(CAST(key AS BLOB)) + length(value)), 0) AS n FROM entries WHERE ns >= ? AND ns < ?"),
+      rangeBytes: prepare(`SELECT (SELECT COALESCE(SUM(length(CAST(key AS BLOB)) + length(value)), 0) FROM entries WHERE ns >= ?1 AND ns < ?2)
+        + ${alarmBytes} * (SELECT COUNT(*) FROM alarms WHERE ns >= ?1 AND ns < ?2) AS n`),
       deleteRange: prepare("DELETE FROM entries WHERE ns >= ? AND ns < ?"),
       deleteRangeAlarms: prepare("DELETE FROM alarms WHERE ns >= ? AND ns < ?"),
       tenantBytes: prepare("SELECT bytes FROM tenant_bytes WHERE tenant = ?"),
@@ -142,10 +148,11 @@ export class DoStorage {
   /** Every key of the object, and its alarm. Resolves with the bytes freed, as a negative change. */
   deleteAll(o: ObjectRef): Promise<number> {
     return this.commits.write(() => {
-      const freed = Number((this.q["objectBytes"]!.get(o.ns, o.id) as Row)["n"]);
+      let freed = Number((this.q["objectBytes"]!.get(o.ns, o.id) as Row)["n"]);
       this.q["deleteAll"]!.run(o.ns, o.id);
-      this.q["deleteAlarm"]!.run(o.ns, o.id);
-      if (freed !== 0) this.q["addBytes"]!.run(tenantOf(o.ns), -freed);
+      freed += alarmBytes * Number(this.q["deleteAlarm"]!.run(o.ns, o.id).changes);
+      if (freed === 0) return 0;
+      this.q["addBytes"]!.run(tenantOf(o.ns), -freed);
       return -freed;
     });
   }
@@ -157,7 +164,8 @@ export class DoStorage {
       const freed = Number((this.q["rangeBytes"]!.get(from, to) as Row)["n"]);
       this.q["deleteRange"]!.run(from, to);
       this.q["deleteRangeAlarms"]!.run(from, to);
-      if (freed !== 0) this.q["addBytes"]!.run(tenant, -freed);
+      if (freed === 0) return 0;
+      this.q["addBytes"]!.run(tenant, -freed);
       return -freed;
     });
   }
@@ -172,12 +180,25 @@ export class DoStorage {
     return row === undefined ? null : Number(row["at"]);
   }
 
-  setAlarm(o: ObjectRef, name: string, at: number): Promise<void> {
-    return this.commits.write(() => void this.q["setAlarm"]!.run(o.ns, o.id, name, at));
+  /** Sets the object's alarm; resolves with the bytes the tenant's count grew by (`alarmBytes` for a new one). */
+  setAlarm(o: ObjectRef, name: string, at: number): Promise<number> {
+    return this.commits.write(() => {
+      const grown = this.q["getAlarm"]!.get(o.ns, o.id) === undefined ? alarmBytes : 0;
+      this.q["setAlarm"]!.run(o.ns, o.id, name, at);
+      if (grown !== 0) this.q["addBytes"]!.run(tenantOf(o.ns), grown);
+      return grown;
+    });
   }
 
-  deleteAlarm(o: ObjectRef): Promise<void> {
-    return this.commits.write(() => void this.q["deleteAlarm"]!.run(o.ns, o.id));
+  /** Resolves with the bytes freed, as a negative change. */
+  deleteAlarm(o: ObjectRef): Promise<number> {
+    return this.commits.write(() => this.dropAlarm(o.ns, Number(this.q["deleteAlarm"]!.run(o.ns, o.id).changes)));
+  }
+
+  private dropAlarm(ns: string, dropped: number): number {
+    if (dropped === 0) return 0;
+    this.q["addBytes"]!.run(tenantOf(ns), -alarmBytes * dropped);
+    return -alarmBytes * dropped;
   }
 
   async due(nowMs: number, max: number): Promise<DueAlarm[]> {
@@ -190,9 +211,9 @@ export class DoStorage {
     return at === null ? null : Number(at);
   }
 
-  /** An alarm ran: gone, unless the object set it again meanwhile (its time changed). */
-  alarmDone(a: DueAlarm): Promise<void> {
-    return this.commits.write(() => void this.q["doneAlarm"]!.run(a.ns, a.id, a.at));
+  /** An alarm ran: gone, unless the object set it again meanwhile (its time changed). Resolves with the bytes freed, as a negative change. */
+  alarmDone(a: DueAlarm): Promise<number> {
+    return this.commits.write(() => this.dropAlarm(a.ns, Number(this.q["doneAlarm"]!.run(a.ns, a.id, a.at).changes)));
   }
 
   /** An alarm failed: again at `retryAt`, unless the object set it again meanwhile. */

@@ -27,7 +27,7 @@ import type { Call, CallResult, WireRequest } from "../../host/protocol.ts";
 import { withTraceHeaders } from "../../telemetry/index.ts";
 import { result, type BindingPlatform, type BindingPlatformKind, type NodeServices, type ServedResponse } from "../platform-types.ts";
 import { doContract, objectProblem } from "./contract.ts";
-import { DoStorage, entryBytes, type DueAlarm, type ObjectRef } from "./do-storage.ts";
+import { alarmBytes, DoStorage, entryBytes, type DueAlarm, type ObjectRef } from "./do-storage.ts";
 import type { ObjectHomes } from "./object-homes.ts";
 
 export const doLimits = {
@@ -166,13 +166,18 @@ export class DoPlatform implements BindingPlatform {
       if (v !== null) delta += entryBytes(k, v);
       after.set(k, v === null ? -1 : v.byteLength);
     }
-    if (delta <= 0) return delta;
+    this.admit(tenant, delta);
+    return delta;
+  }
+
+  /** Throws `quota_exceeded` when `delta` more bytes would take the tenant past its quota. */
+  private admit(tenant: string, delta: number): void {
+    if (delta <= 0) return;
     const { committed, pending } = this.usage(tenant);
     const quota = this.quotaBytes;
     if (committed + pending + delta > quota) {
       throw new FlickError("quota_exceeded", `tenant "${tenant}" stores ${committed + pending} bytes in durable objects; ${delta} more is over its quota of ${quota} bytes. Delete keys (storage.delete, deleteAll), or ask the operator for more`);
     }
-    return delta;
   }
 
   /**
@@ -350,12 +355,20 @@ export class DoPlatform implements BindingPlatform {
           const at = Number(keys[0]);
           if (!Number.isSafeInteger(at)) return result("malformed storage call", "TypeError");
           const [, , name] = call.target.split("\n");
-          await this.tracked(key, this.storage.setAlarm(o, name ?? "", at));
+          // A new alarm counts on the quota (objects by the million, each with an alarm, fill a disk too).
+          const grows = (await this.storage.getAlarm(o)) === null ? alarmBytes : 0;
+          this.admit(tenant, grows);
+          this.addPending(tenant, grows);
+          try {
+            this.addCommitted(tenant, await this.tracked(key, this.storage.setAlarm(o, name ?? "", at)));
+          } finally {
+            this.addPending(tenant, -grows);
+          }
           this.scheduleAlarms(at - Date.now());
           return result("");
         }
         case "deleteAlarm":
-          await this.tracked(key, this.storage.deleteAlarm(o));
+          this.addCommitted(tenant, await this.tracked(key, this.storage.deleteAlarm(o)));
           return result("");
       }
     } catch (err) {
@@ -407,7 +420,7 @@ export class DoPlatform implements BindingPlatform {
       // The function or its class is gone: the alarm has nothing to run.
       if (err instanceof FlickError && (err.code === "function_not_found" || err.code === "validation_failed")) ok = true;
     }
-    if (ok || a.attempts + 1 >= doLimits.alarmTries) await this.storage.alarmDone(a);
+    if (ok || a.attempts + 1 >= doLimits.alarmTries) this.addCommitted(a.ns.slice(0, a.ns.indexOf("/")), await this.storage.alarmDone(a));
     else await this.storage.alarmRetry(a, Date.now() + doLimits.alarmBackoffMs * 2 ** a.attempts);
     this.scheduleAlarms(0);
   }
