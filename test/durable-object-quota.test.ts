@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { FlickClient } from "../src/api/index.ts";
+import { SqliteStore } from "../src/store/index.ts";
 import { startTestNode, type TestNode } from "./support/node-process.ts";
 
 const MiB = 1024 * 1024;
@@ -136,4 +137,32 @@ test("an alarm counts on the quota too: a new one is refused when the tenant is 
   assert.deepEqual(await call(node, "boxes-e", "name=first&op=alarm"), ["ok"], "an object's alarm set again");
   assert.deepEqual(await call(node, "boxes-e", "name=first&op=unalarm"), ["ok"]);
   assert.deepEqual(await call(node, "boxes-e", "name=second&op=alarm"), ["ok"], "the deleted alarm's room");
+});
+
+test("a function removed while the node was down: its objects go when the node starts again, other functions' stay", async () => {
+  const solo = await startTestNode({ hosts: 1, args: ["--tenant-do-mib", "1"] });
+  let again: TestNode | undefined;
+  try {
+    const token = (await solo.admin.createTenant("do-f")).token;
+    const t = new FlickClient(solo.url, token);
+    await t.deploy("gone", { code, durableObjectBindings: { BOX: "Box" } });
+    await t.deploy("kept", { code, durableObjectBindings: { BOX: "Box" } });
+    assert.deepEqual(await call(solo, "kept", "op=fill&n=1"), ["ok"]);
+    assert.deepEqual(await call(solo, "gone", "op=fill&from=1&n=9"), Array(9).fill("ok"));
+    assert.deepEqual(await call(solo, "gone", "name=other&op=alarm"), ["ok"]);
+    await solo.kill("SIGKILL");
+    // What another node of a cluster would do meanwhile: the registry loses the function.
+    const store = new SqliteStore(solo.dataDir);
+    assert.equal(await store.removeFunction("gone", "do-f"), true);
+    await store.close();
+    again = await startTestNode({ hosts: 1, dataDir: solo.dataDir, args: ["--tenant-do-mib", "1"] });
+    const t2 = new FlickClient(again.url, token);
+    await t2.deploy("gone", { code, durableObjectBindings: { BOX: "Box" } });
+    assert.deepEqual(await call(again, "gone", "op=keys"), [[]], "the removed function's objects are gone");
+    assert.deepEqual(await call(again, "kept", "op=keys"), [["k0"]], "another function's stay");
+    assert.deepEqual(await call(again, "gone", "op=fill&from=1&n=9"), Array(9).fill("ok"), "and their bytes are free");
+  } finally {
+    await solo.kill("SIGKILL").catch(() => {});
+    await again?.kill("SIGKILL");
+  }
 });

@@ -48,6 +48,10 @@ test("each tenant's bytes follow its puts, overwrites, deletes, deleteAll and a 
   assert.equal(await s.deleteAlarm(u), -alarmBytes);
   await s.write(other, [["x", bytes(1)]]);
   await s.setAlarm(a, "", 1000);
+  // A function with an alarm and no entries is one too.
+  await s.setAlarm({ ns: "v/alarmed/Box", id: "1" }, "", 1000);
+  assert.deepEqual(s.functions().sort(), [["t", "fn"], ["t", "fn-b"], ["t", "fnx"], ["u", "fn"], ["v", "alarmed"]]);
+  await s.deleteAlarm({ ns: "v/alarmed/Box", id: "1" });
   // fn's two classes go; fn-b and fnx, whose names start the same, stay.
   assert.equal(await s.removeFunction("t", "fn"), -(5 + 2 + alarmBytes), "its entries and its alarm");
   assert.equal(await s.getAlarm(a), null);

@@ -85,6 +85,8 @@ export class DoStorage {
       deleteRange: prepare("DELETE FROM entries WHERE ns >= ? AND ns < ?"),
       deleteRangeAlarms: prepare("DELETE FROM alarms WHERE ns >= ? AND ns < ?"),
       tenantBytes: prepare("SELECT bytes FROM tenant_bytes WHERE tenant = ?"),
+      nextEntryNs: prepare("SELECT ns FROM entries WHERE ns >= ? ORDER BY ns LIMIT 1"),
+      nextAlarmNs: prepare("SELECT ns FROM alarms WHERE ns >= ? ORDER BY ns LIMIT 1"),
       addBytes: prepare("INSERT INTO tenant_bytes (tenant, bytes) VALUES (?1, ?2) ON CONFLICT (tenant) DO UPDATE SET bytes = bytes + ?2"),
       put: prepare("INSERT INTO entries (ns, object, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (ns, object, key) DO UPDATE SET value = excluded.value"),
       delete: prepare("DELETE FROM entries WHERE ns = ? AND object = ? AND key = ?"),
@@ -116,6 +118,26 @@ export class DoStorage {
       const row = this.q["size"]!.get(o.ns, o.id, k) as Row | undefined;
       return row === undefined ? -1 : Number(row["n"]);
     });
+  }
+
+  /**
+   * Every `[tenant, function]` with entries or alarms stored, in order. It steps through the
+   * primary keys' index from one function to the next, so it reads a row per function, not
+   * every row.
+   */
+  functions(): [string, string][] {
+    const found = new Map<string, [string, string]>();
+    for (const next of [this.q["nextEntryNs"]!, this.q["nextAlarmNs"]!]) {
+      let from = "";
+      for (;;) {
+        const row = next.get(from) as Row | undefined;
+        if (row === undefined) break;
+        const [tenant = "", fn = ""] = String(row["ns"]).split("/");
+        found.set(`${tenant}/${fn}`, [tenant, fn]);
+        from = functionRange(tenant, fn)[1];
+      }
+    }
+    return [...found.values()];
   }
 
   /** The bytes `tenant`'s entries take, as committed. */

@@ -261,6 +261,20 @@ export class DoPlatform implements BindingPlatform {
     this.addCommitted(tenant, await this.storage.removeFunction(tenant, fn));
   }
 
+  /**
+   * At open: the objects of functions removed (or taken by another tenant) while this node
+   * was down go, as `functionRemoved` would have done. Returns how many functions' objects went.
+   */
+  async sweepRemoved(): Promise<number> {
+    let swept = 0;
+    for (const [tenant, fn] of this.storage.functions()) {
+      if ((await this.node.functionTenant(fn)) === tenant) continue;
+      await this.functionRemoved(tenant, fn);
+      swept++;
+    }
+    return swept;
+  }
+
   /** A request for an object whose home this node is, sent by another node of the cluster. */
   serveHere(fn: string, className: string, id: string, name: string, request: WireRequest): Promise<ServedResponse> {
     const tenant = this.node.liveFunction(fn)?.tenant;
@@ -436,8 +450,14 @@ export const doPlatform: BindingPlatformKind = {
   kind: doContract.kind,
   // In a cluster, the objects' homes are in JetStream; the NATS client loads only then.
   open: async (node) => {
-    if (node.nats === undefined) return new DoPlatform(node, undefined);
-    const { ObjectHomes } = await import("./object-homes.ts");
-    return new DoPlatform(node, await ObjectHomes.open(node.nats.connection, node.nats.replicas, node.self));
+    let platform: DoPlatform;
+    if (node.nats === undefined) platform = new DoPlatform(node, undefined);
+    else {
+      const { ObjectHomes } = await import("./object-homes.ts");
+      platform = new DoPlatform(node, await ObjectHomes.open(node.nats.connection, node.nats.replicas, node.self));
+    }
+    // Before the first request: a node that was down when a function was removed still has its objects.
+    await platform.sweepRemoved().catch((err: unknown) => process.emitWarning(`flick: durable objects of removed functions were not looked for: ${String(err)}`));
+    return platform;
   },
 };
