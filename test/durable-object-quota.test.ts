@@ -70,6 +70,33 @@ async function call(at: TestNode, fn: string, query: string): Promise<unknown[]>
   return (await res.json()) as unknown[];
 }
 
+/**
+ * A node of its own with a 1 MiB quota and a new tenant: `before` runs on it, then the node is
+ * killed with -9, `meanwhile` runs on its data dir, and `after` runs on a node started again
+ * there. Each gets a client with the tenant's token and the node.
+ */
+async function acrossRestart(
+  tenant: string,
+  before: (t: FlickClient, at: TestNode) => Promise<void>,
+  meanwhile: (dataDir: string) => Promise<void>,
+  after: (t: FlickClient, at: TestNode) => Promise<void>,
+): Promise<void> {
+  const args = ["--tenant-do-mib", "1"];
+  const first = await startTestNode({ hosts: 1, args });
+  let again: TestNode | undefined;
+  try {
+    const token = (await first.admin.createTenant(tenant)).token;
+    await before(new FlickClient(first.url, token), first);
+    await first.kill("SIGKILL");
+    await meanwhile(first.dataDir);
+    again = await startTestNode({ hosts: 1, dataDir: first.dataDir, args });
+    await after(new FlickClient(again.url, token), again);
+  } finally {
+    await first.kill("SIGKILL").catch(() => {});
+    await again?.kill("SIGKILL");
+  }
+}
+
 const over = (tenant: string) => new RegExp(`^error: tenant "${tenant}" stores \\d+ bytes in durable objects; \\d+ more is over its quota of ${MiB} bytes\\. Delete keys`);
 
 test("a tenant's objects stop at its quota: the put that would pass it fails with the figures and writes nothing; other objects of the tenant too; another tenant is untouched", async () => {
@@ -95,28 +122,24 @@ test("a tenant's objects stop at its quota: the put that would pass it fails wit
 });
 
 test("the count survives kill -9, and removing a function frees what its objects stored", async () => {
-  const solo = await startTestNode({ hosts: 1, args: ["--tenant-do-mib", "1"] });
-  let again: TestNode | undefined;
-  try {
-    const token = (await solo.admin.createTenant("do-c")).token;
-    const t = new FlickClient(solo.url, token);
-    await t.deploy("boxes", { code, durableObjectBindings: { BOX: "Box" } });
-    assert.deepEqual(await call(solo, "boxes", "op=fill&n=10"), Array(10).fill("ok"));
-    await solo.kill("SIGKILL");
-    again = await startTestNode({ hosts: 1, dataDir: solo.dataDir, args: ["--tenant-do-mib", "1"] });
-    assert.match(String((await call(again, "boxes", "name=new&op=fill&n=1"))[0]), over("do-c"), "the tenant's bytes were counted before the kill");
-    const t2 = new FlickClient(again.url, token);
-    await t2.deploy("boxes2", { code, durableObjectBindings: { BOX: "Box" } });
-    assert.match(String((await call(again, "boxes2", "op=fill&n=1"))[0]), over("do-c"));
-    await t2.removeFunction("boxes");
-    assert.deepEqual(await call(again, "boxes2", "op=fill&n=10"), Array(10).fill("ok"), "the removed function's objects no longer count");
-    // A function deployed again under the removed one's name starts with no objects.
-    await t2.deploy("boxes", { code, durableObjectBindings: { BOX: "Box" } });
-    assert.deepEqual(await call(again, "boxes", "op=keys"), [[]]);
-  } finally {
-    await solo.kill("SIGKILL").catch(() => {});
-    await again?.kill("SIGKILL");
-  }
+  await acrossRestart(
+    "do-c",
+    async (t, at) => {
+      await t.deploy("boxes", { code, durableObjectBindings: { BOX: "Box" } });
+      assert.deepEqual(await call(at, "boxes", "op=fill&n=10"), Array(10).fill("ok"));
+    },
+    async () => {},
+    async (t, at) => {
+      assert.match(String((await call(at, "boxes", "name=new&op=fill&n=1"))[0]), over("do-c"), "the tenant's bytes were counted before the kill");
+      await t.deploy("boxes2", { code, durableObjectBindings: { BOX: "Box" } });
+      assert.match(String((await call(at, "boxes2", "op=fill&n=1"))[0]), over("do-c"));
+      await t.removeFunction("boxes");
+      assert.deepEqual(await call(at, "boxes2", "op=fill&n=10"), Array(10).fill("ok"), "the removed function's objects no longer count");
+      // A function deployed again under the removed one's name starts with no objects.
+      await t.deploy("boxes", { code, durableObjectBindings: { BOX: "Box" } });
+      assert.deepEqual(await call(at, "boxes", "op=keys"), [[]]);
+    },
+  );
 });
 
 test("writers in many objects at once cannot pass the quota together: writes answered but not yet committed count", async () => {
@@ -140,29 +163,26 @@ test("an alarm counts on the quota too: a new one is refused when the tenant is 
 });
 
 test("a function removed while the node was down: its objects go when the node starts again, other functions' stay", async () => {
-  const solo = await startTestNode({ hosts: 1, args: ["--tenant-do-mib", "1"] });
-  let again: TestNode | undefined;
-  try {
-    const token = (await solo.admin.createTenant("do-f")).token;
-    const t = new FlickClient(solo.url, token);
-    await t.deploy("gone", { code, durableObjectBindings: { BOX: "Box" } });
-    await t.deploy("kept", { code, durableObjectBindings: { BOX: "Box" } });
-    assert.deepEqual(await call(solo, "kept", "op=fill&n=1"), ["ok"]);
-    assert.deepEqual(await call(solo, "gone", "op=fill&from=1&n=9"), Array(9).fill("ok"));
-    assert.deepEqual(await call(solo, "gone", "name=other&op=alarm"), ["ok"]);
-    await solo.kill("SIGKILL");
-    // What another node of a cluster would do meanwhile: the registry loses the function.
-    const store = new SqliteStore(solo.dataDir);
-    assert.equal(await store.removeFunction("gone", "do-f"), true);
-    await store.close();
-    again = await startTestNode({ hosts: 1, dataDir: solo.dataDir, args: ["--tenant-do-mib", "1"] });
-    const t2 = new FlickClient(again.url, token);
-    await t2.deploy("gone", { code, durableObjectBindings: { BOX: "Box" } });
-    assert.deepEqual(await call(again, "gone", "op=keys"), [[]], "the removed function's objects are gone");
-    assert.deepEqual(await call(again, "kept", "op=keys"), [["k0"]], "another function's stay");
-    assert.deepEqual(await call(again, "gone", "op=fill&from=1&n=9"), Array(9).fill("ok"), "and their bytes are free");
-  } finally {
-    await solo.kill("SIGKILL").catch(() => {});
-    await again?.kill("SIGKILL");
-  }
+  await acrossRestart(
+    "do-f",
+    async (t, at) => {
+      await t.deploy("gone", { code, durableObjectBindings: { BOX: "Box" } });
+      await t.deploy("kept", { code, durableObjectBindings: { BOX: "Box" } });
+      assert.deepEqual(await call(at, "kept", "op=fill&n=1"), ["ok"]);
+      assert.deepEqual(await call(at, "gone", "op=fill&from=1&n=9"), Array(9).fill("ok"));
+      assert.deepEqual(await call(at, "gone", "name=other&op=alarm"), ["ok"]);
+    },
+    async (dataDir) => {
+      // What another node of a cluster would do meanwhile: the registry loses the function.
+      const store = new SqliteStore(dataDir);
+      assert.equal(await store.removeFunction("gone", "do-f"), true);
+      await store.close();
+    },
+    async (t, at) => {
+      await t.deploy("gone", { code, durableObjectBindings: { BOX: "Box" } });
+      assert.deepEqual(await call(at, "gone", "op=keys"), [[]], "the removed function's objects are gone");
+      assert.deepEqual(await call(at, "kept", "op=keys"), [["k0"]], "another function's stay");
+      assert.deepEqual(await call(at, "gone", "op=fill&from=1&n=9"), Array(9).fill("ok"), "and their bytes are free");
+    },
+  );
 });
