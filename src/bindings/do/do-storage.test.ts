@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import test from "node:test";
-import { alarmBytes, DoStorage, entryBytes } from "./do-storage.ts";
+import { alarmBytes, DoStorage, entryBytes, tenantOf } from "./do-storage.ts";
 
 const bytes = (n: number) => new Uint8Array(n).fill(1);
 
@@ -12,7 +12,7 @@ const bytes = (n: number) => new Uint8Array(n).fill(1);
 function recount(dataDir: string): Map<string, number> {
   const db = new DatabaseSync(path.join(dataDir, "do", "storage.db"), { readOnly: true });
   const sums = new Map<string, number>();
-  const add = (ns: string, n: number) => sums.set(ns.slice(0, ns.indexOf("/")), (sums.get(ns.slice(0, ns.indexOf("/"))) ?? 0) + n);
+  const add = (ns: string, n: number) => sums.set(tenantOf(ns), (sums.get(tenantOf(ns)) ?? 0) + n);
   for (const row of db.prepare("SELECT ns, key, value FROM entries").all()) add(String(row["ns"]), entryBytes(String(row["key"]), row["value"] as Uint8Array));
   for (const row of db.prepare("SELECT ns FROM alarms").all()) add(String(row["ns"]), alarmBytes);
   db.close();

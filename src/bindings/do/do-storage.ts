@@ -49,7 +49,8 @@ function functionRange(tenant: string, fn: string): [string, string] {
   return [from, `${from.slice(0, -1)}0`];
 }
 
-const tenantOf = (ns: string): string => ns.slice(0, ns.indexOf("/"));
+/** The tenant of a namespace `<tenant>/<function>/<class>`. */
+export const tenantOf = (ns: string): string => ns.slice(0, ns.indexOf("/"));
 
 export class DoStorage {
   private readonly db: DatabaseSync;

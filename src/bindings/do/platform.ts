@@ -27,7 +27,7 @@ import type { Call, CallResult, WireRequest } from "../../host/protocol.ts";
 import { withTraceHeaders } from "../../telemetry/index.ts";
 import { result, type BindingPlatform, type BindingPlatformKind, type NodeServices, type ServedResponse } from "../platform-types.ts";
 import { doContract, objectProblem } from "./contract.ts";
-import { alarmBytes, DoStorage, entryBytes, type DueAlarm, type ObjectRef } from "./do-storage.ts";
+import { alarmBytes, DoStorage, entryBytes, tenantOf, type DueAlarm, type ObjectRef } from "./do-storage.ts";
 import type { ObjectHomes } from "./object-homes.ts";
 
 export const doLimits = {
@@ -155,7 +155,7 @@ export class DoPlatform implements BindingPlatform {
    */
   private checkQuota(tenant: string, l: ObjectLine, o: ObjectRef, ops: readonly [string, Uint8Array | null][]): number {
     const after = new Map<string, number>();
-    const unknown = ops.map(([k]) => k).filter((k) => !l.pending.has(k) && !after.has(k));
+    const unknown = ops.map(([k]) => k).filter((k) => !l.pending.has(k));
     const stored = this.storage.sizes(o, unknown);
     unknown.forEach((k, i) => after.set(k, stored[i]!));
     let delta = 0;
@@ -434,7 +434,7 @@ export class DoPlatform implements BindingPlatform {
       // The function or its class is gone: the alarm has nothing to run.
       if (err instanceof FlickError && (err.code === "function_not_found" || err.code === "validation_failed")) ok = true;
     }
-    if (ok || a.attempts + 1 >= doLimits.alarmTries) this.addCommitted(a.ns.slice(0, a.ns.indexOf("/")), await this.storage.alarmDone(a));
+    if (ok || a.attempts + 1 >= doLimits.alarmTries) this.addCommitted(tenantOf(a.ns), await this.storage.alarmDone(a));
     else await this.storage.alarmRetry(a, Date.now() + doLimits.alarmBackoffMs * 2 ** a.attempts);
     this.scheduleAlarms(0);
   }

@@ -1,12 +1,13 @@
-// A tenant's durable objects stop at its storage quota (flick up --tenant-do-mib): a put or
-// a transaction that would pass it rejects with the figures and writes nothing, another
-// tenant is untouched, deletes make room, the count survives kill -9, and removing the
-// function frees what its objects stored.
+// Hostile storage: a tenant filling the disk through durable objects stops at its quota
+// (flick up --tenant-do-mib). A put, a transaction or a new alarm that would pass it
+// rejects with the figures and writes nothing; many objects writing at once cannot pass it
+// together; another tenant is untouched; deletes make room; the count survives kill -9;
+// removing the function frees what its objects stored, on a node that was down too.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { FlickClient } from "../src/api/index.ts";
-import { SqliteStore } from "../src/store/index.ts";
-import { startTestNode, type TestNode } from "./support/node-process.ts";
+import { FlickClient } from "../../src/api/index.ts";
+import { SqliteStore } from "../../src/store/index.ts";
+import { startTestNode, type TestNode } from "../support/node-process.ts";
 
 const MiB = 1024 * 1024;
 /** Each value: 72 KiB of bytes, about 96 KiB as stored (its structured-clone encoding). */
