@@ -104,8 +104,13 @@ test("memory pressure: on a host with room for a few instances, new ones evict t
   const small = await startTestNode({ hosts: 1, args: ["--host-memory", "8", "--idle-ttl", "10m"] });
   try {
     for (const name of ["m1", "m2", "m3", "m4"]) await small.admin.deploy(name, { code: gated });
-    for (const name of ["m1", "m2", "m3"]) assert.equal((await fetch(`${small.url}/fn/${name}`)).status, 200);
-    assert.equal((await fetch(`${small.url}/fn/m4`)).status, 200);
+    // Each request's instance is idle again (the host's release reached the scheduler, which
+    // can come after the response) before the next: only an idle instance can be evicted.
+    for (const name of ["m1", "m2", "m3", "m4"]) {
+      const res = await fetch(`${small.url}/fn/${name}`);
+      assert.deepEqual([res.status, await res.text()], [200, "ok"]);
+      await waitFor(async () => (await small.admin.getFunction(name)).stats.busy === 0, `${name}'s instance to be idle`);
+    }
     assert.equal((await small.admin.getFunction("m1")).stats.warm, 0, "m1 was idle longest: evicted first");
     assert.equal((await small.admin.getFunction("m4")).stats.warm, 1);
     let warm = 0;
