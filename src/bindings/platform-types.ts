@@ -30,13 +30,15 @@ export interface BindingOptions {
   doQuotaMiB: number;
   /** A SQL database's size limit, MiB (`--db-max-mib`). */
   sqlMaxMiB: number;
+  /** What all of one tenant's SQL databases may hold on this node together, MiB (`--tenant-sql-mib`). */
+  sqlQuotaMiB: number;
   /** How long one SQL call (a query, a batch, an exec) may run, ms (`--sql-timeout`). */
   sqlTimeoutMs: number;
   /** SQL runner processes (`--sql-runners`). */
   sqlRunners: number;
 }
 
-export const defaultBindingOptions: BindingOptions = { kvQuotaMiB: 1024, doQuotaMiB: 1024, sqlMaxMiB: 500, sqlTimeoutMs: 30_000, sqlRunners: 2 };
+export const defaultBindingOptions: BindingOptions = { kvQuotaMiB: 1024, doQuotaMiB: 1024, sqlMaxMiB: 500, sqlQuotaMiB: 1024, sqlTimeoutMs: 30_000, sqlRunners: 2 };
 
 /** What the node offers the kinds' platform sides. */
 export interface NodeServices {

@@ -37,6 +37,8 @@ export const up: Command = {
     "--tenant-do-mib MIB  durable object storage (keys and values) one tenant may have on this node;",
     "                    beyond, a put fails (default 1024)",
     "--db-max-mib MIB    size limit of one SQL database; beyond, writes fail (default 500)",
+    "--tenant-sql-mib MIB  what all of one tenant's SQL databases may hold on this node; beyond,",
+    "                    writes fail (default 1024)",
     "--sql-timeout DUR   how long one SQL query, batch or exec may run before it is stopped (default 30s)",
     "--sql-runners N     processes that run SQL queries, tenants taking turns on each (default 2)",
     "--queue-wait DUR    how long a request over a limit waits for a slot before its 429 (default 0)",
@@ -94,6 +96,7 @@ export const up: Command = {
     "async-concurrency": { type: "string" },
     "tenant-kv-mib": { type: "string" },
     "tenant-do-mib": { type: "string" },
+    "tenant-sql-mib": { type: "string" },
     "db-max-mib": { type: "string" },
     "sql-timeout": { type: "string" },
     "sql-runners": { type: "string" },
@@ -238,7 +241,7 @@ function schedulingOptions(values: Record<string, unknown>, placementPolicies: r
     queueQuota[key] = n * scale;
   }
   if (Object.keys(queueQuota).length > 0) out["queueQuota"] = queueQuota;
-  for (const [flag, key] of [["tenant-kv-mib", "kvQuotaMiB"], ["tenant-do-mib", "doQuotaMiB"]] as const) {
+  for (const [flag, key] of [["tenant-kv-mib", "kvQuotaMiB"], ["tenant-do-mib", "doQuotaMiB"], ["tenant-sql-mib", "sqlQuotaMiB"]] as const) {
     if (values[flag] === undefined) continue;
     const n = parseInteger(values[flag] as string, `--${flag}`);
     if (n < 1) throw new FlickError("validation_failed", `--${flag} must be at least 1 (nothing could ever be stored)`);

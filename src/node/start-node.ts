@@ -100,6 +100,8 @@ export interface NodeOptions {
   doQuotaMiB?: number;
   /** A SQL database's size limit, MiB (default 500), and one SQL call's time limit, ms (default 30 s). */
   sqlMaxMiB?: number;
+  /** What all of each tenant's SQL databases may hold on this node, MiB (default 1024). */
+  sqlQuotaMiB?: number;
   sqlTimeoutMs?: number;
   /** SQL runner processes (default 2). */
   sqlRunners?: number;
@@ -386,6 +388,7 @@ async function startLocked(options: NodeOptions, dataDir: string): Promise<Runni
   if (options.kvQuotaMiB !== undefined) bindingOptions.kvQuotaMiB = options.kvQuotaMiB;
   if (options.doQuotaMiB !== undefined) bindingOptions.doQuotaMiB = options.doQuotaMiB;
   if (options.sqlMaxMiB !== undefined) bindingOptions.sqlMaxMiB = options.sqlMaxMiB;
+  if (options.sqlQuotaMiB !== undefined) bindingOptions.sqlQuotaMiB = options.sqlQuotaMiB;
   if (options.sqlTimeoutMs !== undefined) bindingOptions.sqlTimeoutMs = options.sqlTimeoutMs;
   if (options.sqlRunners !== undefined) bindingOptions.sqlRunners = options.sqlRunners;
   await platform.openBindings(dataDir, bindingOptions, bindingNats, nodeName);

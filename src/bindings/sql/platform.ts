@@ -16,6 +16,7 @@ import { SqlRegistry, type SqlDatabase } from "./sql-registry.ts";
 import { SqlRunners } from "./sql-runners.ts";
 import { sqlDatabasePattern } from "./settings.ts";
 import { splitStatements } from "./split-statements.ts";
+import { TenantSqlQuota, type SqlGrant } from "./tenant-sql-quota.ts";
 
 export const sqlLimits = {
   databasesPerTenant: 50,
@@ -60,14 +61,42 @@ export class SqlPlatform implements BindingPlatform {
   private readonly runners: SqlRunners;
   private readonly node: NodeServices;
 
+  private readonly quota: TenantSqlQuota;
+
   constructor(node: NodeServices) {
     this.node = node;
     this.registry = new SqlRegistry(node.dataDir);
     this.runners = new SqlRunners(node.options.sqlRunners, node.options.sqlTimeoutMs);
+    this.quota = new TenantSqlQuota(node.options.sqlQuotaMiB * 1024 * 1024, this.maxBytes, Math.max(1, node.options.sqlRunners));
+    // Until a database's first call reports SQLite's own count, its size is its file's and its
+    // WAL's together: pages not yet checkpointed are only in the WAL (after a kill -9, say),
+    // and a page written twice there counts twice: an estimate that can only be too high.
+    for (const db of this.registry.list(undefined)) this.quota.record(db.tenant, db.file, fileSize(db.file) + fileSize(`${db.file}-wal`));
   }
 
   private get maxBytes(): number {
     return this.node.options.sqlMaxMiB * 1024 * 1024;
+  }
+
+  /**
+   * Runs statements on a tenant's database within what it may grow to (tenant-sql-quota.ts),
+   * saying which limit a write that did not fit met.
+   */
+  private async runWithin(db: SqlDatabase, statements: SqlStatement[], transaction: boolean): ReturnType<SqlRunners["run"]> {
+    let grant: SqlGrant | undefined;
+    let ran: Awaited<ReturnType<SqlRunners["run"]>> | undefined;
+    try {
+      ran = await this.runners.run(db.tenant, db.file, () => (grant = this.quota.grant(db.tenant, db.file)).maxBytes, statements, transaction, sqlLimits.resultMaxBytes);
+    } finally {
+      if (grant !== undefined) this.quota.settle(grant, ran?.sizeAfter);
+    }
+    if ("error" in ran && ran.error.code === "size_limit" && grant?.byTenant === true) {
+      const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
+      ran.error.message = `tenant "${db.tenant}"'s SQL databases hold ${mib(this.quota.usedBy(db.tenant))} MiB on this node, and its quota is ${mib(this.quota.quota)} MiB: `
+        + `this write needed more room than was left for it (a call may take ${this.node.options.sqlRunners > 1 ? `1/${this.node.options.sqlRunners} of what is left, as that many can run at once` : "what is left"}); nothing of it was kept. `
+        + "Delete rows (their pages are used again) or databases (flick db rm), or ask the operator for more (flick up --tenant-sql-mib)";
+    }
+    return ran;
   }
 
   /** A node of a cluster has no shared SQL yet: a database is one node's file. */
@@ -94,7 +123,7 @@ export class SqlPlatform implements BindingPlatform {
     const started = performance.now();
     let ran;
     try {
-      ran = await this.runners.run(tenant, db.file, this.maxBytes, statements, call.method !== sqlContract.query, sqlLimits.resultMaxBytes);
+      ran = await this.runWithin(db, statements, call.method !== sqlContract.query);
     } catch (err) {
       return result(err instanceof FlickError ? err.message : String(err));
     }
@@ -126,11 +155,7 @@ export class SqlPlatform implements BindingPlatform {
   }
 
   private info(db: SqlDatabase): SqlDatabaseInfo {
-    let bytes = 0;
-    try {
-      bytes = statSync(db.file).size;
-    } catch {}
-    return { tenant: db.tenant, name: db.name, createdAtMs: db.createdAtMs, bytes };
+    return { tenant: db.tenant, name: db.name, createdAtMs: db.createdAtMs, bytes: fileSize(db.file) };
   }
 
   async create(tenant: string, name: string): Promise<SqlDatabaseInfo> {
@@ -138,7 +163,9 @@ export class SqlPlatform implements BindingPlatform {
     if (!sqlDatabasePattern.test(name)) {
       throw new FlickError("validation_failed", `"${name.slice(0, 80)}" cannot name a SQL database: use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
     }
-    return this.info(this.registry.create(tenant, name, sqlLimits.databasesPerTenant, Date.now()));
+    const db = this.registry.create(tenant, name, sqlLimits.databasesPerTenant, Date.now());
+    this.quota.record(tenant, db.file, fileSize(db.file));
+    return this.info(db);
   }
 
   async databases(tenant: string | undefined): Promise<SqlDatabaseInfo[]> {
@@ -150,6 +177,7 @@ export class SqlPlatform implements BindingPlatform {
     if (db === undefined) throw this.notFound(tenant, name);
     await this.runners.close(tenant, db.file);
     for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(db.file + suffix, { force: true });
+    this.quota.forget(db.file);
   }
 
   private notFound(tenant: string, name: string): FlickError {
@@ -165,7 +193,7 @@ export class SqlPlatform implements BindingPlatform {
   }
 
   private async runAll(db: SqlDatabase, statements: SqlStatement[]): Promise<SqlQueryResult[]> {
-    const ran = await this.runners.run(db.tenant, db.file, this.maxBytes, statements, true, sqlLimits.resultMaxBytes);
+    const ran = await this.runWithin(db, statements, true);
     if ("error" in ran) {
       const code = ran.error.code === "size_limit" ? "quota_exceeded" : "validation_failed";
       throw new FlickError(code, ran.error.code === "sql" ? `the SQL failed, nothing was changed: ${ran.error.message}` : ran.error.message);
@@ -200,6 +228,14 @@ export class SqlPlatform implements BindingPlatform {
   async export(tenant: string, name: string): Promise<string> {
     const db = this.existing(tenant, name);
     return this.runners.dump(tenant, db.file, this.maxBytes);
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0; // not made yet: a database's file is created by its first call
   }
 }
 

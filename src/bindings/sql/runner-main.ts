@@ -128,11 +128,15 @@ function run(req: Extract<RunnerRequest, { op: "run" }>): RunnerAnswer {
       throw err;
     }
   } catch (err) {
-    return { id: req.id, error: errorOf(err, req.maxBytes) };
+    let sizeAfter: number | undefined;
+    try {
+      sizeAfter = sizeOf(o);
+    } catch {}
+    return { id: req.id, error: errorOf(err, req.maxBytes), sizeAfter };
   }
   const size = sizeOf(o);
   for (const r of results) r.meta.sizeAfter = size;
-  return { id: req.id, results };
+  return { id: req.id, results, sizeAfter: size };
 }
 
 function errorOf(err: unknown, maxBytes: number): NonNullable<RunnerAnswer["error"]> {

@@ -21,7 +21,7 @@ export type RunnerRequest =
       id: number;
       op: "run";
       file: string;
-      /** The database's size limit, bytes (SQLite's max_page_count). */
+      /** What the database may grow to in this run, bytes (SQLite's max_page_count): its own limit or its tenant's share (tenant-sql-quota.ts). */
       maxBytes: number;
       statements: SqlStatement[];
       /** All in one transaction, rolled back whole when one fails (batch, exec, migrations). */
@@ -34,7 +34,8 @@ export type RunnerRequest =
   /** Closes the file (before it is removed). */
   | { id: number; op: "close"; file: string };
 
+/** `sizeAfter`: the database's size once a run ended, kept or rolled back (page_count × page_size), when the runner could read it. */
 export type RunnerAnswer =
-  | { id: number; results: StatementResult[]; dump?: undefined; error?: undefined }
-  | { id: number; dump: string; results?: undefined; error?: undefined }
-  | { id: number; error: { code: "sql" | "size_limit" | "result_limit" | "refused"; message: string }; results?: undefined; dump?: undefined };
+  | { id: number; results: StatementResult[]; sizeAfter?: number; dump?: undefined; error?: undefined }
+  | { id: number; dump: string; results?: undefined; error?: undefined; sizeAfter?: undefined }
+  | { id: number; error: { code: "sql" | "size_limit" | "result_limit" | "refused"; message: string }; sizeAfter?: number; results?: undefined; dump?: undefined };

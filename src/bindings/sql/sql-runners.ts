@@ -20,6 +20,8 @@ const runnerEntry = fileURLToPath(new URL(`./runner-main${import.meta.url.slice(
 interface Pending {
   tenant: string;
   req: RunnerRequest;
+  /** Sets what the request may grow its database to, as it is sent (a tenant's share is worked out then, not when it was queued). */
+  limit?: () => number;
   resolve(answer: RunnerAnswer): void;
   reject(err: FlickError): void;
 }
@@ -61,12 +63,13 @@ class Runner {
     return child;
   }
 
-  send(tenant: string, req: RunnerRequest): Promise<RunnerAnswer> {
+  send(tenant: string, req: RunnerRequest, limit?: () => number): Promise<RunnerAnswer> {
     if (this.stopped) return Promise.reject(new FlickError("unavailable", "the node is stopping; SQL queries are not taken"));
     return new Promise((resolve, reject) => {
+      const p: Pending = { tenant, req, limit, resolve, reject };
       const queue = this.queues.get(tenant);
-      if (queue === undefined) this.queues.set(tenant, [{ tenant, req, resolve, reject }]);
-      else queue.push({ tenant, req, resolve, reject });
+      if (queue === undefined) this.queues.set(tenant, [p]);
+      else queue.push(p);
       if (this.running === undefined) this.next();
     });
   }
@@ -108,6 +111,7 @@ class Runner {
       this.next();
     }, this.timeoutMs);
     this.running = { ...p, timer };
+    if (p.limit !== undefined && p.req.op === "run") p.req.maxBytes = p.limit();
     child.send(p.req);
   }
 
@@ -138,10 +142,14 @@ export class SqlRunners {
     return this.runners[createHash("sha256").update(file).digest().readUInt32BE(0) % this.runners.length]!;
   }
 
-  /** Runs `statements` on `file`; a SQL error comes back as `{ error }`, the platform's as a thrown FlickError. */
-  async run(tenant: string, file: string, maxBytes: number, statements: SqlStatement[], transaction: boolean, resultMaxBytes: number): Promise<{ results: StatementResult[] } | { error: NonNullable<RunnerAnswer["error"]> }> {
-    const answer = await this.runnerOf(file).send(tenant, { id: this.nextId++, op: "run", file, maxBytes, statements, transaction, resultMaxBytes });
-    return answer.error !== undefined ? { error: answer.error } : { results: answer.results ?? [] };
+  /**
+   * Runs `statements` on `file`, which may grow to what `limit` says when the runner takes
+   * them; a SQL error comes back as `{ error }`, the platform's as a thrown FlickError. With
+   * either answer, the database's size after it when the runner read it.
+   */
+  async run(tenant: string, file: string, limit: () => number, statements: SqlStatement[], transaction: boolean, resultMaxBytes: number): Promise<({ results: StatementResult[] } | { error: NonNullable<RunnerAnswer["error"]> }) & { sizeAfter: number | undefined }> {
+    const answer = await this.runnerOf(file).send(tenant, { id: this.nextId++, op: "run", file, maxBytes: 0, statements, transaction, resultMaxBytes }, limit);
+    return answer.error !== undefined ? { error: answer.error, sizeAfter: answer.sizeAfter } : { results: answer.results ?? [], sizeAfter: answer.sizeAfter };
   }
 
   async dump(tenant: string, file: string, maxBytes: number): Promise<string> {
