@@ -65,6 +65,30 @@ test("a counter hit by 200 concurrent requests ends at exactly 200, all served b
   assert.equal(again.count, 200);
 });
 
+test("one instance per object even when an instance takes one request at a time (--concurrency 1): the next request waits for it, no second instance starts", async () => {
+  // The object's turn ends when its answer is in; the host frees the instance's slot a
+  // moment later. A request sent in between found the instance "full" and got a new one,
+  // whose in-memory state was another object's (3 instances for 4,000 requests, before).
+  const one = await startTestNode({ hosts: 2, args: ["--concurrency", "1"] });
+  try {
+    await one.admin.deploy("counter", { code: counter, durableObjectBindings: { COUNTER: "Counter" } });
+    const answers: { count: number; inMemory: number; instance: string }[] = [];
+    let sent = 0;
+    await Promise.all(Array.from({ length: 32 }, async () => {
+      while (sent < 1000) {
+        sent++;
+        const res = await fetch(`${one.url}/fn/counter?name=solo`);
+        assert.equal(res.status, 200, await res.clone().text());
+        answers.push((await res.json()) as { count: number; inMemory: number; instance: string });
+      }
+    }));
+    assert.deepEqual([...new Set(answers.map((a) => a.instance))].length, 1, "one live instance");
+    assert.ok(answers.every((a) => a.inMemory === a.count), "its memory saw every request");
+  } finally {
+    await one.kill("SIGKILL");
+  }
+});
+
 test("storage: get and put of one or many keys, structured values, delete, list with prefix, range, reverse and limit, transactions, deleteAll", async () => {
   await node.admin.deploy("store", {
     durableObjectBindings: { OBJ: "Box" },

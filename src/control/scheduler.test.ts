@@ -52,6 +52,24 @@ test("reuses a warm instance until its slots are full, then starts another", () 
   assert.equal(ok(s.acquire("t/f", "t/f@v1", 4)).instance, a.instance, "the freed slot is used before a new instance");
 });
 
+test("sole: a key whose requests must reach one instance (a durable object's) keeps its instance when it looks full, and gets one when it has none", () => {
+  const s = scheduler();
+  s.configure(fn("t/f"));
+  const key = "t/f@v1#Room:1";
+  const a = ok(s.acquire("t/f", key, 0, { sole: true }));
+  assert.equal(a.cold, true);
+  // Its slots (2) look taken — releases that have not arrived yet — and it still takes the request.
+  ok(s.acquire("t/f", key, 1, { sole: true }));
+  const c = ok(s.acquire("t/f", key, 2, { sole: true }));
+  assert.deepEqual([c.cold, c.instance], [false, a.instance]);
+  const other = ok(s.acquire("t/f", key, 3));
+  assert.notEqual(other.instance, a.instance, "without sole, a full instance is passed over");
+  s.forget(a.instance);
+  s.forget(other.instance);
+  const d = ok(s.acquire("t/f", key, 4, { sole: true }));
+  assert.equal(d.cold, true, "its instance gone, the next request places one");
+});
+
 test("versions and tenants never share an instance", () => {
   const s = scheduler();
   s.configure(fn("t/f"));

@@ -115,6 +115,13 @@ export interface AcquireOptions {
   origin?: number;
   /** A host not to use (the one a relayed request came from). */
   exclude?: number;
+  /**
+   * The key's requests come one at a time and must all reach one instance (a durable
+   * object's: its memory is the object's). Its instance takes the request whatever its
+   * load says — the last request's release may not have reached us yet — and a new one is
+   * placed only when it has none.
+   */
+  sole?: boolean;
 }
 
 export interface TickResult {
@@ -310,6 +317,10 @@ export class Scheduler {
     let best: InstanceState | undefined;
     for (const inst of state.instances) {
       if (inst.key !== key || inst.host === options.exclude || inst.host === options.origin) continue;
+      if (options.sole === true) {
+        best = inst;
+        break;
+      }
       if (inst.inFlight + inst.remote < concurrency && (best === undefined || inst.inFlight + inst.remote > best.inFlight + best.remote)) best = inst;
     }
     if (options.origin !== undefined) {

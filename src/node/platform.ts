@@ -74,6 +74,12 @@ function bindingsOf(live: LiveFunction): Binding[] {
 /** Whether `a` is a later state of a function than `b` (a store without revisions: always). */
 const newer = (a: FunctionRecord, b: FunctionRecord): boolean => a.revision === undefined || b.revision === undefined || a.revision > b.revision;
 
+/**
+ * Slots a durable object's instance has on its host: its requests come one at a time, but
+ * the one before may still hold its slot a moment after its answer (or run on in
+ * waitUntil). Far more than that ever needs; the object's turn is what bounds it.
+ */
+const objectInstanceSlots = 1_000;
 const statsSamples = 1024;
 const statsWindowMs = 5 * 60 * 1000;
 
@@ -1070,7 +1076,10 @@ export class Platform implements ApiBackend, GatewayBackend {
       }
       // The host had no free slot on it (its own requests took them), or it was going: elsewhere.
       if (!result.started && result.error?.code === "instance_terminated" && body === undefined && attempt < 3) {
-        this.scheduler.markFull(placement.instance);
+        // A durable object's instance takes every request of its object (a full one would
+        // not be passed over for another), so it refused only because it is going.
+        if (live.object === undefined) this.scheduler.markFull(placement.instance);
+        else this.scheduler.forget(placement.instance);
         continue;
       }
       const code = result.error?.code;
@@ -1093,7 +1102,7 @@ export class Platform implements ApiBackend, GatewayBackend {
     const fn = live.fn;
     const deadline = Date.now() + this.options.queueWaitMs;
     for (;;) {
-      const got = this.scheduler.acquire(fn, live.key, Date.now(), exclude === undefined ? {} : { exclude });
+      const got = this.scheduler.acquire(fn, live.key, Date.now(), { ...(exclude === undefined ? {} : { exclude }), ...(live.object === undefined ? {} : { sole: true }) });
       this.drop(got.evicted);
       if (got.ok === true) return got;
       if (got.ok === "relay") throw new FlickError("internal", "the scheduler answered a relay to the primary");
@@ -1144,7 +1153,9 @@ export class Platform implements ApiBackend, GatewayBackend {
       memoryMiB: settings.memoryMiB,
       timeoutMs: settings.timeoutMs,
       cpuLimitMs: settings.cpuLimitMs ?? null,
-      concurrency: live.route.concurrency,
+      // A durable object's requests come one at a time from its turn (bindings/do/platform.ts);
+      // its host must not refuse the next one because the last has not let go of its slot yet.
+      concurrency: live.object === undefined ? live.route.concurrency : objectInstanceSlots,
       env: live.env,
       wasm: live.wasm,
       ...(settings.bindings === undefined && live.object === undefined ? {} : { bindings: bindingsOf(live) }),
