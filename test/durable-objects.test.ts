@@ -143,6 +143,58 @@ export default { fetch: (request, env) => env.OBJ.getByName("one").fetch(request
   });
 });
 
+test("an instance remembers what its object stores: a key read or written before is read without a round trip, each read a copy; reads and writes in flight together, deletes and deleteAll stay right", async () => {
+  await node.admin.deploy("memo", {
+    durableObjectBindings: { OBJ: "Memo" },
+    code: `
+export class Memo {
+  constructor(state) { this.s = state.storage; }
+  async fetch(request) {
+    const s = this.s;
+    const out = {};
+    if (new URL(request.url).searchParams.has("after")) {
+      out.k = (await s.get("k")) ?? null;
+      return Response.json(out);
+    }
+    await s.put("k", { n: 1 });
+    // A request may make 10,000 storage calls; these reads are not calls: the instance knows "k".
+    let sum = 0;
+    for (let i = 0; i < 20000; i++) sum += (await s.get("k")).n;
+    out.reads = sum;
+    const a = await s.get("k");
+    a.n = 99;
+    out.copy = (await s.get("k")).n;
+    const before = s.get("k");
+    const write = s.put("k", { n: 2 });
+    const during = s.get("k");
+    out.inFlight = [(await before).n, (await during).n];
+    await write;
+    out.after = (await s.get("k")).n;
+    out.absent = [(await s.get("nope")) ?? null, (await s.get(["nope", "k"])).size];
+    await s.put("d", 1);
+    await s.delete("d");
+    out.deleted = (await s.get("d")) ?? null;
+    await s.put("e", 1);
+    await s.deleteAll();
+    out.cleared = [(await s.get("k")) ?? null, (await s.get("e")) ?? null];
+    await s.put("k", { n: 3 });
+    return Response.json(out);
+  }
+}
+export default { fetch: (request, env) => env.OBJ.getByName("m").fetch(request) };`,
+  });
+  assert.deepEqual(await (await fetch(`${node.url}/fn/memo`)).json(), {
+    reads: 20000,
+    copy: 1,
+    inFlight: [1, 2],
+    after: 2,
+    absent: [null, 1],
+    deleted: null,
+    cleared: [null, null],
+  });
+  assert.deepEqual(await (await fetch(`${node.url}/fn/memo?after`)).json(), { k: { n: 3 } }, "the next request reads what the last one wrote");
+});
+
 const alarmed = `
 export class Timer {
   constructor(state) { this.state = state; }

@@ -32,6 +32,12 @@ export class Box {
       await tryIt(() => this.storage.transaction(async (txn) => { txn.put("t1", value()); txn.put("t2", value()); }).then(() => "ok"));
     } else if (op === "delete") {
       await tryIt(() => this.storage.delete(url.searchParams.get("key")));
+    } else if (op === "grow") {
+      // A key read first (so the instance knows its value), then a bigger value put, then read again.
+      const key = url.searchParams.get("key");
+      out.push((await this.storage.get(key))?.length ?? null);
+      await tryIt(() => this.storage.put(key, new Uint8Array(Number(url.searchParams.get("size")))).then(() => "ok"));
+      out.push((await this.storage.get(key))?.length ?? null);
     } else if (op === "overwrite") {
       await tryIt(() => this.storage.put(url.searchParams.get("key"), value()).then(() => "ok"));
     } else if (op === "pad") {
@@ -157,6 +163,10 @@ test("an alarm counts on the quota too: a new one is refused when the tenant is 
   await e.deploy("boxes-e", { code, durableObjectBindings: { BOX: "Box" } });
   assert.deepEqual(await call(node, "boxes-e", "name=first&op=alarm"), ["ok"]);
   assert.deepEqual(await call(node, "boxes-e", "op=pad"), ["padded"]);
+  // A refused put leaves the value the object reads as it was (its instance keeps what it knows only of writes that succeeded).
+  const grown = await call(node, "boxes-e", "op=grow&key=p0&size=70000");
+  assert.deepEqual([grown[0], grown[2]], [65536, 65536]);
+  assert.match(String(grown[1]), over("do-e"));
   assert.match(String((await call(node, "boxes-e", "name=second&op=alarm"))[0]), over("do-e"));
   assert.deepEqual(await call(node, "boxes-e", "name=first&op=alarm"), ["ok"], "an object's alarm set again");
   assert.deepEqual(await call(node, "boxes-e", "name=first&op=unalarm"), ["ok"]);

@@ -7,6 +7,7 @@
  * deleteAll, list, transaction, alarms) and `blockConcurrencyWhile`.
  */
 import { callBinding } from "../../runtime/guest/binding-channel.ts";
+import { ownBytes } from "../../runtime/guest/host-ops.ts";
 import { randomBytes } from "../../runtime/guest/crypto.ts";
 import { TextEncoder } from "../../runtime/guest/web/text-encoding.ts";
 import { utf8Length } from "../kv/contract.ts";
@@ -84,13 +85,97 @@ function encoded(value: unknown): Uint8Array {
   return bytes;
 }
 
-async function getMany(keys: string[]): Promise<Map<string, unknown>> {
-  const { strings, buffers } = await storageCall("get", keys);
+/**
+ * What this instance knows its object stores, so that reading a key it has read or written
+ * before needs no round trip to the node: an object's requests all run in its one instance
+ * (the scheduler's `sole`), one at a time, and its storage changes only by the writes it
+ * sends from here (a commit that fails starts the object again in a fresh instance). Kept
+ * as encoded bytes — every read decodes a copy of its own, as from storage — or null for
+ * a key known not to be there. The least recently used go first past `knownBytesMax`.
+ */
+class KnownValues {
+  readonly #entries = new Map<string, Uint8Array | null>();
+  #bytes = 0;
+  /**
+   * Counts the writes sent. A read whose answer comes after a write was sent is not kept
+   * (the node may have answered it before that write), nor is a write's outcome when
+   * another was sent after it (which may change its keys again).
+   */
+  writes = 0;
+
+  get(key: string): Uint8Array | null | undefined {
+    const v = this.#entries.get(key);
+    if (v !== undefined) {
+      this.#entries.delete(key);
+      this.#entries.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, value: Uint8Array | null): void {
+    this.forget(key);
+    this.#entries.set(key, value);
+    this.#bytes += entrySize(key, value);
+    for (const [k] of this.#entries) {
+      if (this.#bytes <= knownBytesMax) break;
+      this.forget(k);
+    }
+  }
+
+  forget(key: string): void {
+    const v = this.#entries.get(key);
+    if (v === undefined) return;
+    this.#entries.delete(key);
+    this.#bytes -= entrySize(key, v);
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
+}
+
+/** What an instance keeps of its object's values, at most (it counts against its memory limit). */
+const knownBytesMax = 4 * 1024 * 1024;
+const entrySize = (key: string, value: Uint8Array | null) => 64 + key.length * 2 + (value === null ? 0 : value.byteLength);
+
+async function getMany(keys: string[], known: KnownValues): Promise<Map<string, unknown>> {
+  const found = new Map<string, Uint8Array | null>();
+  const missing: string[] = [];
+  for (const k of keys) {
+    const v = known.get(k);
+    if (v === undefined) missing.push(k);
+    else found.set(k, v);
+  }
+  if (missing.length > 0) {
+    const writesBefore = known.writes;
+    const { strings, buffers } = await storageCall("get", missing);
+    const keep = known.writes === writesBefore;
+    missing.forEach((k, i) => {
+      const v = strings[i] === "1" ? ownBytes(buffers[i]!) : null;
+      found.set(k, v);
+      if (keep) known.set(k, v);
+    });
+  }
   const out = new Map<string, unknown>();
-  keys.forEach((k, i) => {
-    if (strings[i] === "1") out.set(k, decodeValue(buffers[i]!));
-  });
+  for (const k of keys) {
+    const v = found.get(k);
+    if (v !== null && v !== undefined) out.set(k, decodeValue(v));
+  }
   return out;
+}
+
+/**
+ * Sends a write of `keys`, after which they hold `after` (null: deleted). Until it is
+ * answered they are not known here: a read meanwhile asks the node, which has the write
+ * (or refused it) by then.
+ */
+async function written(known: KnownValues, method: string, strings: string[], buffers: Uint8Array[], keys: string[], after: (Uint8Array | null)[]): Promise<string[]> {
+  const sent = ++known.writes;
+  for (const k of keys) known.forget(k);
+  const answer = await storageCall(method, strings, buffers);
+  if (known.writes === sent) keys.forEach((k, i) => known.set(k, after[i]!));
+  return answer.strings;
 }
 
 interface ListOptions {
@@ -112,24 +197,33 @@ async function list(options: unknown): Promise<Map<string, unknown>> {
 }
 
 function storage(): object {
+  const known = new KnownValues();
   const get = async (key: unknown): Promise<unknown> => {
-    if (Array.isArray(key)) return getMany(checkKeys(key));
-    return (await getMany([checkKey(key)])).get(key as string);
+    if (Array.isArray(key)) return getMany(checkKeys(key), known);
+    return (await getMany([checkKey(key)], known)).get(key as string);
   };
   const put = async (key: unknown, value?: unknown): Promise<void> => {
     if (typeof key === "object" && key !== null) {
       const entries = Object.entries(key as Record<string, unknown>);
       const keys = checkKeys(entries.map(([k]) => k));
-      await storageCall("put", keys, entries.map(([, v]) => encoded(v)));
+      const values = entries.map(([, v]) => encoded(v));
+      await written(known, "put", keys, values, keys, values);
       return;
     }
-    await storageCall("put", [checkKey(key)], [encoded(value)]);
+    const k = checkKey(key);
+    const v = encoded(value);
+    await written(known, "put", [k], [v], [k], [v]);
   };
   const del = async (key: unknown): Promise<boolean | number> => {
     const keys = Array.isArray(key) ? checkKeys(key) : [checkKey(key)];
-    const { strings } = await storageCall("delete", keys);
+    const strings = await written(known, "delete", keys, [], keys, keys.map(() => null));
     const n = Number(strings[0] ?? 0);
     return Array.isArray(key) ? n : n > 0;
+  };
+  const deleteAll = async (): Promise<void> => {
+    known.writes++;
+    known.clear();
+    await storageCall("deleteAll", []);
   };
   const getAlarm = async (): Promise<number | null> => {
     const { strings } = await storageCall("getAlarm", []);
@@ -152,7 +246,7 @@ function storage(): object {
       get: async (key: unknown) => {
         if (Array.isArray(key)) {
           const keys = checkKeys(key);
-          const from = await getMany(keys.filter((k) => !writes.has(k)));
+          const from = await getMany(keys.filter((k) => !writes.has(k)), known);
           const out = new Map<string, unknown>();
           for (const k of keys) {
             const w = writes.get(k);
@@ -164,7 +258,7 @@ function storage(): object {
         }
         const k = checkKey(key);
         const w = writes.get(k);
-        return w === undefined ? (await getMany([k])).get(k) : w === null ? undefined : w.value;
+        return w === undefined ? (await getMany([k], known)).get(k) : w === null ? undefined : w.value;
       },
       put: async (key: unknown, value?: unknown) => {
         const entries = typeof key === "object" && key !== null ? Object.entries(key as Record<string, unknown>) : [[key, value] as [unknown, unknown]];
@@ -178,7 +272,7 @@ function storage(): object {
         let n = 0;
         for (const k of keys) {
           const w = writes.get(k);
-          if (w === undefined ? (await getMany([k])).has(k) : w !== null) n++;
+          if (w === undefined ? (await getMany([k], known)).has(k) : w !== null) n++;
           writes.set(k, null);
         }
         return Array.isArray(key) ? n : n > 0;
@@ -203,17 +297,20 @@ function storage(): object {
     if (!rolledBack && writes.size > 0) {
       const strings: string[] = [];
       const buffers: Uint8Array[] = [];
+      const after: (Uint8Array | null)[] = [];
       for (const [k, w] of writes) {
         strings.push(w === null ? "delete" : "put", k);
-        if (w !== null) buffers.push(encoded(w.value));
+        const bytes = w === null ? null : encoded(w.value);
+        if (bytes !== null) buffers.push(bytes);
+        after.push(bytes);
       }
-      await storageCall("write", strings, buffers);
+      await written(known, "write", strings, buffers, [...writes.keys()], after);
     }
     return result;
   };
   return Object.freeze({
     get, put, delete: del, list, transaction, getAlarm, setAlarm,
-    deleteAll: () => storageCall("deleteAll", []).then(() => undefined),
+    deleteAll,
     deleteAlarm: () => storageCall("deleteAlarm", []).then(() => undefined),
     sync: async () => {},
   });
