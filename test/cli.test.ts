@@ -282,7 +282,7 @@ test("an unknown flag, a flag without its value or a wrong argument count exits 
 
   const badAction = await flick(["tenants", "frobnicate", "--data-dir", node.dataDir], {}, elsewhere);
   assert.equal(badAction.code, 2);
-  assert.match(badAction.stderr, /usage: flick tenants create <name> \| flick tenants ls \| flick tenants set/);
+  assert.match(badAction.stderr, /usage: flick tenants create <name> \| flick tenants ls \| flick tenants storage \[<name>\] \| flick tenants set/);
 });
 
 // ---------------------------------------------------------------------------------------

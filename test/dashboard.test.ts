@@ -258,6 +258,7 @@ test("a tenant's token sees its own functions and nothing of another tenant's", 
   await visit(page, "#/tenants");
   assert.equal(await page.textContent("h1"), "Tenant acme");
   assert.deepEqual(await page.$$eval("#usage tbody tr td:first-child", (cells) => cells.map((c) => c.textContent)), ["acme-api", "acme-jobs"]);
+  assert.deepEqual(await page.$$eval("#storage tbody tr td:first-child", (cells) => cells.map((c) => c.textContent)), ["acme"], "its own storage only");
   seen.push(await mainText(page));
   await shot(page, "tenant-usage");
   for (const text of seen) assert.doesNotMatch(text, /globex/, "no page shows another tenant's name");
@@ -354,6 +355,9 @@ test("the admin sees every page with real data: charts, functions, rollback, liv
   const tenants = await page.$$eval("#tenants tbody tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
   assert.deepEqual(tenants.map((r) => r[0]), ["acme", "default", "globex"]);
   assert.equal(tenants.find((r) => r[0] === "globex")![4], "3");
+  const storage = await page.$$eval("#storage tbody tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+  assert.deepEqual(storage.map((r) => r[0]), ["acme", "default", "globex"]);
+  assert.ok(storage.every((r) => r.slice(1).every((cell) => / of 1,?024 MiB$/.test(cell ?? ""))), `each kind against its quota: ${JSON.stringify(storage)}`);
   const usage = await node.admin.usage({ by: "function" });
   assert.equal(await page.getAttribute("p.total", "data-invocations"), String(usage.total.invocations));
   await shot(page, "tenants");

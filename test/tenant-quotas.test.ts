@@ -113,3 +113,41 @@ test("a tenant's own async queue quota goes over the node's: beyond it, 429 queu
   await beta.invokeAsync("slow", { mode: "async", data: "3" });
   await node.admin.removeFunction("slow");
 });
+
+test("flick tenants storage: what a tenant stores with KV, SQL and durable objects against its quotas, counted as the quotas count it; a tenant sees its own only", async () => {
+  const token = (await node.admin.createTenant("storer")).token;
+  const store = new FlickClient(node.url, token);
+  const before = await store.tenantStorage("storer");
+  assert.deepEqual(before.kinds.map((k) => [k.kind, k.bytes, k.quotaBytes, k.scope]), [
+    ["kv", 0, 1024 * 1024 * 1024, "node"],
+    ["sql", 0, 1024 * 1024 * 1024, "node"],
+    ["do", 0, 1024 * 1024 * 1024, "node"],
+  ]);
+  await store.kvCreate("notes");
+  await store.kvPut("notes", "key", "hello"); // 3 + 5 bytes
+  await store.sqlCreate("db");
+  await store.sqlQuery("db", "CREATE TABLE t (x); INSERT INTO t VALUES (zeroblob(100000))");
+  await deploySource(store, "box", `
+export class Box {
+  constructor(state) { this.state = state; }
+  async fetch() { await this.state.storage.put("k", new Uint8Array(1000)); return new Response("stored"); }
+}
+export default { fetch: (request, env) => env.BOX.getByName("b").fetch(request) };`, { durableObjectBindings: { BOX: "Box" } });
+  assert.equal(await (await fetch(`${node.url}/fn/box`)).text(), "stored");
+  const after = Object.fromEntries((await store.tenantStorage("storer")).kinds.map((k) => [k.kind, k.bytes]));
+  assert.equal(after["kv"], 8, "a KV entry counts its key and value");
+  assert.ok(after["sql"]! >= 100_000 && after["sql"]! < 200_000, `the database's pages: ${after["sql"]}`);
+  assert.ok(after["do"]! > 1000 && after["do"]! < 1500, `the key and the value's encoding: ${after["do"]}`);
+
+  // The CLI, with the tenant's own token and no name.
+  const shown = await flick(["tenants", "storage"], { FLICK_URL: node.url, FLICK_TOKEN: token });
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, /^tenant storer, as node \S+ counts it:/);
+  assert.match(shown.stdout, /KV \(--tenant-kv-mib\)\s+8 B\s+1024\.0 MiB\s+0\.0%\s+on this node/);
+  assert.match(shown.stdout, /durable objects \(--tenant-do-mib\)\s+1\.\d KiB/);
+
+  // Another tenant's storage is not the tenant's to see; the admin sees any tenant's.
+  await assert.rejects(acme.tenantStorage("storer"), (e: unknown) => e instanceof FlickError && e.code === "forbidden");
+  assert.equal((await node.admin.tenantStorage("storer")).tenant, "storer");
+  await assert.rejects(node.admin.tenantStorage("nobody"), (e: unknown) => e instanceof FlickError && e.code === "tenant_not_found");
+});

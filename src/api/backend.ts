@@ -13,7 +13,7 @@ export interface LogFilter {
   status?: { min: number; max: number };
 }
 import type {
-  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, MetricsSeries, ScaleRequest, SeriesRequest, TenantInfo, TraceInfo,
+  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, MetricsSeries, ScaleRequest, SeriesRequest, TenantInfo, TenantStorage, TraceInfo,
   TenantUpdateRequest, UsageAnswer, UsageRequest, VersionInfo, KvNamespaceView, KvPutEntry, SqlDatabaseView, SqlQueryView,
 } from "./schemas.ts";
 
@@ -58,6 +58,8 @@ export interface ApiBackend {
   scale(who: Principal, name: string, change: ScaleRequest): Promise<FunctionInfo>;
   /** Admin only: a tenant's limits — requests in flight, provisioned quotas (null: the node's default). */
   updateTenant(who: Principal, tenant: string, change: TenantUpdateRequest): Promise<TenantInfo>;
+  /** What a tenant stores here with each binding kind, against its quotas: the admin any tenant's, a tenant token its own. */
+  tenantStorage(who: Principal, tenant: string): Promise<TenantStorage>;
   /** Queues an async invocation; resolves once it is durable (the 202). */
   /** `caller`: the request's W3C trace context, which the attempts continue. */
   invokeAsync(who: Principal, name: string, request: InvokeRequest, idempotencyKey: string | null, caller?: { traceparent?: string; tracestate?: string }): Promise<InvokeResponse>;

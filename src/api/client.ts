@@ -7,7 +7,7 @@ import { FlickError } from "../errors/index.ts";
 import type { LogLevel, LogLine, NodeInfo } from "../model/index.ts";
 import { apiPrefix } from "./prefix.ts";
 import type {
-  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, MetricsSeries, ScaleRequest, SeriesRequest, TenantInfo, TraceInfo,
+  CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, InvocationInfo, InvokeRequest, InvokeResponse, MetricsSeries, ScaleRequest, SeriesRequest, TenantInfo, TenantStorage, TraceInfo,
   TenantUpdateRequest, UsageAnswer, VersionInfo, WhoAmI, KvListPage, KvNamespaceView, KvPutEntry, SqlDatabaseView, SqlQueryView,
 } from "./schemas.ts";
 
@@ -238,6 +238,10 @@ export class FlickClient {
   }
   async listTenants(): Promise<TenantInfo[]> {
     return (await this.call<{ tenants: TenantInfo[] }>("GET", "/tenants")).tenants;
+  }
+  /** What a tenant stores on the node with each binding kind, against its quotas. */
+  async tenantStorage(tenant: string): Promise<TenantStorage> {
+    return this.call<TenantStorage>("GET", `/tenants/${encodeURIComponent(tenant)}/storage`);
   }
   /** The platform's nodes (admin only). */
   async listNodes(): Promise<NodeInfo[]> {

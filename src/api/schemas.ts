@@ -367,6 +367,14 @@ export interface TenantInfo {
   provisioned?: { instances: number; memoryMiB: number; maxInstances: number; maxMemoryMiB: number };
 }
 
+/** What a tenant stores on a node, kind by kind, against its quotas (`flick tenants storage`). */
+export interface TenantStorage {
+  tenant: string;
+  /** The node that counted ("node"-scoped figures are this node's alone). */
+  node: string;
+  kinds: { kind: string; bytes: number; quotaBytes: number; scope: "node" | "cluster" }[];
+}
+
 export interface CreateTenantResponse {
   tenant: string;
   /** Shown once; only its hash is stored. */

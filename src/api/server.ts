@@ -282,6 +282,11 @@ export function createApiHandler(backend: ApiBackend): (req: IncomingMessage, re
   });
   route("GET", /^\/tenants$/, async ({ res, who }) => sendJson(res, 200, { tenants: await backend.listTenants(who) }));
   route("GET", /^\/nodes$/, async ({ res, who }) => sendJson(res, 200, { nodes: await backend.listNodes(who) }));
+  route("GET", /^\/tenants\/([^/]+)\/storage$/, async ({ res, who, params }) => {
+    const tenant = decodeParam(params[0]!);
+    if (!tenantName.safeParse(tenant).success) throw new FlickError("validation_failed", `${tenant.slice(0, 80)}: not a tenant name`);
+    sendJson(res, 200, await backend.tenantStorage(who, tenant));
+  });
   route("PATCH", /^\/tenants\/([^/]+)$/, async ({ req, res, who, params }) => {
     const body = parse(tenantUpdateRequest, await readJson(req));
     sendJson(res, 200, await backend.updateTenant(who, decodeParam(params[0]!), body));

@@ -91,7 +91,17 @@ export interface BindingPlatform {
   call(call: Call, tenant: string): Promise<CallResult>;
   /** `tenant`'s function `fn` was removed (told on every node that served it): what the kind kept for it alone goes. */
   functionRemoved?(tenant: string, fn: string): Promise<void>;
+  /** What `tenant` stores with this kind and its quota (a kind that stores nothing has none). */
+  storageUsed?(tenant: string): Promise<StorageUse>;
   close(): Promise<void>;
+}
+
+/** A tenant's storage of one binding kind, as its quota counts it. */
+export interface StorageUse {
+  bytes: number;
+  quotaBytes: number;
+  /** "node": counted on each node for what is stored there; "cluster": one count for the whole cluster. */
+  scope: "node" | "cluster";
 }
 
 /** A kind's platform side as the registry lists it: opened once per node. */

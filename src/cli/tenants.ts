@@ -1,14 +1,14 @@
 import type { TenantInfo, TenantUpdateRequest } from "../api/index.ts";
 import { connectionHelp, connectionOptions, jsonHelp, jsonOption, printJson, type Command } from "./command.ts";
 import { clientFor, resolveConnection } from "./config.ts";
-import { table, time } from "./format.ts";
+import { bytes, table, time } from "./format.ts";
 import { parseInteger } from "./parse.ts";
 
 export const tenants: Command = {
   name: "tenants",
-  summary: "Create tenants (each gets its own token), list them, set their limits. Needs the admin token.",
+  summary: "Create tenants (each gets its own token), list them, set their limits (the admin token); see what one stores against its quotas.",
   usage:
-    "tenants create <name> | tenants ls | tenants set <name> [--concurrency N|default] [--max-provisioned N|default] [--max-provisioned-memory MIB|default] [--max-queue-messages N|default] [--max-queue-mib MIB|default]",
+    "tenants create <name> | tenants ls | tenants storage [<name>] | tenants set <name> [--concurrency N|default] [--max-provisioned N|default] [--max-provisioned-memory MIB|default] [--max-queue-messages N|default] [--max-queue-mib MIB|default]",
   optionHelp: [
     "--concurrency N     requests in flight the tenant may have (beyond: 429 tenant_limit); default: the node's",
     "--max-provisioned N provisioned instances it may reserve, the sum of --min-instances over its",
@@ -25,6 +25,7 @@ export const tenants: Command = {
     "flick tenants create acme",
     "FLICK_TOKEN=<printed token> flick deploy app.ts",
     "flick tenants set acme --concurrency 50",
+    "flick tenants storage acme        # KV, SQL and durable objects against its quotas (a tenant token: its own)",
     "flick tenants set acme --max-provisioned 100 --max-provisioned-memory 8192",
   ],
   options: {
@@ -55,6 +56,20 @@ export const tenants: Command = {
       ));
       return;
     }
+    if (action === "storage") {
+      const tenant = name ?? (await client.whoami()).tenant ?? "default";
+      const storage = await client.tenantStorage(tenant);
+      if (values["json"] === true) return void printJson(storage);
+      console.log(`tenant ${storage.tenant}, as node ${storage.node} counts it:`);
+      console.log(table(
+        ["KIND", "STORED", "QUOTA", "USED", "COUNTED"],
+        storage.kinds.map((k) => [
+          storageKinds[k.kind] ?? k.kind, bytes(k.bytes), bytes(k.quotaBytes), `${((100 * k.bytes) / Math.max(1, k.quotaBytes)).toFixed(1)}%`,
+          k.scope === "node" ? "on this node" : "cluster-wide",
+        ]),
+      ));
+      return;
+    }
     const change: TenantUpdateRequest = {};
     const setting = (flag: string, key: keyof TenantUpdateRequest) => {
       const raw = values[flag] as string | undefined;
@@ -72,10 +87,17 @@ export const tenants: Command = {
       return;
     }
     console.error(
-      "usage: flick tenants create <name> | flick tenants ls | flick tenants set <name> [--concurrency N|default] [--max-provisioned N|default] [--max-provisioned-memory MIB|default] [--max-queue-messages N|default] [--max-queue-mib MIB|default]",
+      "usage: flick tenants create <name> | flick tenants ls | flick tenants storage [<name>] | flick tenants set <name> [--concurrency N|default] [--max-provisioned N|default] [--max-provisioned-memory MIB|default] [--max-queue-messages N|default] [--max-queue-mib MIB|default]",
     );
     return 2;
   },
+};
+
+/** How `flick tenants storage` names each binding kind (flick up's flag for its quota in brackets). */
+const storageKinds: Record<string, string> = {
+  kv: "KV (--tenant-kv-mib)",
+  sql: "SQL databases (--tenant-sql-mib)",
+  do: "durable objects (--tenant-do-mib)",
 };
 
 /** "tenant acme: concurrency default, max-provisioned 10 (2 used), max-provisioned-memory default 2048 MiB (256 MiB used)" */

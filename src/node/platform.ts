@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type {
   ApiBackend, CreateTenantResponse, DeployRequest, DeployResponse, FunctionInfo, FunctionStats, InvocationInfo, InvokeRequest, InvokeResponse,
-  LogScope, LogsQuery, MetricsSeries, Principal, ScaleRequest, SeriesRequest, BindingMapsView, SettingsView, TenantInfo, TenantUpdateRequest, TraceInfo, UsageAnswer, UsageRequest, VersionInfo,
+  LogScope, LogsQuery, MetricsSeries, Principal, ScaleRequest, SeriesRequest, BindingMapsView, SettingsView, TenantInfo, TenantStorage, TenantUpdateRequest, TraceInfo, UsageAnswer, UsageRequest, VersionInfo,
 } from "../api/index.ts";
 import { bundleHash, scriptFormMinBytes, scriptFormWithMap, SourceMap, versionId } from "../build/index.ts";
 import { Scheduler, schedulerDefaults, type FunctionPolicy, type InstanceRef, type KeepAliveSpec } from "../control/index.ts";
@@ -917,6 +917,17 @@ export class Platform implements ApiBackend, GatewayBackend {
     return this.nodes();
   }
 
+  /** What a tenant stores on this node with each binding kind that stores, against its quotas. */
+  async tenantStorage(who: Principal, tenant: string): Promise<TenantStorage> {
+    if (who.role === "tenant" && who.tenant !== tenant) throw new FlickError("forbidden", `your token acts for tenant "${who.tenant}"; it cannot see tenant "${tenant}"'s storage`);
+    if ((await this.store.getTenant(tenant)) === undefined) throw new FlickError("tenant_not_found", `tenant "${tenant}" does not exist; \`flick tenants ls\` lists them`);
+    const kinds: TenantStorage["kinds"] = [];
+    for (const [kind, side] of this.bindingSides) {
+      if (side.storageUsed !== undefined) kinds.push({ kind, ...(await side.storageUsed(tenant)) });
+    }
+    return { tenant, node: this.selfName, kinds };
+  }
+
   async listTenants(who: Principal): Promise<TenantInfo[]> {
     if (who.role !== "admin") throw new FlickError("forbidden", "only the node's admin token can list tenants");
     return Promise.all((await this.store.listTenants()).map((t) => this.tenantInfo(t)));
@@ -1397,7 +1408,11 @@ export class Platform implements ApiBackend, GatewayBackend {
   private readonly objectResets = new Map<string, number>();
 
   /** Opens every binding kind's platform side with what the node offers them. */
+  /** This node's name in its cluster (its data dir's on its own), set when its bindings open. */
+  private selfName = "";
+
   async openBindings(dataDir: string, options: BindingOptions, nats: NodeServices["nats"], self: string): Promise<void> {
+    this.selfName = self;
     const node: NodeServices = {
       dataDir,
       self,

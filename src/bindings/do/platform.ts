@@ -25,7 +25,7 @@
 import { FlickError } from "../../errors/index.ts";
 import type { Call, CallResult, WireRequest } from "../../host/protocol.ts";
 import { withTraceHeaders } from "../../telemetry/index.ts";
-import { result, type BindingPlatform, type BindingPlatformKind, type NodeServices, type ServedResponse } from "../platform-types.ts";
+import { result, type BindingPlatform, type BindingPlatformKind, type NodeServices, type ServedResponse, type StorageUse } from "../platform-types.ts";
 import { doContract, objectProblem } from "./contract.ts";
 import { alarmBytes, DoStorage, entryBytes, tenantOf, type DueAlarm, type ObjectRef } from "./do-storage.ts";
 import type { ObjectHomes } from "./object-homes.ts";
@@ -140,6 +140,12 @@ export class DoPlatform implements BindingPlatform {
     const left = (this.pendingBytes.get(tenant) ?? 0) + delta;
     if (left === 0) this.pendingBytes.delete(tenant);
     else this.pendingBytes.set(tenant, left);
+  }
+
+  /** What the quota counts now: committed, and answered but not yet committed. */
+  async storageUsed(tenant: string): Promise<StorageUse> {
+    const { committed, pending } = this.usage(tenant);
+    return { bytes: committed + pending, quotaBytes: this.node.options.doQuotaMiB * 1024 * 1024, scope: "node" };
   }
 
   /** A commit changed the tenant's bytes by `delta` (a count not read yet is read from the file, which has it). */

@@ -8,7 +8,7 @@
  */
 import { FlickError } from "../../errors/index.ts";
 import type { Call, CallResult } from "../../host/protocol.ts";
-import { result, type BindingPlatform, type BindingPlatformKind, type NodeServices } from "../platform-types.ts";
+import { result, type BindingPlatform, type BindingPlatformKind, type NodeServices, type StorageUse } from "../platform-types.ts";
 import { callProblem, expirationOf, keyProblem, kvContract, metadataProblem, prefixProblem, valueProblem } from "./contract.ts";
 import type { KvEntry, KvNamespace, KvStore, KvUsage } from "./kv-store.ts";
 import { kvNamespacePattern } from "./settings.ts";
@@ -86,6 +86,11 @@ export class KvPlatform implements BindingPlatform {
 
   private get quotaBytes(): number {
     return this.node.options.kvQuotaMiB * 1024 * 1024;
+  }
+
+  async storageUsed(tenant: string): Promise<StorageUse> {
+    // On a cluster the namespaces live in JetStream: one count for every node.
+    return { bytes: (await this.store.usage(tenant)).bytes, quotaBytes: this.quotaBytes, scope: this.node.clustered ? "cluster" : "node" };
   }
 
   private async sweep(): Promise<void> {

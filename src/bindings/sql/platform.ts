@@ -8,7 +8,7 @@
 import { rmSync, statSync } from "node:fs";
 import { FlickError } from "../../errors/index.ts";
 import type { Call, CallResult } from "../../host/protocol.ts";
-import { result, type BindingPlatform, type BindingPlatformKind, type NodeServices } from "../platform-types.ts";
+import { result, type BindingPlatform, type BindingPlatformKind, type NodeServices, type StorageUse } from "../platform-types.ts";
 import { sqlContract, type WireParam, type WireResult } from "./contract.ts";
 import { statementsOf } from "./host.ts";
 import type { SqlStatement, SqlValue, StatementResult } from "./runner-protocol.ts";
@@ -97,6 +97,10 @@ export class SqlPlatform implements BindingPlatform {
         + "Delete rows (their pages are used again) or databases (flick db rm), or ask the operator for more (flick up --tenant-sql-mib)";
     }
     return ran;
+  }
+
+  async storageUsed(tenant: string): Promise<StorageUse> {
+    return { bytes: this.quota.usedBy(tenant), quotaBytes: this.quota.quota, scope: "node" };
   }
 
   /** A node of a cluster has no shared SQL yet: a database is one node's file. */

@@ -1,4 +1,5 @@
-// #/tenants?since=24h|7d|30d: tenants and their metered usage (GET /usage). The admin sees
+// #/tenants?since=24h|7d|30d: tenants, their metered usage (GET /usage) and what they store
+// against their storage quotas (GET /tenants/<name>/storage). The admin sees
 // every tenant and its limits; a tenant's token sees its own usage only.
 
 import { api } from "./api.js";
@@ -15,6 +16,14 @@ export async function tenantsPage({ main, who, params, signal }) {
     admin ? api(`/usage?since=${since}&by=tenant`, { signal }) : null,
     admin ? api("/tenants", { signal }).then((a) => a.tenants) : null,
   ]);
+  // What each tenant stores against its storage quotas (GET /tenants/<name>/storage): the
+  // admin's every tenant, a tenant's token its own.
+  const storage = await Promise.all((tenants?.map((t) => t.name) ?? [who.tenant]).map((name) => api(`/tenants/${encodeURIComponent(name)}/storage`, { signal })));
+  const storageKinds = [["kv", "KV"], ["sql", "SQL databases"], ["do", "Durable objects"]];
+  const stored = (s, kind) => {
+    const k = s.kinds.find((x) => x.kind === kind);
+    return k === undefined ? "–" : `${bytes(k.bytes)} of ${bytes(k.quotaBytes)}`;
+  };
   const picker = h("nav", { class: "ranges", "aria-label": "Usage since" },
     spans.map(([key, label]) => h("a", { href: `#/tenants?since=${key}`, "aria-current": key === span[0] ? "true" : false }, `last ${label}`)));
   const usageCells = (u) => [number(u?.invocations ?? 0), ms(u?.cpuMs ?? 0), small(u?.gbSeconds ?? 0), bytes(u?.egressBytes ?? 0)];
@@ -32,6 +41,14 @@ export async function tenantsPage({ main, who, params, signal }) {
         t.provisioned === undefined ? "–" : `${t.provisioned.instances} of ${t.provisioned.maxInstances} instances`,
         ...usageCells(usageOf.get(t.name)),
       ]), { id: "tenants" }),
+    ),
+    h("section", { "aria-labelledby": "storage-title" },
+      h("h2", { id: "storage-title" }, "Storage"),
+      h("p", { class: "lead" }, `What each tenant stores against its quotas, as node ${storage[0]?.node ?? ""} counts it (flick tenants storage).`),
+      table("Storage against quotas", ["Tenant", ...storageKinds.map(([, label]) => label)], storage.map((s) => [
+        s.tenant,
+        ...storageKinds.map(([kind]) => stored(s, kind)),
+      ]), { id: "storage" }),
     ),
     h("section", { "aria-labelledby": "usage-title" },
       h("h2", { id: "usage-title" }, "Usage by function"),
