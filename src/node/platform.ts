@@ -1407,10 +1407,10 @@ export class Platform implements ApiBackend, GatewayBackend {
   /** How many times each object was reset (bindings/do/platform.ts), by its key without them. */
   private readonly objectResets = new Map<string, number>();
 
-  /** Opens every binding kind's platform side with what the node offers them. */
   /** This node's name in its cluster (its data dir's on its own), set when its bindings open. */
   private selfName = "";
 
+  /** Opens every binding kind's platform side with what the node offers them. */
   async openBindings(dataDir: string, options: BindingOptions, nats: NodeServices["nats"], self: string): Promise<void> {
     this.selfName = self;
     const node: NodeServices = {

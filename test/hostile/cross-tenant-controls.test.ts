@@ -1,6 +1,6 @@
 // What a hostile tenant does with this session's controls, given another tenant's names
 // and ids: secrets, settings-only deploys, canaries, traffic, promote, preview URLs, usage,
-// logs (filtered and tailed), /metrics, async invocation lists, traces. Each is refused with 403 (or 401/404 as said), and
+// logs (filtered and tailed), /metrics, storage use, async invocation lists, traces. Each is refused with 403 (or 401/404 as said), and
 // the victim's function is unchanged afterwards. Odd values are refused naming the field.
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
@@ -67,6 +67,9 @@ test("another tenant's preview URLs, usage, logs and the node's metrics are refu
   assert.ok((await mallory.readLogs(null)).every((l) => l.tenant === "mallory"), "tenant-wide logs are its own");
   const metrics = await fetch(`${node.url}/metrics`, { headers: { authorization: `Bearer ${malloryToken}` } });
   assert.equal(metrics.status, 403);
+  // What the victim stores (flick tenants storage): refused; its own is its own.
+  await assert.rejects(mallory.tenantStorage("victim"), forbidden);
+  assert.equal((await mallory.tenantStorage("mallory")).tenant, "mallory");
 });
 
 test("odd values are refused with the field named", async () => {
@@ -91,6 +94,7 @@ test("odd values are refused with the field named", async () => {
     ["/logs?level=loud", /level=loud/],
     ["/logs?status=6xx", /status=6xx/],
     ["/logs?tenant=Not%20A%20Tenant", /not a tenant name/],
+    ["/tenants/..%2Fvictim/storage", /not a tenant name/],
   ] as const) {
     const res = await get(path);
     assert.equal(res.status, 400, path);

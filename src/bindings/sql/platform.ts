@@ -67,7 +67,7 @@ export class SqlPlatform implements BindingPlatform {
     this.node = node;
     this.registry = new SqlRegistry(node.dataDir);
     this.runners = new SqlRunners(node.options.sqlRunners, node.options.sqlTimeoutMs);
-    this.quota = new TenantSqlQuota(node.options.sqlQuotaMiB * 1024 * 1024, this.maxBytes, Math.max(1, node.options.sqlRunners));
+    this.quota = new TenantSqlQuota(node.options.sqlQuotaMiB * 1024 * 1024, this.maxBytes, node.options.sqlRunners);
     // Until a database's first call reports SQLite's own count, its size is its file's and its
     // WAL's together: pages not yet checkpointed are only in the WAL (after a kill -9, say),
     // and a page written twice there counts twice: an estimate that can only be too high.
